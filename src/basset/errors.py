@@ -1,0 +1,36 @@
+"""Exceptions that tell the user which file, which line and what was expected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class BassetError(Exception):
+    """Base class of every error raised on purpose by basset."""
+
+
+class InputError(BassetError, ValueError):
+    """Bad input: names the file, the line (1-based) or record, and what was expected.
+
+    >>> str(InputError("peaks.bed", "expected 3 columns, got 2", line=7))
+    'peaks.bed:7: expected 3 columns, got 2'
+    """
+
+    def __init__(self, path: str | Path, message: str, line: int | None = None, record: str | None = None):
+        self.path = str(path)
+        self.line = line
+        self.record = record
+        self.detail = message
+        where = self.path if line is None else f"{self.path}:{line}"
+        text = f"{where}: {message}"
+        if record is not None:
+            text += f" (record: {record!r})"
+        super().__init__(text)
+
+
+class ConfigError(BassetError, ValueError):
+    """A bad configuration value; the message starts with the key's path (``dataset.split.valid``)."""
+
+    def __init__(self, key: str, message: str):
+        self.key = key
+        super().__init__(f"{key}: {message}")

@@ -1,0 +1,20 @@
+"""Logging set-up shared by the CLI and the workflow scripts."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def setup_logging(logfile: str | Path | None = None, level: int = logging.INFO) -> logging.Logger:
+    """Send basset's log to ``logfile`` (if given) and to stderr; returns the ``basset`` logger."""
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if logfile is not None:
+        Path(logfile).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(logfile, mode="w"))
+    logging.basicConfig(level=level, format=FORMAT, handlers=handlers, force=True)
+    logging.captureWarnings(True)
+    return logging.getLogger("basset")

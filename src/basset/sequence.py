@@ -1,0 +1,128 @@
+"""Sequence encoding and FASTA access.
+
+Sequences are stored as uint8 codes A,C,G,T,N = 0,1,2,3,4 (any other IUPAC letter becomes N) and one-hot
+encoded on the fly: ``(N, L) uint8`` codes become ``(N, 4, L) float32`` with N as an all-zero column.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+ALPHABET = "ACGTN"
+N_CODE = 4
+
+#: byte -> code lookup table (256,) uint8; lower case is accepted (soft-masked repeats).
+CODE_LUT = np.full(256, N_CODE, dtype=np.uint8)
+for _i, _b in enumerate("ACGT"):
+    CODE_LUT[ord(_b)] = _i
+    CODE_LUT[ord(_b.lower())] = _i
+#: code -> complement code (N stays N)
+COMPLEMENT = np.array([3, 2, 1, 0, 4], dtype=np.uint8)
+_DECODE = np.frombuffer(ALPHABET.encode(), dtype=np.uint8)
+
+
+def encode(seq: str | bytes | np.ndarray) -> np.ndarray:
+    """DNA text -> ``(L,) uint8`` codes."""
+    if isinstance(seq, str):
+        seq = seq.encode("ascii")
+    if isinstance(seq, (bytes, bytearray, memoryview)):
+        seq = np.frombuffer(seq, dtype=np.uint8)
+    return CODE_LUT[seq]
+
+
+def decode(codes: np.ndarray) -> str:
+    """``(L,) uint8`` codes -> DNA text (upper case)."""
+    return _DECODE[np.asarray(codes, dtype=np.uint8)].tobytes().decode("ascii")
+
+
+def reverse_complement(codes: np.ndarray) -> np.ndarray:
+    """Reverse complement of codes along the last axis, ``(..., L) uint8``."""
+    return COMPLEMENT[np.asarray(codes)][..., ::-1]
+
+
+def one_hot(codes, dtype=None):
+    """``(N, L)`` uint8 codes (numpy or torch, any device) -> ``(N, 4, L)`` one-hot; N is all zero.
+
+    With a torch tensor the work stays on its device (encode on the GPU, not in the loader).
+    """
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        torch = None
+    if torch is not None and isinstance(codes, torch.Tensor):
+        eye = torch.eye(5, 4, dtype=dtype or torch.float32, device=codes.device)
+        return eye[codes.long()].transpose(-1, -2).contiguous()
+    eye = np.eye(5, 4, dtype=dtype or np.float32)
+    return np.ascontiguousarray(np.swapaxes(eye[np.asarray(codes)], -1, -2))
+
+
+def read_fai(path: str | Path) -> dict[str, int]:
+    """Chromosome lengths from a FASTA index (``.fai``) or a two-column chrom.sizes file, in file order."""
+    from .errors import InputError
+
+    sizes: dict[str, int] = {}
+    with open(path) as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            parts = line.rstrip("\r\n").split("\t")
+            if len(parts) < 2:
+                raise InputError(path, f"expected at least 2 tab-separated columns (name, length), got {len(parts)}", lineno)
+            try:
+                sizes[parts[0]] = int(parts[1])
+            except ValueError:
+                raise InputError(path, f"expected an integer length in column 2, got {parts[1]!r}", lineno) from None
+    return sizes
+
+
+class Genome:
+    """Random access to a FASTA file (indexed with pyfaidx) returning uint8 codes.
+
+    ``chrom_codes(chrom)`` loads and caches one chromosome at a time, so gathering many windows from one
+    chromosome is a single vectorised fancy-index.
+    """
+
+    def __init__(self, fasta: str | Path):
+        import pyfaidx
+
+        self.path = Path(fasta)
+        self._fa = pyfaidx.Fasta(str(fasta), as_raw=True, sequence_always_upper=False, rebuild=False)
+        self.sizes = {name: len(self._fa[name]) for name in self._fa.keys()}
+        self._cache_name: str | None = None
+        self._cache: np.ndarray | None = None
+
+    def chrom_codes(self, chrom: str) -> np.ndarray:
+        """Whole chromosome as ``(len,) uint8`` codes (cached: one chromosome at a time)."""
+        if chrom != self._cache_name:
+            self._cache = None
+            raw = self._fa[chrom][:]
+            self._cache = encode(raw)
+            self._cache_name = chrom
+        return self._cache
+
+    def fetch(self, chrom: str, start: int, end: int) -> np.ndarray:
+        """Codes of ``chrom:start-end`` (0-based, half-open)."""
+        return self.chrom_codes(chrom)[start:end]
+
+    def windows(self, chrom: str, starts: np.ndarray, length: int) -> np.ndarray:
+        """``(n, length) uint8`` codes of windows starting at ``starts`` (0-based) on ``chrom``.
+
+        Positions outside the chromosome are N.
+        """
+        seq = self.chrom_codes(chrom)
+        idx = np.asarray(starts, dtype=np.int64)[:, None] + np.arange(length, dtype=np.int64)[None, :]
+        inside = (idx >= 0) & (idx < seq.shape[0])
+        out = np.full(idx.shape, N_CODE, dtype=np.uint8)
+        out[inside] = seq[idx[inside]]
+        return out
+
+    def close(self) -> None:
+        self._fa.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
