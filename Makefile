@@ -1,0 +1,57 @@
+# The README's two commands: `make run` (set up, then run the embedded default end to end) and
+# `make test` (set up, then run the tests). Both create .venv with pip; bedtools comes from apt-get
+# when missing and we are root, otherwise we say how to get it.
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+CORES ?= all
+# torch is installed first and pinned: the CPU wheel 2.13.0 satisfies pyproject's range, whereas an
+# open `torch` requirement would pull a multi-GB CUDA build.
+TORCH ?= torch==2.13.0
+
+.PHONY: setup run test lint bench clean-results help
+
+help:
+	@echo "make run    set up .venv and run the workflow on the default (simulated) config"
+	@echo "make test   set up .venv and run the test suite"
+	@echo "make lint   snakemake --lint and snakefmt --check"
+	@echo "make bench  run the benchmarks (see benchmarks/README.md)"
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet "$(TORCH)"
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+bedtools:
+	@if ! command -v bedtools >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing bedtools with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bedtools; \
+	  else \
+	    echo "bedtools is missing. Install it with one of:"; \
+	    echo "  sudo apt-get install bedtools          (Debian/Ubuntu)"; \
+	    echo "  conda install -c bioconda bedtools     (conda/mamba)"; \
+	    echo "  brew install bedtools                  (macOS)"; \
+	    echo "or run the workflow with --use-conda, which installs it per rule (envs/basset.yaml)."; \
+	    exit 1; \
+	  fi; \
+	fi
+
+.PHONY: bedtools
+setup: $(VENV)/.installed bedtools
+
+run: setup
+	$(VENV)/bin/snakemake --cores $(CORES)
+
+test: setup
+	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/snakemake --lint
+	$(VENV)/bin/snakefmt --check Snakefile workflow/rules
+
+bench: setup
+	$(PY) benchmarks/bench_merge.py
+	$(PY) benchmarks/bench_dataset.py
+	$(PY) benchmarks/bench_simulate.py

@@ -1,0 +1,166 @@
+"""Basset's peak merging: the fast merge equals the plain reference; file reading and bad input."""
+
+import gzip
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from basset.errors import InputError
+from basset.peaks import (
+    merge_peak_files,
+    merge_sorted,
+    merge_sorted_reference,
+    read_activity,
+    read_peaks,
+    read_sites,
+    sort_peaks,
+    write_activity,
+    write_sites,
+)
+
+
+def _sorted(chrom, mid, target, sizes, minus=None):
+    chrom = np.asarray(chrom, np.int32)
+    minus = np.zeros(len(chrom), bool) if minus is None else np.asarray(minus, bool)
+    return sort_peaks(chrom, minus, np.asarray(mid, np.int64), np.asarray(target, np.int32),
+                      [f"chr{i + 1}" for i in range(len(sizes))], sizes)
+
+
+def _same(a, b):
+    assert list(a.chrom) == list(b.chrom)
+    assert list(a.strand) == list(b.strand)
+    np.testing.assert_array_equal(a.start, b.start)
+    np.testing.assert_array_equal(a.end, b.end)
+    np.testing.assert_array_equal(a.activity, b.activity)
+
+
+def test_pair_merges_to_weighted_midpoint_and_chain_needs_more_than_overlap():
+    # 1000 and 1100 overlap by 500: merged at 1050; 1500 overlaps the 1100 peak by exactly 200: not chained
+    sp = _sorted([0, 0, 0], [1000, 1100, 1500], [0, 1, 2], [10_000])
+    for sites in (merge_sorted(sp, 3), merge_sorted_reference(sp, 3)):
+        assert sites.start.tolist() == [750, 1200]
+        assert sites.end.tolist() == [1350, 1800]
+        assert sites.activity.tolist() == [[1, 1, 0], [0, 0, 1]]
+        assert list(sites.names) == ["chr1:750-1350(+)", "chr1:1200-1800(+)"]
+
+
+def test_weights_are_one_plus_active_targets():
+    # (2000,t0)+(2000,t1) merge first (overlap 600), then with 2300 at weights 3 and 2: (6000+4600)/5 = 2120
+    sp = _sorted([0, 0, 0], [2000, 2000, 2300], [0, 1, 2], [10_000])
+    sites = merge_sorted(sp, 3)
+    assert sites.start.tolist() == [1820] and sites.end.tolist() == [2420]
+    assert sites.activity.tolist() == [[1, 1, 1]]
+    # the same target twice counts once in the weight: (2000*2 + 2300*2)/4 = 2150
+    sp = _sorted([0, 0, 0], [2000, 2000, 2300], [0, 0, 1], [10_000])
+    assert merge_sorted(sp, 2).start.tolist() == [1850]
+
+
+def test_clamped_to_chromosome_ends_and_strands_kept_apart():
+    # 100 is clamped to 0-600, whose midpoint (300, not 100) is what the merge with 500 (200-800) averages
+    sp = _sorted([0, 0, 0], [100, 500, 950], [0, 0, 1], [1000], minus=[False, False, True])
+    sites = merge_sorted(sp, 2)
+    _same(sites, merge_sorted_reference(sp, 2))
+    assert list(sites.strand) == ["+", "-"]
+    assert sites.start.tolist() == [100, 400] and sites.end.tolist() == [700, 1000]
+    assert sites.activity.tolist() == [[1, 0], [0, 1]]
+
+
+def test_fast_equals_reference_on_many_random_inputs():
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        n, t, nc = int(rng.integers(1, 300)), int(rng.integers(1, 140)), int(rng.integers(1, 4))
+        sizes = rng.integers(700, 30_000, nc)
+        chrom = rng.integers(0, nc, n)
+        mid = (rng.random(n) * sizes[chrom]).astype(np.int64)
+        sp = _sorted(chrom, mid, rng.integers(0, t, n), sizes, minus=rng.random(n) < 0.3)
+        size = int(rng.choice([600, 601, 300, 1000]))
+        overlap = int(rng.choice([200, 0, 150, 450]))
+        _same(merge_sorted(sp, t, size, overlap), merge_sorted_reference(sp, t, size, overlap))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5000), st.integers(0, 70)), min_size=1, max_size=120))
+def test_fast_equals_reference_dense_clusters(peaks):
+    # dense midpoints on a short chromosome make long clusters with many ties
+    mid, target = zip(*peaks)
+    sp = _sorted([0] * len(mid), mid, target, [5001])
+    _same(merge_sorted(sp, 71), merge_sorted_reference(sp, 71))
+
+
+@pytest.fixture
+def peak_dir(tmp_path):
+    (tmp_path / "a.narrowPeak").write_bytes(
+        b"track name=a\r\nbrowser position chr1\r\nchr1\t100\t300\t.\t0\t.\t1\t-1\t-1\t50\r\n"
+        b"chr1\t5000\t5200\t.\t0\t.\t1\t-1\t-1\t20\r\nchrUn_x\t10\t50\t.\t0\t.\t1\t-1\t-1\t5\r\n"
+        b"chrZ\t10\t50\t.\t0\t.\t1\t-1\t-1\t5\r\n")
+    with gzip.open(tmp_path / "b.bed.gz", "wt") as fh:
+        fh.write("chrom\tstart\tend\nchr1\t150\t250\nchrY\t1000\t1400\nchr2\t3000\t3300\n")
+    return tmp_path
+
+
+def test_read_peaks_accepts_track_lines_header_crlf_and_gzip(peak_dir):
+    a = read_peaks(peak_dir / "a.narrowPeak", "narrowPeak")
+    assert a.mid.tolist() == [200, 5100, 30, 30]
+    assert list(a.chrom) == ["chr1", "chr1", "chrUn_x", "chrZ"]
+    summit = read_peaks(peak_dir / "a.narrowPeak", "narrowPeak", midpoint="summit")
+    assert summit.mid.tolist() == [150, 5020, 15, 15]
+    b = read_peaks(peak_dir / "b.bed.gz", "bed")
+    assert b.mid.tolist() == [200, 1200, 3150]
+    assert not b.minus.any()
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("chr1\t100\n", "expected at least 3"),
+    ("chr1\tabc\t200\n", "expected integer start and end"),
+    ("chr1\t300\t200\n", "start <= end"),
+    ("chr1\t100\t200\tx\t0\t*\n", "strand"),
+])
+def test_bad_lines_name_file_and_line(tmp_path, line, expected):
+    path = tmp_path / "bad.bed"
+    path.write_text("chr1\t1\t50\tp\t0\t+\nchr1\t60\t90\tq\t0\t-\n" + line + "chr1\t500\t600\tr\t0\t.\n")
+    with pytest.raises(InputError, match=expected) as err:
+        read_peaks(path, "bed")
+    assert f"{path}:3:" in str(err.value)
+
+
+def test_merge_files_skips_and_counts_unknown_y_and_noncanonical(peak_dir):
+    samples = pd.DataFrame({"name": ["a", "b"], "peaks": [str(peak_dir / "a.narrowPeak"), str(peak_dir / "b.bed.gz")],
+                            "format": ["narrowPeak", "bed"]})
+    sizes = {"chr1": 10_000, "chr2": 10_000, "chrY": 10_000, "chrUn_x": 2000}
+    res = merge_peak_files(samples, sizes, drop_chry=True, drop_noncanonical=True, progress=False)
+    stats = res.stats.set_index("name")
+    assert stats.loc["a", "skipped_unknown_chrom"] == 1  # chrZ
+    assert stats.loc["a", "skipped_noncanonical"] == 1  # chrUn_x
+    assert stats.loc["b", "skipped_chrY"] == 1
+    assert stats["kept"].tolist() == [2, 2]
+    assert list(res.sites.chrom) == ["chr1", "chr1", "chr2"]
+    # the 200 and 200 midpoints of a and b merge into one site active in both
+    assert res.sites.activity.tolist() == [[1, 1], [1, 0], [0, 1]]
+    assert res.skipped == {"skipped_unknown_chrom": 1, "skipped_chrY": 1, "skipped_short_chrom": 0,
+                           "skipped_noncanonical": 1}
+
+
+def test_empty_peak_file_is_an_error_naming_the_sample(tmp_path):
+    (tmp_path / "e.bed").write_text("track name=e\n")
+    samples = pd.DataFrame({"name": ["empty_cell"], "peaks": [str(tmp_path / "e.bed")], "format": ["bed"]})
+    with pytest.raises(InputError, match="empty_cell"):
+        merge_peak_files(samples, {"chr1": 1000}, progress=False)
+
+
+def test_sites_and_activity_round_trip(tmp_path):
+    sp = _sorted([0, 0, 1, 1], [1000, 5000, 700, 4000], [0, 2, 1, 2], [10_000, 8000])
+    sites = merge_sorted(sp, 3)
+    write_sites(tmp_path / "s.bed", sites)
+    write_activity(tmp_path / "a.tsv.gz", ["x", "y", "z"], sites.names, sites.activity)
+    df = read_sites(tmp_path / "s.bed")
+    assert df["start"].tolist() == sites.start.tolist()
+    assert df["score"].tolist() == sites.activity.sum(1).tolist()
+    names, site_names, act = read_activity(tmp_path / "a.tsv.gz")
+    assert names == ["x", "y", "z"]
+    assert list(site_names) == list(df["name"])
+    np.testing.assert_array_equal(act, sites.activity)
+    text = gzip.open(tmp_path / "a.tsv.gz", "rt").read().splitlines()
+    assert text[1] == f"{sites.names[0]}\t1\t0\t0"

@@ -1,0 +1,141 @@
+"""The Snakemake workflow: config validation, the DAG of both configs, and the tiny config end to end."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+
+from basset.peaks import read_activity, read_sites
+from basset.sequence import Genome
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.workflow
+
+
+def _copy_workflow(dest: Path) -> Path:
+    for item in ("Snakefile", "workflow", "config", "envs", "profiles"):
+        src = ROOT / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / item)
+    return dest
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", *args], cwd=workdir,
+                          capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """The tiny config run twice, in two directories, through merging and the dataset."""
+    runs = []
+    for i in range(2):
+        work = _copy_workflow(tmp_path_factory.mktemp(f"tiny{i}"))
+        res = snakemake(work, "--configfile", "config/tiny.yaml")
+        assert res.returncode == 0, res.stderr[-5000:]
+        runs.append(work)
+    return runs
+
+
+def test_tiny_workflow_writes_a_consistent_dataset(tiny_run):
+    work = tiny_run[0]
+    out = work / "results" / "tiny"
+    samples = pd.read_csv(work / "config/samples/tiny.tsv", sep="\t")
+    sites = read_sites(out / "peaks/sites.bed")
+    targets, site_names, act = read_activity(out / "peaks/activity.tsv.gz")
+    assert targets == list(samples["name"])
+    assert list(site_names) == list(sites["name"])
+    assert ((sites["end"] - sites["start"]) == 600).all()
+    assert act.sum(axis=1).min() >= 1  # every merged site is active somewhere
+    splits = pd.read_csv(out / "dataset/splits.tsv", sep="\t")
+    counts = splits["split"].value_counts()
+    n = len(sites)
+    assert abs(counts["valid"] - 0.1 * n) <= 1 and abs(counts["test"] - 0.1 * n) <= 1
+    genome = Genome(work / "resources/tiny/genome.fa")
+    with h5py.File(out / "dataset/dataset.h5") as h5:
+        assert [t.decode() if isinstance(t, bytes) else t for t in h5["target_names"][:]] == targets
+        total = 0
+        for split in ("train", "valid", "test"):
+            g = h5[split]
+            seqs, tg, idx = g["seqs"][:], g["targets"][:], g["site_index"][:]
+            assert seqs.dtype == np.uint8 and seqs.shape[1] == 600 and seqs.max() <= 4
+            assert tg.shape == (len(seqs), len(targets))
+            np.testing.assert_array_equal(tg, act[idx])
+            assert set(splits["split"].to_numpy()[idx]) == {split}
+            # the stored codes are the genome's bases (N replaced at random: compare the ACGT positions)
+            for k in range(0, len(idx), max(1, len(idx) // 20)):
+                row = sites.iloc[idx[k]]
+                ref = genome.fetch(row["chrom"], row["start"], row["end"])
+                known = ref < 4
+                np.testing.assert_array_equal(seqs[k][known], ref[known])
+            total += len(seqs)
+        summary = pd.read_csv(out / "dataset/summary.tsv", sep="\t", index_col=0)["value"]
+        assert total == n - sum(int(v) for k, v in summary.items() if k.startswith("skipped"))
+
+
+def test_same_seed_gives_the_same_sites_splits_and_dataset(tiny_run):
+    a, b = (w / "results" / "tiny" for w in tiny_run)
+    assert (a / "peaks/sites.bed").read_bytes() == (b / "peaks/sites.bed").read_bytes()
+    assert (a / "peaks/activity.tsv.gz").read_bytes() == (b / "peaks/activity.tsv.gz").read_bytes()
+    assert (a / "dataset/splits.tsv").read_bytes() == (b / "dataset/splits.tsv").read_bytes()
+    with h5py.File(a / "dataset/dataset.h5") as ha, h5py.File(b / "dataset/dataset.h5") as hb:
+        for split in ("train", "valid", "test"):
+            for key in ("seqs", "targets", "site_index"):
+                np.testing.assert_array_equal(ha[split][key][:], hb[split][key][:])
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return _copy_workflow(tmp_path_factory.mktemp("wf"))
+
+
+def test_dry_run_default_config_shows_the_dag(workdir):
+    res = snakemake(workdir, "-n", "--quiet", "rules")
+    assert res.returncode == 0, res.stderr[-3000:]
+    for rule in ("simulate_genome", "merge_peaks", "split_sites", "build_dataset"):
+        assert rule in res.stdout + res.stderr
+
+
+def test_dry_run_paper_config_shows_164_downloads(workdir):
+    res = snakemake(workdir, "-n", "--configfile", "config/encode_roadmap.yaml", "--quiet", "rules")
+    text = res.stdout + res.stderr
+    assert res.returncode == 0, text[-3000:]
+    assert "simulate_genome" not in text
+    for rule in ("download_resource", "index_genome", "merge_peaks", "build_dataset"):
+        assert rule in text
+    counts = {line.split()[0]: int(line.split()[1]) for line in text.splitlines()
+              if len(line.split()) == 2 and line.split()[1].isdigit()}
+    assert counts.get("download_peaks") == 164
+
+
+@pytest.mark.parametrize("override, expected", [
+    (["peaks={'feature_size': 'wide'}"], "key 'peaks.feature_size'"),
+    (["dataset={'split': {'method': 'random', 'valid': -3}}"], "key 'dataset.split.valid'"),
+    (["colour=blue"], "Additional properties are not allowed ('colour'"),
+    (["genome={'fasta': 'nowhere/genome.fa'}"], "key 'genome.fasta': nowhere/genome.fa"),
+    (["samples=missing.tsv"], "key 'samples'"),
+])
+def test_bad_config_fails_before_any_job_with_the_key(workdir, override, expected):
+    res = snakemake(workdir, "-n", "--config", *override)
+    assert res.returncode != 0
+    assert expected in res.stderr + res.stdout
+
+
+def test_unsafe_sample_name_names_the_sheet_and_line(workdir):
+    sheet = workdir / "bad.tsv"
+    sheet.write_text("name\tpeaks\tgroup\nok_1\tx.bed\terythroid\nbad name\ty.bed\terythroid\n")
+    res = snakemake(workdir, "-n", "--config", f"samples={sheet}")
+    assert res.returncode != 0
+    assert f"{sheet}:3" in res.stderr and "unsafe sample name" in res.stderr
+
+
+def test_lint_and_snakefmt_are_clean():
+    res = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 0 and "Lints for" not in res.stdout + res.stderr, res.stdout + res.stderr
+    fmt = subprocess.run([str(Path(sys.executable).with_name("snakefmt")), "--check", "Snakefile", "workflow/rules"],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
