@@ -48,14 +48,25 @@ _SKIP_PREFIXES = ("#", "track", "browser")
 # ----------------------------------------------------------------------------------------------------
 @dataclass
 class Peaks:
-    """Midpoints of one peak file: ``chrom`` (n,) object, ``mid`` (n,) int64 bp, ``minus`` (n,) bool."""
+    """Midpoints of one peak file: chromosome ``codes`` (n,) int into ``names``, ``mid`` (n,) int64 bp,
+    ``minus`` (n,) bool. Chromosomes stay categorical: no Python string per peak."""
 
-    chrom: np.ndarray
+    names: np.ndarray  # (n_chrom,) object
+    codes: np.ndarray  # (n,) int
     mid: np.ndarray
     minus: np.ndarray
 
+    @property
+    def chrom(self) -> np.ndarray:
+        """(n,) object chromosome names."""
+        return self.names[self.codes]
+
     def __len__(self) -> int:
         return len(self.mid)
+
+
+def _no_peaks() -> Peaks:
+    return Peaks(np.empty(0, object), np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, bool))
 
 
 def _open_text(path: Path):
@@ -125,11 +136,11 @@ def read_peaks(path: str | Path, fmt: str = "bed", midpoint: str = "center") -> 
         raise ValueError(f"midpoint must be 'center' or 'summit', got {midpoint!r}")
     skip, ncols = _header_lines(path)
     if ncols == 0:
-        return Peaks(np.empty(0, object), np.empty(0, np.int64), np.empty(0, bool))
+        return _no_peaks()
     if ncols < 3:
         _validate_lines(path, fmt, skip, midpoint)
     use_summit = midpoint == "summit" and fmt == "narrowPeak"
-    dtypes = {0: str, 1: np.int64, 2: np.int64, 5: str, 9: np.int64}
+    dtypes = {0: "category", 1: np.int64, 2: np.int64, 5: str, 9: np.int64}
     cols = [c for c in (0, 1, 2, 5, 9) if c < ncols and (c != 9 or use_summit)]
     try:
         df = pd.read_csv(path, sep="\t", header=None, skiprows=skip, usecols=cols,
@@ -156,7 +167,8 @@ def read_peaks(path: str | Path, fmt: str = "bed", midpoint: str = "center") -> 
     if summit is not None:
         has = summit >= 0
         mid[has] = start[has] + summit[has]
-    return Peaks(df[0].to_numpy(dtype=object), mid, minus)
+    chrom = df[0].array
+    return Peaks(np.asarray(chrom.categories, dtype=object), chrom.codes.astype(np.int64), mid, minus)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -457,13 +469,12 @@ def merge_peak_files(samples: pd.DataFrame, chrom_sizes: dict[str, int], feature
         pk = read_peaks(path, fmt, midpoint)
         if len(pk) == 0:
             raise InputError(path, f"sample {name!r}: the peak file holds no peaks")
-        cidx = pd.Series(pk.chrom).map(chrom_index).to_numpy()
-        known = ~pd.isna(cidx)
-        cidx = np.where(known, cidx, -1).astype(np.int64)
-        ok_chrom = known.copy()
-        ok_chrom[known] = allowed[cidx[known]]
-        is_y = np.isin(pk.chrom, ["chrY", "Y"])
-        short = known & ~(sizes[np.maximum(cidx, 0)] >= feature_size)
+        lookup = np.array([chrom_index.get(c, -1) for c in pk.names], dtype=np.int64)
+        cidx = lookup[pk.codes]  # genome index of every peak, -1 where absent
+        known = cidx >= 0
+        ok_chrom = known & allowed[np.maximum(cidx, 0)]
+        is_y = np.isin(pk.names, ["chrY", "Y"])[pk.codes]
+        short = known & (sizes[np.maximum(cidx, 0)] < feature_size)
         row = {
             "index": t, "name": name, "file": str(path), "format": fmt, "peaks": len(pk),
             "skipped_unknown_chrom": int((~known).sum()),
@@ -473,7 +484,7 @@ def merge_peak_files(samples: pd.DataFrame, chrom_sizes: dict[str, int], feature
         row["skipped_noncanonical"] = int((known & ~ok_chrom).sum()) - row["skipped_chrY"] - row["skipped_short_chrom"]
         row["kept"] = int(ok_chrom.sum())
         if row["skipped_unknown_chrom"]:
-            missing = sorted(set(pk.chrom[~known]))
+            missing = sorted(set(pk.names[lookup < 0]) & set(pk.names[pk.codes[~known]]))
             log.warning("%s: %d peaks on %d chromosomes absent from the genome skipped (%s%s)", name,
                         row["skipped_unknown_chrom"], len(missing), ", ".join(missing[:5]),
                         ", ..." if len(missing) > 5 else "")

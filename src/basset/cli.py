@@ -1,0 +1,203 @@
+"""The ``basset`` command line: each stage of the workflow, usable without Snakemake.
+
+    basset simulate      --samples config/samples/simulated.tsv --out resources/simulated
+    basset merge-peaks   --samples sheet.tsv --genome genome.fa --out results/run/peaks
+    basset split         --sites results/run/peaks/sites.bed --out splits.tsv --valid 0.1 --test 0.1
+    basset build-dataset --peaks-dir results/run/peaks --splits splits.tsv --genome genome.fa --out dataset.h5
+    basset download      URL DEST [--md5 HEX] [--gunzip]
+    basset info          dataset.h5
+
+Run ``basset COMMAND --help`` for the options of each. Errors in inputs name the file and line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import BassetError
+
+
+def _fraction_or_count(text: str):
+    value = float(text)
+    return int(value) if value >= 1 else value
+
+
+def cmd_simulate(args) -> None:
+    import yaml
+
+    from .samples import read_sample_sheet
+    from .simulate import simulate
+
+    params = yaml.safe_load(Path(args.params).read_text()) if args.params else None
+    if params and "simulate" in params:
+        params = params["simulate"]
+    params = {k: v for k, v in (params or {}).items() if k not in ("enabled", "outdir")}
+    summary = simulate(args.out, read_sample_sheet(args.samples), params, seed=args.seed, progress=not args.quiet)
+    print(json.dumps(summary, indent=1, default=str)[:4000])
+
+
+def cmd_merge_peaks(args) -> None:
+    from .peaks import merge_peak_files, write_merge
+    from .samples import read_sample_sheet
+    from .sequence import read_fai
+
+    samples = read_sample_sheet(args.samples)
+    fai = args.genome if args.genome.endswith((".fai", ".sizes")) else args.genome + ".fai"
+    if not Path(fai).exists():
+        import pyfaidx
+
+        pyfaidx.Faidx(args.genome)
+    result = merge_peak_files(samples, read_fai(fai), args.feature_size, args.merge_overlap, args.midpoint,
+                              drop_chry=not args.keep_chry, drop_noncanonical=not args.keep_noncanonical,
+                              progress=not args.quiet)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_merge(result, out / "sites.bed", out / "activity.tsv.gz", out / "targets.tsv", out / "summary.tsv",
+                samples)
+    print(f"{len(result.sites)} sites of {args.feature_size} bp from {len(samples)} targets -> {out}/")
+
+
+def cmd_split(args) -> None:
+    from .dataset import split_sites, write_splits
+    from .peaks import read_sites
+
+    sites = read_sites(args.sites)
+    if args.chromosomes:
+        labels = split_sites(sites, "chromosomes", args.valid_chroms, args.test_chroms, seed=args.seed)
+    else:
+        labels = split_sites(sites, "random", args.valid, args.test, seed=args.seed)
+    write_splits(args.out, sites["name"].to_numpy(), labels)
+    counts = {s: int((labels == s).sum()) for s in ("train", "valid", "test")}
+    print(f"{args.out}: {counts}")
+
+
+def cmd_build_dataset(args) -> None:
+    from .dataset import align_to_sites, build_dataset, read_splits, write_summary
+    from .peaks import read_activity, read_sites
+    from .sequence import Genome
+
+    peaks = Path(args.peaks_dir)
+    sites = read_sites(peaks / "sites.bed")
+    targets, site_names, activity = read_activity(peaks / "activity.tsv.gz")
+    names, labels = read_splits(args.splits)
+    splits = labels[align_to_sites(sites["name"].to_numpy(), names, args.splits)]
+    with Genome(args.genome) as genome:
+        summary = build_dataset(args.out, genome, sites, activity, targets, splits, n_handling=args.n_handling,
+                                max_n_fraction=args.max_n_fraction, seed=args.seed,
+                                compression=None if args.compression == "none" else args.compression,
+                                progress=not args.quiet)
+    if args.summary:
+        write_summary(args.summary, summary)
+    print(json.dumps(summary, indent=1, default=str))
+
+
+def cmd_download(args) -> None:
+    from .download import fetch
+
+    path = fetch(args.url, args.dest, md5=args.md5, gunzip=args.gunzip, retries=args.retries,
+                 progress=not args.quiet)
+    print(path)
+
+
+def cmd_info(args) -> None:
+    from .dataset import dataset_info
+
+    print(json.dumps(dataset_info(args.dataset), indent=1, default=str))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="basset", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--version", action="version", version=f"basset {__version__}")
+    ap.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    ap.add_argument("--log", help="also write the log to this file")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("simulate", help="simulate a genome with planted JASPAR motifs, its peaks and truth",
+                       description="Write the simulated genome (FASTA, .fai, chrom.sizes), one peak file per "
+                                   "sample-sheet row (written to its `peaks` path; `group` names the lineage "
+                                   "program), genes (GTF), phyloP-like bigWig, SNPs (VCF, PICS table) and the "
+                                   "truth tables.")
+    p.add_argument("--samples", required=True, help="sample sheet (TSV): name, peaks, group, format")
+    p.add_argument("--out", default="resources/simulated", help="output directory (default: %(default)s)")
+    p.add_argument("--params", help="YAML with simulation parameters (a config's `simulate:` section or the "
+                                    "whole config); defaults otherwise")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default: %(default)s)")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("merge-peaks", help="merge peak files into fixed-width sites (Basset's algorithm)",
+                       description="Reduce peaks to midpoints, widen to --feature-size, merge peaks overlapping by "
+                                   "more than --merge-overlap (weighted by activity) and union the activities. "
+                                   "Writes sites.bed, activity.tsv.gz, targets.tsv and summary.tsv.")
+    p.add_argument("--samples", required=True, help="sample sheet (TSV): name, peaks, [format]")
+    p.add_argument("--genome", required=True, help="genome FASTA (its .fai is made if missing) or chrom.sizes")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--feature-size", type=int, default=600, help="site width in bp (default: %(default)s)")
+    p.add_argument("--merge-overlap", type=int, default=200, help="bp of overlap to merge (default: %(default)s)")
+    p.add_argument("--midpoint", choices=["center", "summit"], default="center",
+                   help="peak midpoint: interval centre (Basset) or narrowPeak summit (default: %(default)s)")
+    p.add_argument("--keep-chry", action="store_true", help="keep chrY peaks (dropped by default, as Basset -y)")
+    p.add_argument("--keep-noncanonical", action="store_true",
+                   help="keep peaks on contigs other than chr1-22, X, Y (dropped by default)")
+    p.set_defaults(func=cmd_merge_peaks)
+
+    p = sub.add_parser("split", help="assign merged sites to train/valid/test",
+                       description="Random split by fractions (<1) or counts (>=1), or by held-out chromosomes.")
+    p.add_argument("--sites", required=True, help="sites.bed from merge-peaks")
+    p.add_argument("--out", required=True, help="output TSV (site, split)")
+    p.add_argument("--valid", type=_fraction_or_count, default=0.1, help="fraction or count (default: %(default)s)")
+    p.add_argument("--test", type=_fraction_or_count, default=0.1, help="fraction or count (default: %(default)s)")
+    p.add_argument("--chromosomes", action="store_true", help="split by chromosomes instead")
+    p.add_argument("--valid-chroms", nargs="*", default=[], help="chromosomes held out for validation")
+    p.add_argument("--test-chroms", nargs="*", default=[], help="chromosomes held out for test")
+    p.add_argument("--seed", type=int, default=1)
+    p.set_defaults(func=cmd_split)
+
+    p = sub.add_parser("build-dataset", help="write the HDF5 dataset of sequences and targets",
+                       description="Sequences from the FASTA as uint8 codes (A,C,G,T,N = 0..4) and 0/1 targets, "
+                                   "one group per split; see `basset.dataset` for the layout.")
+    p.add_argument("--peaks-dir", required=True, help="directory with sites.bed and activity.tsv.gz")
+    p.add_argument("--splits", required=True, help="splits TSV from `basset split`")
+    p.add_argument("--genome", required=True, help="genome FASTA")
+    p.add_argument("--out", required=True, help="output HDF5 file")
+    p.add_argument("--summary", help="also write the counts as a TSV here")
+    p.add_argument("--n-handling", choices=["random", "zero"], default="random",
+                   help="N bases: random base (the paper) or all-zero (default: %(default)s)")
+    p.add_argument("--max-n-fraction", type=float, default=0.5, help="skip sites with more N (default: %(default)s)")
+    p.add_argument("--compression", choices=["gzip", "lzf", "none"], default="gzip")
+    p.add_argument("--seed", type=int, default=1)
+    p.set_defaults(func=cmd_build_dataset)
+
+    p = sub.add_parser("download", help="fetch a URL atomically, with retries and an optional md5 check")
+    p.add_argument("url")
+    p.add_argument("dest")
+    p.add_argument("--md5", help="expected md5 of the downloaded bytes")
+    p.add_argument("--gunzip", action="store_true", help="decompress after download")
+    p.add_argument("--retries", type=int, default=3, help="attempts in all (default: %(default)s)")
+    p.set_defaults(func=cmd_download)
+
+    p = sub.add_parser("info", help="describe an HDF5 dataset (splits, shapes, targets)")
+    p.add_argument("dataset")
+    p.set_defaults(func=cmd_info)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .logs import setup_logging
+
+    args = build_parser().parse_args(argv)
+    setup_logging(args.log)
+    try:
+        args.func(args)
+    except BassetError as err:
+        print(f"basset {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
