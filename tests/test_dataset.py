@@ -1,0 +1,373 @@
+"""Tests of basset.dataset: splits, the HDF5 dataset and the streaming loader."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from basset.dataset import (
+    H5Batches,
+    align_to_sites,
+    build_dataset,
+    dataset_info,
+    load_split,
+    make_loader,
+    read_splits,
+    split_sites,
+    write_splits,
+    write_summary,
+)
+from basset.errors import ConfigError, InputError
+from basset.sequence import Genome, decode, encode, one_hot, reverse_complement
+
+L = 60
+T = 5
+
+
+def _sites(chroms, starts, strands):
+    starts = np.asarray(starts, dtype=np.int64)
+    df = pd.DataFrame({"chrom": chroms, "start": starts, "end": starts + L, "score": 0, "strand": strands})
+    df["name"] = [f"{c}:{s}-{s + L}({t})" for c, s, t in zip(df.chrom, df.start, df.strand)]
+    return df[["chrom", "start", "end", "name", "score", "strand"]]
+
+
+@pytest.fixture
+def genome_fixture(tmp_path):
+    """A 2-chromosome FASTA with an N block, plus 300 sites incl. off-end, unknown-chrom and N-rich ones."""
+    rng = np.random.default_rng(0)
+    seqs = {"chr1": rng.choice(list("ACGTacgt"), 3000), "chr2": rng.choice(list("ACGT"), 2000)}
+    seqs["chr1"][1000:1100] = "N"  # N block: sites starting in [990, 1070) are > 50% N... see below
+    seqs["chr2"][500:503] = "N"  # a few Ns inside normal sites
+    fasta = tmp_path / "genome.fa"
+    with open(fasta, "w") as fh:
+        for name, s in seqs.items():
+            text = "".join(s)
+            fh.write(f">{name}\n")
+            for i in range(0, len(text), 50):
+                fh.write(text[i : i + 50] + "\n")
+    text = {k: "".join(v).upper() for k, v in seqs.items()}
+    chroms = rng.choice(["chr1", "chr2"], 290)
+    starts = np.array([rng.integers(0, (3000 if c == "chr1" else 2000) - L + 1) for c in chroms])
+    # keep random sites away from the N block, then add the special ones
+    bad = (chroms == "chr1") & (starts > 1000 - L) & (starts < 1100)
+    starts[bad] = 0
+    special_chroms = ["chr1", "chr2", "chrX", "chrX", "chr1", "chr1", "chr1", "chr2", "chr2", "chr2"]
+    special_starts = [2990, 1980, 10, 20, 1010, 1020, 1035, 480, 490, 470]
+    chroms = np.concatenate([chroms, special_chroms])
+    starts = np.concatenate([starts, special_starts])
+    strands = rng.choice(["+", "-"], len(chroms))
+    sites = _sites(chroms, starts, strands).drop_duplicates("name", ignore_index=True)  # sites are unique
+    activity = rng.integers(0, 2, (len(sites), T), dtype=np.uint8)
+    names = [f"cell{i}" for i in range(T)]
+    return fasta, text, sites, activity, names
+
+
+def _expected(text, site):
+    seq = text[site.chrom][site.start : site.end]
+    if site.strand == "-":
+        seq = decode(reverse_complement(encode(seq)))
+    return seq
+
+
+# ------------------------------------------------------------------------------------------------ splits
+def test_split_fractions_counts_deterministic():
+    sites = _sites(["chr1"] * 1000, np.arange(1000) * 100, ["+"] * 1000)
+    a = split_sites(sites, "random", 0.1, 0.2, seed=3)
+    assert (a == "valid").sum() == 100 and (a == "test").sum() == 200 and (a == "train").sum() == 700
+    assert np.array_equal(a, split_sites(sites, "random", 0.1, 0.2, seed=3))
+    assert not np.array_equal(a, split_sites(sites, "random", 0.1, 0.2, seed=4))
+    b = split_sites(sites, "random", 70, 150, seed=1)
+    assert (b == "valid").sum() == 70 and (b == "test").sum() == 150
+
+
+def test_split_errors():
+    sites = _sites(["chr1"] * 100, np.arange(100) * 100, ["+"] * 100)
+    with pytest.raises(ConfigError, match="dataset.split.valid"):
+        split_sites(sites, "random", 101, 1)
+    with pytest.raises(ConfigError, match="dataset.split.test"):
+        split_sites(sites, "random", 60, 50)
+    with pytest.raises(ConfigError, match="dataset.split.test"):
+        split_sites(sites, "random", 0.5, 0.5)
+    with pytest.raises(ConfigError, match="dataset.split.valid"):
+        split_sites(sites, "random", -0.1, 0.1)
+    with pytest.raises(ConfigError, match="dataset.split.method"):
+        split_sites(sites, "bogus")
+    with pytest.raises(ConfigError, match="both"):
+        split_sites(sites, "chromosomes", ["chr1"], ["chr1"])
+
+
+def test_split_chromosomes(caplog):
+    sites = _sites(["chr1"] * 5 + ["chr2"] * 3 + ["chr3"] * 2, np.arange(10) * 100, ["+"] * 10)
+    labels = split_sites(sites, "chromosomes", valid=["chr2"], test="chr3")
+    assert list(labels) == ["train"] * 5 + ["valid"] * 3 + ["test"] * 2
+    with caplog.at_level("WARNING"):
+        labels = split_sites(sites, "chromosomes", valid=["chr2", "chr9"], test=[])
+    assert "chr9" in caplog.text and (labels == "valid").sum() == 3
+
+
+def test_splits_roundtrip_and_align(tmp_path):
+    names = np.array(["a", "b", "c"], dtype=object)
+    labels = np.array(["train", "valid", "test"], dtype=object)
+    path = tmp_path / "splits.tsv"
+    write_splits(path, names, labels)
+    assert path.read_text().splitlines()[0] == "site\tsplit"
+    n2, l2 = read_splits(path)
+    assert list(n2) == list(names) and list(l2) == list(labels)
+    assert align_to_sites(["a", "b", "c"], n2, path) == slice(None)
+    idx = align_to_sites(["c", "a", "b"], n2, path)
+    assert list(l2[idx]) == ["test", "train", "valid"]
+    with pytest.raises(InputError, match="missing"):
+        align_to_sites(["a", "zz"], n2, path)
+    path.write_text("site\tsplit\na\ttrain\nb\tbogus\n")
+    with pytest.raises(InputError, match=r"splits.tsv:3"):
+        read_splits(path)
+
+
+# ----------------------------------------------------------------------------------------------- dataset
+@pytest.fixture
+def built(tmp_path, genome_fixture):
+    fasta, text, sites, activity, names = genome_fixture
+    splits = split_sites(sites, "random", 0.2, 0.2, seed=1)
+    out = tmp_path / "data.h5"
+    with Genome(fasta) as g:
+        summary = build_dataset(out, g, sites, activity, names, splits, chunk_rows=16, progress=False)
+    return out, summary, text, sites, activity, names, splits
+
+
+def test_build_contents(built):
+    out, summary, text, sites, activity, names, splits = built
+    assert summary["skipped_unknown_chrom"] == 2
+    assert summary["skipped_off_chrom_end"] == 2
+    assert summary["skipped_n_rich"] == 3  # chr1 starts 1010, 1020, 1035 are >= 25/60 ... > 50% N
+    assert summary["kept"] == len(sites) - 7
+    assert summary["train"] + summary["valid"] + summary["test"] == summary["kept"]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["data.h5", "genome.fa", "genome.fa.fai"]
+    with h5py.File(out, "r") as h5:
+        assert [t.decode() for t in h5["target_names"][...]] == names
+        assert h5.attrs["seq_length"] == L and h5.attrs["alphabet"] == "ACGTN" and h5.attrs["n_handling"] == "random"
+        seen = []
+        for split in ("train", "valid", "test"):
+            g = h5[split]
+            n = summary[split]
+            assert g["seqs"].shape == (n, L) and g["seqs"].dtype == np.uint8
+            assert g["targets"].shape == (n, T) and g["targets"].dtype == np.uint8
+            seqs, idx = g["seqs"][...], g["site_index"][...]
+            assert g["start"].dtype == np.int64 and g["end"].dtype == np.int64
+            assert np.all(splits[idx] == split)
+            assert np.array_equal(g["targets"][...], activity[idx])
+            assert np.array_equal(g["start"][...], sites.start.to_numpy()[idx])
+            assert [c.decode() for c in g["chrom"][...]] == list(sites.chrom.to_numpy()[idx])
+            assert [s.decode() for s in g["strand"][...]] == list(sites.strand.to_numpy()[idx])
+            assert not (seqs == 4).any()  # random N handling leaves no N
+            for row, i in zip(seqs, idx):
+                exp = _expected(text, sites.iloc[i])
+                got = decode(row)
+                mask = np.array([c != "N" for c in exp])
+                assert np.array_equal(np.array(list(got))[mask], np.array(list(exp))[mask])
+            # stored order is shuffled, not site order
+            assert n < 3 or not np.all(np.diff(idx) > 0)
+            seen.extend(idx)
+        assert len(seen) == len(set(seen)) == summary["kept"]
+    info = dataset_info(out)
+    assert info["n_sites"] == {s: summary[s] for s in ("train", "valid", "test")} and info["target_names"] == names
+
+
+def test_build_reverse_complement_and_n_zero(tmp_path, genome_fixture):
+    fasta, text, sites, activity, names = genome_fixture
+    sites = sites.copy()
+    sites["strand"] = np.where(np.arange(len(sites)) % 2, "-", "+")
+    splits = np.full(len(sites), "train", dtype=object)
+    out = tmp_path / "zero.h5"
+    with Genome(fasta) as g:
+        summary = build_dataset(
+            out, g, sites, activity, names, splits, n_handling="zero", compression="lzf", progress=False
+        )
+    codes, targets = load_split(out, "train")
+    with h5py.File(out, "r") as h5:
+        idx = h5["train/site_index"][...]
+    assert (codes == 4).any()  # the Ns in chr2 are kept
+    assert summary["n_bases_replaced"] == 0
+    for row, i in zip(codes, idx):
+        assert decode(row) == _expected(text, sites.iloc[i])
+    assert np.array_equal(targets, activity[idx])
+
+
+def test_build_deterministic_and_seeded(tmp_path, genome_fixture):
+    fasta, text, sites, activity, names = genome_fixture
+    splits = np.full(len(sites), "train", dtype=object)
+    with Genome(fasta) as g:
+        for name, seed in (("a", 1), ("b", 1), ("c", 2)):
+            build_dataset(
+                tmp_path / f"{name}.h5", g, sites, activity, names, splits, seed=seed, compression=None, progress=False
+            )
+    a, b, c = (load_split(tmp_path / f"{n}.h5", "train")[0] for n in "abc")
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_build_many_buckets(tmp_path, genome_fixture):
+    """Small buckets and chunks (many buckets, carried remainders) store the same rows per site."""
+    fasta, text, sites, activity, names = genome_fixture
+    splits = split_sites(sites, "random", 0.3, 0.1, seed=2)
+    with Genome(fasta) as g:
+        s1 = build_dataset(tmp_path / "one.h5", g, sites, activity, names, splits, progress=False)
+        s2 = build_dataset(
+            tmp_path / "many.h5", g, sites, activity, names, splits, bucket_rows=7, chunk_rows=4, progress=False
+        )
+    assert s1 == s2
+    for split in ("train", "valid", "test"):
+        with h5py.File(tmp_path / "one.h5", "r") as h1, h5py.File(tmp_path / "many.h5", "r") as h2:
+            i1, i2 = h1[split]["site_index"][...], h2[split]["site_index"][...]
+            assert sorted(i1) == sorted(i2) and len(set(i2)) == len(i2) == s1[split]
+            o1, o2 = np.argsort(i1), np.argsort(i2)
+            assert np.array_equal(h1[split]["seqs"][...][o1], h2[split]["seqs"][...][o2])
+            assert np.array_equal(h2[split]["targets"][...], activity[i2])
+
+
+def test_build_bad_inputs(tmp_path, genome_fixture):
+    fasta, text, sites, activity, names = genome_fixture
+    splits = np.full(len(sites), "train", dtype=object)
+    with Genome(fasta) as g:
+        with pytest.raises(ConfigError, match="n_handling"):
+            build_dataset(tmp_path / "x.h5", g, sites, activity, names, splits, n_handling="drop")
+        with pytest.raises(ValueError, match="columns"):
+            build_dataset(tmp_path / "x.h5", g, sites, activity, names[:2], splits)
+        bad = sites.copy()
+        bad.loc[3, "end"] += 1
+        with pytest.raises(InputError, match="same positive width"):
+            build_dataset(tmp_path / "x.h5", g, bad, activity, names, splits)
+    assert not (tmp_path / "x.h5").exists()
+
+
+def test_write_summary(tmp_path):
+    write_summary(tmp_path / "s.tsv", {"train": 3, "skipped_n_rich": 1})
+    assert (tmp_path / "s.tsv").read_text().splitlines() == ["key\tvalue", "train\t3", "skipped_n_rich\t1"]
+
+
+# ------------------------------------------------------------------------------------------------ loader
+@pytest.fixture
+def big_h5(tmp_path):
+    """1000 rows of L=8 whose first two codes spell the row number (base 5 is not needed: use targets)."""
+    n, Lb = 1000, 8
+    rng = np.random.default_rng(0)
+    seqs = rng.integers(0, 4, (n, Lb), dtype=np.uint8)
+    rows = np.arange(n)
+    targets = np.stack([rows % 256, rows // 256], axis=1).astype(np.uint8)  # row id encoded in targets
+    path = tmp_path / "big.h5"
+    with h5py.File(path, "w") as h5:
+        h5.attrs["seq_length"] = Lb
+        h5.create_dataset("target_names", data=np.array(["lo", "hi"], dtype=object), dtype=h5py.string_dtype())
+        g = h5.create_group("train")
+        g.create_dataset("seqs", data=seqs, chunks=(16, Lb), compression="gzip")
+        g.create_dataset("targets", data=targets, chunks=(16, 2), compression="gzip")
+    return path, seqs
+
+
+def _row_ids(batches):
+    return np.concatenate([y[:, 0].numpy().astype(int) + 256 * y[:, 1].numpy().astype(int) for _, y in batches])
+
+
+def test_loader_file_order_and_shapes(big_h5):
+    path, seqs = big_h5
+    batches = list(H5Batches(path, "train", batch_size=64, shuffle=False, block_rows=100))
+    assert all(x.shape == (64, 8) and x.dtype == torch.uint8 and y.shape == (64, 2) for x, y in batches[:-1])
+    assert batches[-1][0].shape == (1000 % 64, 8)
+    assert np.array_equal(_row_ids(batches), np.arange(1000))
+    assert np.array_equal(torch.cat([x for x, _ in batches]).numpy(), seqs)
+    x = batches[0][0]
+    oh = one_hot(x)
+    assert oh.shape == (64, 4, 8) and oh.dtype == torch.float32 and torch.all(oh.sum(1) == 1)
+    dropped = list(H5Batches(path, "train", batch_size=64, shuffle=False, drop_last=True))
+    assert len(dropped) == 1000 // 64 and all(x.shape[0] == 64 for x, _ in dropped)
+
+
+def test_loader_shuffle_epochs(big_h5):
+    path, _ = big_h5
+    ds = H5Batches(path, "train", batch_size=50, shuffle=True, seed=7, block_rows=64, buffer_blocks=2)
+    e0 = _row_ids(ds)
+    assert np.array_equal(np.sort(e0), np.arange(1000))
+    assert not np.array_equal(e0, np.arange(1000))
+    assert np.array_equal(e0, _row_ids(H5Batches(path, "train", batch_size=50, seed=7, block_rows=64, buffer_blocks=2)))
+    ds.set_epoch(1)
+    e1 = _row_ids(ds)
+    assert np.array_equal(np.sort(e1), np.arange(1000)) and not np.array_equal(e0, e1)
+
+
+def test_loader_workers_exactly_once(big_h5):
+    path, _ = big_h5
+    loader = make_loader(path, "train", batch_size=32, shuffle=True, seed=1, num_workers=2, block_rows=64)
+    for epoch in (0, 1):
+        loader.dataset.set_epoch(epoch)
+        ids = _row_ids(list(loader))
+        assert len(ids) == 1000 and np.array_equal(np.sort(ids), np.arange(1000))
+
+
+def test_loader_ranks_exactly_once(big_h5):
+    path, _ = big_h5
+    parts = [
+        _row_ids(H5Batches(path, "train", batch_size=32, seed=3, epoch=2, block_rows=48, rank=r, world_size=2))
+        for r in (0, 1)
+    ]
+    assert len(set(parts[0]) & set(parts[1])) == 0
+    assert np.array_equal(np.sort(np.concatenate(parts)), np.arange(1000))
+    with pytest.raises(ValueError):
+        H5Batches(path, "train", rank=2, world_size=2)
+
+
+def test_loader_on_built_dataset(built):
+    out, summary, *_ = built
+    batches = list(make_loader(out, "train", batch_size=16, shuffle=True, seed=1))
+    assert sum(x.shape[0] for x, _ in batches) == summary["train"]
+    x, y = batches[0]
+    assert x.shape == (16, L) and y.shape == (16, T) and one_hot(x).shape == (16, 4, L)
+
+
+# ------------------------------------------------------------------------------------ workflow scripts
+def _script(name):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "workflow" / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_scripts(tmp_path, genome_fixture):
+    from types import SimpleNamespace as NS
+
+    fasta, text, sites, activity, names = genome_fixture
+    sites.to_csv(tmp_path / "sites.bed", sep="\t", header=False, index=False)
+    act = pd.DataFrame(activity, columns=names)
+    act.insert(0, "site", sites["name"].to_numpy())
+    act.iloc[::-1].to_csv(tmp_path / "activity.tsv.gz", sep="\t", index=False)  # reversed rows are realigned
+    _script("split_sites").main(
+        NS(
+            input=NS(sites=str(tmp_path / "sites.bed")),
+            params=NS(split={"method": "random", "valid": 0.2, "test": 30}, seed=1),
+            output=NS(splits=str(tmp_path / "splits.tsv")),
+            log=[str(tmp_path / "split.log")],
+        )
+    )
+    _script("build_dataset").main(
+        NS(
+            input=NS(
+                sites=str(tmp_path / "sites.bed"),
+                activity=str(tmp_path / "activity.tsv.gz"),
+                splits=str(tmp_path / "splits.tsv"),
+                fasta=str(fasta),
+            ),
+            params=NS(n_handling="random", max_n_fraction=0.5, compression="none", seed=1),
+            output=NS(h5=str(tmp_path / "out.h5"), summary=str(tmp_path / "summary.tsv")),
+            log=[str(tmp_path / "build.log")],
+        )
+    )
+    summary = pd.read_csv(tmp_path / "summary.tsv", sep="\t").set_index("key")["value"]
+    assert summary["test"] + summary["valid"] + summary["train"] == summary["kept"] == len(sites) - 7
+    assert summary["skipped_n_rich"] == 3
+    with h5py.File(tmp_path / "out.h5", "r") as h5:
+        idx = h5["valid/site_index"][...]
+        assert np.array_equal(h5["valid/targets"][...], activity[idx])
