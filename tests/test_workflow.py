@@ -130,7 +130,8 @@ def test_unsafe_sample_name_names_the_sheet_and_line(workdir):
     sheet.write_text("name\tpeaks\tgroup\nok_1\tx.bed\terythroid\nbad name\ty.bed\terythroid\n")
     res = snakemake(workdir, "-n", "--config", f"samples={sheet}")
     assert res.returncode != 0
-    assert f"{sheet}:3" in res.stderr and "unsafe sample name" in res.stderr
+    text = res.stdout + res.stderr
+    assert f"{sheet}:3" in text and "unsafe sample name" in text
 
 
 def test_lint_and_snakefmt_are_clean():

@@ -76,22 +76,13 @@ def cmd_split(args) -> None:
 
 
 def cmd_build_dataset(args) -> None:
-    from .dataset import align_to_sites, build_dataset, read_splits, write_summary
-    from .peaks import read_activity, read_sites
-    from .sequence import Genome
+    from .dataset import build_dataset_from_files
 
     peaks = Path(args.peaks_dir)
-    sites = read_sites(peaks / "sites.bed")
-    targets, site_names, activity = read_activity(peaks / "activity.tsv.gz")
-    names, labels = read_splits(args.splits)
-    splits = labels[align_to_sites(sites["name"].to_numpy(), names, args.splits)]
-    with Genome(args.genome) as genome:
-        summary = build_dataset(args.out, genome, sites, activity, targets, splits, n_handling=args.n_handling,
-                                max_n_fraction=args.max_n_fraction, seed=args.seed,
-                                compression=None if args.compression == "none" else args.compression,
-                                progress=not args.quiet)
-    if args.summary:
-        write_summary(args.summary, summary)
+    summary = build_dataset_from_files(args.out, peaks / "sites.bed", peaks / "activity.tsv.gz", args.splits,
+                                       args.genome, summary_path=args.summary, n_handling=args.n_handling,
+                                       max_n_fraction=args.max_n_fraction, seed=args.seed,
+                                       compression=args.compression, progress=not args.quiet)
     print(json.dumps(summary, indent=1, default=str))
 
 

@@ -634,3 +634,24 @@ def make_loader(
         pin_memory=pin_memory,
         multiprocessing_context=multiprocessing_context if num_workers else None,
     )
+
+
+def build_dataset_from_files(out_h5: str | Path, sites_path: str | Path, activity_path: str | Path,
+                             splits_path: str | Path, fasta: str | Path, summary_path: str | Path | None = None,
+                             **kwargs) -> dict:
+    """:func:`build_dataset` from the files of the merge and split stages (sites.bed, activity.tsv.gz,
+    splits.tsv) and a FASTA; activity and split rows are aligned to sites.bed by site name. ``kwargs`` go
+    to :func:`build_dataset`; the summary is also written to ``summary_path`` when given."""
+    from .peaks import read_activity, read_sites
+    from .sequence import Genome
+
+    sites = read_sites(sites_path)
+    target_names, activity_sites, activity = read_activity(activity_path)
+    activity = activity[align_to_sites(sites["name"], activity_sites, activity_path)]
+    split_names, labels = read_splits(splits_path)
+    labels = labels[align_to_sites(sites["name"], split_names, splits_path)]
+    with Genome(fasta) as genome:
+        summary = build_dataset(out_h5, genome, sites, activity, target_names, labels, **kwargs)
+    if summary_path is not None:
+        write_summary(summary_path, summary)
+    return summary

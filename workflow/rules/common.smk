@@ -1,10 +1,9 @@
-# Helpers shared by every rule file: config and sample-sheet validation, paths, input functions.
+# Helpers shared by all the .smk files: config and sample-sheet validation, paths, input functions.
 # Everything here runs when the workflow is parsed, so a bad config fails before any job starts.
 
 import re
 from pathlib import Path
 
-import jsonschema
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
@@ -13,11 +12,14 @@ from basset.samples import is_url, read_sample_sheet
 
 
 def _schema_error(err):
-    """The jsonschema error inside Snakemake's WorkflowError, if any."""
-    for arg in getattr(err, "args", ()):
-        if isinstance(arg, jsonschema.exceptions.ValidationError):
-            return arg
-    return None
+    """(dotted key path, message) of the JSON-schema error in Snakemake's WorkflowError text, or None."""
+    text = str(err)
+    found = re.search(r"ValidationError: (.*)", text)
+    if not found:
+        return None
+    where = re.search(r"On instance((?:\[[^\]]+\])*)", text)
+    keys = re.findall(r"\[['\"]?([^\]'\"]*)['\"]?\]", where.group(1)) if where else []
+    return ".".join(keys) or "(top level)", found.group(1)
 
 
 def _validate_config(cfg):
@@ -27,13 +29,14 @@ def _validate_config(cfg):
         inner = _schema_error(err)
         if inner is None:
             raise
-        key = ".".join(str(p) for p in inner.absolute_path) or "(top level)"
-        raise WorkflowError(f"Invalid config: key '{key}': {inner.message}") from None
+        raise WorkflowError(f"Invalid config: key '{inner[0]}': {inner[1]}") from None
 
 
 def _load_samples(path):
     if not Path(path).exists():
-        raise WorkflowError(f"Invalid config: key 'samples': sample sheet {path} does not exist")
+        raise WorkflowError(
+            f"Invalid config: key 'samples': sample sheet {path} does not exist"
+        )
     try:
         sheet = read_sample_sheet(path)
     except InputError as err:
@@ -44,11 +47,10 @@ def _load_samples(path):
         inner = _schema_error(err)
         if inner is None:
             raise
-        row = re.search(r"row (\d+)", str(err.args[0]))
+        row = re.search(r"row (\d+)", str(err))
         line = int(row.group(1)) + 2 if row else "?"
         raise WorkflowError(
-            f"Invalid sample sheet: {path}:{line}: column '{'.'.join(map(str, inner.absolute_path))}': "
-            f"{inner.message}"
+            f"Invalid sample sheet: {path}:{line}: column '{inner[0]}': {inner[1]}"
         ) from None
     return sheet
 
@@ -61,16 +63,12 @@ SAMPLES = _load_samples(config["samples"])
 TARGETS = list(SAMPLES.index)
 
 
-wildcard_constraints:
-    sample="[A-Za-z0-9._-]+",
-
-
 def produced_here(path):
     """True for inputs that a rule of this workflow makes (downloads, the simulated genome)."""
     path = str(path)
     if path.startswith("resources/downloads/"):
         return path[len("resources/downloads/") :] in (config.get("downloads") or {})
-    if SIMULATE and path.startswith(SIM + "/"):
+    if SIMULATE and path.startswith(f"{SIM}/"):
         return True
     return False
 
@@ -90,10 +88,21 @@ def _check_inputs():
     missing = []
     for name in TARGETS:
         path = peaks_path(name)
-        if not is_url(SAMPLES.loc[name, "peaks"]) and not produced_here(path) and not Path(path).exists():
-            missing.append(f"sample '{name}' (sample sheet {config['samples']}): peaks file {path}")
-    for section, key in (("genome", "fasta"), ("genome", "genes"), ("genome", "phylop"), ("variants", "vcf"),
-                         ("variants", "pics")):
+        if (
+            not is_url(SAMPLES.loc[name, "peaks"])
+            and not produced_here(path)
+            and not Path(path).exists()
+        ):
+            missing.append(
+                f"sample '{name}' (sample sheet {config['samples']}): peaks file {path}"
+            )
+    for section, key in (
+        ("genome", "fasta"),
+        ("genome", "genes"),
+        ("genome", "phylop"),
+        ("variants", "vcf"),
+        ("variants", "pics"),
+    ):
         path = config[section].get(key)
         if path and not produced_here(path) and not Path(path).exists():
             missing.append(f"key '{section}.{key}': {path}")
@@ -108,11 +117,11 @@ _check_inputs()
 
 
 def fasta_index():
-    return config["genome"]["fasta"] + ".fai"
+    return f"{config['genome']['fasta']}.fai"
 
 
 def final_outputs():
-    """What `rule all` asks for: every stage implemented so far."""
+    """The targets of the default target: the last output of every stage implemented so far."""
     return [
         f"results/{RUN}/peaks/sites.bed",
         f"results/{RUN}/dataset/dataset.h5",

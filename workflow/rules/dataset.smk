@@ -6,13 +6,13 @@ rule split_sites:
         sites=rules.merge_peaks.output.sites,
     output:
         splits=f"results/{RUN}/dataset/splits.tsv",
-    params:
-        split=config["dataset"]["split"],
-        seed=config["seed"],
     log:
         f"logs/{RUN}/dataset/split_sites.log",
     conda:
         "../../envs/basset.yaml"
+    params:
+        split=config["dataset"]["split"],
+        seed=config["seed"],
     script:
         "../scripts/split_sites.py"
 
@@ -27,19 +27,19 @@ rule build_dataset:
     output:
         h5=f"results/{RUN}/dataset/dataset.h5",
         summary=f"results/{RUN}/dataset/summary.tsv",
+    log:
+        f"logs/{RUN}/dataset/build_dataset.log",
+    benchmark:
+        f"results/{RUN}/benchmarks/build_dataset.tsv"
+    conda:
+        "../../envs/basset.yaml"
+    resources:
+        mem_mb=8000,
+        runtime=60,
     params:
         n_handling=config["dataset"]["n_handling"],
         max_n_fraction=config["dataset"]["max_n_fraction"],
         compression=config["dataset"]["compression"],
         seed=config["seed"],
-    log:
-        f"logs/{RUN}/dataset/build_dataset.log",
-    benchmark:
-        f"results/{RUN}/benchmarks/build_dataset.tsv"
-    resources:
-        mem_mb=8000,
-        runtime=60,
-    conda:
-        "../../envs/basset.yaml"
     script:
         "../scripts/build_dataset.py"

@@ -18,6 +18,8 @@ rule download_resource:
         # only the names listed under config["downloads"]; "(?!)" never matches when there are none
         resource="|".join(re.escape(k) for k in config.get("downloads") or {}) or "(?!)",
     retries: 3
+    conda:
+        "../../envs/basset.yaml"
     params:
         url=lambda wc: config["downloads"][wc.resource]["url"],
         md5=lambda wc: config["downloads"][wc.resource].get("md5"),
@@ -38,6 +40,8 @@ rule download_peaks:
         )
         or "(?!)",
     retries: 3
+    conda:
+        "../../envs/basset.yaml"
     params:
         url=lambda wc: SAMPLES.loc[wc.sample, "peaks"],
         md5=lambda wc: SAMPLES.loc[wc.sample, "md5"] or None,
@@ -52,8 +56,10 @@ if not config["simulate"]["enabled"]:
         input:
             fasta=config["genome"]["fasta"],
         output:
-            fai=config["genome"]["fasta"] + ".fai",
+            fai=f"{config['genome']['fasta']}.fai",
         log:
             "logs/download/index_genome.log",
+        conda:
+            "../../envs/basset.yaml"
         script:
             "../scripts/index_genome.py"

@@ -11,16 +11,16 @@ rule merge_peaks:
         activity=f"results/{RUN}/peaks/activity.tsv.gz",
         targets=f"results/{RUN}/peaks/targets.tsv",
         summary=f"results/{RUN}/peaks/summary.tsv",
-    params:
-        peaks=config["peaks"],
     log:
         f"logs/{RUN}/peaks/merge_peaks.log",
     benchmark:
         f"results/{RUN}/benchmarks/merge_peaks.tsv"
+    conda:
+        "../../envs/basset.yaml"
     resources:
         mem_mb=6000,
         runtime=30,
-    conda:
-        "../../envs/basset.yaml"
+    params:
+        peaks=config["peaks"],
     script:
         "../scripts/merge_peaks.py"

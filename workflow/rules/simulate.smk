@@ -23,20 +23,21 @@ if SIMULATE:
         input:
             samples=config["samples"],
         output:
-            peaks=simulated_peak_files(),
             **{key: f"{SIM}/{path}" for key, path in SIM_FILES.items()},
-        params:
-            simulate=config["simulate"],
-            outdir=SIM,
-            seed=config["seed"],
+            peaks=simulated_peak_files(),
         log:
             f"logs/{RUN}/simulate/simulate_genome.log",
         benchmark:
             f"results/{RUN}/benchmarks/simulate_genome.tsv"
+        conda:
+            "../../envs/basset.yaml"
         resources:
             mem_mb=4000,
             runtime=30,
-        conda:
-            "../../envs/basset.yaml"
+        params:
+            simulate=config["simulate"],
+            # the directory of the outputs: truth/simulation.json is two levels down
+            outdir=lambda wildcards, output: str(Path(output.summary).parents[1]),
+            seed=config["seed"],
         script:
             "../scripts/simulate_genome.py"
