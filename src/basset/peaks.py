@@ -582,4 +582,4 @@ def write_merge(result: MergeResult, sites_path, activity_path, targets_path, su
                "peaks_kept": int(stats["kept"].sum()), "sites": len(sites),
                "mean_targets_per_site": float(sites.activity.sum(axis=1).mean()) if len(sites) else 0.0,
                **{k: v for k, v in result.skipped.items()}}
-    pd.Series(summary, name="value").rename_axis("key").to_csv(summary_path, sep="\t")
+    pd.Series(summary, name="value", dtype=object).rename_axis("key").to_csv(summary_path, sep="\t")
