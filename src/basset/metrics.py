@@ -1,0 +1,69 @@
+"""Per-target classification metrics, vectorised over targets.
+
+``y`` is ``(N, T)`` 0/1 and ``p`` ``(N, T)`` scores; every function returns ``(T,)`` float64 with NaN for a
+target that has no positive or no negative among the N sites. The values equal scikit-learn's
+``roc_auc_score`` and ``average_precision_score`` column by column (ties included); the tests check it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import rankdata
+
+
+def _as_2d(y, p) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(y)
+    p = np.asarray(p, dtype=np.float64)
+    if y.ndim == 1:
+        y, p = y[:, None], p[:, None]
+    if y.shape != p.shape:
+        raise ValueError(f"targets {y.shape} and predictions {p.shape} differ in shape")
+    return y.astype(bool), p
+
+
+def auroc(y, p) -> np.ndarray:
+    """Area under the ROC curve per target (Mann-Whitney U from mid-ranks)."""
+    y, p = _as_2d(y, p)
+    n_pos = y.sum(axis=0)
+    n_neg = y.shape[0] - n_pos
+    ranks = rankdata(p, axis=0)  # average ranks for ties
+    u = (ranks * y).sum(axis=0) - n_pos * (n_pos + 1) / 2.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = u / (n_pos * n_neg)
+    out[(n_pos == 0) | (n_neg == 0)] = np.nan
+    return out
+
+
+def auprc(y, p) -> np.ndarray:
+    """Average precision per target: sum over distinct thresholds of (R_n - R_{n-1}) P_n (as scikit-learn)."""
+    y, p = _as_2d(y, p)
+    n, t = y.shape
+    order = np.argsort(-p, axis=0, kind="stable")
+    ps = np.take_along_axis(p, order, axis=0)
+    ys = np.take_along_axis(y, order, axis=0)
+    tp = np.cumsum(ys, axis=0, dtype=np.float64)
+    # evaluate only at the last row of each run of tied scores (a threshold)
+    last = np.ones((n, t), dtype=bool)
+    last[:-1] = ps[1:] != ps[:-1]
+    n_pos = tp[-1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = tp / np.arange(1, n + 1)[:, None]
+        recall = tp / n_pos
+    out = np.empty(t)
+    for j in range(t):
+        r = recall[last[:, j], j]
+        out[j] = np.sum(np.diff(np.concatenate([[0.0], r])) * precision[last[:, j], j])
+    out[(n_pos == 0) | (n_pos == n)] = np.nan
+    return out
+
+
+def roc_curve(y, p) -> tuple[np.ndarray, np.ndarray]:
+    """False- and true-positive rates of one target at every distinct threshold, from (0, 0) to (1, 1)."""
+    y = np.asarray(y).astype(bool).ravel()
+    p = np.asarray(p, dtype=np.float64).ravel()
+    order = np.argsort(-p, kind="stable")
+    ps, ys = p[order], y[order]
+    last = np.append(ps[1:] != ps[:-1], True)
+    tp = np.cumsum(ys)[last]
+    fp = np.cumsum(~ys)[last]
+    return (np.concatenate([[0.0], fp / max(fp[-1], 1)]), np.concatenate([[0.0], tp / max(tp[-1], 1)]))
