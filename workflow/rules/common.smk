@@ -116,6 +116,11 @@ def _check_inputs():
 _check_inputs()
 
 
+def optional_input(path):
+    """``path`` as an input when the config names one, else no input (for optional annotations)."""
+    return [path] if path else []
+
+
 def fasta_index():
     return f"{config['genome']['fasta']}.fai"
 
@@ -125,4 +130,5 @@ def final_outputs():
     return [
         f"results/{RUN}/peaks/sites.bed",
         f"results/{RUN}/dataset/dataset.h5",
+        f"results/{RUN}/evaluate/summary.tsv",
     ]

@@ -1,0 +1,309 @@
+"""The Basset convolutional network, its presets, and saving/loading of trained models.
+
+A :class:`BassetNet` maps one-hot DNA ``(B, 4, L) float32`` to ``(B, T)`` **logits**, one per target
+(cell type); the sigmoid is applied by the loss (``binary_cross_entropy_with_logits``) or at prediction
+time. The architecture is set by a plain config dict (see :data:`PRESETS` and :func:`model_config`)::
+
+    per conv layer i:  Conv1d(conv_filters[i], conv_widths[i]) -> BatchNorm1d -> ReLU
+                       -> MaxPool1d(conv_pools[i]) (0 or 1 = no pooling) -> Dropout(conv_dropout[i])
+    flatten
+    per dense layer j: Linear(dense_units[j]) -> BatchNorm1d -> ReLU -> Dropout(dense_dropout[j])
+    Linear(T)          logits
+
+``batch_norm: false`` drops the BatchNorm layers. Pooling uses ``kernel = stride = pool`` and drops a
+partial last window (``floor``).
+
+Padding (``conv_padding``): ``"same"`` (default; the Basset and cpu presets) pads each convolution so that
+its output has the input's length and output position ``i`` is the window centred on input position
+``i`` (for an even width ``w``, PyTorch puts the extra padding on the right: the window is
+``[i - w/2 + 1, i + w/2]``), which keeps the first layer's activations aligned with the sequence for the motif stage.
+``"valid"`` (the DeepSEA preset, as published) uses no padding: a width-``w`` layer shortens its input by
+``w - 1`` and position ``i`` of :meth:`BassetNet.first_layer` is the window starting at base ``i``.
+
+Saved models (:func:`save_model`) are dicts of tensors and plain Python types, readable with
+``torch.load(path, weights_only=True)``::
+
+    {"state_dict": {name: tensor}, "config": dict, "n_targets": int, "target_names": [str],
+     "basset_version": str, **extra}
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .errors import ConfigError, InputError
+
+#: Architecture presets. ``basset``: Kelley et al. 2016 (reference/basset_pretrained_params.txt);
+#: ``deepsea``: Zhou & Troyanskaya 2015; ``cpu``: a small net for the simulated genome on a laptop.
+PRESETS: dict[str, dict] = {
+    "basset": {
+        "seq_len": 600,
+        "conv_filters": [300, 200, 200],
+        "conv_widths": [19, 11, 7],
+        "conv_pools": [3, 4, 4],
+        "conv_dropout": [0.0, 0.0, 0.0],
+        "conv_padding": "same",
+        "dense_units": [1000, 1000],
+        "dense_dropout": [0.3, 0.3],
+        "batch_norm": True,
+    },
+    "deepsea": {
+        "seq_len": 1000,
+        "conv_filters": [320, 480, 960],
+        "conv_widths": [8, 8, 8],
+        "conv_pools": [4, 4, 0],
+        "conv_dropout": [0.2, 0.2, 0.5],
+        "conv_padding": "valid",
+        "dense_units": [925],
+        "dense_dropout": [0.0],
+        "batch_norm": False,
+    },
+    "cpu": {
+        "seq_len": 600,
+        "conv_filters": [128, 128, 128],
+        "conv_widths": [19, 11, 7],
+        "conv_pools": [3, 4, 4],
+        "conv_dropout": [0.0, 0.0, 0.0],
+        "conv_padding": "same",
+        "dense_units": [256],
+        "dense_dropout": [0.3],
+        "batch_norm": True,
+    },
+}
+
+_LIST_INT = ("conv_filters", "conv_widths", "conv_pools", "dense_units")
+_KEYS = tuple(PRESETS["basset"])
+
+
+def _int_list(key: str, value) -> list[int]:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = [value]
+    try:
+        out = [int(v) for v in value]
+    except (TypeError, ValueError):
+        raise ConfigError(f"model.{key}", f"expected a list of integers, got {value!r}") from None
+    if any(o != v for o, v in zip(out, value)):
+        raise ConfigError(f"model.{key}", f"expected whole numbers, got {value!r}")
+    return out
+
+
+def _dropout_list(key: str, value, n: int) -> list[float]:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = [value] * n
+    try:
+        out = [float(v) for v in value]
+    except (TypeError, ValueError):
+        raise ConfigError(f"model.{key}", f"expected a probability or a list of {n}, got {value!r}") from None
+    if len(out) != n:
+        raise ConfigError(f"model.{key}", f"expected {n} values (one per layer), got {len(out)}")
+    if any(not 0 <= p < 1 for p in out):
+        raise ConfigError(f"model.{key}", f"dropout probabilities must be in [0, 1), got {out}")
+    return out
+
+
+def model_config(preset: str = "basset", **overrides) -> dict:
+    """A validated architecture config: ``PRESETS[preset]`` updated with ``overrides``.
+
+    ``None`` values mean "the preset's default" (so a YAML ``null`` can be passed straight through).
+    Dropouts may be one number for every layer. Raises :class:`ConfigError` naming ``model.<key>`` for an
+    unknown preset or key, a wrong type, or per-layer lists of different lengths. Returns a new dict of
+    plain Python types (ints, floats, bools, str, lists).
+    """
+    if preset not in PRESETS:
+        raise ConfigError("model.preset", f"expected one of {', '.join(PRESETS)}, got {preset!r}")
+    cfg = copy.deepcopy(PRESETS[preset])
+    for key, value in overrides.items():
+        if key not in _KEYS:
+            raise ConfigError(f"model.{key}", f"unknown model setting (expected one of {', '.join(_KEYS)})")
+        if value is not None:
+            cfg[key] = value
+    for key in _LIST_INT:
+        cfg[key] = _int_list(key, cfg[key])
+        if any(v < 0 for v in cfg[key]) or (key != "conv_pools" and any(v < 1 for v in cfg[key])):
+            raise ConfigError(f"model.{key}", f"expected positive integers, got {cfg[key]}")
+    n_conv = len(cfg["conv_filters"])
+    if n_conv == 0:
+        raise ConfigError("model.conv_filters", "at least one convolution layer is needed")
+    for key in ("conv_widths", "conv_pools"):
+        if len(cfg[key]) != n_conv:
+            raise ConfigError(f"model.{key}", f"expected {n_conv} values (one per conv layer), got {len(cfg[key])}")
+    cfg["conv_dropout"] = _dropout_list("conv_dropout", cfg["conv_dropout"], n_conv)
+    cfg["dense_dropout"] = _dropout_list("dense_dropout", cfg["dense_dropout"], len(cfg["dense_units"]))
+    try:
+        cfg["seq_len"] = int(cfg["seq_len"])
+    except (TypeError, ValueError):
+        raise ConfigError("model.seq_len", f"expected a length in bp, got {cfg['seq_len']!r}") from None
+    if cfg["conv_padding"] not in ("same", "valid"):
+        raise ConfigError("model.conv_padding", f"expected 'same' or 'valid', got {cfg['conv_padding']!r}")
+    if not isinstance(cfg["batch_norm"], bool):
+        raise ConfigError("model.batch_norm", f"expected true or false, got {cfg['batch_norm']!r}")
+    if _flat_length(cfg) < 1:
+        raise ConfigError("model.seq_len", f"{cfg['seq_len']} bp is too short for the convolution/pooling stack")
+    return cfg
+
+
+def _flat_length(cfg: dict) -> int:
+    """Positions left after the conv/pool stack for a ``seq_len`` input."""
+    length = cfg["seq_len"]
+    for width, pool in zip(cfg["conv_widths"], cfg["conv_pools"]):
+        if cfg["conv_padding"] == "valid":
+            length -= width - 1
+        if pool > 1:
+            length //= pool
+    return length
+
+
+class BassetNet(nn.Module):
+    """Multi-task CNN: ``(B, 4, L) float`` one-hot DNA -> ``(B, T) float`` logits (see module docstring)."""
+
+    def __init__(self, config: dict, n_targets: int):
+        super().__init__()
+        self.config = model_config("basset", **config)  # validated copy; every key is given
+        cfg = self.config
+        self.n_targets = int(n_targets)
+        bn = cfg["batch_norm"]
+        layers: list[nn.Module] = []
+        channels = 4
+        for i, (f, w, p, d) in enumerate(
+            zip(cfg["conv_filters"], cfg["conv_widths"], cfg["conv_pools"], cfg["conv_dropout"])
+        ):
+            block = [nn.Conv1d(channels, f, w, padding=cfg["conv_padding"])]
+            if bn:
+                block.append(nn.BatchNorm1d(f))
+            block.append(nn.ReLU())
+            if p > 1:
+                block.append(nn.MaxPool1d(p))
+            if d > 0:
+                block.append(nn.Dropout(d))
+            layers.append(nn.Sequential(*block))
+            channels = f
+        self.conv = nn.ModuleList(layers)
+        dense: list[nn.Module] = [nn.Flatten()]
+        width = channels * _flat_length(cfg)
+        for units, d in zip(cfg["dense_units"], cfg["dense_dropout"]):
+            dense.append(nn.Linear(width, units))
+            if bn:
+                dense.append(nn.BatchNorm1d(units))
+            dense.append(nn.ReLU())
+            if d > 0:
+                dense.append(nn.Dropout(d))
+            width = units
+        self.dense = nn.Sequential(*dense)
+        self.output = nn.Linear(width, self.n_targets)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, 4, seq_len)`` one-hot -> ``(B, T)`` logits."""
+        for block in self.conv:
+            x = block(x)
+        return self.output(self.dense(x))
+
+    def first_layer(self, x: torch.Tensor) -> torch.Tensor:
+        """First conv layer's activations after (batch norm and) ReLU, before pooling: ``(B, F, L')``.
+
+        ``L' = L`` with ``"same"`` padding (position ``i`` centred on base ``i``), ``L - w + 1`` with
+        ``"valid"`` (position ``i`` starts at base ``i``). Any input length ``L >= w`` is accepted.
+        """
+        block = self.conv[0]
+        for layer in block:
+            if isinstance(layer, (nn.MaxPool1d, nn.Dropout)):
+                break
+            x = layer(x)
+        return x
+
+
+def build_model(config: dict, n_targets: int) -> BassetNet:
+    """A freshly initialised :class:`BassetNet` for a :func:`model_config` dict and ``n_targets`` outputs.
+
+    Initialisation draws from torch's global RNG: call ``torch.manual_seed`` first for a reproducible model.
+    """
+    if n_targets < 1:
+        raise ValueError(f"n_targets must be >= 1, got {n_targets}")
+    return BassetNet(model_config("basset", **config), n_targets)
+
+
+@torch.no_grad()
+def apply_max_norm(model: nn.Module, max_norm: float | None = 7.0) -> None:
+    """Rescale, in place, each output unit's incoming weight vector of every Conv1d/Linear layer to an
+    L2 norm of at most ``max_norm`` (Torch Basset's ``weight_norm``, applied after every step). Biases
+    and batch-norm parameters are untouched; ``None`` or ``0`` does nothing."""
+    if not max_norm:
+        return
+    for module in model.modules():
+        if isinstance(module, (nn.Conv1d, nn.Linear)):
+            w = module.weight
+            torch.renorm(w, p=2, dim=0, maxnorm=float(max_norm), out=w)
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    """The plain model inside DistributedDataParallel / torch.compile wrappers."""
+    model = getattr(model, "module", model)
+    return getattr(model, "_orig_mod", model)
+
+
+def save_model(path: str | Path, model: nn.Module, target_names, extra: dict | None = None) -> None:
+    """Write a trained model (format in the module docstring) atomically (temp file + rename).
+
+    ``extra``: more plain-typed entries (epoch, validation AUROC, ...). Tensors are saved on the CPU.
+    """
+    from . import __version__
+
+    net = _unwrap(model)
+    target_names = [str(t) for t in target_names]
+    if len(target_names) != net.n_targets:
+        raise ValueError(f"{len(target_names)} target names for a model with {net.n_targets} outputs")
+    state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+    payload = {
+        "state_dict": state,
+        "config": copy.deepcopy(net.config),
+        "n_targets": int(net.n_targets),
+        "target_names": target_names,
+        "basset_version": str(__version__),
+    }
+    payload.update(extra or {})
+    atomic_save(payload, path)
+
+
+def atomic_save(obj, path: str | Path) -> None:
+    """``torch.save(obj, path)`` through a temporary file in the same folder and ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def load_model(path: str | Path, map_location="cpu") -> tuple[BassetNet, dict]:
+    """Load a :func:`save_model` file -> ``(model in eval mode, meta)``; ``meta`` is the saved dict without
+    ``state_dict``. Read with ``weights_only=True``; InputError names the file if it is not a model."""
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - unpickling errors come in many types
+        raise InputError(path, f"not a readable basset model: {exc}") from None
+    missing = [k for k in ("state_dict", "config", "n_targets") if not isinstance(payload, dict) or k not in payload]
+    if missing:
+        raise InputError(path, f"not a basset model file: missing {', '.join(missing)}")
+    try:
+        model = build_model(payload["config"], int(payload["n_targets"]))
+        model.load_state_dict(payload["state_dict"])
+    except (ConfigError, RuntimeError) as exc:
+        raise InputError(path, f"model does not match its config: {exc}") from None
+    model.to(map_location if isinstance(map_location, (str, torch.device)) else "cpu").eval()
+    meta = {k: v for k, v in payload.items() if k != "state_dict"}
+    return model, meta
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return int(sum(math.prod(p.shape) for p in model.parameters() if p.requires_grad))

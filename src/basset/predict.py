@@ -1,0 +1,158 @@
+"""Predictions of a trained model: probabilities of accessibility per site and target.
+
+A model is an ``nn.Module`` taking ``(B, 4, L) float32`` one-hot and returning ``(B, T)`` logits. Codes
+(``(B, L) uint8``, A,C,G,T,N = 0..4) are one-hot encoded on the model's device; the probability is the
+sigmoid of the logits, averaged (on request, as Basset's ``-rc``) with the prediction on the reverse
+complement. In the ACGT one-hot layout the reverse complement is a flip of both the channel and the
+position axis (A<->T, C<->G), and N (an all-zero column) stays N.
+
+Predictions are written as a gzipped TSV (:func:`write_predictions`): header
+``site_index<TAB>target...``, one row per site of the split in file order, probabilities with 6 digits.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .errors import InputError
+from .sequence import one_hot
+
+log = logging.getLogger("basset.predict")
+
+
+def _device(device) -> torch.device:
+    return torch.device(device) if device is not None else torch.device("cpu")
+
+
+def _probs(model: torch.nn.Module, codes: torch.Tensor, rc_average: bool) -> torch.Tensor:
+    """Probabilities ``(B, T) float32`` of a batch of codes ``(B, L)`` already on the device."""
+    x = one_hot(codes)
+    p = torch.sigmoid(model(x).float())
+    if rc_average:
+        p = 0.5 * (p + torch.sigmoid(model(x.flip(dims=(1, 2))).float()))
+    return p
+
+
+class _EvalMode:
+    """Put a model in eval mode for a block and restore its previous mode afterwards."""
+
+    def __init__(self, model: torch.nn.Module):
+        self.model, self.was_training = model, model.training
+
+    def __enter__(self):
+        self.model.eval()
+        return self.model
+
+    def __exit__(self, *exc):
+        self.model.train(self.was_training)
+
+
+def predict_codes(model: torch.nn.Module, codes, batch_size: int = 256, device="cpu", rc_average: bool = True,
+                  progress: bool = False) -> np.ndarray:
+    """Probabilities ``(N, T) float32`` for in-memory codes ``(N, L) uint8`` (numpy or torch).
+
+    The model is moved to ``device`` (in place, as ``nn.Module.to``) and run in eval mode under
+    ``torch.inference_mode``; its training flag is restored afterwards.
+    """
+    device = _device(device)
+    codes = torch.as_tensor(np.asarray(codes, dtype=np.uint8) if not isinstance(codes, torch.Tensor) else codes)
+    if codes.ndim != 2:
+        raise ValueError(f"expected (N, L) codes, got shape {tuple(codes.shape)}")
+    model.to(device)
+    out = []
+    bar = _bar(codes.shape[0], progress)
+    with _EvalMode(model), torch.inference_mode():
+        for lo in range(0, codes.shape[0], batch_size):  # batches, not sequences
+            batch = codes[lo : lo + batch_size].to(device, non_blocking=True)
+            out.append(_probs(model, batch, rc_average).cpu())
+            bar.update(batch.shape[0])
+    bar.close()
+    if not out:
+        return np.zeros((0, _n_outputs(model, codes.shape[1], device)), dtype=np.float32)
+    return torch.cat(out).numpy().astype(np.float32, copy=False)
+
+
+def _n_outputs(model, L: int, device) -> int:
+    with _EvalMode(model), torch.inference_mode():
+        return int(model(torch.zeros(1, 4, L, device=device)).shape[1])
+
+
+def predict(model: torch.nn.Module, h5_path: str | Path, split: str = "test", batch_size: int = 256,
+            device="cpu", rc_average: bool = True, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Predict every site of one split of a dataset (:mod:`basset.dataset` layout), streamed in file order.
+
+    Returns ``(targets (n, T) uint8, probs (n, T) float32)``; row i of both is row i of ``/{split}``.
+    """
+    from .dataset import H5Batches
+
+    device = _device(device)
+    batches = H5Batches(h5_path, split, batch_size=batch_size, shuffle=False)
+    model.to(device)
+    ys, ps = [], []
+    bar = _bar(batches.n_rows, progress)
+    with _EvalMode(model), torch.inference_mode():
+        for codes, y in batches:
+            ps.append(_probs(model, codes.to(device, non_blocking=True), rc_average).cpu())
+            ys.append(y)
+            bar.update(codes.shape[0])
+    bar.close()
+    if not ps:
+        T = batches.n_targets
+        return np.zeros((0, T), np.uint8), np.zeros((0, T), np.float32)
+    targets = torch.cat(ys).numpy().astype(np.uint8, copy=False)
+    probs = torch.cat(ps).numpy().astype(np.float32, copy=False)
+    if probs.shape != targets.shape:
+        raise InputError(h5_path, f"the model predicts {probs.shape[1]} targets, the dataset has {targets.shape[1]}")
+    log.info("predicted %d %s sites x %d targets (rc_average=%s)", probs.shape[0], split, probs.shape[1], rc_average)
+    return targets, probs
+
+
+def _bar(total: int, enabled: bool):
+    if enabled:
+        from tqdm import tqdm
+
+        return tqdm(total=total, desc="predicting", unit="site")
+
+    class _Null:
+        def update(self, n):
+            pass
+
+        def close(self):
+            pass
+
+    return _Null()
+
+
+def split_site_index(h5_path: str | Path, split: str = "test") -> np.ndarray:
+    """``/{split}/site_index (n,) int64`` of a dataset: each row's 0-based row in sites.bed."""
+    import h5py
+
+    with h5py.File(h5_path, "r") as h5:
+        if split not in h5:
+            raise InputError(h5_path, f"no split {split!r} in the dataset")
+        return h5[split]["site_index"][...].astype(np.int64)
+
+
+def write_predictions(path: str | Path, site_index, probs, target_names) -> None:
+    """Gzipped TSV (by the ``.gz`` suffix): ``site_index`` then one probability column per target."""
+    probs = np.asarray(probs)
+    if probs.shape[1] != len(target_names):
+        raise ValueError(f"{probs.shape[1]} prediction columns but {len(target_names)} target names")
+    df = pd.DataFrame(probs, columns=list(target_names))
+    df.insert(0, "site_index", np.asarray(site_index, dtype=np.int64))
+    df.to_csv(path, sep="\t", index=False, float_format="%.6g",
+              compression={"method": "gzip", "mtime": 0} if str(path).endswith(".gz") else None)
+
+
+def read_predictions(path: str | Path) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Read :func:`write_predictions` output: ``(site_index (n,) int64, target_names, probs (n, T) float32)``."""
+    df = pd.read_csv(path, sep="\t")
+    if df.columns[0] != "site_index":
+        raise InputError(path, f"expected a header starting with 'site_index', got {list(df.columns[:3])!r}", line=1)
+    names = [str(c) for c in df.columns[1:]]
+    return df["site_index"].to_numpy(np.int64), names, df[names].to_numpy(np.float32)

@@ -1,0 +1,227 @@
+"""Prediction with reverse-complement averaging, metrics tables, site classes and the Figure 2 plots."""
+
+import gzip
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from basset.evaluate import (auroc_by_class, metrics_table, quantile_targets, read_gtf_features, site_classes,
+                             summarise)
+from basset.metrics import auprc, auroc
+from basset.predict import predict, predict_codes, read_predictions, split_site_index, write_predictions
+from basset.sequence import one_hot, reverse_complement
+
+
+class StandIn(nn.Module):
+    """A tiny strand-asymmetric model: (B, 4, L) one-hot -> (B, T) logits."""
+
+    def __init__(self, T=3, L=20):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv1d(4, 5, 3)
+        self.drop = nn.Dropout(0.5)  # must be off in eval mode
+        self.fc = nn.Linear(5 * (L - 2), T)
+
+    def forward(self, x):
+        return self.fc(self.drop(torch.relu(self.conv(x))).flatten(1))
+
+
+def _write_h5(path, codes, targets):
+    with h5py.File(path, "w") as h5:
+        h5["target_names"] = np.array([f"t{i}".encode() for i in range(targets.shape[1])])
+        g = h5.create_group("test")
+        g.create_dataset("seqs", data=codes, chunks=(8, codes.shape[1]))
+        g.create_dataset("targets", data=targets, chunks=(8, targets.shape[1]))
+        g["site_index"] = np.arange(codes.shape[0], dtype=np.int64)[::-1]
+
+
+def _forward(model, codes):
+    with torch.no_grad():
+        return torch.sigmoid(model(torch.from_numpy(one_hot(codes)))).numpy()
+
+
+def test_predict_codes_rc_average():
+    rng = np.random.default_rng(0)
+    codes = rng.integers(0, 5, size=(37, 20), dtype=np.uint8)
+    model = StandIn()
+    model.train()
+    model.eval()
+    fwd, rev = _forward(model, codes), _forward(model, reverse_complement(codes))
+    model.train()
+    p = predict_codes(model, codes, batch_size=8, rc_average=True)
+    assert model.training  # the mode is restored
+    assert p.shape == (37, 3) and p.dtype == np.float32
+    np.testing.assert_allclose(p, (fwd + rev) / 2, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(predict_codes(model, codes, batch_size=5, rc_average=False), fwd, rtol=1e-5,
+                               atol=1e-6)
+    # a sequence equal to its reverse complement gets the forward prediction
+    half = rng.integers(0, 4, size=(4, 10), dtype=np.uint8)
+    pal = np.concatenate([half, reverse_complement(half)], axis=1)
+    np.testing.assert_allclose(predict_codes(model, pal), _forward(model.eval(), pal), rtol=1e-5, atol=1e-6)
+    assert predict_codes(model, np.zeros((0, 20), np.uint8)).shape == (0, 3)
+
+
+def test_predict_streams_split_in_file_order(tmp_path):
+    rng = np.random.default_rng(1)
+    codes = rng.integers(0, 4, size=(29, 20), dtype=np.uint8)
+    targets = rng.integers(0, 2, size=(29, 3), dtype=np.uint8)
+    _write_h5(tmp_path / "d.h5", codes, targets)
+    model = StandIn()
+    y, p = predict(model, tmp_path / "d.h5", "test", batch_size=4)
+    np.testing.assert_array_equal(y, targets)
+    np.testing.assert_allclose(p, predict_codes(model, codes), rtol=1e-6)
+    np.testing.assert_array_equal(split_site_index(tmp_path / "d.h5"), np.arange(29)[::-1])
+    write_predictions(tmp_path / "p.tsv.gz", np.arange(29), p, ["t0", "t1", "t2"])
+    idx, names, back = read_predictions(tmp_path / "p.tsv.gz")
+    assert names == ["t0", "t1", "t2"] and idx.tolist() == list(range(29))
+    np.testing.assert_allclose(back, p, rtol=1e-5)
+
+
+def test_metrics_table_and_summary():
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 2, size=(50, 4), dtype=np.uint8)
+    y[:, 3] = 0
+    p = rng.random((50, 4))
+    df = metrics_table(y, p, ["a", "b", "c", "d"])
+    assert list(df.columns) == ["target", "auroc", "auprc", "n_pos", "n_neg"]
+    np.testing.assert_array_equal(df["auroc"], auroc(y, p))
+    np.testing.assert_array_equal(df["auprc"], auprc(y, p))
+    assert df["n_pos"].tolist() == y.sum(axis=0).tolist() and (df["n_pos"] + df["n_neg"] == 50).all()
+    kmer = df.assign(auroc=df["auroc"] - 0.1, auprc=df["auprc"] - 0.1)
+    s = summarise(df, kmer)
+    assert s["mean_auroc"] == pytest.approx(np.nanmean(auroc(y, p)))
+    assert s["cnn_minus_kmer_mean_auroc"] == pytest.approx(0.1)
+    assert s["n_targets_cnn_better"] == 3 and s["n_targets_scored"] == 3
+
+
+GTF = """\
+#!comment
+chr1\tt\tgene\t10001\t20000\t.\t+\t.\tgene_id "g1";
+chr1\tt\ttranscript\t10001\t20000\t.\t+\t.\tgene_id "g1"; transcript_id "t1";
+chr1\tt\texon\t10001\t10500\t.\t+\t.\tgene_id "g1"; transcript_id "t1";
+chr1\tt\tgene\t50001\t60000\t.\t-\t.\tgene_id "g2";
+chr1\tt\ttranscript\t50001\t60000\t.\t-\t.\tgene_id "g2"; transcript_id "t2";
+"""
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_site_classes(tmp_path, gz):
+    path = tmp_path / ("genes.gtf.gz" if gz else "genes.gtf")
+    with (gzip.open if gz else open)(path, "wt") as fh:
+        fh.write(GTF)
+    # + strand TSS at 10000 (0-based), - strand TSS at 59999: a site is a promoter when its nearest base is
+    # at most 2000 bp away (the first and fifth sites just are, the second and sixth just are not)
+    sites = pd.DataFrame({
+        "chrom": ["chr1"] * 8 + ["chr2"],
+        "start": [7401, 7399, 11500, 15000, 61999, 62000, 55000, 30000, 10000],
+        "end": [8001, 7999, 12100, 15600, 62599, 62600, 55600, 30600, 10600],
+    })
+    sites["name"] = [f"s{i}" for i in range(len(sites))]
+    got = site_classes(sites, path)
+    assert got.tolist() == ["promoter", "intergenic", "promoter", "intragenic", "promoter", "intergenic",
+                            "intragenic", "intergenic", "intergenic"]
+    feats = read_gtf_features(path)
+    assert feats["start"].tolist() == [10000, 10000, 50000, 50000]
+
+
+def test_site_classes_without_transcripts(tmp_path):
+    path = tmp_path / "genes.gtf"
+    path.write_text("".join(line + "\n" for line in GTF.splitlines() if "\ttranscript\t" not in line))
+    sites = pd.DataFrame({"chrom": ["chr1", "chr1"], "start": [61000, 30000], "end": [61600, 30600],
+                          "name": ["a", "b"]})
+    assert site_classes(sites, path).tolist() == ["promoter", "intergenic"]
+    empty = tmp_path / "empty.gtf"
+    empty.write_text("")
+    assert site_classes(sites, empty).tolist() == ["intergenic", "intergenic"]
+
+
+def test_auroc_by_class():
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, size=(60, 2), dtype=np.uint8)
+    p = rng.random((60, 2))
+    classes = np.array(["promoter", "intergenic", "intragenic"] * 20, dtype=object)
+    df = auroc_by_class(y, p, classes, ["a", "b"])
+    assert df["class"].tolist() == ["promoter", "promoter", "intragenic", "intragenic", "intergenic", "intergenic"]
+    m = classes == "intragenic"
+    np.testing.assert_array_equal(df.loc[df["class"] == "intragenic", "auroc"], auroc(y[m], p[m]))
+    assert (df["n_sites"] == 20).all()
+
+
+def test_quantile_targets():
+    a = np.array([0.70, np.nan, 0.80, 0.90, 0.75, 0.95, 0.60, 0.85, 0.65, 0.99, 0.72])
+    got = quantile_targets(a, (0.0, 0.5, 1.0))
+    assert got.tolist() == [6, 2, 9]
+    ok = a[np.isfinite(a)]
+    q = np.quantile(ok, [0.05, 0.33, 0.5, 0.67, 0.95])
+    for j, target in zip(quantile_targets(a), q):
+        assert abs(a[j] - target) == np.nanmin(np.abs(a - target))
+
+
+def test_plots_write_png_and_pdf(tmp_path):
+    from basset import plots
+
+    rng = np.random.default_rng(4)
+    names = [f"cell_{i}" for i in range(6)]
+    y = (rng.random((300, 6)) < 0.3).astype(np.uint8)
+    p = np.clip(y * rng.uniform(0.0, 1.0, 6) + rng.random((300, 6)) * 0.8, 0, 1)
+    a = auroc(y, p)
+    outs = [plots.fig2a(y, names, tmp_path / "fig2a.png", max_sites=100),
+            plots.fig2b(a, a - 0.05, names, tmp_path / "fig2b"),
+            plots.fig2c(y, p, names, tmp_path / "fig2c.png")[:2],
+            plots.fig_classes(auroc_by_class(y, p, rng.choice(["promoter", "intergenic"], 300), names),
+                              tmp_path / "classes.png"),
+            plots.fig_classes(pd.DataFrame(columns=["class", "target", "auroc", "n_sites", "n_pos"]),
+                              tmp_path / "none.png")]
+    for png, pdf in outs:
+        assert png.suffix == ".png" and pdf.suffix == ".pdf" and png.stem == pdf.stem
+        assert png.stat().st_size > 1000 and pdf.stat().st_size > 1000
+        assert png.read_bytes()[:4] == b"\x89PNG" and pdf.read_bytes()[:4] == b"%PDF"
+
+
+def test_fig2c_picks_quantile_targets(tmp_path):
+    from basset import plots
+
+    rng = np.random.default_rng(5)
+    n, T = 400, 21
+    y = (rng.random((n, T)) < 0.4).astype(np.uint8)
+    strength = np.linspace(0.05, 3.0, T)
+    p = y * strength + rng.normal(size=(n, T))
+    a = auroc(y, p)
+    _, _, chosen = plots.fig2c(y, p, [f"t{i}" for i in range(T)], tmp_path / "c")
+    q = np.quantile(a, [0.05, 0.33, 0.5, 0.67, 0.95])
+    assert chosen.tolist() == [int(np.argmin(np.abs(a - v))) for v in q]
+
+
+def test_stages_on_a_tiny_dataset(tmp_path):
+    """run_kmer_baseline and evaluate_model write every output from a tiny dataset and a stand-in model."""
+    from basset.evaluate import evaluate_model, run_kmer_baseline
+
+    rng = np.random.default_rng(6)
+    L, T = 20, 3
+    with h5py.File(tmp_path / "d.h5", "w") as h5:
+        h5["target_names"] = np.array([b"t0", b"t1", b"t2"])
+        for split, n in (("train", 120), ("test", 40)):
+            g = h5.create_group(split)
+            g["seqs"] = rng.integers(0, 4, size=(n, L), dtype=np.uint8)
+            g["targets"] = rng.integers(0, 2, size=(n, T), dtype=np.uint8)
+            g["site_index"] = rng.permutation(n).astype(np.int64)
+    metrics = run_kmer_baseline(tmp_path / "d.h5", tmp_path / "kp.tsv.gz", tmp_path / "km.tsv", k=4, C=1.0)
+    assert metrics.shape[0] == T and read_predictions(tmp_path / "kp.tsv.gz")[2].shape == (40, T)
+    sites = pd.DataFrame({"chrom": "chr1", "start": np.arange(40) * 1000, "end": np.arange(40) * 1000 + L,
+                          "name": [f"s{i}" for i in range(40)], "score": 0, "strand": "+"})
+    sites.to_csv(tmp_path / "sites.bed", sep="\t", header=False, index=False)
+    (tmp_path / "genes.gtf").write_text(GTF)
+    out = {k: tmp_path / (k + (".png" if k.startswith("fig") else ".tsv"))
+           for k in ("metrics", "by_class", "summary", "fig2a", "fig2b", "fig2c", "fig_classes")}
+    summary = evaluate_model(StandIn(T, L), tmp_path / "d.h5", out, kmer_metrics=tmp_path / "km.tsv",
+                             sites=tmp_path / "sites.bed", genes=tmp_path / "genes.gtf", batch_size=16)
+    table = pd.read_csv(out["metrics"], sep="\t")
+    assert {"kmer_auroc", "auroc_minus_kmer"} <= set(table.columns)
+    assert summary["n_test_sites"] == 40 and "kmer_mean_auroc" in summary
+    assert set(pd.read_csv(out["by_class"], sep="\t")["class"]) <= {"promoter", "intragenic", "intergenic"}
+    for k in ("fig2a", "fig2b", "fig2c", "fig_classes"):
+        assert out[k].stat().st_size > 0 and out[k].with_suffix(".pdf").stat().st_size > 0

@@ -1,0 +1,195 @@
+"""Tests of basset.train: history and early stopping, exact resume, DDP gradients and a DDP run (gloo, CPU)."""
+
+import os
+import socket
+
+import h5py
+import numpy as np
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+import basset.train as bt
+from basset.dataset import SPLITS
+from basset.errors import ConfigError
+from basset.models import build_model, load_model, model_config
+from basset.train import TRAIN_DEFAULTS, loss_fn, train
+
+L, T = 60, 3
+MOTIFS = np.array([[2, 0, 3, 0], [1, 0, 1, 2], [3, 3, 0, 0]], dtype=np.uint8)  # GATA, CACG, TTAA
+CFG = dict(
+    preset="cpu",
+    seq_len=L,
+    conv_filters=[8, 8],
+    conv_widths=[5, 3],
+    conv_pools=[2, 2],
+    conv_dropout=0.1,
+    dense_units=[16],
+    dense_dropout=0.2,
+    batch_norm=True,
+)
+# no batch norm, no dropout: per-rank batch statistics would make DDP differ from one process on the whole
+# batch, and SyncBatchNorm (which would fix it) only runs on CUDA
+CFG_PLAIN = dict(CFG, conv_dropout=0.0, dense_dropout=0.0, batch_norm=False)
+
+
+def write_h5(path, sizes=(320, 96, 64), seed=0):
+    """A tiny dataset in basset's HDF5 layout: target t is 1 where motif t was planted."""
+    rng = np.random.default_rng(seed)
+    with h5py.File(path, "w") as h5:
+        h5.attrs.update(seq_length=L, n_handling="random", alphabet="ACGTN", seed=seed, format_version=1)
+        h5.create_dataset(
+            "target_names", data=np.array(["t0", "t1", "t2"], dtype=object), dtype=h5py.string_dtype("utf-8")
+        )
+        for split, n in zip(SPLITS, sizes):
+            codes = rng.integers(0, 4, (n, L), dtype=np.uint8)
+            targets = (rng.random((n, T)) < 0.4).astype(np.uint8)
+            for t in range(T):
+                rows = np.flatnonzero(targets[:, t])
+                pos = rng.integers(0, L - 4, rows.size)
+                codes[rows[:, None], pos[:, None] + np.arange(4)] = MOTIFS[t]
+            g = h5.create_group(split)
+            g.create_dataset("seqs", data=codes, chunks=(32, L))
+            g.create_dataset("targets", data=targets, chunks=(32, T))
+    return path
+
+
+@pytest.fixture(scope="module")
+def h5(tmp_path_factory):
+    return write_h5(tmp_path_factory.mktemp("data") / "tiny.h5")
+
+
+OPTS = dict(
+    batch_size=32,
+    block_rows=64,
+    buffer_blocks=2,
+    seed=3,
+    rc_augment=True,
+    max_epochs=2,
+    patience=5,
+    valid_batch_size=64,
+)
+
+
+def read_history(path):
+    lines = path.read_text().splitlines()
+    assert lines[0].split("\t") == list(bt.HISTORY_COLUMNS)
+    return [dict(zip(bt.HISTORY_COLUMNS, line.split("\t"))) for line in lines[1:]]
+
+
+def test_resume_gives_the_same_model(h5, tmp_path):
+    straight = train(h5, tmp_path / "a", CFG, OPTS, resume=True, progress=False)
+    first = train(h5, tmp_path / "b", CFG, dict(OPTS, stop_after_epochs=1), progress=False)
+    assert first["epochs"] == 1 and not first["finished"]
+    resumed = train(h5, tmp_path / "b", CFG, OPTS, resume=True, progress=False)
+    assert straight["epochs"] == resumed["epochs"] == 2
+    for name in ("checkpoint.pt", "model.pt"):
+        a = torch.load(tmp_path / "a" / name, weights_only=True)["state_dict"]
+        b = torch.load(tmp_path / "b" / name, weights_only=True)["state_dict"]
+        assert a.keys() == b.keys()
+        assert all(torch.equal(a[k], b[k]) for k in a), name
+    ha, hb = read_history(tmp_path / "a" / "history.tsv"), read_history(tmp_path / "b" / "history.tsv")
+    assert [(r["train_loss"], r["valid_auroc"]) for r in ha] == [(r["train_loss"], r["valid_auroc"]) for r in hb]
+    assert np.isfinite(float(ha[-1]["train_loss"]))
+    model, meta = load_model(tmp_path / "a" / "model.pt")
+    assert meta["target_names"] == ["t0", "t1", "t2"] and meta["epoch"] == straight["best_epoch"]
+
+
+def test_history_and_early_stopping(h5, tmp_path, monkeypatch):
+    scripted = iter([0.6, 0.7, 0.65, 0.69, 0.7, 0.95, 0.99])  # best at epoch 1, then 3 epochs without gain
+
+    def fake_evaluate(*args, **kwargs):
+        return {"loss": 1.0, "auroc": np.zeros(T), "mean_auroc": next(scripted), "n": 96}
+
+    monkeypatch.setattr(bt, "evaluate", fake_evaluate)
+    opts = dict(OPTS, max_epochs=20, patience=3, max_train_batches=2)
+    out = train(h5, tmp_path / "run", CFG, opts, progress=False)
+    rows = read_history(tmp_path / "run" / "history.tsv")
+    assert [int(r["epoch"]) for r in rows] == [0, 1, 2, 3, 4]
+    assert [r["best"] for r in rows] == ["1", "1", "0", "0", "0"]
+    assert out["stopped_early"] and out["best_epoch"] == 1 and out["best_valid_auroc"] == 0.7
+    assert torch.load(tmp_path / "run" / "model.pt", weights_only=True)["epoch"] == 1
+    again = train(h5, tmp_path / "run", CFG, opts, progress=False)  # a finished run is not extended
+    assert again["epochs"] == 5 and len(read_history(tmp_path / "run" / "history.tsv")) == 5
+
+
+def test_bad_options(h5, tmp_path):
+    with pytest.raises(ConfigError, match=r"^train\.learning_rate"):
+        train(h5, tmp_path, CFG, {"learning_rate": 1})
+    with pytest.raises(ConfigError, match=r"^model\.seq_len"):
+        train(h5, tmp_path, dict(CFG, seq_len=600), {})
+    with pytest.raises(ConfigError, match=r"^model\.nope"):
+        train(h5, tmp_path, dict(CFG, nope=1), {})
+    assert set(OPTS) <= set(TRAIN_DEFAULTS)
+
+
+# ------------------------------------------------------------------------------------------------ DDP
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ddp_worker(rank, world, port, codes, targets, h5, out):
+    """Rank ``rank`` of 2 gloo processes: (1) DDP gradients on its half of a batch, saved to
+    ``out/grad{rank}.pt``; (2) ``train`` under a torchrun-like environment into ``out/ddp``.
+    One spawn for both checks: starting processes is the slow part."""
+    torch.set_num_threads(1)
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    torch.manual_seed(0)
+    model = build_model(model_config(**{k: v for k, v in CFG_PLAIN.items() if k != "preset"}), T)
+    ddp = torch.nn.parallel.DistributedDataParallel(model)
+    half = codes.shape[0] // world
+    loss_fn(ddp, codes[rank * half : (rank + 1) * half], targets[rank * half : (rank + 1) * half]).backward()
+    torch.save({n: p.grad for n, p in model.named_parameters()}, os.path.join(out, f"grad{rank}.pt"))
+    dist.destroy_process_group()
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world), MASTER_PORT=str(port + 1))
+    train(h5, os.path.join(out, "ddp"), CFG, dict(OPTS, max_epochs=2, device="cpu"), progress=False)
+
+
+@pytest.fixture(scope="module")
+def ddp_run(h5, tmp_path_factory):
+    """Outputs of :func:`_ddp_worker` and the batch it used."""
+    out = tmp_path_factory.mktemp("ddp")
+    g = torch.Generator().manual_seed(1)
+    codes = torch.randint(0, 4, (16, L), dtype=torch.uint8, generator=g)
+    targets = torch.randint(0, 2, (16, T), dtype=torch.uint8, generator=g)
+    port = free_port()
+    mp.spawn(_ddp_worker, args=(2, port, codes, targets, str(h5), str(out)), nprocs=2)
+    return out, codes, targets
+
+
+def test_ddp_gradients_equal_one_process_on_the_whole_batch(ddp_run):
+    """Two gloo ranks on halves of a batch get (all-reduced) the gradient of one process on the whole batch.
+
+    The model has no batch norm and no dropout: per-rank batch statistics differ from those of the doubled
+    batch (SyncBatchNorm would fix that, but PyTorch's SyncBatchNorm only runs on CUDA)."""
+    out, codes, targets = ddp_run
+    torch.manual_seed(0)
+    model = build_model(model_config(**{k: v for k, v in CFG_PLAIN.items() if k != "preset"}), T)
+    loss_fn(model, codes, targets).backward()
+    for rank in range(2):
+        grads = torch.load(out / f"grad{rank}.pt", weights_only=True)
+        for name, p in model.named_parameters():
+            assert torch.allclose(grads[name], p.grad, atol=1e-6), (rank, name)
+
+
+def test_train_under_ddp(ddp_run):
+    """``train`` under a torchrun-like environment (2 gloo ranks): ranks stay in step, rank 0 writes the files."""
+    out = ddp_run[0] / "ddp"
+    assert len(read_history(out / "history.tsv")) == 2
+    model, meta = load_model(out / "model.pt")
+    assert meta["n_targets"] == T
+
+
+def test_stale_checkpoint_is_not_resumed():
+    from basset.train import _plain_opts, _stale, train_options
+
+    opts = train_options({"lr": 0.01})
+    ckpt = {"config": {"a": 1}, "n_targets": 3, "options": _plain_opts(opts)}
+    assert not _stale(ckpt, {"a": 1}, 3, train_options({"lr": 0.01, "max_epochs": 99}))  # more epochs: resume
+    assert _stale(ckpt, {"a": 1}, 3, train_options({"lr": 0.02}))  # another optimiser setting
+    assert _stale(ckpt, {"a": 2}, 3, opts)  # another architecture
+    assert _stale(ckpt, {"a": 1}, 4, opts)  # another dataset
