@@ -193,3 +193,15 @@ def test_stale_checkpoint_is_not_resumed():
     assert _stale(ckpt, {"a": 1}, 3, train_options({"lr": 0.02}))  # another optimiser setting
     assert _stale(ckpt, {"a": 2}, 3, opts)  # another architecture
     assert _stale(ckpt, {"a": 1}, 4, opts)  # another dataset
+
+
+def test_config_schema_defaults_are_the_library_defaults():
+    from pathlib import Path
+
+    import yaml
+
+    from basset.train import TRAIN_DEFAULTS
+
+    schema = yaml.safe_load((Path(__file__).resolve().parents[1] / "workflow/schemas/config.schema.yaml").read_text())
+    for key, spec in schema["properties"]["train"]["properties"].items():
+        assert spec["default"] == TRAIN_DEFAULTS[key], key

@@ -77,6 +77,23 @@ def test_tiny_workflow_writes_a_consistent_dataset(tiny_run):
         assert total == n - sum(int(v) for k, v in summary.items() if k.startswith("skipped"))
 
 
+def test_tiny_workflow_trains_and_evaluates(tiny_run):
+    out = tiny_run[0] / "results" / "tiny"
+    targets = list(pd.read_csv(tiny_run[0] / "config/samples/tiny.tsv", sep="\t")["name"])
+    history = pd.read_csv(out / "train/history.tsv", sep="\t")
+    assert len(history) == 2 and history["valid_auroc"].notna().all()
+    metrics = pd.read_csv(out / "evaluate/metrics.tsv", sep="\t")
+    assert list(metrics["target"]) == targets
+    assert metrics["auroc"].between(0, 1).all() and metrics["kmer_auroc"].between(0, 1).all()
+    summary = pd.read_csv(out / "evaluate/summary.tsv", sep="\t", index_col=0)["value"]
+    assert abs(float(summary["mean_auroc"]) - metrics["auroc"].mean()) < 1e-6
+    for stem in ("fig2a_heatmap", "fig2b_cnn_vs_kmer", "fig2c_roc", "auroc_by_class"):
+        assert (out / f"evaluate/{stem}.png").read_bytes()[:4] == b"\x89PNG"
+        assert (out / f"evaluate/{stem}.pdf").read_bytes()[:4] == b"%PDF"
+    classes = pd.read_csv(out / "evaluate/auroc_by_class.tsv", sep="\t")
+    assert set(classes["class"]) <= {"promoter", "intragenic", "intergenic"} and len(classes) > 0
+
+
 def test_same_seed_gives_the_same_sites_splits_and_dataset(tiny_run):
     a, b = (w / "results" / "tiny" for w in tiny_run)
     assert (a / "peaks/sites.bed").read_bytes() == (b / "peaks/sites.bed").read_bytes()
@@ -86,6 +103,12 @@ def test_same_seed_gives_the_same_sites_splits_and_dataset(tiny_run):
         for split in ("train", "valid", "test"):
             for key in ("seqs", "targets", "site_index"):
                 np.testing.assert_array_equal(ha[split][key][:], hb[split][key][:])
+    # and, on CPU, the same model
+    import torch
+
+    ma = torch.load(a / "train/model.pt", weights_only=True)["state_dict"]
+    mb = torch.load(b / "train/model.pt", weights_only=True)["state_dict"]
+    assert ma.keys() == mb.keys() and all(torch.equal(ma[k], mb[k]) for k in ma)
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +119,8 @@ def workdir(tmp_path_factory):
 def test_dry_run_default_config_shows_the_dag(workdir):
     res = snakemake(workdir, "-n", "--quiet", "rules")
     assert res.returncode == 0, res.stderr[-3000:]
-    for rule in ("simulate_genome", "merge_peaks", "split_sites", "build_dataset"):
+    for rule in ("simulate_genome", "merge_peaks", "split_sites", "build_dataset", "train_model", "kmer_baseline",
+                 "evaluate_model"):
         assert rule in res.stdout + res.stderr
 
 

@@ -4,8 +4,13 @@
     basset merge-peaks   --samples sheet.tsv --genome genome.fa --out results/run/peaks
     basset split         --sites results/run/peaks/sites.bed --out splits.tsv --valid 0.1 --test 0.1
     basset build-dataset --peaks-dir results/run/peaks --splits splits.tsv --genome genome.fa --out dataset.h5
+    basset train         --dataset dataset.h5 --out results/run/train [--preset cpu] [--set lr=0.001 ...]
+    basset kmer          --dataset dataset.h5 --out results/run/evaluate
+    basset evaluate      --model model.pt --dataset dataset.h5 --out results/run/evaluate [--kmer-metrics ...]
     basset download      URL DEST [--md5 HEX] [--gunzip]
     basset info          dataset.h5
+
+Multi-GPU training: ``torchrun --nproc_per_node N -m basset.cli train ...`` (DDP; one process per GPU).
 
 Run ``basset COMMAND --help`` for the options of each. Errors in inputs name the file and line.
 """
@@ -86,6 +91,56 @@ def cmd_build_dataset(args) -> None:
     print(json.dumps(summary, indent=1, default=str))
 
 
+def _settings(pairs: list[str]) -> dict:
+    """``key=value`` strings -> dict, values parsed as YAML (``lr=0.001``, ``conv_filters=[64,64,64]``)."""
+    import yaml
+
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"expected key=value, got {pair!r}")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+def cmd_train(args) -> None:
+    from .models import model_config
+    from .train import train
+
+    summary = train(args.dataset, args.out, model_config(args.preset, **_settings(args.model)),
+                    {"seed": args.seed, **_settings(args.set)}, resume=not args.restart, progress=not args.quiet)
+    print(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=1, default=str))
+
+
+def cmd_kmer(args) -> None:
+    from .evaluate import run_kmer_baseline
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    metrics = run_kmer_baseline(args.dataset, out / "kmer_predictions.tsv.gz", out / "kmer_metrics.tsv", k=args.k,
+                                gap=args.gap, C=args.C, max_train=args.max_train, seed=args.seed, n_jobs=args.jobs)
+    print(f"k-mer baseline mean test AUROC {metrics['auroc'].mean():.4f} -> {out}/kmer_metrics.tsv")
+
+
+def cmd_evaluate(args) -> None:
+    import torch
+
+    from .evaluate import evaluate_model
+    from .models import load_model
+
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    model, _ = load_model(args.model, map_location=device)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"metrics": out / "metrics.tsv", "by_class": out / "auroc_by_class.tsv", "summary": out / "summary.tsv",
+             "fig2a": out / "fig2a_heatmap.png", "fig2b": out / "fig2b_cnn_vs_kmer.png", "fig2c": out / "fig2c_roc.png",
+             "fig_classes": out / "auroc_by_class.png"}
+    summary = evaluate_model(model, args.dataset, paths, kmer_metrics=args.kmer_metrics, sites=args.sites,
+                             genes=args.genes, rc_average=not args.no_rc, device=device, seed=args.seed)
+    print(json.dumps(summary, indent=1, default=str))
+
+
 def cmd_download(args) -> None:
     from .download import fetch
 
@@ -162,6 +217,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compression", choices=["gzip", "lzf", "none"], default="gzip")
     p.add_argument("--seed", type=int, default=1)
     p.set_defaults(func=cmd_build_dataset)
+
+    p = sub.add_parser("train", help="train the CNN on an HDF5 dataset (early stopping, checkpoints, resume)",
+                       description="Trains a preset (basset, deepsea, cpu) with optional overrides. Writes model.pt "
+                                   "(best epoch), checkpoint.pt (every epoch; resumed automatically) and "
+                                   "history.tsv. Under torchrun, trains with DDP on all processes.")
+    p.add_argument("--dataset", required=True, help="HDF5 dataset from build-dataset")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--preset", choices=["basset", "deepsea", "cpu"], default="basset")
+    p.add_argument("--model", nargs="*", metavar="KEY=VALUE", help="model overrides, e.g. conv_filters=[64,64,64]")
+    p.add_argument("--set", nargs="*", metavar="KEY=VALUE",
+                   help="training options, e.g. optimizer=adam lr=0.001 max_epochs=20 device=cuda")
+    p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
+    p.add_argument("--seed", type=int, default=1)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("kmer", help="fit the k-mer baseline on the train split and score the test split")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--out", required=True, help="output directory (kmer_metrics.tsv, kmer_predictions.tsv.gz)")
+    p.add_argument("--k", type=int, default=6)
+    p.add_argument("--gap", type=int, default=0)
+    p.add_argument("--C", type=float, default=1.0)
+    p.add_argument("--max-train", type=int, default=20000)
+    p.add_argument("--jobs", type=int, default=1)
+    p.add_argument("--seed", type=int, default=1)
+    p.set_defaults(func=cmd_kmer)
+
+    p = sub.add_parser("evaluate", help="test-set AUROC/AUPRC, Figure 2 and AUROC by site class")
+    p.add_argument("--model", required=True, help="model.pt from train")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--kmer-metrics", help="kmer_metrics.tsv from `basset kmer` (Figure 2B)")
+    p.add_argument("--sites", help="sites.bed (for site classes)")
+    p.add_argument("--genes", help="gene annotation GTF (for site classes)")
+    p.add_argument("--no-rc", action="store_true", help="do not average with reverse-complement predictions")
+    p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--seed", type=int, default=1)
+    p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("download", help="fetch a URL atomically, with retries and an optional md5 check")
     p.add_argument("url")
