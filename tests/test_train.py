@@ -205,3 +205,23 @@ def test_config_schema_defaults_are_the_library_defaults():
     schema = yaml.safe_load((Path(__file__).resolve().parents[1] / "workflow/schemas/config.schema.yaml").read_text())
     for key, spec in schema["properties"]["train"]["properties"].items():
         assert spec["default"] == TRAIN_DEFAULTS[key], key
+
+
+def test_torchrun_launches_ddp_training_from_the_cli(h5, tmp_path):
+    """The documented multi-GPU entry point, on CPU: `torchrun --nproc_per_node 2 -m basset.cli train`."""
+    import json
+    import subprocess
+    import sys
+
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr",
+                "127.0.0.1", "--master_port", str(free_port())]
+    model = [f"{k}={json.dumps(v)}" for k, v in CFG.items() if k != "preset"]
+    opts = [f"{k}={json.dumps(v)}" for k, v in {**OPTS, "device": "cpu"}.items()]
+    res = subprocess.run([*torchrun, "-m", "basset.cli", "-q", "train", "--dataset", str(h5), "--out",
+                          str(tmp_path / "ddp"), "--preset", "cpu", "--model", *model, "--set", *opts],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "world size 2" in res.stderr
+    history = read_history(tmp_path / "ddp" / "history.tsv")
+    assert len(history) == 2
+    assert (tmp_path / "ddp" / "model.pt").exists()
