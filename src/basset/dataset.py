@@ -56,6 +56,7 @@ import torch.utils.data
 
 from . import __version__
 from .errors import ConfigError, InputError
+from .logs import progress_bar
 from .sequence import ALPHABET, COMPLEMENT, N_CODE
 
 log = logging.getLogger("basset.dataset")
@@ -263,7 +264,7 @@ def _stage_sequences(buckets, genome, sites, split_codes, L, n_handling, max_n_f
     by_chrom = {u: i for i, u in enumerate(uniques)}
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
-    bar = _progress(len(sites) - skipped["unknown_chrom"], progress, "reading sequences")
+    bar = progress_bar(len(sites) - skipped["unknown_chrom"], progress, "reading sequences", "site")
     for name in chrom_order:
         c = by_chrom[name]
         idx = order[bounds[c] : bounds[c + 1]]
@@ -296,25 +297,6 @@ def _stage_sequences(buckets, genome, sites, split_codes, L, n_handling, max_n_f
         if n and key != "unknown_chrom":
             log.warning("skipped %d sites: %s", n, key.replace("_", " "))
     return skipped, n_replaced
-
-
-def _progress(total, enabled, desc):
-    if enabled:
-        try:
-            from tqdm import tqdm
-
-            return tqdm(total=total, desc=desc, unit="site", mininterval=2.0)
-        except ImportError:  # pragma: no cover
-            pass
-
-    class _Null:
-        def update(self, n):
-            pass
-
-        def close(self):
-            pass
-
-    return _Null()
 
 
 def _string_array(values) -> np.ndarray:
@@ -449,7 +431,7 @@ def _write_split(h5, split, k, buckets, seed, sites, activity, L, T, chunk_rows,
         "targets", shape=(n, T), dtype=np.uint8, chunks=(rows, T) if n and T else None, **(comp if n and T else {})
     )
     site_index = np.zeros(n, dtype=np.int64)
-    bar = _progress(n, progress, f"writing {split}")
+    bar = progress_bar(n, progress, f"writing {split}", "site")
     pos = 0
     carry_x, carry_i = np.zeros((0, L), np.uint8), np.zeros(0, np.int64)
     n_buckets = int(buckets.n_buckets[k])

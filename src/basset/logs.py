@@ -18,3 +18,10 @@ def setup_logging(logfile: str | Path | None = None, level: int = logging.INFO) 
     logging.basicConfig(level=level, format=FORMAT, handlers=handlers, force=True)
     logging.captureWarnings(True)
     return logging.getLogger("basset")
+
+
+def progress_bar(total: int, enabled: bool = True, desc: str | None = None, unit: str = "it"):
+    """A tqdm progress bar; a silent one (same ``update``/``close``) when ``enabled`` is false."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, disable=not enabled, mininterval=1.0, leave=False)

@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 
 from .errors import InputError
+from .logs import progress_bar
 from .sequence import one_hot
 
 log = logging.getLogger("basset.predict")
@@ -65,7 +66,7 @@ def predict_codes(model: torch.nn.Module, codes, batch_size: int = 256, device="
         raise ValueError(f"expected (N, L) codes, got shape {tuple(codes.shape)}")
     model.to(device)
     out = []
-    bar = _bar(codes.shape[0], progress)
+    bar = progress_bar(codes.shape[0], progress, "predicting", "site")
     with _EvalMode(model), torch.inference_mode():
         for lo in range(0, codes.shape[0], batch_size):  # batches, not sequences
             batch = codes[lo : lo + batch_size].to(device, non_blocking=True)
@@ -94,7 +95,7 @@ def predict(model: torch.nn.Module, h5_path: str | Path, split: str = "test", ba
     batches = H5Batches(h5_path, split, batch_size=batch_size, shuffle=False)
     model.to(device)
     ys, ps = [], []
-    bar = _bar(batches.n_rows, progress)
+    bar = progress_bar(batches.n_rows, progress, "predicting", "site")
     with _EvalMode(model), torch.inference_mode():
         for codes, y in batches:
             ps.append(_probs(model, codes.to(device, non_blocking=True), rc_average).cpu())
@@ -110,22 +111,6 @@ def predict(model: torch.nn.Module, h5_path: str | Path, split: str = "test", ba
         raise InputError(h5_path, f"the model predicts {probs.shape[1]} targets, the dataset has {targets.shape[1]}")
     log.info("predicted %d %s sites x %d targets (rc_average=%s)", probs.shape[0], split, probs.shape[1], rc_average)
     return targets, probs
-
-
-def _bar(total: int, enabled: bool):
-    if enabled:
-        from tqdm import tqdm
-
-        return tqdm(total=total, desc="predicting", unit="site")
-
-    class _Null:
-        def update(self, n):
-            pass
-
-        def close(self):
-            pass
-
-    return _Null()
 
 
 def split_site_index(h5_path: str | Path, split: str = "test") -> np.ndarray:

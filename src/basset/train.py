@@ -44,6 +44,7 @@ import torch.nn.functional as F
 
 from .dataset import H5Batches, dataset_info
 from .errors import ConfigError
+from .logs import progress_bar
 from .metrics import auroc
 from .models import _unwrap, apply_max_norm, atomic_save, build_model, save_model
 from .models import model_config as _model_config
@@ -424,7 +425,7 @@ def train(
         rc_gen = torch.Generator().manual_seed(_seed_for(seed, epoch, rank)) if opts["rc_augment"] else None
         total = torch.zeros((), device=device)
         steps = 0
-        bar = _bar(expected, progress and is_main, f"epoch {epoch}")
+        bar = progress_bar(expected, progress and is_main, f"epoch {epoch}", "batch")
         for codes, targets in device_batches(loader, device, opts["batch_size"]):
             if n_steps is not None and steps >= n_steps:
                 break
@@ -559,7 +560,4 @@ def _plain_opts(opts: dict) -> dict:
     return {k: (v if isinstance(v, (int, float, str, bool)) or v is None else str(v)) for k, v in opts.items()}
 
 
-def _bar(total, enabled, desc):
-    from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit="batch", disable=not enabled, mininterval=1.0, leave=False)
