@@ -21,6 +21,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet "$(TORCH)"
 	$(PY) -m pip install --quiet -e ".[test]"
+	@# compile memelite's numba kernels (Tomtom) once here, not in every Tomtom job: about a minute
+	$(PY) -c "import basset.motifs as m; m.warm_up()"
 	touch $@
 
 bedtools:

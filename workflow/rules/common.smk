@@ -106,6 +106,9 @@ def _check_inputs():
         path = config[section].get(key)
         if path and not produced_here(path) and not Path(path).exists():
             missing.append(f"key '{section}.{key}': {path}")
+    database = config["motifs"]["database"]
+    if database.lower() != "jaspar" and not produced_here(database) and not Path(database).exists():
+        missing.append(f"key 'motifs.database': {database}")
     if missing:
         raise WorkflowError(
             "Missing input files (neither present nor made by a download or simulation rule):\n  "
@@ -119,6 +122,12 @@ _check_inputs()
 def optional_input(path):
     """``path`` as an input when the config names one, else no input (for optional annotations)."""
     return [path] if path else []
+
+
+def motif_database_input():
+    """The motif database file, or no input when it is JASPAR (exported by the Tomtom rule itself)."""
+    database = config["motifs"]["database"]
+    return [] if database.lower() == "jaspar" else [database]
 
 
 def fasta_index():

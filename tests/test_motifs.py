@@ -1,0 +1,216 @@
+"""Filter PWMs, MEME files, information content, logos and Tomtom (basset.motifs, basset.memefile)."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from basset import motifs as M
+from basset.errors import InputError
+from basset.memefile import Motif, read_meme, write_meme
+from basset.models import build_model
+from basset.sequence import encode
+
+CISBP = Path("/work/shared/reference/cisbp_Homo_sapiens.meme")
+GATA, TTAG = "GATA", "TTAG"
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding=.same. with even kernel")
+
+
+def _word_model(words, padding="same"):
+    """A one-layer net whose filter k fires (activation exactly 1) only on ``words[k]``."""
+    cfg = {"seq_len": 50, "conv_filters": [len(words)], "conv_widths": [4], "conv_pools": [1],
+           "conv_dropout": 0.0, "dense_units": [4], "dense_dropout": 0.0, "batch_norm": False,
+           "conv_padding": padding}
+    model = build_model(cfg, 1)
+    conv = model.conv[0][0]
+    with torch.no_grad():
+        w = -torch.ones_like(conv.weight)  # (F, 4, 4)
+        for k, word in enumerate(words):
+            w[k, torch.as_tensor(encode(word).astype(np.int64)), torch.arange(4)] = 1.0
+        conv.weight.copy_(w)
+        conv.bias.fill_(-3.0)
+    return model
+
+
+def _planted(n_seq=30, length=50, gata_per_seq=2, ttag_total=5):
+    """C-only background (neither word can arise by chance) with GATA at known places, incl. both ends."""
+    codes = np.full((n_seq, length), 1, dtype=np.uint8)
+    sites = []
+    for s in range(n_seq):
+        for p in ([0, length - 4] if s == 0 else [5 + s % 10, 30 + s % 7])[:gata_per_seq]:
+            codes[s, p:p + 4] = encode(GATA)
+            sites.append((s, p))
+    for s in range(ttag_total):
+        codes[s + 1, 20:24] = encode(TTAG)
+    codes[2, 45] = 4  # an N somewhere harmless
+    return codes, sites
+
+
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_filter_pwms_planted_word(padding):
+    codes, sites = _planted()
+    res = M.filter_pwms(_word_model([GATA, TTAG], padding), codes, batch_size=7)
+    assert res.nsites.tolist() == [len(sites), 5]
+    expected = np.zeros((4, 4))
+    expected[np.arange(4), encode(GATA)] = len(sites)
+    np.testing.assert_array_equal(res.counts[0], expected)
+    np.testing.assert_allclose(res.pwms[0], (expected + 1) / (len(sites) + 4))
+    assert res.pwms[1] is None  # 5 sites < 10
+    assert np.isnan(res.ic[1]) and res.ic[0] > 0
+    np.testing.assert_allclose(res.max, [1.0, 1.0])
+    assert M.consensus(res.pwms[0]) == GATA
+    table = M.filter_table(res)
+    assert list(table.columns[:4]) == ["filter", "nsites", "ic", "consensus"]
+    assert [m.id for m in res.motifs()] == ["filter0"]
+
+
+def test_filter_pwms_threshold_and_min_sites():
+    codes, sites = _planted()
+    res = M.filter_pwms(_word_model([GATA, TTAG]), codes, min_sites=5, pseudocount=0.0)
+    assert res.pwms[1] is not None and M.consensus(res.pwms[1]) == TTAG
+    expected_thr = 0.5 * (res.max - res.mean) + res.mean
+    np.testing.assert_allclose(res.thresholds, expected_thr)
+
+
+def test_information_content():
+    uniform = np.full((1, 4), 0.25)
+    assert M.information_content(uniform, (0.25,) * 4) == pytest.approx(0.0)
+    bg = M.GC_BACKGROUND
+    for b in range(4):
+        col = np.eye(4)[[b]]
+        assert M.information_content(col, bg) == pytest.approx(np.log2(1 / bg[b]))
+    assert M.information_content(np.eye(4), (0.25,) * 4) == pytest.approx(8.0)
+    assert M.background_from_gc(0.415) == pytest.approx(bg)
+    pwm = np.vstack([uniform, np.eye(4)[[0, 2]], uniform])
+    assert M.trim_pwm(pwm, 0.5).shape == (2, 4)
+    assert M.trim_pwm(pwm, 0.0).shape == (4, 4)
+
+
+def _random_motifs(n, rng, width=(8, 14), prefix="T"):
+    out = []
+    for k in range(n):
+        w = int(rng.integers(*width))
+        out.append(Motif(f"{prefix}{k}", f"name{k}", rng.dirichlet(np.full(4, 0.3), size=w), 20.0))
+    return out
+
+
+def test_meme_round_trip(tmp_path):
+    rng = np.random.default_rng(1)
+    motifs = _random_motifs(5, rng)
+    motifs[1].url = "http://example.org/m1"
+    path = tmp_path / "m.meme"
+    write_meme(path, motifs, background=M.GC_BACKGROUND)
+    back = read_meme(path)
+    assert [m.id for m in back] == [m.id for m in motifs]
+    assert [m.name for m in back] == [m.name for m in motifs]
+    assert back[1].url == "http://example.org/m1" and back[0].url is None
+    for a, b in zip(motifs, back):
+        np.testing.assert_allclose(a.pwm, b.pwm, atol=2e-6)
+        np.testing.assert_allclose(b.pwm.sum(1), 1.0)
+        assert b.nsites == 20
+
+
+def test_meme_errors_name_line(tmp_path):
+    path = tmp_path / "bad.meme"
+    path.write_text("MEME version 4\n\nALPHABET= ACGT\n\nMOTIF m1 one\n"
+                    "letter-probability matrix: alength= 4 w= 2 nsites= 3\n0.1 0.2 0.3 0.4\n0.5 0.5 x 0\n")
+    with pytest.raises(InputError, match=r"bad\.meme:8:"):
+        read_meme(path)
+    path.write_text("MOTIF m1\nletter-probability matrix: alength= 4 w= 3\n0.1 0.2 0.3 0.4\n0.2 0.2 0.3\n")
+    with pytest.raises(InputError, match=r":4: expected 4 probabilities"):
+        read_meme(path)
+    path.write_text("MOTIF m1\nletter-probability matrix: alength= 4 w= 3\n0.1 0.2 0.3 0.4\n\nMOTIF m2\n")
+    with pytest.raises(InputError, match=r":2: .*w= 3 but 1"):
+        read_meme(path)
+    path.write_text("nothing here\n")
+    with pytest.raises(InputError, match="no MOTIF"):
+        read_meme(path)
+
+
+@pytest.mark.skipif(not CISBP.exists(), reason=f"{CISBP} is not present (shared reference data)")
+def test_read_cisbp(tmp_path):
+    motifs = read_meme(CISBP)
+    assert len(motifs) == 734
+    widths = [int(line.split("w=")[1].split()[0]) for line in CISBP.read_text().splitlines()
+              if line.startswith("letter-probability")]
+    assert [m.width for m in motifs] == widths
+    assert motifs[0].id == "M0085_1.02" and "TFAP2E" in motifs[0].name
+    assert motifs[0].url.startswith("http://cisbp")
+    write_meme(tmp_path / "c.meme", motifs)
+    back = read_meme(tmp_path / "c.meme")
+    assert [m.id for m in back] == [m.id for m in motifs]
+    np.testing.assert_allclose(np.vstack([m.pwm for m in back]), np.vstack([m.pwm for m in motifs]), atol=1e-5)
+
+
+def test_tomtom_memelite_self_match_and_reverse_complement():
+    rng = np.random.default_rng(3)
+    targets = _random_motifs(40, rng)
+    query = Motif("q", "q", targets[7].pwm)
+    rc = Motif("rc", "rc", targets[7].pwm[::-1, ::-1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # 40 targets: no small-database warning
+        table = M.tomtom_all([query, rc], targets, engine="memelite")
+    assert list(table.columns) == M.TOMTOM_COLUMNS
+    assert len(table) == 2 * 40
+    assert (table.engine == "memelite").all() and (table.distance == "euclidean").all()
+    self_hit = table[(table["filter"] == "q") & (table.target_id == "T7")].iloc[0]
+    assert self_hit.q < 1e-3 and self_hit.offset == 0 and self_hit.orientation == "+"
+    assert self_hit.overlap == targets[7].width and self_hit.target_name == "name7"
+    assert self_hit.E == pytest.approx(self_hit.p * 40)
+    rc_hit = table[(table["filter"] == "rc") & (table.target_id == "T7")].iloc[0]
+    assert rc_hit.q < 1e-3 and rc_hit.orientation == "-" and rc_hit.offset == 0
+    hits = M.tomtom([query, rc], targets, engine="memelite", thresh=0.1)
+    assert (hits.q < 0.1).all() and {"T7"} <= set(hits.target_id)
+    assert hits.groupby("filter").q.first().index.tolist() == ["q", "rc"]
+
+
+def test_bh_qvalues_matches_reference():
+    p = np.array([[0.01, 0.04, 0.03, 0.5, 0.2]])
+    # reference: sorted p * n / rank with a cumulative minimum from the top
+    expected = np.array([[0.05, 0.2 / 3, 0.2 / 3, 0.5, 0.25]])
+    np.testing.assert_allclose(M.bh_qvalues(p), expected)
+
+
+def test_parse_meme_tomtom_text():
+    text = ("Query_ID\tTarget_ID\tOptimal_offset\tp-value\tE-value\tq-value\tOverlap\tQuery_consensus\t"
+            "Target_consensus\tOrientation\n"
+            "filter3\tMA0035.5\t-2\t1e-05\t0.0102\t0.0204\t8\tAGATAAGG\tAGATAA\t+\n"
+            "filter9\tMA0139.2\t1\t0.002\t2.0\t0.4\t12\tCCGCG\tCCGCGNGG\t-\n\n"
+            "# Tomtom (Motif Comparison Tool): Version 5.5.5\n")
+    targets = {"MA0035.5": Motif("MA0035.5", "GATA1", np.full((2, 4), 0.25))}
+    table = M.parse_tomtom_text(text, targets)
+    assert list(table.columns) == M.TOMTOM_COLUMNS
+    assert table.target_name.tolist() == ["GATA1", "MA0139.2"]
+    assert table.offset.tolist() == [-2, 1] and table.orientation.tolist() == ["+", "-"]
+    assert (table.engine == "meme").all() and (table.distance == "pearson").all()
+
+
+def test_resolve_engine(monkeypatch):
+    monkeypatch.setattr(M.shutil, "which", lambda name: None)
+    assert M.resolve_engine("auto") == "memelite"
+    monkeypatch.setattr(M.shutil, "which", lambda name: "/usr/bin/tomtom")
+    assert M.resolve_engine("auto") == "meme"
+    with pytest.raises(ValueError):
+        M.resolve_engine("blast")
+
+
+def test_factor_recovery():
+    hits = pd.DataFrame({"filter": ["f1", "f2"], "target_id": ["MA1", "MA9"], "target_name": ["GATA1", "Elk4"],
+                         "q": [0.01, 0.05]})
+    jaspar = pd.DataFrame({"matrix_id": ["MA1", "MA2", "MA3", "MA9"], "name": ["GATA1", "ETS1", "CTCF", "Elk4"],
+                           "family": ["C4-GATA-related", "Ets-related", "zinc", "Ets-related"]})
+    rec = M.factor_recovery(hits, {"GATA1": "MA1", "ETS1": "MA2", "CTCF": "MA3"}, jaspar).set_index("factor")
+    assert rec.loc["GATA1", "by_name"] and rec.loc["ETS1", "by_family"] and not rec.loc["ETS1", "by_name"]
+    assert not rec.loc["CTCF", "recovered"] and rec.loc["ETS1", "best_filter"] == "f2"
+
+
+def test_write_filter_logos(tmp_path):
+    pwms = [np.eye(4)[[0, 1, 2, 3, 0]] * 0.9 + 0.025, None, np.full((5, 4), 0.25)]
+    out = M.write_filter_logos(pwms, ["a", "b", "c"], tmp_path / "logos.png", ncols=2)
+    assert all(p.exists() and p.stat().st_size > 0 for p in out)
+    assert out[1].suffix == ".pdf"
