@@ -18,6 +18,7 @@ include: "workflow/rules/peaks.smk"
 include: "workflow/rules/dataset.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/motifs.smk"
 
 
 rule all:

@@ -94,6 +94,20 @@ def test_tiny_workflow_trains_and_evaluates(tiny_run):
     assert set(classes["class"]) <= {"promoter", "intragenic", "intergenic"} and len(classes) > 0
 
 
+def test_tiny_workflow_interprets_the_filters(tiny_run):
+    out = tiny_run[0] / "results" / "tiny" / "motifs"
+    summary = pd.read_csv(out / "summary.tsv", sep="\t", index_col=0)["value"]
+    assert int(summary["filters"]) == 32 and summary["engine"] in ("memelite", "meme")
+    assert 0 <= float(summary["fraction_recovered"]) <= 1
+    table = pd.read_csv(out / "filter_summary.tsv", sep="\t")
+    assert len(table) == 32 and table["influence_mean"].is_monotonic_decreasing
+    insertion = pd.read_csv(out / "insertion.tsv", sep="\t", index_col=0)
+    assert insertion.shape[1] == 6 and len(insertion) >= 1
+    for stem in ("fig3a_ic_vs_influence", "fig3b_matches", "fig3c_influence", "filter_logos", "motif_insertion"):
+        assert (out / f"{stem}.png").read_bytes()[:4] == b"\x89PNG"
+        assert (out / f"{stem}.pdf").read_bytes()[:4] == b"%PDF"
+
+
 def test_same_seed_gives_the_same_sites_splits_and_dataset(tiny_run):
     a, b = (w / "results" / "tiny" for w in tiny_run)
     assert (a / "peaks/sites.bed").read_bytes() == (b / "peaks/sites.bed").read_bytes()
@@ -120,7 +134,8 @@ def test_dry_run_default_config_shows_the_dag(workdir):
     res = snakemake(workdir, "-n", "--quiet", "rules")
     assert res.returncode == 0, res.stderr[-3000:]
     for rule in ("simulate_genome", "merge_peaks", "split_sites", "build_dataset", "train_model", "kmer_baseline",
-                 "evaluate_model"):
+                 "evaluate_model", "filter_motifs", "tomtom_filters", "filter_influence", "insert_motifs",
+                 "summarise_filters"):
         assert rule in res.stdout + res.stderr
 
 

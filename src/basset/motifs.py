@@ -504,3 +504,19 @@ def factor_recovery(hits: pd.DataFrame, factors: dict, jaspar: pd.DataFrame) -> 
             "best_q": np.nan if best is None else float(best["q"]),
         })
     return pd.DataFrame(rows)
+
+
+def filter_summary(filters: pd.DataFrame, influence: pd.DataFrame, hits: pd.DataFrame) -> pd.DataFrame:
+    """One row per filter: ``filter, nsites, ic, consensus`` (from :func:`filter_table`), ``delta_loss`` and
+    ``influence_mean`` (:func:`basset.influence.influence_table`, rows in filter order), and the best Tomtom
+    match at the hits' threshold (``best_id, best_name, best_q, orientation``; empty when unannotated),
+    sorted by influence."""
+    table = filters.reset_index(drop=True).copy()
+    table["delta_loss"] = influence["delta_loss"].to_numpy()
+    table["influence_mean"] = influence["influence_mean"].to_numpy()
+    best = hits.sort_values(["filter", "q", "p"]).drop_duplicates("filter").set_index("filter")
+    table["annotated"] = table["filter"].isin(best.index)
+    for col, src in (("best_id", "target_id"), ("best_name", "target_name"), ("best_q", "q"),
+                     ("orientation", "orientation")):
+        table[col] = table["filter"].map(best[src]) if len(best) else np.nan
+    return table.sort_values("influence_mean", ascending=False, kind="stable").reset_index(drop=True)

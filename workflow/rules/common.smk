@@ -107,7 +107,11 @@ def _check_inputs():
         if path and not produced_here(path) and not Path(path).exists():
             missing.append(f"key '{section}.{key}': {path}")
     database = config["motifs"]["database"]
-    if database.lower() != "jaspar" and not produced_here(database) and not Path(database).exists():
+    if (
+        database.lower() != "jaspar"
+        and not produced_here(database)
+        and not Path(database).exists()
+    ):
         missing.append(f"key 'motifs.database': {database}")
     if missing:
         raise WorkflowError(
@@ -130,6 +134,11 @@ def motif_database_input():
     return [] if database.lower() == "jaspar" else [database]
 
 
+def simulation_truth():
+    """The simulation's truth summary (planted factors) as an input, when the data are simulated."""
+    return [f"{SIM}/truth/simulation.json"] if SIMULATE else []
+
+
 def fasta_index():
     return f"{config['genome']['fasta']}.fai"
 
@@ -140,4 +149,6 @@ def final_outputs():
         f"results/{RUN}/peaks/sites.bed",
         f"results/{RUN}/dataset/dataset.h5",
         f"results/{RUN}/evaluate/summary.tsv",
+        f"results/{RUN}/motifs/summary.tsv",
+        f"results/{RUN}/motifs/insertion.tsv",
     ]

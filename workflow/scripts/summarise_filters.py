@@ -1,0 +1,46 @@
+"""Rule summarise_filters: the table of all filters (IC, sites, influence, best match, q), Figure 3A
+(information vs influence, coloured by annotation), Figure 3B (top filters beside their best match) and, on
+simulated data, which planted factors some filter recovered."""
+
+import json
+
+import pandas as pd
+
+from basset.logs import setup_logging
+from basset.memefile import read_meme
+from basset.motifs import factor_recovery, filter_summary, read_tomtom_table
+from basset.plots_motifs import fig3a, fig3b
+
+
+def main(snakemake):
+    log = setup_logging(snakemake.log[0])
+    inp, out = snakemake.input, snakemake.output
+    hits = read_tomtom_table(inp.tomtom)
+    table = filter_summary(pd.read_csv(inp.filters, sep="\t"), pd.read_csv(inp.influence, sep="\t"), hits)
+    table.to_csv(out.table, sep="\t", index=False, float_format="%.6g")
+    fig3a(table["ic"], table["influence_mean"], out.fig3a, annotated=table["annotated"],
+          labels=[f"{f} {n}" if isinstance(n, str) else f for f, n in zip(table["filter"], table["best_name"])])
+    filter_pwms = {m.id: m.pwm for m in read_meme(inp.filters_meme)}
+    database = {m.id: m for m in read_meme(inp.database_meme)}
+    top = table[table["annotated"]].head(snakemake.params.n_logos)
+    matches = [database[i].pwm[::-1, ::-1] if o == "-" else database[i].pwm
+               for i, o in zip(top["best_id"], top["orientation"])]
+    fig3b([filter_pwms[f] for f in top["filter"]], matches, list(top["filter"]),
+          [f"{n} ({i}, q={q:.1g})" for n, i, q in zip(top["best_name"], top["best_id"], top["best_q"])], out.fig3b)
+    summary = {"filters": len(table), "annotated": int(table["annotated"].sum()), "engine": hits["engine"].iloc[0]
+               if len(hits) else "", "distance": hits["distance"].iloc[0] if len(hits) else ""}
+    truth = list(inp.get("truth", []))  # one file when the data are simulated, else none
+    if truth:
+        factors = json.loads(open(truth[0]).read())["factors"]
+        recovery = factor_recovery(hits, factors, pd.read_csv(inp.database_table, sep="\t"))
+        recovery.to_csv(out.recovery, sep="\t", index=False)
+        summary["planted_factors"] = len(recovery)
+        summary["planted_factors_recovered"] = int(recovery["recovered"].sum())
+        summary["fraction_recovered"] = float(recovery["recovered"].mean())
+        log.info("%d of %d planted factors recovered by some filter (by name or JASPAR family)",
+                 summary["planted_factors_recovered"], len(recovery))
+    pd.Series(summary, name="value", dtype=object).rename_axis("key").to_csv(out.summary, sep="\t")
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821
