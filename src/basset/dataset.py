@@ -57,6 +57,7 @@ import torch.utils.data
 from . import __version__
 from .errors import ConfigError, InputError
 from .logs import progress_bar
+from .tables import write_summary
 from .sequence import ALPHABET, COMPLEMENT, N_CODE
 
 log = logging.getLogger("basset.dataset")
@@ -458,11 +459,6 @@ def _write_split(h5, split, k, buckets, seed, sites, activity, L, T, chunk_rows,
     g.create_dataset("end", data=sub["end"].to_numpy(np.int64))
     g.create_dataset("site_index", data=site_index)
     return n
-
-
-def write_summary(path: str | Path, summary: dict) -> None:
-    """Write a summary dict as a ``key<TAB>value`` TSV with a header."""
-    pd.DataFrame({"key": list(summary), "value": list(summary.values())}).to_csv(path, sep="\t", index=False)
 
 
 # -------------------------------------------------------------------------------------------- reading

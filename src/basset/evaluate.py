@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .dataset import write_summary  # noqa: F401 (key<TAB>value TSV, re-exported for the scripts)
+from .tables import write_summary
 from .errors import InputError
 from .metrics import auprc, auroc
 

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .tables import write_summary
 
 log = logging.getLogger(__name__)
 
@@ -582,4 +583,4 @@ def write_merge(result: MergeResult, sites_path, activity_path, targets_path, su
                "peaks_kept": int(stats["kept"].sum()), "sites": len(sites),
                "mean_targets_per_site": float(sites.activity.sum(axis=1).mean()) if len(sites) else 0.0,
                **{k: v for k, v in result.skipped.items()}}
-    pd.Series(summary, name="value", dtype=object).rename_axis("key").to_csv(summary_path, sep="\t")
+    write_summary(summary_path, summary)

@@ -10,6 +10,7 @@ from basset.logs import setup_logging
 from basset.memefile import read_meme
 from basset.motifs import factor_recovery, filter_summary, read_tomtom_table
 from basset.plots_motifs import fig3a, fig3b
+from basset.tables import write_summary
 
 
 def main(snakemake):
@@ -39,7 +40,7 @@ def main(snakemake):
         summary["fraction_recovered"] = float(recovery["recovered"].mean())
         log.info("%d of %d planted factors recovered by some filter (by name or JASPAR family)",
                  summary["planted_factors_recovered"], len(recovery))
-    pd.Series(summary, name="value", dtype=object).rename_axis("key").to_csv(out.summary, sep="\t")
+    write_summary(out.summary, summary)
 
 
 if __name__ == "__main__":
