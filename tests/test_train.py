@@ -144,8 +144,9 @@ def _ddp_worker(rank, world, port, codes, targets, h5, out):
     half = codes.shape[0] // world
     loss_fn(ddp, codes[rank * half : (rank + 1) * half], targets[rank * half : (rank + 1) * half]).backward()
     torch.save({n: p.grad for n, p in model.named_parameters()}, os.path.join(out, f"grad{rank}.pt"))
-    dist.destroy_process_group()
-    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world), MASTER_PORT=str(port + 1))
+    # train() reuses this process group (tearing it down and starting another one here could hang in gloo)
+    dist.barrier()
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world))
     train(h5, os.path.join(out, "ddp"), CFG, dict(OPTS, max_epochs=2, device="cpu"), progress=False)
 
 
