@@ -271,7 +271,7 @@ def resolve_motifs(specs, release: str = "JASPAR2026") -> dict:
     """Motifs to insert, by name: each spec is a JASPAR matrix ID (``MA0035.5``), a JASPAR TF name
     (``GATA1``, matched as the simulation does), or a consensus of A/C/G/T letters; a dict maps names to
     such specs (or to ``(w, 4)`` PWMs). Returns ``{name: (w, 4) probabilities or consensus string}``."""
-    from .simulate import _jaspar, load_motifs
+    from .simulate import jaspar_records, load_motifs
 
     items = specs.items() if isinstance(specs, dict) else ((s, s) for s in specs)
     out = {}
@@ -279,7 +279,7 @@ def resolve_motifs(specs, release: str = "JASPAR2026") -> dict:
         if not isinstance(spec, str):
             out[name] = np.asarray(spec, dtype=np.float64)
         elif _MATRIX_ID.match(spec.strip()):
-            hits = [m for m in _jaspar(release, "CORE", "vertebrates") if m.matrix_id == spec.strip()]
+            hits = [m for m in jaspar_records(release, "CORE", "vertebrates") if m.matrix_id == spec.strip()]
             if not hits:
                 raise ValueError(f"{spec}: no such matrix in {release} CORE vertebrates")
             counts = np.array([list(hits[0].counts[b]) for b in "ACGT"], dtype=np.float64).T

@@ -293,11 +293,10 @@ def jaspar_meme(path, release: str = "JASPAR2026", collection: str = "CORE",
     A TSV ``<stem>.tsv`` beside ``path`` gives ``matrix_id, name, family, class`` (several families or
     classes joined with ``"; "``). Returns the motifs, with ``family`` set.
     """
-    from pyjaspar import jaspardb
+    from .simulate import jaspar_records
 
     path = Path(path)
-    records = jaspardb(release=release).fetch_motifs(collection=collection, tax_group=[tax_group], all_versions=False)
-    records = sorted(records, key=lambda m: m.matrix_id)
+    records = sorted(jaspar_records(release, collection, tax_group), key=lambda m: m.matrix_id)
     motifs, rows = [], []
     for m in records:
         counts = np.array([m.counts[b] for b in "ACGT"], dtype=np.float64).T

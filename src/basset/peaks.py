@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .logs import progress_bar
 from .tables import write_summary
 
 log = logging.getLogger(__name__)
@@ -449,8 +450,6 @@ def merge_peak_files(samples: pd.DataFrame, chrom_sizes: dict[str, int], feature
     chromosomes shorter than ``feature_size``, on chrY (``drop_chry``) or on non-canonical contigs
     (``drop_noncanonical``: anything but chr1-22, X, Y) are skipped and counted.
     """
-    from tqdm.auto import tqdm
-
     names = list(samples["name"])
     files = list(paths) if paths is not None else list(samples["peaks"])
     formats = list(samples["format"]) if "format" in samples else ["bed"] * len(names)
@@ -465,9 +464,10 @@ def merge_peak_files(samples: pd.DataFrame, chrom_sizes: dict[str, int], feature
     allowed &= sizes >= feature_size
 
     parts_chrom, parts_minus, parts_mid, parts_target, rows = [], [], [], [], []
-    for t, (name, path, fmt) in enumerate(tqdm(list(zip(names, files, formats)), desc="reading peaks",
-                                              unit="file", disable=not progress)):
+    bar = progress_bar(len(names), progress, "reading peaks", "file")
+    for t, (name, path, fmt) in enumerate(zip(names, files, formats)):
         pk = read_peaks(path, fmt, midpoint)
+        bar.update(1)
         if len(pk) == 0:
             raise InputError(path, f"sample {name!r}: the peak file holds no peaks")
         lookup = np.array([chrom_index.get(c, -1) for c in pk.names], dtype=np.int64)
@@ -495,6 +495,7 @@ def merge_peak_files(samples: pd.DataFrame, chrom_sizes: dict[str, int], feature
         parts_mid.append(pk.mid[ok_chrom])
         parts_target.append(np.full(row["kept"], t, dtype=np.int32))
 
+    bar.close()
     sp = sort_peaks(np.concatenate(parts_chrom), np.concatenate(parts_minus), np.concatenate(parts_mid),
                     np.concatenate(parts_target), chrom_names, sizes)
     del parts_chrom, parts_minus, parts_mid, parts_target

@@ -216,7 +216,7 @@ def load_motifs(
     Names are matched case-insensitively; an exact-case match wins, then the lowest matrix ID (the
     canonical profile of factors with several, e.g. CTCF MA0139).
     """
-    motifs = _jaspar(release, collection, tax_group)
+    motifs = jaspar_records(release, collection, tax_group)
     out = {}
     for factor in factors:
         hits = [m for m in motifs if m.name.upper() == factor.upper()]
@@ -230,7 +230,7 @@ def load_motifs(
 
 
 @functools.lru_cache(maxsize=4)
-def _jaspar(release: str, collection: str, tax_group: str) -> tuple:
+def jaspar_records(release: str, collection: str, tax_group: str) -> tuple:
     """All latest-version JASPAR matrices of a collection and group (cached: reading them takes ~2 s)."""
     from pyjaspar import jaspardb
 
