@@ -192,7 +192,8 @@ def test_parse_meme_tomtom_text():
 
 def test_resolve_engine(monkeypatch):
     monkeypatch.setattr(M.shutil, "which", lambda name: None)
-    assert M.resolve_engine("auto") == "memelite"
+    assert M.resolve_engine("auto") == "basset"
+    assert M.resolve_engine("memelite") == "memelite"
     monkeypatch.setattr(M.shutil, "which", lambda name: "/usr/bin/tomtom")
     assert M.resolve_engine("auto") == "meme"
     with pytest.raises(ValueError):
@@ -214,3 +215,29 @@ def test_write_filter_logos(tmp_path):
     out = M.write_filter_logos(pwms, ["a", "b", "c"], tmp_path / "logos.png", ncols=2)
     assert all(p.exists() and p.stat().st_size > 0 for p in out)
     assert out[1].suffix == ".pdf"
+
+
+def test_factor_recovery_family_needs_a_look_alike():
+    # ZIC3 and CTCF share JASPAR's "More than 3 adjacent zinc fingers" family but not a motif
+    hits = pd.DataFrame({"filter": ["f1", "f2"], "target_id": ["MA3", "MA9"], "target_name": ["CTCF", "Elk4"],
+                         "q": [0.01, 0.05]})
+    jaspar = pd.DataFrame({"matrix_id": ["MA2", "MA3", "MA4", "MA9"], "name": ["ETS1", "CTCF", "ZIC3", "Elk4"],
+                           "family": ["Ets-related", "zinc fingers", "zinc fingers", "Ets-related"]})
+    factors = {"ETS1": "MA2", "ZIC3": "MA4"}
+    loose = M.factor_recovery(hits, factors, jaspar).set_index("factor")
+    assert loose.loc["ZIC3", "recovered"] and loose.loc["ETS1", "recovered"]
+    strict = M.factor_recovery(hits, factors, jaspar, similar={"ETS1": {"MA2", "MA9"}, "ZIC3": {"MA4"}})
+    strict = strict.set_index("factor")
+    assert strict.loc["ETS1", "by_family"] and not strict.loc["ZIC3", "recovered"]
+
+
+def test_similar_matrices_includes_itself_and_look_alikes():
+    rng = np.random.default_rng(2)
+    db = _random_motifs(60, rng)
+    twin = Motif("TWIN", "twin", np.clip(db[4].pwm + rng.normal(0, 0.01, db[4].pwm.shape), 1e-3, None))
+    twin.pwm /= twin.pwm.sum(1, keepdims=True)
+    db.append(twin)
+    sim = M.similar_matrices({"F4": "T4", "F9": "T9"}, db, engine="basset")
+    assert {"T4", "TWIN"} <= sim["F4"] and "T9" in sim["F9"] and "TWIN" not in sim["F9"]
+    with pytest.raises(ValueError, match="missing"):
+        M.similar_matrices({"X": "nope"}, db, engine="basset")

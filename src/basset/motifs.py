@@ -4,8 +4,9 @@ The Basset recipe (Kelley et al. 2016, ``basset_motifs.py``): run the first conv
 set of sequences; for each filter keep every window whose activation exceeds
 ``threshold * (max - mean) + mean`` (max and mean of that filter over all sequences and positions), count
 the bases of those windows into a position frequency matrix, add a pseudocount and normalise. The PWMs
-are then compared with a motif database with Tomtom (the MEME suite's ``tomtom`` when it is on ``PATH``,
-otherwise memelite's re-implementation) to name the filters.
+are then compared with a motif database with Tomtom to name the filters: the MEME suite's ``tomtom`` when it
+is on ``PATH``, otherwise :mod:`basset.tomtom` (MEME's algorithm in numpy, with the paper's Pearson column
+distance); memelite's re-implementation (Euclidean distance only) can be asked for by name.
 
 memelite compiles its numba kernels on first use (~1 min) and caches them in its ``__pycache__``;
 :func:`warm_up` triggers that once, at install time (``python -c "import basset.motifs as m; m.warm_up()"``).
@@ -360,12 +361,16 @@ def bh_qvalues(p) -> np.ndarray:
     return q
 
 
+#: Tomtom engines: MEME's binary, basset's numpy re-implementation (any distance), memelite (Euclidean)
+ENGINES = ("meme", "basset", "memelite")
+
+
 def resolve_engine(engine: str = "auto") -> str:
-    """``"auto"`` -> ``"meme"`` when MEME's ``tomtom`` is on PATH, else ``"memelite"``."""
+    """``"auto"`` -> ``"meme"`` when MEME's ``tomtom`` is on PATH, else ``"basset"`` (:mod:`basset.tomtom`)."""
     if engine == "auto":
-        return "meme" if shutil.which("tomtom") else "memelite"
-    if engine not in ("meme", "memelite"):
-        raise ValueError(f"tomtom engine must be auto, meme or memelite, got {engine!r}")
+        return "meme" if shutil.which("tomtom") else "basset"
+    if engine not in ENGINES:
+        raise ValueError(f"tomtom engine must be auto or one of {', '.join(ENGINES)}, got {engine!r}")
     return engine
 
 
@@ -441,14 +446,21 @@ def tomtom_all(queries, targets, engine: str = "auto", dist: str = "pearson") ->
     Benjamini-Hochberg q-value over all targets of the query (as MEME's tomtom). ``offset`` is the
     0-based position in the (reverse-complemented when ``orientation == "-"``) target of the query's
     first column (negative when the query overhangs the target's start); ``overlap`` in bp.
-    ``engine="memelite"`` always uses the Euclidean distance (``dist`` is ignored; the ``distance``
-    column says which was used).
+    ``engine="basset"`` supports ``dist`` ``pearson`` and ``ed``; ``engine="memelite"`` always uses the
+    Euclidean distance (``dist`` is ignored). The ``engine`` and ``distance`` columns say which were used.
     """
     queries, targets = list(queries), list(targets)
     if not queries or not targets:
         return pd.DataFrame(columns=TOMTOM_COLUMNS)
     engine = resolve_engine(engine)
-    table = _meme_all(queries, targets, dist) if engine == "meme" else _memelite_all(queries, targets)
+    if engine == "meme":
+        table = _meme_all(queries, targets, dist)
+    elif engine == "basset":
+        from .tomtom import tomtom_table
+
+        table = tomtom_table(queries, targets, distance=dist)
+    else:
+        table = _memelite_all(queries, targets)
     return table[TOMTOM_COLUMNS].reset_index(drop=True)
 
 
@@ -477,13 +489,17 @@ def _families(value) -> set[str]:
     return {f.strip().lower() for f in value.split(";") if f.strip()}
 
 
-def factor_recovery(hits: pd.DataFrame, factors: dict, jaspar: pd.DataFrame) -> pd.DataFrame:
+def factor_recovery(hits: pd.DataFrame, factors: dict, jaspar: pd.DataFrame, similar: dict | None = None
+                    ) -> pd.DataFrame:
     """Which planted factors a filter matched (Tomtom ``hits`` already filtered by q).
 
     ``factors`` maps factor name -> JASPAR matrix ID; ``jaspar`` is the ``matrix_id, name, family`` table
     of :func:`jaspar_meme`. A factor is matched ``by_name`` when a hit's target has its matrix ID or its
-    name (case-insensitive), ``by_family`` when a hit's target shares a JASPAR family with it. One row per
-    factor: ``factor, matrix_id, family, by_name, by_family, recovered, best_filter, best_target, best_q``.
+    name (case-insensitive), ``by_family`` when a hit's target shares a JASPAR family with it **and**, when
+    ``similar`` (factor -> set of matrix IDs, see :func:`similar_matrices`) is given, is itself similar to
+    the factor's matrix: large families such as "More than 3 adjacent zinc fingers" hold unrelated
+    motifs (ZIC3 and CTCF), so a shared family alone is not a match. One row per factor:
+    ``factor, matrix_id, family, by_name, by_family, recovered, best_filter, best_target, best_q``.
     """
     family_of = dict(zip(jaspar["matrix_id"], jaspar["family"]))
     target_fam = hits["target_id"].map(family_of).map(_families)
@@ -492,6 +508,8 @@ def factor_recovery(hits: pd.DataFrame, factors: dict, jaspar: pd.DataFrame) -> 
         fam = _families(family_of.get(matrix_id, ""))
         exact = (hits["target_id"] == matrix_id) | (hits["target_name"].str.upper() == name.upper())
         same_family = target_fam.map(lambda s: bool(s & fam)) if fam else exact & False
+        if similar is not None:
+            same_family &= hits["target_id"].isin(similar.get(name, set()))
         match = hits[exact | same_family]
         best = match.sort_values("q").iloc[0] if len(match) else None
         rows.append({
@@ -503,6 +521,20 @@ def factor_recovery(hits: pd.DataFrame, factors: dict, jaspar: pd.DataFrame) -> 
             "best_q": np.nan if best is None else float(best["q"]),
         })
     return pd.DataFrame(rows)
+
+
+def similar_matrices(factors: dict, database: list[Motif], engine: str = "auto", thresh: float = 0.1,
+                     dist: str = "pearson") -> dict[str, set[str]]:
+    """For each factor (name -> matrix ID in ``database``), the database matrices that Tomtom matches to the
+    factor's own matrix at ``q < thresh`` (itself included): its cluster of look-alike motifs."""
+    by_id = {m.id: m for m in database}
+    missing = [f"{name} ({mid})" for name, mid in factors.items() if mid not in by_id]
+    if missing:
+        raise ValueError(f"planted factors missing from the motif database: {', '.join(missing)}")
+    queries = [Motif(name, name, by_id[mid].pwm) for name, mid in factors.items()]
+    hits = tomtom(queries, database, engine=engine, thresh=thresh, dist=dist)
+    out = hits.groupby("filter")["target_id"].apply(set).to_dict()
+    return {name: out.get(name, set()) | {mid} for name, mid in factors.items()}
 
 
 def filter_summary(filters: pd.DataFrame, influence: pd.DataFrame, hits: pd.DataFrame) -> pd.DataFrame:

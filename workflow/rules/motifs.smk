@@ -46,6 +46,7 @@ rule tomtom_filters:
         release=config["motifs"]["release"],
         thresh=config["motifs"]["tomtom_q"],
         engine=config["motifs"]["engine"],
+        distance=config["motifs"]["distance"],
     script:
         "../scripts/tomtom_filters.py"
 
@@ -139,5 +140,8 @@ rule summarise_filters:
         "../../envs/basset.yaml"
     params:
         n_logos=12,
+        thresh=config["motifs"]["tomtom_q"],
+        engine=config["motifs"]["engine"],
+        distance=config["motifs"]["distance"],
     script:
         "../scripts/summarise_filters.py"

@@ -1,5 +1,5 @@
 """Rule tomtom_filters: compare the filter PWMs with a motif database (Tomtom: MEME's binary when on PATH,
-memelite otherwise). ``database`` is a MEME file, or ``jaspar`` to export JASPAR CORE vertebrates first.
+otherwise basset's re-implementation, with the configured column distance). ``database`` is a MEME file, or ``jaspar`` to export JASPAR CORE vertebrates first.
 """
 
 import shutil
@@ -22,7 +22,8 @@ def main(snakemake):
         targets = read_meme(out_db)
         motif_table(targets).to_csv(snakemake.output.database_table, sep="\t", index=False)
     queries = read_meme(snakemake.input.filters)
-    hits = tomtom(queries, targets, engine=params.get("engine", "auto"), thresh=float(params.get("thresh", 0.1)))
+    hits = tomtom(queries, targets, engine=params.get("engine", "auto"), thresh=float(params.get("thresh", 0.1)),
+                  dist=params.get("distance", "pearson"))
     hits.to_csv(snakemake.output.tsv, sep="\t", index=False)
     log.info("%d of %d filters match %d database motifs at q < %s (engine %s)", hits["filter"].nunique(),
              len(queries), hits["target_id"].nunique(), params.get("thresh", 0.1),
