@@ -222,14 +222,20 @@ def _letter_paths():
     return {b: TextPath((0, 0), b, size=1, prop=font) for b in "ACGT"}
 
 
-def draw_logo(ax, pwm, letters=None) -> None:
-    """Draw a sequence logo of a ``(w, 4)`` PWM on ``ax``: letter heights ``p_b * IC`` (2-bit scale)."""
+def draw_logo(ax, pwm, letters=None, heights=None) -> None:
+    """Draw a sequence logo of a ``(w, 4)`` PWM on ``ax``: letter heights ``p_b * IC`` (2-bit scale).
+
+    ``heights (w, 4)``, when given, are drawn instead (e.g. a one-hot sequence scaled by mutagenesis loss
+    scores); the y axis then spans their largest column.
+    """
     from matplotlib.patches import PathPatch
     from matplotlib.transforms import Affine2D
 
     letters = letters or _letter_paths()
     pwm = np.asarray(pwm, dtype=np.float64)
-    heights = pwm * column_information(pwm, (0.25,) * 4)[:, None]
+    custom = heights is not None
+    heights = (np.clip(np.asarray(heights, dtype=np.float64), 0, None) if custom
+               else pwm * column_information(pwm, (0.25,) * 4)[:, None])
     for x, (col, h) in enumerate(zip(pwm, heights)):
         y = 0.0
         for b in np.argsort(col):  # smallest at the bottom
@@ -243,7 +249,7 @@ def draw_logo(ax, pwm, letters=None) -> None:
             ax.add_patch(PathPatch(t.transform_path(path), facecolor=_COLOURS[base], edgecolor="none"))
             y += h[b]
     ax.set_xlim(0, len(pwm))
-    ax.set_ylim(0, 2)
+    ax.set_ylim(0, max(float(heights.sum(1).max()), 1e-6) if custom else 2)
 
 
 def write_filter_logos(pwms, names, path, ncols: int = 8, titles=None) -> list[Path]:

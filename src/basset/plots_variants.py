@@ -1,0 +1,143 @@
+"""Figures of mutagenesis and variants (the paper's Figures 4 and 5) with matplotlib's Agg backend.
+
+* :func:`fig4a`: saturation mutagenesis of one sequence for one cell type: the sequence as a logo scaled
+  by each position's loss score, a 4 x L heat map of the change in prediction (diverging, centred on 0),
+  and loss/gain score tracks.
+* :func:`fig4bcd`: phyloP predicted from loss, gain and both scores against observed phyloP on held-out
+  nucleotides, with Pearson's r.
+* :func:`fig5a`: fraction of SNPs with a large SAD for likely-causal (high PICS) and unlikely (low PICS)
+  SNPs, with the test's p-value.
+* :func:`fig5b`: :func:`fig4a`'s panels for the reference and the alternative allele around one SNP.
+
+Every figure is written as ``{stem}.png`` and ``{stem}.pdf`` by :func:`basset.plots.save`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .plots import _RC, save  # noqa: E402
+
+log = logging.getLogger("basset.plots_variants")
+
+
+def _satmut_panels(axes, codes, delta, loss, gain, start: int = 0, mark: int | None = None,
+                   label: str = "") -> None:
+    """Logo / heat map / tracks on three axes. ``codes (L,) uint8``; ``delta (L, 4)`` change in prediction
+    per position and base (0 at the reference base); ``loss``, ``gain`` ``(L,)``; ``start``: coordinate of
+    position 0 on the x axis; ``mark``: a position (0-based in the window) to outline (a SNP)."""
+    from matplotlib.colors import TwoSlopeNorm
+
+    from .motifs import draw_logo
+
+    codes = np.asarray(codes)
+    L = codes.size
+    onehot = np.zeros((L, 4))
+    known = codes < 4
+    onehot[np.flatnonzero(known), codes[known]] = 1.0
+    ax_logo, ax_heat, ax_line = axes
+    draw_logo(ax_logo, np.full((L, 4), 0.25), heights=onehot * np.clip(loss, 0, None)[:, None])
+    ax_logo.set_ylabel("loss")
+    ax_logo.set_xticks([])
+    ax_logo.set_title(label, loc="left")
+    lim = float(np.nanmax(np.abs(delta))) or 1e-6
+    im = ax_heat.imshow(np.asarray(delta).T, aspect="auto", cmap="RdBu_r",
+                        norm=TwoSlopeNorm(vcenter=0.0, vmin=-lim, vmax=lim), interpolation="nearest",
+                        extent=(0, L, 3.5, -0.5))  # base i spans [i, i + 1], as in the logo
+    ax_heat.set_yticks(range(4), list("ACGT"))
+    ax_heat.set_xticks([])
+    # the colour bar takes the same width from all three panels, so that they stay aligned
+    plt.colorbar(im, ax=list(axes), pad=0.01, fraction=0.03, label="Δ prediction")
+    x = np.arange(L) + 0.5
+    ax_line.plot(x, loss, color="#b2182b", lw=1.2, label="loss")
+    ax_line.plot(x, gain, color="#2166ac", lw=1.2, label="gain")
+    ax_line.set_xlim(0, L)
+    ax_line.set_ylabel("score")
+    ax_line.legend(loc="upper right", frameon=False)
+    ticks = np.linspace(0, L - 1, min(L, 6)).round().astype(int)
+    ax_line.set_xticks(ticks + 0.5, [str(start + t) for t in ticks])
+    ax_line.set_xlabel("position (bp)")
+    ax_logo.set_xlim(0, L)
+    if mark is not None:
+        for ax in (ax_heat, ax_line):
+            ax.axvline(mark + 0.5, color="k", lw=0.8, ls=":")
+
+
+def fig4a(codes, delta, loss, gain, stem, target: str = "", start: int = 0, title: str | None = None):
+    """Figure 4A for one sequence and one target (see :func:`_satmut_panels` for the arrays)."""
+    with plt.rc_context(_RC):
+        fig, axes = plt.subplots(3, 1, figsize=(max(8.0, len(codes) * 0.09), 6.5), sharex=False,
+                                 gridspec_kw={"height_ratios": [1.2, 1.0, 1.0], "hspace": 0.15})
+        _satmut_panels(axes, codes, delta, loss, gain, start=start, label=title or target)
+        return save(fig, stem)
+
+
+def fig4bcd(predictions: dict, table, stem, max_points: int = 20000, seed: int = 1):
+    """Figures 4B-D: predicted vs observed phyloP on the test nucleotides for loss, gain and both feature sets.
+
+    ``predictions`` maps ``loss``/``gain``/``both`` to ``(observed, predicted)``; ``table`` is the
+    :func:`basset.conservation.ridge_phylop` table (for r and p).
+    """
+    rng = np.random.default_rng(seed)
+    stats = {f: (r, p) for f, r, p in zip(table["features"], table["r"], table["p"])}
+    with plt.rc_context(_RC):
+        fig, axes = plt.subplots(1, len(predictions), figsize=(4.6 * len(predictions), 4.2), squeeze=False)
+        for ax, (name, (obs, pred)) in zip(axes[0], predictions.items()):
+            idx = rng.permutation(len(obs))[:max_points]
+            ax.hexbin(pred[idx], obs[idx], gridsize=45, bins="log", cmap="viridis", mincnt=1)
+            r, p = stats[name]
+            ax.set_title(f"{name}: r = {r:.3f}, p = {p:.2g}")
+            ax.set_xlabel(f"phyloP predicted from {name} scores")
+            ax.set_ylabel("phyloP observed")
+        fig.tight_layout()
+        return save(fig, stem)
+
+
+def fig5a(summary: dict, stem, threshold: float = 0.1):
+    """Figure 5A: fraction of SNPs with a score above ``threshold`` for high- and low-PICS SNPs.
+
+    ``summary`` has ``n_high, n_low, frac_high, frac_low`` and optionally ``mannwhitney_p`` and
+    ``fisher_p`` (as returned by :func:`basset.variants.pics_enrichment`).
+    """
+    with plt.rc_context(_RC):
+        fig, ax = plt.subplots(figsize=(4.2, 4.2))
+        fr = [summary["frac_high"], summary["frac_low"]]
+        ax.bar([0, 1], fr, color=["#b2182b", "#999999"], width=0.6)
+        ax.set_xticks([0, 1], [f"PICS ≥ {summary.get('high', 0.5)}\n(n={summary['n_high']})",
+                               f"PICS ≤ {summary.get('low', 0.05)}\n(n={summary['n_low']})"])
+        ax.set_ylabel(f"fraction with SAD score > {threshold}")
+        ax.set_ylim(0, max(max(fr) * 1.3, 0.05))
+        notes = []
+        if "mannwhitney_p" in summary:
+            notes.append(f"Mann-Whitney p = {summary['mannwhitney_p']:.2g}")
+        if "fisher_p" in summary:
+            notes.append(f"Fisher p = {summary['fisher_p']:.2g}")
+        ax.set_title("\n".join(notes), fontsize=10)
+        for x, f in enumerate(fr):
+            ax.text(x, f, f"{f:.2f}", ha="center", va="bottom")
+        fig.tight_layout()
+        return save(fig, stem)
+
+
+def fig5b(ref: dict, alt: dict, stem, title: str = ""):
+    """Figure 5B: mutagenesis maps of the reference and the alternative sequence around one SNP.
+
+    ``ref`` and ``alt`` are dicts with ``codes, delta, loss, gain`` (see :func:`_satmut_panels`) and
+    optionally ``start`` and ``mark`` (the SNP's position in the window) and ``label``.
+    """
+    L = len(ref["codes"])
+    with plt.rc_context(_RC):
+        fig, axes = plt.subplots(6, 1, figsize=(max(8.0, L * 0.09), 12),
+                                 gridspec_kw={"height_ratios": [1.2, 1, 1] * 2, "hspace": 0.25})
+        for k, d in enumerate((ref, alt)):
+            _satmut_panels(axes[3 * k: 3 * k + 3], d["codes"], d["delta"], d["loss"], d["gain"],
+                           start=d.get("start", 0), mark=d.get("mark"), label=d.get("label", ""))
+        if title:
+            fig.suptitle(title)
+        return save(fig, stem)
