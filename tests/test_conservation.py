@@ -59,10 +59,10 @@ def test_variant_figures_are_written(tmp_path):
     delta = rng.normal(0, 0.1, (L, 4))
     delta[np.arange(L)[codes < 4], codes[codes < 4]] = 0
     loss, gain = np.abs(rng.normal(0, 0.1, L)), np.abs(rng.normal(0, 0.1, L))
-    png, pdf = PV.fig4a(codes, delta, loss, gain, tmp_path / "fig4a.png", target="cellA", start=100)
+    d = {"codes": codes, "delta": delta, "loss": loss, "gain": gain, "start": 100, "label": "cellA"}
+    png, pdf = PV.fig_satmut([d], tmp_path / "fig4a.png")
     assert png.stat().st_size > 5000 and pdf.exists()
-    d = {"codes": codes, "delta": delta, "loss": loss, "gain": gain, "mark": 20, "label": "ref"}
-    png, _ = PV.fig5b(d, dict(d, label="alt"), tmp_path / "fig5b.png", title="snp1")
+    png, _ = PV.fig_satmut([dict(d, mark=20), dict(d, label="alt", mark=20)], tmp_path / "fig5b.png", title="snp1")
     assert png.exists()
     obs = rng.normal(size=500)
     preds = {f: (obs, obs + rng.normal(size=500)) for f in C.FEATURES}

@@ -1,13 +1,13 @@
 """Figures of mutagenesis and variants (the paper's Figures 4 and 5) with matplotlib's Agg backend.
 
-* :func:`fig4a`: saturation mutagenesis of one sequence for one cell type: the sequence as a logo scaled
-  by each position's loss score, a 4 x L heat map of the change in prediction (diverging, centred on 0),
-  and loss/gain score tracks.
+* :func:`fig_satmut` (Figures 4A and 5B): saturation mutagenesis of sequences for one cell type each: the
+  sequence as a logo scaled by each position's loss score, a 4 x L heat map of the change in prediction
+  (diverging, centred on 0), and loss/gain score tracks; for 5B the reference and alternative sequence
+  around a SNP, the SNP marked.
 * :func:`fig4bcd`: phyloP predicted from loss, gain and both scores against observed phyloP on held-out
   nucleotides, with Pearson's r.
 * :func:`fig5a`: fraction of SNPs with a large SAD for likely-causal (high PICS) and unlikely (low PICS)
   SNPs, with the test's p-value.
-* :func:`fig5b`: :func:`fig4a`'s panels for the reference and the alternative allele around one SNP.
 
 Every figure is written as ``{stem}.png`` and ``{stem}.pdf`` by :func:`basset.plots.save`.
 """
@@ -69,12 +69,21 @@ def _satmut_panels(axes, codes, delta, loss, gain, start: int = 0, mark: int | N
             ax.axvline(mark + 0.5, color="k", lw=0.8, ls=":")
 
 
-def fig4a(codes, delta, loss, gain, stem, target: str = "", start: int = 0, title: str | None = None):
-    """Figure 4A for one sequence and one target (see :func:`_satmut_panels` for the arrays)."""
+def fig_satmut(maps: list[dict], stem, title: str = ""):
+    """Mutagenesis maps of one or more sequences stacked (Figure 4A: sites; Figure 5B: the reference and the
+    alternative sequence around a SNP). Each map is a dict with ``codes, delta, loss, gain`` (see
+    :func:`_satmut_panels`) and optionally ``start``, ``mark`` and ``label``."""
+    L = max(len(m["codes"]) for m in maps)
     with plt.rc_context(_RC):
-        fig, axes = plt.subplots(3, 1, figsize=(max(8.0, len(codes) * 0.09), 6.5), sharex=False,
-                                 gridspec_kw={"height_ratios": [1.2, 1.0, 1.0], "hspace": 0.15})
-        _satmut_panels(axes, codes, delta, loss, gain, start=start, label=title or target)
+        fig, axes = plt.subplots(3 * len(maps), 1, figsize=(max(8.0, L * 0.09), 4.2 * len(maps) + 0.6),
+                                 gridspec_kw={"height_ratios": [1.2, 1, 1] * len(maps), "hspace": 0.55},
+                                 squeeze=False)
+        axes = axes[:, 0]
+        for k, m in enumerate(maps):
+            _satmut_panels(axes[3 * k: 3 * k + 3], m["codes"], m["delta"], m["loss"], m["gain"],
+                           start=m.get("start", 0), mark=m.get("mark"), label=m.get("label", ""))
+        if title:
+            fig.suptitle(title)
         return save(fig, stem)
 
 
@@ -122,22 +131,4 @@ def fig5a(summary: dict, stem, threshold: float = 0.1):
         for x, f in enumerate(fr):
             ax.text(x, f, f"{f:.2f}", ha="center", va="bottom")
         fig.tight_layout()
-        return save(fig, stem)
-
-
-def fig5b(ref: dict, alt: dict, stem, title: str = ""):
-    """Figure 5B: mutagenesis maps of the reference and the alternative sequence around one SNP.
-
-    ``ref`` and ``alt`` are dicts with ``codes, delta, loss, gain`` (see :func:`_satmut_panels`) and
-    optionally ``start`` and ``mark`` (the SNP's position in the window) and ``label``.
-    """
-    L = len(ref["codes"])
-    with plt.rc_context(_RC):
-        fig, axes = plt.subplots(6, 1, figsize=(max(8.0, L * 0.09), 12),
-                                 gridspec_kw={"height_ratios": [1.2, 1, 1] * 2, "hspace": 0.25})
-        for k, d in enumerate((ref, alt)):
-            _satmut_panels(axes[3 * k: 3 * k + 3], d["codes"], d["delta"], d["loss"], d["gain"],
-                           start=d.get("start", 0), mark=d.get("mark"), label=d.get("label", ""))
-        if title:
-            fig.suptitle(title)
         return save(fig, stem)
