@@ -19,6 +19,8 @@ include: "workflow/rules/dataset.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/motifs.smk"
+include: "workflow/rules/satmut.smk"
+include: "workflow/rules/variants.smk"
 
 
 rule all:

@@ -97,7 +97,8 @@ def test_tiny_workflow_trains_and_evaluates(tiny_run):
 def test_tiny_workflow_interprets_the_filters(tiny_run):
     out = tiny_run[0] / "results" / "tiny" / "motifs"
     summary = pd.read_csv(out / "summary.tsv", sep="\t", index_col=0)["value"]
-    assert int(summary["filters"]) == 32 and summary["engine"] in ("memelite", "meme")
+    assert int(summary["filters"]) == 32 and summary["engine"] in ("basset", "meme")
+    assert summary["distance"] == "pearson"
     assert 0 <= float(summary["fraction_recovered"]) <= 1
     table = pd.read_csv(out / "filter_summary.tsv", sep="\t")
     assert len(table) == 32 and table["influence_mean"].is_monotonic_decreasing
@@ -106,6 +107,27 @@ def test_tiny_workflow_interprets_the_filters(tiny_run):
     for stem in ("fig3a_ic_vs_influence", "fig3b_matches", "fig3c_influence", "filter_logos", "motif_insertion"):
         assert (out / f"{stem}.png").read_bytes()[:4] == b"\x89PNG"
         assert (out / f"{stem}.pdf").read_bytes()[:4] == b"%PDF"
+
+
+def test_tiny_workflow_mutagenesis_and_variants(tiny_run):
+    res = tiny_run[0] / "results" / "tiny"
+    import h5py
+
+    with h5py.File(res / "satmut/scores.h5", "r") as h5:
+        assert h5["loss"].shape == h5["gain"].shape == (30, 40, 6) and h5["phylop"].shape == (30, 40)
+        assert (h5["loss"][...] >= 0).all() and np.isfinite(h5["phylop"][...]).all()
+    reg = pd.read_csv(res / "satmut/phylop_regression.tsv", sep="\t")
+    assert list(reg["features"]) == ["loss", "gain", "both"] and reg["p"].between(0, 1).all()
+    sad = pd.read_csv(res / "variants/sad.tsv.gz", sep="\t")
+    vcf = pd.read_csv(tiny_run[0] / "resources/tiny/snps.vcf.gz", sep="\t", comment="#", header=None)
+    summary = pd.read_csv(res / "variants/summary.tsv", sep="\t", index_col=0)["value"]
+    assert int(summary["scored"]) == len(sad) == len(vcf)  # every simulated SNP matches the genome
+    targets = list(pd.read_csv(tiny_run[0] / "config/samples/tiny.tsv", sep="\t")["name"])
+    np.testing.assert_allclose(sad["mean_sad"], sad[targets].mean(axis=1), atol=2e-6)
+    enrichment = pd.read_csv(res / "variants/pics_enrichment.tsv", sep="\t", index_col=0)["value"]
+    assert int(enrichment["n_high"]) + int(enrichment["n_low"]) <= int(enrichment["n_matched"]) == len(vcf)
+    for stem in ("satmut/fig4a_maps", "satmut/fig4bcd_phylop", "variants/fig5a_pics", "variants/fig5b_top_snp"):
+        assert (res / f"{stem}.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_same_seed_gives_the_same_sites_splits_and_dataset(tiny_run):

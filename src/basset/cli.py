@@ -7,6 +7,8 @@
     basset train         --dataset dataset.h5 --out results/run/train [--preset cpu] [--set lr=0.001 ...]
     basset kmer          --dataset dataset.h5 --out results/run/evaluate
     basset evaluate      --model model.pt --dataset dataset.h5 --out results/run/evaluate [--kmer-metrics ...]
+    basset satmut        --model model.pt --fasta seqs.fa --out DIR [--target CELL] [--start 250 --end 350]
+    basset sad           --model model.pt --vcf snps.vcf.gz --genome genome.fa --out sad.tsv.gz [--pics pics.tsv]
     basset download      URL DEST [--md5 HEX] [--gunzip]
     basset info          dataset.h5
 
@@ -141,6 +143,53 @@ def cmd_evaluate(args) -> None:
     print(json.dumps(summary, indent=1, default=str))
 
 
+def _device(name):
+    import torch
+
+    return name or ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def cmd_satmut(args) -> None:
+    from .models import load_model
+    from .mutagenesis import satmut_fasta
+
+    device = _device(args.device)
+    model, meta = load_model(args.model, map_location=device)
+    summary = satmut_fasta(model, args.fasta, args.out, meta["target_names"], target=args.target,
+                           start=args.start, end=args.end, rc_average=not args.no_rc, device=device)
+    print(json.dumps(summary, indent=1, default=str))
+
+
+def cmd_sad(args) -> None:
+    from .models import load_model
+    from .tables import write_summary
+    from .variants import score_variants
+
+    device = _device(args.device)
+    model, meta = load_model(args.model, map_location=device)
+    weights = {k: float(v) for k, v in _settings(args.weights).items()} if args.weights else None
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    summary = score_variants(model, args.genome, args.vcf, out, target_names=meta["target_names"],
+                             batch_size=args.batch_size, device=device, rc_average=not args.no_rc, weights=weights,
+                             chunk_size=args.chunk_size, progress=not args.quiet)
+    if args.pics:
+        from .plots_variants import fig5a, fig_satmut
+        from .variants import pics_enrichment, read_pics, read_sad, top_snp_maps
+
+        sad, pics = read_sad(out), read_pics(args.pics)
+        enrichment = pics_enrichment(sad, pics, high=args.high_pics, low=args.low_pics,
+                                     sad_threshold=args.sad_threshold)
+        stem = str(out).removesuffix(".gz").removesuffix(".tsv")
+        write_summary(f"{stem}_pics_enrichment.tsv", enrichment)
+        fig5a(enrichment, f"{stem}_fig5a", threshold=args.sad_threshold)
+        ref, alt, title = top_snp_maps(model, args.genome, sad, pics, meta["target_names"], high=args.high_pics,
+                                       rc_average=not args.no_rc, device=device)
+        fig_satmut([ref, alt], f"{stem}_fig5b", title=title)
+        summary["pics_enrichment"] = enrichment
+    print(json.dumps(summary, indent=1, default=str))
+
+
 def cmd_download(args) -> None:
     from .download import fetch
 
@@ -254,6 +303,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.add_argument("--seed", type=int, default=1)
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("satmut", help="in-silico saturation mutagenesis of the sequences of a FASTA file",
+                       description="Predicts every single-base substitution of each FASTA record (cut to the "
+                       "model's input length around its centre) and writes loss and gain scores per position and "
+                       "cell type (loss.tsv.gz, gain.tsv.gz) and one Figure-4A-style map per record.")
+    p.add_argument("--model", required=True, help="model.pt from train")
+    p.add_argument("--fasta", required=True, help="sequences, each at least the model's input length")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--target", help="cell type drawn (default: per record, the one with the largest mean loss)")
+    p.add_argument("--start", type=int, help="first position mutated, 0-based in the model's window (default 0)")
+    p.add_argument("--end", type=int, help="end of the mutated window, exclusive (default: the whole sequence)")
+    p.add_argument("--no-rc", action="store_true", help="do not average with the reverse complement")
+    p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    p.set_defaults(func=cmd_satmut)
+
+    p = sub.add_parser("sad", help="SNP accessibility difference (SAD) of every variant of a VCF",
+                       description="Scores each VCF record (plain or gzipped, streamed) with SAD = p(alt) - "
+                       "p(ref) per cell type, averaged over both strands. The reference allele is checked "
+                       "against the genome: a record whose ALT is the genome's base is swapped, one matching "
+                       "neither is skipped and counted. With --pics, also the PICS enrichment (Figure 5A) and "
+                       "the maps around the top likely-causal SNP (5B), next to --out.")
+    p.add_argument("--model", required=True, help="model.pt from train")
+    p.add_argument("--vcf", required=True, help="variants (VCF, plain or gzipped)")
+    p.add_argument("--genome", required=True, help="genome FASTA (indexed or indexable by pyfaidx)")
+    p.add_argument("--out", required=True, help="output TSV (gzipped if it ends in .gz)")
+    p.add_argument("--pics", help="PICS table (Farh et al. 2015 layout) for the enrichment test")
+    p.add_argument("--weights", nargs="*", metavar="TARGET=W", help="weighted impact score over these targets")
+    p.add_argument("--high-pics", type=float, default=0.5)
+    p.add_argument("--low-pics", type=float, default=0.05)
+    p.add_argument("--sad-threshold", type=float, default=0.1)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--chunk-size", type=int, default=50_000, help="VCF records scored at a time")
+    p.add_argument("--no-rc", action="store_true", help="do not average with the reverse complement")
+    p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    p.set_defaults(func=cmd_sad)
 
     p = sub.add_parser("download", help="fetch a URL atomically, with retries and an optional md5 check")
     p.add_argument("url")

@@ -151,4 +151,19 @@ def final_outputs():
         f"results/{RUN}/evaluate/summary.tsv",
         f"results/{RUN}/motifs/summary.tsv",
         f"results/{RUN}/motifs/insertion.tsv",
+        f"results/{RUN}/satmut/fig4a_maps.png",
+        *variant_outputs(),
     ]
+
+
+def variant_outputs():
+    """Conservation and variant outputs that the config's inputs allow: phyloP regression needs genome.phylop,
+    SAD needs variants.vcf, the PICS enrichment both variants.vcf and variants.pics."""
+    out = []
+    if config["genome"].get("phylop"):
+        out.append(f"results/{RUN}/satmut/phylop_regression.tsv")
+    if config["variants"].get("vcf"):
+        out.append(f"results/{RUN}/variants/sad.tsv.gz")
+        if config["variants"].get("pics"):
+            out.append(f"results/{RUN}/variants/pics_enrichment.tsv")
+    return out

@@ -1,0 +1,358 @@
+"""VCF reading, variant windows, SAD scoring, PICS tables and enrichment (basset.variants)."""
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from basset.errors import InputError
+from basset.models import build_model
+from basset.sequence import Genome, decode, encode, one_hot, reverse_complement
+from basset.variants import (
+    iter_vcf,
+    join_pics,
+    pics_enrichment,
+    read_pics,
+    read_sad,
+    read_vcf,
+    score_variants,
+    variant_sequences,
+)
+
+MOTIF = "GATTACA"
+L = 21  # window of the motif model
+TARGETS = ["up", "down", "flat"]
+FARH_EXCERPT = Path("/work/shared/reference/pics_farh2015_excerpt.tsv")
+
+
+class MotifModel(nn.Module):
+    """Logit of target ``up`` rises with the best match to GATTACA (either strand) anywhere in the window;
+    ``down`` is its negative and ``flat`` is constant. Strand-symmetric, so rc averaging changes nothing."""
+
+    def __init__(self):
+        super().__init__()
+        fwd = one_hot(encode(MOTIF)[None])[0]
+        rev = one_hot(reverse_complement(encode(MOTIF))[None])[0]
+        self.conv = nn.Conv1d(4, 2, len(MOTIF), bias=False)
+        with torch.no_grad():
+            self.conv.weight.copy_(torch.from_numpy(np.stack([fwd, rev])))
+
+    def forward(self, x):
+        z = 2.0 * (self.conv(x).amax(dim=(1, 2)) - (len(MOTIF) - 0.5))
+        return torch.stack([z, -z, torch.zeros_like(z)], dim=1)
+
+
+def _genome(tmp_path) -> Path:
+    """chr1 (100 bp of C): GATTACA at 0-based 40-46, the near-motif GATTCCA at 70-76. chr2: 30 bp of ACGT."""
+    seq = np.array(list("C" * 100))
+    seq[40:47] = list(MOTIF)
+    seq[70:77] = list("GATTCCA")
+    fa = tmp_path / "g.fa"
+    fa.write_text(">chr1\n" + "".join(seq[:60]) + "\n" + "".join(seq[60:]) + "\n>chr2\n" + "ACGT" * 7 + "AC\n")
+    return fa
+
+
+HEADER = "##fileformat=VCFv4.2\n##contig=<ID=chr1,length=100>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+RECORDS = [
+    ("chr1", 44, "destroy", "T", "C"),     # 0-based 43 is the second T of GATTACA
+    ("chr1", 75, "create", "C", "A"),      # GATTCCA -> GATTACA
+    ("chr1", 75, "swapped", "A", "C"),     # genome shows the ALT: scored as C -> A
+    ("chr1", 44, "mismatch", "G", "C"),    # genome shows T: neither allele
+    ("chrUn", 5, "unknown", "A", "C"),
+    ("chr1", 44, "multi", "T", "C,G"),
+    ("chr1", 2, "edge", "C", "G"),         # window runs off the start: N padding
+    ("chr1", 44, "deletion", "TA", "T"),   # GATTACA -> GATTCA
+    ("chr1", 30, "symbolic", "C", "<DEL>"),
+    ("chr1", 150, "outside", "C", "G"),
+]
+
+
+def _vcf_text(records=RECORDS, header=HEADER) -> str:
+    return header + "".join(f"{c}\t{p}\t{i}\t{r}\t{a}\t.\tPASS\t.\n" for c, p, i, r, a in records)
+
+
+def _write_vcf(path: Path, text: str, gz: bool = False) -> Path:
+    if gz:
+        with gzip.open(path, "wt") as fh:
+            fh.write(text)
+    else:
+        path.write_text(text)
+    return path
+
+
+@pytest.fixture()
+def scored(tmp_path):
+    fa = _genome(tmp_path)
+    vcf = _write_vcf(tmp_path / "v.vcf", _vcf_text())
+    out = tmp_path / "sad.tsv"
+    summary = score_variants(MotifModel(), fa, vcf, out, TARGETS, seq_len=L, batch_size=4)
+    return summary, read_sad(out), tmp_path
+
+
+# ------------------------------------------------------------------------------------------ VCF
+def test_iter_vcf_splits_multiallelic_skips_symbolic_and_numbers_lines(tmp_path):
+    counts = {}
+    df = read_vcf(_write_vcf(tmp_path / "v.vcf", _vcf_text()), counts=counts)
+    assert list(df.columns) == ["chrom", "pos", "id", "ref", "alt", "line"]
+    multi = df[df["id"] == "multi"]
+    assert multi["alt"].tolist() == ["C", "G"] and multi["line"].tolist() == [9, 9]  # 3 header lines
+    assert "symbolic" not in set(df["id"])
+    assert df["line"].iloc[0] == 4 and df["pos"].dtype == np.int64
+    assert counts == {"variants_read": 10, "multiallelic_records": 1, "multiallelic_extra_rows": 1,
+                      "symbolic_skipped": 1}
+
+
+def test_iter_vcf_headerless_gzip_by_magic_and_small_chunks(tmp_path):
+    text = _vcf_text(header="")
+    plain = read_vcf(_write_vcf(tmp_path / "a.vcf", text))
+    gz = read_vcf(_write_vcf(tmp_path / "b.txt", text, gz=True))  # gzip without a .gz suffix
+    pd.testing.assert_frame_equal(plain, gz)
+    assert plain["line"].iloc[0] == 1
+    chunks = list(iter_vcf(tmp_path / "a.vcf", chunk_size=3))
+    assert len(chunks) == 4
+    pd.testing.assert_frame_equal(pd.concat(chunks, ignore_index=True), plain)
+
+
+def test_iter_vcf_crlf_blank_lines_and_lower_case(tmp_path):
+    text = "chr1\t44\tx\tt\tc\r\n\r\nchr1\t75\ty\tC\ta\r\n"
+    df = read_vcf(_write_vcf(tmp_path / "v.vcf", text))
+    assert df[["ref", "alt"]].values.tolist() == [["T", "C"], ["C", "A"]]
+    assert df["line"].tolist() == [1, 3]
+
+
+@pytest.mark.parametrize(
+    "bad, line, message",
+    [
+        ("chr1\tabc\tx\tA\tC", 5, "integer POS"),
+        ("chr1\t0\tx\tA\tC", 5, ">= 1"),
+        ("chr1\t-3\tx\tA\tC", 5, ">= 1"),
+        ("chr1\t10\tx\tA", 5, "at least 5"),
+        ("chr1\t10\tx\t\tC", 5, "empty CHROM, REF or ALT"),
+        ("chr1\t10\tx\tR\tC", 5, "REF allele"),
+        ("chr1\t10\tx\tA\tC,Z", 5, "ALT alleles"),
+    ],
+)
+def test_vcf_errors_name_file_and_line(tmp_path, bad, line, message):
+    text = _vcf_text(RECORDS[:1]) + bad + "\t.\n" * (bad.count("\t") >= 4) + "\n" * (bad.count("\t") < 4)
+    text += "chr1\t44\tlater\tT\tC\n"
+    vcf = _write_vcf(tmp_path / "bad.vcf", text)
+    with pytest.raises(InputError, match=message) as err:
+        read_vcf(vcf)
+    assert err.value.line == line and err.value.path == str(vcf)
+    assert f"bad.vcf:{line}:" in str(err.value)
+
+
+def test_vcf_short_first_line_is_an_input_error(tmp_path):
+    vcf = _write_vcf(tmp_path / "bad.vcf.gz", "#CHROM\tPOS\nchr1\t10\tx\nchr1\t44\ty\tT\tC\n", gz=True)
+    with pytest.raises(InputError, match="at least 5 tab-separated columns.*got 3") as err:
+        read_vcf(vcf)
+    assert err.value.line == 2
+
+
+# ------------------------------------------------------------------------------------------ windows
+def test_variant_sequences_centre_swap_indels_and_padding(tmp_path):
+    fa = tmp_path / "g.fa"
+    fa.write_text(">c\n" + "AACCGGTTAC" * 3 + "\n")  # 30 bp
+    df = pd.DataFrame({"chrom": ["c", "c", "c", "c", "c", "c", "x"], "pos": [11, 11, 11, 11, 2, 11, 1],
+                       "ref": ["A", "G", "AA", "A", "A", "T", "A"], "alt": ["G", "A", "A", "ATT", "C", "G", "C"]})
+    with Genome(fa) as g:
+        vs = variant_sequences(g, df, 9)
+    assert vs.status.tolist() == ["ok", "swapped", "ok", "ok", "ok", "ref_mismatch", "unknown_chrom"]
+    assert vs.kept.tolist() == [True] * 5 + [False, False]
+    ref = [decode(r) for r in vs.ref]
+    alt = [decode(a) for a in vs.alt]
+    # 0-based 10 is the A of "AACC...", at index 9 // 2 = 4 of each window
+    assert ref[0] == "TTACAACCG" and alt[0] == "TTACGACCG"
+    assert vs.swapped.tolist()[:2] == [False, True]
+    assert (vs.ref_allele[1], vs.alt_allele[1]) == ("A", "G")  # scored as the genome's allele -> VCF REF
+    assert ref[1] == ref[0] and alt[1] == "TTACGACCG"
+    assert ref[2] == ref[0] and alt[2] == "TTACACCGG"  # deletion of the second A: the right flank moves left
+    assert alt[3] == "TTACATTAC"  # insertion of TT after the A: the right flank moves right
+    assert ref[4] == "NNNAACCGG" and alt[4] == "NNNACCCGG" and vs.off_end.tolist()[4]
+    assert vs.indel.tolist()[2:4] == [True, True]
+
+
+# ------------------------------------------------------------------------------------------ SAD
+def test_sad_signs_swap_and_counts(scored):
+    summary, sad, _ = scored
+    assert summary["variants_read"] == 10
+    assert summary["scored"] == 7  # destroy, create, swapped, multi x2, edge, deletion
+    assert summary["swapped"] == 1
+    assert summary["ref_mismatch_skipped"] == 1
+    assert summary["unknown_chrom_skipped"] == 1 and summary["unknown_chroms"] == "chrUn"
+    assert summary["outside_chrom_skipped"] == 1
+    assert summary["symbolic_skipped"] == 1 and summary["multiallelic_records"] == 1
+    assert summary["indels_scored"] == 1 and summary["off_end_padded"] == 1
+    assert list(sad.columns[:9]) == ["chrom", "pos", "id", "ref", "alt", "swapped", "mean_sad", "max_abs_sad",
+                                     "top_target"]
+    assert sad.attrs["target_names"] == TARGETS
+    by = sad.set_index(["id", "alt"])
+    assert by.loc[("destroy", "C"), "up"] < -0.1 and by.loc[("destroy", "C"), "down"] > 0.1
+    assert by.loc[("create", "A"), "up"] > 0.1
+    assert by.loc[("deletion", "T"), "up"] < -0.1
+    assert (by.loc[("multi", "C"), "up"] < -0.1) and (by.loc[("multi", "G"), "up"] < -0.1)
+    assert by.loc[("destroy", "C"), "flat"] == 0 and abs(by.loc[("edge", "G"), "up"]) < 0.01
+    # the swapped record is scored from the genome's allele: same pair of sequences as 'create'
+    sw = sad[sad["id"] == "swapped"].iloc[0]
+    assert bool(sw["swapped"]) and (sw["ref"], sw["alt"]) == ("C", "A")
+    assert sw["up"] == by.loc[("create", "A"), "up"] > 0  # VCF orientation (A -> C) would be negative
+    assert not sad.loc[sad["id"] != "swapped", "swapped"].any()
+    assert by.loc[("destroy", "C"), "top_target"] in ("up", "down")
+    assert by.loc[("destroy", "C"), "max_abs_sad"] == pytest.approx(abs(by.loc[("destroy", "C"), "up"]), rel=1e-5)
+
+
+def test_sad_streaming_gzip_and_weights_give_the_same_table(scored):
+    _, ref_table, tmp_path = scored
+    fa = tmp_path / "g.fa"
+    vcf_gz = _write_vcf(tmp_path / "v.vcf.gz", _vcf_text(), gz=True)
+    out = tmp_path / "sad_small_chunks.tsv.gz"
+    score_variants(MotifModel(), fa, vcf_gz, out, TARGETS, seq_len=L, chunk_size=3, rc_average=False,
+                   weights={"up": 2.0})
+    with gzip.open(out, "rt") as fh:
+        header = fh.readline().rstrip("\n").split("\t")
+    assert header == ["chrom", "pos", "id", "ref", "alt", "swapped", "mean_sad", "max_abs_sad", "top_target",
+                      "weighted", *TARGETS]
+    small = read_sad(out)
+    np.testing.assert_allclose(small["weighted"], 2 * small["up"].abs(), rtol=1e-5)
+    pd.testing.assert_frame_equal(small.drop(columns="weighted"), ref_table, check_like=False)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_score_variants_leaves_nothing_on_error(tmp_path):
+    fa = _genome(tmp_path)
+    vcf = _write_vcf(tmp_path / "v.vcf", _vcf_text() + "chr1\tbad\tx\tA\tC\n")
+    out = tmp_path / "sad.tsv"
+    with pytest.raises(InputError, match="v.vcf:14:"):
+        score_variants(MotifModel(), fa, vcf, out, TARGETS, seq_len=L, chunk_size=2)
+    assert not out.exists() and not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
+    with pytest.raises(ValueError, match="targets"):
+        score_variants(MotifModel(), fa, _write_vcf(tmp_path / "ok.vcf", _vcf_text()), out, ["a", "b"], seq_len=L)
+    with pytest.raises(ValueError, match="weights"):
+        score_variants(MotifModel(), fa, tmp_path / "ok.vcf", out, TARGETS, seq_len=L, weights={"nope": 1})
+
+
+def test_score_variants_with_a_basset_net_takes_seq_len_from_its_config(tmp_path):
+    torch.manual_seed(0)
+    cfg = {"seq_len": 24, "conv_filters": [4], "conv_widths": [5], "conv_pools": [4], "conv_dropout": [0.0],
+           "dense_units": [8], "dense_dropout": [0.0]}
+    model = build_model(cfg, 2)
+    out = tmp_path / "sad.tsv"
+    summary = score_variants(model, _genome(tmp_path), _write_vcf(tmp_path / "v.vcf", _vcf_text()), out,
+                             ["a", "b"])
+    assert summary["seq_len"] == 24 and summary["scored"] == 7
+    sad = read_sad(out)
+    assert np.isfinite(sad[["a", "b"]].to_numpy()).all() and len(sad) == 7
+
+
+def test_score_variants_empty_vcf_writes_a_header(tmp_path):
+    out = tmp_path / "sad.tsv"
+    summary = score_variants(MotifModel(), _genome(tmp_path), _write_vcf(tmp_path / "v.vcf", HEADER), out,
+                             TARGETS, seq_len=L)
+    assert summary["scored"] == 0 and summary["variants_read"] == 0
+    assert len(read_sad(out)) == 0
+
+
+# ------------------------------------------------------------------------------------------ PICS
+FARH_HEADER = ("Disease\tIndexSNP_riskAllele\tSNP\tchr\tpos\tPICS_probability\tAnnotation\tnearestGene\teQTL"
+               "\teQTLdirection\ttopEnhancer\tGM12878\tK562\n")
+
+
+def test_read_pics_farh_layout_keeps_max_per_snp(tmp_path):
+    rows = [
+        "Asthma\trs4129267-T\trs4129267\tchr1\t154426264\t0.1324\tnone\tIL6R\tnone\tNA\tadult_CD14\t1\t0",
+        "Asthma\trs4129267-T\trs2228145\tchr1\t154426970\t0.0923\tmissense\tIL6R\tnone\tNA\tnone\t0\t0",
+        "Crohns_disease\trs4129267-T\trs2228145\tchr1\t154426970\t0.6100\tmissense\tIL6R\tnone\tNA\tnone\t0\t0",
+    ]
+    p = tmp_path / "pics.txt"
+    p.write_text(FARH_HEADER + "\n".join(rows) + "\n")
+    df = read_pics(p)
+    assert list(df.columns) == ["snp", "chrom", "pos", "pics", "disease", "n_diseases"]
+    assert df["snp"].tolist() == ["rs4129267", "rs2228145"]
+    row = df.set_index("snp").loc["rs2228145"]
+    assert row["pics"] == 0.61 and row["disease"] == "Crohns_disease" and row["n_diseases"] == 2
+    assert df["pos"].dtype == np.int64
+
+
+@pytest.mark.skipif(not FARH_EXCERPT.exists(), reason="shared reference excerpt not available")
+def test_read_pics_farh_excerpt():
+    df = read_pics(FARH_EXCERPT)
+    assert len(df) == 29 and df["pics"].between(0, 1).all() and df["chrom"].str.startswith("chr").all()
+
+
+def test_read_pics_simulated_layout_and_errors(tmp_path):
+    p = tmp_path / "pics.tsv"
+    p.write_text("Disease\tIndexSNP_riskAllele\tSNP\tchr\tpos\tPICS_probability\n"
+                 "Sim_trait\tsnp2-A\tsnp1\tchr1\t29370\t0.0296\nSim_trait\tsnp2-A\tsnp2\tchr1\t29628\t0.6181\n")
+    df = read_pics(p)
+    assert df["pos"].tolist() == [29370, 29628] and df["pics"].tolist() == [0.0296, 0.6181]
+    bad = tmp_path / "nocols.tsv"
+    bad.write_text("SNP\tchrom\tposition\tPICS\nrs1\tchr1\t5\t0.1\n")
+    with pytest.raises(InputError, match="missing column.*chr, pos, PICS_probability.*expected"):
+        read_pics(bad)
+    badpos = tmp_path / "badpos.tsv"
+    badpos.write_text("SNP\tchr\tpos\tPICS_probability\nrs1\tchr1\t5\t0.1\nrs2\tchr1\tfive\t0.2\n")
+    with pytest.raises(InputError, match="badpos.tsv:3: expected a 1-based integer pos"):
+        read_pics(badpos)
+
+
+def test_read_pics_excel_without_reader_says_convert(tmp_path):
+    try:
+        import openpyxl  # noqa: F401
+        pytest.skip("openpyxl is installed")
+    except ImportError:
+        pass
+    x = tmp_path / "pics.xlsx"
+    x.write_bytes(b"PK\x03\x04not really a workbook")
+    with pytest.raises(InputError, match="tab-separated text"):
+        read_pics(x)
+
+
+# ------------------------------------------------------------------------------------------ enrichment
+def _synthetic(n_high=30, n_low=200, seed=0):
+    rng = np.random.default_rng(seed)
+    n = n_high + n_low
+    pics = np.r_[rng.uniform(0.5, 0.95, n_high), rng.uniform(0.0, 0.05, n_low)]
+    scale = np.r_[np.full(n_high, 0.3), np.full(n_low, 0.03)]
+    sad = rng.normal(0, 1, (n, 3)) * scale[:, None]
+    ids = np.array([f"rs{i}" for i in range(n)], dtype=object)
+    ids[::7] = "."  # joined on chrom + pos instead
+    table = pd.DataFrame({"chrom": "chr1", "pos": np.arange(n) + 100, "id": ids, "ref": "A", "alt": "C",
+                          "swapped": False, "mean_sad": sad.mean(1), "max_abs_sad": np.abs(sad).max(1),
+                          "top_target": "t0"})
+    table = pd.concat([table, pd.DataFrame(sad, columns=["t0", "t1", "t2"])], axis=1)
+    pics_df = pd.DataFrame({"snp": [f"rs{i}" for i in range(n)], "chrom": "chr1", "pos": np.arange(n) + 100,
+                            "pics": pics, "disease": "d", "n_diseases": 1})
+    return table, pics_df
+
+
+def test_pics_enrichment_detects_larger_sad_in_high_pics():
+    table, pics_df = _synthetic()
+    joined = join_pics(table, pics_df)
+    assert joined["score"].notna().all() and set(joined["matched_by"]) == {"id", "chrom_pos"}
+    res = pics_enrichment(table, pics_df)
+    assert res["n_high"] == 30 and res["n_low"] == 200 and res["n_matched"] == 230
+    assert res["mannwhitney_p"] < 1e-6 and res["fisher_p"] < 1e-3
+    assert res["frac_high"] > res["frac_low"]
+    null = pics_enrichment(*_null(table, pics_df))
+    assert null["mannwhitney_p"] > 0.01
+
+
+def _null(table, pics_df):
+    rng = np.random.default_rng(1)
+    t = table.copy()
+    t[["t0", "t1", "t2"]] = rng.normal(0, 0.05, (len(t), 3))
+    return t, pics_df
+
+
+def test_pics_enrichment_on_scored_file_and_empty_groups(scored):
+    _, sad, _ = scored
+    pics_df = pd.DataFrame({"snp": ["destroy", "create", "edge"], "chrom": "chr1", "pos": [44, 75, 2],
+                            "pics": [0.9, 0.8, 0.01], "disease": "d", "n_diseases": 1})
+    res = pics_enrichment(sad, pics_df, sad_threshold=0.05)
+    assert res["n_high"] == 2 and res["n_low"] == 1 and res["frac_high"] == 1.0 and res["frac_low"] == 0.0
+    empty = pics_enrichment(sad, pics_df.assign(pics=0.2))
+    assert empty["n_high"] == 0 and np.isnan(empty["mannwhitney_p"])

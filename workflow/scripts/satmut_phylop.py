@@ -1,0 +1,23 @@
+"""Rule satmut_phylop: ridge regression of phyloP on the loss, the gain and both scores of every scored
+nucleotide, fitted on 80 % and tested on 20 % (Pearson r, p); Figures 4B-D."""
+
+from basset.conservation import ridge_phylop
+from basset.logs import setup_logging
+from basset.mutagenesis import read_scan
+from basset.plots_variants import fig4bcd
+
+
+def main(snakemake):
+    setup_logging(snakemake.log[0])
+    scan = read_scan(snakemake.input.scores)
+    if scan.get("phylop") is None:
+        raise ValueError(f"{snakemake.input.scores}: no phyloP values (set genome.phylop in the config)")
+    T = scan["loss"].shape[-1]
+    table, preds = ridge_phylop(scan["loss"].reshape(-1, T), scan["gain"].reshape(-1, T), scan["phylop"].ravel(),
+                                seed=snakemake.params.seed)
+    table.to_csv(snakemake.output.table, sep="\t", index=False, float_format="%.6g")
+    fig4bcd(preds, table, snakemake.output.fig4bcd)
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821
