@@ -54,6 +54,12 @@ lint: setup
 	$(VENV)/bin/snakefmt --check Snakefile workflow/rules
 
 bench: setup
+	@# tangermeme is the reference of bench_satmut only, so it is not a package dependency
+	$(PY) -m pip install --quiet tangermeme
 	$(PY) benchmarks/bench_merge.py
 	$(PY) benchmarks/bench_dataset.py
 	$(PY) benchmarks/bench_simulate.py
+	$(PY) benchmarks/bench_train.py --quick
+	$(PY) benchmarks/bench_tomtom.py
+	$(PY) benchmarks/bench_satmut.py
+	$(PY) benchmarks/bench_sad.py

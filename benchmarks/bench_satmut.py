@@ -107,6 +107,17 @@ def tangermeme_steady(model, codes, start, end, batch_size):
     return run
 
 
+def ensure_tangermeme() -> None:
+    """Install tangermeme (the reference implementation; not a dependency of basset) when it is missing."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec("tangermeme") is None:
+        print("installing tangermeme (the reference) with pip", flush=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "tangermeme"], check=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
@@ -118,6 +129,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     ap.add_argument("--quick", action="store_true", help="2 sequences, the central 200 bp, 1 naive sequence")
     args = ap.parse_args()
+    ensure_tangermeme()
     torch.set_num_threads(args.threads)
     L = PRESETS["basset"]["seq_len"]
     n_seqs, naive_seqs, start, end = args.n_seqs, min(args.naive_seqs, args.n_seqs), 0, L

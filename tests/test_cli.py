@@ -19,7 +19,8 @@ def basset(cwd, *args):
 def test_help_lists_every_command():
     res = basset(ROOT, "--help")
     assert res.returncode == 0
-    for cmd in ("simulate", "merge-peaks", "split", "build-dataset", "download", "info"):
+    for cmd in ("simulate", "merge-peaks", "split", "build-dataset", "train", "kmer", "evaluate", "satmut", "sad",
+                "download", "info"):
         assert cmd in res.stdout
 
 
@@ -55,3 +56,53 @@ def test_bad_peak_file_gives_file_and_line_and_exit_2(tmp_path):
     assert res.returncode == 2
     assert "p.bed:2: expected integer start and end" in res.stderr
     assert not (tmp_path / "out" / "sites.bed").exists()
+
+
+def _small_model(path, L=60, names=("c1", "c2")):
+    import torch
+
+    from basset.models import build_model, model_config, save_model
+
+    torch.manual_seed(0)
+    model = build_model(model_config("cpu", seq_len=L, conv_filters=[8, 8], conv_widths=[7, 5], conv_pools=[3, 2],
+                                     conv_dropout=0.0, dense_units=[16]), len(names))
+    save_model(path, model, list(names))
+
+
+def test_satmut_and_sad_commands(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    _small_model(tmp_path / "m.pt")
+    chrom = "".join(rng.choice(list("ACGT"), 400))
+    (tmp_path / "g.fa").write_text(f">chr1\n{chrom}\n")
+    (tmp_path / "s.fa").write_text(f">seqA\n{chrom[:60]}\n>seqB long\n{chrom[100:180]}\n")
+    res = basset(tmp_path, "satmut", "--model", "m.pt", "--fasta", "s.fa", "--out", "sm", "--start", "10",
+                 "--end", "30")
+    assert res.returncode == 0, res.stderr
+    loss = pd.read_csv(tmp_path / "sm/loss.tsv.gz", sep="\t")
+    assert list(loss.columns) == ["seq", "pos", "ref", "c1", "c2"] and len(loss) == 2 * 20
+    assert list(loss["pos"][:2]) == [11, 12] and list(loss["pos"][20:22]) == [21, 22]  # seqB (80 bp) cut to its centre
+    assert "".join(loss["ref"][:20]) == chrom[10:30] and "".join(loss["ref"][20:]) == chrom[120:140] and (loss[["c1", "c2"]] >= 0).all().all()
+    assert (tmp_path / "sm/satmut_seqA.png").exists() and (tmp_path / "sm/satmut_seqB.png").exists()
+    res = basset(tmp_path, "satmut", "--model", "m.pt", "--fasta", "s.fa", "--out", "x", "--target", "nope")
+    assert res.returncode != 0 and "nope" in res.stderr
+
+    pos = [100, 200, 250]
+    alts = ["A" if chrom[p - 1] != "A" else "C" for p in pos]
+    vcf = "".join(f"chr1\t{p}\trs{k}\t{chrom[p - 1]}\t{a}\n" for k, (p, a) in enumerate(zip(pos, alts)))
+    (tmp_path / "v.vcf").write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\n" + vcf +
+                                    "chrZ\t5\trsZ\tA\tG\n")
+    (tmp_path / "pics.tsv").write_text("Disease\tIndexSNP_riskAllele\tSNP\tchr\tpos\tPICS_probability\n" +
+                                       "".join(f"d\trs0-A\trs{k}\tchr1\t{p}\t{0.9 if k == 0 else 0.01}\n"
+                                               for k, p in enumerate(pos)))
+    res = basset(tmp_path, "sad", "--model", "m.pt", "--vcf", "v.vcf", "--genome", "g.fa", "--out", "o/sad.tsv.gz",
+                 "--pics", "pics.tsv")
+    assert res.returncode == 0, res.stderr
+    sad = pd.read_csv(tmp_path / "o/sad.tsv.gz", sep="\t")
+    assert list(sad["id"]) == ["rs0", "rs1", "rs2"]  # chrZ is not in the genome: skipped and counted
+    out = json.loads(res.stdout)
+    assert out["unknown_chrom_skipped"] == 1 and out["pics_enrichment"]["n_high"] == 1
+    for name in ("sad_pics_enrichment.tsv", "sad_fig5a.png", "sad_fig5b.png"):
+        assert (tmp_path / "o" / name).exists()
