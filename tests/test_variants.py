@@ -19,6 +19,7 @@ from basset.variants import (
     read_pics,
     read_sad,
     read_vcf,
+    sad_target_columns,
     score_variants,
     variant_sequences,
 )
@@ -352,7 +353,12 @@ def test_pics_enrichment_on_scored_file_and_empty_groups(scored):
     _, sad, _ = scored
     pics_df = pd.DataFrame({"snp": ["destroy", "create", "edge"], "chrom": "chr1", "pos": [44, 75, 2],
                             "pics": [0.9, 0.8, 0.01], "disease": "d", "n_diseases": 1})
-    res = pics_enrichment(sad, pics_df, sad_threshold=0.05)
+    res = pics_enrichment(sad, pics_df, sad_threshold=0.05, score="mean_abs")
     assert res["n_high"] == 2 and res["n_low"] == 1 and res["frac_high"] == 1.0 and res["frac_low"] == 0.0
+    assert res["frac_high_any"] == 1.0 and res["frac_low_any"] == 0.0  # max |SAD| over targets
+    default = pics_enrichment(sad, pics_df, sad_threshold=0.05)  # |mean SAD|
+    cols = sad_target_columns(sad)
+    expected = sad.set_index("id").loc[["destroy", "create"], cols].mean(axis=1).abs()
+    assert default["score"] == "abs_mean" and default["mean_high"] == pytest.approx(expected.mean(), rel=1e-6)
     empty = pics_enrichment(sad, pics_df.assign(pics=0.2))
     assert empty["n_high"] == 0 and np.isnan(empty["mannwhitney_p"])

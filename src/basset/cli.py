@@ -179,7 +179,7 @@ def cmd_sad(args) -> None:
 
         sad, pics = read_sad(out), read_pics(args.pics)
         enrichment = pics_enrichment(sad, pics, high=args.high_pics, low=args.low_pics,
-                                     sad_threshold=args.sad_threshold)
+                                     sad_threshold=args.sad_threshold, score=args.score)
         stem = str(out).removesuffix(".gz").removesuffix(".tsv")
         write_summary(f"{stem}_pics_enrichment.tsv", enrichment)
         fig5a(enrichment, f"{stem}_fig5a", threshold=args.sad_threshold)
@@ -333,6 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--high-pics", type=float, default=0.5)
     p.add_argument("--low-pics", type=float, default=0.05)
     p.add_argument("--sad-threshold", type=float, default=0.1)
+    p.add_argument("--score", choices=("abs_mean", "mean_abs", "max_abs"), default="abs_mean",
+                   help="per-SNP score compared between PICS groups (default: |mean SAD| over cell types)")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--chunk-size", type=int, default=50_000, help="VCF records scored at a time")
     p.add_argument("--no-rc", action="store_true", help="do not average with the reverse complement")

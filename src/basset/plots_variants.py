@@ -101,7 +101,7 @@ def fig4bcd(predictions: dict, table, stem, max_points: int = 20000, seed: int =
             idx = rng.permutation(len(obs))[:max_points]
             ax.hexbin(pred[idx], obs[idx], gridsize=45, bins="log", cmap="viridis", mincnt=1)
             r, p = stats[name]
-            ax.set_title(f"{name}: r = {r:.3f}, p = {p:.2g}")
+            ax.set_title(f"{name}: r = {r:.3f}, " + (f"p = {p:.2g}" if p > 0 else "p < 1e-300"))  # 0: underflow
             ax.set_xlabel(f"phyloP predicted from {name} scores")
             ax.set_ylabel("phyloP observed")
         fig.tight_layout()
@@ -111,24 +111,33 @@ def fig4bcd(predictions: dict, table, stem, max_points: int = 20000, seed: int =
 def fig5a(summary: dict, stem, threshold: float = 0.1):
     """Figure 5A: fraction of SNPs with a score above ``threshold`` for high- and low-PICS SNPs.
 
-    ``summary`` has ``n_high, n_low, frac_high, frac_low`` and optionally ``mannwhitney_p`` and
-    ``fisher_p`` (as returned by :func:`basset.variants.pics_enrichment`).
+    ``summary`` is :func:`basset.variants.pics_enrichment`'s dict: ``n_high, n_low, frac_high, frac_low``,
+    ``score``, ``mannwhitney_p``, ``fisher_p`` and, when present, ``frac_high_any``/``frac_low_any`` (|SAD|
+    above the threshold in some cell type), drawn as a second pair of bars.
     """
+    names = {"abs_mean": "|mean SAD|", "mean_abs": "mean |SAD|", "max_abs": "max |SAD|"}
+    groups = [(names.get(summary.get("score"), "score"), summary["frac_high"], summary["frac_low"])]
+    if "frac_high_any" in summary:
+        groups.append(("max |SAD|\n(some cell type)", summary["frac_high_any"], summary["frac_low_any"]))
     with plt.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(4.2, 4.2))
-        fr = [summary["frac_high"], summary["frac_low"]]
-        ax.bar([0, 1], fr, color=["#b2182b", "#999999"], width=0.6)
-        ax.set_xticks([0, 1], [f"PICS ≥ {summary.get('high', 0.5)}\n(n={summary['n_high']})",
-                               f"PICS ≤ {summary.get('low', 0.05)}\n(n={summary['n_low']})"])
-        ax.set_ylabel(f"fraction with SAD score > {threshold}")
-        ax.set_ylim(0, max(max(fr) * 1.3, 0.05))
+        fig, ax = plt.subplots(figsize=(2.4 + 2.2 * len(groups), 4.4))
+        x = np.arange(len(groups))
+        high = ax.bar(x - 0.2, [g[1] for g in groups], 0.38, color="#b2182b",
+                      label=f"PICS ≥ {summary.get('high', 0.5)} (n={summary['n_high']})")
+        low = ax.bar(x + 0.2, [g[2] for g in groups], 0.38, color="#999999",
+                     label=f"PICS ≤ {summary.get('low', 0.05)} (n={summary['n_low']})")
+        ax.bar_label(high, fmt="%.2f")
+        ax.bar_label(low, fmt="%.2f")
+        ax.set_xticks(x, [g[0] for g in groups])
+        ax.set_ylabel(f"fraction of SNPs with score > {threshold}")
+        top = max([v for g in groups for v in g[1:] if np.isfinite(v)] + [0.05])
+        ax.set_ylim(0, top * 1.35)
+        ax.legend(frameon=False, loc="upper left")
         notes = []
         if "mannwhitney_p" in summary:
-            notes.append(f"Mann-Whitney p = {summary['mannwhitney_p']:.2g}")
+            notes.append(f"{groups[0][0]}: Mann-Whitney p = {summary['mannwhitney_p']:.2g}")
         if "fisher_p" in summary:
-            notes.append(f"Fisher p = {summary['fisher_p']:.2g}")
+            notes.append(f"fraction > {threshold}: Fisher p = {summary['fisher_p']:.2g}")
         ax.set_title("\n".join(notes), fontsize=10)
-        for x, f in enumerate(fr):
-            ax.text(x, f, f"{f:.2f}", ha="center", va="bottom")
         fig.tight_layout()
         return save(fig, stem)

@@ -34,9 +34,9 @@ Conventions (all positions in the input/output tables are VCF-style, **1-based**
   ``IndexSNP_riskAllele``, ``SNP``, ``chr``, ``pos``, ``PICS_probability``, ...; hg19, 1-based ``pos``
   like the VCF). A SNP listed for several diseases keeps its **maximum** PICS probability (and that row's
   disease; ``n_diseases`` counts them).
-* **Enrichment** (:func:`pics_enrichment`): each SNP's score is the mean over targets of ``|SAD|``
-  (``score="mean_abs"``, the default; ``"max_abs"`` uses the largest ``|SAD|``); several ALT alleles of
-  one SNP keep the largest score. SNPs are joined to PICS by ID, falling back to chrom + pos.
+* **Enrichment** (:func:`pics_enrichment`): each SNP's score is its SAD mean over targets in absolute value
+  (``score="abs_mean"``, the default; ``"mean_abs"`` averages ``|SAD|``, ``"max_abs"`` takes the largest
+  ``|SAD|``, i.e. the most affected cell type); several ALT alleles of one SNP keep the largest score. SNPs are joined to PICS by ID, falling back to chrom + pos.
 """
 
 from __future__ import annotations
@@ -667,20 +667,27 @@ def read_pics(path: str | Path) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------------------------- enrichment
-def sad_scores(sad_table: pd.DataFrame, score: str = "mean_abs") -> pd.Series:
-    """Per-row variant score: mean (``"mean_abs"``) or max (``"max_abs"``) over targets of ``|SAD|``."""
+#: per-SNP scores of :func:`sad_scores`
+SCORES = ("abs_mean", "mean_abs", "max_abs")
+
+
+def sad_scores(sad_table: pd.DataFrame, score: str = "abs_mean") -> pd.Series:
+    """Per-row variant score over targets: ``"abs_mean"`` ``|mean SAD|`` (the SAD mean, Basset's summary of
+    a SNP), ``"mean_abs"`` mean of ``|SAD|``, ``"max_abs"`` max of ``|SAD|`` (any cell type)."""
     cols = sad_target_columns(sad_table)
     if not cols:
         raise ValueError("the SAD table has no per-target columns")
-    values = np.abs(sad_table[cols].to_numpy(dtype=np.float64))
+    values = sad_table[cols].to_numpy(dtype=np.float64)
+    if score == "abs_mean":
+        return pd.Series(np.abs(values.mean(axis=1)), index=sad_table.index)
     if score == "mean_abs":
-        return pd.Series(values.mean(axis=1), index=sad_table.index)
+        return pd.Series(np.abs(values).mean(axis=1), index=sad_table.index)
     if score == "max_abs":
-        return pd.Series(values.max(axis=1), index=sad_table.index)
-    raise ValueError(f"score must be 'mean_abs' or 'max_abs', got {score!r}")
+        return pd.Series(np.abs(values).max(axis=1), index=sad_table.index)
+    raise ValueError(f"score must be one of {', '.join(SCORES)}, got {score!r}")
 
 
-def join_pics(sad_table: pd.DataFrame, pics_df: pd.DataFrame, score: str = "mean_abs") -> pd.DataFrame:
+def join_pics(sad_table: pd.DataFrame, pics_df: pd.DataFrame, score: str = "abs_mean") -> pd.DataFrame:
     """PICS SNPs with their SAD score: ``pics_df`` columns + ``score`` (NaN when unscored) and
     ``matched_by`` (``id``, ``chrom_pos`` or ``""``). Several rows of one SNP (ALT alleles) keep the max."""
     s = sad_table.assign(_score=sad_scores(sad_table, score).to_numpy())
@@ -700,12 +707,14 @@ def join_pics(sad_table: pd.DataFrame, pics_df: pd.DataFrame, score: str = "mean
 
 
 def pics_enrichment(sad_table: pd.DataFrame, pics_df: pd.DataFrame, high: float = 0.5, low: float = 0.05,
-                    sad_threshold: float = 0.1, score: str = "mean_abs") -> dict:
+                    sad_threshold: float = 0.1, score: str = "abs_mean") -> dict:
     """Do likely-causal SNPs (PICS >= ``high``) change predicted accessibility more than unlikely ones
     (PICS <= ``low``)?
 
-    Per-SNP score as :func:`sad_scores` (default mean over targets of ``|SAD|``). Returns a dict:
+    Per-SNP score as :func:`sad_scores` (default ``|mean SAD|``). Returns a dict:
     n_pics, n_matched, n_high, n_low, frac_high / frac_low (fraction with score > ``sad_threshold``),
+    frac_high_any / frac_low_any (fraction with ``|SAD| > sad_threshold`` in some target; unless the score
+    is already ``max_abs``),
     mean_high / mean_low and median_high / median_low of the score, mannwhitney_u and mannwhitney_p
     (one-sided, high > low; scipy.stats.mannwhitneyu), fisher_odds_ratio and fisher_p (one-sided Fisher's
     exact test of the above-threshold fractions), and the settings. Statistics are NaN when a group is empty.
@@ -734,7 +743,15 @@ def pics_enrichment(sad_table: pd.DataFrame, pics_df: pd.DataFrame, high: float 
         c, d = int((lo > sad_threshold).sum()), int((lo <= sad_threshold).sum())
         fe = stats.fisher_exact([[a, b], [c, d]], alternative="greater")
         res["fisher_odds_ratio"], res["fisher_p"] = float(fe.statistic), float(fe.pvalue)
-    log.info("PICS enrichment (%s |SAD|): %d high-PICS (>= %g) vs %d low-PICS (<= %g) SNPs of %d; fraction > %g: "
+    # beside the configured score: the fraction changing some cell type (max |SAD|) above the threshold,
+    # since causal SNPs often act in a few cell types only and a mean over all of them dilutes that
+    if score != "max_abs":
+        m = join_pics(sad_table, pics_df, "max_abs")
+        m = m[m["score"].notna()]
+        mh, ml = m.loc[m["pics"] >= high, "score"], m.loc[m["pics"] <= low, "score"]
+        res["frac_high_any"] = float((mh > sad_threshold).mean()) if len(mh) else nan
+        res["frac_low_any"] = float((ml > sad_threshold).mean()) if len(ml) else nan
+    log.info("PICS enrichment (%s): %d high-PICS (>= %g) vs %d low-PICS (<= %g) SNPs of %d; fraction > %g: "
              "%.3f vs %.3f; Mann-Whitney p = %.3g, Fisher p = %.3g", score, res["n_high"], high, res["n_low"],
              low, res["n_pics"], sad_threshold, res["frac_high"], res["frac_low"], res["mannwhitney_p"],
              res["fisher_p"])
