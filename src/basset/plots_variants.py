@@ -28,7 +28,7 @@ log = logging.getLogger("basset.plots_variants")
 
 
 def _satmut_panels(axes, codes, delta, loss, gain, start: int = 0, mark: int | None = None,
-                   label: str = "") -> None:
+                   label: str = "", xlabel: bool = True) -> None:
     """Logo / heat map / tracks on three axes. ``codes (L,) uint8``; ``delta (L, 4)`` change in prediction
     per position and base (0 at the reference base); ``loss``, ``gain`` ``(L,)``; ``start``: coordinate of
     position 0 on the x axis; ``mark``: a position (0-based in the window) to outline (a SNP)."""
@@ -62,7 +62,8 @@ def _satmut_panels(axes, codes, delta, loss, gain, start: int = 0, mark: int | N
     ax_line.legend(loc="upper right", frameon=False)
     ticks = np.linspace(0, L - 1, min(L, 6)).round().astype(int)
     ax_line.set_xticks(ticks + 0.5, [str(start + t) for t in ticks])
-    ax_line.set_xlabel("position (bp)")
+    if xlabel:  # only under the last of stacked maps, where it cannot run into the next title
+        ax_line.set_xlabel("position (bp)")
     ax_logo.set_xlim(0, L)
     if mark is not None:
         for ax in (ax_heat, ax_line):
@@ -81,7 +82,8 @@ def fig_satmut(maps: list[dict], stem, title: str = ""):
         axes = axes[:, 0]
         for k, m in enumerate(maps):
             _satmut_panels(axes[3 * k: 3 * k + 3], m["codes"], m["delta"], m["loss"], m["gain"],
-                           start=m.get("start", 0), mark=m.get("mark"), label=m.get("label", ""))
+                           start=m.get("start", 0), mark=m.get("mark"), label=m.get("label", ""),
+                           xlabel=k == len(maps) - 1)
         if title:
             fig.suptitle(title)
         return save(fig, stem)
