@@ -153,6 +153,7 @@ def final_outputs():
         f"results/{RUN}/motifs/insertion.tsv",
         f"results/{RUN}/satmut/fig4a_maps.png",
         *variant_outputs(),
+        f"results/{RUN}/report/index.html",
     ]
 
 
