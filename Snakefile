@@ -21,6 +21,7 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/motifs.smk"
 include: "workflow/rules/satmut.smk"
 include: "workflow/rules/variants.smk"
+include: "workflow/rules/transfer.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -130,6 +130,21 @@ def test_tiny_workflow_mutagenesis_and_variants(tiny_run):
         assert (res / f"{stem}.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_tiny_workflow_transfer_and_report(tiny_run):
+    res = tiny_run[0] / "results" / "tiny"
+    table = pd.read_csv(res / "transfer/transfer.tsv", sep="\t")
+    assert len(table) == 2 and table["transfer_auroc"].between(0, 1).all()
+    metrics = pd.read_csv(res / "evaluate/metrics.tsv", sep="\t").set_index("target")
+    np.testing.assert_allclose(table["full_auroc"], metrics.loc[table["target"], "auroc"], atol=1e-4)
+    assert (res / "transfer/fig6_transfer.png").read_bytes()[:4] == b"\x89PNG"
+    html = (res / "report/index.html").read_text()
+    assert html.count("<img") >= 13 and "data:image/png;base64," in html and "Figure 6" in html
+    headline = pd.read_csv(res / "report/headline.tsv", sep="\t")
+    summary = pd.read_csv(res / "evaluate/summary.tsv", sep="\t", index_col=0)["value"]
+    row = headline[(headline["source_file"] == "evaluate/summary.tsv") & (headline["source_key"] == "mean_auroc")]
+    assert len(row) == 1 and float(row["value"].iloc[0]) == pytest.approx(float(summary["mean_auroc"]))
+
+
 def test_same_seed_gives_the_same_sites_splits_and_dataset(tiny_run):
     a, b = (w / "results" / "tiny" for w in tiny_run)
     assert (a / "peaks/sites.bed").read_bytes() == (b / "peaks/sites.bed").read_bytes()

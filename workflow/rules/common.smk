@@ -153,8 +153,16 @@ def final_outputs():
         f"results/{RUN}/motifs/insertion.tsv",
         f"results/{RUN}/satmut/fig4a_maps.png",
         *variant_outputs(),
+        *transfer_outputs(),
         f"results/{RUN}/report/index.html",
     ]
+
+
+def transfer_outputs():
+    """Figure 6 (transfer learning to held-out cell types) when transfer.enabled."""
+    if not config["transfer"]["enabled"]:
+        return []
+    return [f"results/{RUN}/transfer/summary.tsv"]
 
 
 def variant_outputs():

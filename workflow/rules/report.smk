@@ -40,6 +40,15 @@ rule make_report:
             if config["variants"].get("vcf") and config["variants"].get("pics")
             else []
         ),
+        transfer=(
+            [
+                rules.transfer_learning.output.table,
+                rules.transfer_learning.output.summary,
+                rules.transfer_learning.output.fig6,
+            ]
+            if config["transfer"]["enabled"]
+            else []
+        ),
         # truth/simulation.json; the simulation writes truth/snps.tsv and cell_factor_activity.tsv beside it
         truth=simulation_truth(),
     output:
