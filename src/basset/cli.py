@@ -106,6 +106,12 @@ def _settings(pairs: list[str]) -> dict:
     return out
 
 
+def _device(name):
+    import torch
+
+    return name or ("cuda" if torch.cuda.is_available() else "cpu")
+
+
 def cmd_train(args) -> None:
     from .models import model_config
     from .train import train
@@ -126,12 +132,10 @@ def cmd_kmer(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
-    import torch
-
     from .evaluate import evaluate_model
     from .models import load_model
 
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = _device(args.device)
     model, _ = load_model(args.model, map_location=device)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -141,12 +145,6 @@ def cmd_evaluate(args) -> None:
     summary = evaluate_model(model, args.dataset, paths, kmer_metrics=args.kmer_metrics, sites=args.sites,
                              genes=args.genes, rc_average=not args.no_rc, device=device, seed=args.seed)
     print(json.dumps(summary, indent=1, default=str))
-
-
-def _device(name):
-    import torch
-
-    return name or ("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def cmd_satmut(args) -> None:

@@ -249,6 +249,12 @@ def _unwrap(model: nn.Module) -> nn.Module:
     return getattr(model, "_orig_mod", model)
 
 
+def model_seq_len(model: nn.Module) -> int | None:
+    """Input length in bp of a (possibly wrapped) model built from a config, or None for other modules."""
+    cfg = getattr(_unwrap(model), "config", None)
+    return int(cfg["seq_len"]) if isinstance(cfg, dict) and "seq_len" in cfg else None
+
+
 def save_model(path: str | Path, model: nn.Module, target_names, extra: dict | None = None) -> None:
     """Write a trained model (format in the module docstring) atomically (temp file + rename).
 

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .logs import progress_bar
-from .models import _unwrap
+from .models import _unwrap, model_seq_len
 from .sequence import COMPLEMENT, N_CODE, one_hot
 
 log = logging.getLogger("basset.mutagenesis")
@@ -674,22 +674,24 @@ def satmut_fasta(model: nn.Module, fasta, out_dir, target_names, target: str | N
     names = list(target_names)
     if target is not None and target not in names:
         raise ValueError(f"target {target!r} is not a target of the model ({', '.join(names[:10])}...)")
-    L = int(_unwrap(model).config["seq_len"]) if hasattr(_unwrap(model), "config") else None
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    L = model_seq_len(model)
+    if L is None:  # ism() handles BassetNet only, which always has one
+        raise ValueError("the model has no config['seq_len']")
     genome = Genome(fasta)
     records, codes, offsets = [], [], []
     for rec, size in genome.sizes.items():
-        if L is not None and size < L:
+        if size < L:
             raise InputError(fasta, f"record {rec!r} has {size} bp; the model needs {L} bp")
-        lo = 0 if L is None else (size - L) // 2
-        if L is not None and size > L:
+        lo = (size - L) // 2
+        if size > L:
             log.info("%s: record %s cut to its central %d bp (%d-%d)", fasta, rec, L, lo + 1, lo + L)
         records.append(rec)
         offsets.append(lo)
-        codes.append(genome.fetch(rec, lo, lo + (L or size)))
+        codes.append(genome.fetch(rec, lo, lo + L))
     if not records:
         raise InputError(fasta, "no sequences")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)  # only once the input is known to be good
     codes = np.stack(codes)
     s, e = _window(codes.shape[1], start, end)
     probs = ism(model, codes, s, e, rc_average=rc_average, batch_size=batch_size, device=device)

@@ -413,10 +413,12 @@ def variant_sequences(genome: Genome, df: pd.DataFrame, seq_len: int) -> Variant
 
 # --------------------------------------------------------------------------------------------- SAD
 def _model_seq_len(model) -> int:
-    cfg = getattr(model, "config", None)
-    if isinstance(cfg, dict) and "seq_len" in cfg:
-        return int(cfg["seq_len"])
-    raise ValueError("seq_len not given and the model has no config['seq_len']: pass seq_len explicitly")
+    from .models import model_seq_len
+
+    L = model_seq_len(model)
+    if L is None:
+        raise ValueError("seq_len not given and the model has no config['seq_len']: pass seq_len explicitly")
+    return L
 
 
 def _open_writer(path: Path, gz: bool):
