@@ -1,4 +1,4 @@
-"""Figures of the evaluation (the paper's Figure 2) with matplotlib's Agg backend.
+"""Figures of the evaluation (the paper's Figure 2) and of transfer learning (Figure 6), matplotlib's Agg backend.
 
 Every figure is written twice by :func:`save`: ``{stem}.png`` (150 dpi) and ``{stem}.pdf``. A ``stem``
 given with a ``.png`` or ``.pdf`` suffix has it removed, so a Snakemake output ``fig2a.png`` can be passed
@@ -83,6 +83,16 @@ def fig2a(targets, target_names, stem, max_sites: int = 2000, seed: int = 1, tit
     return save(fig, stem)
 
 
+def _auroc_square(ax, lo: float, xlabel: str, ylabel: str, title: str) -> None:
+    """Square [lo, 1] x [lo, 1] axes of an AUROC-against-AUROC scatter (Figures 2B and 6)."""
+    ax.set_xlim(lo, 1)
+    ax.set_ylim(lo, 1)
+    ax.set_aspect("equal")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+
+
 def fig2b(cnn_auroc, kmer_auroc, target_names, stem, title: str | None = None):
     """Figure 2B: per-target AUROC, CNN (y) against the k-mer baseline (x), with the diagonal."""
     y = np.asarray(cnn_auroc, dtype=np.float64)
@@ -102,12 +112,8 @@ def fig2b(cnn_auroc, kmer_auroc, target_names, stem, title: str | None = None):
         my = float(np.mean(y[ok])) if ok.any() else float("nan")
         ax.plot([mx], [my], marker="*", ms=14, color="black", ls="none", zorder=3,
                 label=f"mean: CNN {my:.3f}, k-mer {mx:.3f}")
-        ax.set_xlim(lo, 1)
-        ax.set_ylim(lo, 1)
-        ax.set_aspect("equal")
-        ax.set_xlabel("k-mer baseline AUROC")
-        ax.set_ylabel("CNN AUROC")
-        ax.set_title(title or f"Per-cell-type AUROC ({int(ok.sum())} targets)")
+        _auroc_square(ax, lo, "k-mer baseline AUROC", "CNN AUROC",
+                      title or f"Per-cell-type AUROC ({int(ok.sum())} targets)")
         ax.legend(loc="upper left", frameon=True, framealpha=0.9)  # the corner where CNN >> k-mer: rarely used
         ax.grid(alpha=0.3)
         fig.tight_layout()
@@ -164,5 +170,42 @@ def fig_classes(by_class, stem, title: str | None = None):
             ax.set_ylabel("AUROC per cell type")
             ax.grid(axis="y", alpha=0.3)
         ax.set_title(title or "CNN AUROC by site class")
+        fig.tight_layout()
+    return save(fig, stem)
+
+
+def fig6(table, stem, tolerance: float = 0.03, title: str | None = None):
+    """Figure 6: transfer AUROC (y) against the full multi-task model's AUROC (x) per held-out cell, with
+    y = x, a +-``tolerance`` band and, when present, the from-scratch AUROC as open markers. Returns the
+    (png, pdf) paths (:func:`basset.plots.save`)."""
+    x = table["full_auroc"].to_numpy(float)
+    y = table["transfer_auroc"].to_numpy(float)
+    z = table["scratch_auroc"].to_numpy(float)
+    vals = np.r_[x, y, z[np.isfinite(z)]]
+    vals = vals[np.isfinite(vals)]
+    lo = max(0.0, np.floor((min(vals.min(), 0.9) if vals.size else 0.5) * 20) / 20 - 0.02)
+    within = int(table["within"].sum())
+    with plt.rc_context(_RC):
+        fig, ax = plt.subplots(figsize=(6, 6))
+        grid = np.array([lo, 1.0])
+        ax.fill_between(grid, grid - tolerance, grid + tolerance, color="0.85", zorder=0,
+                        label=f"within {tolerance:g} of the full model ({within} of {len(table)})")
+        ax.plot(grid, grid, color="0.4", lw=1, ls="--", zorder=1)
+        if np.isfinite(z).any():
+            ax.scatter(x, z, s=40, facecolor="none", edgecolor="#b2182b", lw=1.2, zorder=2,
+                       label=f"from scratch, same passes (mean {np.nanmean(z):.3f})")
+            for xi, yi, zi in zip(x, y, z):
+                ax.plot([xi, xi], [zi, yi], color="0.7", lw=0.8, zorder=1)
+        ax.scatter(x, y, s=44, color="#2166ac", edgecolor="white", lw=0.5, zorder=3,
+                   label=f"transfer, one new head (mean {np.nanmean(y):.3f})")
+        span = 1.0 - lo
+        for j, name in enumerate(table["target"]):  # name on the right unless a point sits just there
+            crowded = np.any((x > x[j]) & (x - x[j] < 0.12 * span) & (np.abs(y - y[j]) < 0.03 * span))
+            ax.annotate(str(name), (x[j], y[j]), xytext=(-6, -3) if crowded else (6, -3), textcoords="offset points",
+                        ha="right" if crowded else "left", fontsize=8, zorder=4)
+        _auroc_square(ax, lo, "full multi-task model AUROC", "held-out cell type AUROC",
+                      title or f"Transfer to {len(table)} held-out cell types")
+        ax.legend(loc="upper left", frameon=True, framealpha=0.9, fontsize=9)
+        ax.grid(alpha=0.3)
         fig.tight_layout()
     return save(fig, stem)

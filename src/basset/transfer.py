@@ -367,7 +367,9 @@ def run_transfer(h5_path, pretrained_path, metrics_path, holdout, out: dict, opt
     Path(out["table"]).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out["table"], sep="\t", index=False, float_format="%.6g")
     write_summary(out["summary"], transfer_summary(table, tolerance, pretrain_history, meta, passes))
-    plot_fig6(table, out["fig6"], tolerance)
+    from .plots import fig6
+
+    fig6(table, out["fig6"], tolerance)
     return table
 
 
@@ -395,46 +397,3 @@ def transfer_summary(table: pd.DataFrame, tolerance: float, pretrain_history=Non
         s["pretrain_seconds"] = round(float(h["seconds"].sum()), 1)
         s["pretrain_best_valid_auroc"] = round(float(h["valid_auroc"].max()), 4)
     return s
-
-
-def plot_fig6(table: pd.DataFrame, stem, tolerance: float = 0.03, title: str | None = None):
-    """Figure 6: transfer AUROC (y) against the full multi-task model's AUROC (x) per held-out cell, with
-    y = x, a +-``tolerance`` band and, when present, the from-scratch AUROC as open markers. Returns the
-    (png, pdf) paths (:func:`basset.plots.save`)."""
-    from .plots import _RC, plt, save
-
-    x = table["full_auroc"].to_numpy(float)
-    y = table["transfer_auroc"].to_numpy(float)
-    z = table["scratch_auroc"].to_numpy(float)
-    vals = np.r_[x, y, z[np.isfinite(z)]]
-    vals = vals[np.isfinite(vals)]
-    lo = max(0.0, np.floor((min(vals.min(), 0.9) if vals.size else 0.5) * 20) / 20 - 0.02)
-    within = int(table["within"].sum())
-    with plt.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(6, 6))
-        grid = np.array([lo, 1.0])
-        ax.fill_between(grid, grid - tolerance, grid + tolerance, color="0.85", zorder=0,
-                        label=f"within {tolerance:g} of the full model ({within} of {len(table)})")
-        ax.plot(grid, grid, color="0.4", lw=1, ls="--", zorder=1)
-        if np.isfinite(z).any():
-            ax.scatter(x, z, s=40, facecolor="none", edgecolor="#b2182b", lw=1.2, zorder=2,
-                       label=f"from scratch, same passes (mean {np.nanmean(z):.3f})")
-            for xi, yi, zi in zip(x, y, z):
-                ax.plot([xi, xi], [zi, yi], color="0.7", lw=0.8, zorder=1)
-        ax.scatter(x, y, s=44, color="#2166ac", edgecolor="white", lw=0.5, zorder=3,
-                   label=f"transfer, one new head (mean {np.nanmean(y):.3f})")
-        span = 1.0 - lo
-        for j, name in enumerate(table["target"]):  # name on the right unless a point sits just there
-            crowded = np.any((x > x[j]) & (x - x[j] < 0.12 * span) & (np.abs(y - y[j]) < 0.03 * span))
-            ax.annotate(str(name), (x[j], y[j]), xytext=(-6, -3) if crowded else (6, -3), textcoords="offset points",
-                        ha="right" if crowded else "left", fontsize=8, zorder=4)
-        ax.set_xlim(lo, 1)
-        ax.set_ylim(lo, 1)
-        ax.set_aspect("equal")
-        ax.set_xlabel("full multi-task model AUROC")
-        ax.set_ylabel("held-out cell type AUROC")
-        ax.set_title(title or f"Transfer to {len(table)} held-out cell types")
-        ax.legend(loc="upper left", frameon=True, framealpha=0.9, fontsize=9)
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
-    return save(fig, stem)
