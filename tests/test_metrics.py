@@ -1,7 +1,8 @@
 """Metrics agree with scikit-learn on known inputs, ties and degenerate targets included."""
 
 import numpy as np
-from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve as sk_roc
+from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.metrics import roc_curve as sk_roc
 
 from basset.metrics import auprc, auroc, roc_curve
 

@@ -20,9 +20,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .tables import write_summary
 from .errors import InputError
+from .fileio import compression, read_errors
 from .metrics import auprc, auroc
+from .tables import write_summary, write_table
 
 log = logging.getLogger("basset.evaluate")
 
@@ -75,19 +76,15 @@ def summarise(metrics: pd.DataFrame, kmer_metrics: pd.DataFrame | None = None, p
 
 
 # --------------------------------------------------------------------------------------- site classes
-def _is_gzip(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        return fh.read(2) == b"\x1f\x8b"
-
-
 def read_gtf_features(path: str | Path) -> pd.DataFrame:
     """``gene`` and ``transcript`` lines of a GTF (plain or gzipped): DataFrame ``chrom, feature, start,
     end, strand`` with 0-based half-open ``start``/``end`` (bp)."""
     path = Path(path)
     empty = pd.DataFrame({"chrom": [], "feature": [], "start": [], "end": [], "strand": []})
     try:
-        df = pd.read_csv(path, sep="\t", comment="#", header=None, dtype=str, quoting=3,
-                         compression="gzip" if _is_gzip(path) else None)
+        with read_errors(path, "GTF"):
+            df = pd.read_csv(path, sep="\t", comment="#", header=None, dtype=str, quoting=3,
+                             compression=compression(path))
     except pd.errors.EmptyDataError:
         return empty
     except (ValueError, pd.errors.ParserError) as exc:
@@ -228,7 +225,7 @@ def run_kmer_baseline(h5_path: str | Path, predictions_path: str | Path, metrics
     p = model.predict_proba(codes)
     write_predictions(predictions_path, split_site_index(h5_path, "test"), p, names)
     metrics = metrics_table(y, p, names)
-    metrics.to_csv(metrics_path, sep="\t", index=False, float_format="%.6g")
+    write_table(metrics_path, metrics, float_format="%.6g")
     summarise(metrics, prefix="kmer_")
     log.info("k-mer baseline done in %.1f s", time.perf_counter() - t0)
     return metrics
@@ -268,7 +265,7 @@ def evaluate_model(model, h5_path: str | Path, out: dict, kmer_metrics: str | Pa
         metrics = metrics.merge(kmer.rename(columns={"auroc": "kmer_auroc", "auprc": "kmer_auprc"}),
                                 on="target", how="left")
         metrics["auroc_minus_kmer"] = metrics["auroc"] - metrics["kmer_auroc"]
-    metrics.to_csv(out["metrics"], sep="\t", index=False, float_format="%.6g")
+    write_table(out["metrics"], metrics, float_format="%.6g")
     summary = {"n_test_sites": int(y.shape[0]), "rc_average": bool(rc_average)}
     summary |= summarise(metrics[["target", "auroc", "auprc"]], kmer)
 
@@ -287,7 +284,7 @@ def evaluate_model(model, h5_path: str | Path, out: dict, kmer_metrics: str | Pa
     else:
         log.info("no gene annotation: site classes skipped")
         by_class = pd.DataFrame(columns=["class", "target", "auroc", "n_sites", "n_pos"])
-    by_class.to_csv(out["by_class"], sep="\t", index=False, float_format="%.6g")
+    write_table(out["by_class"], by_class, float_format="%.6g")
     write_summary(out["summary"], summary)
 
     plots.fig2a(y, names, out["fig2a"], max_sites=heatmap_sites, seed=seed)

@@ -34,6 +34,7 @@ from torch.nn import functional as F
 from .logs import progress_bar
 from .predict import predict_codes
 from .sequence import decode, encode, one_hot
+from .tables import write_table
 
 log = logging.getLogger("basset.influence")
 
@@ -244,8 +245,7 @@ def influence_table(delta_loss, delta_pred, target_names) -> pd.DataFrame:
 def write_influence_table(path: str | Path, delta_loss, delta_pred, target_names) -> pd.DataFrame:
     """Write :func:`influence_table` as a TSV with a header; returns the table."""
     df = influence_table(delta_loss, delta_pred, target_names)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(path, sep="\t", index=False, float_format="%.6g")
+    write_table(path, df, float_format="%.6g")
     return df
 
 

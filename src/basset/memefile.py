@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
+from .fileio import atomic_path
 
 #: uniform background, A C G T
 UNIFORM = (0.25, 0.25, 0.25, 0.25)
@@ -169,6 +170,5 @@ def write_meme(path: str | Path, motifs, background=UNIFORM) -> None:
         if m.url:
             out.append(f"URL {m.url}")
         out.append("")
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("\n".join(out) + "\n")
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text("\n".join(out) + "\n")

@@ -26,7 +26,9 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .fileio import atomic_path
 from .memefile import Motif, read_meme, write_meme
+from .tables import write_table
 
 log = logging.getLogger(__name__)
 
@@ -285,8 +287,9 @@ def write_filter_logos(pwms, names, path, ncols: int = 8, titles=None) -> list[P
         draw_logo(ax, pwms[k], letters)
     fig.tight_layout(pad=0.3)
     out = [path, path.with_suffix(".pdf")]
-    fig.savefig(out[0], dpi=120)
-    fig.savefig(out[1])
+    with atomic_path(out[0]) as png, atomic_path(out[1]) as pdf:
+        fig.savefig(png, dpi=120)
+        fig.savefig(pdf)
     plt.close(fig)
     return out
 
@@ -314,7 +317,7 @@ def jaspar_meme(path, release: str = "JASPAR2026", collection: str = "CORE",
         rows.append({"matrix_id": m.matrix_id, "name": m.name, "family": family,
                      "class": "; ".join(m.tf_class or [])})
     write_meme(path, motifs)
-    pd.DataFrame(rows).to_csv(jaspar_table_path(path), sep="\t", index=False)
+    write_table(jaspar_table_path(path), pd.DataFrame(rows))
     log.info("wrote %d %s %s %s matrices to %s", len(motifs), release, collection, tax_group, path)
     return motifs
 

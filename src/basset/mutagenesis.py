@@ -35,9 +35,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .fileio import atomic_path
 from .logs import progress_bar
 from .models import _unwrap, model_seq_len
 from .sequence import COMPLEMENT, N_CODE, one_hot
+from .tables import write_table
 
 log = logging.getLogger("basset.mutagenesis")
 
@@ -537,7 +539,6 @@ def scan_sites(model: nn.Module, h5_path, sites_bed, out_path, target_names, spl
     Sites are processed ``chunk`` at a time, so memory holds one chunk's ISM output. ``max_sites`` draws a
     random subset (``seed``). Returns a summary dict.
     """
-    import os
 
     import h5py
 
@@ -561,10 +562,9 @@ def scan_sites(model: nn.Module, h5_path, sites_bed, out_path, target_names, spl
     chroms = sites["chrom"].astype(str).to_numpy()
     T = len(target_names)
     n = len(rows)
-    tmp = f"{out_path}.tmp"
     t0 = time.perf_counter()
     bar = progress_bar(n, progress, "satmut", "site")
-    with h5py.File(tmp, "w") as out:
+    with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as out:
         out.attrs.update({"window": window, "split": split, "rc_average": rc_average})
         out.create_dataset("target_names", data=np.array(target_names, dtype=object), dtype=h5py.string_dtype())
         out["site_index"] = site_index
@@ -586,7 +586,6 @@ def scan_sites(model: nn.Module, h5_path, sites_bed, out_path, target_names, spl
         if phylop:
             out["phylop"] = phylop_windows(phylop, chroms, starts, window)
     bar.close()
-    os.replace(tmp, out_path)
     seconds = time.perf_counter() - t0
     log.info("saturation mutagenesis of %d %s sites x %d bp x %d targets in %.1f s -> %s", n, split, window, T,
              seconds, out_path)
@@ -702,8 +701,7 @@ def satmut_fasta(model: nn.Module, fasta, out_dir, target_names, target: str | N
         table.insert(0, "ref", list("".join(decode(c[s:e]) for c in codes)))
         table.insert(0, "pos", np.concatenate([np.arange(W) + s + 1 + o for o in offsets]))
         table.insert(0, "seq", np.repeat(records, W))
-        table.to_csv(out_dir / f"{name}.tsv.gz", sep="\t", index=False, float_format="%.5g",
-                     compression={"method": "gzip", "mtime": 0})
+        write_table(out_dir / f"{name}.tsv.gz", table, float_format="%.5g")
     figures = []
     for k, rec in enumerate(records):  # one figure per record: a handful of sequences
         t = names.index(target) if target is not None else int(np.argmax(loss[k].mean(0)))

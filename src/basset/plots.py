@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from .evaluate import SITE_CLASSES, quantile_targets  # noqa: E402
+from .fileio import atomic_path
 from .metrics import auroc, roc_curve  # noqa: E402
 
 log = logging.getLogger("basset.plots")
@@ -36,8 +37,9 @@ def save(fig, stem: str | Path, dpi: int = 150) -> tuple[Path, Path]:
     stem = stem_of(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     png, pdf = Path(f"{stem}.png"), Path(f"{stem}.pdf")
-    fig.savefig(png, dpi=dpi, bbox_inches="tight")
-    fig.savefig(pdf, bbox_inches="tight")
+    with atomic_path(png) as png_tmp, atomic_path(pdf) as pdf_tmp:
+        fig.savefig(png_tmp, dpi=dpi, bbox_inches="tight")
+        fig.savefig(pdf_tmp, bbox_inches="tight")
     plt.close(fig)
     log.info("wrote %s and %s", png, pdf)
     return png, pdf

@@ -22,6 +22,7 @@ import torch
 from .errors import InputError
 from .logs import progress_bar
 from .sequence import one_hot
+from .tables import write_table
 
 log = logging.getLogger("basset.predict")
 
@@ -130,8 +131,7 @@ def write_predictions(path: str | Path, site_index, probs, target_names) -> None
         raise ValueError(f"{probs.shape[1]} prediction columns but {len(target_names)} target names")
     df = pd.DataFrame(probs, columns=list(target_names))
     df.insert(0, "site_index", np.asarray(site_index, dtype=np.int64))
-    df.to_csv(path, sep="\t", index=False, float_format="%.6g",
-              compression={"method": "gzip", "mtime": 0} if str(path).endswith(".gz") else None)
+    write_table(path, df, float_format="%.6g")
 
 
 def read_predictions(path: str | Path) -> tuple[np.ndarray, list[str], np.ndarray]:

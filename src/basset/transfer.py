@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
 import time
 from pathlib import Path
 
@@ -37,10 +36,11 @@ from torch import nn
 
 from .dataset import SPLITS, dataset_info
 from .errors import InputError
+from .fileio import atomic_path
 from .metrics import auroc
 from .models import build_model, load_model, save_model
 from .predict import predict_codes
-from .tables import write_summary
+from .tables import write_summary, write_table
 from .train import _seed_for, amp_dtype, make_optimizer, resolve_device, train_options, train_step
 
 log = logging.getLogger("basset.transfer")
@@ -112,8 +112,8 @@ def resolve_holdout(aurocs: dict[str, float], holdout=None, k: int = 6, path: st
 
 def write_holdout(path: str | Path, names, aurocs: dict[str, float]) -> None:
     """``target<TAB>full_auroc`` TSV of the held-out targets."""
-    pd.DataFrame({"target": list(names), "full_auroc": [aurocs.get(n, np.nan) for n in names]}).to_csv(
-        path, sep="\t", index=False, float_format="%.6g")
+    write_table(path, pd.DataFrame({"target": list(names), "full_auroc": [aurocs.get(n, np.nan) for n in names]}),
+                float_format="%.6g")
 
 
 def read_holdout(path: str | Path) -> list[str]:
@@ -144,9 +144,8 @@ def subset_targets(h5_in: str | Path, h5_out: str | Path, keep_names) -> dict:
 
     h5_out = Path(h5_out)
     h5_out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = h5_out.with_name(f".{h5_out.name}.{os.getpid()}.tmp")
     counts = {}
-    try:
+    with atomic_path(h5_out) as tmp:
         with h5py.File(h5_in, "r") as src, h5py.File(tmp, "w") as dst:
             names = [t.decode() if isinstance(t, bytes) else str(t) for t in src["target_names"][...]]
             cols = _target_index(names, keep_names, h5_in)
@@ -172,10 +171,6 @@ def subset_targets(h5_in: str | Path, h5_out: str | Path, keep_names) -> dict:
                 for lo in range(0, n, _BLOCK):
                     t_out[lo : lo + _BLOCK] = t_in[lo : lo + _BLOCK][:, cols]
                 counts[split] = n
-        os.replace(tmp, h5_out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     log.info("wrote %s: %d of %d targets, %s", h5_out, len(cols), len(names),
              ", ".join(f"{k} {v}" for k, v in counts.items()))
     return {"targets": len(cols), **counts}
@@ -364,8 +359,7 @@ def run_transfer(h5_path, pretrained_path, metrics_path, holdout, out: dict, opt
                          "seconds_scratch": s_sec})
         log.info("%s: full %.4f, transfer %.4f, scratch %.4f (%.1f s)", target, f_auc, t_auc, s_auc, info["seconds"])
     table = pd.DataFrame(rows_out, columns=list(TRANSFER_COLUMNS))
-    Path(out["table"]).parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out["table"], sep="\t", index=False, float_format="%.6g")
+    write_table(out["table"], table, float_format="%.6g")
     write_summary(out["summary"], transfer_summary(table, tolerance, pretrain_history, meta, passes))
     from .plots import fig6
 

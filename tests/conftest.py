@@ -1,0 +1,37 @@
+"""Fixtures shared by several test files: a small tmpfs for full-disk tests."""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A 256 KiB tmpfs mounted on a fresh folder (skipped unless root and ``mount`` works); unmounted after."""
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        pytest.skip("mounting a tmpfs needs root")
+    folder = tmp_path / "tmpfs"
+    folder.mkdir()
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(folder)], capture_output=True,
+                         text=True)
+    if res.returncode:
+        pytest.skip(f"cannot mount a tmpfs: {res.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        if subprocess.run(["umount", str(folder)], capture_output=True).returncode:
+            subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+def fill_up(folder, leave: int = 0):
+    """Fill the file system of ``folder`` with ``folder/filler``, leaving about ``leave`` bytes free."""
+    free = shutil.disk_usage(folder).free
+    with open(folder / "filler", "wb") as fh:
+        fh.write(bytes(max(free - leave, 0)))
+
+
+def leftovers(folder) -> list[str]:
+    """Names in ``folder`` other than the filler (temporary files, staging folders, partial outputs)."""
+    return sorted(p.name for p in folder.iterdir() if p.name != "filler")
