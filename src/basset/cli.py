@@ -9,6 +9,7 @@
     basset evaluate      --model model.pt --dataset dataset.h5 --out results/run/evaluate [--kmer-metrics ...]
     basset satmut        --model model.pt --fasta seqs.fa --out DIR [--target CELL] [--start 250 --end 350]
     basset sad           --model model.pt --vcf snps.vcf.gz --genome genome.fa --out sad.tsv.gz [--pics pics.tsv]
+    basset select-variants --source URL_OR_PATH --pics pics.xls --out pics_snps.vcf.gz
     basset download      URL DEST [--md5 HEX] [--gunzip]
     basset info          dataset.h5
 
@@ -50,15 +51,10 @@ def cmd_simulate(args) -> None:
 def cmd_merge_peaks(args) -> None:
     from .peaks import merge_peak_files, write_merge
     from .samples import read_sample_sheet
-    from .sequence import read_fai
+    from .sequence import genome_sizes
 
     samples = read_sample_sheet(args.samples)
-    fai = args.genome if args.genome.endswith((".fai", ".sizes")) else args.genome + ".fai"
-    if not Path(fai).exists():
-        import pyfaidx
-
-        pyfaidx.Faidx(args.genome)
-    result = merge_peak_files(samples, read_fai(fai), args.feature_size, args.merge_overlap, args.midpoint,
+    result = merge_peak_files(samples, genome_sizes(args.genome), args.feature_size, args.merge_overlap, args.midpoint,
                               drop_chry=not args.keep_chry, drop_noncanonical=not args.keep_noncanonical,
                               progress=not args.quiet)
     out = Path(args.out)
@@ -188,11 +184,19 @@ def cmd_sad(args) -> None:
     print(json.dumps(summary, indent=1, default=str))
 
 
+def cmd_select_variants(args) -> None:
+    from .variants import read_pics, select_vcf_records
+
+    summary = select_vcf_records(args.source, args.out, read_pics(args.pics), progress=not args.quiet,
+                                 timeout=args.timeout)
+    print(json.dumps(summary, indent=1, default=str))
+
+
 def cmd_download(args) -> None:
     from .download import fetch
 
     path = fetch(args.url, args.dest, md5=args.md5, gunzip=args.gunzip, retries=args.retries,
-                 progress=not args.quiet)
+                 progress=not args.quiet, deadline=args.deadline)
     print(path)
 
 
@@ -212,8 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("simulate", help="simulate a genome with planted JASPAR motifs, its peaks and truth",
                        description="Write the simulated genome (FASTA, .fai, chrom.sizes), one peak file per "
-                                   "sample-sheet row (written to its `peaks` path; `group` names the lineage "
-                                   "program), genes (GTF), phyloP-like bigWig, SNPs (VCF, PICS table) and the "
+                                   "sample-sheet row (written to OUT/peaks/<name>.<format>.gz, never to the "
+                                   "sheet's `peaks` paths; `group` names the lineage program), genes (GTF), phyloP-like bigWig, SNPs (VCF, PICS table) and the "
                                    "truth tables.")
     p.add_argument("--samples", required=True, help="sample sheet (TSV): name, peaks, group, format")
     p.add_argument("--out", default="resources/simulated", help="output directory (default: %(default)s)")
@@ -227,7 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "more than --merge-overlap (weighted by activity) and union the activities. "
                                    "Writes sites.bed, activity.tsv.gz, targets.tsv and summary.tsv.")
     p.add_argument("--samples", required=True, help="sample sheet (TSV): name, peaks, [format]")
-    p.add_argument("--genome", required=True, help="genome FASTA (its .fai is made if missing) or chrom.sizes")
+    p.add_argument("--genome", required=True,
+                   help="genome FASTA, its .fai, or a chrom-sizes table (name<TAB>length), told apart by content; "
+                        "nothing is written beside it")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--feature-size", type=int, default=600, help="site width in bp (default: %(default)s)")
     p.add_argument("--merge-overlap", type=int, default=200, help="bp of overlap to merge (default: %(default)s)")
@@ -339,12 +345,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.set_defaults(func=cmd_sad)
 
+    p = sub.add_parser("select-variants", help="the VCF records of the PICS SNPs, streamed from a sites VCF",
+                       description="The PICS table (Farh et al. 2015) names SNPs but gives no alleles. This reads "
+                       "a sites VCF (dbSNP, 1000 Genomes; plain, gzipped or bgzipped, from a URL or a local file) "
+                       "once, as a stream that is never stored whole, and keeps the records whose ID is a PICS "
+                       "SNP or whose CHROM and POS are a PICS SNP's (chr1 and 1 match). Writes them, after the "
+                       "VCF header, to --out (gzipped) for `basset sad`, and prints the counts.")
+    p.add_argument("--source", required=True, help="sites VCF: http(s)/ftp URL or local path")
+    p.add_argument("--pics", required=True, help="PICS table (Farh et al. 2015 .xls, or tab-separated text)")
+    p.add_argument("--out", required=True, help="output VCF (gzipped), e.g. pics_snps.vcf.gz")
+    p.add_argument("--timeout", type=float, default=60,
+                   help="seconds allowed to connect and for each read of a URL (default: %(default)s)")
+    p.set_defaults(func=cmd_select_variants)
+
+    from .download import DEADLINE  # light (standard library and tqdm): one owner of the default
+
     p = sub.add_parser("download", help="fetch a URL atomically, with retries and an optional md5 check")
     p.add_argument("url")
     p.add_argument("dest")
     p.add_argument("--md5", help="expected md5 of the downloaded bytes")
     p.add_argument("--gunzip", action="store_true", help="decompress after download")
     p.add_argument("--retries", type=int, default=3, help="attempts in all (default: %(default)s)")
+    p.add_argument("--deadline", type=float, default=DEADLINE,
+                   help="seconds allowed for one attempt at the whole file; a slower one is retried "
+                        "(default: %(default)s)")
     p.set_defaults(func=cmd_download)
 
     p = sub.add_parser("info", help="describe an HDF5 dataset (splits, shapes, targets)")

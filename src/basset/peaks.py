@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .fileio import atomic_open, atomic_path, compression, is_gzip, open_text, read_errors
 from .logs import progress_bar
 from .tables import write_summary
 
@@ -71,18 +72,10 @@ def _no_peaks() -> Peaks:
     return Peaks(np.empty(0, object), np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, bool))
 
 
-def _open_text(path: Path):
-    with open(path, "rb") as fh:
-        magic = fh.read(2)
-    if magic == b"\x1f\x8b":
-        return io.TextIOWrapper(gzip.open(path, "rb"), newline=None)
-    return open(path, newline=None)
-
-
 def _header_lines(path: Path) -> tuple[int, int]:
     """Number of leading ``track``/``browser``/``#``/column-header lines, and the columns of the first data line."""
     n = 0
-    with _open_text(path) as fh:
+    with read_errors(path, "peak file"), open_text(path) as fh:
         for line in fh:
             fields = line.rstrip("\r\n").split("\t")
             if line.startswith(_SKIP_PREFIXES) or not line.strip():
@@ -97,16 +90,16 @@ def _header_lines(path: Path) -> tuple[int, int]:
 
 def _validate_lines(path: Path, fmt: str, skip: int, midpoint: str) -> None:
     """Slow, line-by-line check that raises an :class:`InputError` at the first bad line."""
-    need = 10 if (fmt == "narrowPeak" and midpoint == "summit") else 3
-    with _open_text(path) as fh:
+    with read_errors(path, "peak file"), open_text(path) as fh:
         for lineno, line in enumerate(fh, 1):
             if lineno <= skip or line.startswith(_SKIP_PREFIXES) or not line.strip():
                 continue
             f = line.rstrip("\r\n").split("\t")
-            if len(f) < need:
-                raise InputError(path, f"expected at least {need} tab-separated columns "
-                                       f"(chrom, start, end{', ..., summit' if need == 10 else ''}), got {len(f)}",
+            if len(f) < 3:
+                raise InputError(path, f"expected at least 3 tab-separated columns (chrom, start, end), got {len(f)}",
                                  lineno, line.rstrip("\r\n")[:80])
+            if not f[0]:
+                raise InputError(path, "expected a chromosome name in column 1, got an empty field", lineno)
             try:
                 start, end = int(f[1]), int(f[2])
             except ValueError:
@@ -114,24 +107,45 @@ def _validate_lines(path: Path, fmt: str, skip: int, midpoint: str) -> None:
                                  lineno) from None
             if start < 0 or start > end:
                 raise InputError(path, f"expected 0 <= start <= end, got start={start} end={end}", lineno)
-            if need == 10:
+            if len(f) >= 10 and fmt == "narrowPeak" and midpoint == "summit" and f[9].strip():
                 try:
                     int(f[9])
                 except ValueError:
                     raise InputError(path, f"expected an integer summit offset in column 10, got {f[9]!r}",
                                      lineno) from None
-            if len(f) >= 6 and f[5] not in ("+", "-", "."):
+            if len(f) >= 6 and f[5].strip() not in ("+", "-", ".", ""):
                 raise InputError(path, f"expected strand '+', '-' or '.' in column 6, got {f[5]!r}", lineno)
     raise InputError(path, "could not be parsed as a tab-separated BED-like file")  # pragma: no cover
 
 
+def _read_bytes(path: Path) -> bytes:
+    """The whole (decompressed) file: peak files are tens of MB at most, and one read serves both passes."""
+    with read_errors(path, "peak file"), (gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")) as fh:
+        return fh.read()
+
+
+def _widest_line(data: bytes, skip: int) -> int:
+    """Number of tab-separated fields of the widest line after the first ``skip`` lines (vectorised)."""
+    arr = np.frombuffer(data, dtype=np.uint8)
+    newlines = np.flatnonzero(arr == 10)
+    first = int(newlines[skip - 1]) + 1 if skip else 0
+    body = arr[first:]
+    if body.size == 0:
+        return 0
+    starts = np.r_[0, np.flatnonzero(body == 10) + 1]
+    starts = starts[starts < body.size]
+    return int(np.add.reduceat((body == 9).astype(np.int32), starts).max()) + 1
+
+
 def read_peaks(path: str | Path, fmt: str = "bed", midpoint: str = "center") -> Peaks:
-    """Read a (gzipped) narrowPeak, BED or hotspot file into midpoints.
+    """Read a narrowPeak, BED or hotspot file (plain or gzipped, decided by content) into midpoints.
 
     ``midpoint``: ``center`` uses ``(start + end) // 2`` as Basset does; ``summit`` uses ``start + summit``
-    (narrowPeak column 10) where it is not -1. ``track``/``browser``/``#`` lines, a column header and CRLF
-    line ends are accepted. Raises :class:`InputError` with the line for too few columns, a non-integer
-    coordinate or start > end.
+    (narrowPeak column 10) where it is present and not -1. ``track``/``browser``/``#`` lines, a column header
+    and CRLF line ends are accepted. Lines may have different numbers of columns (valid BED); a missing or
+    empty strand counts as ``.``. Chromosome names are always strings (``1`` stays ``"1"``). Raises
+    :class:`InputError` naming the file and line for too few columns, a non-integer coordinate, start > end,
+    a bad strand or summit, and naming the file for corrupt or truncated gzip data.
     """
     path = Path(path)
     if midpoint not in ("center", "summit"):
@@ -142,34 +156,40 @@ def read_peaks(path: str | Path, fmt: str = "bed", midpoint: str = "center") -> 
     if ncols < 3:
         _validate_lines(path, fmt, skip, midpoint)
     use_summit = midpoint == "summit" and fmt == "narrowPeak"
-    dtypes = {0: "category", 1: np.int64, 2: np.int64, 5: str, 9: np.int64}
-    cols = [c for c in (0, 1, 2, 5, 9) if c < ncols and (c != 9 or use_summit)]
+    data = _read_bytes(path)
+    width = _widest_line(data, skip)
+    cols = [c for c in (0, 1, 2, 5, 9) if c < width and (c != 9 or use_summit)]
     try:
-        df = pd.read_csv(path, sep="\t", header=None, skiprows=skip, usecols=cols,
-                         dtype={c: dtypes[c] for c in cols}, engine="c", na_filter=False, quoting=3,
-                         comment=None, skip_blank_lines=True)
+        # names= as wide as the widest line: shorter lines (BED allows mixed widths) are padded with ''
+        df = pd.read_csv(io.BytesIO(data), sep="\t", header=None, names=range(width), skiprows=skip,
+                         usecols=cols, dtype=str, engine="c", na_filter=False, quoting=3, comment=None,
+                         skip_blank_lines=True)
+        start = df[1].astype(np.int64).to_numpy()
+        end = df[2].astype(np.int64).to_numpy()
     except (ValueError, TypeError, pd.errors.ParserError, UnicodeDecodeError):
         # a short line, a non-integer coordinate, a stray track line: find it and say where
         _validate_lines(path, fmt, skip, midpoint)
         raise
-    start = df[1].to_numpy()
-    end = df[2].to_numpy()
-    summit = df[9].to_numpy() if use_summit else None
-    if ((start < 0) | (start > end)).any():
+    for c in (5, 9):
+        if c not in df:
+            df[c] = ""
+    if ((start < 0) | (start > end)).any() or (df[0] == "").any():
         _validate_lines(path, fmt, skip, midpoint)
-    if 5 in df.columns:
-        strand = df[5].to_numpy(dtype=object)
-        bad = ~np.isin(strand, ["+", "-", "."])
-        if bad.any():
-            _validate_lines(path, fmt, skip, midpoint)
-        minus = strand == "-"
-    else:
-        minus = np.zeros(len(start), dtype=bool)
+    strand = df[5].str.strip().to_numpy(dtype=object)
+    bad = ~np.isin(strand, ["+", "-", ".", ""])
+    if bad.any():
+        _validate_lines(path, fmt, skip, midpoint)
+    minus = strand == "-"
     mid = (start + end) // 2
-    if summit is not None:
+    if use_summit:
+        text = df[9].str.strip()
+        summit = pd.to_numeric(text.where(text != "", "-1"), errors="coerce")
+        if summit.isna().any():
+            _validate_lines(path, fmt, skip, midpoint)
+        summit = summit.to_numpy(dtype=np.int64)
         has = summit >= 0
         mid[has] = start[has] + summit[has]
-    chrom = df[0].array
+    chrom = pd.Categorical(df[0].to_numpy(dtype=object))
     return Peaks(np.asarray(chrom.categories, dtype=object), chrom.codes.astype(np.int64), mid, minus)
 
 
@@ -438,6 +458,60 @@ class MergeResult:
     skipped: dict = field(default_factory=dict)  # reason -> total count
 
 
+def _name_variants(name: str) -> list[str]:
+    """Other spellings of a chromosome name: with or without ``chr``; M, MT, chrM and chrMT for each other."""
+    core = name[3:] if name.startswith("chr") else name
+    if core in ("M", "MT"):
+        return [n for n in ("chrM", "MT", "chrMT", "M") if n != name]
+    return [core] if name.startswith("chr") else [f"chr{name}"]
+
+
+def match_chromosomes(names, genome_names) -> dict[str, str]:
+    """Map the chromosome names of a peak file onto the genome's.
+
+    A name found in the genome maps to itself; one that is found only after adding or removing ``chr``
+    (``1`` / ``chr1``), or as the mitochondrion's other spelling (``chrM`` / ``MT``), maps to that name.
+    Names with no match are left out of the returned dict.
+    """
+    genome = set(genome_names)
+    out = {}
+    for name in names:
+        name = str(name)
+        if name in genome:
+            out[name] = name
+            continue
+        for other in _name_variants(name):
+            if other in genome:
+                out[name] = other
+                break
+    return out
+
+
+def _renamed(mapping: dict[str, str]) -> str:
+    """``"chr1->1, chr2->2, ... (24 names)"`` for the names that were mapped to another spelling."""
+    pairs = [f"{a}->{b}" for a, b in mapping.items() if a != b]
+    if not pairs:
+        return ""
+    return ", ".join(pairs[:3]) + (", ..." if len(pairs) > 3 else "") + f" ({len(pairs)} names)"
+
+
+#: why a peak was skipped -> the config key (and CLI flag) that controls it
+SKIP_KEYS = {
+    "skipped_unknown_chrom": "genome.fasta (the genome's chromosome names)",
+    "skipped_chrY": "peaks.drop_chry (basset merge-peaks --keep-chry)",
+    "skipped_noncanonical": "peaks.drop_noncanonical (basset merge-peaks --keep-noncanonical)",
+    "skipped_short_chrom": "peaks.feature_size (chromosomes shorter than one site)",
+}
+
+
+def _all_dropped_error(path, name: str, row: dict, peak_names, genome_names) -> InputError:
+    reasons = "; ".join(f"{row[k]} {k[8:].replace('_', ' ')} (key {SKIP_KEYS[k]})" for k in SKIP_KEYS if row[k])
+    text = (f"sample {name!r}: none of its {row['peaks']} peaks can be used: {reasons}. Chromosomes in the peak "
+            f"file: {', '.join(map(str, list(peak_names)[:6]))}; in the genome: {', '.join(list(genome_names)[:6])}"
+            f"{', ...' if len(genome_names) > 6 else ''}")
+    return InputError(path, text)
+
+
 def merge_peak_files(samples: pd.DataFrame, chrom_sizes: dict[str, int], feature_size: int = 600,
                      merge_overlap: int = 200, midpoint: str = "center", drop_chry: bool = False,
                      drop_noncanonical: bool = False, paths: list[str] | None = None,
@@ -446,21 +520,25 @@ def merge_peak_files(samples: pd.DataFrame, chrom_sizes: dict[str, int], feature
 
     ``samples``: rows in target order with columns ``name``, ``peaks`` and ``format``; ``paths`` overrides
     the ``peaks`` column (downloaded copies of URLs). ``chrom_sizes`` (from the FASTA index) gives the
-    chromosome order of the output and the clamping lengths: peaks on chromosomes missing from it, on
+    chromosome order of the output and the clamping lengths. Peak chromosome names that match the genome's
+    only after adding or removing ``chr`` (or chrM/MT) are mapped to the genome's names, logged, and listed in
+    the ``renamed`` column of the per-target table. Peaks on chromosomes missing from the genome, on
     chromosomes shorter than ``feature_size``, on chrY (``drop_chry``) or on non-canonical contigs
-    (``drop_noncanonical``: anything but chr1-22, X, Y) are skipped and counted.
+    (``drop_noncanonical``: anything but chr1-22, X, Y) are skipped and counted. A sample none of whose peaks
+    is left raises :class:`InputError` naming the sample, the count per reason and the key behind each.
     """
     names = list(samples["name"])
     files = list(paths) if paths is not None else list(samples["peaks"])
     formats = list(samples["format"]) if "format" in samples else ["bed"] * len(names)
-    chrom_names = list(chrom_sizes)
+    chrom_names = [str(c) for c in chrom_sizes]
     chrom_index = {c: i for i, c in enumerate(chrom_names)}
-    sizes = np.array([chrom_sizes[c] for c in chrom_names], dtype=np.int64)
+    sizes = np.array(list(chrom_sizes.values()), dtype=np.int64)
     allowed = np.ones(len(chrom_names), dtype=bool)
+    is_y_genome = np.array([c in ("chrY", "Y") for c in chrom_names], dtype=bool)
     if drop_chry:
-        allowed &= np.array([c not in ("chrY", "Y") for c in chrom_names])
+        allowed &= ~is_y_genome
     if drop_noncanonical:
-        allowed &= np.array([bool(CANONICAL.match(c)) for c in chrom_names])
+        allowed &= np.array([bool(CANONICAL.match(c)) for c in chrom_names], dtype=bool)
     allowed &= sizes >= feature_size
 
     parts_chrom, parts_minus, parts_mid, parts_target, rows = [], [], [], [], []
@@ -470,25 +548,32 @@ def merge_peak_files(samples: pd.DataFrame, chrom_sizes: dict[str, int], feature
         bar.update(1)
         if len(pk) == 0:
             raise InputError(path, f"sample {name!r}: the peak file holds no peaks")
-        lookup = np.array([chrom_index.get(c, -1) for c in pk.names], dtype=np.int64)
+        mapping = match_chromosomes(pk.names, chrom_names)
+        lookup = np.array([chrom_index[mapping[c]] if c in mapping else -1 for c in pk.names], dtype=np.int64)
         cidx = lookup[pk.codes]  # genome index of every peak, -1 where absent
         known = cidx >= 0
-        ok_chrom = known & allowed[np.maximum(cidx, 0)]
-        is_y = np.isin(pk.names, ["chrY", "Y"])[pk.codes]
-        short = known & (sizes[np.maximum(cidx, 0)] < feature_size)
+        safe = np.maximum(cidx, 0)
+        ok_chrom = known & allowed[safe]
+        short = known & (sizes[safe] < feature_size)
+        y_dropped = known & is_y_genome[safe] & ~short if drop_chry else np.zeros(len(pk), dtype=bool)
         row = {
             "index": t, "name": name, "file": str(path), "format": fmt, "peaks": len(pk),
             "skipped_unknown_chrom": int((~known).sum()),
-            "skipped_chrY": int((known & is_y & ~ok_chrom).sum()) if drop_chry else 0,
+            "skipped_chrY": int(y_dropped.sum()),
             "skipped_short_chrom": int(short.sum()),
         }
         row["skipped_noncanonical"] = int((known & ~ok_chrom).sum()) - row["skipped_chrY"] - row["skipped_short_chrom"]
         row["kept"] = int(ok_chrom.sum())
+        row["renamed"] = _renamed(mapping)
+        if row["renamed"]:
+            log.info("%s: chromosome names mapped onto the genome's: %s", name, row["renamed"])
         if row["skipped_unknown_chrom"]:
-            missing = sorted(set(pk.names[lookup < 0]) & set(pk.names[pk.codes[~known]]))
+            missing = [str(c) for c in pk.names if c not in mapping]
             log.warning("%s: %d peaks on %d chromosomes absent from the genome skipped (%s%s)", name,
                         row["skipped_unknown_chrom"], len(missing), ", ".join(missing[:5]),
                         ", ..." if len(missing) > 5 else "")
+        if row["kept"] == 0:
+            raise _all_dropped_error(path, name, row, pk.names, chrom_names)
         rows.append(row)
         parts_chrom.append(cidx[ok_chrom].astype(np.int32))
         parts_minus.append(pk.minus[ok_chrom])
@@ -516,14 +601,16 @@ def write_sites(path: str | Path, sites: Sites) -> None:
     active targets), strand."""
     df = pd.DataFrame({"chrom": sites.chrom, "start": sites.start, "end": sites.end, "name": sites.names,
                        "score": sites.activity.sum(axis=1, dtype=np.int64), "strand": sites.strand})
-    df.to_csv(path, sep="\t", header=False, index=False)
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, sep="\t", header=False, index=False)
 
 
 def read_sites(path: str | Path) -> pd.DataFrame:
     """Read :func:`write_sites` output: DataFrame with chrom, start, end, name, score, strand."""
     try:
         df = pd.read_csv(path, sep="\t", header=None, names=["chrom", "start", "end", "name", "score", "strand"],
-                         dtype={"chrom": str, "start": np.int64, "end": np.int64, "name": str, "strand": str})
+                         dtype={"chrom": str, "start": np.int64, "end": np.int64, "name": str, "strand": str},
+                         keep_default_na=False)
     except (ValueError, pd.errors.ParserError) as exc:
         raise InputError(path, f"expected a 6-column BED of merged sites: {exc}") from None
     return df
@@ -537,9 +624,7 @@ def write_activity(path: str | Path, target_names: list[str], site_names: np.nda
     same merge gives byte-identical files.
     """
     n, t = activity.shape
-    fh = gzip.GzipFile(path, "wb", compresslevel=compresslevel, mtime=0) if str(path).endswith(".gz") \
-        else open(path, "wb")
-    with fh:
+    with atomic_open(path, "wb", gzip_level=compresslevel if str(path).endswith(".gz") else None) as fh:
         fh.write(("site\t" + "\t".join(target_names) + "\n").encode())
         for lo in range(0, n, 200_000):
             block = activity[lo:lo + 200_000]
@@ -552,13 +637,13 @@ def write_activity(path: str | Path, target_names: list[str], site_names: np.nda
 
 def read_activity(path: str | Path) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Read :func:`write_activity` output: ``(target_names, site_names (n,), activity (n, T) uint8)``."""
-    with _open_text(Path(path)) as fh:
+    with open_text(path) as fh:
         header = fh.readline().rstrip("\r\n").split("\t")
     if len(header) < 2 or header[0] != "site":
         raise InputError(path, "expected a header 'site<TAB>target...'", 1)
     targets = header[1:]
     df = pd.read_csv(path, sep="\t", header=0, dtype={c: np.uint8 for c in targets} | {"site": str},
-                     engine="c")
+                     engine="c", compression=compression(path))
     if list(df.columns[1:]) != targets:
         raise InputError(path, "duplicate target names in the header", 1)
     return targets, df["site"].to_numpy(dtype=object), df[targets].to_numpy(dtype=np.uint8)
@@ -579,7 +664,8 @@ def write_merge(result: MergeResult, sites_path, activity_path, targets_path, su
         for col in ("group", "label"):
             if col in samples:
                 stats.insert(2, col, list(samples[col]))
-    stats.to_csv(targets_path, sep="\t", index=False)
+    with atomic_path(targets_path) as tmp:
+        stats.to_csv(tmp, sep="\t", index=False)
     summary = {"targets": len(result.target_names), "peaks_read": int(stats["peaks"].sum()),
                "peaks_kept": int(stats["kept"].sum()), "sites": len(sites),
                "mean_targets_per_site": float(sites.activity.sum(axis=1).mean()) if len(sites) else 0.0,

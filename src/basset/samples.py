@@ -14,7 +14,8 @@ import pandas as pd
 
 from .errors import InputError
 
-SAFE_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
+#: a name that can be a file name: letters, digits, '.', '_', '-', and not '.' or '..' (which name folders)
+SAFE_NAME = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9._-]+$")
 FORMATS = ("narrowPeak", "bed", "hotspot")
 REQUIRED = ("name", "peaks")
 
@@ -56,7 +57,8 @@ def read_sample_sheet(path: str | Path) -> pd.DataFrame:
     for i, row in enumerate(df.itertuples(index=False), start=2):
         name, peaks, fmt = row.name, row.peaks, row.format
         if not SAFE_NAME.match(name):
-            raise InputError(path, f"unsafe sample name {name!r}: use only letters, digits, '.', '_' and '-'", i)
+            raise InputError(path, f"unsafe sample name {name!r}: use only letters, digits, '.', '_' and '-' "
+                                   "(and not '.' or '..')", i)
         if name in seen:
             raise InputError(path, f"sample name {name!r} repeats line {seen[name]}", i)
         seen[name] = i

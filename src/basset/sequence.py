@@ -126,3 +126,61 @@ class Genome:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def link_and_index(fasta: str | Path, link: str | Path, fai: str | Path) -> dict[str, int]:
+    """Link ``fasta`` at ``link`` (absolute symbolic link) and write its samtools-style index to ``fai``
+    (``link`` + ``.fai``, where pyfaidx and :class:`Genome` look for it) atomically; the FASTA's own folder is
+    never written to. Returns the chromosome sizes. Raises :class:`~basset.errors.InputError` naming the
+    FASTA when pyfaidx cannot index it (duplicate names, uneven line lengths, gzip without a .gzi index)."""
+    import os
+
+    import pyfaidx
+
+    from .errors import InputError
+    from .fileio import atomic_path
+
+    fasta, link, fai = Path(fasta), Path(link), Path(fai)
+    if fai != Path(f"{link}.fai"):
+        raise ValueError(f"the index of {link} must be {link}.fai, got {fai}")
+    with atomic_path(link) as tmp:
+        os.symlink(fasta.resolve(), tmp)
+    with atomic_path(fai) as tmp:
+        try:
+            pyfaidx.Faidx(str(link), indexname=str(tmp), rebuild=True).close()
+        except (pyfaidx.FastaIndexingError, pyfaidx.UnsupportedCompressionFormat, ValueError) as exc:
+            raise InputError(fasta, f"cannot index the FASTA: {exc}") from None
+    return read_fai(fai)
+
+
+def genome_sizes(path: str | Path) -> dict[str, int]:
+    """Chromosome sizes of a genome given as a FASTA, its ``.fai`` or a chrom-sizes table, decided by content.
+
+    For a FASTA, an index beside it is read when present and up to date; otherwise one is built in a temporary
+    folder (nothing is written beside the user's file). Raises :class:`~basset.errors.InputError` naming the
+    file for anything else (a gzipped FASTA: gunzip it, or pass its .fai or chrom sizes).
+    """
+    import tempfile
+
+    import pyfaidx
+
+    from .errors import InputError
+    from .fileio import sniff_genome
+
+    path = Path(path)
+    kind = sniff_genome(path)
+    if kind == "sizes":
+        return read_fai(path)
+    if kind == "fasta.gz":
+        raise InputError(path, "a gzip-compressed FASTA cannot be indexed here; gunzip it, or pass its .fai or a "
+                               "chrom.sizes file")
+    fai = Path(f"{path}.fai")
+    if fai.exists() and fai.stat().st_mtime >= path.stat().st_mtime:
+        return read_fai(fai)
+    with tempfile.TemporaryDirectory(prefix="basset-fai-") as folder:
+        index = Path(folder) / "genome.fa.fai"
+        try:
+            pyfaidx.Faidx(str(path), indexname=str(index), rebuild=True).close()
+        except (pyfaidx.FastaIndexingError, ValueError) as exc:
+            raise InputError(path, f"cannot index the FASTA: {exc}") from None
+        return read_fai(index)
