@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import h5py
-import pytest
+from conftest import fill_up, leftovers
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -106,3 +106,35 @@ def test_satmut_and_sad_commands(tmp_path):
     assert out["unknown_chrom_skipped"] == 1 and out["pics_enrichment"]["n_high"] == 1
     for name in ("sad_pics_enrichment.tsv", "sad_fig5a.png", "sad_fig5b.png"):
         assert (tmp_path / "o" / name).exists()
+
+
+def test_full_disk_is_a_clean_error(tmp_path, small_tmpfs):
+    """``basset train`` and ``basset sad`` on a full disk print ``basset CMD: error: no space left on device
+    writing PATH`` and exit with 2, leaving no temporary file.
+
+    Reproduction: fill a tmpfs, then train into it and score variants into it. Before the fix ``basset train``
+    died with a traceback of ``RuntimeError: [enforce fail at inline_container.cc:672] ...`` and ``basset sad``
+    with one of ``OSError: [Errno 28]``, both with exit status 1.
+    """
+    import numpy as np
+    from test_train import CFG, OPTS, write_h5
+
+    h5 = write_h5(tmp_path / "tiny.h5")
+    _small_model(tmp_path / "m.pt")
+    chrom = "".join(np.random.default_rng(0).choice(list("ACGT"), 400))
+    (tmp_path / "g.fa").write_text(f">chr1\n{chrom}\n")
+    (tmp_path / "v.vcf").write_text(f"##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\nchr1\t200\trs1\t{chrom[199]}\t"
+                                    f"{'A' if chrom[199] != 'A' else 'C'}\n")
+    fill_up(small_tmpfs)
+    model = [f"{k}={json.dumps(v)}" for k, v in CFG.items() if k != "preset"]
+    opts = [f"{k}={json.dumps(v)}" for k, v in {**OPTS, "max_epochs": 1, "device": "cpu"}.items()]
+    res = basset(tmp_path, "train", "--dataset", str(h5), "--out", str(small_tmpfs / "train"), "--preset", "cpu",
+                 "--model", *model, "--set", *opts)
+    assert res.returncode == 2, res.stderr[-3000:]
+    assert f"basset train: error: no space left on device writing {small_tmpfs / 'train'}/" in res.stderr
+    assert "Traceback" not in res.stderr
+    res = basset(tmp_path, "sad", "--model", "m.pt", "--vcf", "v.vcf", "--genome", "g.fa", "--out",
+                 str(small_tmpfs / "sad.tsv.gz"))
+    assert res.returncode == 2, res.stderr[-3000:]
+    assert f"basset sad: error: no space left on device writing {small_tmpfs / 'sad.tsv.gz'}" in res.stderr
+    assert leftovers(small_tmpfs) == ["train"] and leftovers(small_tmpfs / "train") == []

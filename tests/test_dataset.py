@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+
 import h5py
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import fill_up, leftovers
 
 from basset.dataset import (
     H5Batches,
@@ -21,6 +25,7 @@ from basset.dataset import (
     write_summary,
 )
 from basset.errors import ConfigError, InputError
+from basset.fileio import DiskFullError
 from basset.sequence import Genome, decode, encode, one_hot, reverse_complement
 
 L = 60
@@ -239,6 +244,46 @@ def test_build_bad_inputs(tmp_path, genome_fixture):
         with pytest.raises(InputError, match="same positive width"):
             build_dataset(tmp_path / "x.h5", g, bad, activity, names, splits)
     assert not (tmp_path / "x.h5").exists()
+
+
+@pytest.mark.parametrize("free_kib, failing", [(0, "staging"), (24, "hdf5")], ids=["staging", "hdf5"])
+def test_build_on_a_full_disk(small_tmpfs, genome_fixture, free_kib, failing):
+    """build_dataset on a full disk raises DiskFullError naming the dataset and leaves nothing behind.
+
+    Reproduction: build the dataset into a tmpfs with ``free_kib`` KiB left: the staging buckets (0 KiB) or
+    the HDF5 file (24 KiB: the 18 kB of buckets fit, the ~60 kB file does not) run out of space. Before the
+    fix the first ended with a bare ``OSError: [Errno 28]`` and the second with h5py's "file write failed
+    ... errno = 28" or a segmentation fault of HDF5 2.0 (when it closed datasets it had failed to flush).
+    """
+    fasta, text, sites, activity, names = genome_fixture
+    splits = split_sites(sites, "random", 0.2, 0.2, seed=1)
+    out = small_tmpfs / "data.h5"
+    fill_up(small_tmpfs, free_kib * 1024)
+    with Genome(fasta) as g, pytest.raises(DiskFullError, match=f"^no space left on device writing {out}") as err:
+        build_dataset(out, g, sites, activity, names, splits, compression=None, progress=False)
+    assert ("while staging" in str(err.value)) == (failing == "staging")
+    assert leftovers(small_tmpfs) == []
+
+
+def test_build_sweeps_leftovers_of_killed_runs(tmp_path, genome_fixture):
+    """A build removes the temporary file and staging folder that a killed build left in its folder.
+
+    Reproduction: leave ``.tmp-<pid>-data.h5`` and ``.stage-<pid>-x/`` of a finished process (as ``kill -9``
+    does) next to the dataset and build it again. Before the fix they stayed for good (and the staging
+    folder could hold gigabytes of buckets). Those of a live process are left alone.
+    """
+    fasta, text, sites, activity, names = genome_fixture
+    splits = split_sites(sites, "random", 0.2, 0.2, seed=1)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    folder = tmp_path / "out"
+    (folder / f".stage-{dead.pid}-x").mkdir(parents=True)
+    (folder / f".stage-{dead.pid}-x" / "bucket-0.bin").write_bytes(bytes(100))
+    (folder / f".tmp-{dead.pid}-data.h5").write_bytes(b"half a dataset")
+    (folder / f".tmp-{os.getpid()}-other.h5").write_bytes(b"another job, still writing")
+    with Genome(fasta) as g:
+        build_dataset(folder / "data.h5", g, sites, activity, names, splits, progress=False)
+    assert leftovers(folder) == [f".tmp-{os.getpid()}-other.h5", "data.h5"]
 
 
 def test_write_summary(tmp_path):

@@ -1,7 +1,11 @@
 """Tests of basset.train: history and early stopping, exact resume, DDP gradients and a DDP run (gloo, CPU)."""
 
+import json
 import os
+import signal
 import socket
+import subprocess
+import sys
 
 import h5py
 import numpy as np
@@ -9,11 +13,13 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from conftest import fill_up, leftovers
 
 import basset.train as bt
 from basset.dataset import SPLITS
 from basset.errors import ConfigError
-from basset.models import build_model, load_model, model_config
+from basset.fileio import DiskFullError
+from basset.models import build_model, load_model, model_config, save_model
 from basset.train import TRAIN_DEFAULTS, loss_fn, train
 
 L, T = 60, 3
@@ -112,6 +118,147 @@ def test_history_and_early_stopping(h5, tmp_path, monkeypatch):
     assert torch.load(tmp_path / "run" / "model.pt", weights_only=True)["epoch"] == 1
     again = train(h5, tmp_path / "run", CFG, opts, progress=False)  # a finished run is not extended
     assert again["epochs"] == 5 and len(read_history(tmp_path / "run" / "history.tsv")) == 5
+
+
+# ------------------------------------------------------------------------------------ killed jobs
+#: train() with real training but a scripted mean validation AUROC per epoch, so that the best epoch is known
+#: in advance; on one thread, so that every run, in this process or another, computes bitwise the same weights
+KILLABLE_TRAINING = '''
+import json, logging, sys, time
+from pathlib import Path
+
+import torch
+
+import basset.train as bt
+
+
+def run(h5, out, cfg, opts, aurocs, pause=0.0):
+    """bt.train with the mean validation AUROC of epoch e set to aurocs[e]; pause: seconds after each epoch."""
+    ckpt = Path(out) / "checkpoint.pt"
+    epoch = [int(torch.load(ckpt, weights_only=True)["epoch"]) + 1 if ckpt.exists() else 0]
+    real, threads = bt.evaluate, torch.get_num_threads()
+
+    def scripted(*args, **kwargs):
+        res = real(*args, **kwargs)
+        res["mean_auroc"] = aurocs[epoch[0]]
+        epoch[0] += 1
+        time.sleep(pause)
+        return res
+
+    bt.evaluate = scripted
+    torch.set_num_threads(1)
+    try:
+        return bt.train(h5, out, cfg, opts, progress=False)
+    finally:
+        bt.evaluate = real
+        torch.set_num_threads(threads)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
+    run(sys.argv[1], sys.argv[2], *(json.loads(a) for a in sys.argv[3:6]), pause=0.2)  # time to kill it
+'''
+
+
+def test_killed_training_ends_with_the_best_model(h5, tmp_path):
+    """Training killed after its best epoch, its model.pt deleted, ends its rerun with the best epoch's model.
+
+    Reproduction: max_epochs 7, patience 20, best mean validation AUROC at epoch 2; ``kill -9`` the training
+    (a subprocess) once ``epoch 3:`` is logged; delete model.pt (Snakemake deletes the outputs of a failed
+    job); rerun with resume. Before the fix the resumed run never beat epoch 2, so it never wrote model.pt
+    again and the workflow failed with MissingOutputException for good. Now model.pt is bitwise the
+    uninterrupted run's.
+    """
+    script = tmp_path / "killable.py"
+    script.write_text(KILLABLE_TRAINING)
+    killable = {}
+    exec(KILLABLE_TRAINING, killable)  # the same run() in this process, for the rerun and the reference
+    opts = dict(OPTS, max_epochs=7, patience=20, device="cpu")
+    aurocs = [0.5, 0.6, 0.9, 0.7, 0.8, 0.85, 0.6]
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, str(script), str(h5), str(killed), json.dumps(CFG), json.dumps(opts),
+                             json.dumps(aurocs)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        log = []
+        for line in proc.stdout:
+            log.append(line)
+            if line.startswith("epoch 3:"):
+                proc.send_signal(signal.SIGKILL)
+                break
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "".join(log)[-3000:]
+    ckpt = torch.load(killed / "checkpoint.pt", weights_only=True)
+    assert ckpt["best_epoch"] == 2 and 3 <= ckpt["epoch"] < 6  # killed after the best epoch, before the end
+    (killed / "model.pt").unlink()
+    assert killable["run"](h5, killed, CFG, opts, aurocs)["epochs"] == 7
+    killable["run"](h5, tmp_path / "straight", CFG, opts, aurocs)
+    a = torch.load(tmp_path / "straight" / "model.pt", weights_only=True)
+    b = torch.load(killed / "model.pt", weights_only=True)
+    assert a["epoch"] == b["epoch"] == 2 and a["valid_auroc"] == b["valid_auroc"] == 0.9
+    assert a["state_dict"].keys() == b["state_dict"].keys()
+    assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])
+
+
+def test_finished_run_rewrites_a_deleted_model(h5, tmp_path, monkeypatch):
+    """A resumed call with nothing left to train still writes model.pt from the best epoch.
+
+    Reproduction: train until early stopping (best epoch 1 of 5), delete model.pt, call train() again.
+    Before the fix that call returned at once (the checkpoint says it stopped early) without model.pt; a
+    model.pt holding other weights was likewise left as it was.
+    """
+    scripted = iter([0.6, 0.7, 0.65, 0.69, 0.7])
+
+    def fake_evaluate(*args, **kwargs):
+        return {"loss": 1.0, "auroc": np.zeros(T), "mean_auroc": next(scripted), "n": 96}
+
+    monkeypatch.setattr(bt, "evaluate", fake_evaluate)
+    opts = dict(OPTS, max_epochs=20, patience=3, max_train_batches=2)
+    out = tmp_path / "run"
+    assert train(h5, out, CFG, opts, progress=False)["stopped_early"]
+    best = torch.load(out / "model.pt", weights_only=True)
+    (out / "model.pt").unlink()
+    assert train(h5, out, CFG, opts, progress=False)["epochs"] == 5
+    restored = torch.load(out / "model.pt", weights_only=True)
+    assert restored.keys() == best.keys() and restored["epoch"] == 1
+    assert all(torch.equal(restored["state_dict"][k], v) for k, v in best["state_dict"].items())
+    torch.manual_seed(7)  # other weights under the final name are replaced too
+    save_model(out / "model.pt", build_model(model_config(**{k: v for k, v in CFG.items() if k != "preset"}), T),
+               ["t0", "t1", "t2"], {"epoch": 1})
+    train(h5, out, CFG, opts, progress=False)
+    again = torch.load(out / "model.pt", weights_only=True)
+    assert all(torch.equal(again["state_dict"][k], v) for k, v in best["state_dict"].items())
+
+
+# ------------------------------------------------------------------------------------- full disks
+def test_saving_a_model_bigger_than_the_disk(small_tmpfs):
+    """save_model on a full disk raises DiskFullError naming the file, and leaves nothing behind.
+
+    Reproduction: save a 2.5 MB model into a 256 KiB tmpfs. Before the fix torch raised
+    ``RuntimeError: [enforce fail at inline_container.cc:672] ...`` and the cause (no space) was lost.
+    """
+    torch.manual_seed(0)
+    model = build_model(model_config("cpu", seq_len=600, conv_filters=[16], conv_widths=[5], conv_pools=[1],
+                                     conv_dropout=0.0, dense_units=[64], dense_dropout=0.0), T)
+    path = small_tmpfs / "model.pt"
+    with pytest.raises(DiskFullError, match=f"^no space left on device writing {path}"):
+        save_model(path, model, ["t0", "t1", "t2"])
+    assert leftovers(small_tmpfs) == []
+
+
+def test_training_on_a_full_disk(h5, small_tmpfs):
+    """train() on a full disk raises DiskFullError naming the file it could not write; no temporaries stay.
+
+    Reproduction: fill a tmpfs and train into it. Before the fix the first model.pt write ended with
+    ``RuntimeError: [enforce fail at inline_container.cc:672] ...``.
+    """
+    out = small_tmpfs / "train"
+    out.mkdir()
+    fill_up(small_tmpfs)
+    with pytest.raises(DiskFullError, match=f"^no space left on device writing {out / 'model.pt'}"):
+        train(h5, out, CFG, dict(OPTS, max_epochs=1, max_train_batches=2), progress=False)
+    assert leftovers(out) == []
 
 
 def test_bad_options(h5, tmp_path):

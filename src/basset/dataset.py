@@ -42,10 +42,9 @@ few blocks; DataLoader workers and DDP ranks take disjoint blocks. :func:`make_l
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -56,9 +55,10 @@ import torch.utils.data
 
 from . import __version__
 from .errors import ConfigError, InputError
+from .fileio import DiskFullError, atomic_path, disk_errors, staging_dir
 from .logs import progress_bar
-from .tables import write_summary
 from .sequence import ALPHABET, COMPLEMENT, N_CODE
+from .tables import write_summary, write_table
 
 log = logging.getLogger("basset.dataset")
 
@@ -139,7 +139,7 @@ def split_sites(sites: pd.DataFrame, method: str = "random", valid=0.1, test=0.1
 
 def write_splits(path: str | Path, names, labels) -> None:
     """Write ``site<TAB>split`` TSV (with header) for ``(N,)`` site names and their split labels."""
-    pd.DataFrame({"site": np.asarray(names), "split": np.asarray(labels)}).to_csv(path, sep="\t", index=False)
+    write_table(path, pd.DataFrame({"site": np.asarray(names), "split": np.asarray(labels)}))
 
 
 def read_splits(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
@@ -305,6 +305,91 @@ def _string_array(values) -> np.ndarray:
     return np.char.encode(arr, "utf-8") if arr.size else np.zeros(0, dtype="S1")
 
 
+class _QuietFile:
+    """A binary file for h5py's file-object driver that keeps failed writes from HDF5.
+
+    HDF5 2.0 (h5py 3.16) can crash the process (segmentation fault) after a failed write, for instance
+    once it has failed to flush a dataset on a full disk. This file records the first ``OSError`` of a
+    write, drops the writes after it and reports success to HDF5, which so closes the file normally;
+    :meth:`check` raises the recorded error (lack of space: :class:`DiskFullError` naming ``name``).
+    """
+
+    def __init__(self, path: Path, name: Path):
+        self.name, self.error = name, None
+        self._fh = open(path, "w+b", buffering=0)  # unbuffered, like HDF5's own POSIX driver
+
+    def write(self, data) -> int:
+        view = memoryview(data).cast("B")
+        done = 0
+        try:
+            while self.error is None and done < len(view):
+                done += self._fh.write(view[done:])
+        except OSError as exc:
+            self.error = exc
+        return len(view)
+
+    def read(self, size: int = -1) -> bytes:
+        return self._fh.read(size)
+
+    def readinto(self, buffer) -> int:
+        return self._fh.readinto(buffer)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._fh.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._fh.tell()
+
+    def truncate(self, size: int | None = None) -> int:
+        try:
+            return self._fh.truncate(size)
+        except OSError as exc:
+            self.error = self.error or exc
+            return self._fh.tell() if size is None else size
+
+    def flush(self) -> None:
+        """Nothing to flush: writes go straight to the file."""
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def check(self) -> None:
+        """Raise the first failed write, if any (:class:`DiskFullError` naming ``name`` for lack of space)."""
+        if self.error is not None:
+            with disk_errors(self.name):
+                raise self.error
+
+
+@contextlib.contextmanager
+def _hdf5_writer(path: Path, name: Path):
+    """``(h5py.File open for writing at path, its _QuietFile)``; a failed write is raised once HDF5 has
+    closed the file (lack of space: :class:`DiskFullError` naming ``name``), also in place of the HDF5
+    error it caused."""
+    import h5py
+
+    sink = _QuietFile(path, name)
+    try:
+        with h5py.File(sink, "w") as h5:
+            yield h5, sink
+    except Exception:
+        sink.check()
+        raise
+    finally:
+        sink.close()
+    sink.check()
+
+
+@contextlib.contextmanager
+def _disk_full_names(path: Path):
+    """Re-raise a :class:`DiskFullError` about a helper file (a staging bucket) as one naming ``path``."""
+    try:
+        yield
+    except DiskFullError as exc:
+        if exc.path == str(path):
+            raise
+        raise DiskFullError(path, f"while staging in {Path(exc.path).parent.name}") from None
+
+
 def build_dataset(
     out_h5: str | Path,
     genome,
@@ -333,11 +418,13 @@ def build_dataset(
 
     Sequences are gathered one chromosome at a time (one vectorised gather per block of 65,536 sites)
     and scattered at random into uncompressed bucket files of about ``bucket_rows`` sites in a
-    temporary folder next to ``out_h5`` (``L`` bytes per site on disk); each bucket is then permuted in
-    memory and appended to its split, giving every split a seeded uniformly random row order. The HDF5
-    file is written under a temporary name and renamed at the end, so a half-written file never has the
-    final name. Memory beyond the chromosome in use and the caller's arrays: about 4 x
-    ``bucket_rows x L`` bytes (~160 MB by default) plus 16 bytes per site.
+    staging folder ``.stage-<pid>-<name>`` next to ``out_h5`` (``L`` bytes per site on disk); each bucket is
+    then permuted in memory and appended to its split, giving every split a seeded uniformly random row
+    order. The HDF5 file is written under a temporary name (:func:`basset.fileio.atomic_path`) and renamed
+    at the end, so a half-written file never has the final name; leftovers of a killed run are swept by the
+    next one. A full disk raises :class:`basset.fileio.DiskFullError` naming ``out_h5``. Memory beyond the
+    chromosome in use and the caller's arrays: about 4 x ``bucket_rows x L`` bytes (~160 MB by default)
+    plus 16 bytes per site.
     """
     import h5py
 
@@ -366,15 +453,13 @@ def build_dataset(
     L = _site_length(sites)
     T = len(target_names)
 
-    out_h5.parent.mkdir(parents=True, exist_ok=True)
-    tmp_h5 = out_h5.with_name(f".{out_h5.name}.{os.getpid()}.tmp")
     comp = dict(compression=compression, compression_opts=compression_level if compression == "gzip" else None)
     split_codes = pd.Categorical(splits, categories=SPLITS).codes.astype(np.int64)
     counts: dict[str, int] = {}
-    try:
-        with tempfile.TemporaryDirectory(prefix=f".{out_h5.name}.", dir=out_h5.parent) as folder:
+    with _disk_full_names(out_h5), atomic_path(out_h5) as tmp_h5:
+        with staging_dir(out_h5.parent, out_h5.name) as folder:
             sizes = [int((split_codes == k).sum()) for k in range(len(SPLITS))]
-            buckets = _Buckets(Path(folder), sizes, L, bucket_rows, np.random.default_rng([seed, 1]))
+            buckets = _Buckets(folder, sizes, L, bucket_rows, np.random.default_rng([seed, 1]))
             t0 = time.perf_counter()
             skipped, n_replaced = _stage_sequences(
                 buckets,
@@ -387,7 +472,7 @@ def build_dataset(
                 np.random.default_rng([seed, 0]),
                 progress,
             )
-            with h5py.File(tmp_h5, "w") as h5:
+            with _hdf5_writer(tmp_h5, out_h5) as (h5, sink):
                 t1 = time.perf_counter()
                 log.info("read and bucketed the sequences in %.1f s", t1 - t0)
                 h5.attrs.update(
@@ -404,13 +489,9 @@ def build_dataset(
                 )
                 for k, split in enumerate(SPLITS):
                     counts[split] = _write_split(
-                        h5, split, k, buckets, seed, sites, activity, L, T, chunk_rows, comp, progress
+                        h5, split, k, buckets, seed, sites, activity, L, T, chunk_rows, comp, progress, sink.check
                     )
                 log.info("shuffled, compressed and wrote the splits in %.1f s", time.perf_counter() - t1)
-        os.replace(tmp_h5, out_h5)
-    finally:
-        if tmp_h5.exists():
-            tmp_h5.unlink()
     summary = {"sites": n, "kept": sum(counts.values()), **counts}
     summary.update({f"skipped_{k}": v for k, v in skipped.items()})
     summary.update(n_bases_replaced=n_replaced, seq_length=L, targets=T)
@@ -418,8 +499,11 @@ def build_dataset(
     return summary
 
 
-def _write_split(h5, split, k, buckets, seed, sites, activity, L, T, chunk_rows, comp, progress) -> int:
-    """Write one split's datasets from its buckets, each permuted in memory; returns its row count."""
+def _write_split(h5, split, k, buckets, seed, sites, activity, L, T, chunk_rows, comp, progress,
+                 check=lambda: None) -> int:
+    """Write one split's datasets from its buckets, each permuted in memory; returns its row count.
+
+    ``check()`` runs after each bucket (it raises a failed write early)."""
     import h5py
 
     n = buckets.count(k)
@@ -449,6 +533,7 @@ def _write_split(h5, split, k, buckets, seed, sites, activity, L, T, chunk_rows,
         carry_x, carry_i = x[m:], idx[m:]
         pos += m
         bar.update(m)
+        check()
     bar.close()
     sub = sites.iloc[site_index]
     strand = sub["strand"].to_numpy() if "strand" in sub else np.full(n, "+", dtype=object)

@@ -5,8 +5,11 @@
 
     history.tsv     one row per epoch: epoch, train_loss, valid_loss, valid_auroc, seconds, lr, best
     checkpoint.pt   latest state (model, optimizer, epoch, best metric, patience counter, history, RNG
-                    states of torch/numpy/python/cuda); written atomically after every epoch
-    model.pt        the best epoch so far (highest mean validation AUROC), :func:`basset.models.save_model`
+                    states of torch/numpy/python/cuda) and the best epoch's weights and model.pt entries
+                    (``best_state``, ``best_meta``); written atomically after every epoch
+    model.pt        the best epoch so far (highest mean validation AUROC), :func:`basset.models.save_model`;
+                    every call ends by rewriting it from ``best_state`` when it is missing or differs (a
+                    killed Snakemake job loses its outputs, and a resumed run may never improve again)
 
 Both ``.pt`` files hold only tensors and plain types: ``torch.load(path, weights_only=True)`` reads them.
 
@@ -30,6 +33,7 @@ is broadcast. The effective batch is ``batch_size x world_size``.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import os
@@ -44,6 +48,7 @@ import torch.nn.functional as F
 
 from .dataset import H5Batches, dataset_info
 from .errors import ConfigError
+from .fileio import atomic_path
 from .logs import progress_bar
 from .metrics import auroc
 from .models import _unwrap, apply_max_norm, atomic_save, build_model, save_model
@@ -284,9 +289,8 @@ def _write_history(path: Path, history: list[dict]) -> None:
     lines = ["\t".join(HISTORY_COLUMNS)]
     for row in history:
         lines.append("\t".join(_fmt(row[c]) for c in HISTORY_COLUMNS))
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
 
 
 def _fmt(v) -> str:
@@ -308,7 +312,9 @@ def train(
     ``max_epochs`` continues up to a larger ``max_epochs``). Returns a summary
     dict: ``best_epoch`` (0-based), ``best_valid_auroc``, ``epochs`` (epochs completed in total),
     ``stopped_early``, ``finished``, ``seconds`` (this call), ``history`` (list of row dicts), ``model``
-    and ``history_path``/``checkpoint_path`` (paths as str).
+    and ``history_path``/``checkpoint_path`` (paths as str). Every call ends (on rank 0) with ``model.pt``
+    holding the best epoch's weights, also a resumed call that has nothing left to train. A full disk
+    raises :class:`basset.fileio.DiskFullError` naming the file that could not be written.
     """
     cfg = _validated_model_config(model_config)
     opts = train_options(options)
@@ -354,6 +360,7 @@ def train(
     optimizer = make_optimizer(model, opts)
     history: list[dict] = []
     start_epoch, best, best_epoch, bad_epochs, stopped_early = 0, -math.inf, -1, 0, False
+    best_state, best_meta = None, None  # the best epoch's weights (CPU) and its model.pt entries
     ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True) if resume and ckpt_path.exists() else None
     if ckpt is not None and _stale(ckpt, cfg, info["n_targets"], opts):
         log.warning("%s was made with another model, dataset or optimiser settings: starting over", ckpt_path)
@@ -364,6 +371,7 @@ def train(
         start_epoch = int(ckpt["epoch"]) + 1
         best, best_epoch, bad_epochs = float(ckpt["best"]), int(ckpt["best_epoch"]), int(ckpt["bad_epochs"])
         history, stopped_early = list(ckpt["history"]), bool(ckpt.get("stopped_early", False))
+        best_state, best_meta = ckpt.get("best_state"), ckpt.get("best_meta")
         _set_rng_state(ckpt["rng"], device)
         log.info(
             "resuming %s after epoch %d (best mean valid AUROC %.4f at epoch %d)",
@@ -461,17 +469,14 @@ def train(
             )
             stopped_early = bad_epochs >= opts["patience"] and epoch + 1 >= opts["min_epochs"]
             if improved:
-                save_model(
-                    model_path,
-                    model,
-                    info["target_names"],
-                    {
-                        "epoch": epoch,
-                        "valid_auroc": val["mean_auroc"],
-                        "valid_loss": val["loss"],
-                        "train_options": _plain_opts(opts),
-                    },
-                )
+                best_state = _cpu_state(model)
+                best_meta = {
+                    "epoch": epoch,
+                    "valid_auroc": val["mean_auroc"],
+                    "valid_loss": val["loss"],
+                    "train_options": _plain_opts(opts),
+                }
+                save_model(model_path, model, info["target_names"], best_meta)
             atomic_save(
                 {
                     "state_dict": model.state_dict(),
@@ -484,6 +489,8 @@ def train(
                     "bad_epochs": bad_epochs,
                     "history": history,
                     "stopped_early": stopped_early,
+                    "best_state": best_state,
+                    "best_meta": best_meta,
                     "options": _plain_opts(opts),
                     "rng": _rng_state(device),
                 },
@@ -510,6 +517,8 @@ def train(
 
     if own_group:
         torch.distributed.destroy_process_group()
+    if is_main:
+        _restore_best_model(model_path, model, info["target_names"], best_state, best_meta)
     if stopped_early and is_main:
         log.info(
             "early stopping: no better mean valid AUROC for %d epochs (best %.4f at epoch %d)",
@@ -529,6 +538,66 @@ def train(
         "history_path": str(hist_path),
         "checkpoint_path": str(ckpt_path),
     }
+
+
+def _cpu_state(model: torch.nn.Module) -> dict:
+    """A detached CPU copy of ``model``'s state dict ``{name: tensor}`` (it survives later steps)."""
+    return {k: v.detach().cpu().clone() for k, v in _unwrap(model).state_dict().items()}
+
+
+def _holds_weights(path: Path, state: dict, epoch: int) -> bool:
+    """True when the model file ``path`` holds exactly the weights ``state`` of epoch ``epoch``.
+
+    A missing or unreadable file holds nothing.
+    """
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - missing, truncated or foreign: it will be rewritten
+        return False
+    weights = saved.get("state_dict") if isinstance(saved, dict) else None
+    if not isinstance(weights, dict) or saved.get("epoch") != epoch or weights.keys() != state.keys():
+        return False
+    return all(torch.equal(weights[k], state[k]) for k in state)
+
+
+def _restore_best_model(path: Path, model: torch.nn.Module, target_names, state: dict | None,
+                        meta: dict | None) -> bool:
+    """Write ``model.pt`` from the best epoch's weights unless it already holds them.
+
+    Snakemake deletes the outputs of a killed job, and a resumed run that never beats its best epoch again
+    would otherwise never write ``model.pt``; so every :func:`train` call ends here (rank 0).
+
+    Parameters
+    ----------
+    path : Path
+        The model file (``outdir/model.pt``).
+    model : torch.nn.Module
+        The trained network (any epoch): its architecture and config are copied, not its weights.
+    target_names : sequence of str
+        ``(T,)`` names written into the file.
+    state : dict or None
+        The best epoch's state dict ``{name: tensor}`` (CPU); ``None`` when no epoch has been validated or
+        the checkpoint predates this record.
+    meta : dict or None
+        The best epoch's extra entries of the model file (``epoch``, ``valid_auroc``, ``valid_loss``,
+        ``train_options``).
+
+    Returns
+    -------
+    bool
+        True when the file was (re)written.
+    """
+    if state is None:
+        if not path.exists() and path.with_name("checkpoint.pt").exists():
+            log.warning("%s is missing and the checkpoint has no best weights: rerun with a restart", path)
+        return False
+    if _holds_weights(path, state, meta["epoch"]):
+        return False
+    best = copy.deepcopy(_unwrap(model))
+    best.load_state_dict(state)
+    save_model(path, best, target_names, meta)
+    log.info("wrote %s from the best epoch's weights (epoch %d)", path, meta["epoch"])
+    return True
 
 
 def _seed_for(*keys: int) -> int:
