@@ -1,6 +1,12 @@
 """VCF reading, variant windows, SAD scoring, PICS tables and enrichment (basset.variants)."""
 
 import gzip
+import http.server
+import importlib.util
+import json
+import logging
+import threading
+import types
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +15,9 @@ import pytest
 import torch
 from torch import nn
 
+import basset.variants
+from basset.cli import main as cli_main
+from basset.download import DownloadError
 from basset.errors import InputError
 from basset.models import build_model
 from basset.sequence import Genome, decode, encode, one_hot, reverse_complement
@@ -21,6 +30,7 @@ from basset.variants import (
     read_vcf,
     sad_target_columns,
     score_variants,
+    select_vcf_records,
     variant_sequences,
 )
 
@@ -229,7 +239,7 @@ def test_score_variants_leaves_nothing_on_error(tmp_path):
     out = tmp_path / "sad.tsv"
     with pytest.raises(InputError, match="v.vcf:14:"):
         score_variants(MotifModel(), fa, vcf, out, TARGETS, seq_len=L, chunk_size=2)
-    assert not out.exists() and not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
+    assert not out.exists() and not any(p.name.startswith((".tmp-", ".stage-")) for p in tmp_path.iterdir())
     with pytest.raises(ValueError, match="targets"):
         score_variants(MotifModel(), fa, _write_vcf(tmp_path / "ok.vcf", _vcf_text()), out, ["a", "b"], seq_len=L)
     with pytest.raises(ValueError, match="weights"):
@@ -310,6 +320,241 @@ def test_read_pics_excel_without_reader_says_convert(tmp_path):
     x.write_bytes(b"PK\x03\x04not really a workbook")
     with pytest.raises(InputError, match="tab-separated text"):
         read_pics(x)
+
+
+#: the columns of Farh et al. 2015 table S1, as in /work/shared/reference/pics_farh2015_excerpt.tsv
+FARH_COLUMNS = (
+    "Disease IndexSNP_riskAllele SNP chr pos PICS_probability Annotation nearestGene eQTL eQTLdirection "
+    "topEnhancer inferior_temporal_lobe angular_gyrus mid_frontal_lobe cingulate_gyrus substantia_nigra "
+    "anterior_caudate hippocampus_middle CD25-_CD45RA+_naive CD25-_CD45RO+_mem CD25+_CD127-_Treg "
+    "CD25-_IL17-_Th_stim_MACS CD25-_IL17+_Th17_stim Th0 Th1 Th2 CD45RA_CD8 CD45RO_CD8 adult_CD14 adult_CD20 "
+    "GM12878 B_Cell_Centroblast Mobilized_CD34 K562 colonic_mucosa Duodenum_mucosa AdiposeNuclei HepG2 Liver1 "
+    "Pancreatic_Islets kidney HSMM-myotube NH-Osteoblast chondrogenic_dif_cells"
+).split()
+#: (Disease, IndexSNP_riskAllele, SNP, chr, pos, PICS_probability): numbers written as Excel numbers
+FARH_ROWS = [
+    ("Asthma", "rs4129267-T", "rs4129267", "chr1", 154426264, 0.1324),
+    ("Asthma", "rs4129267-T", "rs2228145", "chr1", 154426970, 0.0923),
+    ("Crohns_disease", "rs4129267-T", "rs2228145", "chr1", 154426970, 0.61),
+    ("Asthma", "rs3771180", "rs3771180", "chr2", 102953617, 0.1339),
+]
+
+
+def write_xls(path: Path, rows, title: str | None = "Supplementary Table 1: PICS fine-mapping") -> Path:
+    """An Excel 97-2003 workbook like the published one: an optional title row and a blank row above the
+    header, then one row per SNP; the annotation columns hold text ("NA"), the cell-type flags numbers."""
+    xlwt = pytest.importorskip("xlwt")
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("Table S1")
+    top = 0
+    if title is not None:
+        sheet.write(0, 0, title)
+        top = 2  # row 2 (0-based 1) stays blank
+    for j, name in enumerate(FARH_COLUMNS):
+        sheet.write(top, j, name)
+    for i, row in enumerate(rows, top + 1):
+        for j, value in enumerate(row):
+            sheet.write(i, j, value)
+        for j, value in enumerate(["none", "IL6R", "none", "NA", "adult_CD14"], len(row)):
+            sheet.write(i, j, value)
+        for j in range(11, len(FARH_COLUMNS)):
+            sheet.write(i, j, (i + j) % 2)
+    book.save(str(path))
+    return path
+
+
+def test_read_pics_xls_as_published(tmp_path):
+    """Reproduction: the published Farh et al. table S1 is an Excel .xls; read_pics took the first row as the
+    header (a title row above the header gave 'missing column(s)'), and it needs xlrd. Now the OLE2 magic
+    bytes select xlrd, the header row is found below the title, and the values are those written."""
+    path = write_xls(tmp_path / "pics_farh2015.xls", FARH_ROWS)
+    assert path.read_bytes()[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+    df = read_pics(path)
+    assert list(df.columns) == ["snp", "chrom", "pos", "pics", "disease", "n_diseases"]
+    assert df["snp"].tolist() == ["rs4129267", "rs2228145", "rs3771180"]
+    assert df["chrom"].tolist() == ["chr1", "chr1", "chr2"]
+    assert df["pos"].tolist() == [154426264, 154426970, 102953617] and df["pos"].dtype == np.int64
+    assert df["pics"].tolist() == [0.1324, 0.61, 0.1339]
+    assert df["disease"].tolist() == ["Asthma", "Crohns_disease", "Asthma"]
+    assert df["n_diseases"].tolist() == [1, 2, 1]
+    # by content: the same workbook under a text name is still a workbook, and one without a title reads alike
+    renamed = tmp_path / "pics.tsv"
+    renamed.write_bytes(path.read_bytes())
+    pd.testing.assert_frame_equal(read_pics(renamed), df)
+    pd.testing.assert_frame_equal(read_pics(write_xls(tmp_path / "plain.xls", FARH_ROWS, title=None)), df)
+
+
+def test_read_pics_xls_errors_name_the_spreadsheet_row(tmp_path):
+    """Reproduction: an error in a workbook named line ``index + 2`` whatever the rows above the header; it
+    now names the spreadsheet row (title in row 1, blank row 2, header row 3, so the 2nd SNP is row 5)."""
+    rows = [FARH_ROWS[0], ("Asthma", "rs1-T", "rs1", "chr1", "154.4 Mb", 0.1)]
+    with pytest.raises(InputError, match=r"bad\.xls:5: expected a 1-based integer pos, got '154\.4 Mb'"):
+        read_pics(write_xls(tmp_path / "bad.xls", rows))
+    garbage = tmp_path / "broken.xls"
+    garbage.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600)
+    with pytest.raises(InputError, match=r"broken\.xls: not a readable Excel 97-2003 workbook .*tab-separated"):
+        read_pics(garbage)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_read_pics_text_named_xls_is_read_as_text(tmp_path, gz):
+    """Reproduction: a tab-separated table named ``.xls`` was handed to xlrd by its suffix and failed; the
+    format is now decided by content (and a gzipped table is gunzipped)."""
+    text = FARH_HEADER + "Asthma\trs4129267-T\trs4129267\tchr1\t154426264\t0.1324\tnone\tIL6R\tnone\tNA\tnone\t1\t0\n"
+    path = tmp_path / "pics.xls"
+    path.write_bytes(gzip.compress(text.encode()) if gz else text.encode())
+    df = read_pics(path)
+    assert df[["snp", "chrom", "pos", "pics"]].values.tolist() == [["rs4129267", "chr1", 154426264, 0.1324]]
+
+
+# ------------------------------------------------------------------------------------------ allele source
+SITES_HEADER = ["##fileformat=VCFv4.1", "##source=dbSNP-like test sites",
+                "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
+SITES_RECORDS = [
+    "1\t154426264\trs4129267\tC\tT\t.\t.\tRS=4129267",  # kept: ID
+    "1\t154426300\trs999\tA\tG\t.\t.\tRS=999",  # no PICS SNP
+    "1\t154426970\t.\tA\tC\t.\t.\t.",  # kept: position of rs2228145 (chr1 in PICS, 1 here)
+    "2\t102953617\trs3771180;rs42\tG\tT,C\t.\t.\t.",  # kept: one of two IDs; multi-allelic kept whole
+    "X\t100\trs5\tA\tC\t.\t.\t.",  # no PICS SNP
+    "MT\t73\trs3087742\tA\tG\t.\t.\t.",  # kept: position of the PICS SNP on chrM
+]
+KEPT = [0, 2, 3, 5]
+SITES_TEXT = ("\n".join(SITES_HEADER + SITES_RECORDS) + "\n").encode()
+SITE_SNPS = pd.DataFrame({
+    "snp": ["rs4129267", "rs2228145", "rs3771180", "rsMito", "rsAbsent"],
+    "chrom": ["chr1", "chr1", "chr2", "chrM", "chr3"],
+    "pos": [154426264, 154426970, 102953617, 73, 5],
+})
+EXPECTED_COUNTS = {"header_lines": 3, "records_read": 6, "records_kept": 4, "pics_snps": 5, "pics_found": 4,
+                   "pics_found_by_id": 2, "pics_found_by_position_only": 2, "pics_not_found": 1,
+                   "chrom_names_mapped": True}
+
+
+def bgzip_like(data: bytes, member: int = 37) -> bytes:
+    """Concatenated gzip members of ``member`` bytes each (cut mid-line, as bgzip cuts at 64 KiB), then the
+    empty member bgzip ends with."""
+    return b"".join(gzip.compress(data[i : i + member]) for i in range(0, len(data), member)) + gzip.compress(b"")
+
+
+class FileHandler(http.server.BaseHTTPRequestHandler):
+    """Serves ``server.files[path]``; ``/short.vcf.gz`` announces 1000 bytes more than it sends."""
+
+    def do_GET(self):  # noqa: N802 (http.server's naming)
+        body = self.server.files.get(self.path.removesuffix("?short"))
+        if body is None:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body) + (1000 if self.path.endswith("?short") else 0)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def vcf_server():
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FileHandler)
+    httpd.files = {"/sites.vcf.gz": gzip.compress(SITES_TEXT), "/sites.bgz": bgzip_like(SITES_TEXT),
+                   "/sites.vcf": SITES_TEXT}
+    httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    thread.start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join()
+
+
+def kept_lines(path: Path) -> list[str]:
+    assert path.read_bytes()[:2] == b"\x1f\x8b"
+    return gzip.decompress(path.read_bytes()).decode().splitlines()
+
+
+@pytest.mark.parametrize("name", ["/sites.vcf.gz", "/sites.bgz", "/sites.vcf"])
+def test_select_vcf_records_streams_gzip_bgzip_and_plain_over_http(vcf_server, tmp_path, monkeypatch, name):
+    """Reproduction: the PICS table has no alleles and nothing selected them from a sites VCF. Now the
+    records of the PICS SNPs (by rsID, or by position with chr1/1 and chrM/MT mapped) are streamed out of a
+    gzipped, bgzipped (many members, cut mid-line) or plain VCF served over HTTP, read in 50-byte blocks so
+    that gzip members and lines straddle blocks."""
+    monkeypatch.setattr(basset.variants, "STREAM_CHUNK", 50)
+    out = tmp_path / "pics_snps.vcf.gz"
+    summary = select_vcf_records(vcf_server.url + name, out, SITE_SNPS)
+    assert kept_lines(out) == SITES_HEADER + [SITES_RECORDS[i] for i in KEPT]
+    assert summary == {"source": vcf_server.url + name, "bytes_read": len(vcf_server.files[name]),
+                       **EXPECTED_COUNTS}
+    vcf = read_vcf(out)  # the selection is a VCF that score_variants reads
+    assert vcf["id"].tolist() == ["rs4129267", ".", "rs3771180;rs42", "rs3771180;rs42", "rs3087742"]
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]
+
+
+def test_select_vcf_records_local_file_and_read_pics_table(tmp_path):
+    """The same from a local bgzipped file named ``.vcf`` (compression by content) and a PICS table file."""
+    source = tmp_path / "sites.vcf"
+    source.write_bytes(bgzip_like(SITES_TEXT, member=11))
+    pics = tmp_path / "pics.tsv"
+    pics.write_text("SNP\tchr\tpos\tPICS_probability\n"
+                    + "".join(f"{s}\t{c}\t{p}\t0.5\n" for s, c, p in SITE_SNPS.itertuples(index=False)))
+    out = tmp_path / "out" / "pics_snps.vcf.gz"
+    summary = select_vcf_records(source, out, read_pics(pics))
+    assert kept_lines(out) == SITES_HEADER + [SITES_RECORDS[i] for i in KEPT]
+    assert {k: summary[k] for k in EXPECTED_COUNTS} == EXPECTED_COUNTS
+
+
+def test_select_vcf_records_fails_cleanly(vcf_server, tmp_path):
+    """A body shorter than its Content-Length, a gzip cut short, a record with too few columns and a missing
+    URL raise errors naming the source (and line); no output, no temporary file is left."""
+    out = tmp_path / "pics_snps.vcf.gz"
+    with pytest.raises(DownloadError, match=r"sites\.vcf\.gz\?short: truncated: received \d+ of \d+ bytes"):
+        select_vcf_records(vcf_server.url + "/sites.vcf.gz?short", out, SITE_SNPS)
+    cut = tmp_path / "cut.vcf.gz"
+    cut.write_bytes(bgzip_like(SITES_TEXT)[:-40])
+    with pytest.raises(InputError, match=r"cut\.vcf\.gz: truncated gzip data"):
+        select_vcf_records(cut, out, SITE_SNPS)
+    short = tmp_path / "short.vcf"
+    short.write_text("\n".join(SITES_HEADER + SITES_RECORDS[:2] + ["1\t5\trs7"]) + "\n")
+    with pytest.raises(InputError, match=r"short\.vcf:6: expected a VCF record with at least 5 .* got 3"):
+        select_vcf_records(short, out, SITE_SNPS)
+    with pytest.raises(DownloadError, match="HTTP error 404"):
+        select_vcf_records(vcf_server.url + "/absent.vcf.gz", out, SITE_SNPS)
+    with pytest.raises(DownloadError, match="malformed URL"):
+        select_vcf_records(vcf_server.url + "/with space.vcf.gz", out, SITE_SNPS)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.vcf.gz", "short.vcf"]
+
+
+def test_select_variants_cli_and_workflow_script(vcf_server, tmp_path, capsys):
+    """``basset select-variants`` and workflow/scripts/select_pics_variants.py call the same engine."""
+    pics = tmp_path / "pics.tsv"
+    pics.write_text("SNP\tchr\tpos\tPICS_probability\n"
+                    + "".join(f"{s}\t{c}\t{p}\t0.5\n" for s, c, p in SITE_SNPS.itertuples(index=False)))
+    out = tmp_path / "cli.vcf.gz"
+    assert cli_main(["-q", "select-variants", "--source", vcf_server.url + "/sites.bgz", "--pics", str(pics),
+                     "--out", str(out)]) == 0
+    assert json.loads(capsys.readouterr().out)["records_kept"] == 4
+    assert kept_lines(out) == SITES_HEADER + [SITES_RECORDS[i] for i in KEPT]
+
+    script = Path(__file__).resolve().parents[1] / "workflow" / "scripts" / "select_pics_variants.py"
+    spec = importlib.util.spec_from_file_location("select_pics_variants", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    named = types.SimpleNamespace
+    outputs = {"vcf": str(tmp_path / "rule.vcf.gz"), "summary": str(tmp_path / "summary.tsv")}
+    snakemake = named(input=named(pics=str(pics)), params=named(source=vcf_server.url + "/sites.vcf.gz"),
+                      output=named(**outputs, get=outputs.get), log=[str(tmp_path / "rule.log")])
+    try:
+        module.main(snakemake)
+    finally:  # setup_logging gave the root logger a file handler on tmp_path: close it
+        root = logging.getLogger()
+        for handler in [h for h in root.handlers if isinstance(h, logging.FileHandler)]:
+            root.removeHandler(handler)
+            handler.close()
+    assert "kept 4 of 6 records" in (tmp_path / "rule.log").read_text()
+    assert kept_lines(tmp_path / "rule.vcf.gz") == kept_lines(out)
+    summary = pd.read_csv(tmp_path / "summary.tsv", sep="\t").set_index("key")["value"]
+    assert summary["records_kept"] == "4" and summary["pics_not_found"] == "1"
 
 
 # ------------------------------------------------------------------------------------------ enrichment

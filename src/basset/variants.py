@@ -33,7 +33,11 @@ Conventions (all positions in the input/output tables are VCF-style, **1-based**
 * **PICS** (:func:`read_pics`): Farh et al. 2015 supplementary table 1 layout (``Disease``,
   ``IndexSNP_riskAllele``, ``SNP``, ``chr``, ``pos``, ``PICS_probability``, ...; hg19, 1-based ``pos``
   like the VCF). A SNP listed for several diseases keeps its **maximum** PICS probability (and that row's
-  disease; ``n_diseases`` counts them).
+  disease; ``n_diseases`` counts them). The published table is an Excel .xls (read with xlrd); tab-separated
+  text works alike, the format being decided by content.
+* **Alleles for PICS SNPs** (:func:`select_vcf_records`): the PICS table has no alleles; the records of its
+  SNPs (by rsID, or by chrom + pos with ``chr1``/``1`` mapped) are streamed out of a sites VCF (dbSNP,
+  1000 Genomes; gzip, bgzip or plain, from a URL or a file, never stored whole) into a small gzipped VCF.
 * **Enrichment** (:func:`pics_enrichment`): each SNP's score is its SAD mean over targets in absolute value
   (``score="abs_mean"``, the default; ``"mean_abs"`` averages ``|SAD|``, ``"max_abs"`` takes the largest
   ``|SAD|``, i.e. the most affected cell type); several ALT alleles of one SNP keep the largest score. SNPs are joined to PICS by ID, falling back to chrom + pos.
@@ -41,11 +45,17 @@ Conventions (all positions in the input/output tables are VCF-style, **1-based**
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
+import http.client
 import io
+import itertools
 import logging
-import os
+import re
+import urllib.error
+import urllib.request
+import zlib
 from collections import Counter
 from pathlib import Path
 from typing import Iterator, NamedTuple
@@ -53,7 +63,9 @@ from typing import Iterator, NamedTuple
 import numpy as np
 import pandas as pd
 
+from .download import USER_AGENT, DownloadError, check_url
 from .errors import InputError
+from .fileio import GZIP_MAGIC, atomic_open, atomic_path, compression, is_gzip, read_errors
 from .logs import progress_bar
 from .sequence import CODE_LUT, N_CODE, Genome
 
@@ -69,11 +81,6 @@ _VALID[np.frombuffer(b"ACGTN", dtype=np.uint8)] = True
 
 
 # --------------------------------------------------------------------------------------------- VCF
-def _is_gzip(path: str | Path) -> bool:
-    with open(path, "rb") as fh:
-        return fh.read(2) == b"\x1f\x8b"
-
-
 def _open_text(path: str | Path, gz: bool):
     return gzip.open(path, "rt", newline="") if gz else open(path, newline="")
 
@@ -214,7 +221,7 @@ def iter_vcf(path: str | Path, chunk_size: int = 100_000, counts: Counter | dict
     for key in ("variants_read", "multiallelic_records", "multiallelic_extra_rows", "symbolic_skipped"):
         counts.setdefault(key, 0)
     tally: Counter = Counter()
-    gz = _is_gzip(path)
+    gz = is_gzip(path)
     n_header = _header_lines(path, gz)
     try:
         reader = pd.read_csv(path, sep="\t", header=None, usecols=range(5), names=None, dtype=str,
@@ -421,13 +428,18 @@ def _model_seq_len(model) -> int:
     return L
 
 
+@contextlib.contextmanager
 def _open_writer(path: Path, gz: bool):
-    """Text handle on ``path`` (gzip level 6 without a timestamp when ``gz``) and the handles to close."""
-    raw = open(path, "wb")
-    if gz:
-        zipped = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6)
-        return io.TextIOWrapper(zipped, encoding="utf-8", newline=""), (zipped, raw)
-    return io.TextIOWrapper(raw, encoding="utf-8", newline=""), (raw,)
+    """UTF-8 text handle on ``path`` (gzip level 6 without a timestamp when ``gz``); every layer is closed
+    when the block ends, also when closing one fails (a full disk)."""
+    with open(path, "wb") as raw:
+        if gz:
+            with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as zipped:
+                with io.TextIOWrapper(zipped, encoding="utf-8", newline="") as fh:
+                    yield fh
+        else:
+            with io.TextIOWrapper(raw, encoding="utf-8", newline="") as fh:
+                yield fh
 
 
 def _sad_frame(chunk: pd.DataFrame, vs: VariantSequences, sad: np.ndarray, target_names: list[str],
@@ -471,7 +483,8 @@ def score_variants(model, genome: Genome | str | Path, vcf_path: str | Path, out
     :func:`basset.models.load_model`). ``weights``: ``{target: w}`` adds ``weighted = sum w_t |SAD_t|``.
 
     The VCF is streamed ``chunk_size`` records at a time (memory does not grow with the file); rows are
-    written in VCF order as they are scored, to a temporary file renamed to ``out_path`` at the end.
+    written in VCF order as they are scored, to a temporary file renamed to ``out_path`` at the end
+    (:func:`basset.fileio.atomic_path`); a full disk raises :class:`basset.fileio.DiskFullError` naming it.
     Columns: chrom, pos (1-based), id, ref, alt (scored orientation), swapped, mean_sad, max_abs_sad,
     top_target, [weighted], then one SAD column per target (6 significant digits).
 
@@ -497,16 +510,13 @@ def score_variants(model, genome: Genome | str | Path, vcf_path: str | Path, out
     if own_genome:
         genome = Genome(genome)
     out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
     header = [c for c in SAD_COLUMNS if c != "weighted" or w_vec is not None] + target_names
     counts: Counter = Counter()
     status_counts: Counter = Counter()
     unknown_chroms: set[str] = set()
     bar = progress_bar(None, progress, "scoring variants", "variant")
     try:
-        fh, closers = _open_writer(tmp, out_path.name.endswith(".gz"))
-        try:
+        with atomic_path(out_path) as tmp, _open_writer(tmp, out_path.name.endswith(".gz")) as fh:
             fh.write("\t".join(header) + "\n")
             for chunk in iter_vcf(vcf_path, chunk_size=chunk_size, counts=counts):
                 vs = variant_sequences(genome, chunk, L)
@@ -528,15 +538,8 @@ def score_variants(model, genome: Genome | str | Path, vcf_path: str | Path, out
                     sad = probs[1].astype(np.float64) - probs[0].astype(np.float64)
                     fh.write(_format_rows(_sad_frame(chunk, vs, sad, target_names, w_vec)))
                 bar.update(len(chunk))
-        finally:
-            fh.close()
-            for c in closers:
-                c.close()
-        os.replace(tmp, out_path)
     finally:
         bar.close()
-        if tmp.exists():
-            tmp.unlink()
         if own_genome:
             genome.close()
 
@@ -614,41 +617,99 @@ def sad_target_columns(df: pd.DataFrame) -> list[str]:
 _PICS_REQUIRED = {"SNP": "snp", "chr": "chrom", "pos": "pos", "PICS_probability": "pics"}
 
 
-def _read_table(path: Path) -> pd.DataFrame:
-    suffix = path.suffix.lower()
-    if suffix in (".xls", ".xlsx"):
-        import importlib.util
+#: first bytes of an Excel 97-2003 workbook (.xls, an OLE2 compound document) and of a zip (.xlsx)
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"
+#: workbook kind -> (pandas engine, what it is)
+_WORKBOOKS = {"xls": ("xlrd", "Excel 97-2003 workbook (.xls)"), "xlsx": ("openpyxl", "Excel 2007+ workbook (.xlsx)")}
+_HEADER_SEARCH_ROWS = 20  # a published sheet may carry a title or caption above its header row
 
-        engine = "xlrd" if suffix == ".xls" else "openpyxl"
-        if importlib.util.find_spec(engine) is None:
-            raise InputError(path, f"reading {suffix} files needs the {engine} package, which is not installed; "
-                             f"convert the sheet to tab-separated text (.tsv) or install {engine}")
+
+def _workbook_kind(path: Path) -> str | None:
+    """``"xls"`` or ``"xlsx"`` when the file starts with their magic bytes, ``None`` for text (name ignored)."""
+    with open(path, "rb") as fh:
+        head = fh.read(len(OLE2_MAGIC))
+    if head == OLE2_MAGIC:
+        return "xls"
+    if head.startswith(ZIP_MAGIC):
+        return "xlsx"
+    return None
+
+
+def _header_row(grid: pd.DataFrame) -> int:
+    """0-based index of the first of the top rows that holds every required PICS column name (0 if none)."""
+    wanted = {name.lower() for name in _PICS_REQUIRED}
+    for i in range(min(len(grid), _HEADER_SEARCH_ROWS)):
+        if wanted <= {str(cell).strip().lower() for cell in grid.iloc[i]}:
+            return i
+    return 0
+
+
+def _read_workbook(path: Path, kind: str) -> tuple[pd.DataFrame, int, np.ndarray]:
+    """First sheet of a workbook as strings from its header row on, blank rows dropped; with the header's and
+    each row's spreadsheet row number (1-based)."""
+    import importlib.util
+    import warnings
+
+    engine, what = _WORKBOOKS[kind]
+    if importlib.util.find_spec(engine) is None:
+        raise InputError(path, f"the file is an {what} (by its content); reading it needs the {engine} package, "
+                               f"which is not installed: install {engine} or convert the sheet to tab-separated "
+                               "text (.tsv)")
+    try:
+        with warnings.catch_warnings():  # pandas 3 deprecates its xlrd engine; it is still the .xls reader here
+            warnings.filterwarnings("ignore", message="The xlrd engine is deprecated")
+            grid = pd.read_excel(path, sheet_name=0, header=None, dtype=str, keep_default_na=False, engine=engine)
+    except Exception as exc:  # noqa: BLE001 - the engines raise many types for a bad workbook
+        raise InputError(path, f"not a readable {what} ({type(exc).__name__}: {exc}); convert it to "
+                               "tab-separated text (.tsv)") from None
+    if grid.empty:
+        raise InputError(path, f"the first sheet of the {what} is empty: expected a PICS table", line=1)
+    header = _header_row(grid)
+    table = grid.iloc[header + 1 :]
+    table = table.loc[table.astype(str).apply(lambda col: col.str.strip()).ne("").any(axis=1)]
+    lines = table.index.to_numpy() + 1
+    table = table.reset_index(drop=True)
+    table.columns = [str(cell).strip() for cell in grid.iloc[header]]
+    return table, header + 1, lines
+
+
+def _read_table(path: Path) -> tuple[pd.DataFrame, int, np.ndarray]:
+    """A PICS table as strings: a workbook (.xls or .xlsx, decided by content) or tab-separated text, plain or
+    gzipped; with the line (spreadsheet row) of the header and of each row, 1-based."""
+    kind = _workbook_kind(path)
+    if kind is not None:
+        return _read_workbook(path, kind)
+    with read_errors(path, "PICS table"):
         try:
-            return pd.read_excel(path, dtype=str, engine=engine)
-        except Exception as exc:  # noqa: BLE001 - the engines raise many types for a bad workbook
-            raise InputError(path, f"not a readable {suffix} workbook ({exc}); convert it to tab-separated "
-                             f"text (.tsv)") from None
-    return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+            table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, compression=compression(path))
+        except pd.errors.EmptyDataError:
+            raise InputError(path, "empty file: expected a PICS table with a header", line=1) from None
+    return table, 1, np.arange(len(table)) + 2
 
 
 def read_pics(path: str | Path) -> pd.DataFrame:
-    """PICS fine-mapping table (Farh et al. 2015 supplementary table 1 layout, tab-separated, or .xls/.xlsx
-    when pandas can read it) -> DataFrame ``snp, chrom, pos (1-based), pics, disease, n_diseases``, one
-    row per SNP (its maximum PICS probability over diseases, with that row's disease), in file order.
+    """PICS fine-mapping table (Farh et al. 2015 supplementary table 1 layout) -> DataFrame ``snp, chrom,
+    pos (1-based), pics, disease, n_diseases``, one row per SNP (its maximum PICS probability over diseases,
+    with that row's disease), in file order.
+
+    The format is decided by content, never by the name: the published Excel 97-2003 workbook (.xls, OLE2
+    magic bytes; read with xlrd), an Excel 2007+ workbook (.xlsx, zip magic; needs openpyxl), or tab-separated
+    text, plain or gzipped. A workbook is read from its first sheet; its header is the first of the top 20 rows
+    that names the required columns (a title above it is skipped), and error lines are spreadsheet rows.
 
     Required columns (any case): SNP, chr, pos, PICS_probability; Disease is optional.
     """
     path = Path(path)
-    raw = _read_table(path)
+    raw, header_line, line = _read_table(path)
     by_lower = {str(c).strip().lower(): c for c in raw.columns}
     missing = [c for c in _PICS_REQUIRED if c.lower() not in by_lower]
     if missing:
         raise InputError(path, f"missing column(s) {', '.join(missing)}: expected a PICS table with columns "
                          f"{', '.join(_PICS_REQUIRED)} (and optionally Disease), as Farh et al. 2015 table S1; "
-                         f"got {', '.join(map(str, raw.columns[:8]))}", line=1)
+                         f"got {', '.join(map(str, raw.columns[:8]))}", line=header_line)
     df = pd.DataFrame({new: raw[by_lower[old.lower()]].astype(str).str.strip() for old, new in _PICS_REQUIRED.items()})
     df["disease"] = raw[by_lower["disease"]].astype(str) if "disease" in by_lower else ""
-    line = np.arange(len(df)) + 2  # header is line 1
     pos = pd.to_numeric(df["pos"], errors="coerce")
     bad = (pos.isna() | (pos < 1) | (pos != np.floor(pos))).to_numpy()
     if bad.any():
@@ -666,6 +727,251 @@ def read_pics(path: str | Path) -> pd.DataFrame:
     df["order"] = df.groupby("snp", sort=False).ngroup()
     best = df.sort_values(["order", "pics"], ascending=[True, False], kind="stable").drop_duplicates("snp")
     return best.drop(columns="order").reset_index(drop=True)[["snp", "chrom", "pos", "pics", "disease", "n_diseases"]]
+
+
+# --------------------------------------------------------------------------------------------- allele source
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+STREAM_CHUNK = 1 << 20  # bytes read at a time from a VCF source: memory stays flat for a 15 GB dbSNP file
+
+
+def _chrom_key(name: bytes) -> bytes:
+    """A chromosome name without its ``chr`` prefix and with ``M`` as ``MT``: ``chr1``/``1`` and
+    ``chrM``/``MT`` get the same key, other names stay distinct."""
+    key = name[3:] if name[:3].lower() == b"chr" else name
+    return b"MT" if key in (b"M", b"m") else key
+
+
+def _source_error(source: str, message: str) -> Exception:
+    """:class:`DownloadError` for a URL, :class:`InputError` for a local file."""
+    return DownloadError(source, message) if _URL.match(source) else InputError(source, message)
+
+
+def _open_source(source: str, timeout: float):
+    """Binary stream of a local path or an ``http``/``https``/``ftp``/``file`` URL, and its size in bytes
+    (``None`` when the server does not say)."""
+    if not _URL.match(source):
+        try:
+            return open(source, "rb"), Path(source).stat().st_size
+        except OSError as exc:
+            raise InputError(source, f"cannot read the VCF: {exc.strerror or exc}") from None
+    check_url(source)
+    request = urllib.request.Request(source, headers={"User-Agent": USER_AGENT})
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        raise DownloadError(source, f"HTTP error {exc.code} {exc.reason}", status=exc.code) from None
+    except urllib.error.URLError as exc:
+        raise DownloadError(source, f"cannot open: {exc.reason}") from None
+    except (OSError, http.client.HTTPException) as exc:
+        raise DownloadError(source, f"cannot open: {type(exc).__name__}: {exc}") from None
+    length = response.headers.get("Content-Length") if response.headers else None
+    return response, int(length) if length and length.isdigit() else None
+
+
+def _raw_blocks(stream, source: str, size: int | None, bar, counts: Counter) -> Iterator[bytes]:
+    """The bytes of ``stream`` in blocks of up to :data:`STREAM_CHUNK`; a connection lost or a body shorter
+    than its announced ``size`` (bytes) raises instead of passing for the end of the file."""
+    while True:
+        try:
+            block = stream.read(STREAM_CHUNK)
+        except (OSError, http.client.HTTPException) as exc:
+            raise _source_error(source, f"reading failed after {counts['bytes_read']} bytes "
+                                        f"({type(exc).__name__}: {exc})") from None
+        if not block:
+            break
+        counts["bytes_read"] += len(block)
+        bar.update(len(block))
+        yield block
+    if size is not None and counts["bytes_read"] < size:
+        raise _source_error(source, f"truncated: received {counts['bytes_read']} of {size} bytes")
+
+
+def _gunzipped(blocks: Iterator[bytes], source: str) -> Iterator[bytes]:
+    """Decompress a stream of concatenated gzip members (one for gzip, thousands of <= 64 KiB for bgzip)
+    block by block; a stream that ends inside a member or holds something else raises :class:`InputError`."""
+    inflater, started = zlib.decompressobj(wbits=31), False
+    for block in blocks:
+        while block:
+            if not started:
+                block = block.lstrip(b"\0")  # zero padding after the last member is allowed, as gzip does
+                if not block:
+                    break
+            started = True
+            try:
+                text = inflater.decompress(block)
+            except zlib.error as exc:
+                raise InputError(source, f"corrupt gzip data ({exc}); expected a gzipped, bgzipped or plain-text "
+                                         "VCF") from None
+            if text:
+                yield text
+            if inflater.eof:  # the member ended: what follows in this block starts the next one
+                block, inflater, started = inflater.unused_data, zlib.decompressobj(wbits=31), False
+            else:
+                block = b""
+    if started:
+        raise InputError(source, "truncated gzip data: the stream ended inside a gzip member; expected a "
+                                 "complete gzipped, bgzipped or plain-text VCF")
+
+
+def _lines(blocks: Iterator[bytes]) -> Iterator[bytes]:
+    """Lines (without ``\\n``) of a stream of text blocks, the last one also when it has no newline."""
+    rest = b""
+    for block in blocks:
+        parts = block.split(b"\n")
+        parts[0] = rest + parts[0]
+        rest = parts.pop()
+        yield from parts
+    if rest:
+        yield rest
+
+
+def _vcf_lines(raw: Iterator[bytes], source: str) -> Iterator[bytes]:
+    """Text lines of plain or gzipped/bgzipped VCF bytes, the compression decided by the first two bytes."""
+    first = next(raw, b"")
+    blocks = itertools.chain([first], raw)
+    return _lines(_gunzipped(blocks, source) if first[:2] == GZIP_MAGIC else blocks)
+
+
+def select_vcf_records(source: str | Path, out_path: str | Path, snps: pd.DataFrame, progress: bool = False,
+                       timeout: float = 60) -> dict:
+    """Stream a VCF and keep the records of the given SNPs: the allele source for a PICS table, which has
+    none.
+
+    The source is read once, in blocks of :data:`STREAM_CHUNK` bytes, and never stored whole: a multi-GB
+    dbSNP or 1000 Genomes sites file costs the memory of one block. A record is kept when one of its IDs
+    (``ID`` column, ``;``-separated) is a SNP name of ``snps``, or when its ``(CHROM, POS)`` is a SNP's
+    ``(chrom, pos)``; chromosome names are compared with and without the ``chr`` prefix (and ``chrM`` as
+    ``MT``). Kept records are written unchanged, after the source's ``#`` header lines, in source order.
+
+    Parameters
+    ----------
+    source : str or Path
+        Local path or ``http``, ``https``, ``ftp`` or ``file`` URL of a VCF: plain, gzipped or bgzipped
+        (decided by content, never by the name).
+    out_path : str or Path
+        Output VCF, gzipped (level 6, no timestamp), written atomically (:func:`basset.fileio.atomic_open`).
+    snps : pandas.DataFrame
+        Columns ``snp`` (rsID or other name), ``chrom`` and ``pos`` (1-based, as in the VCF), e.g. from
+        :func:`read_pics`.
+    progress : bool
+        Show a progress bar of the bytes read.
+    timeout : float
+        Seconds allowed for connecting and for each read of a URL.
+
+    Returns
+    -------
+    dict
+        ``source``; ``bytes_read`` (bytes as transferred, compressed or not); ``header_lines``;
+        ``records_read`` and ``records_kept`` (VCF records); ``pics_snps`` (distinct SNP names of ``snps``),
+        ``pics_found`` (those with a kept record), ``pics_found_by_id``, ``pics_found_by_position_only``,
+        ``pics_not_found``; ``chrom_names_mapped`` (whether the ``chr`` prefix differed between the two).
+
+    Raises
+    ------
+    InputError
+        A local source that cannot be read, corrupt or truncated gzip data, or a record with fewer than the
+        5 tab-separated columns CHROM POS ID REF ALT (naming the line).
+    DownloadError
+        A URL that is malformed, cannot be opened, or whose body ends early.
+    """
+    source = str(source)
+    missing = [c for c in ("snp", "chrom", "pos") if c not in snps.columns]
+    if missing:
+        raise ValueError(f"snps lacks the column(s) {', '.join(missing)}: expected snp, chrom, pos (read_pics)")
+    wanted = _Wanted(snps)
+    counts: Counter = Counter()
+    stream, size = _open_source(source, timeout)
+    log.info("selecting the records of %d SNPs from %s", len(wanted.ids), source)
+    bar = progress_bar(size, progress, "selecting PICS variants", "B")
+    try:
+        with stream, atomic_open(out_path, "wb", gzip_level=6) as out:
+            lines = _vcf_lines(_raw_blocks(stream, source, size, bar, counts), source)
+            _copy_matching(lines, out, source, wanted, counts)
+    finally:
+        bar.close()
+    summary = {"source": source, **{k: int(counts[k]) for k in ("bytes_read", "header_lines", "records_read",
+                                                                 "records_kept")}, **wanted.summary(source)}
+    log.info("kept %d of %d records; wrote %s", summary["records_kept"], summary["records_read"], out_path)
+    return summary
+
+
+class _Wanted:
+    """The SNPs to select, as the bytes a VCF line holds: IDs, and ``(chromosome key, POS)`` pairs; records
+    which were found."""
+
+    def __init__(self, snps: pd.DataFrame):
+        self.names = snps["snp"].astype(str).str.strip().tolist()
+        self.chroms = snps["chrom"].astype(str).str.strip().tolist()
+        self.keys = [(_chrom_key(c.encode()), str(int(p)).encode()) for c, p in zip(self.chroms, snps["pos"])]
+        self.ids = {n.encode() for n in self.names if n not in ("", ".")}
+        self.positions = set(self.keys)
+        self.found_ids: set[bytes] = set()
+        self.found_positions: set[tuple[bytes, bytes]] = set()
+        self.vcf_chroms: dict[bytes, bytes] = {}  # VCF chromosome name -> key: few names, each mapped once
+
+    def summary(self, source: str) -> dict:
+        """Counts of distinct SNP names found by ID, by position only, and not found (the latter logged)."""
+        per_snp = pd.DataFrame({
+            "snp": self.names,
+            "id": [n.encode() in self.found_ids for n in self.names],
+            "pos": [k in self.found_positions for k in self.keys],
+        }).groupby("snp", sort=False).any()
+        found = per_snp["id"] | per_snp["pos"]
+        vcf_chr = any(name[:3].lower() == b"chr" for name in self.vcf_chroms)
+        pics_chr = any(name[:3].lower() == "chr" for name in self.chroms)
+        mapped = bool(self.vcf_chroms) and bool(self.chroms) and vcf_chr != pics_chr
+        if mapped:
+            log.info("chromosome names differ by the 'chr' prefix (VCF %s it, PICS %s it); compared without it",
+                     "with" if vcf_chr else "without", "with" if pics_chr else "without")
+        if not found.all():
+            log.warning("%d of %d PICS SNPs have no record in %s (e.g. %s)", int((~found).sum()), len(per_snp),
+                        source, ", ".join(per_snp.index[~found.to_numpy()][:5]))
+        return {"pics_snps": len(per_snp), "pics_found": int(found.sum()), "pics_found_by_id": int(per_snp["id"].sum()),
+                "pics_found_by_position_only": int((per_snp["pos"] & ~per_snp["id"]).sum()),
+                "pics_not_found": int((~found).sum()), "chrom_names_mapped": mapped}
+
+
+def _copy_matching(lines: Iterator[bytes], out, source: str, wanted: _Wanted, counts: Counter) -> None:
+    """Write the header lines (``#``, before the first record) and the wanted records (by any of their
+    ``;``-separated IDs, or by position) to the binary ``out``, noting the hits in ``wanted``; counts
+    ``header_lines``, ``records_read`` and ``records_kept``."""
+    # the hot loop of a multi-GB file (hundreds of millions of lines): locals only, no call per line
+    ids, positions, chrom_keys = wanted.ids, wanted.positions, wanted.vcf_chroms
+    found_ids, found_positions = wanted.found_ids, wanted.found_positions
+    write = out.write
+    header = read = kept = 0
+    for lineno, line in enumerate(lines, 1):
+        if line[:1] == b"#":
+            if not read:
+                write(line.rstrip(b"\r") + b"\n")
+                header += 1
+            continue
+        fields = line.split(b"\t", 5)  # a CR of CRLF stays in the last field, which is not compared
+        if len(fields) < 5:
+            if not line.strip():
+                continue
+            raise InputError(source, f"expected a VCF record with at least 5 tab-separated columns (CHROM POS ID "
+                                     f"REF ALT), got {len(fields)}", line=lineno, record=line[:200].decode("latin-1"))
+        read += 1
+        chrom, pos, record_id = fields[0], fields[1], fields[2]
+        key = chrom_keys.get(chrom)
+        if key is None:
+            key = chrom_keys[chrom] = _chrom_key(chrom)
+        hit = (key, pos) in positions
+        if hit:
+            found_positions.add((key, pos))
+        if record_id in ids:
+            found_ids.add(record_id)
+            hit = True
+        elif b";" in record_id:
+            for rs in record_id.split(b";"):
+                if rs in ids:
+                    found_ids.add(rs)
+                    hit = True
+        if hit:
+            write(line.rstrip(b"\r") + b"\n")
+            kept += 1
+    counts.update(header_lines=header, records_read=read, records_kept=kept)
 
 
 # --------------------------------------------------------------------------------------------- enrichment
