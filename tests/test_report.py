@@ -18,7 +18,16 @@ import pytest
 from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
-from basset.report import PANELS, PNG_SIGNATURE, build_report, fmt, headline_numbers, resolve_source
+from basset.report import (
+    PANELS,
+    PNG_SIGNATURE,
+    SECTIONS,
+    build_report,
+    fmt,
+    headline_numbers,
+    resolve_source,
+    skipped_stages,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ["ery_1", "hep_1", "lym_1"]
@@ -175,6 +184,8 @@ def _from_stage_table(res: Path, truth: Path, file: str, key: str):
     table = pd.read_csv(path, sep="\t")
     if key.startswith("mean("):
         return table[key[5:-1]].mean()
+    if key.startswith("sum("):
+        return table[key[4:-1]].sum()
     if key == "rows()":
         return len(table)
     if key.startswith("count("):
@@ -330,9 +341,156 @@ def test_resolve_source_grammar(tmp_path):
     assert resolve_source(tmp_path, "kv.tsv", "a/b") == 0.75
     assert resolve_source(tmp_path, "t.tsv", "x[f=v]") == 2.5 and resolve_source(tmp_path, "t.tsv", "f[#0]") == "u"
     assert resolve_source(tmp_path, "t.tsv", "mean(x)") == 2.0 and resolve_source(tmp_path, "t.tsv", "rows()") == 2
-    assert resolve_source(tmp_path, "t.tsv", "count(x>y)") == 1
+    assert resolve_source(tmp_path, "t.tsv", "count(x>y)") == 1 and resolve_source(tmp_path, "t.tsv", "sum(x)") == 4
     with pytest.raises(ValueError, match="no key"):
         resolve_source(tmp_path, "kv.tsv", "missing")
+
+
+def _section(text: str, name: str) -> str:
+    """The HTML of one section of the page (``Figure 4``)."""
+    start = text.index(f'<section id="{name.lower().replace(" ", "-")}">')
+    return text[start: text.index("</section>", start)]
+
+
+def _title(text: str, name: str) -> str:
+    section = _section(text, name)
+    return section[section.index("<h2>") + 4: section.index("</h2>")]
+
+
+def test_titles_state_what_was_measured(tmp_path):
+    """Titles carry the run's numbers: 3 of 20 filters annotated is what Figure 3 says, never that the filters
+    recover known motifs."""
+    res, truth = fake_run(tmp_path)
+    _kv(res / "motifs/summary.tsv", {"filters": 20, "annotated": 3, "engine": "basset", "distance": "pearson"})
+    out = tmp_path / "r.html"
+    numbers = build_report(res, out, config={"run": "fake", "kmer": {"k": 6}}, truth_dir=truth)
+    text = out.read_text()
+    assert numbers["filters"] == 20 and numbers["annotated"] == 3
+    assert "recover known motifs" not in text and "change accessibility more" not in text
+    assert _title(text, "Figure 3") == ("Figure 3. First-layer filters and their best database matches: "
+                                        "3 of 20 annotated")
+    page = _parse(out)
+    fig3b = page.imgs[[f["data-figure"] for f in page.figures].index("3B")]
+    assert fig3b["alt"] == ("Figure 3B: Annotated filters beside their best database match "
+                            "(3 of 20 filters annotated)")
+    # every other title's number is the stage table's number
+    assert f"mean test AUROC {fmt(numbers['mean_auroc'])} over 3 cell types, against " \
+           f"{fmt(numbers['kmer_mean_auroc'])} for the 6-mer baseline" in _title(text, "Figure 2")
+    assert f"Pearson r {fmt(numbers['phylop_r_both'])}" in _title(text, "Figure 4")
+    assert (f"{fmt(numbers['pics_frac_high'], 'pct')} of likely and {fmt(numbers['pics_frac_low'], 'pct')} of "
+            f"unlikely causal") in _title(text, "Figure 5")
+    assert _title(text, "Figure 6") == f"Figure 6. {SECTIONS['Figure 6']}: not run"
+    # a different run, different titles: nothing in them is fixed text
+    _kv(res / "motifs/summary.tsv", {"filters": 20, "annotated": 0, "engine": "basset", "distance": "pearson"})
+    build_report(res, out, truth_dir=truth)
+    assert "0 of 20 annotated" in _title(out.read_text(), "Figure 3")
+
+
+def test_filter_counts_from_the_filter_table_without_the_motif_summary(tmp_path):
+    res, truth = fake_run(tmp_path)
+    (res / "motifs/summary.tsv").unlink()
+    out = tmp_path / "r.html"
+    numbers = build_report(res, out, truth_dir=truth)
+    assert (numbers["filters"], numbers["annotated"]) == (6, 3)  # fake filter_summary.tsv: 6 rows, 3 annotated
+    assert "3 of 6 annotated" in _title(out.read_text(), "Figure 3")
+    headline = pd.read_csv(out.parent / "headline.tsv", sep="\t", dtype=str, keep_default_na=False)
+    for _, row in headline[headline["id"].isin(["filters", "annotated", "fraction_annotated"])].iterrows():
+        assert row["source_file"] == "motifs/filter_summary.tsv"
+        assert _same(row["value"], _from_stage_table(res, truth, row["source_file"], row["source_key"]))
+
+
+SKIPPED = {"phylop regression (Figures 4B-D)": "genome.phylop is null", "SAD (Figure 5)": "variants.vcf is null",
+           "PICS enrichment (Figure 5A)": "variants.pics is null", "site classes": "genome.genes is null",
+           "transfer learning (Figure 6)": "transfer.enabled is false",
+           "planted-factor grading": "simulate.enabled is false"}
+
+
+def test_skipped_stages_are_placed_in_their_sections():
+    placed = {s.stage: (s.key, s.sections) for s in skipped_stages(SKIPPED)}
+    assert placed == {"phylop regression (Figures 4B-D)": ("genome.phylop", ("Figure 4",)),
+                      "SAD (Figure 5)": ("variants.vcf", ("Figure 5",)),
+                      "PICS enrichment (Figure 5A)": ("variants.pics", ("Figure 5",)),
+                      "site classes": ("genome.genes", ("Figure 2",)),
+                      "transfer learning (Figure 6)": ("transfer.enabled", ("Figure 6",)),
+                      "planted-factor grading": ("simulate.enabled", ("Figure 3", "Figure 5"))}
+    odd = skipped_stages({"something else": "no reason that names a key"})[0]
+    assert odd.key is None and odd.sections == () and odd.hint == ""
+    assert skipped_stages(None) == []
+    # a reason that already says what to set gets no second hint
+    assert skipped_stages({"x (Figure 4)": "genome.phylop is null: set it to a bigWig"})[0].hint == ""
+
+
+def test_the_workflows_skipped_stages_are_placed():
+    """What the workflow passes (basset.config.skipped_stages, the rule's params.skipped) lands in sections."""
+    config_module = pytest.importorskip("basset.config")
+    stages = config_module.skipped_stages({"transfer": {"enabled": False}, "simulate": {"enabled": False}}, {})
+    placed = skipped_stages(stages)
+    assert len(placed) == len(stages) >= 6
+    assert all(s.sections and s.key for s in placed), placed
+    assert {s.key for s in placed} >= {"genome.genes", "genome.phylop", "variants.vcf", "transfer.enabled",
+                                       "simulate.enabled"}
+
+
+def test_skipped_stages_appear_with_reason_and_key(tmp_path):
+    res, _ = fake_run(tmp_path)
+    for f in ("satmut/phylop_regression.tsv", "satmut/fig4bcd_phylop.png"):
+        (res / f).unlink()
+    shutil.rmtree(res / "variants")
+    out = tmp_path / "r.html"
+    build_report(res, out, config={"run": "fake", "simulate": {"enabled": False}}, skipped=SKIPPED)
+    text = out.read_text()
+    top = text[text.index('<aside id="skipped-stages"'): text.index("</aside>")]
+    assert "Skipped stages (6)" in top and text.index("</aside>") < text.index("<section")
+    for stage, reason in SKIPPED.items():
+        key = reason.split()[0]
+        assert f"<b>{stage}</b>: {reason}; to bring it back, set {key}" in top
+    where = {"Figure 2": ["site classes"], "Figure 3": ["planted-factor grading"],
+             "Figure 4": ["phylop regression (Figures 4B-D)"],
+             "Figure 5": ["SAD (Figure 5)", "PICS enrichment (Figure 5A)", "planted-factor grading"],
+             "Figure 6": ["transfer learning (Figure 6)"]}
+    for section, stages in where.items():
+        html = _section(text, section)
+        for stage, reason in SKIPPED.items():
+            key = reason.split()[0]
+            note = f"Skipped: <b>{stage}</b>, because {reason}. To bring it back, set {key}"
+            assert (note in html) == (stage in stages), (section, stage)
+    # the panels they would have drawn say what is missing and which key brings them
+    fig4 = _section(text, "Figure 4")
+    assert 'data-figure="4B–D"' in fig4 and "not drawn" in fig4 and "To draw it, set genome.phylop" in fig4
+    assert "4B–D" not in [f["data-figure"] for f in _parse(out).figures]
+    assert _title(text, "Figure 5") == f"Figure 5. {SECTIONS['Figure 5']}: skipped"
+    assert "Not run: no outputs of transfer learning" in _section(text, "Figure 6")
+    # no skipped stages: no list
+    build_report(res, out)
+    assert 'id="skipped-stages"' not in out.read_text() and "Skipped:" not in out.read_text()
+
+
+@pytest.mark.parametrize("by_class", ["empty", "all only"])
+def test_site_class_placeholder_names_genome_genes(tmp_path, by_class):
+    """Without gene annotations evaluate writes no class means and an empty auroc_by_class.tsv (and a figure
+    that only says so): the report shows a placeholder naming the missing input and its key instead."""
+    res, truth = fake_run(tmp_path)
+    summary = pd.read_csv(res / "evaluate/summary.tsv", sep="\t")
+    _tsv(res / "evaluate/summary.tsv", summary[~summary["key"].str.startswith(("promoter", "intergenic"))])
+    rows = {"empty": [], "all only": ["all"] * 3}[by_class]
+    _tsv(res / "evaluate/auroc_by_class.tsv", pd.DataFrame({"class": rows, "target": TARGETS[:len(rows)],
+                                                             "auroc": 0.9, "n_sites": 100, "n_pos": 10}))
+    out = tmp_path / "r.html"
+    numbers = build_report(res, out, truth_dir=truth)
+    assert not any(k.startswith(("promoter", "intragenic", "intergenic")) for k in numbers)
+    page = _parse(out)
+    assert "2, site classes" not in [f["data-figure"] for f in page.figures]
+    fig2 = _section(out.read_text(), "Figure 2")
+    assert 'data-figure="2, site classes"' in fig2 and "no gene annotation" in fig2
+    assert "set genome.genes to a GTF" in fig2
+    # with gene annotations the panel is drawn
+    res2, _ = fake_run(tmp_path / "genes")
+    _tsv(res2 / "evaluate/auroc_by_class.tsv", pd.DataFrame({"class": ["promoter", "intergenic"],
+                                                              "target": "ery_1", "auroc": 0.9, "n_sites": 5,
+                                                              "n_pos": 2}))
+    build_report(res2, tmp_path / "r2.html")
+    assert "2, site classes" in [f["data-figure"] for f in _parse(tmp_path / "r2.html").figures]
+    assert "genome.genes" not in (tmp_path / "r2.html").read_text()
 
 
 def test_make_report_script(tmp_path):
@@ -351,9 +509,14 @@ def test_make_report_script(tmp_path):
         output=Files(html=str(out / "index.html"), headline=str(out / "headline.tsv")),
         params=Files(paper_aucs=None), log=[str(tmp_path / "log.txt")],
         config={"run": "fake", "simulate": {"enabled": True}})
-    module.main(snakemake)
+    module.main(snakemake)  # params without `skipped`: nothing listed as skipped
     assert (out / "index.html").exists() and (out / "headline.tsv").exists()
     assert "causal_auroc" in (out / "headline.tsv").read_text()
+    assert 'id="skipped-stages"' not in (out / "index.html").read_text()
+    snakemake.params = Files(paper_aucs=None, skipped={"transfer learning (Figure 6)": "transfer.enabled is false"})
+    module.main(snakemake)
+    fig6 = _section((out / "index.html").read_text(), "Figure 6")
+    assert "because transfer.enabled is false. To bring it back, set transfer.enabled to true" in fig6
 
 
 CHECK_SCRIPT = """<script>

@@ -5,6 +5,11 @@ grammar of :func:`resolve_source`). Where the run is the paper's configuration (
 published model's per-target AUROCs stand beside ours; on simulated data the simulation's truth grades the
 analyses (planted motifs recovered, motif insertion against planted activity, causal SNPs ranked by SAD).
 
+Titles state what was measured, with the run's numbers, never what was hoped. A stage the config left out is
+listed with its reason and the config key that brings it back, at the top and in its section; a panel that
+was not drawn (or, as the site classes without genes, drawn empty) is replaced by a note saying what is
+missing and which key brings it.
+
 Images are embedded as base64 ``data:`` URIs, so the page needs nothing beside itself.
 """
 
@@ -23,6 +28,9 @@ import numpy as np
 import pandas as pd
 
 from basset.errors import InputError
+
+from .fileio import atomic_path
+from .tables import write_table
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +141,8 @@ def resolve_source(results_dir, source_file: str, source_key: str, truth_dir=Non
     - ``a/b``: ratio of two keys of a key/value summary;
     - ``col[field=value]``: column ``col`` of the row whose ``field`` is ``value``; ``col[#i]``: of row ``i``
       (0-based, in the table's order);
-    - ``mean(col)``, ``median(col)``, ``count(a>b)``, ``rows()``: over the rows of a table;
+    - ``mean(col)``, ``median(col)``, ``sum(col)``, ``count(a>b)``, ``rows()``: over the rows of a table
+      (a ``True``/``False`` column counts as 1/0);
     - truth-graded, on simulated data: ``causal_auroc(score)`` and ``causal_top(score)`` over
       ``variants/sad.tsv.gz`` and ``truth/snps.tsv`` (score: a SAD column or ``abs(column)``), and
       ``insertion_rho(mean)`` / ``insertion_rho(positive)`` over ``motifs/insertion.tsv`` and
@@ -156,6 +165,8 @@ def resolve_source(results_dir, source_file: str, source_key: str, truth_dir=Non
             return float(table[arg].mean())
         if fn == "median":
             return float(table[arg].median())
+        if fn == "sum":
+            return _scalar(table[arg].sum())
         if fn == "rows":
             return int(len(table))
         if fn == "count":
@@ -281,10 +292,11 @@ def headline_numbers(results_dir, truth_dir=None, paper_aucs=None, paper_targets
             pv, ps = paper.get(key, (None, ""))
             add(key, s, name, f, key, paper_value=pv, paper_source=ps)
         add("mean_auprc", s, "mean AUPRC (CNN)", f, "mean_auprc")
-        add("kmer_mean_auroc", s, "mean AUROC (k-mer baseline)", f, "kmer_mean_auroc")
-        add("cnn_minus_kmer_mean_auroc", s, "CNN − k-mer, mean AUROC", f, "cnn_minus_kmer_mean_auroc")
-        add("n_targets_cnn_better", s, "targets where the CNN beats the k-mer baseline", f,
-            "n_targets_cnn_better", "int")
+        if "kmer_mean_auroc" in ev:  # written only when the k-mer baseline ran
+            add("kmer_mean_auroc", s, "mean AUROC (k-mer baseline)", f, "kmer_mean_auroc")
+            add("cnn_minus_kmer_mean_auroc", s, "CNN − k-mer, mean AUROC", f, "cnn_minus_kmer_mean_auroc")
+            add("n_targets_cnn_better", s, "targets where the CNN beats the k-mer baseline", f,
+                "n_targets_cnn_better", "int")
         for cls in ("promoter", "intragenic", "intergenic"):
             if f"{cls}_mean_auroc" in ev:
                 add(f"{cls}_mean_auroc", s, f"mean AUROC, {cls} sites", f, f"{cls}_mean_auroc")
@@ -303,6 +315,10 @@ def headline_numbers(results_dir, truth_dir=None, paper_aucs=None, paper_targets
     if has("motifs/filter_summary.tsv"):
         s, f = "Figure 3", "motifs/filter_summary.tsv"
         table = _read_table(results_dir / f)
+        if not has("motifs/summary.tsv") and "annotated" in table:  # the same counts, from the filter table
+            add("filters", s, "first-layer filters", f, "rows()", "int")
+            add("annotated", s, "filters matching a database motif", f, "sum(annotated)", "int")
+            add("fraction_annotated", s, "fraction of filters annotated", f, "mean(annotated)", "pct")
         for i in range(min(5, len(table))):
             add(f"influence_{i + 1}_filter", s, f"influence leader {i + 1}: filter", f, f"filter[#{i}]", "text")
             if isinstance(_scalar(table["best_name"].iloc[i]), str) and str(table["best_name"].iloc[i]) != "":
@@ -362,7 +378,7 @@ def headline_numbers(results_dir, truth_dir=None, paper_aucs=None, paper_targets
         table = _read_table(results_dir / f)
         add("transfer_targets", s, "held-out targets", f, "rows()", "int")
         for col, name in (("full_auroc", "mean AUROC, trained with all targets"),
-                          ("transfer_auroc", "mean AUROC, pre-trained then one pass (transfer)"),
+                          ("transfer_auroc", "mean AUROC, pre-trained then fine-tuned (transfer)"),
                           ("scratch_auroc", "mean AUROC, trained from scratch")):
             if col in table:
                 add(f"transfer_mean_{col}", s, name, f, f"mean({col})")
@@ -396,29 +412,110 @@ class Figure:
     caption: str = ""
 
 
+# Titles name what a panel shows, never what it was hoped to show; :func:`_panel_titles` adds the run's numbers.
 PANELS = [
     ("2A", "Figure 2", "evaluate/fig2a_heatmap.png", "Accessibility of test sites across cell types"),
     ("2B", "Figure 2", "evaluate/fig2b_cnn_vs_kmer.png", "CNN against the k-mer baseline"),
     ("2C", "Figure 2", "evaluate/fig2c_roc.png", "ROC curves"),
     ("2, site classes", "Figure 2", "evaluate/auroc_by_class.png", "AUROC by site class"),
     ("3A", "Figure 3", "motifs/fig3a_ic_vs_influence.png", "Information content against influence"),
-    ("3B", "Figure 3", "motifs/fig3b_matches.png", "Filters beside their best database match"),
+    ("3B", "Figure 3", "motifs/fig3b_matches.png", "Annotated filters beside their best database match"),
     ("3C", "Figure 3", "motifs/fig3c_influence.png", "Filter influence per cell type"),
     ("3, filter logos", "Figure 3", "motifs/filter_logos.png", "Filter logos"),
     ("3, motif insertion", "Figure 3", "motifs/motif_insertion.png", "Motif insertion"),
     ("4A", "Figure 4", "satmut/fig4a_maps.png", "Saturation mutagenesis maps"),
-    ("4B–D", "Figure 4", "satmut/fig4bcd_phylop.png", "Conservation predicted from mutagenesis"),
-    ("5A", "Figure 5", "variants/fig5a_pics.png", "Likely causal GWAS SNPs change accessibility more"),
+    ("4B–D", "Figure 4", "satmut/fig4bcd_phylop.png", "PhyloP predicted from mutagenesis scores"),
+    ("5A", "Figure 5", "variants/fig5a_pics.png", "SNPs above the SAD threshold, likely against unlikely causal"),
     ("5B", "Figure 5", "variants/fig5b_top_snp.png", "The top-scoring likely causal SNP"),
 ]
 
+# Each section's subject; :func:`_section_titles` adds what this run measured.
 SECTIONS = {
-    "Figure 2": "Accessibility predicted across cell types",
-    "Figure 3": "First-layer filters recover known motifs",
+    "Figure 2": "Accessibility prediction across cell types",
+    "Figure 3": "First-layer filters and their best database matches",
     "Figure 4": "In silico saturation mutagenesis",
-    "Figure 5": "Genetic variants",
-    "Figure 6": "Transfer to new cell types",
+    "Figure 5": "Genetic variants scored by SAD",
+    "Figure 6": "Transfer learning to held-out cell types",
 }
+
+# What a section needs to be drawn: the stage, the table that shows it ran, and the config key that runs it
+# (None: always part of the workflow).
+SECTION_STAGES = {
+    "Figure 2": ("evaluation", "evaluate/summary.tsv", None),
+    "Figure 3": ("filter analysis", "motifs/summary.tsv", None),
+    "Figure 4": ("saturation mutagenesis", "satmut/summary.tsv", None),
+    "Figure 5": ("SNP scoring (SAD)", "variants/summary.tsv", "variants.vcf"),
+    "Figure 6": ("transfer learning", "transfer/transfer.tsv", "transfer.enabled"),
+}
+
+# Panels drawn only when the config provides an input: the key, and the input it names.
+PANEL_NEEDS = {
+    "2, site classes": ("genome.genes", "a gene annotation"),
+    "4B–D": ("genome.phylop", "a phyloP conservation track"),
+    "5A": ("variants.pics", "a PICS fine-mapping table"),
+    "5B": ("variants.pics", "a PICS fine-mapping table"),
+}
+
+# How to bring back what a config key switched off.
+KEY_HINTS = {
+    "genome.genes": "set genome.genes to a GTF of gene annotations",
+    "genome.phylop": "set genome.phylop to a phyloP bigWig",
+    "variants.vcf": "set variants.vcf to a VCF of SNPs",
+    "variants.pics": "set variants.pics to a PICS fine-mapping table (and variants.vcf to its SNPs)",
+    "transfer.enabled": "set transfer.enabled to true",
+    "simulate.enabled": "set simulate.enabled to true (only simulated data carry a truth to grade against)",
+    "report.paper_aucs": "set report.paper_aucs to the published model's per-target AUROCs",
+}
+CONFIG_SECTIONS = ("run", "seed", "samples", "simulate", "downloads", "genome", "variants", "transfer", "report",
+                   "satmut", "motifs", "peaks", "dataset", "model", "train", "kmer", "evaluate")
+_CONFIG_KEY = re.compile(r"\b(?:" + "|".join(CONFIG_SECTIONS) + r")(?:\.[A-Za-z_][A-Za-z0-9_]*)+\b")
+# A skipped stage's name or key -> the sections it belongs to, when its name cites no figure.
+_STAGE_WORDS = [
+    (re.compile(r"site.class|genome\.genes|k-?mer", re.I), ("Figure 2",)),
+    (re.compile(r"motif|filter|tomtom|insertion", re.I), ("Figure 3",)),
+    (re.compile(r"phylop|conservation|satmut|mutagenesis", re.I), ("Figure 4",)),
+    (re.compile(r"\bsad\b|snp|variant|pics|vcf", re.I), ("Figure 5",)),
+    (re.compile(r"transfer", re.I), ("Figure 6",)),
+    (re.compile(r"planted|truth|simulat", re.I), ("Figure 3", "Figure 5")),
+]
+_FIGURE_REF = re.compile(r"\bFig(?:ure)?s?\.?\s*([2-6](?:[A-Z](?:[-–][A-Z])?)?(?:\s*(?:,|and|&)\s*[2-6]"
+                         r"(?:[A-Z](?:[-–][A-Z])?)?)*)", re.I)
+
+
+@dataclass
+class Skipped:
+    """A stage the run left out, why, and where the report says so."""
+
+    stage: str
+    reason: str
+    key: str | None  # the config key that brings it back, when the reason names one
+    sections: tuple[str, ...]
+
+    @property
+    def hint(self) -> str:
+        """How to bring the stage back; empty when the reason names no key or already says what to set."""
+        if self.key is None or re.search(r"\bset\b", self.reason, re.I):
+            return ""
+        return KEY_HINTS.get(self.key, f"set {self.key} in the config")
+
+
+def skipped_stages(skipped: dict | None) -> list[Skipped]:
+    """``{stage: reason}`` as :class:`Skipped`, each placed in the sections its name cites (``Figure 4``,
+    ``Figures 4B-D``), else those its name or config key suggests (:data:`_STAGE_WORDS`), else none (it
+    is listed only at the top of the report)."""
+    out = []
+    for stage, reason in (skipped or {}).items():
+        stage, reason = str(stage), str(reason)
+        key = _CONFIG_KEY.search(reason) or _CONFIG_KEY.search(stage)
+        key = key.group(0) if key else None
+        cited = [f"Figure {d}" for ref in _FIGURE_REF.findall(stage) for d in re.findall(r"(?<![A-Z])[2-6]", ref)]
+        if not cited:
+            for words, sections in _STAGE_WORDS:
+                if words.search(stage) or (key and words.search(key)):
+                    cited += sections
+        sections = tuple(s for s in SECTIONS if s in cited)
+        out.append(Skipped(stage, reason, key, sections))
+    return out
 
 
 def figures(results_dir) -> list[Figure]:
@@ -445,12 +542,16 @@ def _captions(h: dict, k: int | None) -> dict:
         caps["2A"] = (f"Accessibility (1) or not (0) of test sites (rows) in the {n} cell types (columns), both "
                       f"clustered; the CNN predicts these {v('n_test_sites', 'int')} held-out sites with mean AUROC "
                       f"{v('mean_auroc')} (median {v('median_auroc')}, mean AUPRC {v('mean_auprc')}).")
-        caps["2B"] = (f"Test AUROC of each cell type, CNN against the {kmer} baseline (standing in for the "
-                      f"paper's gkm-SVM): mean {v('mean_auroc')} against {v('kmer_mean_auroc')} "
-                      f"(difference {v('cnn_minus_kmer_mean_auroc')}); the CNN is better on "
-                      f"{v('n_targets_cnn_better', 'int')} of {n} cell types.")
+        if "kmer_mean_auroc" in h:
+            caps["2B"] = (f"Test AUROC of each cell type, CNN against the {kmer} baseline (standing in for the "
+                          f"paper's gkm-SVM): mean {v('mean_auroc')} against {v('kmer_mean_auroc')} "
+                          f"(difference {v('cnn_minus_kmer_mean_auroc')}); the CNN is better on "
+                          f"{v('n_targets_cnn_better', 'int')} of {n} cell types.")
+        else:
+            caps["2B"] = (f"Test AUROC of each cell type (mean {v('mean_auroc')}); no {kmer} baseline numbers in "
+                          f"evaluate/summary.tsv, so nothing to compare against.")
         if "mean_auroc" in h and h["mean_auroc"].paper_value is not None:
-            caps["2B"] += (f" The published model's mean AUROC on the same 164 targets is "
+            caps["2B"] += (f" The published model's mean AUROC on the same {n} targets is "
                            f"{fmt(h['mean_auroc'].paper_value)}.")
         caps["2C"] = ("ROC curves of the cell types at the 5th, 33rd, 50th, 67th and 95th percentiles of the "
                       f"per-target AUROC (median {v('median_auroc')}).")
@@ -458,6 +559,10 @@ def _captions(h: dict, k: int | None) -> dict:
         if classes:
             caps["2, site classes"] = ("AUROC of each cell type within each site class; means: "
                                        + ", ".join(f"{c} {v(c + '_mean_auroc')}" for c in classes) + ".")
+            unscored = [c for c in classes if _nan(h[f"{c}_mean_auroc"].value)]
+            if unscored:
+                caps["2, site classes"] += (f" No AUROC for {', '.join(unscored)} sites (no test sites of that "
+                                            f"class, or only one label among them).")
     if "filters" in h:
         caps["3A"] = (f"Information content against influence (mean over cell types of the loss change when the "
                       f"filter is nullified) for the {v('filters', 'int')} first-layer filters; "
@@ -467,7 +572,8 @@ def _captions(h: dict, k: int | None) -> dict:
                                                          if f"influence_{i}_match" in h else "")
                        for i in range(1, 6) if f"influence_{i}_filter" in h]
             caps["3A"] += " Most influential: " + ", ".join(leaders) + "."
-        caps["3B"] = "Logos of the most influential annotated filters beside their best Tomtom match."
+        caps["3B"] = ("Logos of the most influential annotated filters beside their best Tomtom match "
+                      f"({v('annotated', 'int')} of {v('filters', 'int')} filters have one).")
         if "planted_factors" in h:
             caps["3B"] += (f" Of the {v('planted_factors', 'int')} factors planted by the simulation, "
                            f"{v('planted_factors_recovered', 'int')} ({v('fraction_recovered', 'pct')}) are "
@@ -477,11 +583,11 @@ def _captions(h: dict, k: int | None) -> dict:
         caps["3, motif insertion"] = ("Mean change in predicted accessibility when each motif is inserted into "
                                       "background sequences, per cell type.")
         if "insertion_rho_mean" in h:
-            caps["3, motif insertion"] += (f" Across cell types the effect follows the factor's planted activity "
-                                           f"with mean Spearman ρ {v('insertion_rho_mean')} (ρ > 0 for "
-                                           f"{v('insertion_rho_positive', 'int')} planted motifs).")
+            caps["3, motif insertion"] += (f" Spearman ρ across cell types between a planted motif's effect and "
+                                           f"its factor's planted activity: mean {v('insertion_rho_mean')}; "
+                                           f"ρ > 0 for {v('insertion_rho_positive', 'int')} planted motifs.")
     if "satmut_sites" in h:
-        caps["4A"] = (f"Saturation mutagenesis maps of the test sites most strongly predicted accessible "
+        caps["4A"] = (f"Saturation mutagenesis maps of the sites most strongly predicted accessible "
                       f"({v('satmut_nucleotides', 'int')} nucleotides of {v('satmut_sites', 'int')} sites scored "
                       f"in all).")
     if "phylop_r_both" in h:
@@ -492,18 +598,18 @@ def _captions(h: dict, k: int | None) -> dict:
     if "pics_n_high" in h:
         caps["5A"] = (f"Fraction of SNPs whose SAD exceeds the threshold: {v('pics_frac_high', 'pct')} of "
                       f"{v('pics_n_high', 'int')} likely causal (high PICS) against {v('pics_frac_low', 'pct')} "
-                      f"of {v('pics_n_low', 'int')} unlikely causal (low PICS) SNPs; scores higher for likely "
-                      f"causal SNPs with Mann–Whitney p {_p_phrase(h['pics_mannwhitney_p'].value)} (Fisher p "
-                      f"{_p_phrase(h['pics_fisher_p'].value)} on the fractions).")
+                      f"of {v('pics_n_low', 'int')} unlikely causal (low PICS) SNPs. One-sided Mann–Whitney p "
+                      f"(likely causal scored higher) {_p_phrase(h['pics_mannwhitney_p'].value)}; Fisher p on "
+                      f"the fractions {_p_phrase(h['pics_fisher_p'].value)}.")
         if "causal_auroc_max_abs" in h:
-            caps["5A"] += (f" Against the simulation's truth, max |SAD| separates the SNPs that break or create a "
-                           f"planted motif from bystanders with AUROC {v('causal_auroc_max_abs')}.")
+            caps["5A"] += (f" Against the simulation's truth, AUROC of max |SAD| for the SNPs that break or create "
+                           f"a planted motif against bystanders: {v('causal_auroc_max_abs')} (0.5 is chance).")
         caps["5B"] = "Mutagenesis maps of the reference and alternative sequence around the top-scoring SNP."
     if "transfer_targets" in h or "transfer_within" in h:
         text = "AUROC of " + (f"{v('transfer_targets', 'int')} " if "transfer_targets" in h else "the ") + \
             "held-out cell types"
         parts = [f"{name} {v(f'transfer_mean_{col}')}" for col, name in
-                 (("transfer_auroc", "pre-trained then one pass"), ("scratch_auroc", "from scratch"),
+                 (("transfer_auroc", "pre-trained then fine-tuned"), ("scratch_auroc", "from scratch"),
                   ("full_auroc", "trained with all targets")) if f"transfer_mean_{col}" in h]
         caps["6"] = text + (": mean " + ", ".join(parts) if parts else "") + "."
         if "transfer_better" in h:
@@ -515,6 +621,72 @@ def _captions(h: dict, k: int | None) -> dict:
 
 def _p_phrase(p) -> str:
     return "< 1e-300" if p == 0 else f"= {fmt(p, 'p')}"
+
+
+def _nan(value) -> bool:
+    return isinstance(value, (float, np.floating)) and math.isnan(value)
+
+
+def _panel_titles(h: dict, k: int | None) -> dict:
+    """Panel titles with the run's numbers (``h``: id -> Headline) where the bare title would leave the result
+    open; other panels keep their :data:`PANELS` title."""
+    def v(id_, style="3f"):
+        return fmt(h[id_].value, style)
+
+    titles = {label: title for label, _, _, title in PANELS}
+    if "kmer_mean_auroc" in h and "mean_auroc" in h:
+        kmer = f"{k}-mer" if k else "k-mer"
+        titles["2B"] = (f"CNN against the {kmer} baseline: mean AUROC {v('mean_auroc')} against "
+                        f"{v('kmer_mean_auroc')}, CNN better on {v('n_targets_cnn_better', 'int')} of "
+                        f"{v('n_targets', 'int')}")
+    if "annotated" in h:
+        titles["3B"] += f" ({v('annotated', 'int')} of {v('filters', 'int')} filters annotated)"
+    if "phylop_r_both" in h:
+        titles["4B–D"] += f": Pearson r {v('phylop_r_both')} from loss and gain scores"
+    if "pics_frac_high" in h:
+        titles["5A"] = (f"SNPs above the SAD threshold: {v('pics_frac_high', 'pct')} of likely causal, "
+                        f"{v('pics_frac_low', 'pct')} of unlikely causal")
+    return titles
+
+
+def _section_titles(h: dict, k: int | None) -> dict:
+    """Each section's title: its subject (:data:`SECTIONS`) and what this run measured, from the headline
+    numbers ``h`` (id -> Headline); a section without numbers gets its subject only."""
+    def v(id_, style="3f"):
+        return fmt(h[id_].value, style)
+
+    titles = dict(SECTIONS)
+    if "mean_auroc" in h:
+        titles["Figure 2"] += (f": mean test AUROC {v('mean_auroc')} over {v('n_targets', 'int')} cell types"
+                               + (f", against {v('kmer_mean_auroc')} for the {k or 'k'}-mer baseline"
+                                  if "kmer_mean_auroc" in h else ""))
+    if "filters" in h:
+        titles["Figure 3"] += f": {v('annotated', 'int')} of {v('filters', 'int')} annotated"
+        if "planted_factors" in h:
+            titles["Figure 3"] += (f"; {v('planted_factors_recovered', 'int')} of {v('planted_factors', 'int')} "
+                                   f"planted factors recovered")
+    parts = []
+    if "satmut_sites" in h:
+        parts.append(f"{v('satmut_nucleotides', 'int')} nucleotides of {v('satmut_sites', 'int')} sites scored")
+    if "phylop_r_both" in h:
+        parts.append(f"phyloP predicted with Pearson r {v('phylop_r_both')}")
+    if parts:
+        titles["Figure 4"] += ": " + "; ".join(parts)
+    parts = []
+    if "snps_scored" in h:
+        parts.append(f"{v('snps_scored', 'int')} SNPs scored")
+    if "pics_frac_high" in h:
+        parts.append(f"{v('pics_frac_high', 'pct')} of likely and {v('pics_frac_low', 'pct')} of unlikely causal "
+                     f"SNPs above the SAD threshold")
+    if parts:
+        titles["Figure 5"] += ": " + "; ".join(parts)
+    if "transfer_targets" in h:
+        parts = [f"{v('transfer_targets', 'int')} cell types"]
+        parts += [f"mean AUROC {v(f'transfer_mean_{col}')} {name}" for col, name in
+                  (("transfer_auroc", "after transfer"), ("full_auroc", "with all targets"))
+                  if f"transfer_mean_{col}" in h]
+        titles["Figure 6"] += ": " + ", ".join(parts)
+    return titles
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -533,6 +705,7 @@ th,td{border-bottom:1px solid #ccc;padding:.25em .7em;text-align:left;vertical-a
 thead th{border-bottom:2px solid #444} td.num{text-align:right;font-variant-numeric:tabular-nums}
 .src{color:#777;font-size:.85em;font-family:monospace}
 .note{background:#f6f6f6;border-left:4px solid #999;padding:.5em 1em} .missing{color:#a33}
+.skipped{border-left-color:#c80} #skipped-stages ul{margin:.3em 0}
 details{margin:.8em 0} summary{cursor:pointer}
 @media print{body{max-width:none;margin:0} nav{display:none} h2{page-break-before:always}
              details{display:block} td.src{font-size:.75em}}
@@ -622,58 +795,136 @@ def _slug(text) -> str:
     return re.sub(r"[^0-9a-z]+", "-", str(text).lower()).strip("-")
 
 
-def render_html(title: str, meta: list[str], sections: list[tuple[str, str]]) -> str:
-    nav = "".join(f'<li><a href="#{_slug(name)}">{_e(name)}. {_e(SECTIONS.get(name, ""))}</a></li>'
-                  for name, _ in sections)
-    body = "\n".join(f'<section id="{_slug(name)}">\n{content}\n</section>' for name, content in sections)
+SITE_CLASSES = ("promoter", "intragenic", "intergenic")
+
+
+def _site_classes_measured(results_dir: Path, h: dict) -> bool:
+    """Whether the run measured AUROC by site class: evaluate/summary.tsv has a class mean (headlines ``h``)
+    and evaluate/auroc_by_class.tsv, where present, has rows of a class (without genes it is empty)."""
+    if not any(f"{c}_mean_auroc" in h and not _nan(h[f"{c}_mean_auroc"].value) for c in SITE_CLASSES):
+        return False
+    path = results_dir / "evaluate/auroc_by_class.tsv"
+    if not path.exists():
+        return True
+    if path.stat().st_size == 0:
+        return False
+    table = _read_table(path)
+    return "class" in table and bool(table["class"].isin(SITE_CLASSES).any())
+
+
+def _skipped_html(skip: Skipped) -> str:
+    hint = f" To bring it back, {_e(skip.hint)}." if skip.hint else ""
+    return (f'<p class="note skipped" data-stage="{_e(skip.stage)}" data-key="{_e(skip.key or "")}">'
+            f"Skipped: <b>{_e(skip.stage)}</b>, because {_e(skip.reason)}.{hint}</p>")
+
+
+def _skipped_list_html(skips: list[Skipped]) -> str:
+    """The short list near the top: every skipped stage, its reason, the key and where it is missing."""
+    items = []
+    for skip in skips:
+        where = ", ".join(f'<a href="#{_slug(s)}">{_e(s)}</a>' for s in skip.sections)
+        items.append(f'<li data-stage="{_e(skip.stage)}"><b>{_e(skip.stage)}</b>: {_e(skip.reason)}'
+                     + (f"; to bring it back, {_e(skip.hint)}" if skip.hint else "")
+                     + (f" ({where})" if where else "") + ".</li>")
+    return (f'<aside id="skipped-stages" class="note"><b>Skipped stages ({len(skips)})</b>'
+            f'<ul>{"".join(items)}</ul></aside>')
+
+
+def _missing_panel_html(label: str, title: str, path: str, results_dir: Path, skips: list[Skipped],
+                        drawn: bool = False) -> str:
+    """A placeholder for a panel the run did not draw (``drawn``: the file exists but shows nothing, as the
+    site-class figure without genes): what is missing and which config key brings it."""
+    key, need = PANEL_NEEDS.get(label, (None, None))
+    skip = next((s for s in skips if key is not None and s.key == key), None)
+    if label == "2, site classes" and drawn:
+        what = ("no gene annotation, so no site classes (evaluate/auroc_by_class.tsv has no promoter, intragenic "
+                "or intergenic rows)")
+    else:
+        what = f"{path} is absent from {results_dir.name}/" + (f" (it needs {need})" if need else "")
+    text = f"Figure {label} ({title}) not drawn: {what}"
+    if skip is not None:
+        text += f"; {skip.stage}: skipped because {skip.reason}"
+    if key is not None:
+        text += f". To draw it, {KEY_HINTS.get(key, f'set {key} in the config')}"
+    return f'<p class="note missing placeholder" data-figure="{_e(label)}">{_e(text)}.</p>'
+
+
+def render_html(title: str, meta: list[str], sections: list[tuple], preamble: str = "") -> str:
+    """The page: ``sections`` are ``(name, title, html)`` (or ``(name, html)``, titled by :data:`SECTIONS`);
+    ``preamble`` goes between the header and the table of contents."""
+    sections = [s if len(s) == 3 else (s[0], SECTIONS.get(s[0], ""), s[1]) for s in sections]
+    nav = "".join(f'<li><a href="#{_slug(name)}">{_e(name)}. {_e(sub)}</a></li>' for name, sub, _ in sections)
+    body = "\n".join(f'<section id="{_slug(name)}">\n{content}\n</section>' for name, _, content in sections)
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
             f"<title>{_e(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<header><h1>{_e(title)}</h1>\n"
             + "".join(f'<p class="meta">{_e(m)}</p>' for m in meta)
-            + f"</header>\n<nav><ul>{nav}</ul></nav>\n{body}\n</body>\n</html>\n")
+            + f"</header>\n{preamble}\n<nav><ul>{nav}</ul></nav>\n{body}\n</body>\n</html>\n")
 
 
 def build_report(results_dir, out_html, config: dict | None = None, truth_dir=None, paper_aucs=None,
-                 paper_targets=None, headline_tsv=None) -> dict:
+                 paper_targets=None, headline_tsv=None, skipped: dict[str, str] | None = None) -> dict:
     """Write the run's report to ``out_html`` (and its headline numbers to ``headline_tsv``, default
     ``headline.tsv`` beside it); returns ``{id: value}`` of the headline numbers.
 
     ``results_dir``: the run's ``results/{run}`` folder; ``config``: the workflow config (run name, kmer.k,
     simulate.enabled); ``truth_dir``: the simulation's ``truth/`` folder (simulated runs); ``paper_aucs``: the
-    published model's per-target test AUROCs (``basset_pretrained_test_aucs.txt``)."""
+    published model's per-target test AUROCs (``basset_pretrained_test_aucs.txt``); ``skipped``: ``{stage:
+    reason}`` of the stages the config left out (``{"SAD (Figure 5)": "variants.vcf is null"}``), each shown
+    with its reason and the key that brings it back, in a list at the top and in its sections (placed by
+    :func:`skipped_stages`)."""
     results_dir, out_html = Path(results_dir), Path(out_html)
     config = config or {}
     truth_dir = Path(truth_dir) if truth_dir and Path(truth_dir).exists() else None
     simulated = bool((config.get("simulate") or {}).get("enabled", truth_dir is not None))
+    skips = skipped_stages(skipped)
     heads = headline_numbers(results_dir, truth_dir, paper_aucs, paper_targets)
     by_id = {h.id: h for h in heads}
     k = (config.get("kmer") or {}).get("k")
-    caps = _captions(by_id, k)
+    caps, panel_titles, titles = _captions(by_id, k), _panel_titles(by_id, k), _section_titles(by_id, k)
     figs = figures(results_dir)
+    classes_measured = _site_classes_measured(results_dir, by_id)
+    placeholders = {}  # label -> html, for panels not drawn
+    for label, _, path, title in PANELS:
+        if not (results_dir / path).exists():
+            placeholders[label] = _missing_panel_html(label, title, path, results_dir, skips)
+        elif label == "2, site classes" and not classes_measured:
+            placeholders[label] = _missing_panel_html(label, title, path, results_dir, skips, drawn=True)
+    figs = [f for f in figs if f.label not in placeholders]
     for fig in figs:
+        fig.title = panel_titles.get(fig.label, fig.title)
         fig.caption = caps.get(fig.label, caps.get(fig.label[:1], ""))
     paper = None
     if (results_dir / "evaluate/metrics.tsv").exists():
         paper = paper_comparison(_read_table(results_dir / "evaluate/metrics.tsv"), paper_aucs, paper_targets)
 
     sections = []
-    for section, subtitle in SECTIONS.items():
+    for section in SECTIONS:
         rows = [h for h in heads if h.section == section]
         panels = [f for f in figs if f.section == section]
-        parts = [f"<h2>{_e(section)}. {_e(subtitle)}</h2>"]
+        parts = [f"<h2>{_e(section)}. {_e(titles[section])}</h2>"]
+        section_skips = [s for s in skips if section in s.sections]
         if not rows and not panels:
-            what = "transfer learning" if section == "Figure 6" else "this stage"
-            parts.append(f'<p class="note missing">Not run: no outputs of {what} in {_e(results_dir.name)}/.</p>')
+            titles[section] = SECTIONS[section] + (": skipped" if section_skips else ": not run")
+            parts[0] = f"<h2>{_e(section)}. {_e(titles[section])}</h2>"
+            stage, table, key = SECTION_STAGES[section]
+            hint = f"; to run it, {KEY_HINTS[key]}" if key and not section_skips else ""
+            parts.append(f'<p class="note missing">Not run: no outputs of {_e(stage)} in {_e(results_dir.name)}/ '
+                         f"(no {_e(table)}){_e(hint)}.</p>")
+            parts += [_skipped_html(s) for s in section_skips]
         else:
+            parts += [_skipped_html(s) for s in section_skips]
             if section == "Figure 2" and paper is not None:
-                parts.append('<p class="note">This run uses the paper\'s 164 targets: the published model\'s '
-                             'numbers stand beside ours.</p>')
-            parts += [_figure_html(f, results_dir) for f in panels]
+                parts.append(f'<p class="note">This run\'s {len(paper)} targets are the paper\'s: the published '
+                             'model\'s numbers stand beside ours.</p>')
+            drawn = {f.label: _figure_html(f, results_dir) for f in panels}
+            order = [label for label, s, _, _ in PANELS if s == section] + [f.label for f in panels]
+            parts += [drawn.get(label) or placeholders.get(label, "") for label in dict.fromkeys(order)]
             if rows:
                 parts.append(f"<h3>{_e(section)}: headline numbers</h3>")
                 parts.append(_headline_table(rows, with_paper=any(r.paper_value is not None for r in rows)))
             parts.append(_section_extras(section, results_dir, truth_dir, paper))
-        sections.append((section, "\n".join(p for p in parts if p)))
+        sections.append((section, titles[section], "\n".join(p for p in parts if p)))
 
     run = config.get("run", results_dir.name)
     meta = [f"Run {run}: " + ("simulated data, graded against the simulation's truth" if simulated and truth_dir
@@ -681,10 +932,13 @@ def build_report(results_dir, out_html, config: dict | None = None, truth_dir=No
             + (f"; seed {config['seed']}" if "seed" in config else "") + ".",
             f"Generated {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} from {results_dir}."]
     out_html.parent.mkdir(parents=True, exist_ok=True)
-    out_html.write_text(render_html(f"Basset report: {run}", meta, sections), encoding="utf-8")
+    preamble = _skipped_list_html(skips) if skips else ""
+    with atomic_path(out_html) as tmp:
+        tmp.write_text(render_html(f"Basset report: {run}", meta, sections, preamble), encoding="utf-8")
     headline_tsv = Path(headline_tsv) if headline_tsv else out_html.parent / "headline.tsv"
     write_headlines(headline_tsv, heads)
-    log.info("report: %d figures, %d headline numbers -> %s", len(figs), len(heads), out_html)
+    log.info("report: %d figures, %d placeholders, %d headline numbers, %d skipped stages -> %s", len(figs),
+             len(placeholders), len(heads), len(skips), out_html)
     return {h.id: h.value for h in heads}
 
 
@@ -697,4 +951,4 @@ def write_headlines(path, heads: list[Headline]) -> None:
     frame["paper_value"] = ["" if v is None else _repr(v) for v in frame["paper_value"]]
     frame = frame[["section", "name", "value", "source_file", "source_key", "id", "format", "paper_value",
                    "paper_source"]]
-    frame.to_csv(path, sep="\t", index=False)
+    write_table(path, frame)
