@@ -5,7 +5,11 @@ from snakemake.utils import min_version
 min_version("8.0")
 
 
-configfile: "config/config.yaml"
+# The embedded default (the simulated genome) when no --configfile is given. A config given with --configfile
+# is read alone, over the schema's neutral defaults: nothing of the simulated default leaks into a user's run.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 report: "workflow/report/workflow.rst"
@@ -23,6 +27,10 @@ include: "workflow/rules/satmut.smk"
 include: "workflow/rules/variants.smk"
 include: "workflow/rules/transfer.smk"
 include: "workflow/rules/report.smk"
+
+
+# no rule may write (or, on failure, delete) a file that the user brings
+check_user_files_are_not_outputs()
 
 
 rule all:

@@ -13,7 +13,7 @@ import pytest
 
 from basset.errors import BassetError, ConfigError
 from basset.sequence import encode
-from basset.simulate import DEFAULTS, OUTPUTS, _pwm_tables, load_motifs, merge_params, simulate
+from basset.simulate import DEFAULTS, OUTPUTS, _pwm_tables, load_motifs, merge_params, simulate, simulated_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = {"genome": {"size": 1_500_000, "chromosomes": 2}, "variants": {"blocks_per_mb": 10}}
@@ -38,6 +38,9 @@ def sim(tmp_path_factory):
     samples = make_samples(root)
     summary = simulate(root / "out", samples, PARAMS, seed=7, progress=False)
     out = {k: root / "out" / v for k, v in OUTPUTS.items()}
+    # the peak files lie where simulated_paths derives them in outdir, never at the sheet's `peaks` paths
+    derived = simulated_paths(root / "out", samples)["peaks"]
+    samples = samples.assign(given=samples["peaks"], peaks=[derived[n] for n in samples["name"]])
     return {"root": root, "samples": samples, "summary": summary, "out": out}
 
 
@@ -81,7 +84,8 @@ def test_outputs_and_summary(sim):
     for key, path in sim["out"].items():
         assert path.is_file() and path.stat().st_size > 0, key
     for row in sim["samples"].itertuples():
-        assert Path(row.peaks).is_file()
+        assert Path(row.peaks).is_file() and Path(row.peaks).parent == sim["root"] / "out" / "peaks"
+        assert not Path(row.given).exists()  # a sheet's path is never written (issue 12: user data safety)
     saved = json.loads(sim["out"]["summary"].read_text())
     assert saved["seed"] == 7
     assert saved["jaspar_release"] == "JASPAR2026"
@@ -352,7 +356,8 @@ def test_schema_matches_defaults():
     props = schema["properties"]
     assert schema["additionalProperties"] is False
     assert set(props) == set(DEFAULTS) | {"enabled", "outdir"}
-    assert props["enabled"]["default"] is True and props["outdir"]["default"] == "resources/simulated"
+    # neutral: a config given with --configfile simulates only when it says so (issue 12)
+    assert props["enabled"]["default"] is False and props["outdir"]["default"] == "resources/simulated"
     for section, value in DEFAULTS.items():
         if isinstance(value, dict) and section != "programs":
             sub = props[section]["properties"]
@@ -377,3 +382,18 @@ def test_sample_sheets():
     tiny = read_sample_sheet(ROOT / "config/samples/tiny.tsv")
     assert len(tiny) == 6 and tiny["group"].value_counts().eq(2).all() and (tiny["format"] == "hotspot").sum() == 1
     assert all(p.startswith("resources/tiny/peaks/") for p in tiny["peaks"])
+    # each sheet says the paths that the simulation derives (it never writes to a sheet's own paths)
+    for sheet, outdir in ((full, "resources/simulated"), (tiny, "resources/tiny")):
+        assert simulated_paths(outdir, sheet)["peaks"] == dict(zip(sheet["name"], sheet["peaks"]))
+
+
+def test_check_programs_at_parse_time():
+    """A sample whose group is no program failed inside simulate_genome (after the DAG was built) with
+    ConfigError: simulate.programs: sample 'GM03348' has group ''."""
+    from basset.simulate import check_programs
+
+    samples = make_samples(Path("/nonexistent"))
+    check_programs(samples, {"enabled": True, "outdir": "x"})
+    samples.loc["hep_2", "group"] = ""
+    with pytest.raises(ConfigError, match=r"simulate\.programs: sample 'hep_2' has group ''"):
+        check_programs(samples, {"enabled": True})

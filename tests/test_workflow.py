@@ -181,7 +181,9 @@ def test_dry_run_paper_config_shows_164_downloads(workdir):
     text = res.stdout + res.stderr
     assert res.returncode == 0, text[-3000:]
     assert "simulate_genome" not in text
-    for rule in ("download_resource", "index_genome", "merge_peaks", "build_dataset"):
+    # every step through the report, with no edits (issue 11): the PICS SNPs' alleles come from dbSNP
+    for rule in ("download_resource", "index_genome", "merge_peaks", "build_dataset", "select_pics_variants",
+                 "score_snps", "pics_enrichment", "transfer_learning", "make_report"):
         assert rule in text
     counts = {line.split()[0]: int(line.split()[1]) for line in text.splitlines()
               if len(line.split()) == 2 and line.split()[1].isdigit()}
@@ -192,13 +194,45 @@ def test_dry_run_paper_config_shows_164_downloads(workdir):
     (["peaks={'feature_size': 'wide'}"], "key 'peaks.feature_size'"),
     (["dataset={'split': {'method': 'random', 'valid': -3}}"], "key 'dataset.split.valid'"),
     (["colour=blue"], "Additional properties are not allowed ('colour'"),
-    (["genome={'fasta': 'nowhere/genome.fa'}"], "key 'genome.fasta': nowhere/genome.fa"),
     (["samples=missing.tsv"], "key 'samples'"),
+    # keys that contradict each other are refused at parse time too (issue 11)
 ])
 def test_bad_config_fails_before_any_job_with_the_key(workdir, override, expected):
     res = snakemake(workdir, "-n", "--config", *override)
     assert res.returncode != 0
     assert expected in res.stderr + res.stdout
+
+
+def _merged(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merged(base.get(key, {}), value) if isinstance(value, dict) else value
+    return out
+
+
+@pytest.mark.parametrize("override, expected", [
+    ({"dataset": {"split": {"method": "random", "valid": 0.5, "test": 0.5}}}, "dataset.split.valid, dataset.split.test"),
+    ({"model": {"conv_widths": [19, 11]}}, "model.conv_widths"),
+    ({"peaks": {"merge_overlap": 600}}, "peaks.merge_overlap"),
+    ({"run": ".."}, "key 'run'"),
+    ({"model": {"preset": "deepsea"}}, "model.seq_len, peaks.feature_size"),
+    ({"transfer": {"k": 21}}, "transfer.k"),
+    ({"simulate": {"enabled": False}, "genome": {"fasta": "nowhere/genome.fa"}}, "key 'genome.fasta': nowhere/genome.fa"),
+    ({"genome": {"fasta": "nowhere/genome.fa"}}, "simulate.enabled is true"),
+])
+def test_contradicting_keys_fail_before_any_job(workdir, override, expected):
+    """Split fractions summing to 1 failed in split_sites after the merge (with an empty rule log), layer lists of
+    different lengths in train_model after the dataset, the deepsea preset on 600 bp sites in train_model;
+    merge_overlap >= feature_size and run '..' were accepted."""
+    import yaml
+
+    config = _merged(yaml.safe_load((workdir / "config/config.yaml").read_text()), override)
+    path = workdir / "config/bad.yaml"
+    path.write_text(yaml.safe_dump(config))
+    res = snakemake(workdir, "-n", "--configfile", str(path))
+    assert res.returncode != 0
+    assert expected in res.stderr + res.stdout
+    assert "Job stats" not in res.stdout + res.stderr
 
 
 def test_unsafe_sample_name_names_the_sheet_and_line(workdir):
@@ -208,6 +242,15 @@ def test_unsafe_sample_name_names_the_sheet_and_line(workdir):
     assert res.returncode != 0
     text = res.stdout + res.stderr
     assert f"{sheet}:3" in text and "unsafe sample name" in text
+
+
+@pytest.mark.parametrize("name", ["..", "."])
+def test_dot_sample_names_are_refused(workdir, name):
+    """Sample names '.' and '..' passed, and would have named folders outside the run's."""
+    sheet = workdir / "dots.tsv"
+    sheet.write_text(f"name\tpeaks\tgroup\nok_1\tx.bed\terythroid\n{name}\ty.bed\terythroid\n")
+    res = snakemake(workdir, "-n", "--config", f"samples={sheet}")
+    assert res.returncode != 0 and f"{sheet}:3" in res.stdout + res.stderr
 
 
 def test_lint_and_snakefmt_are_clean():

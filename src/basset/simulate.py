@@ -40,7 +40,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -48,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError
+from .fileio import staging_dir
 from .sequence import decode
 
 log = logging.getLogger("basset.simulate")
@@ -156,6 +156,22 @@ OUTPUTS: dict[str, str] = {
     "summary": "truth/simulation.json",
 }
 
+#: file-name suffix of a simulated peak file by format (all gzipped)
+PEAK_SUFFIX = {"narrowPeak": "narrowPeak.gz", "hotspot": "hotspot.bed.gz", "bed": "bed.gz"}
+
+
+def simulated_paths(outdir: str | Path, samples: pd.DataFrame) -> dict:
+    """Where :func:`simulate` writes into ``outdir``: every key of :data:`OUTPUTS` -> path, and ``peaks`` ->
+    {sample name: ``outdir/peaks/<name>.<format suffix>``}. Derived from ``outdir`` and the sample names only,
+    never from a sheet's ``peaks`` column."""
+    outdir = str(outdir).rstrip("/")
+    formats = samples["format"] if "format" in samples else ["narrowPeak"] * len(samples)
+    out = {key: f"{outdir}/{rel}" for key, rel in OUTPUTS.items()}
+    out["peaks"] = {name: f"{outdir}/peaks/{name}.{PEAK_SUFFIX.get(fmt or 'narrowPeak', 'narrowPeak.gz')}"
+                    for name, fmt in zip(samples["name"], formats)}
+    return out
+
+
 _REPLACED = ("programs", "cooperative")  # params replaced as a whole, not merged
 
 
@@ -174,6 +190,24 @@ def merge_params(params: dict | None, defaults: dict = DEFAULTS, prefix: str = "
         else:
             out[key] = copy.deepcopy(value)
     return out
+
+
+def _check_groups(samples: pd.DataFrame, programs: dict) -> None:
+    for name, group in zip(samples["name"], samples.get("group", [""] * len(samples))):
+        if group not in programs:
+            raise ConfigError(
+                "simulate.programs",
+                f"sample {name!r} has group {group!r}, which is not a program; expected one of "
+                f"{', '.join(programs)} (the sample sheet's `group` names the lineage program to simulate)",
+            )
+
+
+def check_programs(samples: pd.DataFrame, simulate_config: dict) -> None:
+    """Check a ``simulate:`` config section and a sample sheet before simulating (at workflow parse time):
+    parameters as :func:`simulate` checks them, and every sample's ``group`` a program."""
+    p = merge_params({k: v for k, v in simulate_config.items() if k not in ("enabled", "outdir")})
+    _check_params(p)
+    _check_groups(samples, p["programs"])
 
 
 def _check_params(p: dict) -> None:
@@ -311,13 +345,7 @@ class _Sim:
         self.samples = samples.reset_index(drop=True)
         self.streams = iter(np.random.SeedSequence(self.seed).spawn(32))
         used = list(dict.fromkeys(self.samples["group"]))
-        for name, group in zip(self.samples["name"], self.samples["group"]):
-            if group not in p["programs"]:
-                raise ConfigError(
-                    "simulate.programs",
-                    f"sample {name!r} has group {group!r}, which is not a program; expected one of "
-                    f"{', '.join(p['programs'])}",
-                )
+        _check_groups(self.samples, p["programs"])
         self.programs = {k: list(p["programs"][k]) for k in used}
 
     def rng(self) -> np.random.Generator:
@@ -847,10 +875,10 @@ def simulate(outdir, samples: pd.DataFrame, params: dict | None = None, seed: in
     Parameters
     ----------
     outdir : directory for the genome, annotation, variants and ``truth/`` (created).
-    samples : sample sheet (see :func:`basset.samples.read_sample_sheet`) with columns ``name``, ``peaks``
-        (output path of that cell type's peak file, relative to the current directory), ``group`` (a key of
+    samples : sample sheet (see :func:`basset.samples.read_sample_sheet`) with columns ``name``, ``group`` (a key of
         ``params["programs"]``) and ``format`` (``narrowPeak``: 10-column ENCODE narrowPeak; ``hotspot``:
-        5-column chrom/start/end/name/score; ``bed``: BED6), all gzipped.
+        5-column chrom/start/end/name/score; ``bed``: BED6), all gzipped, written to
+        ``outdir/peaks/<name>.<format>.gz`` (:func:`simulated_paths`; a ``peaks`` column is ignored).
     params : overrides merged over :data:`DEFAULTS`; an unknown key raises :class:`ConfigError`.
     seed : the one seed every random draw derives from.
     progress : show a tqdm bar over the stages.
@@ -862,7 +890,7 @@ def simulate(outdir, samples: pd.DataFrame, params: dict | None = None, seed: in
     t0 = time.perf_counter()
     p = merge_params(params)
     _check_params(p)
-    for col in ("name", "peaks", "group"):
+    for col in ("name", "group"):
         if col not in samples.columns:
             raise ConfigError("samples", f"the sample sheet needs a {col!r} column")
     samples = samples.copy()
@@ -903,68 +931,68 @@ def simulate(outdir, samples: pd.DataFrame, params: dict | None = None, seed: in
     cons = sim.conservation()
     step("conservation")
 
-    tmp = Path(tempfile.mkdtemp(prefix=".simulate-", dir=outdir))
     try:
-        (tmp / "truth").mkdir()
-        (tmp / "peaks").mkdir()
-        sim.write_fasta(tmp)
-        sim.write_bigwig(tmp, cons)
-        del cons
-        n_genes = sim.write_genes(tmp)
-        peaks = sim.peaks()
-        peak_tmp = {}
-        for i, row in enumerate(sim.samples.itertuples(index=False)):
-            df = peaks[row.name]
-            if row.format == "hotspot":
-                df = df[["chrom", "start", "end", "name", "score"]]
-            elif row.format == "bed":
-                df = df[["chrom", "start", "end", "name", "score", "strand"]]
-            peak_tmp[row.name] = tmp / "peaks" / f"{i}.gz"
-            _gz_tsv(peak_tmp[row.name], df)
-        truth = _write_tables(sim, tmp)
-        step("writing")
-        cells = sim.samples["name"].tolist()
-        frac = sim.acc.mean(0)
-        counts = {
-            "genome_bp": int(sim.lengths.sum()),
-            "gap_bp": int((sim.seq == 4).sum()),
-            "gc": float(np.isin(sim.seq, (1, 2)).sum() / max((sim.seq != 4).sum(), 1)),
-            "sites": int(sim.centre.size),
-            "sites_by_class": {c: int((sim.cls == i).sum()) for i, c in enumerate(sim.classes)},
-            "motif_instances": int(len(sim.inst)),
-            "genes": int(n_genes),
-            "sites_accessible_anywhere": int(sim.acc.any(1).sum()),
-            "peaks": {c: int(len(peaks[c])) for c in cells},
-            "false_peaks": dict(sim.n_false),
-            "snps": int(len(sim.snps)),
-            "snps_by_role": {k: int(v) for k, v in sim.snps["role"].value_counts().sort_index().items()},
-            "ld_blocks": int(sim.snps["block"].nunique()),
-        }
-        summary = {
-            "seed": int(seed),
-            "params": p,
-            "jaspar_release": p["motifs"]["release"],
-            "factors": {f: sim.motifs[f]["matrix_id"] for f in sim.factors},
-            "factor_names": {f: sim.motifs[f]["name"] for f in sim.factors},
-            "programs_used": sim.programs,
-            "accessible_fraction": {c: round(float(x), 6) for c, x in zip(cells, frac)},
-            "counts": counts,
-            "outputs": OUTPUTS,
-            "truth_columns": truth,
-        }
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=False) + "\n")
-        # move into place: everything but the summary, then the summary
-        (outdir / "truth").mkdir(exist_ok=True)
-        for key, rel in OUTPUTS.items():
-            if key != "summary":
-                os.replace(tmp / rel, outdir / rel)
-        for row in sim.samples.itertuples(index=False):
-            dest = Path(row.peaks)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(peak_tmp[row.name]), str(dest))
-        os.replace(tmp / "summary.json", outdir / OUTPUTS["summary"])
+        with staging_dir(outdir, "simulate") as tmp:
+            (tmp / "truth").mkdir()
+            (tmp / "peaks").mkdir()
+            sim.write_fasta(tmp)
+            sim.write_bigwig(tmp, cons)
+            del cons
+            n_genes = sim.write_genes(tmp)
+            peaks = sim.peaks()
+            peak_tmp = {}
+            for i, row in enumerate(sim.samples.itertuples(index=False)):
+                df = peaks[row.name]
+                if row.format == "hotspot":
+                    df = df[["chrom", "start", "end", "name", "score"]]
+                elif row.format == "bed":
+                    df = df[["chrom", "start", "end", "name", "score", "strand"]]
+                peak_tmp[row.name] = tmp / "peaks" / f"{i}.gz"
+                _gz_tsv(peak_tmp[row.name], df)
+            truth = _write_tables(sim, tmp)
+            step("writing")
+            cells = sim.samples["name"].tolist()
+            frac = sim.acc.mean(0)
+            counts = {
+                "genome_bp": int(sim.lengths.sum()),
+                "gap_bp": int((sim.seq == 4).sum()),
+                "gc": float(np.isin(sim.seq, (1, 2)).sum() / max((sim.seq != 4).sum(), 1)),
+                "sites": int(sim.centre.size),
+                "sites_by_class": {c: int((sim.cls == i).sum()) for i, c in enumerate(sim.classes)},
+                "motif_instances": int(len(sim.inst)),
+                "genes": int(n_genes),
+                "sites_accessible_anywhere": int(sim.acc.any(1).sum()),
+                "peaks": {c: int(len(peaks[c])) for c in cells},
+                "false_peaks": dict(sim.n_false),
+                "snps": int(len(sim.snps)),
+                "snps_by_role": {k: int(v) for k, v in sim.snps["role"].value_counts().sort_index().items()},
+                "ld_blocks": int(sim.snps["block"].nunique()),
+            }
+            summary = {
+                "seed": int(seed),
+                "params": p,
+                "jaspar_release": p["motifs"]["release"],
+                "factors": {f: sim.motifs[f]["matrix_id"] for f in sim.factors},
+                "factor_names": {f: sim.motifs[f]["name"] for f in sim.factors},
+                "programs_used": sim.programs,
+                "accessible_fraction": {c: round(float(x), 6) for c, x in zip(cells, frac)},
+                "counts": counts,
+                "outputs": OUTPUTS,
+                "truth_columns": truth,
+            }
+            (tmp / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=False) + "\n")
+            # move into place: everything but the summary, then the summary
+            (outdir / "truth").mkdir(exist_ok=True)
+            for key, rel in OUTPUTS.items():
+                if key != "summary":
+                    os.replace(tmp / rel, outdir / rel)
+            peak_paths = simulated_paths(outdir, sim.samples)["peaks"]
+            for row in sim.samples.itertuples(index=False):
+                dest = Path(peak_paths[row.name])
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(str(peak_tmp[row.name]), str(dest))
+            os.replace(tmp / "summary.json", outdir / OUTPUTS["summary"])
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
         if bar is not None:
             bar.close()
     summary["seconds"] = round(time.perf_counter() - t0, 2)

@@ -1,14 +1,26 @@
-# Helpers shared by all the .smk files: config and sample-sheet validation, paths, input functions.
+# Helpers shared by all the .smk files: config and sample-sheet validation, input paths, input functions.
 # Everything here runs when the workflow is parsed, so a bad config fails before any job starts.
 
+import os
 import re
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 from snakemake.utils import validate
 
-from basset.errors import InputError
+from basset.config import (
+    PAPER_INSERT_MOTIFS,
+    PICS_VCF,
+    check_config,
+    check_targets,
+    skipped_stages,
+    workflow_inputs,
+)
+from basset.errors import BassetError, InputError
+from basset.fileio import sniff_genome
 from basset.samples import is_url, read_sample_sheet
+from basset.simulate import check_programs, simulated_paths
 
 
 def _schema_error(err):
@@ -55,12 +67,31 @@ def _load_samples(path):
     return sheet
 
 
+def _checked(function, *args):
+    """Run a basset check at parse time; its error becomes Snakemake's, naming the key or file."""
+    try:
+        return function(*args)
+    except BassetError as err:
+        raise WorkflowError(f"Invalid config: {err}") from None
+
+
 _validate_config(config)
+_checked(check_config, config)
 RUN = config["run"]
-SIM = config["simulate"]["outdir"].rstrip("/")
-SIMULATE = config["simulate"]["enabled"]
+SIMULATE = bool(config["simulate"].get("enabled", False))
+SIM = config["simulate"].get("outdir", "resources/simulated").rstrip("/")
 SAMPLES = _load_samples(config["samples"])
 TARGETS = list(SAMPLES.index)
+_checked(check_targets, config, TARGETS)
+if SIMULATE:
+    _checked(check_programs, SAMPLES, config["simulate"])
+# every input file, decided once (basset.config.workflow_inputs): the simulation's files under its own folder,
+# or the user's files, which no rule ever writes
+INPUT = _checked(workflow_inputs, config, SAMPLES)
+SKIPPED = skipped_stages(config, INPUT)
+if workflow.is_main_process:
+    for _stage, _reason in SKIPPED.items():
+        logger.info(f"basset: skipping {_stage}: {_reason}")
 
 
 def produced_here(path):
@@ -68,44 +99,37 @@ def produced_here(path):
     path = str(path)
     if path.startswith("resources/downloads/"):
         return path[len("resources/downloads/") :] in (config.get("downloads") or {})
-    if SIMULATE and path.startswith(f"{SIM}/"):
+    if path.startswith("resources/peaks/") or path == PICS_VCF:
         return True
-    return False
+    return SIMULATE and path.startswith(f"{SIM}/")
 
 
 def peaks_path(name):
-    """Where the merge reads sample `name`'s peaks: the local file, or the download of its URL."""
-    peaks = SAMPLES.loc[name, "peaks"]
-    return f"resources/peaks/{name}.bed.gz" if is_url(peaks) else peaks
-
-
-def simulated_peak_files():
-    return [peaks_path(n) for n in TARGETS if not is_url(SAMPLES.loc[n, "peaks"])]
+    """Where the merge reads sample `name`'s peaks: the user's file, its download, or the simulation's."""
+    return INPUT["peaks"][name]
 
 
 def _check_inputs():
-    """Fail at parse time, naming the key or sample, for local inputs that exist nowhere."""
+    """Fail at parse time, naming the key or sample, for local inputs that exist nowhere or cannot be read."""
     missing = []
     for name in TARGETS:
         path = peaks_path(name)
-        if (
-            not is_url(SAMPLES.loc[name, "peaks"])
-            and not produced_here(path)
-            and not Path(path).exists()
-        ):
+        if not produced_here(path) and not Path(path).exists():
             missing.append(
                 f"sample '{name}' (sample sheet {config['samples']}): peaks file {path}"
             )
-    for section, key in (
-        ("genome", "fasta"),
-        ("genome", "genes"),
-        ("genome", "phylop"),
-        ("variants", "vcf"),
-        ("variants", "pics"),
+    for key, label in (
+        ("fasta", "genome.fasta"),
+        ("genes", "genome.genes"),
+        ("phylop", "genome.phylop"),
+        ("vcf", "variants.vcf"),
+        ("pics", "variants.pics"),
     ):
-        path = config[section].get(key)
+        path = INPUT[key]
         if path and not produced_here(path) and not Path(path).exists():
-            missing.append(f"key '{section}.{key}': {path}")
+            missing.append(
+                f"key '{label}': {path} (null skips the stages that need it)"
+            )
     database = config["motifs"]["database"]
     if (
         database.lower() != "jaspar"
@@ -118,9 +142,39 @@ def _check_inputs():
             "Missing input files (neither present nor made by a download or simulation rule):\n  "
             + "\n  ".join(missing)
         )
+    fasta = INPUT["fasta"]
+    if not produced_here(fasta):
+        kind = _checked(sniff_genome, fasta)
+        if kind != "fasta":
+            raise WorkflowError(
+                f"Invalid config: genome.fasta: {fasta} is "
+                + (
+                    "gzip-compressed, which cannot be read at random positions: gunzip it"
+                    if kind == "fasta.gz"
+                    else "a chromosome-sizes table, not a FASTA genome"
+                )
+            )
 
 
 _check_inputs()
+
+
+def genome_fasta():
+    """The genome FASTA that jobs read: the simulation's, or a link under resources/genome/ to the user's FASTA
+    (so that its index is written there, never beside the user's file)."""
+    if SIMULATE:
+        return INPUT["fasta"]
+    return f"resources/genome/{Path(INPUT['fasta']).name}"
+
+
+def fasta_index():
+    return f"{genome_fasta()}.fai"
+
+
+def keys(section, *names):
+    """Only the keys of a config section that a rule uses, as its params (so that a change to another key of the
+    section does not re-run the rule)."""
+    return {name: config[section][name] for name in names}
 
 
 def optional_input(path):
@@ -139,8 +193,28 @@ def simulation_truth():
     return [f"{SIM}/truth/simulation.json"] if SIMULATE else []
 
 
-def fasta_index():
-    return f"{config['genome']['fasta']}.fai"
+def insert_motif_specs():
+    """motifs.insert; when it is empty, the planted factors (read from the simulation's truth by the rule's
+    script, so an empty list here) or, on real data, the paper's factors by JASPAR ID.
+    """
+    if config["motifs"]["insert"]:
+        return list(config["motifs"]["insert"])
+    return {} if SIMULATE else dict(PAPER_INSERT_MOTIFS)
+
+
+def check_user_files_are_not_outputs():
+    """Refuse a DAG in which a file that the user brings could be written (or deleted) by a rule."""
+    user = [
+        p for p in (INPUT[k] for k in ("fasta", "genes", "phylop", "vcf", "pics")) if p
+    ]
+    user += list(INPUT["peaks"].values())
+    user = [p for p in user if not produced_here(p)]
+    for producer in workflow.rules:
+        for path in user:
+            if producer.is_producer(path):
+                raise WorkflowError(
+                    f"Refusing to run: {producer.name} would write your input {path}"
+                )
 
 
 def final_outputs():
@@ -169,10 +243,10 @@ def variant_outputs():
     """Conservation and variant outputs that the config's inputs allow: phyloP regression needs genome.phylop,
     SAD needs variants.vcf, the PICS enrichment both variants.vcf and variants.pics."""
     out = []
-    if config["genome"].get("phylop"):
+    if INPUT["phylop"]:
         out.append(f"results/{RUN}/satmut/phylop_regression.tsv")
-    if config["variants"].get("vcf"):
+    if INPUT["vcf"]:
         out.append(f"results/{RUN}/variants/sad.tsv.gz")
-        if config["variants"].get("pics"):
+        if INPUT["pics"]:
             out.append(f"results/{RUN}/variants/pics_enrichment.tsv")
     return out

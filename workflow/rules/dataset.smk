@@ -22,7 +22,7 @@ rule build_dataset:
         sites=rules.merge_peaks.output.sites,
         activity=rules.merge_peaks.output.activity,
         splits=rules.split_sites.output.splits,
-        fasta=config["genome"]["fasta"],
+        fasta=genome_fasta(),
         fai=fasta_index(),
     output:
         h5=f"results/{RUN}/dataset/dataset.h5",

@@ -30,15 +30,18 @@ rule download_resource:
 
 rule download_peaks:
     output:
-        ensure("resources/peaks/{sample}.bed.gz", non_empty=True),
+        # the URL's own file name: its bytes are kept as the server sent them (plain or gzip; readers decide
+        # by content)
+        ensure("resources/peaks/{sample}/{filename}", non_empty=True),
     log:
-        "logs/download/peaks_{sample}.log",
+        "logs/download/peaks/{sample}/{filename}.log",
     wildcard_constraints:
         # only samples whose peaks are a URL; local peak files are read where they are
         sample="|".join(
             re.escape(s) for s in SAMPLES.index[SAMPLES["peaks"].map(is_url)]
         )
         or "(?!)",
+        filename="[^/]+",
     retries: 3
     conda:
         "../../envs/basset.yaml"
@@ -50,13 +53,36 @@ rule download_peaks:
         "../scripts/download_file.py"
 
 
-if not config["simulate"]["enabled"]:
+if INPUT["vcf"] == PICS_VCF:
 
+    # the PICS table has no alleles: take them, once, from a public sites VCF streamed through this rule
+    rule select_pics_variants:
+        input:
+            pics=INPUT["pics"],
+        output:
+            vcf=ensure(PICS_VCF, non_empty=True),
+            summary="resources/variants/pics_snps.summary.tsv",
+        log:
+            "logs/download/select_pics_variants.log",
+        retries: 3
+        localrule: True
+        conda:
+            "../../envs/basset.yaml"
+        params:
+            source=config["variants"]["allele_source"],
+        script:
+            "../scripts/select_pics_variants.py"
+
+
+if not SIMULATE:
+
+    # the workflow writes only under resources/ and results/: the user's FASTA is linked, and indexed, here
     rule index_genome:
         input:
-            fasta=config["genome"]["fasta"],
+            fasta=INPUT["fasta"],
         output:
-            fai=f"{config['genome']['fasta']}.fai",
+            fasta=genome_fasta(),
+            fai=fasta_index(),
         log:
             "logs/download/index_genome.log",
         conda:

@@ -31,7 +31,7 @@ rule evaluate_model:
         h5=rules.build_dataset.output.h5,
         kmer_metrics=rules.kmer_baseline.output.metrics,
         sites=rules.merge_peaks.output.sites,
-        genes=optional_input(config["genome"]["genes"]),
+        genes=optional_input(INPUT["genes"]),
     output:
         metrics=f"results/{RUN}/evaluate/metrics.tsv",
         by_class=f"results/{RUN}/evaluate/auroc_by_class.tsv",

@@ -22,7 +22,7 @@ rule filter_motifs:
         "../../envs/basset.yaml"
     threads: 2
     params:
-        motifs=config["motifs"],
+        motifs=keys("motifs", "threshold", "min_sites", "background_gc", "split"),
     script:
         "../scripts/filter_motifs.py"
 
@@ -100,7 +100,7 @@ rule insert_motifs:
         "../../envs/basset.yaml"
     threads: 2
     params:
-        motifs=config["motifs"]["insert"],
+        motifs=insert_motif_specs(),
         release=config["motifs"]["release"],
         n_background=config["motifs"]["n_background"],
         split=config["motifs"]["split"],

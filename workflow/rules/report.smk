@@ -23,12 +23,12 @@ rule make_report:
         # the stages that the config's inputs allow (as in variant_outputs() of common.smk)
         phylop=(
             [rules.satmut_phylop.output.table, rules.satmut_phylop.output.fig4bcd]
-            if config["genome"].get("phylop")
+            if INPUT["phylop"]
             else []
         ),
         sad=(
             [rules.score_snps.output.sad, rules.score_snps.output.summary]
-            if config["variants"].get("vcf")
+            if INPUT["vcf"]
             else []
         ),
         pics=(
@@ -37,7 +37,7 @@ rule make_report:
                 rules.pics_enrichment.output.fig5a,
                 rules.pics_enrichment.output.fig5b,
             ]
-            if config["variants"].get("vcf") and config["variants"].get("pics")
+            if INPUT["vcf"] and INPUT["pics"]
             else []
         ),
         transfer=(
@@ -59,6 +59,7 @@ rule make_report:
     conda:
         "../../envs/basset.yaml"
     params:
-        paper_aucs=config.get("report", {}).get("paper_aucs"),
+        paper_aucs=config["report"]["paper_aucs"],
+        skipped=SKIPPED,
     script:
         "../scripts/make_report.py"

@@ -8,7 +8,7 @@ rule saturation_mutagenesis:
         model=rules.train_model.output.model,
         h5=rules.build_dataset.output.h5,
         sites=rules.merge_peaks.output.sites,
-        phylop=optional_input(config["genome"]["phylop"]),
+        phylop=optional_input(INPUT["phylop"]),
     output:
         scores=f"results/{RUN}/satmut/scores.h5",
         summary=f"results/{RUN}/satmut/summary.tsv",
@@ -24,7 +24,9 @@ rule saturation_mutagenesis:
         mem_mb=8000,
         runtime=360,
     params:
-        satmut=config["satmut"],
+        satmut=keys(
+            "satmut", "split", "window", "max_sites", "rc_average", "batch_size"
+        ),
         seed=config["seed"],
     script:
         "../scripts/saturation_mutagenesis.py"
@@ -70,6 +72,6 @@ rule plot_satmut:
         "../../envs/basset.yaml"
     threads: 2
     params:
-        satmut=config["satmut"],
+        satmut=keys("satmut", "plot_target", "plot_sites", "plot_window", "rc_average"),
     script:
         "../scripts/plot_satmut.py"

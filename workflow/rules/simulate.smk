@@ -1,20 +1,7 @@
 # The embedded default: a simulated genome with planted JASPAR motifs, its peaks, genes, conservation,
-# variants and the truth that later stages are graded against (basset.simulate).
-
-SIM_FILES = {
-    "fasta": "genome.fa",
-    "fai": "genome.fa.fai",
-    "chrom_sizes": "chrom.sizes",
-    "genes": "genes.gtf",
-    "phylop": "phylop.bw",
-    "vcf": "snps.vcf.gz",
-    "pics": "pics.tsv",
-    "motif_instances": "truth/motif_instances.tsv",
-    "sites": "truth/sites.tsv",
-    "cell_activity": "truth/cell_factor_activity.tsv",
-    "snps": "truth/snps.tsv",
-    "summary": "truth/simulation.json",
-}
+# variants and the truth that later stages are graded against (basset.simulate). Every output lies under
+# simulate.outdir with a name derived there (basset.simulate.simulated_paths), never at a path from the
+# config or the sample sheet.
 
 
 if SIMULATE:
@@ -23,8 +10,12 @@ if SIMULATE:
         input:
             samples=config["samples"],
         output:
-            **{key: f"{SIM}/{path}" for key, path in SIM_FILES.items()},
-            peaks=simulated_peak_files(),
+            **{
+                key: path
+                for key, path in simulated_paths(SIM, SAMPLES).items()
+                if key != "peaks"
+            },
+            peaks=list(INPUT["peaks"].values()),
         log:
             f"logs/{RUN}/simulate/simulate_genome.log",
         benchmark:
@@ -36,7 +27,7 @@ if SIMULATE:
             runtime=30,
         params:
             simulate=config["simulate"],
-            # the directory of the outputs: truth/simulation.json is two levels down
+            # the folder of the outputs: truth/simulation.json is two levels down
             outdir=lambda wildcards, output: str(Path(output.summary).parents[1]),
             seed=config["seed"],
         script:

@@ -18,7 +18,7 @@ rule hold_out_targets:
         mem_mb=2000,
         runtime=30,
     params:
-        transfer=config["transfer"],
+        transfer=keys("transfer", "holdout", "k"),
     script:
         "../scripts/hold_out_targets.py"
 
@@ -84,9 +84,9 @@ rule transfer_learning:
         mem_mb=8000,
         runtime=240,
     params:
-        transfer=config["transfer"],
+        transfer=keys("transfer", "lr", "passes", "scratch", "tolerance"),
         train={**config["train"], "seed": config["seed"]},
-        evaluate=config["evaluate"],
+        evaluate=keys("evaluate", "rc_average"),
         seed=config["seed"],
     script:
         "../scripts/transfer_learning.py"

@@ -5,9 +5,9 @@
 rule score_snps:
     input:
         model=rules.train_model.output.model,
-        fasta=config["genome"]["fasta"],
+        fasta=genome_fasta(),
         fai=fasta_index(),
-        vcf=optional_input(config["variants"]["vcf"]),
+        vcf=optional_input(INPUT["vcf"]),
     output:
         sad=f"results/{RUN}/variants/sad.tsv.gz",
         summary=f"results/{RUN}/variants/summary.tsv",
@@ -23,7 +23,7 @@ rule score_snps:
         mem_mb=8000,
         runtime=360,
     params:
-        variants=config["variants"],
+        variants=keys("variants", "batch_size", "rc_average", "weights", "chunk_size"),
     script:
         "../scripts/score_snps.py"
 
@@ -31,9 +31,9 @@ rule score_snps:
 rule pics_enrichment:
     input:
         sad=rules.score_snps.output.sad,
-        pics=optional_input(config["variants"]["pics"]),
+        pics=optional_input(INPUT["pics"]),
         model=rules.train_model.output.model,
-        fasta=config["genome"]["fasta"],
+        fasta=genome_fasta(),
         fai=fasta_index(),
     output:
         summary=f"results/{RUN}/variants/pics_enrichment.tsv",
@@ -56,6 +56,14 @@ rule pics_enrichment:
         "../../envs/basset.yaml"
     threads: 2
     params:
-        variants=config["variants"],
+        variants=keys(
+            "variants",
+            "high_pics",
+            "low_pics",
+            "sad_threshold",
+            "score",
+            "plot_window",
+            "rc_average",
+        ),
     script:
         "../scripts/pics_enrichment.py"

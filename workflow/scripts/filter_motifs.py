@@ -9,6 +9,7 @@ from basset.logs import setup_logging
 from basset.memefile import write_meme
 from basset.models import load_model
 from basset.motifs import background_from_gc, filter_pwms, filter_table, write_filter_logos
+from basset.tables import write_table
 
 
 def main(snakemake):
@@ -26,7 +27,7 @@ def main(snakemake):
     log.info("%d of %d filters have a PWM (>= %s sites)", len(motifs), len(result.pwms), cfg.get("min_sites", 10))
     write_meme(snakemake.output.meme, motifs, background=background)
     table = filter_table(result)
-    table.to_csv(snakemake.output.table, sep="\t", index=False)
+    write_table(snakemake.output.table, table)
     titles = [f"{f} n={n} ic={ic:.1f}" for f, n, ic in zip(table["filter"], table["nsites"], table["ic"])]
     write_filter_logos(result.pwms, list(table["filter"]), snakemake.output.logos, titles=titles)
     log.info("wrote %s, %s, %s", snakemake.output.meme, snakemake.output.table, snakemake.output.logos)

@@ -1,8 +1,8 @@
 """Rule insert_motifs: mean change in predicted accessibility per cell type when each motif's consensus is
 inserted at the centre of background sequences drawn (with the seed) from the test split.
 
-``params.motifs``: JASPAR names, matrix IDs or consensus strings; when empty, the planted factors of the
-simulation (``input.truth``: name -> matrix ID).
+``params.motifs``: JASPAR names, matrix IDs or consensus strings (or a dict name -> one of these); when empty,
+the planted factors of the simulation (``input.truth``: name -> matrix ID).
 """
 
 import json
@@ -14,6 +14,7 @@ from basset.influence import insertion_table, resolve_motifs, sample_background
 from basset.logs import setup_logging
 from basset.models import load_model
 from basset.plots_motifs import fig_insertion
+from basset.tables import write_table
 
 
 def main(snakemake):
@@ -26,11 +27,12 @@ def main(snakemake):
     background = sample_background(codes, int(params.get("n_background", 200)), int(params.get("seed", 1)))
     release = params.get("release", "JASPAR2026")
     truth = list(snakemake.input.get("truth", []))  # one file when the data are simulated, else none
-    specs = list(params.motifs) or json.loads(open(truth[0]).read())["factors"]
+    # a list or {name: JASPAR ID} (basset.config.PAPER_INSERT_MOTIFS on real data); empty: the planted factors
+    specs = params.motifs or json.loads(open(truth[0]).read())["factors"]
     motifs = resolve_motifs(specs, release=release)
     table = insertion_table(model, background, motifs, dataset_info(snakemake.input.h5)["target_names"],
                             batch_size=int(params.get("batch_size", 256)), device=device)
-    table.to_csv(snakemake.output.table, sep="\t", float_format="%.6g")
+    write_table(snakemake.output.table, table, index=True, float_format="%.6g")
     fig_insertion(table, snakemake.output.figure)
 
 

@@ -6,7 +6,7 @@ import torch
 from basset.logs import setup_logging
 from basset.models import load_model
 from basset.plots_variants import fig5a, fig_satmut
-from basset.tables import write_summary
+from basset.tables import write_summary, write_table
 from basset.variants import join_pics, pics_enrichment, read_pics, read_sad, top_snp_maps
 
 
@@ -18,7 +18,7 @@ def main(snakemake):
     sad, pics = read_sad(snakemake.input.sad), read_pics(pics_path)
     summary = pics_enrichment(sad, pics, high=float(cfg["high_pics"]), low=float(cfg["low_pics"]),
                               sad_threshold=float(cfg["sad_threshold"]), score=cfg["score"])
-    join_pics(sad, pics, cfg["score"]).to_csv(snakemake.output.snps, sep="\t", index=False, float_format="%.6g")
+    write_table(snakemake.output.snps, join_pics(sad, pics, cfg["score"]), float_format="%.6g")
     fig5a(summary, snakemake.output.fig5a, threshold=float(cfg["sad_threshold"]))
     model, meta = load_model(snakemake.input.model)
     ref, alt, title = top_snp_maps(model, snakemake.input.fasta, sad, pics, meta["target_names"],

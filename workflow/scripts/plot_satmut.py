@@ -6,6 +6,7 @@ import torch
 from basset.logs import setup_logging
 from basset.models import load_model
 from basset.mutagenesis import plot_sites
+from basset.tables import write_table
 
 
 def main(snakemake):
@@ -17,7 +18,7 @@ def main(snakemake):
                        target_names=meta["target_names"], target=cfg.get("plot_target"),
                        n_sites=int(cfg["plot_sites"]), window=int(cfg["plot_window"]),
                        rc_average=bool(cfg["rc_average"]))
-    table.to_csv(snakemake.output.table, sep="\t", index=False, float_format="%.6g")
+    write_table(snakemake.output.table, table, float_format="%.6g")
 
 
 if __name__ == "__main__":

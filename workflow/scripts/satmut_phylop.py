@@ -5,6 +5,7 @@ from basset.conservation import ridge_phylop
 from basset.logs import setup_logging
 from basset.mutagenesis import read_scan
 from basset.plots_variants import fig4bcd
+from basset.tables import write_table
 
 
 def main(snakemake):
@@ -15,7 +16,7 @@ def main(snakemake):
     T = scan["loss"].shape[-1]
     table, preds = ridge_phylop(scan["loss"].reshape(-1, T), scan["gain"].reshape(-1, T), scan["phylop"].ravel(),
                                 seed=snakemake.params.seed)
-    table.to_csv(snakemake.output.table, sep="\t", index=False, float_format="%.6g")
+    write_table(snakemake.output.table, table, float_format="%.6g")
     fig4bcd(preds, table, snakemake.output.fig4bcd)
 
 

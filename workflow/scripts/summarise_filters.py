@@ -10,7 +10,7 @@ from basset.logs import setup_logging
 from basset.memefile import read_meme
 from basset.motifs import factor_recovery, filter_summary, read_tomtom_table, similar_matrices
 from basset.plots_motifs import fig3a, fig3b
-from basset.tables import write_summary
+from basset.tables import write_summary, write_table
 
 
 def main(snakemake):
@@ -18,7 +18,7 @@ def main(snakemake):
     inp, out = snakemake.input, snakemake.output
     hits = read_tomtom_table(inp.tomtom)
     table = filter_summary(pd.read_csv(inp.filters, sep="\t"), pd.read_csv(inp.influence, sep="\t"), hits)
-    table.to_csv(out.table, sep="\t", index=False, float_format="%.6g")
+    write_table(out.table, table, float_format="%.6g")
     fig3a(table["ic"], table["influence_mean"], out.fig3a, annotated=table["annotated"],
           labels=[f"{f} {n}" if isinstance(n, str) else f for f, n in zip(table["filter"], table["best_name"])])
     filter_pwms = {m.id: m.pwm for m in read_meme(inp.filters_meme)}
@@ -37,7 +37,7 @@ def main(snakemake):
         similar = similar_matrices(factors, list(database.values()), engine=snakemake.params.engine,
                                    thresh=float(snakemake.params.thresh), dist=snakemake.params.distance)
         recovery = factor_recovery(hits, factors, pd.read_csv(inp.database_table, sep="\t"), similar=similar)
-        recovery.to_csv(out.recovery, sep="\t", index=False)
+        write_table(out.recovery, recovery)
         summary["planted_factors"] = len(recovery)
         summary["planted_factors_recovered"] = int(recovery["recovered"].sum())
         summary["fraction_recovered"] = float(recovery["recovered"].mean())

@@ -8,6 +8,7 @@ from pathlib import Path
 from basset.logs import setup_logging
 from basset.memefile import read_meme
 from basset.motifs import jaspar_meme, motif_table, tomtom
+from basset.tables import write_table
 
 
 def main(snakemake):
@@ -20,11 +21,11 @@ def main(snakemake):
     else:
         shutil.copyfile(database, out_db)
         targets = read_meme(out_db)
-        motif_table(targets).to_csv(snakemake.output.database_table, sep="\t", index=False)
+        write_table(snakemake.output.database_table, motif_table(targets))
     queries = read_meme(snakemake.input.filters)
     hits = tomtom(queries, targets, engine=params.get("engine", "auto"), thresh=float(params.get("thresh", 0.1)),
                   dist=params.get("distance", "pearson"))
-    hits.to_csv(snakemake.output.tsv, sep="\t", index=False)
+    write_table(snakemake.output.tsv, hits)
     log.info("%d of %d filters match %d database motifs at q < %s (engine %s)", hits["filter"].nunique(),
              len(queries), hits["target_id"].nunique(), params.get("thresh", 0.1),
              hits["engine"].iloc[0] if len(hits) else params.get("engine", "auto"))

@@ -1,0 +1,206 @@
+"""Checks of a workflow config that one JSON schema cannot express, and what the config leaves out.
+
+The schema (``workflow/schemas/config.schema.yaml``) checks each key on its own and holds every default.
+:func:`check_config` checks keys against each other, so that a config that cannot work is refused when the
+workflow is parsed, before any job runs, with the keys named; :func:`skipped_stages` says which stages a
+config's ``null`` inputs leave out, and why. Both take the validated config dict (defaults filled in) and
+need no Snakemake: the CLI and a notebook can call them too.
+"""
+
+from __future__ import annotations
+
+from .errors import ConfigError
+
+#: The factors inserted into background sequences when ``motifs.insert`` is empty and nothing is simulated:
+#: the paper's examples (Kelley et al. 2016, Figure 3 and the motif-insertion analysis), name -> JASPAR 2026
+#: CORE vertebrates matrix ID, so that the matrices do not depend on name look-ups.
+PAPER_INSERT_MOTIFS: dict[str, str] = {
+    "CTCF": "MA0139.2",
+    "GATA1": "MA0035.5",
+    "SPI1": "MA0080.7",
+    "CEBPB": "MA0466.4",
+    "HNF4A": "MA0114.5",
+    "FOXA2": "MA0047.4",
+    "POU5F1::SOX2": "MA0142.1",
+    "TP63": "MA0525.2",
+    "FOS::JUN": "MA0099.4",
+    "ETS1": "MA0098.4",
+    "IRF4": "MA1419.2",
+    "NRF1": "MA0506.3",
+}
+
+
+def _fraction(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1
+
+
+def check_split(split: dict) -> None:
+    """``dataset.split``: fractions that leave training sites, chromosome lists that do not overlap."""
+    valid, test = split.get("valid"), split.get("test")
+    if split.get("method", "random") == "random":
+        if _fraction(valid) and _fraction(test) and valid + test >= 1:
+            raise ConfigError("dataset.split.valid, dataset.split.test",
+                              f"the fractions {valid} + {test} = {valid + test:g} leave no training sites; "
+                              "expected a sum below 1 (or counts of sites, >= 1)")
+        for key, value in (("valid", valid), ("test", test)):
+            if isinstance(value, float) and value >= 1 and not value.is_integer():
+                raise ConfigError(f"dataset.split.{key}", f"{value} is neither a fraction (< 1) nor a whole count")
+        return
+    both = sorted(set(valid or []) & set(test or []))
+    if both:
+        raise ConfigError("dataset.split.valid, dataset.split.test",
+                          f"chromosome(s) {', '.join(both)} held out for both validation and test")
+
+
+def check_model(model: dict, feature_size: int) -> dict:
+    """``model``: a buildable architecture whose input length equals the sites' ``peaks.feature_size``.
+
+    Returns the architecture (:func:`basset.models.model_config`).
+    """
+    from .presets import model_config
+
+    overrides = {k: v for k, v in model.items() if k != "preset" and v is not None}
+    cfg = model_config(model.get("preset", "cpu"), **overrides)
+    if cfg["seq_len"] != feature_size:
+        raise ConfigError("model.seq_len, peaks.feature_size",
+                          f"the model ({model.get('preset')} preset) reads {cfg['seq_len']} bp but the sites are "
+                          f"{feature_size} bp: set peaks.feature_size: {cfg['seq_len']} or model.seq_len: "
+                          f"{feature_size}")
+    return cfg
+
+
+def check_config(config: dict) -> None:
+    """Raise :class:`ConfigError` naming the keys when keys of ``config`` contradict each other."""
+    run = str(config.get("run", "default"))
+    if run.strip(".") == "":
+        raise ConfigError("run", f"{run!r} is not a name: results would go to results/{run}/ (outside the run's "
+                                 "folder); use letters, digits, '.', '_' or '-', not only dots")
+    peaks = config.get("peaks", {})
+    size, overlap = peaks.get("feature_size", 600), peaks.get("merge_overlap", 200)
+    if overlap >= size:
+        raise ConfigError("peaks.merge_overlap, peaks.feature_size",
+                          f"an overlap of {overlap} bp can never be reached by sites of {size} bp, so nothing "
+                          f"would merge; expected merge_overlap < feature_size")
+    check_split(config.get("dataset", {}).get("split", {}))
+    check_model(config.get("model", {}), size)
+    satmut = config.get("satmut", {})
+    for key in ("window", "plot_window"):
+        if key in satmut and satmut[key] > size:
+            raise ConfigError(f"satmut.{key}", f"{satmut[key]} bp is longer than the {size} bp sites "
+                                               "(peaks.feature_size)")
+    variants = config.get("variants", {})
+    if variants.get("low_pics", 0.05) >= variants.get("high_pics", 0.5):
+        raise ConfigError("variants.low_pics, variants.high_pics",
+                          f"low ({variants['low_pics']}) must be below high ({variants['high_pics']})")
+
+
+def check_targets(config: dict, targets: list[str]) -> None:
+    """Keys that name targets or count them, against the sample sheet's targets."""
+    unknown = [t for t in config.get("variants", {}).get("weights", {}) if t not in targets]
+    if unknown:
+        raise ConfigError("variants.weights", f"unknown target(s) {', '.join(unknown)}; the sample sheet has "
+                                              f"{', '.join(targets[:6])}{', ...' if len(targets) > 6 else ''}")
+    plot = config.get("satmut", {}).get("plot_target")
+    if plot is not None and plot not in targets:
+        raise ConfigError("satmut.plot_target", f"unknown target {plot!r}")
+    transfer = config.get("transfer", {})
+    if transfer.get("enabled"):
+        unknown = [t for t in transfer.get("holdout", []) if t not in targets]
+        if unknown:
+            raise ConfigError("transfer.holdout", f"unknown target(s) {', '.join(unknown)}")
+        held = len(transfer.get("holdout") or []) or transfer.get("k", 6)
+        if held >= len(targets):
+            raise ConfigError("transfer.k" if not transfer.get("holdout") else "transfer.holdout",
+                              f"holding out {held} of {len(targets)} targets leaves none to pre-train on; "
+                              "hold out fewer, or set transfer.enabled: false")
+
+
+def skipped_stages(config: dict, inputs: dict) -> dict[str, str]:
+    """Stages that a run leaves out -> the reason, naming the key that would bring each back.
+
+    ``inputs``: :func:`workflow_inputs` (an optional input is ``None`` when its key is null).
+    """
+    out = {}
+    if not inputs.get("genes"):
+        out["site classes (Figure 2, promoter/intragenic/intergenic AUROC)"] = \
+            "genome.genes is null: set it to a GTF gene annotation"
+    if not inputs.get("phylop"):
+        out["phyloP regression (Figures 4B-D)"] = "genome.phylop is null: set it to a phyloP bigWig"
+    if not inputs.get("vcf"):
+        out["SNP accessibility difference (SAD, Figure 5)"] = "variants.vcf is null: set it to a VCF of variants"
+    if not (inputs.get("vcf") and inputs.get("pics")):
+        missing = "variants.pics is" if inputs.get("vcf") else "variants.vcf and variants.pics are"
+        out["PICS enrichment (Figure 5A-B)"] = f"{missing} null: set them to a VCF and a PICS table"
+    if not config.get("transfer", {}).get("enabled", True):
+        out["transfer learning (Figure 6)"] = "transfer.enabled is false"
+    if not config.get("simulate", {}).get("enabled"):
+        out["grading against the simulation's truth"] = "simulate.enabled is false (real data: no planted truth)"
+    return out
+
+
+# --------------------------------------------------------------------------------------------- inputs
+#: the optional inputs of a run: key -> (config section, key)
+OPTIONAL_INPUTS = {"genes": ("genome", "genes"), "phylop": ("genome", "phylop"), "vcf": ("variants", "vcf"),
+                   "pics": ("variants", "pics")}
+
+
+def download_name(url: str) -> str:
+    """The file name a URL's download is kept under (the URL's own last path component)."""
+    from urllib.parse import unquote, urlsplit
+
+    name = unquote(urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1])
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name) or "download"
+
+
+def peak_download_path(name: str, url: str) -> str:
+    """Where rule download_peaks keeps sample ``name``'s peaks (compression is decided by content, not name)."""
+    return f"resources/peaks/{name}/{download_name(url)}"
+
+
+#: where rule select_pics_variants writes the PICS SNPs' records taken from ``variants.allele_source``
+PICS_VCF = "resources/variants/pics_snps.vcf.gz"
+
+
+def workflow_inputs(config: dict, samples) -> dict:
+    """Every input file of a run, decided in one place: ``fasta``, ``genes``, ``phylop``, ``vcf``, ``pics``
+    (path or None) and ``peaks`` (sample name -> path).
+
+    With ``simulate.enabled`` they are the simulation's files under ``simulate.outdir``, with names derived
+    there (:func:`basset.simulate.simulated_paths`): the simulation never writes to a path taken from the config
+    or the sample sheet, so a user's files can never become its outputs. A config that points a genome or
+    variant key, or a sample's ``peaks``, elsewhere while simulating is refused. Otherwise the config's paths
+    are used as they are, a sample whose ``peaks`` is a URL is read from its download, and with
+    ``variants.allele_source`` (and no ``variants.vcf``) the variants are the PICS SNPs selected from it
+    (:data:`PICS_VCF`).
+    """
+    from .samples import is_url
+    from .simulate import simulated_paths
+
+    if not config.get("simulate", {}).get("enabled"):
+        genome, variants = config.get("genome", {}), config.get("variants", {})
+        if not genome.get("fasta"):
+            raise ConfigError("genome.fasta", "no genome: set it to a FASTA file (or simulate.enabled: true)")
+        out = {"fasta": genome["fasta"]}
+        out.update({key: (genome if section == "genome" else variants).get(name) or None
+                    for key, (section, name) in OPTIONAL_INPUTS.items()})
+        out["peaks"] = {n: peak_download_path(n, p) if is_url(p) else p
+                        for n, p in zip(samples["name"], samples["peaks"])}
+        if not out["vcf"] and variants.get("allele_source"):
+            if not out["pics"]:
+                raise ConfigError("variants.allele_source", "selects the alleles of the PICS SNPs, but "
+                                                            "variants.pics is null")
+            out["vcf"] = PICS_VCF
+        return out
+    sim = simulated_paths(config["simulate"].get("outdir", "resources/simulated"), samples)
+    for key, (section, name) in {"fasta": ("genome", "fasta"), **OPTIONAL_INPUTS}.items():
+        given = config.get(section, {}).get(name)
+        if given and str(given) != sim[key]:
+            raise ConfigError(f"{section}.{name}",
+                              f"simulate.enabled is true, so this input is the simulation's {sim[key]}, not "
+                              f"{given}; remove the key, or set simulate.enabled: false to use your own files")
+    for name, given in zip(samples["name"], samples["peaks"]):
+        if given and str(given) != sim["peaks"][name]:
+            raise ConfigError("samples", f"sample {name!r}: simulate.enabled is true, so its peaks are simulated "
+                                         f"into {sim['peaks'][name]}; the sheet names {given}. The simulation never "
+                                         "writes to a sheet's paths: set simulate.enabled: false to use your peaks")
+    return {key: sim[key] for key in ("fasta", *OPTIONAL_INPUTS, "peaks")}
