@@ -161,27 +161,28 @@ def read_peaks(path: str | Path, fmt: str = "bed", midpoint: str = "center") -> 
     cols = [c for c in (0, 1, 2, 5, 9) if c < width and (c != 9 or use_summit)]
     try:
         # names= as wide as the widest line: shorter lines (BED allows mixed widths) are padded with ''
+        # chromosome and strand as categories (whose categories the C parser always keeps as strings: "1"
+        # stays "1"), coordinates parsed as integers by the C parser itself
         df = pd.read_csv(io.BytesIO(data), sep="\t", header=None, names=range(width), skiprows=skip,
-                         usecols=cols, dtype=str, engine="c", na_filter=False, quoting=3, comment=None,
-                         skip_blank_lines=True)
-        start = df[1].astype(np.int64).to_numpy()
-        end = df[2].astype(np.int64).to_numpy()
+                         usecols=cols, dtype={0: "category", 1: np.int64, 2: np.int64, 5: "category", 9: str},
+                         engine="c", na_filter=False, quoting=3, comment=None, skip_blank_lines=True)
+        start = df[1].to_numpy()
+        end = df[2].to_numpy()
     except (ValueError, TypeError, pd.errors.ParserError, UnicodeDecodeError):
         # a short line, a non-integer coordinate, a stray track line: find it and say where
         _validate_lines(path, fmt, skip, midpoint)
         raise
-    for c in (5, 9):
-        if c not in df:
-            df[c] = ""
-    if ((start < 0) | (start > end)).any() or (df[0] == "").any():
+    chrom = df[0].array
+    if ((start < 0) | (start > end)).any() or "" in chrom.categories:
         _validate_lines(path, fmt, skip, midpoint)
-    strand = df[5].str.strip().to_numpy(dtype=object)
-    bad = ~np.isin(strand, ["+", "-", ".", ""])
-    if bad.any():
-        _validate_lines(path, fmt, skip, midpoint)
-    minus = strand == "-"
+    minus = np.zeros(len(start), dtype=bool)
+    if 5 in df:  # a missing or empty strand counts as '.'
+        strands = [str(c).strip() for c in df[5].array.categories]
+        if set(strands) - {"+", "-", ".", ""}:
+            _validate_lines(path, fmt, skip, midpoint)
+        minus = np.isin(df[5].array.codes, [i for i, c in enumerate(strands) if c == "-"])
     mid = (start + end) // 2
-    if use_summit:
+    if use_summit and 9 in df:
         text = df[9].str.strip()
         summit = pd.to_numeric(text.where(text != "", "-1"), errors="coerce")
         if summit.isna().any():
@@ -189,8 +190,8 @@ def read_peaks(path: str | Path, fmt: str = "bed", midpoint: str = "center") -> 
         summit = summit.to_numpy(dtype=np.int64)
         has = summit >= 0
         mid[has] = start[has] + summit[has]
-    chrom = pd.Categorical(df[0].to_numpy(dtype=object))
-    return Peaks(np.asarray(chrom.categories, dtype=object), chrom.codes.astype(np.int64), mid, minus)
+    return Peaks(np.asarray([str(c) for c in chrom.categories], dtype=object), chrom.codes.astype(np.int64), mid,
+                 minus)
 
 
 # ----------------------------------------------------------------------------------------------------
