@@ -1,8 +1,11 @@
-"""Fixtures shared by several test files: a small tmpfs for full-disk tests."""
+"""Fixtures shared by several test files: a small tmpfs for full-disk tests, a loopback HTTP server."""
 
+import contextlib
+import http.server
 import os
 import shutil
 import subprocess
+import threading
 
 import pytest
 
@@ -35,3 +38,21 @@ def fill_up(folder, leave: int = 0):
 def leftovers(folder) -> list[str]:
     """Names in ``folder`` other than the filler (temporary files, staging folders, partial outputs)."""
     return sorted(p.name for p in folder.iterdir() if p.name != "filler")
+
+
+@contextlib.contextmanager
+def loopback_server(handler, **attributes):
+    """An HTTP server on 127.0.0.1 (a free port) serving with ``handler`` in a thread; ``attributes`` are set on
+    it (the handler reads them as ``self.server.<name>``) and ``.url`` is its base URL. Shut down on exit."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    for name, value in attributes.items():
+        setattr(httpd, name, value)
+    httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    thread.start()
+    try:
+        yield httpd
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()

@@ -18,6 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import loopback_server
 
 import basset.download
 from basset.download import DownloadError, fetch, md5sum
@@ -102,16 +103,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.hits = Counter()
-    httpd.lock = threading.Lock()
-    httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    with loopback_server(Handler, hits=Counter(), lock=threading.Lock()) as httpd:
+        yield httpd
 
 
 def leftovers(directory: Path) -> list[str]:

@@ -5,7 +5,6 @@ import http.server
 import importlib.util
 import json
 import logging
-import threading
 import types
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import loopback_server
 from torch import nn
 
 import basset.variants
@@ -457,16 +457,9 @@ class FileHandler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def vcf_server():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FileHandler)
-    httpd.files = {"/sites.vcf.gz": gzip.compress(SITES_TEXT), "/sites.bgz": bgzip_like(SITES_TEXT),
-                   "/sites.vcf": SITES_TEXT}
-    httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    files = {"/sites.vcf.gz": gzip.compress(SITES_TEXT), "/sites.bgz": bgzip_like(SITES_TEXT), "/sites.vcf": SITES_TEXT}
+    with loopback_server(FileHandler, files=files) as httpd:
+        yield httpd
 
 
 def kept_lines(path: Path) -> list[str]:
