@@ -134,10 +134,18 @@ def model_seq_len(model: nn.Module) -> int | None:
     return int(cfg["seq_len"]) if isinstance(cfg, dict) and "seq_len" in cfg else None
 
 
-def save_model(path: str | Path, model: nn.Module, target_names, extra: dict | None = None) -> None:
+def cpu_state(model: nn.Module) -> dict:
+    """A detached CPU copy of ``model``'s state dict ``{name: tensor}`` (it survives later training steps)."""
+    return {k: v.detach().cpu().clone() for k, v in _unwrap(model).state_dict().items()}
+
+
+def save_model(path: str | Path, model: nn.Module, target_names, extra: dict | None = None,
+               state: dict | None = None) -> None:
     """Write a trained model (format in the module docstring) atomically (temp file + rename).
 
-    ``extra``: more plain-typed entries (epoch, validation AUROC, ...). Tensors are saved on the CPU.
+    ``extra``: more plain-typed entries (epoch, validation AUROC, ...). ``state``: the weights to write
+    (:func:`cpu_state` of an earlier epoch, say) instead of ``model``'s own, which then gives only the
+    architecture. Tensors are saved on the CPU.
     """
     from . import __version__
 
@@ -145,9 +153,8 @@ def save_model(path: str | Path, model: nn.Module, target_names, extra: dict | N
     target_names = [str(t) for t in target_names]
     if len(target_names) != net.n_targets:
         raise ValueError(f"{len(target_names)} target names for a model with {net.n_targets} outputs")
-    state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
     payload = {
-        "state_dict": state,
+        "state_dict": cpu_state(net) if state is None else state,
         "config": copy.deepcopy(net.config),
         "n_targets": int(net.n_targets),
         "target_names": target_names,

@@ -33,7 +33,6 @@ is broadcast. The effective batch is ``batch_size x world_size``.
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import os
@@ -51,7 +50,7 @@ from .errors import ConfigError
 from .fileio import atomic_path
 from .logs import progress_bar
 from .metrics import auroc
-from .models import _unwrap, apply_max_norm, atomic_save, build_model, save_model
+from .models import _unwrap, apply_max_norm, atomic_save, build_model, cpu_state, save_model
 from .models import model_config as _model_config
 from .sequence import one_hot
 
@@ -469,14 +468,14 @@ def train(
             )
             stopped_early = bad_epochs >= opts["patience"] and epoch + 1 >= opts["min_epochs"]
             if improved:
-                best_state = _cpu_state(model)
+                best_state = cpu_state(model)
                 best_meta = {
                     "epoch": epoch,
                     "valid_auroc": val["mean_auroc"],
                     "valid_loss": val["loss"],
                     "train_options": _plain_opts(opts),
                 }
-                save_model(model_path, model, info["target_names"], best_meta)
+                save_model(model_path, model, info["target_names"], best_meta, state=best_state)
             atomic_save(
                 {
                     "state_dict": model.state_dict(),
@@ -540,11 +539,6 @@ def train(
     }
 
 
-def _cpu_state(model: torch.nn.Module) -> dict:
-    """A detached CPU copy of ``model``'s state dict ``{name: tensor}`` (it survives later steps)."""
-    return {k: v.detach().cpu().clone() for k, v in _unwrap(model).state_dict().items()}
-
-
 def _holds_weights(path: Path, state: dict, epoch: int) -> bool:
     """True when the model file ``path`` holds exactly the weights ``state`` of epoch ``epoch``.
 
@@ -593,9 +587,7 @@ def _restore_best_model(path: Path, model: torch.nn.Module, target_names, state:
         return False
     if _holds_weights(path, state, meta["epoch"]):
         return False
-    best = copy.deepcopy(_unwrap(model))
-    best.load_state_dict(state)
-    save_model(path, best, target_names, meta)
+    save_model(path, model, target_names, meta, state=state)
     log.info("wrote %s from the best epoch's weights (epoch %d)", path, meta["epoch"])
     return True
 
