@@ -156,21 +156,17 @@ def atomic_path(path: str | Path):
 
 @contextlib.contextmanager
 def atomic_open(path: str | Path, mode: str = "w", gzip_level: int | None = None):
-    """``open(path, mode)`` through :func:`atomic_path`; with ``gzip_level`` a reproducible gzip (mtime 0)."""
-    with atomic_path(path) as tmp:
-        if gzip_level is not None:
-            with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0,
-                                                        compresslevel=gzip_level) as gz:
-                if "b" in mode:
-                    yield gz
-                else:
-                    text = io.TextIOWrapper(gz, newline="")
+    """A file open for writing (``mode`` ``"w"``: UTF-8 text with ``\n`` line ends; ``"wb"``: bytes) through
+    :func:`atomic_path`; with ``gzip_level`` a reproducible gzip (no name, mtime 0). Every layer is closed when
+    the block ends, also when closing one fails (a full disk)."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as raw:
+        with (gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=gzip_level)
+              if gzip_level is not None else contextlib.nullcontext(raw)) as stream:
+            if "b" in mode:
+                yield stream
+            else:
+                with io.TextIOWrapper(stream, encoding="utf-8", newline="") as text:
                     yield text
-                    text.flush()
-                    text.detach()
-        else:
-            with open(tmp, mode) as fh:
-                yield fh
 
 
 @contextlib.contextmanager

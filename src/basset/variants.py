@@ -45,11 +45,9 @@ Conventions (all positions in the input/output tables are VCF-style, **1-based**
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import gzip
 import http.client
-import io
 import itertools
 import logging
 import re
@@ -65,7 +63,7 @@ import pandas as pd
 
 from .download import USER_AGENT, DownloadError, check_url
 from .errors import InputError
-from .fileio import GZIP_MAGIC, atomic_open, atomic_path, compression, is_gzip, read_errors
+from .fileio import GZIP_MAGIC, atomic_open, compression, is_gzip, read_errors
 from .logs import progress_bar
 from .sequence import CODE_LUT, N_CODE, Genome
 
@@ -428,20 +426,6 @@ def _model_seq_len(model) -> int:
     return L
 
 
-@contextlib.contextmanager
-def _open_writer(path: Path, gz: bool):
-    """UTF-8 text handle on ``path`` (gzip level 6 without a timestamp when ``gz``); every layer is closed
-    when the block ends, also when closing one fails (a full disk)."""
-    with open(path, "wb") as raw:
-        if gz:
-            with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as zipped:
-                with io.TextIOWrapper(zipped, encoding="utf-8", newline="") as fh:
-                    yield fh
-        else:
-            with io.TextIOWrapper(raw, encoding="utf-8", newline="") as fh:
-                yield fh
-
-
 def _sad_frame(chunk: pd.DataFrame, vs: VariantSequences, sad: np.ndarray, target_names: list[str],
                weights: np.ndarray | None) -> pd.DataFrame:
     k = vs.kept
@@ -484,7 +468,7 @@ def score_variants(model, genome: Genome | str | Path, vcf_path: str | Path, out
 
     The VCF is streamed ``chunk_size`` records at a time (memory does not grow with the file); rows are
     written in VCF order as they are scored, to a temporary file renamed to ``out_path`` at the end
-    (:func:`basset.fileio.atomic_path`); a full disk raises :class:`basset.fileio.DiskFullError` naming it.
+    (:func:`basset.fileio.atomic_open`); a full disk raises :class:`basset.fileio.DiskFullError` naming it.
     Columns: chrom, pos (1-based), id, ref, alt (scored orientation), swapped, mean_sad, max_abs_sad,
     top_target, [weighted], then one SAD column per target (6 significant digits).
 
@@ -516,7 +500,7 @@ def score_variants(model, genome: Genome | str | Path, vcf_path: str | Path, out
     unknown_chroms: set[str] = set()
     bar = progress_bar(None, progress, "scoring variants", "variant")
     try:
-        with atomic_path(out_path) as tmp, _open_writer(tmp, out_path.name.endswith(".gz")) as fh:
+        with atomic_open(out_path, "w", gzip_level=6 if out_path.name.endswith(".gz") else None) as fh:
             fh.write("\t".join(header) + "\n")
             for chunk in iter_vcf(vcf_path, chunk_size=chunk_size, counts=counts):
                 vs = variant_sequences(genome, chunk, L)
