@@ -38,6 +38,7 @@ import pandas as pd
 from .errors import InputError
 from .fileio import atomic_open, atomic_path, compression, is_gzip, open_text, read_errors
 from .logs import progress_bar
+from .sequence import chrom_key
 from .tables import write_summary
 
 log = logging.getLogger(__name__)
@@ -459,32 +460,22 @@ class MergeResult:
     skipped: dict = field(default_factory=dict)  # reason -> total count
 
 
-def _name_variants(name: str) -> list[str]:
-    """Other spellings of a chromosome name: with or without ``chr``; M, MT, chrM and chrMT for each other."""
-    core = name[3:] if name.startswith("chr") else name
-    if core in ("M", "MT"):
-        return [n for n in ("chrM", "MT", "chrMT", "M") if n != name]
-    return [core] if name.startswith("chr") else [f"chr{name}"]
-
-
 def match_chromosomes(names, genome_names) -> dict[str, str]:
     """Map the chromosome names of a peak file onto the genome's.
 
-    A name found in the genome maps to itself; one that is found only after adding or removing ``chr``
-    (``1`` / ``chr1``), or as the mitochondrion's other spelling (``chrM`` / ``MT``), maps to that name.
-    Names with no match are left out of the returned dict.
+    A name found in the genome maps to itself; one that is found only under another spelling of the same
+    chromosome (:func:`basset.sequence.chrom_key`: ``1`` / ``chr1``, ``chrM`` / ``MT``) maps to the genome's
+    name. Names with no match are left out of the returned dict.
     """
-    genome = set(genome_names)
+    genome = {str(g) for g in genome_names}
+    by_key: dict[str, str] = {}
+    for g in genome_names:
+        by_key.setdefault(chrom_key(str(g)), str(g))
     out = {}
-    for name in names:
-        name = str(name)
-        if name in genome:
-            out[name] = name
-            continue
-        for other in _name_variants(name):
-            if other in genome:
-                out[name] = other
-                break
+    for name in map(str, names):
+        other = name if name in genome else by_key.get(chrom_key(name))
+        if other is not None:
+            out[name] = other
     return out
 
 

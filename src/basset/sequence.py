@@ -58,6 +58,14 @@ def one_hot(codes, dtype=None):
     return np.ascontiguousarray(np.swapaxes(eye[np.asarray(codes)], -1, -2))
 
 
+def chrom_key(name: str) -> str:
+    """A chromosome name without its ``chr`` prefix (any case) and with the mitochondrion as ``MT``, so that
+    the UCSC and Ensembl spellings of one chromosome share a key (``chr1``/``1``, ``chrM``/``MT``/``M``) and
+    other names stay distinct."""
+    key = name[3:] if name[:3].lower() == "chr" else name
+    return "MT" if key in ("M", "m") else key
+
+
 def read_fai(path: str | Path) -> dict[str, int]:
     """Chromosome lengths from a FASTA index (``.fai``) or a two-column chrom.sizes file, in file order."""
     from .errors import InputError

@@ -65,7 +65,7 @@ from .download import USER_AGENT, DownloadError, check_url
 from .errors import InputError
 from .fileio import GZIP_MAGIC, atomic_open, compression, is_gzip, read_errors
 from .logs import progress_bar
-from .sequence import CODE_LUT, N_CODE, Genome
+from .sequence import CODE_LUT, N_CODE, Genome, chrom_key
 
 log = logging.getLogger("basset.variants")
 
@@ -718,13 +718,6 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 STREAM_CHUNK = 1 << 20  # bytes read at a time from a VCF source: memory stays flat for a 15 GB dbSNP file
 
 
-def _chrom_key(name: bytes) -> bytes:
-    """A chromosome name without its ``chr`` prefix and with ``M`` as ``MT``: ``chr1``/``1`` and
-    ``chrM``/``MT`` get the same key, other names stay distinct."""
-    key = name[3:] if name[:3].lower() == b"chr" else name
-    return b"MT" if key in (b"M", b"m") else key
-
-
 def _source_error(source: str, message: str) -> Exception:
     """:class:`DownloadError` for a URL, :class:`InputError` for a local file."""
     return DownloadError(source, message) if _URL.match(source) else InputError(source, message)
@@ -880,18 +873,18 @@ def select_vcf_records(source: str | Path, out_path: str | Path, snps: pd.DataFr
 
 
 class _Wanted:
-    """The SNPs to select, as the bytes a VCF line holds: IDs, and ``(chromosome key, POS)`` pairs; records
+    """The SNPs to select: IDs as the bytes a VCF line holds, and ``(chromosome key, POS bytes)`` pairs; records
     which were found."""
 
     def __init__(self, snps: pd.DataFrame):
         self.names = snps["snp"].astype(str).str.strip().tolist()
         self.chroms = snps["chrom"].astype(str).str.strip().tolist()
-        self.keys = [(_chrom_key(c.encode()), str(int(p)).encode()) for c, p in zip(self.chroms, snps["pos"])]
+        self.keys = [(chrom_key(c), str(int(p)).encode()) for c, p in zip(self.chroms, snps["pos"])]
         self.ids = {n.encode() for n in self.names if n not in ("", ".")}
         self.positions = set(self.keys)
         self.found_ids: set[bytes] = set()
         self.found_positions: set[tuple[bytes, bytes]] = set()
-        self.vcf_chroms: dict[bytes, bytes] = {}  # VCF chromosome name -> key: few names, each mapped once
+        self.vcf_chroms: dict[bytes, str] = {}  # VCF chromosome name -> key: few names, each mapped once
 
     def summary(self, source: str) -> dict:
         """Counts of distinct SNP names found by ID, by position only, and not found (the latter logged)."""
@@ -940,7 +933,7 @@ def _copy_matching(lines: Iterator[bytes], out, source: str, wanted: _Wanted, co
         chrom, pos, record_id = fields[0], fields[1], fields[2]
         key = chrom_keys.get(chrom)
         if key is None:
-            key = chrom_keys[chrom] = _chrom_key(chrom)
+            key = chrom_keys[chrom] = chrom_key(chrom.decode("latin-1"))
         hit = (key, pos) in positions
         if hit:
             found_positions.add((key, pos))
