@@ -136,6 +136,23 @@ class Genome:
         self.close()
 
 
+def _index_fasta(fasta: Path, index: Path, named: Path | None = None) -> dict[str, int]:
+    """Write the samtools-style index of ``fasta`` to ``index`` (pyfaidx) and return the chromosome sizes.
+
+    Raises :class:`~basset.errors.InputError` naming ``named`` (default ``fasta``) when pyfaidx cannot index
+    it (duplicate names, uneven line lengths, gzip without a .gzi index).
+    """
+    import pyfaidx
+
+    from .errors import InputError
+
+    try:
+        pyfaidx.Faidx(str(fasta), indexname=str(index), rebuild=True).close()
+    except (pyfaidx.FastaIndexingError, pyfaidx.UnsupportedCompressionFormat, ValueError) as exc:
+        raise InputError(named or fasta, f"cannot index the FASTA: {exc}") from None
+    return read_fai(index)
+
+
 def link_and_index(fasta: str | Path, link: str | Path, fai: str | Path) -> dict[str, int]:
     """Link ``fasta`` at ``link`` (absolute symbolic link) and write its samtools-style index to ``fai``
     (``link`` + ``.fai``, where pyfaidx and :class:`Genome` look for it) atomically; the FASTA's own folder is
@@ -143,9 +160,6 @@ def link_and_index(fasta: str | Path, link: str | Path, fai: str | Path) -> dict
     FASTA when pyfaidx cannot index it (duplicate names, uneven line lengths, gzip without a .gzi index)."""
     import os
 
-    import pyfaidx
-
-    from .errors import InputError
     from .fileio import atomic_path
 
     fasta, link, fai = Path(fasta), Path(link), Path(fai)
@@ -154,11 +168,7 @@ def link_and_index(fasta: str | Path, link: str | Path, fai: str | Path) -> dict
     with atomic_path(link) as tmp:
         os.symlink(fasta.resolve(), tmp)
     with atomic_path(fai) as tmp:
-        try:
-            pyfaidx.Faidx(str(link), indexname=str(tmp), rebuild=True).close()
-        except (pyfaidx.FastaIndexingError, pyfaidx.UnsupportedCompressionFormat, ValueError) as exc:
-            raise InputError(fasta, f"cannot index the FASTA: {exc}") from None
-    return read_fai(fai)
+        return _index_fasta(link, tmp, named=fasta)
 
 
 def genome_sizes(path: str | Path) -> dict[str, int]:
@@ -169,8 +179,6 @@ def genome_sizes(path: str | Path) -> dict[str, int]:
     file for anything else (a gzipped FASTA: gunzip it, or pass its .fai or chrom sizes).
     """
     import tempfile
-
-    import pyfaidx
 
     from .errors import InputError
     from .fileio import sniff_genome
@@ -186,9 +194,4 @@ def genome_sizes(path: str | Path) -> dict[str, int]:
     if fai.exists() and fai.stat().st_mtime >= path.stat().st_mtime:
         return read_fai(fai)
     with tempfile.TemporaryDirectory(prefix="basset-fai-") as folder:
-        index = Path(folder) / "genome.fa.fai"
-        try:
-            pyfaidx.Faidx(str(path), indexname=str(index), rebuild=True).close()
-        except (pyfaidx.FastaIndexingError, ValueError) as exc:
-            raise InputError(path, f"cannot index the FASTA: {exc}") from None
-        return read_fai(index)
+        return _index_fasta(path, Path(folder) / "genome.fa.fai")
