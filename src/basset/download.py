@@ -149,6 +149,16 @@ def _show_progress(progress: bool, size: int | None) -> bool:
     return bool(progress and size and sys.stderr.isatty())
 
 
+def open_url(url: str, timeout: float):
+    """``urlopen`` of ``url`` with basset's User-Agent -> ``(response, size)``: the response (a binary stream
+    and context manager) and its Content-Length in bytes, ``None`` when the server does not say. urllib's
+    errors pass through: the callers classify them (retry, or fail naming the URL)."""
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    response = urllib.request.urlopen(request, timeout=timeout)
+    length = response.headers.get("Content-Length") if response.headers else None
+    return response, int(length) if length and length.isdigit() else None
+
+
 def _stream(url: str, part: Path, timeout: float, progress: bool, deadline: float = DEADLINE) -> str:
     """Download ``url`` into ``part`` (overwritten); returns the MD5 of the bytes received.
 
@@ -157,17 +167,12 @@ def _stream(url: str, part: Path, timeout: float, progress: bool, deadline: floa
     ``deadline`` plus one read time-out (``min(timeout, deadline)``). Raises :class:`_Retryable` for
     transient failures and :class:`DownloadError` for permanent ones.
     """
-    try:
-        request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-    except ValueError as exc:  # "unknown url type": check_url lets nothing through that gets here
-        raise DownloadError(url, f"malformed URL: {exc}") from None
     end = time.monotonic() + deadline
     try:
-        with urllib.request.urlopen(request, timeout=max(0.01, min(timeout, deadline))) as response:
+        response, size = open_url(url, max(0.01, min(timeout, deadline)))
+        with response:
             # read1: what has arrived (at most CHUNK), so that the deadline is checked between trickled bytes
             read = getattr(response, "read1", response.read)
-            length = response.headers.get("Content-Length") if response.headers else None
-            size = int(length) if length and length.isdigit() else None
             digest = hashlib.md5()
             received = 0
             with (
@@ -200,6 +205,8 @@ def _stream(url: str, part: Path, timeout: float, progress: bool, deadline: floa
             raise DownloadError(url, f"malformed URL: {exc.reason}") from None
         raise _Retryable(f"connection failed: {exc.reason}") from exc
     except http.client.InvalidURL as exc:  # a subclass of HTTPException, which is retried below
+        raise DownloadError(url, f"malformed URL: {exc}") from None
+    except ValueError as exc:  # urllib's "unknown url type" (check_url lets none through that gets here)
         raise DownloadError(url, f"malformed URL: {exc}") from None
     except (TimeoutError, socket.timeout, ConnectionError, http.client.HTTPException) as exc:
         raise _Retryable(f"{type(exc).__name__}: {exc}") from exc

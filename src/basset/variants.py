@@ -61,7 +61,7 @@ from typing import Iterator, NamedTuple
 import numpy as np
 import pandas as pd
 
-from .download import USER_AGENT, DownloadError, check_url
+from .download import DownloadError, check_url, open_url
 from .errors import InputError
 from .fileio import GZIP_MAGIC, atomic_open, compression, is_gzip, read_errors
 from .logs import progress_bar
@@ -732,17 +732,14 @@ def _open_source(source: str, timeout: float):
         except OSError as exc:
             raise InputError(source, f"cannot read the VCF: {exc.strerror or exc}") from None
     check_url(source)
-    request = urllib.request.Request(source, headers={"User-Agent": USER_AGENT})
     try:
-        response = urllib.request.urlopen(request, timeout=timeout)
+        return open_url(source, timeout)
     except urllib.error.HTTPError as exc:
         raise DownloadError(source, f"HTTP error {exc.code} {exc.reason}", status=exc.code) from None
     except urllib.error.URLError as exc:
         raise DownloadError(source, f"cannot open: {exc.reason}") from None
     except (OSError, http.client.HTTPException) as exc:
         raise DownloadError(source, f"cannot open: {type(exc).__name__}: {exc}") from None
-    length = response.headers.get("Content-Length") if response.headers else None
-    return response, int(length) if length and length.isdigit() else None
 
 
 def _raw_blocks(stream, source: str, size: int | None, bar, counts: Counter) -> Iterator[bytes]:
