@@ -52,7 +52,6 @@ import itertools
 import logging
 import re
 import urllib.error
-import urllib.request
 import zlib
 from collections import Counter
 from pathlib import Path
