@@ -16,6 +16,7 @@ Images are embedded as base64 ``data:`` URIs, so the page needs nothing beside i
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import logging
 import math
@@ -530,10 +531,15 @@ def figures(results_dir) -> list[Figure]:
     return found
 
 
+def _number(h: dict, id_: str, style: str = "3f") -> str:
+    """Headline ``id_`` of ``h`` (id -> Headline) formatted for a caption or title (:func:`fmt`), ``n/a`` when
+    the run has no such number."""
+    return fmt(h[id_].value, style) if id_ in h else "n/a"
+
+
 def _captions(h: dict, k: int | None) -> dict:
     """Caption of each panel, from the headline numbers ``h`` (id -> Headline)."""
-    def v(id_, style="3f"):
-        return fmt(h[id_].value, style) if id_ in h else "n/a"
+    v = functools.partial(_number, h)
 
     caps = {}
     kmer = f"{k}-mer" if k else "k-mer"
@@ -630,8 +636,7 @@ def _nan(value) -> bool:
 def _panel_titles(h: dict, k: int | None) -> dict:
     """Panel titles with the run's numbers (``h``: id -> Headline) where the bare title would leave the result
     open; other panels keep their :data:`PANELS` title."""
-    def v(id_, style="3f"):
-        return fmt(h[id_].value, style)
+    v = functools.partial(_number, h)
 
     titles = {label: title for label, _, _, title in PANELS}
     if "kmer_mean_auroc" in h and "mean_auroc" in h:
@@ -652,8 +657,7 @@ def _panel_titles(h: dict, k: int | None) -> dict:
 def _section_titles(h: dict, k: int | None) -> dict:
     """Each section's title: its subject (:data:`SECTIONS`) and what this run measured, from the headline
     numbers ``h`` (id -> Headline); a section without numbers gets its subject only."""
-    def v(id_, style="3f"):
-        return fmt(h[id_].value, style)
+    v = functools.partial(_number, h)
 
     titles = dict(SECTIONS)
     if "mean_auroc" in h:
