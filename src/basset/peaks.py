@@ -484,7 +484,8 @@ def _renamed(mapping: dict[str, str]) -> str:
     pairs = [f"{a}->{b}" for a, b in mapping.items() if a != b]
     if not pairs:
         return ""
-    return ", ".join(pairs[:3]) + (", ..." if len(pairs) > 3 else "") + f" ({len(pairs)} names)"
+    return ", ".join(pairs[:3]) + (", ..." if len(pairs) > 3 else "") + \
+        f" ({len(pairs)} name{'' if len(pairs) == 1 else 's'})"
 
 
 #: why a peak was skipped -> the config key (and CLI flag) that controls it
