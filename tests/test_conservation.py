@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from basset import conservation as C
-from basset import plots_variants as PV
+from basset.plots import variants as PV
 from basset.errors import InputError
 
 

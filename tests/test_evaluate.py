@@ -9,7 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from basset.evaluate import auroc_by_class, metrics_table, quantile_targets, read_gtf_features, site_classes, summarise
+from basset.evaluate import metrics_table, read_gtf_features, site_classes, summarise
+from basset.metrics import auroc_by_class, quantile_targets
 from basset.metrics import auprc, auroc
 from basset.predict import predict, predict_codes, read_predictions, split_site_index, write_predictions
 from basset.sequence import one_hot, reverse_complement

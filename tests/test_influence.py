@@ -1,4 +1,4 @@
-"""Tests of basset.influence (filter nullification, motif insertion) and basset.plots_motifs."""
+"""Tests of basset.influence (filter nullification, motif insertion) and basset.plots.motifs."""
 
 import numpy as np
 import pandas as pd
@@ -181,7 +181,7 @@ def test_motif_specs_resolve_ids_names_and_consensus():
 
 
 def test_influence_table_and_figures(tmp_path):
-    from basset.plots_motifs import fig3a, fig3c, fig_insertion
+    from basset.plots.motifs import fig3a, fig3c, fig_insertion
 
     rng = np.random.default_rng(0)
     d_pred = rng.random((12, 4)) * (rng.random((12, 1)) > 0.3)

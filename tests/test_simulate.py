@@ -352,7 +352,7 @@ def test_group_not_a_program_names_sample(tmp_path):
 def test_schema_matches_defaults():
     import yaml
 
-    schema = yaml.safe_load((ROOT / "workflow/schemas/simulate.schema.yaml").read_text())
+    schema = yaml.safe_load((ROOT / "src/basset/schemas/simulate.schema.yaml").read_text())
     props = schema["properties"]
     assert schema["additionalProperties"] is False
     assert set(props) == set(DEFAULTS) | {"enabled", "outdir"}

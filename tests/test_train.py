@@ -350,7 +350,7 @@ def test_config_schema_defaults_are_the_library_defaults():
 
     from basset.train import TRAIN_DEFAULTS
 
-    schema = yaml.safe_load((Path(__file__).resolve().parents[1] / "workflow/schemas/config.schema.yaml").read_text())
+    schema = yaml.safe_load((Path(__file__).resolve().parents[1] / "src/basset/schemas/config.schema.yaml").read_text())
     for key, spec in schema["properties"]["train"]["properties"].items():
         assert spec["default"] == TRAIN_DEFAULTS[key], key
 

@@ -168,7 +168,7 @@ def cmd_sad(args) -> None:
                              batch_size=args.batch_size, device=device, rc_average=not args.no_rc, weights=weights,
                              chunk_size=args.chunk_size, progress=not args.quiet)
     if args.pics:
-        from .plots_variants import fig5a, fig_satmut
+        from .plots.variants import fig5a, fig_satmut
         from .variants import pics_enrichment, read_pics, read_sad, top_snp_maps
 
         sad, pics = read_sad(out), read_pics(args.pics)

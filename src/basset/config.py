@@ -1,6 +1,6 @@
 """Checks of a workflow config that one JSON schema cannot express, and what the config leaves out.
 
-The schema (``workflow/schemas/config.schema.yaml``) checks each key on its own and holds every default.
+The schema (``src/basset/schemas/config.schema.yaml``) checks each key on its own and holds every default.
 :func:`check_config` checks keys against each other, so that a config that cannot work is refused when the
 workflow is parsed, before any job runs, with the keys named; :func:`skipped_stages` says which stages a
 config's ``null`` inputs leave out, and why. Both take the validated config dict (defaults filled in) and
@@ -9,7 +9,15 @@ need no Snakemake: the CLI and a notebook can call them too.
 
 from __future__ import annotations
 
+import copy
+from functools import lru_cache
+from pathlib import Path
+
 from .errors import ConfigError
+
+#: The JSON schemas of the config and the sample sheet: the workflow validates with them, and they hold every
+#: default of the library too (:func:`schema_defaults`), so that a default lives in one place.
+SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 
 #: The factors inserted into background sequences when ``motifs.insert`` is empty and nothing is simulated:
 #: the paper's examples (Kelley et al. 2016, Figure 3 and the motif-insertion analysis), name -> JASPAR 2026
@@ -204,3 +212,57 @@ def workflow_inputs(config: dict, samples) -> dict:
                                          f"into {sim['peaks'][name]}; the sheet names {given}. The simulation never "
                                          "writes to a sheet's paths: set simulate.enabled: false to use your peaks")
     return {key: sim[key] for key in ("fasta", *OPTIONAL_INPUTS, "peaks")}
+
+
+@lru_cache(maxsize=None)
+def _schema(name: str) -> dict:
+    import yaml
+
+    return yaml.safe_load((SCHEMA_DIR / name).read_text())
+
+
+def _defaults(node: dict):
+    """The value that validation with ``set_default`` gives an absent key: its default, with the defaults of its
+    own properties filled in (as Snakemake's validator does, descending into the default)."""
+    if "$ref" in node:
+        node = {**_schema(node["$ref"]), **{k: v for k, v in node.items() if k != "$ref"}}
+    value = copy.deepcopy(node.get("default"))
+    props = node.get("properties")
+    if props and isinstance(value, dict):
+        for key, sub in props.items():
+            if key not in value:
+                filled = _defaults(sub)
+                if filled is not None or "default" in sub:
+                    value[key] = filled
+    return value
+
+
+def schema_defaults(section: str) -> dict:
+    """The defaults of a top-level config section (``"train"``, ``"simulate"``, ...) from the schema, the one
+    place where defaults are written."""
+    props = _schema("config.schema.yaml")["properties"]
+    if section not in props:
+        raise KeyError(f"no config section {section!r} in {SCHEMA_DIR / 'config.schema.yaml'}")
+    return _defaults({**props[section], "default": props[section].get("default", {})})
+
+
+def with_defaults(section: str, values: dict | None, drop: tuple = ()) -> dict:
+    """``values`` over the schema's defaults of ``section``, nested dicts merged key by key; ``None`` values mean
+    "the default". An unknown key is a :class:`ConfigError` naming ``section.key``. ``drop``: keys to leave out
+    of the result (keys of the section that the caller does not take)."""
+
+    def merge(base: dict, over: dict, prefix: str) -> dict:
+        out = copy.deepcopy(base)
+        for key, value in (over or {}).items():
+            if key not in base:
+                raise ConfigError(f"{prefix}.{key}", f"unknown key (expected one of {', '.join(base)})")
+            if value is None:
+                continue
+            if isinstance(base[key], dict) and isinstance(value, dict) and base[key]:
+                out[key] = merge(base[key], value, f"{prefix}.{key}")
+            else:
+                out[key] = copy.deepcopy(value)
+        return out
+
+    merged = merge(schema_defaults(section), values or {}, section)
+    return {k: v for k, v in merged.items() if k not in drop}

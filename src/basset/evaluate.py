@@ -22,12 +22,11 @@ import pandas as pd
 
 from .errors import InputError
 from .fileio import compression, read_errors
-from .metrics import auprc, auroc
+from .metrics import SITE_CLASSES, auprc, auroc, auroc_by_class
 from .tables import write_summary, write_table
 
 log = logging.getLogger("basset.evaluate")
 
-SITE_CLASSES = ("promoter", "intragenic", "intergenic")
 #: distance from a TSS (bp) within which a site is a promoter
 PROMOTER_DISTANCE = 2000
 
@@ -160,47 +159,6 @@ def site_classes(sites: pd.DataFrame, genes_gtf: str | Path) -> np.ndarray:
     counts = {c: int((out == c).sum()) for c in SITE_CLASSES}
     log.info("site classes: %s", ", ".join(f"{k} {v}" for k, v in counts.items()))
     return out
-
-
-def auroc_by_class(y, p, classes, target_names) -> pd.DataFrame:
-    """AUROC of each target within each site class: long DataFrame ``class, target, auroc, n_sites, n_pos``.
-
-    Rows come class by class in :data:`SITE_CLASSES` order (classes without sites are left out); a target
-    with one class of labels among a class's sites has AUROC NaN.
-    """
-    y = np.asarray(y)
-    p = np.asarray(p)
-    classes = np.asarray(classes, dtype=object)
-    if classes.shape[0] != y.shape[0]:
-        raise ValueError(f"{classes.shape[0]} site classes for {y.shape[0]} sites")
-    frames = []
-    for c in SITE_CLASSES:  # a loop over three classes, vectorised over sites and targets
-        mask = classes == c
-        if not mask.any():
-            continue
-        frames.append(pd.DataFrame({"class": c, "target": list(target_names), "auroc": auroc(y[mask], p[mask]),
-                                    "n_sites": int(mask.sum()),
-                                    "n_pos": y[mask].astype(bool).sum(axis=0).astype(np.int64)}))
-    if not frames:
-        return pd.DataFrame({"class": [], "target": [], "auroc": [], "n_sites": [], "n_pos": []})
-    df = pd.concat(frames, ignore_index=True)
-    for c, g in df.groupby("class", sort=False):
-        log.info("%s sites (%d): mean AUROC %.4f", c, int(g["n_sites"].iloc[0]),
-                 float(np.nanmean(g["auroc"])) if g["auroc"].notna().any() else float("nan"))
-    return df
-
-
-def quantile_targets(aurocs, quantiles=(0.05, 0.33, 0.50, 0.67, 0.95)) -> np.ndarray:
-    """Index of the target whose AUROC is nearest to each quantile of the AUROC distribution, ``(Q,) int``.
-
-    NaN AUROCs are ignored; ties go to the lowest index.
-    """
-    a = np.asarray(aurocs, dtype=np.float64)
-    ok = np.flatnonzero(np.isfinite(a))
-    if ok.size == 0:
-        raise ValueError("no target has a finite AUROC")
-    q = np.quantile(a[ok], np.asarray(quantiles, dtype=np.float64))
-    return ok[np.argmin(np.abs(a[ok][None, :] - q[:, None]), axis=1)]
 
 
 # ------------------------------------------------------------------------------------------- stages

@@ -8,6 +8,7 @@ target that has no positive or no negative among the N sites. The values equal s
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy.stats import rankdata
 
 
@@ -67,3 +68,57 @@ def roc_curve(y, p) -> tuple[np.ndarray, np.ndarray]:
     tp = np.cumsum(ys)[last]
     fp = np.cumsum(~ys)[last]
     return (np.concatenate([[0.0], fp / max(fp[-1], 1)]), np.concatenate([[0.0], tp / max(tp[-1], 1)]))
+
+
+#: Site classes by position relative to genes (promoter: within PROMOTER_DISTANCE of a TSS; intragenic; intergenic)
+SITE_CLASSES = ("promoter", "intragenic", "intergenic")
+
+
+def auroc_by_class(y, p, classes, target_names) -> pd.DataFrame:
+    """AUROC of each target within each site class: long DataFrame ``class, target, auroc, n_sites, n_pos``.
+
+    Rows come class by class in :data:`SITE_CLASSES` order (classes without sites are left out); a target
+    with one class of labels among a class's sites has AUROC NaN.
+    """
+    y = np.asarray(y)
+    p = np.asarray(p)
+    classes = np.asarray(classes, dtype=object)
+    if classes.shape[0] != y.shape[0]:
+        raise ValueError(f"{classes.shape[0]} site classes for {y.shape[0]} sites")
+    frames = []
+    for c in SITE_CLASSES:  # a loop over three classes, vectorised over sites and targets
+        mask = classes == c
+        if not mask.any():
+            continue
+        frames.append(pd.DataFrame({"class": c, "target": list(target_names), "auroc": auroc(y[mask], p[mask]),
+                                    "n_sites": int(mask.sum()),
+                                    "n_pos": y[mask].astype(bool).sum(axis=0).astype(np.int64)}))
+    if not frames:
+        return pd.DataFrame({"class": [], "target": [], "auroc": [], "n_sites": [], "n_pos": []})
+    df = pd.concat(frames, ignore_index=True)
+    return df
+
+
+def quantile_targets(aurocs, quantiles=(0.05, 0.33, 0.50, 0.67, 0.95)) -> np.ndarray:
+    """Index of the target whose AUROC is nearest to each quantile of the AUROC distribution, ``(Q,) int``.
+
+    NaN AUROCs are ignored; ties go to the lowest index.
+    """
+    a = np.asarray(aurocs, dtype=np.float64)
+    ok = np.flatnonzero(np.isfinite(a))
+    if ok.size == 0:
+        raise ValueError("no target has a finite AUROC")
+    q = np.quantile(a[ok], np.asarray(quantiles, dtype=np.float64))
+    return ok[np.argmin(np.abs(a[ok][None, :] - q[:, None]), axis=1)]
+
+
+def bh_qvalues(p) -> np.ndarray:
+    """Benjamini-Hochberg q-values along the last axis of ``p`` (``(..., n)``), monotone, capped at 1."""
+    p = np.asarray(p, dtype=np.float64)
+    n = p.shape[-1]
+    order = np.argsort(p, axis=-1, kind="stable")
+    ranked = np.take_along_axis(p, order, -1) * n / np.arange(1, n + 1)
+    ranked = np.minimum.accumulate(ranked[..., ::-1], axis=-1)[..., ::-1]
+    q = np.empty_like(p)
+    np.put_along_axis(q, order, np.minimum(ranked, 1.0), -1)
+    return q

@@ -29,6 +29,7 @@ Saved models (:func:`save_model`) are dicts of tensors and plain Python types, r
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 from pathlib import Path
@@ -97,6 +98,67 @@ class BassetNet(nn.Module):
                 break
             x = layer(x)
         return x
+
+
+# ------------------------------------------------------------------------------------------ anatomy
+# The one owner of the network's anatomy: the engines (motifs, influence, ISM) read the first layer, the network
+# after its ReLU and the padding of each convolution from here.
+
+
+def conv_padding(conv: nn.Conv1d) -> tuple[int, int]:
+    """Zeros ``(left, right)`` that a Conv1d adds to its input: ``"same"`` pads ``w - 1`` in all with the odd
+    extra zero on the right (PyTorch's choice), ``"valid"`` none, an integer ``p`` on both sides."""
+    w = int(conv.kernel_size[0])
+    if conv.padding == "same":
+        left = (w - 1) // 2
+        return left, w - 1 - left
+    if conv.padding == "valid":
+        return 0, 0
+    return int(conv.padding[0]), int(conv.padding[0])
+
+
+def first_layer_geometry(model: nn.Module) -> tuple[int, int]:
+    """``(w, left)`` of the first convolution: position ``i`` of :meth:`BassetNet.first_layer` is the window of
+    ``w`` bases starting at base ``i - left``."""
+    conv = _unwrap(model).conv[0][0]
+    return int(conv.kernel_size[0]), conv_padding(conv)[0]
+
+
+def _relu_index(model: nn.Module) -> int:
+    """Index of the ReLU in the first conv block ``model.conv[0]``."""
+    for i, layer in enumerate(model.conv[0]):
+        if isinstance(layer, nn.ReLU):
+            return i
+    raise ValueError("the first conv block has no ReLU")
+
+
+def first_block_tail(model: nn.Module) -> list[nn.Module]:
+    """The layers of the first conv block after its ReLU (pooling, dropout)."""
+    return list(model.conv[0])[_relu_index(model) + 1 :]
+
+
+def rest_of_network(model: nn.Module, h: torch.Tensor) -> torch.Tensor:
+    """Logits ``(B, T)`` from first-layer activations ``h (B, F, L')`` taken after the first ReLU.
+
+    Runs the remaining layers of block 0 (pooling, dropout), then blocks 1.., the dense layers and the output.
+    ``model.forward(x)`` equals ``rest_of_network(model, model.first_layer(x))``.
+    """
+    for layer in first_block_tail(model):
+        h = layer(h)
+    for block in model.conv[1:]:
+        h = block(h)
+    return model.output(model.dense(h))
+
+
+@contextlib.contextmanager
+def eval_mode(model: nn.Module):
+    """Eval mode (batch norm on running stats, no dropout) for the block; the training flag is restored after."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 def build_model(config: dict, n_targets: int) -> BassetNet:

@@ -28,6 +28,7 @@ import pandas as pd
 from .errors import InputError
 from .fileio import atomic_path
 from .memefile import Motif, read_meme, write_meme
+from .metrics import bh_qvalues
 from .tables import write_table
 
 log = logging.getLogger(__name__)
@@ -212,88 +213,6 @@ def filter_table(result: FilterPWMs, prefix: str = "filter") -> pd.DataFrame:
     })
 
 
-# ------------------------------------------------------------------------------------------------ logos
-_COLOURS = {"A": "#109648", "C": "#255C99", "G": "#F7B32B", "T": "#D62839"}
-
-
-def _letter_paths():
-    from matplotlib.font_manager import FontProperties
-    from matplotlib.textpath import TextPath
-
-    font = FontProperties(family="DejaVu Sans", weight="bold")
-    return {b: TextPath((0, 0), b, size=1, prop=font) for b in "ACGT"}
-
-
-def draw_logo(ax, pwm, letters=None, heights=None) -> None:
-    """Draw a sequence logo of a ``(w, 4)`` PWM on ``ax``: letter heights ``p_b * IC`` (2-bit scale).
-
-    ``heights (w, 4)``, when given, are drawn instead (e.g. a one-hot sequence scaled by mutagenesis loss
-    scores); the y axis then spans their largest column.
-    """
-    from matplotlib.patches import PathPatch
-    from matplotlib.transforms import Affine2D
-
-    letters = letters or _letter_paths()
-    pwm = np.asarray(pwm, dtype=np.float64)
-    custom = heights is not None
-    heights = (np.clip(np.asarray(heights, dtype=np.float64), 0, None) if custom
-               else pwm * column_information(pwm, (0.25,) * 4)[:, None])
-    for x, (col, h) in enumerate(zip(pwm, heights)):
-        y = 0.0
-        for b in np.argsort(col):  # smallest at the bottom
-            base = "ACGT"[b]
-            if h[b] <= 1e-3:
-                continue
-            path = letters[base]
-            ext = path.get_extents()
-            t = (Affine2D().translate(-ext.x0, -ext.y0)
-                 .scale(0.9 / max(ext.width, 1e-9), h[b] / max(ext.height, 1e-9)).translate(x + 0.05, y))
-            ax.add_patch(PathPatch(t.transform_path(path), facecolor=_COLOURS[base], edgecolor="none"))
-            y += h[b]
-    ax.set_xlim(0, len(pwm))
-    ax.set_ylim(0, max(float(heights.sum(1).max()), 1e-6) if custom else 2)
-
-
-def write_filter_logos(pwms, names, path, ncols: int = 8, titles=None) -> list[Path]:
-    """All logos in one multi-panel figure, written to ``path`` (PNG) and the PDF beside it.
-
-    ``pwms`` are ``(w, 4)`` arrays or ``None`` (drawn as an empty panel "no PWM"); ``names`` label the
-    panels (``titles`` overrides the full label). Returns the paths written.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    n = max(len(pwms), 1)
-    nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.2 * ncols, 1.1 * nrows), squeeze=False)
-    letters = _letter_paths()
-    for k, ax in enumerate(axes.flat):
-        ax.set_xticks([])
-        ax.set_yticks([])
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
-        if k >= len(pwms):
-            ax.axis("off")
-            continue
-        title = titles[k] if titles is not None else names[k]
-        ax.set_title(title, fontsize=7, pad=2)
-        if pwms[k] is None:
-            ax.text(0.5, 0.5, "no PWM", ha="center", va="center", fontsize=7, transform=ax.transAxes)
-            continue
-        draw_logo(ax, pwms[k], letters)
-    fig.tight_layout(pad=0.3)
-    out = [path, path.with_suffix(".pdf")]
-    with atomic_path(out[0]) as png, atomic_path(out[1]) as pdf:
-        fig.savefig(png, dpi=120)
-        fig.savefig(pdf)
-    plt.close(fig)
-    return out
-
-
 # ----------------------------------------------------------------------------------------------- JASPAR
 def jaspar_meme(path, release: str = "JASPAR2026", collection: str = "CORE",
                 tax_group: str = "vertebrates") -> list[Motif]:
@@ -356,18 +275,6 @@ def warm_up() -> None:
 def _as_query(pwm) -> np.ndarray:
     # memelite compiles one kernel per memory layout of the query matrix; always pass (4, w) F-ordered
     return np.asfortranarray(np.asarray(pwm, dtype=np.float64).T)
-
-
-def bh_qvalues(p) -> np.ndarray:
-    """Benjamini-Hochberg q-values along the last axis of ``p`` (``(..., n)``), monotone, capped at 1."""
-    p = np.asarray(p, dtype=np.float64)
-    n = p.shape[-1]
-    order = np.argsort(p, axis=-1, kind="stable")
-    ranked = np.take_along_axis(p, order, -1) * n / np.arange(1, n + 1)
-    ranked = np.minimum.accumulate(ranked[..., ::-1], axis=-1)[..., ::-1]
-    q = np.empty_like(p)
-    np.put_along_axis(q, order, np.minimum(ranked, 1.0), -1)
-    return q
 
 
 #: Tomtom engines: MEME's binary, basset's numpy re-implementation (any distance), memelite (Euclidean)

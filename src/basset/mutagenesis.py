@@ -510,7 +510,7 @@ def delta(ism_probs: np.ndarray, ref_probs: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------------------------ dataset sites (stage)
 def satmut_map(ism_probs: np.ndarray, codes, target: int, start: int = 0, label: str = "",
                mark: int | None = None) -> dict:
-    """One sequence's map for :func:`basset.plots_variants.fig_satmut`: ``codes`` of the window, ``delta
+    """One sequence's map for :func:`basset.plots.variants.fig_satmut`: ``codes`` of the window, ``delta
     (W, 4)``, ``loss``/``gain`` ``(W,)`` for target index ``target``, from ISM output ``(1, W, 4, T)`` of a
     window whose codes are ``codes (W,)``."""
     codes = np.asarray(codes, dtype=np.uint8).reshape(1, -1)
@@ -617,7 +617,7 @@ def plot_sites(model: nn.Module, h5_path, scan_path, stem, target_names, target:
     import h5py
     import pandas as pd
 
-    from .plots_variants import fig_satmut
+    from .plots.variants import fig_satmut
 
     scan = read_scan(scan_path)
     names = list(target_names)
@@ -667,7 +667,7 @@ def satmut_fasta(model: nn.Module, fasta, out_dir, target_names, target: str | N
     import pandas as pd
 
     from .errors import InputError
-    from .plots_variants import fig_satmut
+    from .plots.variants import fig_satmut
     from .sequence import Genome, decode
 
     names = list(target_names)

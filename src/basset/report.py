@@ -799,7 +799,6 @@ def _slug(text) -> str:
     return re.sub(r"[^0-9a-z]+", "-", str(text).lower()).strip("-")
 
 
-SITE_CLASSES = ("promoter", "intragenic", "intergenic")
 
 
 def _site_classes_measured(results_dir: Path, h: dict) -> bool:

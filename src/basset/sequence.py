@@ -37,8 +37,11 @@ def decode(codes: np.ndarray) -> str:
     return _DECODE[np.asarray(codes, dtype=np.uint8)].tobytes().decode("ascii")
 
 
-def reverse_complement(codes: np.ndarray) -> np.ndarray:
-    """Reverse complement of codes along the last axis, ``(..., L) uint8``."""
+def reverse_complement(codes):
+    """Reverse complement of codes along the last axis, ``(..., L)``: numpy in, numpy out; a torch tensor stays
+    a tensor on its device (N stays N). The one reverse complement of codes in the package."""
+    if hasattr(codes, "flip"):  # a torch tensor; torch itself is not needed to handle it
+        return codes.where(codes >= N_CODE, 3 - codes).flip(-1)
     return COMPLEMENT[np.asarray(codes)][..., ::-1]
 
 

@@ -34,6 +34,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .metrics import bh_qvalues
+
 #: MEME's tomtom: score bins per column, and the quantile that defines an unaligned column's score
 BINS = 100
 SHIFT_QUANTILE = 0.5
@@ -172,7 +174,6 @@ def tomtom_table(queries, targets, distance: str = "pearson", min_overlap: int =
     ``queries`` and ``targets`` are :class:`basset.memefile.Motif` objects (``.id``, ``.name``, ``.pwm``
     ``(w, 4)`` frequencies, ACGT).
     """
-    from .motifs import bh_qvalues  # the one BH implementation
 
     queries, targets = list(queries), list(targets)
     db = _Database([m.pwm for m in targets])

@@ -1045,7 +1045,7 @@ def top_snp_maps(model, genome: Genome | str | Path, sad_table: pd.DataFrame, pi
     """Figure 5B's data: saturation-mutagenesis maps of the reference and alternative sequence around the
     likely-causal SNP (PICS >= ``high``; all PICS SNPs when none is) with the largest ``max_abs_sad``, for
     the target it changes most (``top_target``). Returns ``(ref_map, alt_map, title)`` for
-    :func:`basset.plots_variants.fig_satmut` (the central ``window`` bp, the SNP marked)."""
+    :func:`basset.plots.variants.fig_satmut` (the central ``window`` bp, the SNP marked)."""
     from .mutagenesis import ism, satmut_map
 
     names = list(target_names)

@@ -12,6 +12,7 @@ from snakemake.utils import validate
 from basset.config import (
     PAPER_INSERT_MOTIFS,
     PICS_VCF,
+    SCHEMA_DIR,
     check_config,
     check_targets,
     skipped_stages,
@@ -36,7 +37,7 @@ def _schema_error(err):
 
 def _validate_config(cfg):
     try:
-        validate(cfg, "../schemas/config.schema.yaml")
+        validate(cfg, str(SCHEMA_DIR / "config.schema.yaml"))
     except WorkflowError as err:
         inner = _schema_error(err)
         if inner is None:
@@ -54,7 +55,7 @@ def _load_samples(path):
     except InputError as err:
         raise WorkflowError(f"Invalid sample sheet: {err}") from None
     try:
-        validate(sheet, "../schemas/samples.schema.yaml")
+        validate(sheet, str(SCHEMA_DIR / "samples.schema.yaml"))
     except WorkflowError as err:
         inner = _schema_error(err)
         if inner is None:

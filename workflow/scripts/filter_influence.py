@@ -13,7 +13,7 @@ from basset.dataset import dataset_info, load_split
 from basset.influence import filter_influence, sample_rows, write_influence_table
 from basset.logs import setup_logging
 from basset.models import load_model
-from basset.plots_motifs import fig3c
+from basset.plots.motifs import fig3c
 
 
 def main(snakemake):

@@ -8,7 +8,8 @@ from basset.dataset import load_split
 from basset.logs import setup_logging
 from basset.memefile import write_meme
 from basset.models import load_model
-from basset.motifs import background_from_gc, filter_pwms, filter_table, write_filter_logos
+from basset.motifs import background_from_gc, filter_pwms, filter_table
+from basset.plots.logos import write_filter_logos
 from basset.tables import write_table
 
 

@@ -13,7 +13,7 @@ from basset.dataset import dataset_info, load_split
 from basset.influence import insertion_table, resolve_motifs, sample_background
 from basset.logs import setup_logging
 from basset.models import load_model
-from basset.plots_motifs import fig_insertion
+from basset.plots.motifs import fig_insertion
 from basset.tables import write_table
 
 

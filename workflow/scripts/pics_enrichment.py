@@ -5,7 +5,7 @@ import torch
 
 from basset.logs import setup_logging
 from basset.models import load_model
-from basset.plots_variants import fig5a, fig_satmut
+from basset.plots.variants import fig5a, fig_satmut
 from basset.tables import write_summary, write_table
 from basset.variants import join_pics, pics_enrichment, read_pics, read_sad, top_snp_maps
 

@@ -4,7 +4,7 @@ nucleotide, fitted on 80 % and tested on 20 % (Pearson r, p); Figures 4B-D."""
 from basset.conservation import ridge_phylop
 from basset.logs import setup_logging
 from basset.mutagenesis import read_scan
-from basset.plots_variants import fig4bcd
+from basset.plots.variants import fig4bcd
 from basset.tables import write_table
 
 

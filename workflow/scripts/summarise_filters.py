@@ -9,7 +9,7 @@ import pandas as pd
 from basset.logs import setup_logging
 from basset.memefile import read_meme
 from basset.motifs import factor_recovery, filter_summary, read_tomtom_table, similar_matrices
-from basset.plots_motifs import fig3a, fig3b
+from basset.plots.motifs import fig3a, fig3b
 from basset.tables import write_summary, write_table
 
 

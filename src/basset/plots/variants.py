@@ -22,9 +22,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .plots import _RC, save  # noqa: E402
+from . import _RC, save  # noqa: E402
+from .logos import draw_logo  # noqa: E402
 
-log = logging.getLogger("basset.plots_variants")
+log = logging.getLogger("basset.plots.variants")
 
 
 def _satmut_panels(axes, codes, delta, loss, gain, start: int = 0, mark: int | None = None,
@@ -34,7 +35,6 @@ def _satmut_panels(axes, codes, delta, loss, gain, start: int = 0, mark: int | N
     position 0 on the x axis; ``mark``: a position (0-based in the window) to outline (a SNP)."""
     from matplotlib.colors import TwoSlopeNorm
 
-    from .motifs import draw_logo
 
     codes = np.asarray(codes)
     L = codes.size

@@ -16,9 +16,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .evaluate import SITE_CLASSES, quantile_targets  # noqa: E402
-from .fileio import atomic_path
-from .metrics import auroc, roc_curve  # noqa: E402
+from ..fileio import atomic_path  # noqa: E402
+from ..metrics import SITE_CLASSES, auroc, quantile_targets, roc_curve  # noqa: E402
 
 log = logging.getLogger("basset.plots")
 
@@ -152,7 +151,7 @@ def fig2c(y, p, target_names, stem, quantiles=(0.05, 0.33, 0.50, 0.67, 0.95), ti
 
 def fig_classes(by_class, stem, title: str | None = None):
     """AUROC by site class: a box plot per class with the targets as points; ``by_class`` is
-    :func:`basset.evaluate.auroc_by_class` output (an empty table gives a figure that says so)."""
+    :func:`basset.metrics.auroc_by_class` output (an empty table gives a figure that says so)."""
     with plt.rc_context(_RC):
         fig, ax = plt.subplots(figsize=(6, 5))
         present = [c for c in SITE_CLASSES if len(by_class) and (by_class["class"] == c).any()]

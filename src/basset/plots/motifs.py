@@ -18,9 +18,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .plots import _RC, save  # noqa: E402
+from . import _RC, save  # noqa: E402
+from .logos import draw_logo  # noqa: E402
 
-log = logging.getLogger("basset.plots_motifs")
+log = logging.getLogger("basset.plots.motifs")
 
 
 def _order(m: np.ndarray) -> np.ndarray:
@@ -129,7 +130,6 @@ def fig3b(filter_pwms: list, match_pwms: list, filter_names: list, match_names: 
 
     ``match_pwms[i]`` is already in the filter's orientation (reverse-complemented when Tomtom matched the
     '-' strand). Returns the (png, pdf) paths."""
-    from .motifs import draw_logo
 
     n = len(filter_pwms)
     rows = max(1, int(np.ceil(n / ncols)))

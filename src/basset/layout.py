@@ -1,0 +1,139 @@
+"""The results layout: every stage's file names, declared once.
+
+The workflow's rules (``out(stage, key)`` in ``workflow/rules/common.smk``), the command line (``--out DIR``) and
+the report all read their paths from :data:`STAGES`; nothing else spells a results file name. A run writes::
+
+    results/<run>/<stage>/<file>        the stage's outputs (STAGES[stage][key])
+    results/<run>/benchmarks/<rule>.tsv Snakemake's benchmark of a rule
+    logs/<run>/<stage>/<rule>.log       a rule's log
+
+Figures are written twice, as PNG (``STAGES``) and as a PDF beside it (:func:`pdf`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+#: stage -> {key: file name under results/<run>/<stage>/}
+STAGES: dict[str, dict[str, str]] = {
+    "peaks": {
+        "sites": "sites.bed",
+        "activity": "activity.tsv.gz",
+        "targets": "targets.tsv",
+        "summary": "summary.tsv",
+    },
+    "dataset": {
+        "splits": "splits.tsv",
+        "h5": "dataset.h5",
+        "summary": "summary.tsv",
+    },
+    "train": {
+        "model": "model.pt",
+        "history": "history.tsv",
+        "checkpoint": "checkpoint.pt",
+    },
+    "evaluate": {
+        "kmer_predictions": "kmer_predictions.tsv.gz",
+        "kmer_metrics": "kmer_metrics.tsv",
+        "metrics": "metrics.tsv",
+        "by_class": "auroc_by_class.tsv",
+        "summary": "summary.tsv",
+        "fig2a": "fig2a_heatmap.png",
+        "fig2b": "fig2b_cnn_vs_kmer.png",
+        "fig2c": "fig2c_roc.png",
+        "fig_classes": "auroc_by_class.png",
+    },
+    "motifs": {
+        "filters_meme": "filters.meme",
+        "filters": "filters.tsv",
+        "logos": "filter_logos.png",
+        "tomtom": "tomtom.tsv",
+        "database_meme": "database.meme",
+        "database_table": "database.tsv",
+        "influence": "influence.tsv",
+        "fig3c": "fig3c_influence.png",
+        "insertion": "insertion.tsv",
+        "insertion_figure": "motif_insertion.png",
+        "filter_summary": "filter_summary.tsv",
+        "summary": "summary.tsv",
+        "recovery": "planted_factor_recovery.tsv",
+        "fig3a": "fig3a_ic_vs_influence.png",
+        "fig3b": "fig3b_matches.png",
+    },
+    "satmut": {
+        "scores": "scores.h5",
+        "summary": "summary.tsv",
+        "phylop": "phylop_regression.tsv",
+        "fig4bcd": "fig4bcd_phylop.png",
+        "fig4a": "fig4a_maps.png",
+        "fig4a_sites": "fig4a_sites.tsv",
+    },
+    "variants": {
+        "sad": "sad.tsv.gz",
+        "summary": "summary.tsv",
+        "pics_summary": "pics_enrichment.tsv",
+        "pics_snps": "pics_snps.tsv",
+        "fig5a": "fig5a_pics.png",
+        "fig5b": "fig5b_top_snp.png",
+    },
+    "transfer": {
+        "holdout": "holdout.tsv",
+        "public": "public.h5",
+        "pretrain_model": "pretrain/model.pt",
+        "pretrain_history": "pretrain/history.tsv",
+        "table": "transfer.tsv",
+        "summary": "summary.tsv",
+        "fig6": "fig6_transfer.png",
+    },
+    "report": {
+        "html": "index.html",
+        "headline": "headline.tsv",
+    },
+}
+
+
+def results_dir(run: str) -> Path:
+    """``results/<run>``, relative to the working directory."""
+    return Path("results") / run
+
+
+def name(stage: str, key: str) -> str:
+    """The file name of ``key`` of ``stage`` (relative to the stage's folder); KeyError names what exists."""
+    try:
+        return STAGES[stage][key]
+    except KeyError:
+        known = ", ".join(STAGES.get(stage, STAGES))
+        raise KeyError(f"no results file {stage}.{key} in basset.layout.STAGES (known: {known})") from None
+
+
+def path(root: str | Path, stage: str, key: str) -> Path:
+    """``root/<stage>/<file>``: where ``key`` of ``stage`` lies under a results folder ``root``."""
+    return Path(root) / stage / name(stage, key)
+
+
+def stage_paths(root: str | Path, stage: str, keys=None) -> dict[str, Path]:
+    """``{key: path}`` of a stage's files under ``root`` (all of them, or ``keys``)."""
+    return {key: path(root, stage, key) for key in (keys or STAGES[stage])}
+
+
+def out_dir_paths(out_dir: str | Path, stage: str, keys=None) -> dict[str, Path]:
+    """``{key: path}`` of a stage's files directly in ``out_dir`` (the command line's ``--out DIR``)."""
+    return {key: Path(out_dir) / name(stage, key) for key in (keys or STAGES[stage])}
+
+
+def pdf(png: str | Path) -> str:
+    """The PDF written beside a figure's PNG (same stem)."""
+    png = str(png)
+    if not png.endswith(".png"):
+        raise ValueError(f"expected a .png figure path, got {png}")
+    return png[: -len(".png")] + ".pdf"
+
+
+def benchmark(run: str, rule: str) -> str:
+    """Snakemake's benchmark file of ``rule``."""
+    return f"results/{run}/benchmarks/{rule}.tsv"
+
+
+def log(run: str, stage: str, rule: str) -> str:
+    """The log file of ``rule`` of ``stage``."""
+    return f"logs/{run}/{stage}/{rule}.log"
