@@ -68,6 +68,31 @@ def open_text(path: str | Path, newline: str | None = None):
     return open(path, newline=newline)
 
 
+def header_lines(path: str | Path, is_header, what: str = "file") -> tuple[int, str | None]:
+    """``(n, first)``: the number of leading lines of a text file for which ``is_header(line, n)`` holds (``line``
+    without its newline, ``n`` the header lines so far) and the first line after them (``None`` at the end).
+
+    The one header scan of the package: BED ``track``/``#`` lines and column headers, VCF ``#`` lines.
+    """
+    n = 0
+    with read_errors(path, what), open_text(path, newline="") as fh:
+        for line in fh:
+            text = line.rstrip("\r\n")
+            if not is_header(text, n):
+                return n, text
+            n += 1
+    return n, None
+
+
+def line_at(path: str | Path, lineno: int, what: str = "file") -> str:
+    """Text of the 1-based line ``lineno`` of a plain or gzipped file, ``""`` past its end (for error messages)."""
+    with read_errors(path, what), open_text(path, newline="") as fh:
+        for i, line in enumerate(fh, 1):
+            if i == lineno:
+                return line.rstrip("\r\n")
+    return ""
+
+
 @contextlib.contextmanager
 def read_errors(path: str | Path, what: str = "file"):
     """Turn decompression and decoding failures raised while reading ``path`` into an :class:`InputError`."""
