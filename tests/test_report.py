@@ -1,4 +1,4 @@
-"""The run's HTML report (basset.report): every figure it names exists and is embedded as a valid PNG, every
+"""The run's HTML report (basset.stages.report): every figure it names exists and is embedded as a valid PNG, every
 headline number is the one in its stage table, and the page renders in headless Chromium (when installed)."""
 
 import base64
@@ -18,16 +18,11 @@ import pytest
 from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
-from basset.report import (
-    PANELS,
-    PNG_SIGNATURE,
-    SECTIONS,
-    build_report,
-    fmt,
-    headline_numbers,
-    resolve_source,
-    skipped_stages,
-)
+from basset import layout
+from basset.stages.report import REPORT_INPUTS, make_report, report_inputs
+from basset.stages.report_html import PNG_SIGNATURE
+from basset.stages.report_numbers import fmt, headline_numbers, resolve_source
+from basset.stages.report_text import PANELS, SECTIONS, place_skipped
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ["ery_1", "hep_1", "lym_1"]
@@ -56,39 +51,40 @@ def fake_run(root: Path, transfer: bool = False, targets=TARGETS) -> tuple[Path,
     """Minimal outputs of every stage of a simulated run (results folder, truth folder)."""
     rng = np.random.default_rng(0)
     res, truth = root / "results" / "fake", root / "truth"
-    for i, (_, _, path, _) in enumerate(PANELS):
-        (res / path).parent.mkdir(parents=True, exist_ok=True)
-        (res / path).write_bytes(tiny_png(shade=10 * i))
-    _kv(res / "evaluate/summary.tsv", {
+    for i, (_, _, file, _) in enumerate(PANELS):
+        layout.path(res, *file).parent.mkdir(parents=True, exist_ok=True)
+        layout.path(res, *file).write_bytes(tiny_png(shade=10 * i))
+    _kv(layout.path(res, "evaluate", "summary"), {
         "n_test_sites": 100, "rc_average": True, "n_targets": len(targets), "n_targets_scored": len(targets),
         "mean_auroc": 0.912345, "median_auroc": 0.9001, "mean_auprc": 0.7123, "kmer_mean_auroc": 0.85,
         "cnn_minus_kmer_mean_auroc": 0.062345, "n_targets_cnn_better": 2, "promoter_sites": 10,
         "promoter_mean_auroc": 0.8812, "intergenic_sites": 5, "intergenic_mean_auroc": 0.95})
     auroc = rng.uniform(0.8, 0.99, len(targets))
-    _tsv(res / "evaluate/metrics.tsv", pd.DataFrame({
+    _tsv(layout.path(res, "evaluate", "metrics"), pd.DataFrame({
         "target": targets, "auroc": auroc, "auprc": auroc - 0.2, "kmer_auroc": auroc - 0.05}))
-    _kv(res / "motifs/summary.tsv", {"filters": 8, "annotated": 3, "engine": "basset", "distance": "pearson",
-                                     "planted_factors": 2, "planted_factors_recovered": 1,
-                                     "fraction_recovered": 0.5})
-    _tsv(res / "motifs/filter_summary.tsv", pd.DataFrame({
+    _kv(layout.path(res, "motifs", "summary"), {
+        "filters": 8, "annotated": 3, "engine": "basset", "distance": "pearson", "planted_factors": 2,
+        "planted_factors_recovered": 1, "fraction_recovered": 0.5})
+    _tsv(layout.path(res, "motifs", "filter_summary"), pd.DataFrame({
         "filter": [f"filter{i}" for i in (5, 2, 7, 0, 1, 3)], "nsites": 10, "ic": 8.0,
         "consensus": "ACGT", "delta_loss": 0.1, "influence_mean": [5.5, 4.25, 3.125, 2.0, 1.5, 1.0],
         "annotated": [True, False, True, True, False, False],
         "best_id": ["MA1", None, "MA2", "MA3", None, None],
         "best_name": ["GATA1", None, "<b>A&B</b>", "HNF4A", None, None],
         "best_q": [0.01, None, 0.02, 0.03, None, None], "orientation": ["+", None, "-", "+", None, None]}))
-    _tsv(res / "motifs/planted_factor_recovery.tsv", pd.DataFrame({
+    _tsv(layout.path(res, "motifs", "recovery"), pd.DataFrame({
         "factor": ["GATA1", "HNF4A"], "matrix_id": ["MA1", "MA3"], "recovered": [True, False],
         "best_filter": ["filter5", None], "best_target": ["MA1 GATA1", None], "best_q": [0.01, None]}))
     insertion = pd.DataFrame(rng.normal(size=(3, len(targets))), columns=targets)
     insertion.insert(0, "motif", ["GATA1", "HNF4A", "NOT_PLANTED"])
-    _tsv(res / "motifs/insertion.tsv", insertion)
-    _kv(res / "satmut/summary.tsv", {"sites": 10, "sites_in_split": 10, "window_bp": 100, "nucleotides": 1000})
-    _tsv(res / "satmut/phylop_regression.tsv", pd.DataFrame({
+    _tsv(layout.path(res, "motifs", "insertion"), insertion)
+    _kv(layout.path(res, "satmut", "summary"),
+        {"sites": 10, "sites_in_split": 10, "window_bp": 100, "nucleotides": 1000})
+    _tsv(layout.path(res, "satmut", "phylop"), pd.DataFrame({
         "features": ["loss", "gain", "both"], "n_train": 800, "n_test": 200, "alpha": 10,
         "r": [0.354907, 0.134819, 0.368331], "p": [0.0, 5.40316e-141, 0.0]}))
-    _tsv(res / "satmut/fig4a_sites.tsv", pd.DataFrame({"site_index": [1], "chrom": ["chr1"], "window_start": [5],
-                                                       "target": ["ery_1"], "prediction": [0.99]}))
+    _tsv(layout.path(res, "satmut", "fig4a_sites"), pd.DataFrame({
+        "site_index": [1], "chrom": ["chr1"], "window_start": [5], "target": ["ery_1"], "prediction": [0.99]}))
     n = 30
     roles = ["causal_break"] * 5 + ["causal_create"] * 3 + ["causal_outside_site"] * 2 + ["bystander"] * 20
     ids = [f"snp{i:03d}" for i in range(n)]
@@ -99,10 +95,10 @@ def fake_run(root: Path, transfer: bool = False, targets=TARGETS) -> tuple[Path,
     for t in targets:
         sad[t] = rng.normal(size=n) * 0.01
     res.joinpath("variants").mkdir(parents=True, exist_ok=True)
-    with gzip.open(res / "variants/sad.tsv.gz", "wt") as fh:
+    with gzip.open(layout.path(res, "variants", "sad"), "wt") as fh:
         sad.to_csv(fh, sep="\t", index=False)
-    _kv(res / "variants/summary.tsv", {"variants_read": n, "scored": n, "unknown_chroms": ""})
-    _kv(res / "variants/pics_enrichment.tsv", {
+    _kv(layout.path(res, "variants", "summary"), {"variants_read": n, "scored": n, "unknown_chroms": ""})
+    _kv(layout.path(res, "variants", "pics_summary"), {
         "score": "abs_mean", "n_high": 8, "n_low": 20, "frac_high": 0.25, "frac_low": 0.05, "frac_high_any": 0.5,
         "frac_low_any": 0.1, "mannwhitney_p": 5.975462880733507e-06, "fisher_p": 0.11816838995568686})
     _tsv(truth / "snps.tsv", pd.DataFrame({"id": ids, "chrom": "chr1", "pos": np.arange(n) * 100, "ref": "A",
@@ -110,14 +106,20 @@ def fake_run(root: Path, transfer: bool = False, targets=TARGETS) -> tuple[Path,
     _tsv(truth / "cell_factor_activity.tsv", pd.DataFrame({"cell": targets, "GATA1": [1.2, 0.1, 0.05],
                                                            "HNF4A": [0.02, 1.1, 0.3]}))
     if transfer:
-        _tsv(res / "transfer/transfer.tsv", pd.DataFrame({
+        _tsv(layout.path(res, "transfer", "table"), pd.DataFrame({
             "target": targets, "full_auroc": [0.9, 0.91, 0.92], "transfer_auroc": [0.88, 0.9, 0.85],
             "scratch_auroc": [0.8, 0.95, 0.7]}))
-        (res / "transfer/fig6_transfer.png").write_bytes(tiny_png(shade=200))
-        _kv(res / "transfer/summary.tsv", {"holdout": 3, "tolerance": 0.03, "within_tolerance": 1,
-                                           "mean_full_auroc": 0.91, "mean_difference": -0.0333,
-                                           "max_shortfall": 0.07})
+        layout.path(res, "transfer", "fig6").write_bytes(tiny_png(shade=200))
+        _kv(layout.path(res, "transfer", "summary"), {
+            "holdout": 3, "tolerance": 0.03, "within_tolerance": 1, "mean_full_auroc": 0.91,
+            "mean_difference": -0.0333, "max_shortfall": 0.07})
     return res, truth
+
+
+def _make_report(res: Path, out: Path, truth_dir: Path | None = None, **kwargs) -> dict:
+    """make_report on the files of a fake run, the headline TSV beside the page."""
+    return make_report(out={"html": out, "headline": out.parent / "headline.tsv"}, **report_inputs(res),
+                       truth=truth_dir / "simulation.json" if truth_dir else None, **kwargs)
 
 
 class _Page(HTMLParser):
@@ -163,7 +165,7 @@ def _parse(path) -> _Page:
 
 
 def _from_stage_table(res: Path, truth: Path, file: str, key: str):
-    """The number a headline row names, read here independently of basset.report."""
+    """The number a headline row names, read here independently of basset.stages.report."""
     path = res / file
     if key.startswith("causal_auroc(") or key.startswith("causal_top("):
         score = key[key.index("(") + 1:-1]
@@ -217,7 +219,7 @@ def _same(reported, expected):
 def report(tmp_path):
     res, truth = fake_run(tmp_path)
     out = tmp_path / "report" / "index.html"
-    numbers = build_report(res, out, config={"run": "fake", "seed": 1, "simulate": {"enabled": True},
+    numbers = _make_report(res, out, config={"run": "fake", "seed": 1, "simulate": {"enabled": True},
                                              "kmer": {"k": 6}}, truth_dir=truth)
     return res, truth, out, numbers
 
@@ -280,7 +282,7 @@ def test_without_truth_or_optional_stages(tmp_path):
     for f in ("variants", "satmut"):
         shutil.rmtree(res / f)
     out = tmp_path / "r.html"
-    numbers = build_report(res, out, config={"run": "x", "simulate": {"enabled": False}})
+    numbers = _make_report(res, out, config={"run": "x", "simulate": {"enabled": False}})
     assert not any(k.startswith(("causal_", "insertion_rho", "pics_", "phylop_")) for k in numbers)
     text = out.read_text()
     assert text.count("Not run:") == 3  # figures 4, 5 and 6
@@ -290,7 +292,7 @@ def test_without_truth_or_optional_stages(tmp_path):
 def test_transfer_section_when_present(tmp_path):
     res, truth = fake_run(tmp_path, transfer=True)
     out = tmp_path / "r.html"
-    numbers = build_report(res, out, truth_dir=truth)
+    numbers = _make_report(res, out, truth_dir=truth)
     assert numbers["transfer_targets"] == 3 and numbers["transfer_better"] == 2
     assert numbers["transfer_mean_transfer_auroc"] == pytest.approx(np.mean([0.88, 0.9, 0.85]))
     page = _parse(out)
@@ -312,17 +314,17 @@ def test_paper_numbers_beside_ours_when_targets_are_the_papers(tmp_path):
     (ref / "basset_pretrained_test_aucs.txt").write_text("1     0.8820\n2     0.9141\n3     0.8492\n")
     res, _ = fake_run(tmp_path, targets=["8988T", "CD20pos", "ESC.H9"])
     out = tmp_path / "r.html"
-    heads = {h.id: h for h in headline_numbers(res, paper_aucs=ref / "basset_pretrained_test_aucs.txt")}
+    heads = {h.id: h for h in headline_numbers(report_inputs(res), paper_aucs=ref / "basset_pretrained_test_aucs.txt")}
     assert heads["mean_auroc"].paper_value == pytest.approx(np.mean([0.8820, 0.9141, 0.8492]))
     assert heads["median_auroc"].paper_value == pytest.approx(0.8820)
-    build_report(res, out, paper_aucs=ref / "basset_pretrained_test_aucs.txt")
+    _make_report(res, out, paper_aucs=ref / "basset_pretrained_test_aucs.txt")
     page = _parse(out)
     row = next(r for r in page.rows if r["data-id"] == "mean_auroc")
     assert row["paper_text"] == fmt(np.mean([0.8820, 0.9141, 0.8492]))
     assert "paper-targets" in out.read_text() and "0.914" in out.read_text()
     # other targets: no paper column
     res2, _ = fake_run(tmp_path / "other")
-    heads = {h.id: h for h in headline_numbers(res2, paper_aucs=ref / "basset_pretrained_test_aucs.txt")}
+    heads = {h.id: h for h in headline_numbers(report_inputs(res2), paper_aucs=ref / "basset_pretrained_test_aucs.txt")}
     assert heads["mean_auroc"].paper_value is None
 
 
@@ -337,13 +339,13 @@ def test_published_aucs_file_is_read():
 def test_resolve_source_grammar(tmp_path):
     _kv(tmp_path / "kv.tsv", {"a": 3, "b": 4, "name": "x y"})
     _tsv(tmp_path / "t.tsv", pd.DataFrame({"f": ["u", "v"], "x": [1.5, 2.5], "y": [2.0, 1.0]}))
-    assert resolve_source(tmp_path, "kv.tsv", "a") == 3 and resolve_source(tmp_path, "kv.tsv", "name") == "x y"
-    assert resolve_source(tmp_path, "kv.tsv", "a/b") == 0.75
-    assert resolve_source(tmp_path, "t.tsv", "x[f=v]") == 2.5 and resolve_source(tmp_path, "t.tsv", "f[#0]") == "u"
-    assert resolve_source(tmp_path, "t.tsv", "mean(x)") == 2.0 and resolve_source(tmp_path, "t.tsv", "rows()") == 2
-    assert resolve_source(tmp_path, "t.tsv", "count(x>y)") == 1 and resolve_source(tmp_path, "t.tsv", "sum(x)") == 4
+    assert resolve_source(tmp_path / "kv.tsv", "a") == 3 and resolve_source(tmp_path / "kv.tsv", "name") == "x y"
+    assert resolve_source(tmp_path / "kv.tsv", "a/b") == 0.75
+    assert resolve_source(tmp_path / "t.tsv", "x[f=v]") == 2.5 and resolve_source(tmp_path / "t.tsv", "f[#0]") == "u"
+    assert resolve_source(tmp_path / "t.tsv", "mean(x)") == 2.0 and resolve_source(tmp_path / "t.tsv", "rows()") == 2
+    assert resolve_source(tmp_path / "t.tsv", "count(x>y)") == 1 and resolve_source(tmp_path / "t.tsv", "sum(x)") == 4
     with pytest.raises(ValueError, match="no key"):
-        resolve_source(tmp_path, "kv.tsv", "missing")
+        resolve_source(tmp_path / "kv.tsv", "missing")
 
 
 def _section(text: str, name: str) -> str:
@@ -361,9 +363,10 @@ def test_titles_state_what_was_measured(tmp_path):
     """Titles carry the run's numbers: 3 of 20 filters annotated is what Figure 3 says, never that the filters
     recover known motifs."""
     res, truth = fake_run(tmp_path)
-    _kv(res / "motifs/summary.tsv", {"filters": 20, "annotated": 3, "engine": "basset", "distance": "pearson"})
+    _kv(layout.path(res, "motifs", "summary"),
+        {"filters": 20, "annotated": 3, "engine": "basset", "distance": "pearson"})
     out = tmp_path / "r.html"
-    numbers = build_report(res, out, config={"run": "fake", "kmer": {"k": 6}}, truth_dir=truth)
+    numbers = _make_report(res, out, config={"run": "fake", "kmer": {"k": 6}}, truth_dir=truth)
     text = out.read_text()
     assert numbers["filters"] == 20 and numbers["annotated"] == 3
     assert "recover known motifs" not in text and "change accessibility more" not in text
@@ -381,16 +384,17 @@ def test_titles_state_what_was_measured(tmp_path):
             f"unlikely causal") in _title(text, "Figure 5")
     assert _title(text, "Figure 6") == f"Figure 6. {SECTIONS['Figure 6']}: not run"
     # a different run, different titles: nothing in them is fixed text
-    _kv(res / "motifs/summary.tsv", {"filters": 20, "annotated": 0, "engine": "basset", "distance": "pearson"})
-    build_report(res, out, truth_dir=truth)
+    _kv(layout.path(res, "motifs", "summary"),
+        {"filters": 20, "annotated": 0, "engine": "basset", "distance": "pearson"})
+    _make_report(res, out, truth_dir=truth)
     assert "0 of 20 annotated" in _title(out.read_text(), "Figure 3")
 
 
 def test_filter_counts_from_the_filter_table_without_the_motif_summary(tmp_path):
     res, truth = fake_run(tmp_path)
-    (res / "motifs/summary.tsv").unlink()
+    layout.path(res, "motifs", "summary").unlink()
     out = tmp_path / "r.html"
-    numbers = build_report(res, out, truth_dir=truth)
+    numbers = _make_report(res, out, truth_dir=truth)
     assert (numbers["filters"], numbers["annotated"]) == (6, 3)  # fake filter_summary.tsv: 6 rows, 3 annotated
     assert "3 of 6 annotated" in _title(out.read_text(), "Figure 3")
     headline = pd.read_csv(out.parent / "headline.tsv", sep="\t", dtype=str, keep_default_na=False)
@@ -406,25 +410,25 @@ SKIPPED = {"phylop regression (Figures 4B-D)": "genome.phylop is null", "SAD (Fi
 
 
 def test_skipped_stages_are_placed_in_their_sections():
-    placed = {s.stage: (s.key, s.sections) for s in skipped_stages(SKIPPED)}
+    placed = {s.stage: (s.key, s.sections) for s in place_skipped(SKIPPED)}
     assert placed == {"phylop regression (Figures 4B-D)": ("genome.phylop", ("Figure 4",)),
                       "SAD (Figure 5)": ("variants.vcf", ("Figure 5",)),
                       "PICS enrichment (Figure 5A)": ("variants.pics", ("Figure 5",)),
                       "site classes": ("genome.genes", ("Figure 2",)),
                       "transfer learning (Figure 6)": ("transfer.enabled", ("Figure 6",)),
                       "planted-factor grading": ("simulate.enabled", ("Figure 3", "Figure 5"))}
-    odd = skipped_stages({"something else": "no reason that names a key"})[0]
+    odd = place_skipped({"something else": "no reason that names a key"})[0]
     assert odd.key is None and odd.sections == () and odd.hint == ""
-    assert skipped_stages(None) == []
+    assert place_skipped(None) == []
     # a reason that already says what to set gets no second hint
-    assert skipped_stages({"x (Figure 4)": "genome.phylop is null: set it to a bigWig"})[0].hint == ""
+    assert place_skipped({"x (Figure 4)": "genome.phylop is null: set it to a bigWig"})[0].hint == ""
 
 
 def test_the_workflows_skipped_stages_are_placed():
     """What the workflow passes (basset.config.skipped_stages, the rule's params.skipped) lands in sections."""
     config_module = pytest.importorskip("basset.config")
     stages = config_module.skipped_stages({"transfer": {"enabled": False}, "simulate": {"enabled": False}}, {})
-    placed = skipped_stages(stages)
+    placed = place_skipped(stages)
     assert len(placed) == len(stages) >= 6
     assert all(s.sections and s.key for s in placed), placed
     assert {s.key for s in placed} >= {"genome.genes", "genome.phylop", "variants.vcf", "transfer.enabled",
@@ -433,11 +437,11 @@ def test_the_workflows_skipped_stages_are_placed():
 
 def test_skipped_stages_appear_with_reason_and_key(tmp_path):
     res, _ = fake_run(tmp_path)
-    for f in ("satmut/phylop_regression.tsv", "satmut/fig4bcd_phylop.png"):
-        (res / f).unlink()
+    for key in ("phylop", "fig4bcd"):
+        layout.path(res, "satmut", key).unlink()
     shutil.rmtree(res / "variants")
     out = tmp_path / "r.html"
-    build_report(res, out, config={"run": "fake", "simulate": {"enabled": False}}, skipped=SKIPPED)
+    _make_report(res, out, config={"run": "fake", "simulate": {"enabled": False}}, skipped=SKIPPED)
     text = out.read_text()
     top = text[text.index('<aside id="skipped-stages"'): text.index("</aside>")]
     assert "Skipped stages (6)" in top and text.index("</aside>") < text.index("<section")
@@ -461,7 +465,7 @@ def test_skipped_stages_appear_with_reason_and_key(tmp_path):
     assert _title(text, "Figure 5") == f"Figure 5. {SECTIONS['Figure 5']}: skipped"
     assert "Not run: no outputs of transfer learning" in _section(text, "Figure 6")
     # no skipped stages: no list
-    build_report(res, out)
+    _make_report(res, out)
     assert 'id="skipped-stages"' not in out.read_text() and "Skipped:" not in out.read_text()
 
 
@@ -470,13 +474,13 @@ def test_site_class_placeholder_names_genome_genes(tmp_path, by_class):
     """Without gene annotations evaluate writes no class means and an empty auroc_by_class.tsv (and a figure
     that only says so): the report shows a placeholder naming the missing input and its key instead."""
     res, truth = fake_run(tmp_path)
-    summary = pd.read_csv(res / "evaluate/summary.tsv", sep="\t")
-    _tsv(res / "evaluate/summary.tsv", summary[~summary["key"].str.startswith(("promoter", "intergenic"))])
+    summary = pd.read_csv(layout.path(res, "evaluate", "summary"), sep="\t")
+    _tsv(layout.path(res, "evaluate", "summary"), summary[~summary["key"].str.startswith(("promoter", "intergenic"))])
     rows = {"empty": [], "all only": ["all"] * 3}[by_class]
-    _tsv(res / "evaluate/auroc_by_class.tsv", pd.DataFrame({"class": rows, "target": TARGETS[:len(rows)],
-                                                             "auroc": 0.9, "n_sites": 100, "n_pos": 10}))
+    _tsv(layout.path(res, "evaluate", "by_class"), pd.DataFrame({"class": rows, "target": TARGETS[:len(rows)],
+                                                                 "auroc": 0.9, "n_sites": 100, "n_pos": 10}))
     out = tmp_path / "r.html"
-    numbers = build_report(res, out, truth_dir=truth)
+    numbers = _make_report(res, out, truth_dir=truth)
     assert not any(k.startswith(("promoter", "intragenic", "intergenic")) for k in numbers)
     page = _parse(out)
     assert "2, site classes" not in [f["data-figure"] for f in page.figures]
@@ -485,38 +489,61 @@ def test_site_class_placeholder_names_genome_genes(tmp_path, by_class):
     assert "set genome.genes to a GTF" in fig2
     # with gene annotations the panel is drawn
     res2, _ = fake_run(tmp_path / "genes")
-    _tsv(res2 / "evaluate/auroc_by_class.tsv", pd.DataFrame({"class": ["promoter", "intergenic"],
-                                                              "target": "ery_1", "auroc": 0.9, "n_sites": 5,
-                                                              "n_pos": 2}))
-    build_report(res2, tmp_path / "r2.html")
+    _tsv(layout.path(res2, "evaluate", "by_class"), pd.DataFrame({"class": ["promoter", "intergenic"],
+                                                                  "target": "ery_1", "auroc": 0.9, "n_sites": 5,
+                                                                  "n_pos": 2}))
+    _make_report(res2, tmp_path / "r2.html")
     assert "2, site classes" in [f["data-figure"] for f in _parse(tmp_path / "r2.html").figures]
     assert "genome.genes" not in (tmp_path / "r2.html").read_text()
 
 
+class _Files(dict):
+    """A Snakemake named list (input, output, params): items() and attributes."""
+
+    __getattr__ = dict.__getitem__
+
+
 def test_make_report_script(tmp_path):
+    """The rule's script passes the rule's inputs (named <stage>_<key> from REPORT_INPUTS, [] where the config
+    leaves a stage out), outputs and params to make_report."""
     res, truth = fake_run(tmp_path)
     spec = importlib.util.spec_from_file_location("make_report", ROOT / "workflow/scripts/make_report.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-
-    class Files(SimpleNamespace):
-        def get(self, key, default=None):
-            return getattr(self, key, default)
-
+    inputs = {name: str(path) if path else [] for name, path in report_inputs(res).items()}
     out = tmp_path / "out"
+    config = {"run": "fake", "simulate": {"enabled": True}}
     snakemake = SimpleNamespace(
-        input=Files(evaluate_summary=str(res / "evaluate/summary.tsv"), truth=[str(truth / "simulation.json")]),
-        output=Files(html=str(out / "index.html"), headline=str(out / "headline.tsv")),
-        params=Files(paper_aucs=None), log=[str(tmp_path / "log.txt")],
-        config={"run": "fake", "simulate": {"enabled": True}})
+        input=_Files(inputs, truth=[str(truth / "simulation.json")]),
+        output=_Files(html=str(out / "index.html"), headline=str(out / "headline.tsv")),
+        params=_Files(paper_aucs=None, config=config), log=[str(tmp_path / "log.txt")], threads=1)
     module.main(snakemake)  # params without `skipped`: nothing listed as skipped
     assert (out / "index.html").exists() and (out / "headline.tsv").exists()
     assert "causal_auroc" in (out / "headline.tsv").read_text()
     assert 'id="skipped-stages"' not in (out / "index.html").read_text()
-    snakemake.params = Files(paper_aucs=None, skipped={"transfer learning (Figure 6)": "transfer.enabled is false"})
+    snakemake.params = _Files(paper_aucs=None, config=config,
+                              skipped={"transfer learning (Figure 6)": "transfer.enabled is false"})
     module.main(snakemake)
     fig6 = _section((out / "index.html").read_text(), "Figure 6")
     assert "because transfer.enabled is false. To bring it back, set transfer.enabled to true" in fig6
+
+
+def test_report_inputs_come_from_the_layout(tmp_path):
+    """Every file the report reads is a (stage, key) of basset.layout.STAGES; the report's modules spell no
+    results file name; an input the report does not know is refused."""
+    assert len(set(REPORT_INPUTS)) == len(REPORT_INPUTS)
+    for stage, key in REPORT_INPUTS:
+        layout.name(stage, key)  # KeyError for a file the layout lacks
+    res, _ = fake_run(tmp_path)
+    found = report_inputs(res)
+    assert set(found) == {f"{stage}_{key}" for stage, key in REPORT_INPUTS}
+    assert found["evaluate_summary"] == layout.path(res, "evaluate", "summary") and found["transfer_fig6"] is None
+    every_name = {n for files in layout.STAGES.values() for n in files.values()}
+    for module in (ROOT / "src/basset/stages").glob("report*.py"):
+        text = module.read_text()
+        assert not [n for n in every_name if n in text], module
+    with pytest.raises(TypeError, match="unknown inputs"):
+        make_report(out={"html": tmp_path / "x.html", "headline": tmp_path / "x.tsv"}, evaluate_sumary="x")
 
 
 CHECK_SCRIPT = """<script>

@@ -1,0 +1,339 @@
+"""The report's words: its figure panels and sections, their titles and captions written from the run's headline
+numbers (:mod:`.report_numbers`), and where each stage the config left out is named with the key that brings it
+back.
+
+Titles state what was measured, with the run's numbers, never what was hoped.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .report_numbers import fmt, source_name
+
+
+@dataclass
+class Figure:
+    """A drawn panel of the report."""
+
+    label: str  # as the paper numbers it: "2A", "4B–D"
+    section: str
+    file: tuple[str, str]  # (stage, key) of basset.layout.STAGES
+    title: str
+    caption: str = ""
+
+
+# Titles name what a panel shows, never what it was hoped to show; :func:`panel_titles` adds the run's numbers.
+# Each panel: (label, section, (stage, key) of its PNG, title).
+PANELS = [
+    ("2A", "Figure 2", ("evaluate", "fig2a"), "Accessibility of test sites across cell types"),
+    ("2B", "Figure 2", ("evaluate", "fig2b"), "CNN against the k-mer baseline"),
+    ("2C", "Figure 2", ("evaluate", "fig2c"), "ROC curves"),
+    ("2, site classes", "Figure 2", ("evaluate", "fig_classes"), "AUROC by site class"),
+    ("3A", "Figure 3", ("motifs", "fig3a"), "Information content against influence"),
+    ("3B", "Figure 3", ("motifs", "fig3b"), "Annotated filters beside their best database match"),
+    ("3C", "Figure 3", ("motifs", "fig3c"), "Filter influence per cell type"),
+    ("3, filter logos", "Figure 3", ("motifs", "logos"), "Filter logos"),
+    ("3, motif insertion", "Figure 3", ("motifs", "insertion_figure"), "Motif insertion"),
+    ("4A", "Figure 4", ("satmut", "fig4a"), "Saturation mutagenesis maps"),
+    ("4B–D", "Figure 4", ("satmut", "fig4bcd"), "PhyloP predicted from mutagenesis scores"),
+    ("5A", "Figure 5", ("variants", "fig5a"), "SNPs above the SAD threshold, likely against unlikely causal"),
+    ("5B", "Figure 5", ("variants", "fig5b"), "The top-scoring likely causal SNP"),
+]
+# Figure 6 is drawn when transfer learning ran; it has no placeholder (its section says it was not run).
+FIGURE_6 = ("6", "Figure 6", ("transfer", "fig6"), "Transfer learning")
+
+# Each section's subject; :func:`section_titles` adds what this run measured.
+SECTIONS = {
+    "Figure 2": "Accessibility prediction across cell types",
+    "Figure 3": "First-layer filters and their best database matches",
+    "Figure 4": "In silico saturation mutagenesis",
+    "Figure 5": "Genetic variants scored by SAD",
+    "Figure 6": "Transfer learning to held-out cell types",
+}
+
+# What a section needs to be drawn: the stage, the (stage, key) of the table that shows it ran, and the config key
+# that runs it (None: always part of the workflow).
+SECTION_STAGES = {
+    "Figure 2": ("evaluation", ("evaluate", "summary"), None),
+    "Figure 3": ("filter analysis", ("motifs", "summary"), None),
+    "Figure 4": ("saturation mutagenesis", ("satmut", "summary"), None),
+    "Figure 5": ("SNP scoring (SAD)", ("variants", "summary"), "variants.vcf"),
+    "Figure 6": ("transfer learning", ("transfer", "table"), "transfer.enabled"),
+}
+
+# Panels drawn only when the config provides an input: the key, and the input it names.
+PANEL_NEEDS = {
+    "2, site classes": ("genome.genes", "a gene annotation"),
+    "4B–D": ("genome.phylop", "a phyloP conservation track"),
+    "5A": ("variants.pics", "a PICS fine-mapping table"),
+    "5B": ("variants.pics", "a PICS fine-mapping table"),
+}
+
+# How to bring back what a config key switched off.
+KEY_HINTS = {
+    "genome.genes": "set genome.genes to a GTF of gene annotations",
+    "genome.phylop": "set genome.phylop to a phyloP bigWig",
+    "variants.vcf": "set variants.vcf to a VCF of SNPs",
+    "variants.pics": "set variants.pics to a PICS fine-mapping table (and variants.vcf to its SNPs)",
+    "transfer.enabled": "set transfer.enabled to true",
+    "simulate.enabled": "set simulate.enabled to true (only simulated data carry a truth to grade against)",
+    "report.paper_aucs": "set report.paper_aucs to the published model's per-target AUROCs",
+}
+CONFIG_SECTIONS = ("run", "seed", "samples", "simulate", "downloads", "genome", "variants", "transfer", "report",
+                   "satmut", "motifs", "peaks", "dataset", "model", "train", "kmer", "evaluate")
+_CONFIG_KEY = re.compile(r"\b(?:" + "|".join(CONFIG_SECTIONS) + r")(?:\.[A-Za-z_][A-Za-z0-9_]*)+\b")
+# A skipped stage's name or key -> the sections it belongs to, when its name cites no figure.
+_STAGE_WORDS = [
+    (re.compile(r"site.class|genome\.genes|k-?mer", re.I), ("Figure 2",)),
+    (re.compile(r"motif|filter|tomtom|insertion", re.I), ("Figure 3",)),
+    (re.compile(r"phylop|conservation|satmut|mutagenesis", re.I), ("Figure 4",)),
+    (re.compile(r"\bsad\b|snp|variant|pics|vcf", re.I), ("Figure 5",)),
+    (re.compile(r"transfer", re.I), ("Figure 6",)),
+    (re.compile(r"planted|truth|simulat", re.I), ("Figure 3", "Figure 5")),
+]
+_FIGURE_REF = re.compile(r"\bFig(?:ure)?s?\.?\s*([2-6](?:[A-Z](?:[-–][A-Z])?)?(?:\s*(?:,|and|&)\s*[2-6]"
+                         r"(?:[A-Z](?:[-–][A-Z])?)?)*)", re.I)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# skipped stages
+
+
+@dataclass
+class Skipped:
+    """A stage the run left out, why, and where the report says so."""
+
+    stage: str
+    reason: str
+    key: str | None  # the config key that brings it back, when the reason names one
+    sections: tuple[str, ...]
+
+    @property
+    def hint(self) -> str:
+        """How to bring the stage back; empty when the reason names no key or already says what to set."""
+        if self.key is None or re.search(r"\bset\b", self.reason, re.I):
+            return ""
+        return KEY_HINTS.get(self.key, f"set {self.key} in the config")
+
+
+def place_skipped(skipped: dict | None) -> list[Skipped]:
+    """``{stage: reason}`` as :class:`Skipped`, each placed in the sections its name cites (``Figure 4``,
+    ``Figures 4B-D``), else those its name or config key suggests (:data:`_STAGE_WORDS`), else none (it
+    is listed only at the top of the report)."""
+    out = []
+    for stage, reason in (skipped or {}).items():
+        stage, reason = str(stage), str(reason)
+        key = _CONFIG_KEY.search(reason) or _CONFIG_KEY.search(stage)
+        key = key.group(0) if key else None
+        cited = [f"Figure {d}" for ref in _FIGURE_REF.findall(stage) for d in re.findall(r"(?<![A-Z])[2-6]", ref)]
+        if not cited:
+            for words, sections in _STAGE_WORDS:
+                if words.search(stage) or (key and words.search(key)):
+                    cited += sections
+        sections = tuple(s for s in SECTIONS if s in cited)
+        out.append(Skipped(stage, reason, key, sections))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# captions and titles, from the headline numbers h (id -> Headline)
+
+
+def number(h: dict, id_: str, style: str = "3f") -> str:
+    """Headline ``id_`` of ``h`` (id -> Headline) formatted for a caption or title (:func:`fmt`), ``n/a`` when
+    the run has no such number."""
+    return fmt(h[id_].value, style) if id_ in h else "n/a"
+
+
+def p_phrase(p) -> str:
+    """A p-value in a sentence: ``= 0.012`` or ``< 1e-300``."""
+    return "< 1e-300" if p == 0 else f"= {fmt(p, 'p')}"
+
+
+def is_nan(value) -> bool:
+    """Whether a headline value is a float NaN (a number the run could not measure)."""
+    return isinstance(value, (float, np.floating)) and math.isnan(value)
+
+
+def _evaluation_captions(h: dict, k: int | None) -> dict:
+    v = functools.partial(number, h)
+    if "mean_auroc" not in h:
+        return {}
+    caps, kmer, n = {}, f"{k}-mer" if k else "k-mer", v("n_targets", "int")
+    caps["2A"] = (f"Accessibility (1) or not (0) of test sites (rows) in the {n} cell types (columns), both "
+                  f"clustered; the CNN predicts these {v('n_test_sites', 'int')} held-out sites with mean AUROC "
+                  f"{v('mean_auroc')} (median {v('median_auroc')}, mean AUPRC {v('mean_auprc')}).")
+    if "kmer_mean_auroc" in h:
+        caps["2B"] = (f"Test AUROC of each cell type, CNN against the {kmer} baseline (standing in for the "
+                      f"paper's gkm-SVM): mean {v('mean_auroc')} against {v('kmer_mean_auroc')} "
+                      f"(difference {v('cnn_minus_kmer_mean_auroc')}); the CNN is better on "
+                      f"{v('n_targets_cnn_better', 'int')} of {n} cell types.")
+    else:
+        caps["2B"] = (f"Test AUROC of each cell type (mean {v('mean_auroc')}); no {kmer} baseline numbers in "
+                      f"{source_name('evaluate', 'summary')}, so nothing to compare against.")
+    if h["mean_auroc"].paper_value is not None:
+        caps["2B"] += (f" The published model's mean AUROC on the same {n} targets is "
+                       f"{fmt(h['mean_auroc'].paper_value)}.")
+    caps["2C"] = ("ROC curves of the cell types at the 5th, 33rd, 50th, 67th and 95th percentiles of the "
+                  f"per-target AUROC (median {v('median_auroc')}).")
+    classes = [c for c in ("promoter", "intragenic", "intergenic") if f"{c}_mean_auroc" in h]
+    if classes:
+        caps["2, site classes"] = ("AUROC of each cell type within each site class; means: "
+                                   + ", ".join(f"{c} {v(c + '_mean_auroc')}" for c in classes) + ".")
+        unscored = [c for c in classes if is_nan(h[f"{c}_mean_auroc"].value)]
+        if unscored:
+            caps["2, site classes"] += (f" No AUROC for {', '.join(unscored)} sites (no test sites of that "
+                                        f"class, or only one label among them).")
+    return caps
+
+
+def _filter_captions(h: dict) -> dict:
+    v = functools.partial(number, h)
+    if "filters" not in h:
+        return {}
+    caps = {}
+    caps["3A"] = (f"Information content against influence (mean over cell types of the loss change when the "
+                  f"filter is nullified) for the {v('filters', 'int')} first-layer filters; "
+                  f"{v('annotated', 'int')} ({v('fraction_annotated', 'pct')}) match a database motif.")
+    if "influence_1_filter" in h:
+        leaders = [h[f"influence_{i}_filter"].value + (f" ({h[f'influence_{i}_match'].value})"
+                                                     if f"influence_{i}_match" in h else "")
+                   for i in range(1, 6) if f"influence_{i}_filter" in h]
+        caps["3A"] += " Most influential: " + ", ".join(leaders) + "."
+    caps["3B"] = ("Logos of the most influential annotated filters beside their best Tomtom match "
+                  f"({v('annotated', 'int')} of {v('filters', 'int')} filters have one).")
+    if "planted_factors" in h:
+        caps["3B"] += (f" Of the {v('planted_factors', 'int')} factors planted by the simulation, "
+                       f"{v('planted_factors_recovered', 'int')} ({v('fraction_recovered', 'pct')}) are "
+                       f"recovered by some filter.")
+    caps["3C"] = "Influence of each filter (rows) on each cell type's predictions (columns), both clustered."
+    caps["3, filter logos"] = "Logos of the filters, from the sequence windows that activate them most."
+    caps["3, motif insertion"] = ("Mean change in predicted accessibility when each motif is inserted into "
+                                  "background sequences, per cell type.")
+    if "insertion_rho_mean" in h:
+        caps["3, motif insertion"] += (f" Spearman ρ across cell types between a planted motif's effect and "
+                                       f"its factor's planted activity: mean {v('insertion_rho_mean')}; "
+                                       f"ρ > 0 for {v('insertion_rho_positive', 'int')} planted motifs.")
+    return caps
+
+
+def _satmut_captions(h: dict) -> dict:
+    v = functools.partial(number, h)
+    caps = {}
+    if "satmut_sites" in h:
+        caps["4A"] = (f"Saturation mutagenesis maps of the sites most strongly predicted accessible "
+                      f"({v('satmut_nucleotides', 'int')} nucleotides of {v('satmut_sites', 'int')} sites scored "
+                      f"in all).")
+    if "phylop_r_both" in h:
+        caps["4B–D"] = (f"PhyloP predicted by ridge regression from loss scores (B: r = {v('phylop_r_loss')}), "
+                        f"gain scores (C: r = {v('phylop_r_gain')}) and both (D: r = {v('phylop_r_both')}, "
+                        f"p {p_phrase(h['phylop_p_both'].value)}) on {v('phylop_n_test', 'int')} held-out "
+                        f"nucleotides.")
+    return caps
+
+
+def _variant_captions(h: dict) -> dict:
+    v = functools.partial(number, h)
+    if "pics_n_high" not in h:
+        return {}
+    caps = {}
+    caps["5A"] = (f"Fraction of SNPs whose SAD exceeds the threshold: {v('pics_frac_high', 'pct')} of "
+                  f"{v('pics_n_high', 'int')} likely causal (high PICS) against {v('pics_frac_low', 'pct')} "
+                  f"of {v('pics_n_low', 'int')} unlikely causal (low PICS) SNPs. One-sided Mann–Whitney p "
+                  f"(likely causal scored higher) {p_phrase(h['pics_mannwhitney_p'].value)}; Fisher p on "
+                  f"the fractions {p_phrase(h['pics_fisher_p'].value)}.")
+    if "causal_auroc_max_abs" in h:
+        caps["5A"] += (f" Against the simulation's truth, AUROC of max |SAD| for the SNPs that break or create "
+                       f"a planted motif against bystanders: {v('causal_auroc_max_abs')} (0.5 is chance).")
+    caps["5B"] = "Mutagenesis maps of the reference and alternative sequence around the top-scoring SNP."
+    return caps
+
+
+def _transfer_captions(h: dict) -> dict:
+    v = functools.partial(number, h)
+    if "transfer_targets" not in h and "transfer_within" not in h:
+        return {}
+    text = "AUROC of " + (f"{v('transfer_targets', 'int')} " if "transfer_targets" in h else "the ") + \
+        "held-out cell types"
+    parts = [f"{name} {v(f'transfer_mean_{col}')}" for col, name in
+             (("transfer_auroc", "pre-trained then fine-tuned"), ("scratch_auroc", "from scratch"),
+              ("full_auroc", "trained with all targets")) if f"transfer_mean_{col}" in h]
+    caption = text + (": mean " + ", ".join(parts) if parts else "") + "."
+    if "transfer_better" in h:
+        caption += f" Transfer beats training from scratch on {v('transfer_better', 'int')} of them."
+    if "transfer_within" in h:
+        caption += f" It comes within tolerance of the full model on {v('transfer_within', 'int')}."
+    return {"6": caption}
+
+
+def captions(h: dict, k: int | None) -> dict:
+    """Caption of each panel (label -> text), from the headline numbers ``h`` (id -> Headline); ``k``: the
+    k-mer baseline's k."""
+    return {**_evaluation_captions(h, k), **_filter_captions(h), **_satmut_captions(h), **_variant_captions(h),
+            **_transfer_captions(h)}
+
+
+def panel_titles(h: dict, k: int | None) -> dict:
+    """Panel titles with the run's numbers (``h``: id -> Headline) where the bare title would leave the result
+    open; other panels keep their :data:`PANELS` title."""
+    v = functools.partial(number, h)
+
+    titles = {label: title for label, _, _, title in PANELS}
+    if "kmer_mean_auroc" in h and "mean_auroc" in h:
+        kmer = f"{k}-mer" if k else "k-mer"
+        titles["2B"] = (f"CNN against the {kmer} baseline: mean AUROC {v('mean_auroc')} against "
+                        f"{v('kmer_mean_auroc')}, CNN better on {v('n_targets_cnn_better', 'int')} of "
+                        f"{v('n_targets', 'int')}")
+    if "annotated" in h:
+        titles["3B"] += f" ({v('annotated', 'int')} of {v('filters', 'int')} filters annotated)"
+    if "phylop_r_both" in h:
+        titles["4B–D"] += f": Pearson r {v('phylop_r_both')} from loss and gain scores"
+    if "pics_frac_high" in h:
+        titles["5A"] = (f"SNPs above the SAD threshold: {v('pics_frac_high', 'pct')} of likely causal, "
+                        f"{v('pics_frac_low', 'pct')} of unlikely causal")
+    return titles
+
+
+def section_titles(h: dict, k: int | None) -> dict:
+    """Each section's title: its subject (:data:`SECTIONS`) and what this run measured, from the headline
+    numbers ``h`` (id -> Headline); a section without numbers gets its subject only."""
+    v = functools.partial(number, h)
+
+    titles = dict(SECTIONS)
+    if "mean_auroc" in h:
+        titles["Figure 2"] += (f": mean test AUROC {v('mean_auroc')} over {v('n_targets', 'int')} cell types"
+                               + (f", against {v('kmer_mean_auroc')} for the {k or 'k'}-mer baseline"
+                                  if "kmer_mean_auroc" in h else ""))
+    if "filters" in h:
+        titles["Figure 3"] += f": {v('annotated', 'int')} of {v('filters', 'int')} annotated"
+        if "planted_factors" in h:
+            titles["Figure 3"] += (f"; {v('planted_factors_recovered', 'int')} of {v('planted_factors', 'int')} "
+                                   f"planted factors recovered")
+    parts = []
+    if "satmut_sites" in h:
+        parts.append(f"{v('satmut_nucleotides', 'int')} nucleotides of {v('satmut_sites', 'int')} sites scored")
+    if "phylop_r_both" in h:
+        parts.append(f"phyloP predicted with Pearson r {v('phylop_r_both')}")
+    if parts:
+        titles["Figure 4"] += ": " + "; ".join(parts)
+    parts = []
+    if "snps_scored" in h:
+        parts.append(f"{v('snps_scored', 'int')} SNPs scored")
+    if "pics_frac_high" in h:
+        parts.append(f"{v('pics_frac_high', 'pct')} of likely and {v('pics_frac_low', 'pct')} of unlikely causal "
+                     f"SNPs above the SAD threshold")
+    if parts:
+        titles["Figure 5"] += ": " + "; ".join(parts)
+    if "transfer_targets" in h:
+        parts = [f"{v('transfer_targets', 'int')} cell types"]
+        parts += [f"mean AUROC {v(f'transfer_mean_{col}')} {name}" for col, name in
+                  (("transfer_auroc", "after transfer"), ("full_auroc", "with all targets"))
+                  if f"transfer_mean_{col}" in h]
+        titles["Figure 6"] += ": " + ", ".join(parts)
+    return titles
