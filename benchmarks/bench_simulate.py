@@ -1,4 +1,4 @@
-"""Time the default simulation (config/samples/simulated.tsv, DEFAULTS) against the 120 s target.
+"""Time the default simulation (config/samples/simulated.tsv, the schema's defaults) against the 120 s target.
 
 Usage: ``python benchmarks/bench_simulate.py [--tiny]``. Writes into a temporary directory and prints the
 seconds, the ratio to the target and the main counts.

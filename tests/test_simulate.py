@@ -1,4 +1,5 @@
-"""Tests of basset.simulate: the truth agrees with the files, the files parse, runs are reproducible."""
+"""Tests of basset.simulate: the truth agrees with the files, the files parse, runs are reproducible; and of the
+stage basset.stages.simulate.simulate_genome."""
 
 from __future__ import annotations
 
@@ -12,12 +13,22 @@ import pandas as pd
 import pytest
 
 from basset.errors import BassetError, ConfigError
+from basset.jaspar import load_motifs
 from basset.sequence import encode
-from basset.simulate import DEFAULTS, OUTPUTS, _pwm_tables, load_motifs, merge_params, simulate, simulated_paths
+from basset.simulate import (
+    OUTPUTS,
+    pwm_tables,
+    simulate,
+    simulate_params,
+    simulated_paths,
+)
+from basset.stages.simulate import simulate_genome
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = {"genome": {"size": 1_500_000, "chromosomes": 2}, "variants": {"blocks_per_mb": 10}}
 GROUPS = {"ery": "erythroid", "mye": "myeloid", "hep": "hepatocyte"}
+#: the defaults of every simulation parameter: the schema's
+DEFAULTS = simulate_params(None)
 
 
 def make_samples(root: Path) -> pd.DataFrame:
@@ -56,10 +67,10 @@ def genome(sim):
 
 @pytest.fixture(scope="module")
 def tables(sim):
-    p = merge_params(PARAMS)
+    p = simulate_params(PARAMS)
     inst = pd.read_csv(sim["out"]["motif_instances"], sep="\t")
     factors = sorted(inst["factor"].unique())
-    pwm = {f: _pwm_tables(m["counts"], p["motifs"]["pseudocount"]) for f, m in load_motifs(factors).items()}
+    pwm = {f: pwm_tables(m["counts"], p["motifs"]["pseudocount"]) for f, m in load_motifs(factors).items()}
     return {
         "inst": inst,
         "sites": pd.read_csv(sim["out"]["sites"], sep="\t"),
@@ -95,7 +106,7 @@ def test_outputs_and_summary(sim):
         int(line.split("\t")[1]) for line in sim["out"]["chrom_sizes"].read_text().splitlines()
     )
     assert saved["accessible_fraction"] == sim["summary"]["accessible_fraction"]
-    assert not list((sim["root"] / "out").glob(".simulate-*")), "temporary directory left behind"
+    assert not list((sim["root"] / "out").glob(".stage-*")), "temporary directory left behind"
 
 
 def test_fasta_index_and_composition(sim, genome, tables):
@@ -319,19 +330,37 @@ def test_variants(sim, genome, tables):
 
 
 def test_same_seed_identical_other_seed_differs(sim, tmp_path):
+    """The second run goes through the rule's stage function, from a sample sheet file and the rule's outputs."""
     def run(root, seed):
         samples = make_samples(root)
         simulate(root / "out", samples, PARAMS, seed=seed, progress=False)
         return read_all(root)
 
     a = read_all(sim["root"])
-    b = run(tmp_path / "b", 7)
+    b_root = tmp_path / "b"
+    sheet = tmp_path / "samples.tsv"
+    make_samples(b_root).to_csv(sheet, sep="\t", index=False)
+    out = simulated_paths(b_root / "out", make_samples(b_root))
+    out["peaks"] = list(out["peaks"].values())
+    result = simulate_genome(samples=str(sheet), out=out, simulate={"enabled": True, "outdir": "x", **PARAMS}, seed=7)
+    assert result["outdir"] == str(b_root / "out") and result["cells"] == len(GROUPS) * 2
+    b = read_all(b_root)
     assert a.keys() == b.keys()
     for k in a:
         assert a[k] == b[k], f"{k} differs between two runs with the same seed"
     c = run(tmp_path / "c", 8)
     differ = [k for k in a if hashlib.md5(a[k]).digest() != hashlib.md5(c[k]).digest()]
     assert "out/genome.fa" in differ and "out/truth/sites.tsv" in differ and "out/phylop.bw" in differ
+
+
+def test_stage_refuses_outputs_elsewhere(tmp_path):
+    sheet = tmp_path / "samples.tsv"
+    make_samples(tmp_path).to_csv(sheet, sep="\t", index=False)
+    out = simulated_paths(tmp_path / "out", make_samples(tmp_path))
+    out["peaks"] = [str(tmp_path / "mine.bed.gz")]
+    with pytest.raises(ConfigError, match=r"simulate\.outdir: .*mine\.bed\.gz"):
+        simulate_genome(samples=str(sheet), out=out, simulate=PARAMS)
+    assert not (tmp_path / "out").exists()
 
 
 def test_unknown_key_names_it(tmp_path):
@@ -349,25 +378,38 @@ def test_group_not_a_program_names_sample(tmp_path):
         simulate(tmp_path, samples, PARAMS, progress=False)
 
 
-def test_schema_matches_defaults():
+def test_schema_holds_every_default():
+    """The schema is the one place of the defaults: every parameter has a default and a description (the
+    simulation fixture reads every key but the three of PARAMS from there)."""
     import yaml
 
     schema = yaml.safe_load((ROOT / "src/basset/schemas/simulate.schema.yaml").read_text())
     props = schema["properties"]
     assert schema["additionalProperties"] is False
-    assert set(props) == set(DEFAULTS) | {"enabled", "outdir"}
     # neutral: a config given with --configfile simulates only when it says so (issue 12)
     assert props["enabled"]["default"] is False and props["outdir"]["default"] == "resources/simulated"
+    assert list(DEFAULTS) == [k for k in props if k not in ("enabled", "outdir")]
     for section, value in DEFAULTS.items():
+        assert props[section].get("description"), section
         if isinstance(value, dict) and section != "programs":
             sub = props[section]["properties"]
             assert props[section]["additionalProperties"] is False
             assert set(sub) == set(value), section
-            for key, default in value.items():
-                assert sub[key]["default"] == default, f"{section}.{key}"
-                assert sub[key]["description"]
-        else:
-            assert props[section]["default"] == value
+            assert all("default" in sub[key] and sub[key]["description"] for key in sub), section
+    assert DEFAULTS["programs"] and DEFAULTS["cooperative"]
+
+
+def test_params_merge_like_the_workflow():
+    """Nested sections merge key by key; programs and cooperative are replaced as a whole (as the workflow's
+    schema validation leaves them); None means the default; a section that is no mapping is named."""
+    p = simulate_params({"genome": {"size": 3_000_000}, "programs": {"neuron": ["NEUROD1"]}, "cooperative": [],
+                         "peaks": None, "enabled": True, "outdir": "x"})
+    assert p["genome"]["size"] == 3_000_000 and p["genome"]["gc"] == DEFAULTS["genome"]["gc"]
+    assert p["programs"] == {"neuron": ["NEUROD1"]} and p["cooperative"] == []
+    assert p["peaks"] == DEFAULTS["peaks"] and "enabled" not in p and "outdir" not in p
+    assert list(p) == list(DEFAULTS)
+    with pytest.raises(ConfigError, match=r"simulate\.genome: expected a mapping"):
+        simulate_params({"genome": 5})
 
 
 def test_sample_sheets():

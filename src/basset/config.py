@@ -14,6 +14,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from .errors import ConfigError
+from .layout import simulated_paths
+from .presets import model_config
+from .samples import is_url
 
 #: The JSON schemas of the config and the sample sheet: the workflow validates with them, and they hold every
 #: default of the library too (:func:`schema_defaults`), so that a default lives in one place.
@@ -65,7 +68,6 @@ def check_model(model: dict, feature_size: int) -> dict:
 
     Returns the architecture (:func:`basset.models.model_config`).
     """
-    from .presets import model_config
 
     overrides = {k: v for k, v in model.items() if k != "preset" and v is not None}
     cfg = model_config(model.get("preset", "cpu"), **overrides)
@@ -181,8 +183,6 @@ def workflow_inputs(config: dict, samples) -> dict:
     ``variants.allele_source`` (and no ``variants.vcf``) the variants are the PICS SNPs selected from it
     (:data:`PICS_VCF`).
     """
-    from .samples import is_url
-    from .simulate import simulated_paths
 
     if not config.get("simulate", {}).get("enabled"):
         genome, variants = config.get("genome", {}), config.get("variants", {})
@@ -224,8 +224,7 @@ def _schema(name: str) -> dict:
 def _defaults(node: dict):
     """The value that validation with ``set_default`` gives an absent key: its default, with the defaults of its
     own properties filled in (as Snakemake's validator does, descending into the default)."""
-    if "$ref" in node:
-        node = {**_schema(node["$ref"]), **{k: v for k, v in node.items() if k != "$ref"}}
+    node = _resolved(node)
     value = copy.deepcopy(node.get("default"))
     props = node.get("properties")
     if props and isinstance(value, dict):
@@ -246,23 +245,33 @@ def schema_defaults(section: str) -> dict:
     return _defaults({**props[section], "default": props[section].get("default", {})})
 
 
-def with_defaults(section: str, values: dict | None, drop: tuple = ()) -> dict:
-    """``values`` over the schema's defaults of ``section``, nested dicts merged key by key; ``None`` values mean
-    "the default". An unknown key is a :class:`ConfigError` naming ``section.key``. ``drop``: keys to leave out
-    of the result (keys of the section that the caller does not take)."""
+def _resolved(node: dict) -> dict:
+    if "$ref" in node:
+        return {**_schema(node["$ref"]), **{k: v for k, v in node.items() if k != "$ref"}}
+    return node
 
-    def merge(base: dict, over: dict, prefix: str) -> dict:
+
+def with_defaults(section: str, values: dict | None, drop: tuple = ()) -> dict:
+    """``values`` over the schema's defaults of ``section``, as validation fills them in: a mapping whose schema lists
+    its properties is merged key by key, any other value (a free mapping such as ``simulate.programs``, a list)
+    replaces the default whole; ``None`` means "the default". An unknown key is a :class:`ConfigError` naming
+    ``section.key``. ``drop``: keys to leave out of the result (keys of the section the caller does not take)."""
+
+    def merge(base: dict, over: dict, prefix: str, node: dict) -> dict:
+        props = _resolved(node).get("properties") or {}
         out = copy.deepcopy(base)
         for key, value in (over or {}).items():
-            if key not in base:
-                raise ConfigError(f"{prefix}.{key}", f"unknown key (expected one of {', '.join(base)})")
+            if key not in props:
+                raise ConfigError(f"{prefix}.{key}", f"unknown key (expected one of {', '.join(props)})")
             if value is None:
                 continue
-            if isinstance(base[key], dict) and isinstance(value, dict) and base[key]:
-                out[key] = merge(base[key], value, f"{prefix}.{key}")
+            sub = _resolved(props[key])
+            if isinstance(value, dict) and isinstance(base.get(key), dict) and sub.get("properties"):
+                out[key] = merge(base[key], value, f"{prefix}.{key}", sub)
             else:
                 out[key] = copy.deepcopy(value)
         return out
 
-    merged = merge(schema_defaults(section), values or {}, section)
+    node = _schema("config.schema.yaml")["properties"][section]
+    merged = merge(schema_defaults(section), values or {}, section, node)
     return {k: v for k, v in merged.items() if k not in drop}

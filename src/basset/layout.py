@@ -7,7 +7,8 @@ the report all read their paths from :data:`STAGES`; nothing else spells a resul
     results/<run>/benchmarks/<rule>.tsv Snakemake's benchmark of a rule
     logs/<run>/<stage>/<rule>.log       a rule's log
 
-Figures are written twice, as PNG (``STAGES``) and as a PDF beside it (:func:`pdf`).
+Figures are written twice, as PNG (``STAGES``) and as a PDF beside it (:func:`pdf`). The simulated genome's
+files lie under ``simulate.outdir`` (:data:`OUTPUTS`, :func:`simulated_paths`).
 """
 
 from __future__ import annotations
@@ -137,3 +138,35 @@ def benchmark(run: str, rule: str) -> str:
 def log(run: str, stage: str, rule: str) -> str:
     """The log file of ``rule`` of ``stage``."""
     return f"logs/{run}/{stage}/{rule}.log"
+
+
+#: the simulation's files (basset.simulate): output key -> path relative to ``simulate.outdir``
+OUTPUTS: dict[str, str] = {
+    "fasta": "genome.fa",
+    "fai": "genome.fa.fai",
+    "chrom_sizes": "chrom.sizes",
+    "genes": "genes.gtf",
+    "phylop": "phylop.bw",
+    "vcf": "snps.vcf.gz",
+    "pics": "pics.tsv",
+    "motif_instances": "truth/motif_instances.tsv",
+    "sites": "truth/sites.tsv",
+    "cell_activity": "truth/cell_factor_activity.tsv",
+    "snps": "truth/snps.tsv",
+    "summary": "truth/simulation.json",
+}
+
+#: file-name suffix of a simulated peak file by format (all gzipped)
+PEAK_SUFFIX = {"narrowPeak": "narrowPeak.gz", "hotspot": "hotspot.bed.gz", "bed": "bed.gz"}
+
+
+def simulated_paths(outdir: str | Path, samples) -> dict:
+    """Where :func:`basset.simulate.simulate` writes into ``outdir``: every key of :data:`OUTPUTS` -> path, and
+    ``peaks`` -> {sample name: ``outdir/peaks/<name>.<format suffix>``}. Derived from ``outdir`` and the sample
+    names only, never from a sheet's ``peaks`` column."""
+    outdir = str(outdir).rstrip("/")
+    formats = samples["format"] if "format" in samples else ["narrowPeak"] * len(samples)
+    out = {key: f"{outdir}/{rel}" for key, rel in OUTPUTS.items()}
+    out["peaks"] = {name: f"{outdir}/peaks/{name}.{PEAK_SUFFIX.get(fmt or 'narrowPeak', 'narrowPeak.gz')}"
+                    for name, fmt in zip(samples["name"], formats)}
+    return out
