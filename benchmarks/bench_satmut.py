@@ -1,4 +1,4 @@
-"""Benchmark in-silico saturation mutagenesis: basset.mutagenesis.ism vs tangermeme's fastISM and vs naive ISM.
+"""Benchmark in-silico saturation mutagenesis: basset.ism.ism vs tangermeme's fastISM and vs naive ISM.
 
 Model: the Basset preset (600 bp, conv 300x19/200x11/200x7, pools 3/4/4, dense 1000/1000, 164 targets), freshly
 initialised (seed 0) with random batch-norm running statistics, in eval mode, float32 on the CPU with
@@ -6,13 +6,13 @@ initialised (seed 0) with random batch-norm running statistics, in eval mode, fl
 other bases. All three methods return sigmoid probabilities (tangermeme runs the model wrapped as
 ``sigmoid(model(x))``) and the outputs are checked against each other.
 
-- ours:        ``basset.mutagenesis.ism`` (cached reference, conv layers propagated as changes)
+- ours:        ``basset.ism.ism`` (cached reference, conv layers propagated as changes)
 - tangermeme:  ``tangermeme.saturation_mutagenesis.saturation_mutagenesis(fast=True, raw_outputs=True)``, the whole
                call (its first batch without the fast path, torch.export capture, verification against the slow
                path). Its rule "use the fast path only for jobs over 30 s" is switched off so that it is always
                used. "tangermeme steady" times only its captured fast path (``_FastISM.predict_edits``), i.e.
                without those one-off costs: the fairest like-for-like number.
-- naive:       ``basset.mutagenesis.ism_naive`` (the full model on every mutant), on ``--naive-seqs`` sequences
+- naive:       ``basset.ism.ism_naive`` (the full model on every mutant), on ``--naive-seqs`` sequences
                (its throughput is linear in the number of sequences).
 
 Ours, tangermeme's steady fast path and naive are timed ``--repeats`` times, interleaved, and the best time of
@@ -36,8 +36,8 @@ import warnings
 import numpy as np
 import torch
 
+from basset.ism import ism, ism_naive
 from basset.models import PRESETS, build_model, model_config
-from basset.mutagenesis import ism, ism_naive
 from basset.sequence import one_hot
 
 TARGET_TANGERMEME = 1.5
@@ -146,7 +146,7 @@ def main() -> None:
     steady = tangermeme_steady(model, codes, start, end, args.batch_size)
     ism(model, codes[:1], start, start + 20, batch_size=args.batch_size)  # warm up oneDNN/MKL kernels
     methods = {
-        "ours (basset.mutagenesis.ism)": (n_seqs, lambda: ism(model, codes, start, end, batch_size=args.batch_size)),
+        "ours (basset.ism.ism)": (n_seqs, lambda: ism(model, codes, start, end, batch_size=args.batch_size)),
         "tangermeme fast path, steady": (n_seqs, steady),
         "naive (ism_naive)": (naive_seqs, lambda: ism_naive(model, codes[:naive_seqs], start, end,
                                                             batch_size=args.naive_batch_size)),
@@ -161,13 +161,13 @@ def main() -> None:
     rate = {name: methods[name][0] * width / min(t) for name, t in times.items()}
     rate["tangermeme fast=True, whole call"] = n_seqs * width / t_call
     times["tangermeme fast=True, whole call"] = [t_call]
-    ours = rate["ours (basset.mutagenesis.ism)"]
+    ours = rate["ours (basset.ism.ism)"]
     print(f"{'method':36s} {'best s':>8s} {'pos/s':>9s} {'ours x':>7s}   all timings (s)")
-    for name in ("ours (basset.mutagenesis.ism)", "tangermeme fast path, steady", "tangermeme fast=True, whole call",
+    for name in ("ours (basset.ism.ism)", "tangermeme fast path, steady", "tangermeme fast=True, whole call",
                  "naive (ism_naive)"):
         print(f"{name:36s} {min(times[name]):8.2f} {rate[name]:9.1f} {ours / rate[name]:7.2f}   "
               + " ".join(f"{t:.2f}" for t in times[name]))
-    mine, naive = outputs["ours (basset.mutagenesis.ism)"], outputs["naive (ism_naive)"]
+    mine, naive = outputs["ours (basset.ism.ism)"], outputs["naive (ism_naive)"]
     print(f"max |ours - naive|      = {np.abs(mine[:naive_seqs] - naive).max():.2e}")
     print(f"max |ours - tangermeme| = {np.abs(mine - tang).max():.2e}")
     print(f"speed-up vs tangermeme: {ours / rate['tangermeme fast path, steady']:.2f}x steady, "

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from basset import conservation as C
-from basset.plots import variants as PV
 from basset.errors import InputError
+from basset.plots import mutagenesis as PM
+from basset.plots import variants as PV
 
 
 def _bigwig(path, values: dict):
@@ -60,14 +61,14 @@ def test_variant_figures_are_written(tmp_path):
     delta[np.arange(L)[codes < 4], codes[codes < 4]] = 0
     loss, gain = np.abs(rng.normal(0, 0.1, L)), np.abs(rng.normal(0, 0.1, L))
     d = {"codes": codes, "delta": delta, "loss": loss, "gain": gain, "start": 100, "label": "cellA"}
-    png, pdf = PV.fig_satmut([d], tmp_path / "fig4a.png")
+    png, pdf = PM.fig_satmut([d], tmp_path / "fig4a.png")
     assert png.stat().st_size > 5000 and pdf.exists()
-    png, _ = PV.fig_satmut([dict(d, mark=20), dict(d, label="alt", mark=20)], tmp_path / "fig5b.png", title="snp1")
+    png, _ = PM.fig_satmut([dict(d, mark=20), dict(d, label="alt", mark=20)], tmp_path / "fig5b.png", title="snp1")
     assert png.exists()
     obs = rng.normal(size=500)
     preds = {f: (obs, obs + rng.normal(size=500)) for f in C.FEATURES}
     import pandas as pd
     table = pd.DataFrame({"features": list(C.FEATURES), "r": [0.5, 0.1, 0.55], "p": [1e-9, 0.1, 1e-10]})
-    assert PV.fig4bcd(preds, table, tmp_path / "fig4bcd")[0].exists()
+    assert PM.fig4bcd(preds, table, tmp_path / "fig4bcd")[0].exists()
     s = {"n_high": 30, "n_low": 300, "frac_high": 0.4, "frac_low": 0.1, "mannwhitney_p": 1e-5, "fisher_p": 1e-4}
     assert PV.fig5a(s, tmp_path / "fig5a")[0].exists()

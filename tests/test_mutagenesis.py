@@ -1,11 +1,12 @@
-"""Tests of basset.mutagenesis: fast ISM against naive ISM and against hand-made mutants, loss/gain scores."""
+"""Tests of basset.ism: fast ISM against naive ISM and against hand-made mutants, loss/gain scores."""
 
 import numpy as np
 import pytest
 import torch
 
+import basset.ism
+from basset.ism import delta, ism, ism_naive, loss_gain, reference_probs
 from basset.models import build_model, model_config
-from basset.mutagenesis import delta, ism, ism_naive, loss_gain, reference_probs
 from basset.predict import predict_codes
 from basset.sequence import one_hot, reverse_complement
 
@@ -102,13 +103,11 @@ def test_fast_matches_naive_in_float64(arch):
 @pytest.mark.parametrize("max_runs", [0, 10**6])
 def test_both_dense_paths(arch, max_runs, monkeypatch):
     """The first dense layer by window GEMMs (few window starts per batch) and on the full vector (many)."""
-    import basset.mutagenesis as mutagenesis
-
     preset, over, length = ARCHS[arch]
     model = random_model(preset, over, length, seed=7)
     codes = random_codes(2, length, seed=7)
     naive = ism_naive(model, codes, 0, 30)
-    monkeypatch.setattr(mutagenesis, "_MAX_WINDOW_RUNS", max_runs)
+    monkeypatch.setattr(basset.ism, "_MAX_WINDOW_RUNS", max_runs)
     np.testing.assert_allclose(ism(model, codes, 0, 30, batch_size=50), naive, atol=1e-4, rtol=0)
 
 

@@ -1,12 +1,23 @@
-"""The mutagenesis stage over dataset sites: scan_sites / read_scan / plot_sites."""
+"""The satmut stage (basset.stages.satmut): saturation_mutagenesis, satmut_phylop, plot_satmut, satmut_fasta."""
 
 import h5py
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
-from basset.models import build_model, model_config
-from basset.mutagenesis import ism, loss_gain, plot_sites, read_scan, scan_sites
+from basset.errors import InputError
+from basset.ism import ism, loss_gain
+from basset.models import build_model, model_config, save_model
+from basset.stages.satmut import (
+    plot_satmut,
+    read_scores,
+    satmut_fasta,
+    satmut_phylop,
+    saturation_mutagenesis,
+)
+
+NAMES = ["a", "b", "c"]
 
 
 def _model(L=60, T=3):
@@ -25,7 +36,7 @@ def stage(tmp_path):
     codes = rng.integers(0, 4, (n, L), dtype=np.uint8)
     site_index = rng.permutation(n).astype(np.int64)
     with h5py.File(tmp_path / "d.h5", "w") as h5:
-        h5["target_names"] = np.array([b"a", b"b", b"c"])
+        h5["target_names"] = np.array([n.encode() for n in NAMES])
         g = h5.create_group("test")
         g["seqs"] = codes
         g["targets"] = np.zeros((n, 3), np.uint8)
@@ -38,45 +49,85 @@ def stage(tmp_path):
     bw.addHeader([("chr1", 5000)])
     bw.addEntries("chr1", 0, values=np.arange(5000, dtype=np.float64) / 100, span=1, step=1)
     bw.close()
+    save_model(tmp_path / "m.pt", _model(), NAMES)
     return tmp_path, codes, site_index, starts
 
 
-def test_scan_sites_matches_ism_and_coordinates(stage):
+def _scan(tmp, satmut, phylop=None, **kw):
+    out = {"scores": tmp / "scores.h5", "summary": tmp / "summary.tsv"}
+    summary = saturation_mutagenesis(model=tmp / "m.pt", h5=tmp / "d.h5", sites=tmp / "sites.bed", phylop=phylop,
+                                     out=out, satmut=satmut, device="cpu", **kw)
+    return summary, read_scores(out["scores"])
+
+
+def test_saturation_mutagenesis_matches_ism_and_coordinates(stage):
     tmp, codes, site_index, starts = stage
-    model = _model()
-    out = tmp / "scan.h5"
-    summary = scan_sites(model, tmp / "d.h5", tmp / "sites.bed", out, ["a", "b", "c"], window=20, max_sites=5,
-                         seed=3, phylop=tmp / "p.bw", rc_average=False, chunk=2)
-    assert summary["sites"] == 5 and summary["nucleotides"] == 100 and not (tmp / "scan.h5.tmp").exists()
-    scan = read_scan(out)
+    summary, scan = _scan(tmp, {"window": 20, "max_sites": 5, "rc_average": False}, phylop=tmp / "p.bw", seed=3,
+                          chunk=2)
+    assert summary["sites"] == 5 and summary["nucleotides"] == 100 and not (tmp / "scores.h5.tmp").exists()
+    written = pd.read_csv(tmp / "summary.tsv", sep="\t").set_index("key")["value"]
+    assert written["nucleotides"] == "100" and written["phylop"] == "True"
     assert scan["loss"].shape == scan["gain"].shape == (5, 20, 3) and scan["ref"].shape == (5, 3)
-    rows = np.flatnonzero(np.isin(site_index, scan["site_index"]))
-    assert len(rows) == 5
     # the scan's sites are rows of the split: same site_index, windows at the sites' centres
     rows = np.array([int(np.flatnonzero(site_index == s)[0]) for s in scan["site_index"]])
-    probs = ism(model, codes[rows], 20, 40)
+    assert len(set(rows)) == 5
+    probs = ism(_model(), codes[rows], 20, 40)
     loss, gain = loss_gain(probs, codes[rows], 20)
     np.testing.assert_allclose(scan["loss"], loss, atol=1e-6)
     np.testing.assert_allclose(scan["gain"], gain, atol=1e-6)
     np.testing.assert_array_equal(scan["start"], starts[scan["site_index"]] + 20)
     np.testing.assert_allclose(scan["phylop"], (scan["start"][:, None] + np.arange(20)) / 100, rtol=1e-5)
-    assert scan["target_names"] == ["a", "b", "c"] and scan["window"] == 20
+    assert scan["target_names"] == NAMES and scan["window"] == 20 and scan["split"] == "test"
     with pytest.raises(ValueError, match="longer"):
-        scan_sites(model, tmp / "d.h5", tmp / "sites.bed", out, ["a", "b", "c"], window=61)
+        _scan(tmp, {"window": 61})
 
 
-def test_plot_sites_draws_the_top_sites(stage):
+def test_satmut_phylop_regresses_and_draws(stage):
+    tmp = stage[0]
+    _scan(tmp, {"window": 30, "rc_average": False}, phylop=tmp / "p.bw")
+    out = {"table": tmp / "phylop.tsv", "fig4bcd": tmp / "fig4bcd.png"}
+    summary = satmut_phylop(scores=tmp / "scores.h5", out=out, seed=2)
+    table = pd.read_csv(out["table"], sep="\t")
+    assert list(table["features"]) == ["loss", "gain", "both"] and set(summary) == {"r_loss", "r_gain", "r_both"}
+    assert (tmp / "fig4bcd.png").exists() and (tmp / "fig4bcd.pdf").exists()
+    _scan(tmp, {"window": 30})  # no phyloP
+    with pytest.raises(InputError, match="no phyloP"):
+        satmut_phylop(scores=tmp / "scores.h5", out=out)
+
+
+def test_plot_satmut_draws_the_top_sites(stage):
     tmp, codes, site_index, starts = stage
-    model = _model()
-    scan_sites(model, tmp / "d.h5", tmp / "sites.bed", tmp / "scan.h5", ["a", "b", "c"], window=30)
-    scan = read_scan(tmp / "scan.h5")
-    table = plot_sites(model, tmp / "d.h5", tmp / "scan.h5", tmp / "fig4a.png", ["a", "b", "c"], target="b",
-                       n_sites=2, window=40)
+    _, scan = _scan(tmp, {"window": 30})
+    out = {"fig4a": tmp / "fig4a.png", "table": tmp / "fig4a_sites.tsv"}
+    summary = plot_satmut(model=tmp / "m.pt", h5=tmp / "d.h5", scores=tmp / "scores.h5", out=out,
+                          satmut={"plot_target": "b", "plot_sites": 2, "plot_window": 40}, device="cpu")
+    assert summary == {"target": "b", "sites": 2, "window_bp": 40}
     assert (tmp / "fig4a.png").exists() and (tmp / "fig4a.pdf").exists()
+    table = pd.read_csv(out["table"], sep="\t")
     top = np.sort(scan["ref"][:, 1])[::-1][:2]
-    np.testing.assert_allclose(table["prediction"], top, rtol=1e-6)
+    np.testing.assert_allclose(table["prediction"], top, rtol=1e-5)
     assert (table["target"] == "b").all()
     # the drawn window (40 bp) is centred like the scan's (30 bp): it starts 5 bp before
     np.testing.assert_array_equal(table["window_start"], starts[table["site_index"]] + 10)
     with pytest.raises(ValueError, match="not a target"):
-        plot_sites(model, tmp / "d.h5", tmp / "scan.h5", tmp / "x.png", ["a", "b", "c"], target="zz")
+        plot_satmut(model=tmp / "m.pt", h5=tmp / "d.h5", scores=tmp / "scores.h5", out=out,
+                    satmut={"plot_target": "zz"}, device="cpu")
+
+
+def test_satmut_fasta_tables_and_figures(stage):
+    tmp = stage[0]
+    rng = np.random.default_rng(4)
+    seq = "".join(rng.choice(list("ACGT"), 200))
+    (tmp / "s.fa").write_text(f">seqA\n{seq[:60]}\n>seq B\n{seq[100:180]}\n")
+    summary = satmut_fasta(tmp / "m.pt", tmp / "s.fa", tmp / "sm", start=10, end=30, device="cpu")
+    assert summary["records"] == 2 and summary["window"] == [10, 30]
+    loss = pd.read_csv(tmp / "sm/loss.tsv.gz", sep="\t")
+    assert list(loss.columns) == ["seq", "pos", "ref", *NAMES] and len(loss) == 40
+    assert list(loss["pos"][20:22]) == [21, 22]  # seq B (80 bp) cut to its central 60
+    assert "".join(loss["ref"][:20]) == seq[10:30] and "".join(loss["ref"][20:]) == seq[120:140]
+    assert (tmp / "sm/satmut_seqA.png").exists() and (tmp / "sm/satmut_seq.png").exists()
+    with pytest.raises(ValueError, match="nope"):
+        satmut_fasta(tmp / "m.pt", tmp / "s.fa", tmp / "x", target="nope", device="cpu")
+    (tmp / "short.fa").write_text(">s\nACGT\n")
+    with pytest.raises(InputError, match="needs 60 bp"):
+        satmut_fasta(tmp / "m.pt", tmp / "short.fa", tmp / "y", device="cpu")

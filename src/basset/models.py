@@ -120,7 +120,7 @@ def conv_padding(conv: nn.Conv1d) -> tuple[int, int]:
 def first_layer_geometry(model: nn.Module) -> tuple[int, int]:
     """``(w, left)`` of the first convolution: position ``i`` of :meth:`BassetNet.first_layer` is the window of
     ``w`` bases starting at base ``i - left``."""
-    conv = _unwrap(model).conv[0][0]
+    conv = unwrap(model).conv[0][0]
     return int(conv.kernel_size[0]), conv_padding(conv)[0]
 
 
@@ -184,21 +184,23 @@ def apply_max_norm(model: nn.Module, max_norm: float | None = 7.0) -> None:
             torch.renorm(w, p=2, dim=0, maxnorm=float(max_norm), out=w)
 
 
-def _unwrap(model: nn.Module) -> nn.Module:
+def unwrap(model: nn.Module) -> nn.Module:
     """The plain model inside DistributedDataParallel / torch.compile wrappers."""
     model = getattr(model, "module", model)
     return getattr(model, "_orig_mod", model)
 
 
+
+
 def model_seq_len(model: nn.Module) -> int | None:
     """Input length in bp of a (possibly wrapped) model built from a config, or None for other modules."""
-    cfg = getattr(_unwrap(model), "config", None)
+    cfg = getattr(unwrap(model), "config", None)
     return int(cfg["seq_len"]) if isinstance(cfg, dict) and "seq_len" in cfg else None
 
 
 def cpu_state(model: nn.Module) -> dict:
     """A detached CPU copy of ``model``'s state dict ``{name: tensor}`` (it survives later training steps)."""
-    return {k: v.detach().cpu().clone() for k, v in _unwrap(model).state_dict().items()}
+    return {k: v.detach().cpu().clone() for k, v in unwrap(model).state_dict().items()}
 
 
 def save_model(path: str | Path, model: nn.Module, target_names, extra: dict | None = None,
@@ -211,7 +213,7 @@ def save_model(path: str | Path, model: nn.Module, target_names, extra: dict | N
     """
     from . import __version__
 
-    net = _unwrap(model)
+    net = unwrap(model)
     target_names = [str(t) for t in target_names]
     if len(target_names) != net.n_targets:
         raise ValueError(f"{len(target_names)} target names for a model with {net.n_targets} outputs")

@@ -20,12 +20,15 @@ layers run in full (they are small). For the Basset preset that is about 8 M mul
 against 163 M for a forward pass.
 
 :func:`loss_gain` reduces ISM to the per-position loss and gain scores of Basset Figure 4B; :func:`delta`
-gives the heat-map values of Figure 4A.
+gives the heat-map values of Figure 4A; :func:`satmut_map` bundles both for one sequence's figure.
+
+We wrote our own rather than call tangermeme's ``saturation_mutagenesis(fast=True)``: propagating changes
+instead of recomputing windows makes it about twice as fast on the Basset preset, and it needs no extra
+dependency (benchmarks/bench_satmut.py compares the two and the naive loop, and checks that all agree).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -35,13 +38,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .fileio import atomic_path
 from .logs import progress_bar
-from .models import _unwrap, model_seq_len
-from .sequence import COMPLEMENT, N_CODE, one_hot
-from .tables import write_table
+from .models import conv_padding, eval_mode, unwrap
+from .sequence import N_CODE, one_hot, reverse_complement
 
-log = logging.getLogger("basset.mutagenesis")
+log = logging.getLogger("basset.ism")
 
 #: Reference activations cached at once are capped near this many float32 values (the sequences of a
 #: group; ~300k per 600 bp sequence for the Basset preset).
@@ -70,21 +71,6 @@ def _window(length: int, start: int | None, end: int | None) -> tuple[int, int]:
     return start, end
 
 
-def _reverse_complement(codes: torch.Tensor) -> torch.Tensor:
-    return torch.from_numpy(COMPLEMENT)[codes.long()].flip(-1)
-
-
-@contextlib.contextmanager
-def _eval_mode(model: nn.Module):
-    """Eval mode (batch norm on running stats, no dropout) for the block; the training flag is restored."""
-    was_training = model.training
-    model.eval()
-    try:
-        yield model
-    finally:
-        model.train(was_training)
-
-
 def _mutants(ref: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Every true substitution of window codes ``ref (N, L_win)``: ``(seq, window position, base)``, each
     ``(M,) int64``, sorted by sequence, position, base. The reference base is left out (its prediction is
@@ -99,7 +85,7 @@ def _with_rc(run, codes: torch.Tensor, start: int, end: int, rc_average: bool) -
     out = run(codes, start, end)
     if rc_average:
         L = codes.shape[1]
-        rc = run(_reverse_complement(codes), L - end, L - start)
+        rc = run(reverse_complement(codes), L - end, L - start)
         out += rc[:, ::-1, ::-1]
         out *= 0.5
     return out
@@ -121,13 +107,13 @@ def ism_naive(model: nn.Module, codes, start: int | None = None, end: int | None
     """
     codes = _as_codes(codes)
     start, end = _window(codes.shape[1], start, end)
-    net = _unwrap(model)
+    net = unwrap(model)
     net.to(device)
 
     def run(codes, start, end):
         n, q, b = _mutants(codes[:, start:end])
         x_ref = one_hot(codes.to(device), dtype=next(net.parameters()).dtype)
-        with _eval_mode(net), torch.inference_mode():
+        with eval_mode(net), torch.inference_mode():
             ref = [torch.sigmoid(net(x_ref[i : i + batch_size]).float()).cpu()
                    for i in range(0, codes.shape[0], batch_size)]
             n_targets = ref[0].shape[1] if ref else net(x_ref.new_zeros(1, 4, codes.shape[1])).shape[1]
@@ -214,13 +200,7 @@ def _layers(net: nn.Module) -> list[_Layer]:
         if conv.stride != (1,) or conv.dilation != (1,) or conv.groups != 1 or conv.padding_mode != "zeros":
             raise NotImplementedError(f"conv block {i}: only stride 1, dilation 1, groups 1, zero padding")
         w = conv.kernel_size[0]
-        if conv.padding == "same":
-            left = (w - 1) // 2  # PyTorch puts the odd extra zero on the right
-            right = w - 1 - left
-        elif conv.padding == "valid":
-            left = right = 0
-        else:
-            left = right = int(conv.padding[0])
+        left, right = conv_padding(conv)
         W = conv.weight.detach()  # (F, C, w), in the model's dtype like the cached activations
         scale = torch.ones_like(W[:, 0, 0])
         if bn is not None:
@@ -321,6 +301,7 @@ def _fast_batch(plan, cache, h_ref, n, pos, ref_base, alts) -> torch.Tensor:
     Bp, A = alts.shape
     dev = n.device
     rows = n[:, None]
+    j0 = d = None  # the previous layer's window start (Bp,) and change (Bp, A, P, F)
     for i, (layer, g) in enumerate(zip(layers, geo)):
         z_ref, pooled_ref = cache[i]
         Fn, p = z_ref.shape[2], layer.pool
@@ -386,10 +367,10 @@ def ism(model: nn.Module, codes, start: int | None = None, end: int | None = Non
     positions to mutate (0-based, half-open; default the whole sequence); ``rc_average``: average with the
     ISM of the reverse complement mapped back to forward positions and bases (Basset's ``-rc``);
     ``batch_size`` mutants per step (the 3 substitutions of a position stay together; ~50 kB of
-    temporaries each for the Basset preset); ``progress`` shows a progress bar. The model (a :class:`~basset.models.BassetNet`: Conv1d,
-    [BatchNorm1d], ReLU, [MaxPool1d], [Dropout] blocks, then Linear layers) is moved to ``device`` and run in
-    eval mode; its training flag is restored. Other architectures raise NotImplementedError: use
-    :func:`ism_naive`.
+    temporaries each for the Basset preset); ``progress`` shows a progress bar. The model (a
+    :class:`~basset.models.BassetNet`: Conv1d, [BatchNorm1d], ReLU, [MaxPool1d], [Dropout] blocks, then Linear
+    layers) is moved to ``device`` and run in eval mode; its training flag is restored. Other architectures
+    raise NotImplementedError: use :func:`ism_naive`.
 
     Returns ``(N, end - start, 4, T) float32`` probabilities: ``[n, i, b, t]`` is target ``t`` for sequence
     ``n`` with base ``start + i`` set to ``b`` (A,C,G,T = 0..3); the reference base's entry is the
@@ -397,13 +378,13 @@ def ism(model: nn.Module, codes, start: int | None = None, end: int | None = Non
     """
     codes = _as_codes(codes)
     start, end = _window(codes.shape[1], start, end)
-    net = _unwrap(model)
+    net = unwrap(model)
     net.to(device)
     t0 = time.perf_counter()
     positions = max(1, batch_size // 3)
     n_mutants = (3 * (end - start) * codes.shape[0] + int((codes[:, start:end] == N_CODE).sum())) * (1 + rc_average)
     bar = progress_bar(n_mutants, progress, "ISM", "mutant")
-    with _eval_mode(net), torch.inference_mode():
+    with eval_mode(net), torch.inference_mode():
         plan = _plan(net, codes.shape[1])
         per_seq = sum((g.L_conv + g.L_out) * layer.kernel.shape[2] for layer, g in zip(plan["layers"], plan["geo"]))
         group = max(1, _CACHE_FLOATS // per_seq)
@@ -507,10 +488,10 @@ def delta(ism_probs: np.ndarray, ref_probs: np.ndarray) -> np.ndarray:
     return ism_probs - ref_probs[:, None, None, :]
 
 
-# ------------------------------------------------------------------------------------ dataset sites (stage)
+# ------------------------------------------------------------------------------------------ one map
 def satmut_map(ism_probs: np.ndarray, codes, target: int, start: int = 0, label: str = "",
                mark: int | None = None) -> dict:
-    """One sequence's map for :func:`basset.plots.variants.fig_satmut`: ``codes`` of the window, ``delta
+    """One sequence's map for :func:`basset.plots.mutagenesis.fig_satmut`: ``codes`` of the window, ``delta
     (W, 4)``, ``loss``/``gain`` ``(W,)`` for target index ``target``, from ISM output ``(1, W, 4, T)`` of a
     window whose codes are ``codes (W,)``."""
     codes = np.asarray(codes, dtype=np.uint8).reshape(1, -1)
@@ -521,193 +502,3 @@ def satmut_map(ism_probs: np.ndarray, codes, target: int, start: int = 0, label:
             "gain": gain[0, :, target], "start": start, "label": label, "mark": mark}
 
 
-def scan_sites(model: nn.Module, h5_path, sites_bed, out_path, target_names, split: str = "test",
-               window: int = 100, max_sites: int | None = None, seed: int = 1, phylop=None,
-               rc_average: bool = True, batch_size: int = 768, device="cpu", chunk: int = 64,
-               progress: bool = False) -> dict:
-    """Loss and gain scores of every nucleotide of the central ``window`` bp of a dataset split's sites.
-
-    Writes ``out_path`` (HDF5, written to a temporary name and renamed when complete)::
-
-        site_index (n,) int64   row of each site in sites.bed (sorted)
-        chrom (n,) str, start (n,) int64   genomic start (0-based) of each site's window
-        ref (n, T) float32      prediction of the unmutated sequence
-        loss, gain (n, W, T) float32       per nucleotide and target (see loss_gain)
-        phylop (n, W) float32   when ``phylop`` (a bigWig) is given; NaN where the track has no value
-        attrs: target_names, window, split, rc_average
-
-    Sites are processed ``chunk`` at a time, so memory holds one chunk's ISM output. ``max_sites`` draws a
-    random subset (``seed``). Returns a summary dict.
-    """
-
-    import h5py
-
-    from .conservation import phylop_windows
-    from .peaks import read_sites
-    from .predict import split_site_index
-
-    with h5py.File(h5_path, "r") as h5:
-        seqs = h5[split]["seqs"]
-        n_all, L = seqs.shape
-        rows = np.arange(n_all)
-        if max_sites is not None and max_sites < n_all:
-            rows = np.sort(np.random.default_rng(seed).choice(n_all, int(max_sites), replace=False))
-        codes = seqs[...][rows] if rows.size else np.zeros((0, L), np.uint8)
-    if window > L:
-        raise ValueError(f"satmut window {window} bp is longer than the sequences ({L} bp)")
-    site_index = split_site_index(h5_path, split)[rows]
-    sites = read_sites(sites_bed).iloc[site_index]
-    lo = (L - window) // 2
-    starts = sites["start"].to_numpy(np.int64) + lo
-    chroms = sites["chrom"].astype(str).to_numpy()
-    T = len(target_names)
-    n = len(rows)
-    t0 = time.perf_counter()
-    bar = progress_bar(n, progress, "satmut", "site")
-    with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as out:
-        out.attrs.update({"window": window, "split": split, "rc_average": rc_average})
-        out.create_dataset("target_names", data=np.array(target_names, dtype=object), dtype=h5py.string_dtype())
-        out["site_index"] = site_index
-        out.create_dataset("chrom", data=chroms.astype(object), dtype=h5py.string_dtype())
-        out["start"] = starts
-        d_ref = out.create_dataset("ref", (n, T), np.float32)
-        d_loss = out.create_dataset("loss", (n, window, T), np.float32, chunks=(max(1, min(n, chunk)), window, T))
-        d_gain = out.create_dataset("gain", (n, window, T), np.float32, chunks=(max(1, min(n, chunk)), window, T))
-        for a in range(0, n, chunk):  # chunks of sites: one chunk's ISM output in memory
-            c = codes[a : a + chunk]
-            probs = ism(model, c, lo, lo + window, rc_average=rc_average, batch_size=batch_size, device=device)
-            if probs.shape[-1] != T:
-                raise ValueError(f"the model predicts {probs.shape[-1]} targets, {T} target names given")
-            loss, gain = loss_gain(probs, c, lo)
-            d_loss[a : a + len(c)] = loss
-            d_gain[a : a + len(c)] = gain
-            d_ref[a : a + len(c)] = reference_probs(probs, c, lo)
-            bar.update(len(c))
-        if phylop:
-            out["phylop"] = phylop_windows(phylop, chroms, starts, window)
-    bar.close()
-    seconds = time.perf_counter() - t0
-    log.info("saturation mutagenesis of %d %s sites x %d bp x %d targets in %.1f s -> %s", n, split, window, T,
-             seconds, out_path)
-    return {"sites": n, "sites_in_split": int(n_all), "window_bp": window, "targets": T, "nucleotides": n * window,
-            "mutants": n * window * 3 * (1 + rc_average), "rc_average": rc_average, "phylop": bool(phylop),
-            "seconds": round(seconds, 1)}
-
-
-def read_scan(path) -> dict:
-    """Read :func:`scan_sites` output into a dict of numpy arrays (``phylop`` is None when absent)."""
-    import h5py
-
-    with h5py.File(path, "r") as h5:
-        out = {k: h5[k][...] for k in ("site_index", "start", "ref", "loss", "gain")}
-        out["chrom"] = np.array([c.decode() if isinstance(c, bytes) else c for c in h5["chrom"][...]])
-        out["target_names"] = [t.decode() if isinstance(t, bytes) else str(t) for t in h5["target_names"][...]]
-        out["phylop"] = h5["phylop"][...] if "phylop" in h5 else None
-        out.update({k: (v.item() if isinstance(v, np.generic) else v) for k, v in h5.attrs.items()})
-    return out
-
-
-def plot_sites(model: nn.Module, h5_path, scan_path, stem, target_names, target: str | None = None,
-               n_sites: int = 3, window: int = 150, rc_average: bool = True, device="cpu"):
-    """Figure 4A: mutagenesis maps of the ``n_sites`` scanned sites most strongly predicted accessible in
-    ``target`` (default: the target with the largest mean loss score in the scan), central ``window`` bp.
-
-    Returns a table of the drawn sites (site_index, chrom, start of the window, prediction, target).
-    """
-    import h5py
-    import pandas as pd
-
-    from .plots.variants import fig_satmut
-
-    scan = read_scan(scan_path)
-    names = list(target_names)
-    if target is None:
-        t = int(np.argmax(scan["loss"].mean(axis=(0, 1))))
-    elif target in names:
-        t = names.index(target)
-    else:
-        raise ValueError(f"satmut.plot_target {target!r} is not a target of the model ({', '.join(names[:10])}...)")
-    order = np.argsort(-scan["ref"][:, t], kind="stable")[:n_sites]
-    with h5py.File(h5_path, "r") as h5:
-        split = scan.get("split", "test")
-        all_index = h5[split]["site_index"][...]
-        pos = {int(s): i for i, s in enumerate(all_index)}
-        rows = [pos[int(s)] for s in scan["site_index"][order]]
-        codes = np.stack([h5[split]["seqs"][r] for r in rows]) if rows else np.zeros((0, 1), np.uint8)
-    L = codes.shape[1]
-    window = min(window, L)
-    lo = (L - window) // 2
-    probs = ism(model, codes, lo, lo + window, rc_average=rc_average, device=device)
-    offset = lo - (L - int(scan["window"])) // 2  # plot window start relative to the scan window start
-    maps = [satmut_map(probs[k : k + 1], codes[k, lo : lo + window], t,
-                       start=int(scan["start"][i]) + offset,
-                       label=f"{names[t]}: {scan['chrom'][i]}:{int(scan['start'][i]) + offset + 1}-"
-                             f"{int(scan['start'][i]) + offset + window} (p = {scan['ref'][i, t]:.2f})")
-            for k, i in enumerate(order)]
-    fig_satmut(maps, stem)
-    return pd.DataFrame({"site_index": scan["site_index"][order], "chrom": scan["chrom"][order],
-                         "window_start": scan["start"][order] + offset, "target": names[t],
-                         "prediction": scan["ref"][order, t]})
-
-
-def satmut_fasta(model: nn.Module, fasta, out_dir, target_names, target: str | None = None,
-                 start: int | None = None, end: int | None = None, rc_average: bool = True, device="cpu",
-                 batch_size: int = 1024) -> dict:
-    """Saturation mutagenesis of every record of a FASTA file (the ``basset satmut`` command).
-
-    Each record must be at least the model's ``seq_len``; longer records are cut to their central
-    ``seq_len`` bp (logged). ``[start, end)`` is the window mutated, 0-based in that sequence (default:
-    all of it). Writes to ``out_dir``: ``loss.tsv.gz`` and ``gain.tsv.gz`` (one row per record and
-    position: ``seq, pos`` (1-based in the record), ``ref``, then one column per target) and one figure per
-    record, ``satmut_<record>.png``/``.pdf``, for ``target`` (default: per record, the target with the
-    largest mean loss score). Returns a summary dict.
-    """
-    from pathlib import Path
-
-    import pandas as pd
-
-    from .errors import InputError
-    from .plots.variants import fig_satmut
-    from .sequence import Genome, decode
-
-    names = list(target_names)
-    if target is not None and target not in names:
-        raise ValueError(f"target {target!r} is not a target of the model ({', '.join(names[:10])}...)")
-    L = model_seq_len(model)
-    if L is None:  # ism() handles BassetNet only, which always has one
-        raise ValueError("the model has no config['seq_len']")
-    genome = Genome(fasta)
-    records, codes, offsets = [], [], []
-    for rec, size in genome.sizes.items():
-        if size < L:
-            raise InputError(fasta, f"record {rec!r} has {size} bp; the model needs {L} bp")
-        lo = (size - L) // 2
-        if size > L:
-            log.info("%s: record %s cut to its central %d bp (%d-%d)", fasta, rec, L, lo + 1, lo + L)
-        records.append(rec)
-        offsets.append(lo)
-        codes.append(genome.fetch(rec, lo, lo + L))
-    if not records:
-        raise InputError(fasta, "no sequences")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)  # only once the input is known to be good
-    codes = np.stack(codes)
-    s, e = _window(codes.shape[1], start, end)
-    probs = ism(model, codes, s, e, rc_average=rc_average, batch_size=batch_size, device=device)
-    loss, gain = loss_gain(probs, codes, s)
-    W = e - s
-    for name, values in (("loss", loss), ("gain", gain)):
-        table = pd.DataFrame(values.reshape(-1, len(names)), columns=names)
-        table.insert(0, "ref", list("".join(decode(c[s:e]) for c in codes)))
-        table.insert(0, "pos", np.concatenate([np.arange(W) + s + 1 + o for o in offsets]))
-        table.insert(0, "seq", np.repeat(records, W))
-        write_table(out_dir / f"{name}.tsv.gz", table, float_format="%.5g")
-    figures = []
-    for k, rec in enumerate(records):  # one figure per record: a handful of sequences
-        t = names.index(target) if target is not None else int(np.argmax(loss[k].mean(0)))
-        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in rec)
-        png, _pdf = fig_satmut([satmut_map(probs[k : k + 1], codes[k, s:e], t, start=offsets[k] + s + 1,
-                                           label=f"{rec} ({names[t]})")], out_dir / f"satmut_{safe}")
-        figures.append(str(png))
-    return {"records": len(records), "window": [s, e], "targets": len(names), "rc_average": rc_average,
-            "outputs": [str(out_dir / "loss.tsv.gz"), str(out_dir / "gain.tsv.gz"), *figures]}
