@@ -64,7 +64,9 @@ def run_merge(files: list[str], ref_fraction: float) -> dict:
     """Runs in a fresh process so that peak RSS is the merge's own."""
     import pandas as pd
 
-    from basset.peaks import merge_peak_files, merge_sorted, merge_sorted_reference, sort_peaks
+    from basset.bed import read_peaks
+    from basset.peaks import merge_sorted, merge_sorted_reference, sort_peaks
+    from basset.stages.peaks import merge_peak_files
 
     samples = pd.DataFrame({"name": [Path(f).name.split(".")[0] for f in files], "peaks": files,
                             "format": "narrowPeak"})
@@ -76,8 +78,6 @@ def run_merge(files: list[str], ref_fraction: float) -> dict:
     rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
 
     # merge step alone, and the reference on a subset of chromosomes, on the same sorted midpoints
-    from basset.peaks import read_peaks
-
     peaks = [read_peaks(f, "narrowPeak") for f in files]
     cidx = {c: i for i, c in enumerate(HG19)}
     chrom = np.concatenate([pd.Series(pk.chrom).map(cidx).to_numpy(np.int32) for pk in peaks])

@@ -1,10 +1,11 @@
-"""basset.download against a local HTTP server, and the paper's sample sheet."""
+"""basset.download against a local HTTP server, the download stages, and the paper's sample sheet."""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
 import http.server
+import importlib.util
 import logging
 import os
 import re
@@ -24,6 +25,7 @@ import basset.download
 from basset.download import DownloadError, fetch, md5sum
 from basset.errors import BassetError
 from basset.samples import SAFE_NAME, read_sample_sheet
+from basset.stages.download import download_file, index_genome
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = Path("/work/shared/reference/basset_targets.txt")
@@ -356,6 +358,70 @@ def test_sigterm_during_download_removes_the_part_file(server, tmp_path):
     assert returncode == -signal.SIGTERM, stderr
     assert not dest.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+# --- the stage functions of the download rules ------------------------------------------------------------
+
+
+class Named(dict):
+    """A rule's named inputs, outputs or params as Snakemake gives them: items() and attribute access."""
+
+    __getattr__ = dict.__getitem__
+
+
+def run_script(rule: str, tmp_path: Path, output: dict, inputs: dict | None = None, **params) -> None:
+    """Run workflow/scripts/<rule>.py's ``main`` with a stand-in for the ``snakemake`` object (log: rule.log)."""
+    spec = importlib.util.spec_from_file_location(rule, ROOT / "workflow" / "scripts" / f"{rule}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    snakemake = types.SimpleNamespace(input=Named(inputs or {}), output=Named(output), params=Named(params),
+                                      log=[str(tmp_path / "rule.log")], threads=1)
+    hook = sys.excepthook
+    try:
+        module.main(snakemake)
+    finally:  # setup_logging gave the root logger a file handler on tmp_path and set the excepthook
+        sys.excepthook = hook
+        root = logging.getLogger()
+        for handler in [h for h in root.handlers if isinstance(h, logging.FileHandler)]:
+            root.removeHandler(handler)
+            handler.close()
+
+
+def test_download_file_script_and_stage(server, tmp_path):
+    dest = tmp_path / "resources" / "peaks.bed"
+    run_script("download_file", tmp_path, {"file": str(dest)}, url=f"{server.url}/peaks.bed.gz", md5=GZ_MD5,
+               gunzip=True)
+    assert dest.read_bytes() == PLAIN
+    assert "(verified)" in (tmp_path / "rule.log").read_text()
+    again = download_file(out={"file": str(tmp_path / "plain.bed")}, url=f"{server.url}/plain.bed")
+    assert again == {"file": str(tmp_path / "plain.bed"), "bytes": len(PLAIN)}
+
+
+def test_download_file_script_fails_naming_the_url(server, tmp_path):
+    with pytest.raises(DownloadError, match="MD5 mismatch"):
+        run_script("download_file", tmp_path, {"file": str(tmp_path / "x.bed")}, url=f"{server.url}/plain.bed",
+                   md5="0" * 32, gunzip=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rule.log"]
+
+
+def test_index_genome_links_and_indexes_outside_the_users_folder(tmp_path):
+    user = tmp_path / "user"
+    user.mkdir()
+    (user / "genome.fa").write_text(">chr1\nACGTACGTAC\nGT\n>chr2\nAAAA\n")
+    user.chmod(0o555)  # read-only: nothing may be written beside the user's FASTA
+    try:
+        link = tmp_path / "resources" / "genome" / "genome.fa"
+        run_script("index_genome", tmp_path, {"fasta": str(link), "fai": f"{link}.fai"},
+                   {"fasta": str(user / "genome.fa")})
+    finally:
+        user.chmod(0o755)
+    assert "(2 sequences, 16 bp)" in (tmp_path / "rule.log").read_text()
+    again = tmp_path / "again" / "genome.fa"
+    assert index_genome(fasta=str(user / "genome.fa"), out={"fasta": str(again), "fai": f"{again}.fai"}) == \
+        {"sequences": 2, "bp": 16}
+    assert link.is_symlink() and link.resolve() == (user / "genome.fa").resolve()
+    assert Path(f"{link}.fai").read_text().split("\n")[0].split("\t")[:2] == ["chr1", "12"]
+    assert sorted(p.name for p in user.iterdir()) == ["genome.fa"]
 
 
 # --- the paper's sample sheet ---------------------------------------------------------------------------

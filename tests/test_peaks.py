@@ -1,6 +1,11 @@
-"""Basset's peak merging: the fast merge equals the plain reference; file reading and bad input."""
+"""Basset's peak merging: the fast merge equals the plain reference; file reading and bad input; the stage."""
 
 import gzip
+import importlib.util
+import logging
+import sys
+import types
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -8,18 +13,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from basset.errors import InputError
-from basset.peaks import (
-    merge_peak_files,
-    merge_sorted,
-    merge_sorted_reference,
+from basset.bed import (
     read_activity,
     read_peaks,
     read_sites,
-    sort_peaks,
     write_activity,
     write_sites,
 )
+from basset.errors import InputError
+from basset.layout import STAGES
+from basset.peaks import merge_sorted, merge_sorted_reference, sort_peaks
+from basset.stages.peaks import merge_peak_files, merge_peaks
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _sorted(chrom, mid, target, sizes, minus=None):
@@ -164,3 +170,74 @@ def test_sites_and_activity_round_trip(tmp_path):
     np.testing.assert_array_equal(act, sites.activity)
     text = gzip.open(tmp_path / "a.tsv.gz", "rt").read().splitlines()
     assert text[1] == f"{sites.names[0]}\t1\t0\t0"
+
+
+def _sheet(tmp_path, peak_dir):
+    sheet = tmp_path / "sheet.tsv"
+    sheet.write_text(f"name\tpeaks\tgroup\tformat\tlabel\na\t{peak_dir / 'a.narrowPeak'}\tg1\tnarrowPeak\tla\n"
+                     f"b\t{peak_dir / 'b.bed.gz'}\tg2\t\tlb\n")
+    return sheet
+
+
+def _outputs(folder):
+    return {key: str(folder / name) for key, name in STAGES["peaks"].items()}
+
+
+def test_stage_writes_the_four_outputs_with_schema_defaults(peak_dir, tmp_path):
+    sizes = tmp_path / "genome.fa.fai"
+    sizes.write_text("chr1\t10000\t6\t60\t61\nchr2\t10000\t6\t60\t61\nchrY\t10000\t6\t60\t61\n")
+    out = _outputs(tmp_path / "peaks")
+    summary = merge_peaks(samples=str(_sheet(tmp_path, peak_dir)), fai=str(sizes), out=out)
+    # the schema drops chrY and non-canonical contigs: chrUn_x (absent here) and chrZ are unknown, chrY skipped
+    assert summary["sites"] == 3 and summary["skipped_chrY"] == 1 and summary["skipped_unknown_chrom"] == 2
+    assert read_sites(out["sites"])["chrom"].tolist() == ["chr1", "chr1", "chr2"]
+    targets, _, act = read_activity(out["activity"])
+    assert targets == ["a", "b"] and act.tolist() == [[1, 1], [1, 0], [0, 1]]
+    table = pd.read_csv(out["targets"], sep="\t", keep_default_na=False)
+    assert list(table.columns[:4]) == ["index", "name", "label", "group"]
+    assert pd.read_csv(out["summary"], sep="\t").set_index("key").loc["sites", "value"] == 3
+    # a partial config section: its keys over the schema's defaults
+    wide = merge_peaks(samples=str(_sheet(tmp_path, peak_dir)), fai=str(sizes), out=_outputs(tmp_path / "wide"),
+                       peaks_config={"drop_chry": False, "feature_size": 2000})
+    assert wide["skipped_chrY"] == 0 and wide["sites"] == 4  # chrY kept
+
+
+class Named(dict):
+    """A rule's named inputs, outputs or params as Snakemake gives them: items() and attribute access."""
+
+    __getattr__ = dict.__getitem__
+
+
+def run_script(rule: str, input: dict, output: dict, params: dict, log: str) -> None:
+    """Run workflow/scripts/<rule>.py's ``main`` with a stand-in for the ``snakemake`` object."""
+    spec = importlib.util.spec_from_file_location(rule, ROOT / "workflow" / "scripts" / f"{rule}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    snakemake = types.SimpleNamespace(input=Named(input), output=Named(output), params=Named(params), log=[log],
+                                      threads=1)
+    hook = sys.excepthook
+    try:
+        module.main(snakemake)
+    finally:  # setup_logging gave the root logger a file handler on tmp_path and set the excepthook
+        sys.excepthook = hook
+        root = logging.getLogger()
+        for handler in [h for h in root.handlers if isinstance(h, logging.FileHandler)]:
+            root.removeHandler(handler)
+            handler.close()
+
+
+def test_rule_script_takes_the_downloaded_copies(peak_dir, tmp_path):
+    """The rule's contract: inputs samples, peaks (one file per sample, in sheet order), fai; param
+    peaks_config; outputs sites, activity, targets, summary."""
+    copy = tmp_path / "copy.narrowPeak"
+    copy.write_bytes((peak_dir / "a.narrowPeak").read_bytes())
+    sizes = tmp_path / "chrom.sizes"
+    sizes.write_text("chr1\t10000\nchr2\t10000\n")
+    sheet = tmp_path / "sheet.tsv"
+    sheet.write_text("name\tpeaks\tformat\nonly\thttps://example.org/x.narrowPeak.gz\tnarrowPeak\n")
+    out = _outputs(tmp_path / "peaks")
+    log = tmp_path / "merge_peaks.log"
+    run_script("merge_peaks", {"peaks": [str(copy)], "fai": str(sizes), "samples": str(sheet)}, out,
+               {"peaks_config": {"midpoint": "summit"}}, str(log))
+    assert read_sites(out["sites"])["start"].tolist() == [0, 4720]  # summits 150 (clamped to 0-600) and 5020
+    assert "merge_peaks: targets=1, peaks_read=4, peaks_kept=2, sites=2" in log.read_text()

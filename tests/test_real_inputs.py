@@ -19,7 +19,9 @@ from conftest import fill_up, leftovers
 from basset.config import check_config, check_model, check_split
 from basset.errors import ConfigError, InputError
 from basset.fileio import DiskFullError, atomic_path, open_text, sniff_genome, sweep_temporaries
-from basset.peaks import match_chromosomes, merge_peak_files, read_peaks, read_sites, write_merge
+from basset.bed import read_peaks, read_sites
+from basset.peaks import match_chromosomes
+from basset.stages.peaks import merge_peak_files, write_merge
 from basset.sequence import genome_sizes
 
 ROOT = Path(__file__).resolve().parents[1]

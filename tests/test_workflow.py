@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from basset.peaks import read_activity, read_sites
+from basset.bed import read_activity, read_sites
 from basset.sequence import Genome
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""Peak files and Basset's peak merging.
+"""Basset's peak merging (engine: arrays in, arrays out; :mod:`basset.bed` reads the files).
 
 Basset (``preprocess_features.py``) turns many per-cell-type peak sets into one set of fixed-width sites
 with a binary activity per cell type (target):
@@ -15,188 +15,34 @@ with a binary activity per cell type (target):
    ``feature_size`` (clamped) and the activities are unioned.
 
 :func:`merge_sorted` does step 4-5 in numba with a heap per cluster (``O(k log k)`` for a cluster of
-``k`` peaks); :func:`merge_sorted_reference` is a line-by-line transcription of Basset's Python code,
-kept as the obviously-correct reference that the tests and benchmarks compare against.
+``k`` peaks): Basset's own code rescans a cluster for every merge (``O(k^2)``), which real cluster sizes
+make minutes instead of seconds. :func:`merge_sorted_reference` is a line-by-line transcription of Basset's
+Python code, kept as the obviously-correct reference that the tests and benchmarks compare against.
+
+Before the merge, :func:`match_chromosomes` maps a peak file's chromosome names onto the genome's (``chr1`` /
+``1``) and :class:`ChromosomeFilter` says which peaks a site may come from (on the genome, on a chromosome
+at least one site long, optionally not on chrY or a non-canonical contig), counting the others by reason.
 
 Coordinates are 0-based, half-open, in bp.
 """
 
 from __future__ import annotations
 
-import gzip
 import heapq
-import io
-import logging
 import re
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import numba
 import numpy as np
-import pandas as pd
 
-from .errors import InputError
-from .fileio import atomic_open, atomic_path, compression, is_gzip, open_text, read_errors
-from .logs import progress_bar
 from .sequence import chrom_key
-from .tables import write_summary
 
-log = logging.getLogger(__name__)
-
+#: the canonical human chromosomes: chr1-22, X, Y (with or without ``chr``)
 CANONICAL = re.compile(r"^(chr)?([0-9]+|X|Y)$")
-_SKIP_PREFIXES = ("#", "track", "browser")
 
 
 # ----------------------------------------------------------------------------------------------------
-# Reading peak files
-# ----------------------------------------------------------------------------------------------------
-@dataclass
-class Peaks:
-    """Midpoints of one peak file: chromosome ``codes`` (n,) int into ``names``, ``mid`` (n,) int64 bp,
-    ``minus`` (n,) bool. Chromosomes stay categorical: no Python string per peak."""
-
-    names: np.ndarray  # (n_chrom,) object
-    codes: np.ndarray  # (n,) int
-    mid: np.ndarray
-    minus: np.ndarray
-
-    @property
-    def chrom(self) -> np.ndarray:
-        """(n,) object chromosome names."""
-        return self.names[self.codes]
-
-    def __len__(self) -> int:
-        return len(self.mid)
-
-
-def _no_peaks() -> Peaks:
-    return Peaks(np.empty(0, object), np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, bool))
-
-
-def _header_lines(path: Path) -> tuple[int, int]:
-    """Number of leading ``track``/``browser``/``#``/column-header lines, and the columns of the first data line."""
-    n = 0
-    with read_errors(path, "peak file"), open_text(path) as fh:
-        for line in fh:
-            fields = line.rstrip("\r\n").split("\t")
-            if line.startswith(_SKIP_PREFIXES) or not line.strip():
-                n += 1
-                continue
-            if len(fields) >= 3 and not fields[1].strip().lstrip("-").isdigit() and n == 0:
-                n += 1  # a column header such as "chrom  start  end"
-                continue
-            return n, len(fields)
-    return n, 0
-
-
-def _validate_lines(path: Path, fmt: str, skip: int, midpoint: str) -> None:
-    """Slow, line-by-line check that raises an :class:`InputError` at the first bad line."""
-    with read_errors(path, "peak file"), open_text(path) as fh:
-        for lineno, line in enumerate(fh, 1):
-            if lineno <= skip or line.startswith(_SKIP_PREFIXES) or not line.strip():
-                continue
-            f = line.rstrip("\r\n").split("\t")
-            if len(f) < 3:
-                raise InputError(path, f"expected at least 3 tab-separated columns (chrom, start, end), got {len(f)}",
-                                 lineno, line.rstrip("\r\n")[:80])
-            if not f[0]:
-                raise InputError(path, "expected a chromosome name in column 1, got an empty field", lineno)
-            try:
-                start, end = int(f[1]), int(f[2])
-            except ValueError:
-                raise InputError(path, f"expected integer start and end in columns 2-3, got {f[1]!r} and {f[2]!r}",
-                                 lineno) from None
-            if start < 0 or start > end:
-                raise InputError(path, f"expected 0 <= start <= end, got start={start} end={end}", lineno)
-            if len(f) >= 10 and fmt == "narrowPeak" and midpoint == "summit" and f[9].strip():
-                try:
-                    int(f[9])
-                except ValueError:
-                    raise InputError(path, f"expected an integer summit offset in column 10, got {f[9]!r}",
-                                     lineno) from None
-            if len(f) >= 6 and f[5].strip() not in ("+", "-", ".", ""):
-                raise InputError(path, f"expected strand '+', '-' or '.' in column 6, got {f[5]!r}", lineno)
-    raise InputError(path, "could not be parsed as a tab-separated BED-like file")  # pragma: no cover
-
-
-def _read_bytes(path: Path) -> bytes:
-    """The whole (decompressed) file: peak files are tens of MB at most, and one read serves both passes."""
-    with read_errors(path, "peak file"), (gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")) as fh:
-        return fh.read()
-
-
-def _widest_line(data: bytes, skip: int) -> int:
-    """Number of tab-separated fields of the widest line after the first ``skip`` lines (vectorised)."""
-    arr = np.frombuffer(data, dtype=np.uint8)
-    newlines = np.flatnonzero(arr == 10)
-    first = int(newlines[skip - 1]) + 1 if skip else 0
-    body = arr[first:]
-    if body.size == 0:
-        return 0
-    starts = np.r_[0, np.flatnonzero(body == 10) + 1]
-    starts = starts[starts < body.size]
-    return int(np.add.reduceat((body == 9).astype(np.int32), starts).max()) + 1
-
-
-def read_peaks(path: str | Path, fmt: str = "bed", midpoint: str = "center") -> Peaks:
-    """Read a narrowPeak, BED or hotspot file (plain or gzipped, decided by content) into midpoints.
-
-    ``midpoint``: ``center`` uses ``(start + end) // 2`` as Basset does; ``summit`` uses ``start + summit``
-    (narrowPeak column 10) where it is present and not -1. ``track``/``browser``/``#`` lines, a column header
-    and CRLF line ends are accepted. Lines may have different numbers of columns (valid BED); a missing or
-    empty strand counts as ``.``. Chromosome names are always strings (``1`` stays ``"1"``). Raises
-    :class:`InputError` naming the file and line for too few columns, a non-integer coordinate, start > end,
-    a bad strand or summit, and naming the file for corrupt or truncated gzip data.
-    """
-    path = Path(path)
-    if midpoint not in ("center", "summit"):
-        raise ValueError(f"midpoint must be 'center' or 'summit', got {midpoint!r}")
-    skip, ncols = _header_lines(path)
-    if ncols == 0:
-        return _no_peaks()
-    if ncols < 3:
-        _validate_lines(path, fmt, skip, midpoint)
-    use_summit = midpoint == "summit" and fmt == "narrowPeak"
-    data = _read_bytes(path)
-    width = _widest_line(data, skip)
-    cols = [c for c in (0, 1, 2, 5, 9) if c < width and (c != 9 or use_summit)]
-    try:
-        # names= as wide as the widest line: shorter lines (BED allows mixed widths) are padded with ''
-        # chromosome and strand as categories (whose categories the C parser always keeps as strings: "1"
-        # stays "1"), coordinates parsed as integers by the C parser itself
-        df = pd.read_csv(io.BytesIO(data), sep="\t", header=None, names=range(width), skiprows=skip,
-                         usecols=cols, dtype={0: "category", 1: np.int64, 2: np.int64, 5: "category", 9: str},
-                         engine="c", na_filter=False, quoting=3, comment=None, skip_blank_lines=True)
-        start = df[1].to_numpy()
-        end = df[2].to_numpy()
-    except (ValueError, TypeError, pd.errors.ParserError, UnicodeDecodeError):
-        # a short line, a non-integer coordinate, a stray track line: find it and say where
-        _validate_lines(path, fmt, skip, midpoint)
-        raise
-    chrom = df[0].array
-    if ((start < 0) | (start > end)).any() or "" in chrom.categories:
-        _validate_lines(path, fmt, skip, midpoint)
-    minus = np.zeros(len(start), dtype=bool)
-    if 5 in df:  # a missing or empty strand counts as '.'
-        strands = [str(c).strip() for c in df[5].array.categories]
-        if set(strands) - {"+", "-", ".", ""}:
-            _validate_lines(path, fmt, skip, midpoint)
-        minus = np.isin(df[5].array.codes, [i for i, c in enumerate(strands) if c == "-"])
-    mid = (start + end) // 2
-    if use_summit and 9 in df:
-        text = df[9].str.strip()
-        summit = pd.to_numeric(text.where(text != "", "-1"), errors="coerce")
-        if summit.isna().any():
-            _validate_lines(path, fmt, skip, midpoint)
-        summit = summit.to_numpy(dtype=np.int64)
-        has = summit >= 0
-        mid[has] = start[has] + summit[has]
-    return Peaks(np.asarray([str(c) for c in chrom.categories], dtype=object), chrom.codes.astype(np.int64), mid,
-                 minus)
-
-
-# ----------------------------------------------------------------------------------------------------
-# Merging
+# Merging sorted midpoints
 # ----------------------------------------------------------------------------------------------------
 def _extend(mid: np.ndarray, size: int, chrom_len: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Basset's ``Peak.extend``: a ``size`` bp window around ``mid``, clamped to ``[0, chrom_len)``."""
@@ -450,16 +296,8 @@ def merge_sorted_reference(p: SortedPeaks, n_targets: int, feature_size: int = 6
 
 
 # ----------------------------------------------------------------------------------------------------
-# From files to merged sites
+# Which peaks may make sites
 # ----------------------------------------------------------------------------------------------------
-@dataclass
-class MergeResult:
-    sites: Sites
-    target_names: list[str]
-    stats: pd.DataFrame  # one row per target: peak counts, kept, skipped by reason, active sites
-    skipped: dict = field(default_factory=dict)  # reason -> total count
-
-
 def match_chromosomes(names, genome_names) -> dict[str, str]:
     """Map the chromosome names of a peak file onto the genome's.
 
@@ -479,188 +317,55 @@ def match_chromosomes(names, genome_names) -> dict[str, str]:
     return out
 
 
-def _renamed(mapping: dict[str, str]) -> str:
-    """``"chr1->1, chr2->2, ... (24 names)"`` for the names that were mapped to another spelling."""
-    pairs = [f"{a}->{b}" for a, b in mapping.items() if a != b]
-    if not pairs:
-        return ""
-    return ", ".join(pairs[:3]) + (", ..." if len(pairs) > 3 else "") + \
-        f" ({len(pairs)} name{'' if len(pairs) == 1 else 's'})"
 
+@dataclass
+class ChromosomeFilter:
+    """The genome's chromosomes (in output order) and which of them take peaks: all arrays ``(n_chrom,)``."""
 
-#: why a peak was skipped -> the config key (and CLI flag) that controls it
-SKIP_KEYS = {
-    "skipped_unknown_chrom": "genome.fasta (the genome's chromosome names)",
-    "skipped_chrY": "peaks.drop_chry (basset merge-peaks --keep-chry)",
-    "skipped_noncanonical": "peaks.drop_noncanonical (basset merge-peaks --keep-noncanonical)",
-    "skipped_short_chrom": "peaks.feature_size (chromosomes shorter than one site)",
-}
+    names: list[str]
+    sizes: np.ndarray  # int64 bp
+    allowed: np.ndarray  # bool: peaks on it are kept
+    is_y: np.ndarray  # bool: chrY / Y
+    feature_size: int
+    drop_chry: bool
 
+    @classmethod
+    def for_genome(cls, chrom_sizes: dict[str, int], feature_size: int, drop_chry: bool = False,
+                   drop_noncanonical: bool = False) -> ChromosomeFilter:
+        """Chromosomes of ``chrom_sizes`` (name -> bp, in output order) that take peaks: those at least
+        ``feature_size`` long, not chrY when ``drop_chry``, and only chr1-22, X, Y when ``drop_noncanonical``."""
+        names = [str(c) for c in chrom_sizes]
+        sizes = np.array(list(chrom_sizes.values()), dtype=np.int64)
+        allowed = np.ones(len(names), dtype=bool)
+        is_y = np.array([c in ("chrY", "Y") for c in names], dtype=bool)
+        if drop_chry:
+            allowed &= ~is_y
+        if drop_noncanonical:
+            allowed &= np.array([bool(CANONICAL.match(c)) for c in names], dtype=bool)
+        allowed &= sizes >= feature_size
+        return cls(names, sizes, allowed, is_y, feature_size, drop_chry)
 
-def _all_dropped_error(path, name: str, row: dict, peak_names, genome_names) -> InputError:
-    reasons = "; ".join(f"{row[k]} {k[8:].replace('_', ' ')} (key {SKIP_KEYS[k]})" for k in SKIP_KEYS if row[k])
-    text = (f"sample {name!r}: none of its {row['peaks']} peaks can be used: {reasons}. Chromosomes in the peak "
-            f"file: {', '.join(map(str, list(peak_names)[:6]))}; in the genome: {', '.join(list(genome_names)[:6])}"
-            f"{', ...' if len(genome_names) > 6 else ''}")
-    return InputError(path, text)
+    def genome_index(self, peak_chroms, codes: np.ndarray) -> tuple[np.ndarray, dict[str, str]]:
+        """``(index, mapping)``: the genome index of every peak ``(n,) int64`` (-1 where its chromosome is not
+        in the genome) from the peak file's chromosome names ``peak_chroms`` and per-peak ``codes`` into them,
+        and the name mapping of :func:`match_chromosomes`."""
+        mapping = match_chromosomes(peak_chroms, self.names)
+        position = {c: i for i, c in enumerate(self.names)}
+        lookup = np.array([position[mapping[c]] if c in mapping else -1 for c in peak_chroms], dtype=np.int64)
+        return lookup[codes], mapping
 
-
-def merge_peak_files(samples: pd.DataFrame, chrom_sizes: dict[str, int], feature_size: int = 600,
-                     merge_overlap: int = 200, midpoint: str = "center", drop_chry: bool = False,
-                     drop_noncanonical: bool = False, paths: list[str] | None = None,
-                     progress: bool = True) -> MergeResult:
-    """Read every sample's peak file and merge them as Basset does.
-
-    ``samples``: rows in target order with columns ``name``, ``peaks`` and ``format``; ``paths`` overrides
-    the ``peaks`` column (downloaded copies of URLs). ``chrom_sizes`` (from the FASTA index) gives the
-    chromosome order of the output and the clamping lengths. Peak chromosome names that match the genome's
-    only after adding or removing ``chr`` (or chrM/MT) are mapped to the genome's names, logged, and listed in
-    the ``renamed`` column of the per-target table. Peaks on chromosomes missing from the genome, on
-    chromosomes shorter than ``feature_size``, on chrY (``drop_chry``) or on non-canonical contigs
-    (``drop_noncanonical``: anything but chr1-22, X, Y) are skipped and counted. A sample none of whose peaks
-    is left raises :class:`InputError` naming the sample, the count per reason and the key behind each.
-    """
-    names = list(samples["name"])
-    files = list(paths) if paths is not None else list(samples["peaks"])
-    formats = list(samples["format"]) if "format" in samples else ["bed"] * len(names)
-    chrom_names = [str(c) for c in chrom_sizes]
-    chrom_index = {c: i for i, c in enumerate(chrom_names)}
-    sizes = np.array(list(chrom_sizes.values()), dtype=np.int64)
-    allowed = np.ones(len(chrom_names), dtype=bool)
-    is_y_genome = np.array([c in ("chrY", "Y") for c in chrom_names], dtype=bool)
-    if drop_chry:
-        allowed &= ~is_y_genome
-    if drop_noncanonical:
-        allowed &= np.array([bool(CANONICAL.match(c)) for c in chrom_names], dtype=bool)
-    allowed &= sizes >= feature_size
-
-    parts_chrom, parts_minus, parts_mid, parts_target, rows = [], [], [], [], []
-    bar = progress_bar(len(names), progress, "reading peaks", "file")
-    for t, (name, path, fmt) in enumerate(zip(names, files, formats)):
-        pk = read_peaks(path, fmt, midpoint)
-        bar.update(1)
-        if len(pk) == 0:
-            raise InputError(path, f"sample {name!r}: the peak file holds no peaks")
-        mapping = match_chromosomes(pk.names, chrom_names)
-        lookup = np.array([chrom_index[mapping[c]] if c in mapping else -1 for c in pk.names], dtype=np.int64)
-        cidx = lookup[pk.codes]  # genome index of every peak, -1 where absent
-        known = cidx >= 0
-        safe = np.maximum(cidx, 0)
-        ok_chrom = known & allowed[safe]
-        short = known & (sizes[safe] < feature_size)
-        y_dropped = known & is_y_genome[safe] & ~short if drop_chry else np.zeros(len(pk), dtype=bool)
-        row = {
-            "index": t, "name": name, "file": str(path), "format": fmt, "peaks": len(pk),
-            "skipped_unknown_chrom": int((~known).sum()),
-            "skipped_chrY": int(y_dropped.sum()),
-            "skipped_short_chrom": int(short.sum()),
-        }
-        row["skipped_noncanonical"] = int((known & ~ok_chrom).sum()) - row["skipped_chrY"] - row["skipped_short_chrom"]
-        row["kept"] = int(ok_chrom.sum())
-        row["renamed"] = _renamed(mapping)
-        if row["renamed"]:
-            log.info("%s: chromosome names mapped onto the genome's: %s", name, row["renamed"])
-        if row["skipped_unknown_chrom"]:
-            missing = [str(c) for c in pk.names if c not in mapping]
-            log.warning("%s: %d peaks on %d chromosomes absent from the genome skipped (%s%s)", name,
-                        row["skipped_unknown_chrom"], len(missing), ", ".join(missing[:5]),
-                        ", ..." if len(missing) > 5 else "")
-        if row["kept"] == 0:
-            raise _all_dropped_error(path, name, row, pk.names, chrom_names)
-        rows.append(row)
-        parts_chrom.append(cidx[ok_chrom].astype(np.int32))
-        parts_minus.append(pk.minus[ok_chrom])
-        parts_mid.append(pk.mid[ok_chrom])
-        parts_target.append(np.full(row["kept"], t, dtype=np.int32))
-
-    bar.close()
-    sp = sort_peaks(np.concatenate(parts_chrom), np.concatenate(parts_minus), np.concatenate(parts_mid),
-                    np.concatenate(parts_target), chrom_names, sizes)
-    del parts_chrom, parts_minus, parts_mid, parts_target
-    sites = merge_sorted(sp, len(names), feature_size, merge_overlap)
-    stats = pd.DataFrame(rows)
-    stats["active_sites"] = sites.activity.sum(axis=0, dtype=np.int64)
-    skipped = {c: int(stats[c].sum()) for c in stats.columns if c.startswith("skipped_")}
-    log.info("merged %d peaks of %d targets into %d sites of %d bp (skipped: %s)", len(sp.mid), len(names),
-             len(sites), feature_size, ", ".join(f"{k[8:]}={v}" for k, v in skipped.items()))
-    return MergeResult(sites, names, stats, skipped)
-
-
-# ----------------------------------------------------------------------------------------------------
-# Writing and reading merged sites
-# ----------------------------------------------------------------------------------------------------
-def write_sites(path: str | Path, sites: Sites) -> None:
-    """6-column BED (no header): chrom, start, end, name ``chrom:start-end(strand)``, score (= number of
-    active targets), strand."""
-    df = pd.DataFrame({"chrom": sites.chrom, "start": sites.start, "end": sites.end, "name": sites.names,
-                       "score": sites.activity.sum(axis=1, dtype=np.int64), "strand": sites.strand})
-    with atomic_path(path) as tmp:
-        df.to_csv(tmp, sep="\t", header=False, index=False)
-
-
-def read_sites(path: str | Path) -> pd.DataFrame:
-    """Read :func:`write_sites` output: DataFrame with chrom, start, end, name, score, strand."""
-    try:
-        df = pd.read_csv(path, sep="\t", header=None, names=["chrom", "start", "end", "name", "score", "strand"],
-                         dtype={"chrom": str, "start": np.int64, "end": np.int64, "name": str, "strand": str},
-                         keep_default_na=False)
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise InputError(path, f"expected a 6-column BED of merged sites: {exc}") from None
-    return df
-
-
-def write_activity(path: str | Path, target_names: list[str], site_names: np.ndarray, activity: np.ndarray,
-                   compresslevel: int = 1) -> None:
-    """Activity table, gzipped TSV (by the ``.gz`` suffix): header ``site<TAB>target...``, one 0/1 row per site.
-
-    Rows are formatted as one byte matrix per block (no per-cell Python work); gzip's mtime is 0 so the
-    same merge gives byte-identical files.
-    """
-    n, t = activity.shape
-    with atomic_open(path, "wb", gzip_level=compresslevel if str(path).endswith(".gz") else None) as fh:
-        fh.write(("site\t" + "\t".join(target_names) + "\n").encode())
-        for lo in range(0, n, 200_000):
-            block = activity[lo:lo + 200_000]
-            chars = np.full((block.shape[0], 2 * t), ord("\t"), dtype=np.uint8)
-            chars[:, 0::2] = block + ord("0")
-            chars[:, -1] = ord("\n")
-            rows = chars.view(f"S{2 * t}").ravel().tolist()  # "S" drops a trailing NUL only, never a newline
-            fh.write(b"".join(name.encode() + b"\t" + row for name, row in zip(site_names[lo:lo + 200_000], rows)))
-
-
-def read_activity(path: str | Path) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Read :func:`write_activity` output: ``(target_names, site_names (n,), activity (n, T) uint8)``."""
-    with open_text(path) as fh:
-        header = fh.readline().rstrip("\r\n").split("\t")
-    if len(header) < 2 or header[0] != "site":
-        raise InputError(path, "expected a header 'site<TAB>target...'", 1)
-    targets = header[1:]
-    df = pd.read_csv(path, sep="\t", header=0, dtype={c: np.uint8 for c in targets} | {"site": str},
-                     engine="c", compression=compression(path))
-    if list(df.columns[1:]) != targets:
-        raise InputError(path, "duplicate target names in the header", 1)
-    return targets, df["site"].to_numpy(dtype=object), df[targets].to_numpy(dtype=np.uint8)
-
-
-def write_merge(result: MergeResult, sites_path, activity_path, targets_path, summary_path,
-                samples: pd.DataFrame | None = None) -> None:
-    """Write the four outputs of a merge: sites BED, activity table, per-target TSV and summary TSV.
-
-    The per-target table has the sample sheet's group and label beside the counts; the summary is
-    ``key<TAB>value`` (peaks read, sites, targets, peaks skipped by reason).
-    """
-    sites = result.sites
-    write_sites(sites_path, sites)
-    write_activity(activity_path, result.target_names, sites.names, sites.activity)
-    stats = result.stats.copy()
-    if samples is not None:
-        for col in ("group", "label"):
-            if col in samples:
-                stats.insert(2, col, list(samples[col]))
-    with atomic_path(targets_path) as tmp:
-        stats.to_csv(tmp, sep="\t", index=False)
-    summary = {"targets": len(result.target_names), "peaks_read": int(stats["peaks"].sum()),
-               "peaks_kept": int(stats["kept"].sum()), "sites": len(sites),
-               "mean_targets_per_site": float(sites.activity.sum(axis=1).mean()) if len(sites) else 0.0,
-               **{k: v for k, v in result.skipped.items()}}
-    write_summary(summary_path, summary)
+    def keep(self, index: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
+        """``(kept, counts)`` for peaks at genome ``index`` (from :meth:`genome_index`): ``(n,) bool`` and the
+        number of peaks skipped by reason (``skipped_unknown_chrom``, ``skipped_chrY``, ``skipped_short_chrom``,
+        ``skipped_noncanonical``) and ``kept``."""
+        known = index >= 0
+        safe = np.maximum(index, 0)
+        kept = known & self.allowed[safe]
+        short = known & (self.sizes[safe] < self.feature_size)
+        y_dropped = known & self.is_y[safe] & ~short if self.drop_chry else np.zeros(len(index), dtype=bool)
+        counts = {"skipped_unknown_chrom": int((~known).sum()), "skipped_chrY": int(y_dropped.sum()),
+                  "skipped_short_chrom": int(short.sum())}
+        counts["skipped_noncanonical"] = (int((known & ~kept).sum()) - counts["skipped_chrY"]
+                                          - counts["skipped_short_chrom"])
+        counts["kept"] = int(kept.sum())
+        return kept, counts

@@ -6,9 +6,14 @@ encoded on the fly: ``(N, L) uint8`` codes become ``(N, 4, L) float32`` with N a
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from .errors import InputError
+from .fileio import atomic_path, sniff_genome
 
 ALPHABET = "ACGTN"
 N_CODE = 4
@@ -71,8 +76,6 @@ def chrom_key(name: str) -> str:
 
 def read_fai(path: str | Path) -> dict[str, int]:
     """Chromosome lengths from a FASTA index (``.fai``) or a two-column chrom.sizes file, in file order."""
-    from .errors import InputError
-
     sizes: dict[str, int] = {}
     with open(path) as fh:
         for lineno, line in enumerate(fh, 1):
@@ -147,8 +150,6 @@ def _index_fasta(fasta: Path, index: Path, named: Path | None = None) -> dict[st
     """
     import pyfaidx
 
-    from .errors import InputError
-
     try:
         pyfaidx.Faidx(str(fasta), indexname=str(index), rebuild=True).close()
     except (pyfaidx.FastaIndexingError, pyfaidx.UnsupportedCompressionFormat, ValueError) as exc:
@@ -161,10 +162,6 @@ def link_and_index(fasta: str | Path, link: str | Path, fai: str | Path) -> dict
     (``link`` + ``.fai``, where pyfaidx and :class:`Genome` look for it) atomically; the FASTA's own folder is
     never written to. Returns the chromosome sizes. Raises :class:`~basset.errors.InputError` naming the
     FASTA when pyfaidx cannot index it (duplicate names, uneven line lengths, gzip without a .gzi index)."""
-    import os
-
-    from .fileio import atomic_path
-
     fasta, link, fai = Path(fasta), Path(link), Path(fai)
     if fai != Path(f"{link}.fai"):
         raise ValueError(f"the index of {link} must be {link}.fai, got {fai}")
@@ -181,11 +178,6 @@ def genome_sizes(path: str | Path) -> dict[str, int]:
     folder (nothing is written beside the user's file). Raises :class:`~basset.errors.InputError` naming the
     file for anything else (a gzipped FASTA: gunzip it, or pass its .fai or chrom sizes).
     """
-    import tempfile
-
-    from .errors import InputError
-    from .fileio import sniff_genome
-
     path = Path(path)
     kind = sniff_genome(path)
     if kind == "sizes":

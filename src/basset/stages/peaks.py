@@ -1,0 +1,167 @@
+"""Stage ``peaks``: every sample's peak file merged into fixed-width sites with a 0/1 activity per target
+(rule ``merge_peaks``). Files are read by :mod:`basset.bed`, the merge is :mod:`basset.peaks`.
+
+Outputs (``out`` keys): ``sites`` (6-column BED), ``activity`` (gzipped TSV, one 0/1 column per target),
+``targets`` (one row per target: peaks read, kept, skipped by reason, renamed chromosomes, active sites) and
+``summary`` (``key<TAB>value``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..bed import read_peaks, write_activity, write_sites
+from ..config import with_defaults
+from ..errors import InputError
+from ..fileio import atomic_path
+from ..logs import progress_bar
+from ..peaks import ChromosomeFilter, Sites, merge_sorted, sort_peaks
+from ..samples import read_sample_sheet
+from ..sequence import genome_sizes
+from ..tables import write_summary
+
+log = logging.getLogger(__name__)
+
+#: why a peak was skipped -> the config key (and CLI flag) that controls it
+SKIP_KEYS = {
+    "skipped_unknown_chrom": "genome.fasta (the genome's chromosome names)",
+    "skipped_chrY": "peaks.drop_chry (basset merge-peaks --keep-chry)",
+    "skipped_noncanonical": "peaks.drop_noncanonical (basset merge-peaks --keep-noncanonical)",
+    "skipped_short_chrom": "peaks.feature_size (chromosomes shorter than one site)",
+}
+
+
+@dataclass
+class MergeResult:
+    sites: Sites
+    target_names: list[str]
+    stats: pd.DataFrame  # one row per target: peak counts, kept, skipped by reason, active sites
+    skipped: dict = field(default_factory=dict)  # reason -> total count
+
+
+def merge_peaks(*, samples: str, fai: str, out: dict, peaks: str | list[str] | None = None,
+                peaks_config: dict | None = None, progress: bool = False) -> dict:
+    """Rule ``merge_peaks``: merge the peak files of the sample sheet ``samples`` into sites.
+
+    ``fai``: the genome's chromosome sizes, as its FASTA index, a chrom.sizes table or the FASTA itself
+    (:func:`basset.sequence.genome_sizes`); their order is the sites' order. ``peaks``: the peak files in the
+    sheet's row order (local copies of URLs), or ``None`` for the sheet's ``peaks`` column. ``peaks_config``:
+    the config section ``peaks`` (feature_size, merge_overlap, midpoint, drop_chry, drop_noncanonical; missing
+    keys take the schema's defaults). Writes ``out["sites"]``, ``out["activity"]``, ``out["targets"]`` and
+    ``out["summary"]``; returns the summary.
+    """
+    opts = with_defaults("peaks", peaks_config)
+    sheet = read_sample_sheet(samples)
+    paths = None if peaks is None else [peaks] if isinstance(peaks, str) else list(peaks)
+    result = merge_peak_files(sheet, genome_sizes(fai), opts["feature_size"], opts["merge_overlap"], opts["midpoint"],
+                              drop_chry=opts["drop_chry"], drop_noncanonical=opts["drop_noncanonical"], paths=paths,
+                              progress=progress)
+    return write_merge(result, out["sites"], out["activity"], out["targets"], out["summary"], sheet)
+
+
+def merge_peak_files(samples: pd.DataFrame, chrom_sizes: dict[str, int], feature_size: int = 600,
+                     merge_overlap: int = 200, midpoint: str = "center", drop_chry: bool = False,
+                     drop_noncanonical: bool = False, paths: list[str] | None = None,
+                     progress: bool = True) -> MergeResult:
+    """Read every sample's peak file and merge them as Basset does (whose defaults these are: nothing dropped).
+
+    ``samples``: rows in target order with columns ``name``, ``peaks`` and ``format``; ``paths`` overrides
+    the ``peaks`` column (downloaded copies of URLs). ``chrom_sizes`` (from the FASTA index) gives the
+    chromosome order of the output and the clamping lengths. Peak chromosome names that match the genome's
+    only after adding or removing ``chr`` (or chrM/MT) are mapped to the genome's names, logged, and listed in
+    the ``renamed`` column of the per-target table. Peaks on chromosomes missing from the genome, on
+    chromosomes shorter than ``feature_size``, on chrY (``drop_chry``) or on non-canonical contigs
+    (``drop_noncanonical``: anything but chr1-22, X, Y) are skipped and counted. A sample none of whose peaks
+    is left raises :class:`InputError` naming the sample, the count per reason and the key behind each.
+    """
+    names = list(samples["name"])
+    files = list(paths) if paths is not None else list(samples["peaks"])
+    formats = list(samples["format"]) if "format" in samples else ["bed"] * len(names)
+    chroms = ChromosomeFilter.for_genome(chrom_sizes, feature_size, drop_chry, drop_noncanonical)
+    parts, rows = [], []
+    bar = progress_bar(len(names), progress, "reading peaks", "file")
+    for t, (name, path, fmt) in enumerate(zip(names, files, formats)):
+        row, part = _read_sample(t, name, path, fmt, midpoint, chroms)
+        bar.update(1)
+        rows.append(row)
+        parts.append(part)
+    bar.close()
+    chrom, minus, mid, target = (np.concatenate(column) for column in zip(*parts))
+    del parts
+    sp = sort_peaks(chrom, minus, mid, target, chroms.names, chroms.sizes)
+    sites = merge_sorted(sp, len(names), feature_size, merge_overlap)
+    stats = pd.DataFrame(rows)
+    stats["active_sites"] = sites.activity.sum(axis=0, dtype=np.int64)
+    skipped = {c: int(stats[c].sum()) for c in stats.columns if c.startswith("skipped_")}
+    log.info("merged %d peaks of %d targets into %d sites of %d bp (skipped: %s)", len(sp.mid), len(names),
+             len(sites), feature_size, ", ".join(f"{k[8:]}={v}" for k, v in skipped.items()))
+    return MergeResult(sites, names, stats, skipped)
+
+
+def _read_sample(t: int, name: str, path, fmt: str, midpoint: str, chroms: ChromosomeFilter) -> tuple[dict, tuple]:
+    """One sample's row of the per-target table and its kept peaks ``(chrom, minus, mid, target)``."""
+    pk = read_peaks(path, fmt, midpoint)
+    if len(pk) == 0:
+        raise InputError(path, f"sample {name!r}: the peak file holds no peaks")
+    index, mapping = chroms.genome_index(pk.names, pk.codes)
+    kept, counts = chroms.keep(index)
+    row = {"index": t, "name": name, "file": str(path), "format": fmt, "peaks": len(pk), **counts,
+           "renamed": _renamed(mapping)}
+    if row["renamed"]:
+        log.info("%s: chromosome names mapped onto the genome's: %s", name, row["renamed"])
+    if row["skipped_unknown_chrom"]:
+        missing = [str(c) for c in pk.names if c not in mapping]
+        log.warning("%s: %d peaks on %d chromosomes absent from the genome skipped (%s%s)", name,
+                    row["skipped_unknown_chrom"], len(missing), ", ".join(missing[:5]),
+                    ", ..." if len(missing) > 5 else "")
+    if row["kept"] == 0:
+        raise _all_dropped_error(path, name, row, pk.names, chroms.names)
+    part = (index[kept].astype(np.int32), pk.minus[kept], pk.mid[kept], np.full(row["kept"], t, dtype=np.int32))
+    return row, part
+
+
+def _renamed(mapping: dict[str, str]) -> str:
+    """``"chr1->1, chr2->2, ... (24 names)"`` for the names that were mapped to another spelling."""
+    pairs = [f"{a}->{b}" for a, b in mapping.items() if a != b]
+    if not pairs:
+        return ""
+    return ", ".join(pairs[:3]) + (", ..." if len(pairs) > 3 else "") + \
+        f" ({len(pairs)} name{'' if len(pairs) == 1 else 's'})"
+
+
+def _all_dropped_error(path, name: str, row: dict, peak_names, genome_names) -> InputError:
+    reasons = "; ".join(f"{row[k]} {k[8:].replace('_', ' ')} (key {SKIP_KEYS[k]})" for k in SKIP_KEYS if row[k])
+    text = (f"sample {name!r}: none of its {row['peaks']} peaks can be used: {reasons}. Chromosomes in the peak "
+            f"file: {', '.join(map(str, list(peak_names)[:6]))}; in the genome: {', '.join(list(genome_names)[:6])}"
+            f"{', ...' if len(genome_names) > 6 else ''}")
+    return InputError(path, text)
+
+
+def write_merge(result: MergeResult, sites_path, activity_path, targets_path, summary_path,
+                samples: pd.DataFrame | None = None) -> dict:
+    """Write the four outputs of a merge: sites BED, activity table, per-target TSV and summary TSV; returns
+    the summary.
+
+    The per-target table has the sample sheet's group and label beside the counts; the summary is
+    ``key<TAB>value`` (peaks read, sites, targets, peaks skipped by reason).
+    """
+    sites = result.sites
+    write_sites(sites_path, sites)
+    write_activity(activity_path, result.target_names, sites.names, sites.activity)
+    stats = result.stats.copy()
+    if samples is not None:
+        for col in ("group", "label"):
+            if col in samples:
+                stats.insert(2, col, list(samples[col]))
+    with atomic_path(targets_path) as tmp:
+        stats.to_csv(tmp, sep="\t", index=False)
+    summary = {"targets": len(result.target_names), "peaks_read": int(stats["peaks"].sum()),
+               "peaks_kept": int(stats["kept"].sum()), "sites": len(sites),
+               "mean_targets_per_site": float(sites.activity.sum(axis=1).mean()) if len(sites) else 0.0,
+               **{k: v for k, v in result.skipped.items()}}
+    write_summary(summary_path, summary)
+    return summary
