@@ -1,4 +1,5 @@
-"""Benchmark of basset.variants: SAD scoring throughput and memory on a streamed VCF.
+"""Benchmark of SAD scoring (basset.vcf, basset.sad, basset.stages.variants): throughput and memory on a
+streamed VCF.
 
 Makes a random genome (2 chromosomes x 10 Mb) and a random gzipped VCF of SNVs in ``benchmarks/out/sad/``
 (or ``--workdir``): REF read from the genome, 1% of records written with REF and ALT exchanged (scored
@@ -158,13 +159,15 @@ def child(args) -> dict:
     import torch
 
     from basset.sequence import Genome
-    from basset.variants import iter_vcf, score_variants, variant_sequences
+    from basset.stages.variants import score_variants
+    from basset.vcf import iter_vcf, variant_sequences
 
     genome = Genome(args.fasta)
     model = None
     if args.child in ("score_cpu", "score_trivial"):
         if args.child == "score_cpu":
-            from basset.models import PRESETS, build_model
+            from basset.models import build_model
+            from basset.presets import PRESETS
 
             torch.manual_seed(0)
             model = build_model(PRESETS["cpu"], len(TARGETS))

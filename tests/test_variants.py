@@ -1,4 +1,5 @@
-"""VCF reading, variant windows, SAD scoring, PICS tables and enrichment (basset.variants)."""
+"""VCF reading and variant windows (basset.vcf), SAD scoring (basset.sad, basset.stages.variants), PICS tables,
+allele selection and enrichment (basset.pics), and the stage functions of the variants rules."""
 
 import gzip
 import http.server
@@ -15,24 +16,16 @@ import torch
 from conftest import loopback_server
 from torch import nn
 
-import basset.variants
+import basset.vcf
 from basset.cli import main as cli_main
 from basset.download import DownloadError
 from basset.errors import InputError
-from basset.models import build_model
+from basset.models import build_model, load_model, save_model
+from basset.pics import enrichment, join_pics, read_pics, select_vcf_records
+from basset.sad import sad_target_columns
 from basset.sequence import Genome, decode, encode, one_hot, reverse_complement
-from basset.variants import (
-    iter_vcf,
-    join_pics,
-    pics_enrichment,
-    read_pics,
-    read_sad,
-    read_vcf,
-    sad_target_columns,
-    score_variants,
-    select_vcf_records,
-    variant_sequences,
-)
+from basset.stages.variants import read_sad, score_variants
+from basset.vcf import iter_vcf, read_vcf, variant_sequences
 
 MOTIF = "GATTACA"
 L = 21  # window of the motif model
@@ -473,7 +466,7 @@ def test_select_vcf_records_streams_gzip_bgzip_and_plain_over_http(vcf_server, t
     records of the PICS SNPs (by rsID, or by position with chr1/1 and chrM/MT mapped) are streamed out of a
     gzipped, bgzipped (many members, cut mid-line) or plain VCF served over HTTP, read in 50-byte blocks so
     that gzip members and lines straddle blocks."""
-    monkeypatch.setattr(basset.variants, "STREAM_CHUNK", 50)
+    monkeypatch.setattr(basset.vcf, "STREAM_CHUNK", 50)
     out = tmp_path / "pics_snps.vcf.gz"
     summary = select_vcf_records(vcf_server.url + name, out, SITE_SNPS)
     assert kept_lines(out) == SITES_HEADER + [SITES_RECORDS[i] for i in KEPT]
@@ -518,25 +511,48 @@ def test_select_vcf_records_fails_cleanly(vcf_server, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.vcf.gz", "short.vcf"]
 
 
-def test_select_variants_cli_and_workflow_script(vcf_server, tmp_path, capsys):
-    """``basset select-variants`` and workflow/scripts/select_pics_variants.py call the same engine."""
+def _pics_table(tmp_path) -> Path:
     pics = tmp_path / "pics.tsv"
     pics.write_text("SNP\tchr\tpos\tPICS_probability\n"
                     + "".join(f"{s}\t{c}\t{p}\t0.5\n" for s, c, p in SITE_SNPS.itertuples(index=False)))
+    return pics
+
+
+def test_select_variants_cli(vcf_server, tmp_path, capsys):
+    """``basset select-variants`` streams the PICS SNPs' records out of a sites VCF."""
     out = tmp_path / "cli.vcf.gz"
-    assert cli_main(["-q", "select-variants", "--source", vcf_server.url + "/sites.bgz", "--pics", str(pics),
-                     "--out", str(out)]) == 0
+    assert cli_main(["-q", "select-variants", "--source", vcf_server.url + "/sites.bgz", "--pics",
+                     str(_pics_table(tmp_path)), "--out", str(out)]) == 0
     assert json.loads(capsys.readouterr().out)["records_kept"] == 4
     assert kept_lines(out) == SITES_HEADER + [SITES_RECORDS[i] for i in KEPT]
 
-    script = Path(__file__).resolve().parents[1] / "workflow" / "scripts" / "select_pics_variants.py"
-    spec = importlib.util.spec_from_file_location("select_pics_variants", script)
+
+def test_select_pics_variants_rule(vcf_server, tmp_path):
+    """workflow/scripts/select_pics_variants.py runs the stage function with the rule's input, outputs and
+    params, and logs to the rule's log."""
+    outputs = {"vcf": str(tmp_path / "rule.vcf.gz"), "summary": str(tmp_path / "summary.tsv")}
+    run_script("select_pics_variants", input={"pics": str(_pics_table(tmp_path))},
+               params={"source": vcf_server.url + "/sites.vcf.gz"}, output=outputs, log=[str(tmp_path / "rule.log")])
+    assert "kept 4 of 6 records" in (tmp_path / "rule.log").read_text()
+    assert kept_lines(tmp_path / "rule.vcf.gz") == SITES_HEADER + [SITES_RECORDS[i] for i in KEPT]
+    summary = pd.read_csv(tmp_path / "summary.tsv", sep="\t").set_index("key")["value"]
+    assert summary["records_kept"] == "4" and summary["pics_not_found"] == "1"
+
+
+class _Named(dict):
+    """A rule's named inputs, outputs or params as Snakemake gives them: items() and attribute access."""
+
+    __getattr__ = dict.__getitem__
+
+
+def run_script(rule: str, input: dict, output: dict, params: dict, log: list, threads: int = 1) -> None:
+    """Run workflow/scripts/<rule>.py's ``main`` with a stand-in for the ``snakemake`` object."""
+    script = Path(__file__).resolve().parents[1] / "workflow" / "scripts" / f"{rule}.py"
+    spec = importlib.util.spec_from_file_location(rule, script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    named = types.SimpleNamespace
-    outputs = {"vcf": str(tmp_path / "rule.vcf.gz"), "summary": str(tmp_path / "summary.tsv")}
-    snakemake = named(input=named(pics=str(pics)), params=named(source=vcf_server.url + "/sites.vcf.gz"),
-                      output=named(**outputs, get=outputs.get), log=[str(tmp_path / "rule.log")])
+    snakemake = types.SimpleNamespace(input=_Named(input), output=_Named(output), params=_Named(params), log=log,
+                                      threads=threads)
     try:
         module.main(snakemake)
     finally:  # setup_logging gave the root logger a file handler on tmp_path: close it
@@ -544,10 +560,39 @@ def test_select_variants_cli_and_workflow_script(vcf_server, tmp_path, capsys):
         for handler in [h for h in root.handlers if isinstance(h, logging.FileHandler)]:
             root.removeHandler(handler)
             handler.close()
-    assert "kept 4 of 6 records" in (tmp_path / "rule.log").read_text()
-    assert kept_lines(tmp_path / "rule.vcf.gz") == kept_lines(out)
-    summary = pd.read_csv(tmp_path / "summary.tsv", sep="\t").set_index("key")["value"]
-    assert summary["records_kept"] == "4" and summary["pics_not_found"] == "1"
+
+
+def test_score_snps_and_pics_enrichment_rules(tmp_path):
+    """The scripts of rules score_snps and pics_enrichment call the stage functions with the rule's inputs,
+    outputs and params: the SAD table is score_variants' with the saved model, and Figure 5 is drawn."""
+    torch.manual_seed(0)
+    cfg = {"seq_len": 24, "conv_filters": [4], "conv_widths": [5], "conv_pools": [4], "conv_dropout": [0.0],
+           "dense_units": [8], "dense_dropout": [0.0]}
+    save_model(tmp_path / "model.pt", build_model(cfg, 2), ["a", "b"])
+    fa, vcf = _genome(tmp_path), _write_vcf(tmp_path / "v.vcf", _vcf_text())
+    inputs = {"model": str(tmp_path / "model.pt"), "fasta": str(fa), "fai": []}
+    out = {"sad": str(tmp_path / "sad.tsv.gz"), "summary": str(tmp_path / "summary.tsv")}
+    variants = {"batch_size": 4, "rc_average": True, "weights": {}, "chunk_size": 3}
+    run_script("score_snps", input={**inputs, "vcf": [str(vcf)]}, output=out,
+               params={"device": "cpu", "variants": variants}, log=[str(tmp_path / "score.log")])
+    model, meta = load_model(tmp_path / "model.pt")
+    summary = score_variants(model, fa, vcf, tmp_path / "direct.tsv.gz", meta["target_names"], batch_size=4)
+    assert (tmp_path / "sad.tsv.gz").read_bytes() == (tmp_path / "direct.tsv.gz").read_bytes()
+    written = pd.read_csv(out["summary"], sep="\t").set_index("key")["value"]
+    assert written["scored"] == str(summary["scored"]) == "7"
+
+    pics = tmp_path / "pics.tsv"
+    pics.write_text("SNP\tchr\tpos\tPICS_probability\ndestroy\tchr1\t44\t0.9\ncreate\tchr1\t75\t0.8\n"
+                    "edge\tchr1\t2\t0.01\n")
+    out = {k: str(tmp_path / f"{k}.{ext}") for k, ext in (("summary", "tsv"), ("snps", "tsv"), ("fig5a", "png"),
+                                                         ("fig5b", "png"))}
+    run_script("pics_enrichment", input={**inputs, "sad": str(tmp_path / "sad.tsv.gz"), "pics": [str(pics)]},
+               output=out, params={"device": "cpu", "variants": {"plot_window": 20}}, log=[str(tmp_path / "p.log")])
+    enrichment_summary = pd.read_csv(out["summary"], sep="\t").set_index("key")["value"]
+    assert enrichment_summary["n_high"] == "2" and enrichment_summary["n_low"] == "1"
+    assert pd.read_csv(out["snps"], sep="\t")["snp"].tolist() == ["destroy", "create", "edge"]
+    assert all((tmp_path / f"{k}.{ext}").stat().st_size for k in ("fig5a", "fig5b") for ext in ("png", "pdf"))
+    assert "Figure 5B: " in (tmp_path / "p.log").read_text()
 
 
 # ------------------------------------------------------------------------------------------ enrichment
@@ -572,11 +617,11 @@ def test_pics_enrichment_detects_larger_sad_in_high_pics():
     table, pics_df = _synthetic()
     joined = join_pics(table, pics_df)
     assert joined["score"].notna().all() and set(joined["matched_by"]) == {"id", "chrom_pos"}
-    res = pics_enrichment(table, pics_df)
+    res = enrichment(table, pics_df)
     assert res["n_high"] == 30 and res["n_low"] == 200 and res["n_matched"] == 230
     assert res["mannwhitney_p"] < 1e-6 and res["fisher_p"] < 1e-3
     assert res["frac_high"] > res["frac_low"]
-    null = pics_enrichment(*_null(table, pics_df))
+    null = enrichment(*_null(table, pics_df))
     assert null["mannwhitney_p"] > 0.01
 
 
@@ -591,12 +636,12 @@ def test_pics_enrichment_on_scored_file_and_empty_groups(scored):
     _, sad, _ = scored
     pics_df = pd.DataFrame({"snp": ["destroy", "create", "edge"], "chrom": "chr1", "pos": [44, 75, 2],
                             "pics": [0.9, 0.8, 0.01], "disease": "d", "n_diseases": 1})
-    res = pics_enrichment(sad, pics_df, sad_threshold=0.05, score="mean_abs")
+    res = enrichment(sad, pics_df, sad_threshold=0.05, score="mean_abs")
     assert res["n_high"] == 2 and res["n_low"] == 1 and res["frac_high"] == 1.0 and res["frac_low"] == 0.0
     assert res["frac_high_any"] == 1.0 and res["frac_low_any"] == 0.0  # max |SAD| over targets
-    default = pics_enrichment(sad, pics_df, sad_threshold=0.05)  # |mean SAD|
+    default = enrichment(sad, pics_df, sad_threshold=0.05)  # |mean SAD|
     cols = sad_target_columns(sad)
     expected = sad.set_index("id").loc[["destroy", "create"], cols].mean(axis=1).abs()
     assert default["score"] == "abs_mean" and default["mean_high"] == pytest.approx(expected.mean(), rel=1e-6)
-    empty = pics_enrichment(sad, pics_df.assign(pics=0.2))
+    empty = enrichment(sad, pics_df.assign(pics=0.2))
     assert empty["n_high"] == 0 and np.isnan(empty["mannwhitney_p"])

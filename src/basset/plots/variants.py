@@ -25,7 +25,7 @@ log = logging.getLogger("basset.plots.variants")
 def fig5a(summary: dict, stem, threshold: float = 0.1):
     """Figure 5A: fraction of SNPs with a score above ``threshold`` for high- and low-PICS SNPs.
 
-    ``summary`` is :func:`basset.variants.pics_enrichment`'s dict: ``n_high, n_low, frac_high, frac_low``,
+    ``summary`` is :func:`basset.pics.enrichment`'s dict: ``n_high, n_low, frac_high, frac_low``,
     ``score``, ``mannwhitney_p``, ``fisher_p`` and, when present, ``frac_high_any``/``frac_low_any`` (|SAD|
     above the threshold in some cell type), drawn as a second pair of bars.
     """

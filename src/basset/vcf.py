@@ -1,0 +1,535 @@
+"""VCF files: streaming records (:func:`iter_vcf`), the reference and alternative windows of each variant
+checked against the genome (:func:`variant_sequences`), and the raw lines of a large VCF streamed from a URL or
+a file (:func:`vcf_lines`, which :func:`basset.pics.select_vcf_records` filters). Positions are VCF-style,
+**1-based**.
+
+* **Reading** (:func:`iter_vcf`): plain or gzipped/bgzipped text (decided by content, not the suffix), with or
+  without a ``#`` header. Only the first five columns are used. A multi-allelic record (``ALT = A,G``) becomes
+  one row per ALT allele; the ID is **kept unchanged** on every row (so that rsIDs still join to PICS tables),
+  rows are told apart by ``alt``. Symbolic or missing ALT alleles (``<DEL>``, ``*``, ``.``, breakends with
+  ``[``/``]``) are skipped and counted, not errors. Alleles are upper-cased; any other character than
+  ``ACGTN`` in REF or ALT is an error naming the file and line.
+* **Windows** (:func:`variant_sequences`): for a model input of ``L`` bp the variant's first REF base
+  (VCF ``POS``) sits at 0-based index ``c = L // 2`` of the window (index 300 of 600; Basset's own scripts
+  used ``L // 2 - 1``). Windows running off a chromosome end are padded with N (code 4) and counted
+  (``off_end_padded``), never skipped.
+* **Reference check and swap**: the REF allele must match the genome at ``POS``. If a same-length variant
+  (SNV or MNP) shows the ALT allele in the genome instead, the alleles are **swapped**: the scored ``ref``
+  is the genome's allele (the VCF ALT), ``alt`` the VCF REF and ``swapped`` is true, so that the SAD is the
+  negative of the VCF orientation (negate it where ``swapped`` to recover that). Basset's ``basset_sad.py``
+  instead edits the reference window to carry the VCF REF; for SNVs both score the same pair of sequences,
+  only the sign and the labels differ. A variant matching neither allele is skipped (``ref_mismatch``); a
+  chromosome missing from the genome is skipped (``unknown_chrom``); an allele running past the chromosome
+  end is skipped (``outside_chrom``).
+* **Indels** are scored by replacement, anchored on the left: the reference window is the genome window
+  above (REF starting at index ``c``); the alternative window keeps the same left flank (``c`` bases), then
+  the ALT allele, then the genome from just after REF, cut to ``L`` bp (an insertion pushes bases out on the
+  right, a deletion pulls more in). REF must match the genome (no swap for indels); otherwise the variant is
+  skipped and counted (``indel_ref_mismatch_skipped``).
+* **Streaming** (:func:`vcf_lines`): a dbSNP or 1000 Genomes sites VCF (gzip, bgzip or plain, a URL or a
+  file) is read once in blocks and never stored whole; a connection lost or a body shorter than announced
+  raises instead of passing for the end of the file.
+
+Why not pysam or cyvcf2: both need htslib (and an index for random access), while scoring needs only the
+first five columns in file order, which pandas' C reader streams fast; the selection reads a multi-GB file
+from a URL once, line by line, which needs no more than zlib.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import http.client
+import itertools
+import re
+import urllib.error
+import zlib
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from .download import DownloadError, check_url, open_url
+from .errors import InputError
+from .fileio import GZIP_MAGIC, compression, header_lines, line_at
+from .logs import progress_bar
+from .sequence import CODE_LUT, N_CODE, Genome
+
+VCF_COLUMNS = ["chrom", "pos", "id", "ref", "alt"]
+
+# allele characters accepted by the VCF reader (upper case after .upper())
+_VALID = np.zeros(256, dtype=bool)
+_VALID[np.frombuffer(b"ACGTN", dtype=np.uint8)] = True
+
+
+# --------------------------------------------------------------------------------------------- reading
+def _is_vcf_header(text: str, _n: int) -> bool:
+    return text.startswith("#")
+
+
+def _first_short_line(path: str | Path) -> tuple[int, str] | None:
+    """The first data line with fewer than 5 tab-separated fields and its 1-based number (error path only)."""
+    n, text = header_lines(path, lambda t, _n: not t or t.startswith("#") or len(t.split("\t")) >= 5, "VCF")
+    return None if text is None else (n + 1, text)
+
+
+def _short_line_error(path, lineno: int, text: str) -> InputError:
+    n = len(text.split("\t")) if text else 0
+    what = f"got {n}" if n < 5 else "got an empty CHROM, REF or ALT field"
+    return InputError(path, f"expected at least 5 tab-separated columns (CHROM POS ID REF ALT), {what}",
+                      line=lineno, record=text[:200])
+
+
+def _bad_allele_rows(alleles: np.ndarray) -> np.ndarray:
+    """``(n,) bool``: alleles that are empty or hold a character other than ACGTN (vectorised)."""
+    if alleles.size == 0:
+        return np.zeros(0, dtype=bool)
+    lengths = np.fromiter((len(a) for a in alleles), dtype=np.int64, count=alleles.size)
+    # one byte per character: non-ASCII characters become '?', which is invalid, and keep the lengths
+    buf = np.frombuffer("".join(alleles).encode("ascii", errors="replace"), dtype=np.uint8)
+    bad_char = ~_VALID[buf]
+    bad = lengths == 0
+    if bad_char.any():
+        rows = np.repeat(np.arange(alleles.size), lengths)
+        bad |= np.bincount(rows[bad_char], minlength=alleles.size) > 0
+    return bad
+
+
+def _is_symbolic(alt: pd.Series) -> np.ndarray:
+    """ALT alleles that name no sequence: ``<ID>``, ``*`` (spanning deletion), ``.`` and breakends."""
+    s = alt.str
+    return (s.startswith("<") | alt.isin(["*", "."]) | s.contains("[", regex=False)
+            | s.contains("]", regex=False)).to_numpy(dtype=bool)
+
+
+def _positions(path, raw: pd.DataFrame) -> np.ndarray:
+    """``(n,) int64`` POS of a chunk of raw string columns; an :class:`InputError` names a bad one's line."""
+    pos_text = raw["pos"].astype(str)
+    digits = pos_text.str.isdigit().to_numpy(dtype=bool)
+    if not digits.all():
+        i = int(np.argmax(~digits))
+        value = pos_text.iloc[i]
+        what = ("POS must be >= 1 (VCF positions are 1-based)" if value.lstrip("-").isdigit()
+                else "expected an integer POS")
+        raise InputError(path, f"{what}, got {value!r}", line=int(raw["line"].iloc[i]))
+    too_long = (pos_text.str.len() > 15).to_numpy(dtype=bool)
+    if too_long.any():
+        i = int(np.argmax(too_long))
+        raise InputError(path, f"POS too large, got {pos_text.iloc[i]!r}", line=int(raw["line"].iloc[i]))
+    pos = pos_text.to_numpy().astype(np.int64)
+    if (pos < 1).any():
+        i = int(np.argmax(pos < 1))
+        raise InputError(path, f"POS must be >= 1 (VCF positions are 1-based), got {pos[i]}",
+                         line=int(raw["line"].iloc[i]))
+    return pos
+
+
+def _split_alts(path, df: pd.DataFrame, n_records: int, counts: Counter) -> pd.DataFrame:
+    """One row per ALT allele of ``df``, symbolic ones dropped (both counted); bad ALT characters raise."""
+    multi = df["alt"].str.contains(",", regex=False).to_numpy(dtype=bool)
+    if multi.any():
+        counts["multiallelic_records"] += int(multi.sum())
+        df["alt"] = df["alt"].str.split(",")
+        df = df.explode("alt", ignore_index=True)
+        counts["multiallelic_extra_rows"] += int(len(df) - n_records)
+    symbolic = _is_symbolic(df["alt"])
+    if symbolic.any():
+        counts["symbolic_skipped"] += int(symbolic.sum())
+        df = df.loc[~symbolic].reset_index(drop=True)
+    bad = _bad_allele_rows(df["alt"].to_numpy(dtype=object))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InputError(path, f"expected ALT alleles of A, C, G, T, N (or a symbolic allele), got "
+                         f"{df['alt'].iloc[i]!r}", line=int(df["line"].iloc[i]))
+    return df
+
+
+def _check_chunk(path, raw: pd.DataFrame, counts: Counter) -> pd.DataFrame:
+    """Validate one chunk of raw string columns (+ ``line``) and split multi-allelic records."""
+    raw = raw.fillna("")
+    blank = (raw[VCF_COLUMNS] == "").all(axis=1).to_numpy() | raw["chrom"].str.startswith("#").to_numpy(dtype=bool)
+    if blank.any():
+        raw = raw.loc[~blank]
+    short = (raw["alt"] == "").to_numpy() | (raw["ref"] == "").to_numpy() | (raw["chrom"] == "").to_numpy()
+    if short.any():
+        lineno = int(raw["line"].to_numpy()[np.argmax(short)])
+        raise _short_line_error(path, lineno, line_at(path, lineno, "VCF"))
+    counts["variants_read"] += len(raw)
+    pos = _positions(path, raw)
+    ref = raw["ref"].str.upper().to_numpy(dtype=object)
+    bad = _bad_allele_rows(ref)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InputError(path, f"expected a REF allele of A, C, G, T, N, got {raw['ref'].iloc[i]!r}",
+                         line=int(raw["line"].iloc[i]))
+    df = pd.DataFrame({"chrom": raw["chrom"].to_numpy(dtype=object), "pos": pos,
+                       "id": raw["id"].to_numpy(dtype=object), "ref": ref,
+                       "alt": raw["alt"].str.upper().to_numpy(dtype=object),
+                       "line": raw["line"].to_numpy(dtype=np.int64)})
+    return _split_alts(path, df, len(raw), counts)
+
+
+def iter_vcf(path: str | Path, chunk_size: int = 100_000, counts: Counter | dict | None = None
+             ) -> Iterator[pd.DataFrame]:
+    """Stream a VCF as DataFrames of at most ``chunk_size`` records (more rows after multi-allelic splits).
+
+    Columns: ``chrom`` (str), ``pos`` (int64, 1-based as in the VCF), ``id``, ``ref``, ``alt`` (upper case,
+    one ALT per row) and ``line`` (1-based line number in the file). Plain or gzip/bgzip (by magic
+    bytes); the header is optional. ``counts`` (a dict or Counter) is updated in place with
+    ``variants_read``, ``multiallelic_records``, ``multiallelic_extra_rows`` and ``symbolic_skipped``.
+
+    Raises :class:`InputError` (file and line) for fewer than 5 columns, a non-integer or < 1 POS, or
+    REF/ALT characters other than ACGTN.
+    """
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    counts = counts if counts is not None else Counter()
+    for key in ("variants_read", "multiallelic_records", "multiallelic_extra_rows", "symbolic_skipped"):
+        counts.setdefault(key, 0)
+    tally: Counter = Counter()
+    n_header, _ = header_lines(path, _is_vcf_header, "VCF")
+    try:
+        reader = pd.read_csv(path, sep="\t", header=None, usecols=range(5), names=None, dtype=str,
+                             skiprows=n_header, skip_blank_lines=False, quoting=csv.QUOTE_NONE,
+                             keep_default_na=False, na_filter=False, chunksize=chunk_size,
+                             compression=compression(path), engine="c")
+        chunks = iter(reader)
+        while True:
+            try:
+                raw = next(chunks)
+            except StopIteration:
+                break
+            raw.columns = VCF_COLUMNS
+            raw["line"] = raw.index.to_numpy(dtype=np.int64) + n_header + 1
+            df = _check_chunk(path, raw, tally)
+            for key, value in tally.items():
+                counts[key] = counts.get(key, 0) + value
+            tally.clear()
+            if len(df):
+                yield df
+    except pd.errors.EmptyDataError:
+        return
+    except (ValueError, pd.errors.ParserError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        short = _first_short_line(path)
+        if short is not None:
+            raise _short_line_error(path, *short) from None
+        raise InputError(path, f"not a readable VCF: {exc}") from None
+
+
+def read_vcf(path: str | Path, counts: Counter | dict | None = None) -> pd.DataFrame:
+    """The whole VCF as one DataFrame (:func:`iter_vcf` columns); for small files."""
+    chunks = list(iter_vcf(path, counts=counts))
+    if not chunks:
+        return pd.DataFrame({"chrom": pd.Series(dtype=object), "pos": pd.Series(dtype=np.int64),
+                             "id": pd.Series(dtype=object), "ref": pd.Series(dtype=object),
+                             "alt": pd.Series(dtype=object), "line": pd.Series(dtype=np.int64)})
+    return pd.concat(chunks, ignore_index=True)
+
+
+# --------------------------------------------------------------------------------------------- sequences
+class VariantSequences(NamedTuple):
+    """What :func:`variant_sequences` returns. ``n`` rows in, ``k = kept.sum()`` windows out (in input order).
+
+    ``ref``, ``alt``: ``(k, L) uint8`` codes; ``kept``, ``swapped``, ``off_end``, ``indel``: ``(n,) bool``;
+    ``status``: ``(n,)`` str, one of ``ok``, ``swapped``, ``ref_mismatch``, ``unknown_chrom``,
+    ``outside_chrom``; ``ref_allele``, ``alt_allele``: ``(n,)`` the scored alleles (swapped where
+    ``swapped``).
+    """
+
+    ref: np.ndarray
+    alt: np.ndarray
+    kept: np.ndarray
+    status: np.ndarray
+    swapped: np.ndarray
+    off_end: np.ndarray
+    indel: np.ndarray
+    ref_allele: np.ndarray
+    alt_allele: np.ndarray
+
+    def scored(self, variants: pd.DataFrame) -> pd.DataFrame:
+        """The kept rows of ``variants`` (the frame given to :func:`variant_sequences`) as scored: ``chrom``,
+        ``pos``, ``id``, ``ref`` and ``alt`` (the scored orientation) and ``swapped``."""
+        k = self.kept
+        return pd.DataFrame({"chrom": variants["chrom"].to_numpy(dtype=object)[k],
+                             "pos": variants["pos"].to_numpy(dtype=np.int64)[k],
+                             "id": variants["id"].to_numpy(dtype=object)[k],
+                             "ref": self.ref_allele[k], "alt": self.alt_allele[k], "swapped": self.swapped[k]})
+
+    def tally(self) -> Counter:
+        """Counts of these variants: one per ``status`` value, and ``indel_ref_mismatch_skipped``,
+        ``indels_scored``, ``mnps_scored``, ``snvs_scored`` and ``off_end_padded``."""
+        counts = Counter(self.status.tolist())
+        counts["indel_ref_mismatch_skipped"] += int(((self.status == "ref_mismatch") & self.indel).sum())
+        counts["indels_scored"] += int((self.kept & self.indel).sum())
+        same = self.kept & ~self.indel
+        n_long = np.fromiter((len(a) > 1 for a in self.ref_allele[same]), dtype=bool, count=int(same.sum()))
+        counts["mnps_scored"] += int(n_long.sum())
+        counts["snvs_scored"] += int(same.sum() - n_long.sum())
+        counts["off_end_padded"] += int(self.off_end.sum())
+        return counts
+
+
+def _allele_matrix(alleles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ragged alleles -> ``(n, m) uint8`` codes (padded with N) and ``(n,) int64`` lengths."""
+    lengths = np.fromiter((len(a) for a in alleles), dtype=np.int64, count=len(alleles))
+    m = int(lengths.max()) if lengths.size else 0
+    out = np.full((len(alleles), max(m, 1)), N_CODE, dtype=np.uint8)
+    if lengths.sum():
+        codes = CODE_LUT[np.frombuffer("".join(alleles).encode("ascii"), dtype=np.uint8)]
+        rows = np.repeat(np.arange(len(alleles)), lengths)
+        cols = np.arange(codes.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        out[rows, cols] = codes
+    return out, lengths
+
+
+def _genome_matches(seq: np.ndarray, p0: np.ndarray, alleles: np.ndarray) -> np.ndarray:
+    """``(n,) bool``: the genome ``seq`` shows ``alleles`` starting at 0-based ``p0`` (all inside ``seq``)."""
+    codes, lengths = _allele_matrix(alleles)
+    if codes.shape[1] == 1:
+        return seq[p0] == codes[:, 0]
+    cols = np.arange(codes.shape[1])
+    idx = np.minimum(p0[:, None] + cols[None, :], seq.shape[0] - 1)
+    return ((seq[idx] == codes) | (cols[None, :] >= lengths[:, None])).all(axis=1)
+
+
+def _windows(seq: np.ndarray, starts: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(n, length) uint8`` windows of ``seq`` at 0-based ``starts`` (N outside) and ``(n,)`` off-end flags."""
+    starts = np.asarray(starts, dtype=np.int64)
+    off = (starts < 0) | (starts + length > seq.shape[0])
+    out = np.empty((starts.size, length), dtype=np.uint8)
+    if (~off).any():
+        # a strided view of the chromosome: the gather copies (n, L) bytes and builds no (n, L) index array
+        out[~off] = np.lib.stride_tricks.sliding_window_view(seq, length)[starts[~off]]
+    if off.any():
+        idx = starts[off][:, None] + np.arange(length, dtype=np.int64)[None, :]
+        inside = (idx >= 0) & (idx < seq.shape[0])
+        w = np.full(idx.shape, N_CODE, dtype=np.uint8)
+        w[inside] = seq[idx[inside]]
+        out[off] = w
+    return out, off
+
+
+def _replaced_windows(seq: np.ndarray, p0: np.ndarray, ref_len: np.ndarray, alt: np.ndarray, length: int,
+                      centre: int) -> tuple[np.ndarray, np.ndarray]:
+    """Alternative windows of indels: left flank (``centre`` bases) + ALT + genome after REF, cut to ``length``."""
+    codes, alt_len = _allele_matrix(alt)
+    j = np.arange(length, dtype=np.int64)[None, :]
+    right = p0[:, None] + ref_len[:, None] + (j - centre - alt_len[:, None])  # genome after REF
+    gidx = np.where(j < centre, p0[:, None] - centre + j, right)
+    inside = (gidx >= 0) & (gidx < seq.shape[0])
+    out = np.full(gidx.shape, N_CODE, dtype=np.uint8)
+    out[inside] = seq[gidx[inside]]
+    in_allele = (j >= centre) & (j < centre + alt_len[:, None])
+    rows, cols = np.nonzero(in_allele)
+    out[rows, cols] = codes[rows, cols - centre]
+    return out, ~(inside | in_allele).all(axis=1)
+
+
+def _allele_matches(seq: np.ndarray, p0: np.ndarray, ref: np.ndarray, alt: np.ndarray, same_len: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """``(n,) bool`` twice: the genome shows REF at ``p0``; it shows ALT instead and the variant can be swapped
+    (same length)."""
+    match_ref = _genome_matches(seq, p0, ref)
+    can_swap = same_len & ~match_ref
+    match_alt = np.zeros(p0.size, dtype=bool)
+    if can_swap.any():
+        match_alt[can_swap] = _genome_matches(seq, p0[can_swap], alt[can_swap])
+    return match_ref, can_swap & match_alt
+
+
+def _write_alleles(windows: np.ndarray, rows: np.ndarray, alleles: np.ndarray, centre: int) -> None:
+    """Write ``alleles`` over ``windows[rows]`` from index ``centre`` on (cut at the window end), in place."""
+    codes, lengths = _allele_matrix(alleles)
+    for k in range(min(codes.shape[1], windows.shape[1] - centre)):  # one pass per allele position (1 for SNVs)
+        has = lengths > k
+        windows[rows[has], centre + k] = codes[has, k]
+
+
+def variant_sequences(genome: Genome, df: pd.DataFrame, seq_len: int) -> VariantSequences:
+    """Reference and alternative windows ``(k, seq_len) uint8`` for the variants of ``df`` (columns chrom,
+    pos (1-based), ref, alt, one ALT per row), centred as in the module docstring (first REF base at
+    0-based index ``seq_len // 2``).
+
+    Vectorised per chromosome: each chromosome's codes are fetched once (:meth:`Genome.chrom_codes`) and
+    windows gathered with numpy indexing; only indels take a per-row index array.
+    """
+    L = int(seq_len)
+    if L < 1:
+        raise ValueError(f"seq_len must be >= 1, got {seq_len}")
+    c = L // 2
+    n = len(df)
+    chrom = df["chrom"].to_numpy(dtype=object)
+    pos0 = df["pos"].to_numpy(dtype=np.int64) - 1
+    ref_in = df["ref"].to_numpy(dtype=object)
+    alt_in = df["alt"].to_numpy(dtype=object)
+    ref_len = np.fromiter((len(a) for a in ref_in), dtype=np.int64, count=n)
+    alt_len = np.fromiter((len(a) for a in alt_in), dtype=np.int64, count=n)
+    same_len = ref_len == alt_len
+    status = np.full(n, "unknown_chrom", dtype=object)
+    swapped = np.zeros(n, dtype=bool)
+    off_end = np.zeros(n, dtype=bool)
+    ref_out, alt_out = ref_in.copy(), alt_in.copy()
+    ref_win = np.empty((n, L), dtype=np.uint8)
+    alt_win = np.empty((n, L), dtype=np.uint8)
+
+    codes_of_chrom, first = pd.factorize(chrom, sort=False)  # groups in order of first appearance
+    order = np.argsort(codes_of_chrom, kind="stable")
+    bounds = np.searchsorted(codes_of_chrom[order], np.arange(len(first) + 1))
+    for g, name in enumerate(first):  # one iteration per chromosome, not per variant
+        rows = order[bounds[g] : bounds[g + 1]]
+        if name not in genome.sizes:
+            continue
+        seq = genome.chrom_codes(name)
+        inside = pos0[rows] + ref_len[rows] <= seq.shape[0]
+        status[rows[~inside]] = "outside_chrom"
+        rows = rows[inside]
+        if rows.size == 0:
+            continue
+        p0 = pos0[rows]
+        match_ref, swap = _allele_matches(seq, p0, ref_in[rows], alt_in[rows], same_len[rows])
+        status[rows] = np.where(match_ref, "ok", np.where(swap, "swapped", "ref_mismatch"))
+        swapped[rows[swap]] = True
+        ref_out[rows[swap]], alt_out[rows[swap]] = alt_in[rows[swap]], ref_in[rows[swap]]
+        keep = match_ref | swap
+        rows, p0 = rows[keep], p0[keep]
+        if rows.size == 0:
+            continue
+        win, off = _windows(seq, p0 - c, L)
+        ref_win[rows] = win
+        alt_win[rows] = win
+        off_end[rows] = off
+        sub = same_len[rows]
+        if sub.any():  # same-length variants: the reference window with the scored ALT written over the centre
+            _write_alleles(alt_win, rows[sub], alt_out[rows[sub]], c)
+        if (~sub).any():
+            r = rows[~sub]
+            w, off2 = _replaced_windows(seq, p0[~sub], ref_len[r], alt_out[r], L, c)
+            alt_win[r] = w
+            off_end[r] |= off2
+    kept = (status == "ok") | (status == "swapped")
+    if not kept.all():  # the usual case, everything kept, needs no copy
+        ref_win, alt_win = ref_win[kept], alt_win[kept]
+    return VariantSequences(ref_win, alt_win, kept, status, swapped, off_end & kept,
+                            ~same_len, ref_out, alt_out)
+
+
+# --------------------------------------------------------------------------------------------- streaming a source
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+STREAM_CHUNK = 1 << 20  # bytes read at a time from a VCF source: memory stays flat for a 15 GB dbSNP file
+
+
+def _source_error(source: str, message: str) -> Exception:
+    """:class:`DownloadError` for a URL, :class:`InputError` for a local file."""
+    return DownloadError(source, message) if _URL.match(source) else InputError(source, message)
+
+
+def _open_source(source: str, timeout: float):
+    """Binary stream of a local path or an ``http``/``https``/``ftp``/``file`` URL, and its size in bytes
+    (``None`` when the server does not say)."""
+    if not _URL.match(source):
+        try:
+            return open(source, "rb"), Path(source).stat().st_size
+        except OSError as exc:
+            raise InputError(source, f"cannot read the VCF: {exc.strerror or exc}") from None
+    check_url(source)
+    try:
+        return open_url(source, timeout)
+    except urllib.error.HTTPError as exc:
+        raise DownloadError(source, f"HTTP error {exc.code} {exc.reason}", status=exc.code) from None
+    except urllib.error.URLError as exc:
+        raise DownloadError(source, f"cannot open: {exc.reason}") from None
+    except (OSError, http.client.HTTPException) as exc:
+        raise DownloadError(source, f"cannot open: {type(exc).__name__}: {exc}") from None
+
+
+def _raw_blocks(stream, source: str, size: int | None, bar, counts: Counter) -> Iterator[bytes]:
+    """The bytes of ``stream`` in blocks of up to :data:`STREAM_CHUNK`; a connection lost or a body shorter
+    than its announced ``size`` (bytes) raises instead of passing for the end of the file."""
+    while True:
+        try:
+            block = stream.read(STREAM_CHUNK)
+        except (OSError, http.client.HTTPException) as exc:
+            raise _source_error(source, f"reading failed after {counts['bytes_read']} bytes "
+                                        f"({type(exc).__name__}: {exc})") from None
+        if not block:
+            break
+        counts["bytes_read"] += len(block)
+        bar.update(len(block))
+        yield block
+    if size is not None and counts["bytes_read"] < size:
+        raise _source_error(source, f"truncated: received {counts['bytes_read']} of {size} bytes")
+
+
+def _gunzipped(blocks: Iterator[bytes], source: str) -> Iterator[bytes]:
+    """Decompress a stream of concatenated gzip members (one for gzip, thousands of <= 64 KiB for bgzip)
+    block by block; a stream that ends inside a member or holds something else raises :class:`InputError`."""
+    inflater, started = zlib.decompressobj(wbits=31), False
+    for block in blocks:
+        while block:
+            if not started:
+                block = block.lstrip(b"\0")  # zero padding after the last member is allowed, as gzip does
+                if not block:
+                    break
+            started = True
+            try:
+                text = inflater.decompress(block)
+            except zlib.error as exc:
+                raise InputError(source, f"corrupt gzip data ({exc}); expected a gzipped, bgzipped or plain-text "
+                                         "VCF") from None
+            if text:
+                yield text
+            if inflater.eof:  # the member ended: what follows in this block starts the next one
+                block, inflater, started = inflater.unused_data, zlib.decompressobj(wbits=31), False
+            else:
+                block = b""
+    if started:
+        raise InputError(source, "truncated gzip data: the stream ended inside a gzip member; expected a "
+                                 "complete gzipped, bgzipped or plain-text VCF")
+
+
+def _lines(blocks: Iterator[bytes]) -> Iterator[bytes]:
+    """Lines (without ``\\n``) of a stream of text blocks, the last one also when it has no newline."""
+    rest = b""
+    for block in blocks:
+        parts = block.split(b"\n")
+        parts[0] = rest + parts[0]
+        rest = parts.pop()
+        yield from parts
+    if rest:
+        yield rest
+
+
+def _vcf_lines(raw: Iterator[bytes], source: str) -> Iterator[bytes]:
+    """Text lines of plain or gzipped/bgzipped VCF bytes, the compression decided by the first two bytes."""
+    first = next(raw, b"")
+    blocks = itertools.chain([first], raw)
+    return _lines(_gunzipped(blocks, source) if first[:2] == GZIP_MAGIC else blocks)
+
+
+@contextlib.contextmanager
+def vcf_lines(source: str | Path, timeout: float = 60, progress: bool = False, counts: Counter | None = None,
+              desc: str = "reading VCF") -> Iterator[Iterator[bytes]]:
+    """The text lines (bytes, without ``\\n``) of a VCF at a local path or an ``http``, ``https``, ``ftp`` or
+    ``file`` URL, read once in blocks of :data:`STREAM_CHUNK` bytes and never stored whole (a multi-GB dbSNP
+    file costs the memory of one block); plain, gzipped or bgzipped, decided by the first bytes.
+
+    A context manager: the source is closed when the block ends. ``counts["bytes_read"]`` (bytes as
+    transferred) grows as the lines are read; ``progress`` shows a bar of those bytes, named ``desc``;
+    ``timeout``: seconds allowed for connecting and for each read of a URL. Raises :class:`InputError` for a
+    local source that cannot be read or corrupt or truncated gzip data, :class:`DownloadError` for a URL that
+    is malformed, cannot be opened or whose body ends early.
+    """
+    source = str(source)
+    counts = counts if counts is not None else Counter()
+    stream, size = _open_source(source, timeout)
+    bar = progress_bar(size, progress, desc, "B")
+    try:
+        with stream:
+            yield _vcf_lines(_raw_blocks(stream, source, size, bar, counts), source)
+    finally:
+        bar.close()
