@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet "$(TORCH)"
 	$(PY) -m pip install --quiet -e ".[test]"
 	@# compile memelite's numba kernels (Tomtom) once here, not in every Tomtom job: about a minute
-	$(PY) -c "import basset.motifs as m; m.warm_up()"
+	$(PY) -c "import basset.tomtom as m; m.warm_up()"
 	touch $@
 
 bedtools:

@@ -14,15 +14,15 @@ The last column is each engine's warm time over memelite's warm time in the same
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from basset.jaspar import jaspar_database
 from basset.memefile import Motif, read_meme
-from basset.motifs import jaspar_meme, tomtom_all
+from basset.tomtom import tomtom_all
 
 TARGET_S = 30.0
 
@@ -59,8 +59,7 @@ def main() -> None:
     ap.add_argument("--cisbp", default="/work/shared/reference/cisbp_Homo_sapiens.meme")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
-    with tempfile.TemporaryDirectory() as tmp:
-        jaspar = jaspar_meme(Path(tmp) / "jaspar.meme")
+    jaspar, _table = jaspar_database()
     databases = {"JASPAR2026 CORE vertebrates": jaspar}
     if Path(args.cisbp).exists():
         databases["CIS-BP Homo sapiens"] = read_meme(args.cisbp)
@@ -78,6 +77,7 @@ def main() -> None:
         for engine, dist, cold, warm, hits in rows:
             print(f"{name:28s} {engine:9s} {dist:9s} {len(targets):6d} {cold:7.2f} {warm:7.2f} "
                   f"{warm / TARGET_S:11.3f} {hits:10d} {warm / ref:11.2f}", flush=True)
+
 
 if __name__ == "__main__":
     main()

@@ -1,6 +1,8 @@
-"""Prediction with reverse-complement averaging, metrics tables, site classes and the Figure 2 plots."""
+"""Prediction with reverse-complement averaging, metrics tables, site classes, the Figure 2 plots and the
+evaluate stage."""
 
 import gzip
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -10,9 +12,14 @@ import torch
 from torch import nn
 
 from basset.evaluate import metrics_table, read_gtf_features, site_classes, summarise
-from basset.metrics import auroc_by_class, quantile_targets
-from basset.metrics import auprc, auroc
-from basset.predict import predict, predict_codes, read_predictions, split_site_index, write_predictions
+from basset.metrics import auprc, auroc, auroc_by_class, quantile_targets
+from basset.predict import (
+    predict,
+    predict_codes,
+    read_predictions,
+    split_site_index,
+    write_predictions,
+)
 from basset.sequence import one_hot, reverse_complement
 
 
@@ -197,8 +204,10 @@ def test_fig2c_picks_quantile_targets(tmp_path):
 
 
 def test_stages_on_a_tiny_dataset(tmp_path):
-    """run_kmer_baseline and evaluate_model write every output from a tiny dataset and a stand-in model."""
-    from basset.evaluate import evaluate_model, run_kmer_baseline
+    """kmer_baseline and evaluate_model write every output from a tiny dataset and a small model file."""
+    from basset.layout import out_dir_paths
+    from basset.models import build_model, model_config, save_model
+    from basset.stages.evaluate import evaluate_model, kmer_baseline
 
     rng = np.random.default_rng(6)
     L, T = 20, 3
@@ -209,19 +218,27 @@ def test_stages_on_a_tiny_dataset(tmp_path):
             g["seqs"] = rng.integers(0, 4, size=(n, L), dtype=np.uint8)
             g["targets"] = rng.integers(0, 2, size=(n, T), dtype=np.uint8)
             g["site_index"] = rng.permutation(n).astype(np.int64)
-    metrics = run_kmer_baseline(tmp_path / "d.h5", tmp_path / "kp.tsv.gz", tmp_path / "km.tsv", k=4, C=1.0)
-    assert metrics.shape[0] == T and read_predictions(tmp_path / "kp.tsv.gz")[2].shape == (40, T)
+    out = {k: str(v) for k, v in out_dir_paths(tmp_path / "evaluate", "evaluate").items()}
+    kmer = kmer_baseline(tmp_path / "d.h5", out=out, kmer={"k": 4, "C": 1.0})
+    assert kmer["kmer_n_targets"] == T and read_predictions(out["kmer_predictions"])[2].shape == (40, T)
+    assert pd.read_csv(out["kmer_metrics"], sep="\t").shape[0] == T
     sites = pd.DataFrame({"chrom": "chr1", "start": np.arange(40) * 1000, "end": np.arange(40) * 1000 + L,
                           "name": [f"s{i}" for i in range(40)], "score": 0, "strand": "+"})
     sites.to_csv(tmp_path / "sites.bed", sep="\t", header=False, index=False)
     (tmp_path / "genes.gtf").write_text(GTF)
-    out = {k: tmp_path / (k + (".png" if k.startswith("fig") else ".tsv"))
-           for k in ("metrics", "by_class", "summary", "fig2a", "fig2b", "fig2c", "fig_classes")}
-    summary = evaluate_model(StandIn(T, L), tmp_path / "d.h5", out, kmer_metrics=tmp_path / "km.tsv",
-                             sites=tmp_path / "sites.bed", genes=tmp_path / "genes.gtf", batch_size=16)
+    torch.manual_seed(0)
+    cfg = model_config("cpu", seq_len=L, conv_filters=[4], conv_widths=[3], conv_pools=[2], conv_dropout=0.1,
+                       dense_units=[4], dense_dropout=0.1)
+    save_model(tmp_path / "model.pt", build_model(cfg, T), ["t0", "t1", "t2"])
+    summary = evaluate_model(tmp_path / "model.pt", tmp_path / "d.h5", out["kmer_metrics"], tmp_path / "sites.bed",
+                             tmp_path / "genes.gtf", out=out, evaluate={"batch_size": 16}, device="cpu")
     table = pd.read_csv(out["metrics"], sep="\t")
     assert {"kmer_auroc", "auroc_minus_kmer"} <= set(table.columns)
-    assert summary["n_test_sites"] == 40 and "kmer_mean_auroc" in summary
+    assert summary["n_test_sites"] == 40 and "kmer_mean_auroc" in summary and "promoter_sites" in summary
     assert set(pd.read_csv(out["by_class"], sep="\t")["class"]) <= {"promoter", "intragenic", "intergenic"}
     for k in ("fig2a", "fig2b", "fig2c", "fig_classes"):
-        assert out[k].stat().st_size > 0 and out[k].with_suffix(".pdf").stat().st_size > 0
+        assert Path(out[k]).stat().st_size > 0 and Path(out[k]).with_suffix(".pdf").stat().st_size > 0
+    # without a k-mer baseline and a gene annotation: no k-mer columns, an empty by-class table
+    summary = evaluate_model(tmp_path / "model.pt", tmp_path / "d.h5", out=out, device="cpu")
+    assert "kmer_auroc" not in pd.read_csv(out["metrics"], sep="\t") and "promoter_sites" not in summary
+    assert pd.read_csv(out["by_class"], sep="\t").empty

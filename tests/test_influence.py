@@ -9,16 +9,15 @@ from torch import nn
 from basset.influence import (
     consensus_codes,
     filter_influence,
+    influence_table,
     insert_codes,
     insert_motif,
     insertion_table,
     mean_activation,
     resolve_motifs,
-    rest_of_network,
     sample_background,
-    write_influence_table,
 )
-from basset.models import build_model, model_config
+from basset.models import build_model, model_config, rest_of_network
 from basset.sequence import decode, encode, one_hot
 
 L, T = 120, 3
@@ -170,6 +169,8 @@ def test_insert_codes_writes_exactly_the_centre():
     np.testing.assert_array_equal(insert_codes(bg, "AC", position=0)[:, :2], np.tile([0, 1], (20, 1)))
     with pytest.raises(ValueError):
         insert_codes(bg, "ACGT", position=L - 2)
+    with pytest.raises(ValueError, match="no such matrix"):
+        resolve_motifs(["MA9999.1"])
 
 
 def test_motif_specs_resolve_ids_names_and_consensus():
@@ -185,11 +186,12 @@ def test_influence_table_and_figures(tmp_path):
 
     rng = np.random.default_rng(0)
     d_pred = rng.random((12, 4)) * (rng.random((12, 1)) > 0.3)
-    df = write_influence_table(tmp_path / "infl.tsv", rng.normal(size=12), d_pred, list("abcd"))
-    back = pd.read_csv(tmp_path / "infl.tsv", sep="\t")
-    assert list(back.columns) == ["filter", "delta_loss", "influence_mean", "a", "b", "c", "d"]
-    np.testing.assert_allclose(back["influence_mean"], d_pred.mean(1), rtol=1e-5)
-    assert len(df) == 12
+    df = influence_table(rng.normal(size=12), d_pred, list("abcd"))
+    assert list(df.columns) == ["filter", "delta_loss", "influence_mean", "a", "b", "c", "d"]
+    np.testing.assert_allclose(df["influence_mean"], d_pred.mean(1))
+    assert df["filter"].tolist() == list(range(12))
+    with pytest.raises(ValueError):
+        influence_table(rng.normal(size=12), d_pred, list("abc"))
     fig3a(rng.random(12) * 10, d_pred.mean(1), tmp_path / "fig3a.png", annotated=rng.random(12) > 0.5)
     fig3c(d_pred, list("abcd"), tmp_path / "fig3c", top_k=8)
     table = pd.DataFrame(rng.normal(size=(3, 4)), index=["x", "y", "z"], columns=list("abcd"))

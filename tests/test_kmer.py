@@ -5,7 +5,14 @@ import itertools
 import numpy as np
 import pytest
 
-from basset.kmer import KmerBaseline, kmer_counts, kmer_names, n_features, normalise, pattern_offsets
+from basset.kmer import (
+    KmerBaseline,
+    kmer_counts,
+    kmer_names,
+    n_features,
+    normalise,
+    pattern_offsets,
+)
 from basset.metrics import auroc
 
 RC = {"A": "T", "C": "G", "G": "C", "T": "A"}

@@ -1,4 +1,5 @@
-"""Filter PWMs, MEME files, information content, logos and Tomtom (basset.motifs, basset.memefile)."""
+"""Filter PWMs, MEME files, information content, logos, Tomtom dispatch and the motif stage (basset.motifs,
+basset.memefile, basset.tomtom, basset.stages.motifs)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ import pytest
 import torch
 
 from basset import motifs as M
+from basset import tomtom as T
 from basset.errors import InputError
 from basset.memefile import Motif, read_meme, write_meme
 from basset.metrics import bh_qvalues
-from basset.plots.logos import write_filter_logos
 from basset.models import build_model
+from basset.plots.logos import write_filter_logos
 from basset.sequence import encode
+from basset.stages.motifs import factor_recovery, similar_matrices
 
 CISBP = Path("/work/shared/reference/cisbp_Homo_sapiens.meme")
 GATA, TTAG = "GATA", "TTAG"
@@ -156,8 +159,8 @@ def test_tomtom_memelite_self_match_and_reverse_complement():
     rc = Motif("rc", "rc", targets[7].pwm[::-1, ::-1])
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # 40 targets: no small-database warning
-        table = M.tomtom_all([query, rc], targets, engine="memelite")
-    assert list(table.columns) == M.TOMTOM_COLUMNS
+        table = T.tomtom_all([query, rc], targets, engine="memelite")
+    assert list(table.columns) == T.TOMTOM_COLUMNS
     assert len(table) == 2 * 40
     assert (table.engine == "memelite").all() and (table.distance == "euclidean").all()
     self_hit = table[(table["filter"] == "q") & (table.target_id == "T7")].iloc[0]
@@ -166,7 +169,7 @@ def test_tomtom_memelite_self_match_and_reverse_complement():
     assert self_hit.E == pytest.approx(self_hit.p * 40)
     rc_hit = table[(table["filter"] == "rc") & (table.target_id == "T7")].iloc[0]
     assert rc_hit.q < 1e-3 and rc_hit.orientation == "-" and rc_hit.offset == 0
-    hits = M.tomtom([query, rc], targets, engine="memelite", thresh=0.1)
+    hits = T.tomtom([query, rc], targets, engine="memelite", thresh=0.1)
     assert (hits.q < 0.1).all() and {"T7"} <= set(hits.target_id)
     assert hits.groupby("filter").q.first().index.tolist() == ["q", "rc"]
 
@@ -185,21 +188,21 @@ def test_parse_meme_tomtom_text():
             "filter9\tMA0139.2\t1\t0.002\t2.0\t0.4\t12\tCCGCG\tCCGCGNGG\t-\n\n"
             "# Tomtom (Motif Comparison Tool): Version 5.5.5\n")
     targets = {"MA0035.5": Motif("MA0035.5", "GATA1", np.full((2, 4), 0.25))}
-    table = M.parse_tomtom_text(text, targets)
-    assert list(table.columns) == M.TOMTOM_COLUMNS
+    table = T.parse_tomtom_text(text, targets)
+    assert list(table.columns) == T.TOMTOM_COLUMNS
     assert table.target_name.tolist() == ["GATA1", "MA0139.2"]
     assert table.offset.tolist() == [-2, 1] and table.orientation.tolist() == ["+", "-"]
     assert (table.engine == "meme").all() and (table.distance == "pearson").all()
 
 
 def test_resolve_engine(monkeypatch):
-    monkeypatch.setattr(M.shutil, "which", lambda name: None)
-    assert M.resolve_engine("auto") == "basset"
-    assert M.resolve_engine("memelite") == "memelite"
-    monkeypatch.setattr(M.shutil, "which", lambda name: "/usr/bin/tomtom")
-    assert M.resolve_engine("auto") == "meme"
+    monkeypatch.setattr(T.shutil, "which", lambda name: None)
+    assert T.resolve_engine("auto") == "basset"
+    assert T.resolve_engine("memelite") == "memelite"
+    monkeypatch.setattr(T.shutil, "which", lambda name: "/usr/bin/tomtom")
+    assert T.resolve_engine("auto") == "meme"
     with pytest.raises(ValueError):
-        M.resolve_engine("blast")
+        T.resolve_engine("blast")
 
 
 def test_factor_recovery():
@@ -207,7 +210,7 @@ def test_factor_recovery():
                          "q": [0.01, 0.05]})
     jaspar = pd.DataFrame({"matrix_id": ["MA1", "MA2", "MA3", "MA9"], "name": ["GATA1", "ETS1", "CTCF", "Elk4"],
                            "family": ["C4-GATA-related", "Ets-related", "zinc", "Ets-related"]})
-    rec = M.factor_recovery(hits, {"GATA1": "MA1", "ETS1": "MA2", "CTCF": "MA3"}, jaspar).set_index("factor")
+    rec = factor_recovery(hits, {"GATA1": "MA1", "ETS1": "MA2", "CTCF": "MA3"}, jaspar).set_index("factor")
     assert rec.loc["GATA1", "by_name"] and rec.loc["ETS1", "by_family"] and not rec.loc["ETS1", "by_name"]
     assert not rec.loc["CTCF", "recovered"] and rec.loc["ETS1", "best_filter"] == "f2"
 
@@ -226,9 +229,9 @@ def test_factor_recovery_family_needs_a_look_alike():
     jaspar = pd.DataFrame({"matrix_id": ["MA2", "MA3", "MA4", "MA9"], "name": ["ETS1", "CTCF", "ZIC3", "Elk4"],
                            "family": ["Ets-related", "zinc fingers", "zinc fingers", "Ets-related"]})
     factors = {"ETS1": "MA2", "ZIC3": "MA4"}
-    loose = M.factor_recovery(hits, factors, jaspar).set_index("factor")
+    loose = factor_recovery(hits, factors, jaspar).set_index("factor")
     assert loose.loc["ZIC3", "recovered"] and loose.loc["ETS1", "recovered"]
-    strict = M.factor_recovery(hits, factors, jaspar, similar={"ETS1": {"MA2", "MA9"}, "ZIC3": {"MA4"}})
+    strict = factor_recovery(hits, factors, jaspar, similar={"ETS1": {"MA2", "MA9"}, "ZIC3": {"MA4"}})
     strict = strict.set_index("factor")
     assert strict.loc["ETS1", "by_family"] and not strict.loc["ZIC3", "recovered"]
 
@@ -239,7 +242,51 @@ def test_similar_matrices_includes_itself_and_look_alikes():
     twin = Motif("TWIN", "twin", np.clip(db[4].pwm + rng.normal(0, 0.01, db[4].pwm.shape), 1e-3, None))
     twin.pwm /= twin.pwm.sum(1, keepdims=True)
     db.append(twin)
-    sim = M.similar_matrices({"F4": "T4", "F9": "T9"}, db, engine="basset")
+    sim = similar_matrices({"F4": "T4", "F9": "T9"}, db, engine="basset")
     assert {"T4", "TWIN"} <= sim["F4"] and "T9" in sim["F9"] and "TWIN" not in sim["F9"]
     with pytest.raises(ValueError, match="missing"):
-        M.similar_matrices({"X": "nope"}, db, engine="basset")
+        similar_matrices({"X": "nope"}, db, engine="basset")
+
+
+def test_motif_stage_rules_write_their_outputs(tmp_path):
+    """The five rules of the motif stage, wired as the workflow wires them, on a tiny dataset and model."""
+    import json
+
+    import h5py
+
+    from basset.layout import out_dir_paths
+    from basset.models import model_config, save_model
+    from basset.stages import motifs as S
+
+    rng = np.random.default_rng(0)
+    L, names = 60, ["c1", "c2"]
+    with h5py.File(tmp_path / "d.h5", "w") as h5:
+        h5["target_names"] = np.array([n.encode() for n in names])
+        g = h5.create_group("test")
+        g["seqs"] = rng.integers(0, 4, size=(40, L), dtype=np.uint8)
+        g["targets"] = rng.integers(0, 2, size=(40, 2), dtype=np.uint8)
+        g["site_index"] = np.arange(40, dtype=np.int64)
+    torch.manual_seed(0)
+    cfg = model_config("cpu", seq_len=L, conv_filters=[6, 4], conv_widths=[5, 3], conv_pools=[2, 2],
+                       conv_dropout=0.1, dense_units=[8], dense_dropout=0.1, batch_norm=False)
+    save_model(tmp_path / "model.pt", build_model(cfg, 2), names)
+    database = _random_motifs(30, rng, width=(5, 9))
+    write_meme(tmp_path / "db.meme", database)
+    (tmp_path / "truth.json").write_text(json.dumps({"factors": {"F3": "T3"}}))
+    out = {k: str(v) for k, v in out_dir_paths(tmp_path / "motifs", "motifs").items()}
+    common = {"model": str(tmp_path / "model.pt"), "h5": str(tmp_path / "d.h5"), "out": out, "device": "cpu"}
+    assert S.filter_motifs(**common, motifs={"min_sites": 1})["filters"] == 6
+    hits = S.tomtom_filters(out["filters_meme"], str(tmp_path / "db.meme"), out=out, motifs={"engine": "basset"})
+    assert hits["filters"] == len(read_meme(out["filters_meme"]))
+    assert [m.id for m in read_meme(out["database_meme"])] == [m.id for m in database]
+    assert list(pd.read_csv(out["database_table"], sep="\t").columns) == ["matrix_id", "name", "family"]
+    S.filter_influence(**common)
+    assert S.insert_motifs(**common, motifs={"insert": ["GATAA", "CCGCGG"], "n_background": 10})["motifs"] == 2
+    assert pd.read_csv(out["insertion"], sep="\t", index_col=0).shape == (2, 2)
+    summary = S.summarise_filters(out["filters"], out["filters_meme"], out["influence"], out["tomtom"],
+                                  out["database_meme"], out["database_table"], str(tmp_path / "truth.json"),
+                                  out=out, motifs={"engine": "basset"}, n_logos=3)
+    assert summary["filters"] == 6 and summary["planted_factors"] == 1
+    assert len(pd.read_csv(out["filter_summary"], sep="\t")) == 6
+    for key in ("logos", "fig3c", "insertion_figure", "fig3a", "fig3b", "recovery", "summary"):
+        assert Path(out[key]).stat().st_size > 0, key

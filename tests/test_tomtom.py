@@ -5,7 +5,6 @@ import itertools
 import numpy as np
 import pytest
 
-from basset import motifs as M
 from basset import tomtom as T
 from basset.memefile import Motif
 
@@ -53,8 +52,8 @@ def test_self_match_offset_strand_and_substring(distance):
     targets = _random_motifs(60, rng)
     t7 = targets[7].pwm
     queries = [Motif("q", "q", t7), Motif("rc", "rc", t7[::-1, ::-1]), Motif("sub", "sub", t7[2:8])]
-    table = M.tomtom_all(queries, targets, engine="basset", dist=distance)
-    assert list(table.columns) == M.TOMTOM_COLUMNS and len(table) == 3 * 60
+    table = T.tomtom_all(queries, targets, engine="basset", dist=distance)
+    assert list(table.columns) == T.TOMTOM_COLUMNS and len(table) == 3 * 60
     assert (table.engine == "basset").all() and (table.distance == distance).all()
     hit = table[table.target_id == "T7"].set_index("filter")
     assert hit.loc["q", "q"] < 1e-3 and hit.loc["q", "offset"] == 0 and hit.loc["q", "orientation"] == "+"
@@ -70,7 +69,7 @@ def test_uninformative_query_is_not_significant():
     rng = np.random.default_rng(5)
     targets = _random_motifs(80, rng)
     query = Motif("u", "u", np.full((10, 4), 0.25))
-    table = M.tomtom_all([query], targets, engine="basset")
+    table = T.tomtom_all([query], targets, engine="basset")
     assert table.q.min() > 0.5
 
 
@@ -81,8 +80,8 @@ def test_euclidean_p_values_agree_with_memelite():
     targets = _random_motifs(80, rng)
     queries = [Motif(f"q{k}", f"q{k}", m.pwm) for k, m in enumerate(_random_motifs(6, rng, 8, 14))]
     queries.append(Motif("t3", "t3", targets[3].pwm))
-    ours = M.tomtom_all(queries, targets, engine="basset", dist="ed")
-    ref = M.tomtom_all(queries, targets, engine="memelite")
+    ours = T.tomtom_all(queries, targets, engine="basset", dist="ed")
+    ref = T.tomtom_all(queries, targets, engine="memelite")
     a, b = np.log10(ours.p.clip(1e-300)), np.log10(ref.p.clip(1e-300))
     assert np.corrcoef(a, b)[0, 1] > 0.99
     assert np.median(np.abs(a - b)) < 0.05

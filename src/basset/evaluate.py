@@ -1,4 +1,5 @@
-"""Test-set evaluation: per-target metrics, site classes and AUROC by class (the paper's Figure 2).
+"""Test-set evaluation: per-target metrics, their summary, and site classes (the paper's Figure 2); the stage
+that predicts, writes the tables and draws the figures is :mod:`basset.stages.evaluate`.
 
 ``y`` is ``(n, T)`` 0/1 targets and ``p`` ``(n, T)`` probabilities for the same sites and targets.
 Site classes follow the paper's breakdown of accessible sites by genomic context:
@@ -22,8 +23,7 @@ import pandas as pd
 
 from .errors import InputError
 from .fileio import compression, read_errors
-from .metrics import SITE_CLASSES, auprc, auroc, auroc_by_class
-from .tables import write_summary, write_table
+from .metrics import SITE_CLASSES, auprc, auroc
 
 log = logging.getLogger("basset.evaluate")
 
@@ -159,98 +159,3 @@ def site_classes(sites: pd.DataFrame, genes_gtf: str | Path) -> np.ndarray:
     counts = {c: int((out == c).sum()) for c in SITE_CLASSES}
     log.info("site classes: %s", ", ".join(f"{k} {v}" for k, v in counts.items()))
     return out
-
-
-# ------------------------------------------------------------------------------------------- stages
-def run_kmer_baseline(h5_path: str | Path, predictions_path: str | Path, metrics_path: str | Path, k: int = 6,
-                      gap=0, C: float = 1.0, max_train: int | None = 20000, norm: str = "l2", seed: int = 1,
-                      n_jobs: int = 1) -> pd.DataFrame:
-    """Fit :class:`basset.kmer.KmerBaseline` on the train split, predict the test split and write the
-    predictions (:func:`basset.predict.write_predictions`, gzipped TSV ``site_index<TAB>target...``) and the
-    per-target :func:`metrics_table` (TSV). Returns the metrics."""
-    import time
-
-    from .dataset import dataset_info, load_split
-    from .kmer import KmerBaseline
-    from .predict import split_site_index, write_predictions
-
-    t0 = time.perf_counter()
-    names = dataset_info(h5_path)["target_names"]
-    codes, y = load_split(h5_path, "train")
-    model = KmerBaseline(k=k, gap=gap, C=C, max_train=max_train, norm=norm, seed=seed, n_jobs=n_jobs).fit(codes, y)
-    del codes, y
-    codes, y = load_split(h5_path, "test")
-    p = model.predict_proba(codes)
-    write_predictions(predictions_path, split_site_index(h5_path, "test"), p, names)
-    metrics = metrics_table(y, p, names)
-    write_table(metrics_path, metrics, float_format="%.6g")
-    summarise(metrics, prefix="kmer_")
-    log.info("k-mer baseline done in %.1f s", time.perf_counter() - t0)
-    return metrics
-
-
-def read_metrics(path: str | Path) -> pd.DataFrame:
-    """Read a :func:`metrics_table` TSV; InputError names the file when a column is missing."""
-    df = pd.read_csv(path, sep="\t")
-    missing = [c for c in ("target", "auroc", "auprc") if c not in df.columns]
-    if missing:
-        raise InputError(path, f"expected a metrics TSV with columns target, auroc, auprc; missing {missing}", line=1)
-    return df
-
-
-def evaluate_model(model, h5_path: str | Path, out: dict, kmer_metrics: str | Path | None = None,
-                   sites: str | Path | None = None, genes: str | Path | None = None, rc_average: bool = True,
-                   batch_size: int = 256, heatmap_sites: int = 2000, device="cpu", seed: int = 1) -> dict:
-    """Evaluate a model on the test split and draw Figure 2; returns the summary dict.
-
-    ``out`` maps ``metrics``, ``by_class``, ``summary`` (TSV paths) and ``fig2a``, ``fig2b``, ``fig2c``,
-    ``fig_classes`` (figure stems or ``.png`` paths; a PDF is written beside each) to paths. The metrics TSV
-    has the CNN's ``target, auroc, auprc, n_pos, n_neg`` and, with ``kmer_metrics``, ``kmer_auroc,
-    kmer_auprc, auroc_minus_kmer``. Site classes need ``sites`` (sites.bed) and ``genes`` (a GTF); without
-    either the by-class table is empty.
-    """
-    from . import plots
-    from .dataset import dataset_info
-    from .peaks import read_sites
-    from .predict import predict, split_site_index
-
-    names = dataset_info(h5_path)["target_names"]
-    y, p = predict(model, h5_path, "test", batch_size=batch_size, device=device, rc_average=rc_average)
-    metrics = metrics_table(y, p, names)
-    kmer = None
-    if kmer_metrics:
-        kmer = read_metrics(kmer_metrics)[["target", "auroc", "auprc"]]
-        metrics = metrics.merge(kmer.rename(columns={"auroc": "kmer_auroc", "auprc": "kmer_auprc"}),
-                                on="target", how="left")
-        metrics["auroc_minus_kmer"] = metrics["auroc"] - metrics["kmer_auroc"]
-    write_table(out["metrics"], metrics, float_format="%.6g")
-    summary = {"n_test_sites": int(y.shape[0]), "rc_average": bool(rc_average)}
-    summary |= summarise(metrics[["target", "auroc", "auprc"]], kmer)
-
-    if sites and genes:
-        table = read_sites(sites)
-        index = split_site_index(h5_path, "test")
-        if index.size and index.max() >= len(table):
-            raise InputError(sites, f"the dataset's test site_index reaches {index.max()}, but there are "
-                                    f"{len(table)} sites")
-        classes = site_classes(table.iloc[index].reset_index(drop=True), genes)
-        by_class = auroc_by_class(y, p, classes, names)
-        for c in SITE_CLASSES:
-            g = by_class[by_class["class"] == c]
-            summary[f"{c}_sites"] = int(g["n_sites"].iloc[0]) if len(g) else 0
-            summary[f"{c}_mean_auroc"] = float(np.nanmean(g["auroc"])) if g["auroc"].notna().any() else float("nan")
-    else:
-        log.info("no gene annotation: site classes skipped")
-        by_class = pd.DataFrame(columns=["class", "target", "auroc", "n_sites", "n_pos"])
-    write_table(out["by_class"], by_class, float_format="%.6g")
-    write_summary(out["summary"], summary)
-
-    plots.fig2a(y, names, out["fig2a"], max_sites=heatmap_sites, seed=seed)
-    if kmer is not None:
-        plots.fig2b(metrics["auroc"], metrics["kmer_auroc"], names, out["fig2b"])
-    else:
-        plots.fig2b(metrics["auroc"], np.full(len(names), np.nan), names, out["fig2b"],
-                    title="Per-cell-type AUROC (no k-mer baseline)")
-    plots.fig2c(y, p, names, out["fig2c"])
-    plots.fig_classes(by_class, out["fig_classes"])
-    return summary

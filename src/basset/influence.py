@@ -16,14 +16,14 @@ Two experiments, as in Kelley et al. 2016:
   :func:`sample_background`; they are not shuffled.
 
 Motifs are given as a ``(w, 4) float`` position probability matrix (A, C, G, T columns; the consensus is the
-argmax per position), a consensus string, or (:func:`motif_pwm`) a JASPAR matrix id resolved with pyjaspar.
+argmax per position), a consensus string, or (:func:`resolve_motifs`) a JASPAR matrix ID or TF name
+(:mod:`basset.jaspar`).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -31,10 +31,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .jaspar import jaspar_matrix, load_motifs
 from .logs import progress_bar
+from .models import eval_mode, first_block_tail, rest_of_network
 from .predict import predict_codes
-from .sequence import decode, encode, one_hot
-from .tables import write_table
+from .sequence import encode, one_hot
 
 log = logging.getLogger("basset.influence")
 
@@ -42,28 +43,6 @@ _MATRIX_ID = re.compile(r"^MA\d{4}\.\d+$")
 
 
 # --------------------------------------------------------------------------------------- nullification
-
-
-def _relu_index(model: nn.Module) -> int:
-    """Index of the ReLU in the first conv block ``model.conv[0]``."""
-    for i, layer in enumerate(model.conv[0]):
-        if isinstance(layer, nn.ReLU):
-            return i
-    raise ValueError("the first conv block has no ReLU")
-
-
-def rest_of_network(model: nn.Module, h: torch.Tensor) -> torch.Tensor:
-    """Logits ``(B, T)`` from first-layer activations ``h (B, F, L')`` taken after the first ReLU.
-
-    Runs the remaining layers of block 0 (pooling, dropout), then blocks 1.., the dense layers and the output.
-    ``model.forward(x)`` equals ``rest_of_network(model, model.first_layer(x))``.
-    """
-    block = model.conv[0]
-    for layer in list(block)[_relu_index(model) + 1 :]:
-        h = layer(h)
-    for block in model.conv[1:]:
-        h = block(h)
-    return model.output(model.dense(h))
 
 
 def _nullified_logits(model: nn.Module, h: torch.Tensor, means: torch.Tensor, fidx: torch.Tensor) -> torch.Tensor:
@@ -75,9 +54,9 @@ def _nullified_logits(model: nn.Module, h: torch.Tensor, means: torch.Tensor, fi
     return rest_of_network(model, hn.view(c * B, n_filters, Lp)).view(c, B, -1)
 
 
-def _block0_tail(model: nn.Module, h: torch.Tensor) -> torch.Tensor:
+def _pooled(model: nn.Module, h: torch.Tensor) -> torch.Tensor:
     """The layers of block 0 after its ReLU (pooling, dropout) applied to ``h (B, F, L')``."""
-    for layer in list(model.conv[0])[_relu_index(model) + 1 :]:
+    for layer in first_block_tail(model):
         h = layer(h)
     return h
 
@@ -95,7 +74,7 @@ def _linear_path_ok(model: nn.Module) -> bool:
     """Whether :func:`_nullified_logits_linear` applies: block 0 ends in per-channel max pooling / dropout
     (so nullifying before or after pooling is the same: the max of a constant is the constant) and block 1
     starts with an ungrouped Conv1d (linear in each input channel)."""
-    tail = list(model.conv[0])[_relu_index(model) + 1 :]
+    tail = first_block_tail(model)
     return (len(model.conv) > 1 and isinstance(model.conv[1][0], nn.Conv1d) and model.conv[1][0].groups == 1
             and all(isinstance(layer, (nn.MaxPool1d, nn.Dropout)) for layer in tail))
 
@@ -123,17 +102,6 @@ def _bce_per_sequence(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, y.expand_as(logits), reduction="none").sum(-1)
 
 
-class _Eval:
-    def __init__(self, model):
-        self.model, self.training = model, model.training
-
-    def __enter__(self):
-        self.model.eval()
-
-    def __exit__(self, *exc):
-        self.model.train(self.training)
-
-
 def mean_activation(model: nn.Module, codes, batch_size: int = 256, device="cpu") -> np.ndarray:
     """Mean first-layer activation per filter over sequences and positions: ``(F,) float64``.
 
@@ -144,7 +112,7 @@ def mean_activation(model: nn.Module, codes, batch_size: int = 256, device="cpu"
     device = torch.device(device)
     model.to(device)
     total, count = None, 0
-    with _Eval(model), torch.inference_mode():
+    with eval_mode(model), torch.inference_mode():
         for lo in range(0, codes.shape[0], batch_size):
             h = model.first_layer(one_hot(codes[lo : lo + batch_size].to(device)))
             s = h.sum(dim=(0, 2), dtype=torch.float64)
@@ -197,14 +165,14 @@ def filter_influence(model: nn.Module, codes, targets, batch_size: int = 256, de
     d_pred = torch.zeros(n_filters, T, dtype=torch.float64, device=device)
     fast = linear_shortcut and _linear_path_ok(model)
     bar = progress_bar(n, progress, "filter influence", "site")
-    with _Eval(model), torch.inference_mode():
+    with eval_mode(model), torch.inference_mode():
         for lo in range(0, n, batch_size):
             x = one_hot(codes[lo : lo + batch_size].to(device))
             y = y_all[lo : lo + batch_size].to(device, torch.float64)
             h = model.first_layer(x)  # (B, F, L')
             B = h.shape[0]
             if fast:
-                a = _block0_tail(model, h)  # (B, F, L'') pooled
+                a = _pooled(model, h)  # (B, F, L'') pooled
                 z = model.conv[1][0](a)  # (B, C2, L2) second conv, pre-activation
                 logits0 = _after_second_conv(model, z)
             else:
@@ -242,13 +210,6 @@ def influence_table(delta_loss, delta_pred, target_names) -> pd.DataFrame:
     return df
 
 
-def write_influence_table(path: str | Path, delta_loss, delta_pred, target_names) -> pd.DataFrame:
-    """Write :func:`influence_table` as a TSV with a header; returns the table."""
-    df = influence_table(delta_loss, delta_pred, target_names)
-    write_table(path, df, float_format="%.6g")
-    return df
-
-
 # ------------------------------------------------------------------------------------------- motifs
 
 
@@ -271,19 +232,13 @@ def resolve_motifs(specs, release: str = "JASPAR2026") -> dict:
     """Motifs to insert, by name: each spec is a JASPAR matrix ID (``MA0035.5``), a JASPAR TF name
     (``GATA1``, matched as the simulation does), or a consensus of A/C/G/T letters; a dict maps names to
     such specs (or to ``(w, 4)`` PWMs). Returns ``{name: (w, 4) probabilities or consensus string}``."""
-    from .simulate import jaspar_records, load_motifs
-
     items = specs.items() if isinstance(specs, dict) else ((s, s) for s in specs)
     out = {}
     for name, spec in items:
         if not isinstance(spec, str):
             out[name] = np.asarray(spec, dtype=np.float64)
         elif _MATRIX_ID.match(spec.strip()):
-            hits = [m for m in jaspar_records(release, "CORE", "vertebrates") if m.matrix_id == spec.strip()]
-            if not hits:
-                raise ValueError(f"{spec}: no such matrix in {release} CORE vertebrates")
-            counts = np.array([list(hits[0].counts[b]) for b in "ACGT"], dtype=np.float64).T
-            out[name] = counts / counts.sum(axis=1, keepdims=True)
+            out[name] = jaspar_matrix(spec.strip(), release)
         elif re.fullmatch(r"[ACGTacgt]+", spec.strip()):
             out[name] = spec.strip().upper()
         else:

@@ -38,6 +38,8 @@ from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
+from joblib import Parallel, delayed
+from scipy.special import expit
 
 log = logging.getLogger("basset.kmer")
 
@@ -215,8 +217,6 @@ class KmerBaseline:
 
     def fit(self, codes, Y) -> KmerBaseline:
         """Fit on ``codes (N, L) uint8`` and ``Y (N, T)`` 0/1 labels."""
-        from joblib import Parallel, delayed
-
         Y = np.asarray(Y)
         if Y.ndim == 1:
             Y = Y[:, None]
@@ -260,6 +260,4 @@ class KmerBaseline:
 
     def predict_proba(self, codes) -> np.ndarray:
         """Probabilities of accessibility ``(N, T) float32`` for ``codes (N, L) uint8``."""
-        from scipy.special import expit
-
         return expit(self.decision_function(codes)).astype(np.float32)

@@ -60,6 +60,47 @@ def _matrix_header(line: str, path, lineno: int) -> dict:
     return fields
 
 
+def _read_matrix(lines: list[str], i: int, current: dict, path) -> int:
+    """Parse the matrix whose ``letter-probability matrix`` header is ``lines[i]`` into ``current["pwm"]`` (rows
+    renormalised) and ``current["nsites"]``; returns the index of the first line after the matrix."""
+    lineno, n = i + 1, len(lines)
+    text = lines[i].strip()
+    fields = _matrix_header(text, path, lineno)
+    try:
+        width = int(fields["w"]) if "w" in fields else None
+        current["nsites"] = float(fields.get("nsites", 0.0))
+    except ValueError:
+        raise InputError(path, f"bad w= or nsites= in {text!r}", line=lineno) from None
+    rows, j = [], i + 1
+    while j < n and (width is None or len(rows) < width):
+        row = lines[j].split()
+        if not row:
+            if width is None and rows:
+                break
+            j += 1
+            continue
+        if not _is_number(row[0]):  # the next MOTIF/URL line: the matrix ended early
+            break
+        if len(row) != 4:
+            raise InputError(path, f"expected 4 probabilities (A C G T), got {len(row)} values", line=j + 1)
+        try:
+            rows.append([float(v) for v in row])
+        except ValueError:
+            raise InputError(path, f"non-numeric probability in {lines[j].strip()!r}", line=j + 1) from None
+        j += 1
+    if width is not None and len(rows) != width:
+        raise InputError(path, f"motif {current['id']!r}: w= {width} but {len(rows)} matrix rows", line=lineno)
+    pwm = np.array(rows, dtype=np.float64).reshape(-1, 4)
+    if len(pwm) == 0:
+        raise InputError(path, f"motif {current['id']!r}: empty matrix", line=lineno)
+    sums = pwm.sum(1)
+    if (pwm < 0).any() or (sums <= 0).any():
+        bad = int(np.flatnonzero((pwm < 0).any(1) | (sums <= 0))[0])
+        raise InputError(path, "negative probability or all-zero row", line=i + 2 + bad)
+    current["pwm"] = pwm / sums[:, None]
+    return j
+
+
 def read_meme(path: str | Path) -> list[Motif]:
     """All motifs of a MEME text file, in file order (see module docstring).
 
@@ -99,40 +140,7 @@ def read_meme(path: str | Path) -> list[Motif]:
         elif text.startswith("letter-probability matrix"):
             if current is None:
                 raise InputError(path, "letter-probability matrix before any MOTIF line", line=lineno)
-            fields = _matrix_header(text, path, lineno)
-            try:
-                width = int(fields["w"]) if "w" in fields else None
-                current["nsites"] = float(fields.get("nsites", 0.0))
-            except ValueError:
-                raise InputError(path, f"bad w= or nsites= in {text!r}", line=lineno) from None
-            rows, j = [], i + 1
-            while j < n and (width is None or len(rows) < width):
-                row = lines[j].split()
-                if not row:
-                    if width is None and rows:
-                        break
-                    j += 1
-                    continue
-                if not _is_number(row[0]):  # the next MOTIF/URL line: the matrix ended early
-                    break
-                if len(row) != 4:
-                    raise InputError(path, f"expected 4 probabilities (A C G T), got {len(row)} values", line=j + 1)
-                try:
-                    rows.append([float(v) for v in row])
-                except ValueError:
-                    raise InputError(path, f"non-numeric probability in {lines[j].strip()!r}", line=j + 1) from None
-                j += 1
-            if width is not None and len(rows) != width:
-                raise InputError(path, f"motif {current['id']!r}: w= {width} but {len(rows)} matrix rows", line=lineno)
-            pwm = np.array(rows, dtype=np.float64).reshape(-1, 4)
-            if len(pwm) == 0:
-                raise InputError(path, f"motif {current['id']!r}: empty matrix", line=lineno)
-            sums = pwm.sum(1)
-            if (pwm < 0).any() or (sums <= 0).any():
-                bad = int(np.flatnonzero((pwm < 0).any(1) | (sums <= 0))[0])
-                raise InputError(path, "negative probability or all-zero row", line=i + 2 + bad)
-            current["pwm"] = pwm / sums[:, None]
-            i = j
+            i = _read_matrix(lines, i, current, path)
             continue
         elif text.startswith("URL") and current is not None:
             current["url"] = text[3:].strip() or None

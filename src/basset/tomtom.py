@@ -27,19 +27,38 @@ complemented, as ``tomtom`` does unless ``-norc``):
 Differences from MEME's binary, all small: no motif pseudocount (MEME adds 0.1 x background, which
 hardly moves a Pearson correlation), no rounding of the Pearson terms to a fixed number of digits, and the
 q-values above.
+
+:func:`tomtom_all` and :func:`tomtom` are the entry points: they dispatch to an engine, MEME's ``tomtom`` binary
+when it is on ``PATH`` (``engine="auto"``), otherwise the algorithm above (``"basset"``); memelite's
+re-implementation (Euclidean distance only) can be asked for by name. memelite compiles its numba kernels on first
+use (~1 min) and caches them in its ``__pycache__``; :func:`warm_up` triggers that once, at install time
+(``python -c "import basset.tomtom as t; t.warm_up()"``).
 """
 
 from __future__ import annotations
 
+import io
+import shutil
+import subprocess
+import tempfile
+import warnings
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
+from .memefile import write_meme
 from .metrics import bh_qvalues
 
 #: MEME's tomtom: score bins per column, and the quantile that defines an unaligned column's score
 BINS = 100
 SHIFT_QUANTILE = 0.5
 DISTANCES = ("pearson", "ed")
+#: Tomtom engines: MEME's binary, basset's numpy re-implementation (any distance), memelite (Euclidean)
+ENGINES = ("meme", "basset", "memelite")
+#: columns of every Tomtom table, in order
+TOMTOM_COLUMNS = ["filter", "target_id", "target_name", "p", "E", "q", "offset", "orientation", "overlap",
+                  "engine", "distance"]
 
 
 def column_scores(query: np.ndarray, columns: np.ndarray, distance: str = "pearson") -> np.ndarray:
@@ -169,12 +188,11 @@ def compare(query: np.ndarray, db: _Database, distance: str = "pearson", min_ove
 
 def tomtom_table(queries, targets, distance: str = "pearson", min_overlap: int = 5) -> pd.DataFrame:
     """Every (query, target) pair: ``filter, target_id, target_name, p, E, q, offset, orientation, overlap,
-    engine, distance`` (the columns of :data:`basset.motifs.TOMTOM_COLUMNS`).
+    engine, distance`` (:data:`TOMTOM_COLUMNS`), by the algorithm of the module docstring.
 
     ``queries`` and ``targets`` are :class:`basset.memefile.Motif` objects (``.id``, ``.name``, ``.pwm``
     ``(w, 4)`` frequencies, ACGT).
     """
-
     queries, targets = list(queries), list(targets)
     db = _Database([m.pwm for m in targets])
     frames = []
@@ -194,3 +212,133 @@ def tomtom_table(queries, targets, distance: str = "pearson", min_overlap: int =
             "distance": distance,
         }))
     return pd.concat(frames, ignore_index=True)
+
+
+# ------------------------------------------------------------------------------------------- engines
+def resolve_engine(engine: str = "auto") -> str:
+    """``"auto"`` -> ``"meme"`` when MEME's ``tomtom`` is on PATH, else ``"basset"`` (:func:`tomtom_table`)."""
+    if engine == "auto":
+        return "meme" if shutil.which("tomtom") else "basset"
+    if engine not in ENGINES:
+        raise ValueError(f"tomtom engine must be auto or one of {', '.join(ENGINES)}, got {engine!r}")
+    return engine
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's cache) memelite's Tomtom kernels with a tiny call.
+
+    The first call after installing memelite takes about a minute; later processes load the cached
+    machine code in about a second. Run once at install time.
+    """
+    from memelite import tomtom as _ml_tomtom
+
+    rng = np.random.default_rng(0)
+    queries = [_as_query(rng.dirichlet(np.ones(4), size=6)) for _ in range(2)]
+    targets = [np.ascontiguousarray(rng.dirichlet(np.ones(4), size=8).T) for _ in range(2)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _ml_tomtom(queries, targets)
+
+
+def _as_query(pwm) -> np.ndarray:
+    # memelite compiles one kernel per memory layout of the query matrix; always pass (4, w) F-ordered
+    return np.asfortranarray(np.asarray(pwm, dtype=np.float64).T)
+
+
+def _memelite_all(queries, targets, n_jobs: int = -1) -> pd.DataFrame:
+    from memelite import tomtom as _ml_tomtom
+
+    p, _, offsets, overlaps, strands = _ml_tomtom([_as_query(m.pwm) for m in queries],
+                                                  [np.ascontiguousarray(m.pwm.T) for m in targets], n_jobs=n_jobs)
+    nq, nt = p.shape
+    p = np.clip(p, 0.0, 1.0)
+    return pd.DataFrame({
+        "filter": np.repeat([m.id for m in queries], nt),
+        "target_id": np.tile([m.id for m in targets], nq),
+        "target_name": np.tile([m.name for m in targets], nq),
+        "p": p.ravel(),
+        "E": (p * nt).ravel(),
+        "q": bh_qvalues(p).ravel(),
+        "offset": offsets.astype(np.int64).ravel(),
+        "orientation": np.where(strands.ravel() > 0, "-", "+"),
+        "overlap": overlaps.astype(np.int64).ravel(),
+        "engine": "memelite",
+        "distance": "euclidean",
+    })
+
+
+def parse_tomtom_text(text: str, targets_by_id: dict, dist: str = "pearson") -> pd.DataFrame:
+    """MEME ``tomtom -text`` output (TSV; ``#`` comment lines) -> a table with :data:`TOMTOM_COLUMNS`."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    # the header is "Query_ID\tTarget_ID..." (MEME 5) or "#Query ID\tTarget ID..." (MEME 4); the
+    # trailing lines of MEME 5 are "#" comments
+    head = next((k for k, ln in enumerate(lines) if ln.lstrip("#").replace(" ", "_").startswith("Query_ID")), None)
+    if head is None:
+        return pd.DataFrame(columns=TOMTOM_COLUMNS)
+    header = [c.strip().replace(" ", "_") for c in lines[head].lstrip("#").split("\t")]
+    body = [ln for ln in lines[head + 1:] if not ln.startswith("#")]
+    raw = pd.read_csv(io.StringIO("\n".join(["\t".join(header), *body])), sep="\t", dtype={"Query_ID": str,
+                                                                                        "Target_ID": str})
+    names = {k: m.name for k, m in targets_by_id.items()}
+    table = pd.DataFrame({
+        "filter": raw["Query_ID"],
+        "target_id": raw["Target_ID"],
+        "target_name": raw["Target_ID"].map(names).fillna(raw["Target_ID"]),
+        "p": raw["p-value"].astype(float),
+        "E": raw["E-value"].astype(float),
+        "q": raw["q-value"].astype(float),
+        "offset": raw["Optimal_offset"].astype(np.int64),
+        "orientation": raw["Orientation"].astype(str),
+        "overlap": raw["Overlap"].astype(np.int64),
+        "engine": "meme",
+        "distance": dist,
+    })
+    return table[TOMTOM_COLUMNS]
+
+
+def _meme_all(queries, targets, dist: str = "pearson", min_overlap: int = 5) -> pd.DataFrame:
+    # MEME's binary reads motif files: the motifs go through a temporary folder
+    with tempfile.TemporaryDirectory(prefix="basset_tomtom_") as tmp:
+        qpath, tpath = Path(tmp) / "query.meme", Path(tmp) / "target.meme"
+        write_meme(qpath, queries)
+        write_meme(tpath, targets)
+        # -evalue -thresh above the number of targets: every pair is reported; q is filtered by the caller
+        cmd = ["tomtom", "-no-ssc", "-text", "-min-overlap", str(min_overlap), "-dist", dist, "-evalue",
+               "-thresh", str(len(targets) + 1), str(qpath), str(tpath)]
+        run = subprocess.run(cmd, capture_output=True, text=True)
+        if run.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed ({run.returncode}): {run.stderr[-2000:]}")
+    return parse_tomtom_text(run.stdout, {m.id: m for m in targets}, dist)
+
+
+def tomtom_all(queries, targets, engine: str = "auto", dist: str = "pearson") -> pd.DataFrame:
+    """Every (query, target) pair compared with Tomtom: a table with :data:`TOMTOM_COLUMNS`.
+
+    ``queries`` and ``targets`` are :class:`basset.memefile.Motif` lists. ``p`` is the p-value of the best
+    alignment (both strands), ``E = p * len(targets)``, ``q`` the Benjamini-Hochberg q-value over all targets
+    of the query (as MEME's tomtom). ``offset`` is the 0-based position in the (reverse-complemented when
+    ``orientation == "-"``) target of the query's first column (negative when the query overhangs the target's
+    start); ``overlap`` in bp. ``engine="basset"`` supports ``dist`` ``pearson`` and ``ed``;
+    ``engine="memelite"`` always uses the Euclidean distance (``dist`` is ignored). The ``engine`` and
+    ``distance`` columns say which were used.
+    """
+    queries, targets = list(queries), list(targets)
+    if not queries or not targets:
+        return pd.DataFrame(columns=TOMTOM_COLUMNS)
+    engine = resolve_engine(engine)
+    if engine == "meme":
+        table = _meme_all(queries, targets, dist)
+    elif engine == "basset":
+        table = tomtom_table(queries, targets, distance=dist)
+    else:
+        table = _memelite_all(queries, targets)
+    return table[TOMTOM_COLUMNS].reset_index(drop=True)
+
+
+def tomtom(queries, targets, engine: str = "auto", thresh: float = 0.1, dist: str = "pearson") -> pd.DataFrame:
+    """The pairs of :func:`tomtom_all` with ``q < thresh``, sorted by query then q-value."""
+    table = tomtom_all(queries, targets, engine, dist)
+    hits = table[table["q"] < thresh]
+    order = {m.id: k for k, m in enumerate(queries)}
+    hits = hits.assign(_k=hits["filter"].map(order)).sort_values(["_k", "q", "p"], kind="stable")
+    return hits.drop(columns="_k").reset_index(drop=True)

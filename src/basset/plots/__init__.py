@@ -21,8 +21,9 @@ from ..metrics import SITE_CLASSES, auroc, quantile_targets, roc_curve  # noqa: 
 
 log = logging.getLogger("basset.plots")
 
-_RC = {"font.size": 11, "axes.titlesize": 13, "axes.labelsize": 12, "legend.fontsize": 10,
-       "xtick.labelsize": 10, "ytick.labelsize": 10}
+#: matplotlib rc parameters of every figure (font sizes)
+RC = {"font.size": 11, "axes.titlesize": 13, "axes.labelsize": 12, "legend.fontsize": 10,
+      "xtick.labelsize": 10, "ytick.labelsize": 10}
 
 
 def stem_of(path: str | Path) -> Path:
@@ -68,7 +69,7 @@ def fig2a(targets, target_names, stem, max_sites: int = 2000, seed: int = 1, tit
     rows = _cluster_order(y)
     cols = _cluster_order(y.T)
     m = y[rows][:, cols]
-    with plt.rc_context(_RC):
+    with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(max(6.0, 0.32 * T + 2.5), 7.5))
         cmap = matplotlib.colors.ListedColormap(["#f4f4f4", "#b2182b"])
         im = ax.imshow(m, aspect="auto", interpolation="nearest", cmap=cmap, vmin=0, vmax=1)
@@ -99,7 +100,7 @@ def fig2b(cnn_auroc, kmer_auroc, target_names, stem, title: str | None = None):
     y = np.asarray(cnn_auroc, dtype=np.float64)
     x = np.asarray(kmer_auroc, dtype=np.float64)
     ok = np.isfinite(x) & np.isfinite(y)
-    with plt.rc_context(_RC):
+    with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(6, 6))
         lo = min(0.5, float(np.min(np.r_[x[ok], y[ok]]))) if ok.any() else 0.5
         lo = max(0.0, np.floor(lo * 20) / 20 - 0.02)
@@ -131,7 +132,7 @@ def fig2c(y, p, target_names, stem, quantiles=(0.05, 0.33, 0.50, 0.67, 0.95), ti
     a = auroc(y, p)
     chosen = quantile_targets(a, quantiles)
     colours = plt.get_cmap("viridis")(np.linspace(0.05, 0.9, len(chosen)))
-    with plt.rc_context(_RC):
+    with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(6, 6))
         ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls="--")
         for q, j, c in sorted(zip(quantiles, chosen, colours), key=lambda t: -t[0]):
@@ -152,7 +153,7 @@ def fig2c(y, p, target_names, stem, quantiles=(0.05, 0.33, 0.50, 0.67, 0.95), ti
 def fig_classes(by_class, stem, title: str | None = None):
     """AUROC by site class: a box plot per class with the targets as points; ``by_class`` is
     :func:`basset.metrics.auroc_by_class` output (an empty table gives a figure that says so)."""
-    with plt.rc_context(_RC):
+    with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(6, 5))
         present = [c for c in SITE_CLASSES if len(by_class) and (by_class["class"] == c).any()]
         data = [by_class.loc[by_class["class"] == c, "auroc"].dropna().to_numpy() for c in present]
@@ -186,7 +187,7 @@ def fig6(table, stem, tolerance: float = 0.03, title: str | None = None):
     vals = vals[np.isfinite(vals)]
     lo = max(0.0, np.floor((min(vals.min(), 0.9) if vals.size else 0.5) * 20) / 20 - 0.02)
     within = int(table["within"].sum())
-    with plt.rc_context(_RC):
+    with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(6, 6))
         grid = np.array([lo, 1.0])
         ax.fill_between(grid, grid - tolerance, grid + tolerance, color="0.85", zorder=0,

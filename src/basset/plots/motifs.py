@@ -18,7 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from . import _RC, save  # noqa: E402
+from . import RC, save  # noqa: E402
 from .logos import draw_logo  # noqa: E402
 
 log = logging.getLogger("basset.plots.motifs")
@@ -49,7 +49,7 @@ def fig3a(information, influence, stem, annotated=None, labels=None, n_labels: i
     infl = np.asarray(influence, dtype=np.float64)
     ann = np.zeros(ic.shape, bool) if annotated is None else np.asarray(annotated, dtype=bool)
     labels = [f"f{i}" for i in range(ic.size)] if labels is None else [str(x) for x in labels]
-    with plt.rc_context(_RC):
+    with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(6.0, 4.8))
         ax.scatter(ic[~ann], infl[~ann], s=22, c="#9e9e9e", alpha=0.8, edgecolors="none",
                    label=f"unannotated ({(~ann).sum()})")
@@ -85,7 +85,7 @@ def fig3c(delta_pred, target_names, stem, top_k: int | None = 50, filter_labels=
     rows = keep[_order(shown)] if len(keep) else keep
     cols = _order(shown.T)
     shown = np.log10(1.0 + m[rows][:, cols] / scale)
-    with plt.rc_context(_RC):
+    with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(max(6.0, 0.32 * T + 2.5), max(4.0, 0.16 * len(rows) + 2.0)))
         im = ax.imshow(shown, aspect="auto", interpolation="nearest", cmap="Reds", vmin=0)
         ax.set_xticks(np.arange(T))
@@ -110,7 +110,7 @@ def fig_insertion(table, stem, cluster: bool = False, title: str | None = None):
         rows, cols = _order(m), _order(m.T)
     m = m[rows][:, cols]
     lim = float(np.abs(m).max()) or 1.0
-    with plt.rc_context(_RC):
+    with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(max(6.0, 0.32 * m.shape[1] + 3.0), max(4.0, 0.3 * m.shape[0] + 2.0)))
         im = ax.imshow(m, aspect="auto", interpolation="nearest", cmap="RdBu_r", vmin=-lim, vmax=lim)
         ax.set_xticks(np.arange(m.shape[1]))
@@ -133,7 +133,7 @@ def fig3b(filter_pwms: list, match_pwms: list, filter_names: list, match_names: 
 
     n = len(filter_pwms)
     rows = max(1, int(np.ceil(n / ncols)))
-    with plt.rc_context(_RC):
+    with plt.rc_context(RC):
         fig, axes = plt.subplots(rows, 2 * ncols, figsize=(4.2 * ncols, 1.3 * rows + 0.4), squeeze=False)
         for ax in axes.ravel():
             ax.axis("off")

@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 
-from . import _RC, save  # noqa: E402
+from . import RC, save  # noqa: E402
 from .logos import draw_logo  # noqa: E402
 
 
@@ -67,7 +67,7 @@ def fig_satmut(maps: list[dict], stem, title: str = ""):
     alternative sequence around a SNP). Each map is a dict with ``codes, delta, loss, gain`` (see
     :func:`_satmut_panels`) and optionally ``start``, ``mark`` and ``label``."""
     L = max(len(m["codes"]) for m in maps)
-    with plt.rc_context(_RC):
+    with plt.rc_context(RC):
         fig, axes = plt.subplots(3 * len(maps), 1, figsize=(max(8.0, L * 0.09), 4.2 * len(maps) + 0.6),
                                  gridspec_kw={"height_ratios": [1.2, 1, 1] * len(maps), "hspace": 0.55},
                                  squeeze=False)
@@ -89,7 +89,7 @@ def fig4bcd(predictions: dict, table, stem, max_points: int = 20000, seed: int =
     """
     rng = np.random.default_rng(seed)
     stats = {f: (r, p) for f, r, p in zip(table["features"], table["r"], table["p"])}
-    with plt.rc_context(_RC):
+    with plt.rc_context(RC):
         fig, axes = plt.subplots(1, len(predictions), figsize=(4.6 * len(predictions), 4.2), squeeze=False)
         for ax, (name, (obs, pred)) in zip(axes[0], predictions.items()):
             idx = rng.permutation(len(obs))[:max_points]

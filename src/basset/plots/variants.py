@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from . import _RC, save  # noqa: E402
+from . import RC, save  # noqa: E402
 
 log = logging.getLogger("basset.plots.variants")
 
@@ -33,7 +33,7 @@ def fig5a(summary: dict, stem, threshold: float = 0.1):
     groups = [(names.get(summary.get("score"), "score"), summary["frac_high"], summary["frac_low"])]
     if "frac_high_any" in summary:
         groups.append(("max |SAD|\n(some cell type)", summary["frac_high_any"], summary["frac_low_any"]))
-    with plt.rc_context(_RC):
+    with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(2.4 + 2.2 * len(groups), 4.4))
         x = np.arange(len(groups))
         high = ax.bar(x - 0.2, [g[1] for g in groups], 0.38, color="#b2182b",
