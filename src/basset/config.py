@@ -251,6 +251,11 @@ def _resolved(node: dict) -> dict:
     return node
 
 
+def top_level_default(key: str):
+    """The schema's default of a top-level key (``seed``, ``run``)."""
+    return _schema("config.schema.yaml")["properties"][key].get("default")
+
+
 def with_defaults(section: str, values: dict | None, drop: tuple = ()) -> dict:
     """``values`` over the schema's defaults of ``section``, as validation fills them in: a mapping whose schema lists
     its properties is merged key by key, any other value (a free mapping such as ``simulate.programs``, a list)

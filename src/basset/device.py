@@ -1,8 +1,8 @@
 """The compute device: one config key (``train.device``: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``), resolved here
 and nowhere else, by every workflow script, CLI command and library entry that runs a model.
 
-The ``gpu`` resource of the workflow's rules comes from the same key through :func:`gpu_resource`, so a config that
-says ``cpu`` neither asks a cluster for a GPU nor uses one that happens to be there.
+The ``gpu`` resource of the workflow's rules comes from the same key (``GPU`` in workflow/rules/common.smk), so a
+config that says ``cpu`` neither asks a cluster for a GPU nor uses one that happens to be there.
 """
 
 from __future__ import annotations
@@ -39,12 +39,6 @@ def resolve_device(device=None, local_rank: int | None = None) -> torch.device:
         if dev.index is None:
             dev = torch.device("cuda", local_rank or 0)
     return dev
-
-
-def gpu_resource(device) -> int:
-    """The ``gpu`` resource (0 or 1) of a rule that runs a model, for the config value ``device``: 1 only when
-    the config asks for CUDA (``auto`` runs where the scheduler puts it and asks for none)."""
-    return 1 if str(device).startswith("cuda") else 0
 
 
 def use_device(device, threads: int | None = None) -> torch.device:

@@ -118,12 +118,12 @@ def model_config(preset: str = "basset", **overrides) -> dict:
         raise ConfigError("model.conv_padding", f"expected 'same' or 'valid', got {cfg['conv_padding']!r}")
     if not isinstance(cfg["batch_norm"], bool):
         raise ConfigError("model.batch_norm", f"expected true or false, got {cfg['batch_norm']!r}")
-    if _flat_length(cfg) < 1:
+    if flat_length(cfg) < 1:
         raise ConfigError("model.seq_len", f"{cfg['seq_len']} bp is too short for the convolution/pooling stack")
     return cfg
 
 
-def _flat_length(cfg: dict) -> int:
+def flat_length(cfg: dict) -> int:
     """Positions left after the conv/pool stack for a ``seq_len`` input."""
     length = cfg["seq_len"]
     for width, pool in zip(cfg["conv_widths"], cfg["conv_pools"]):

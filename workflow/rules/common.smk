@@ -9,8 +9,8 @@ from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 from snakemake.utils import validate
 
+from basset import layout
 from basset.config import (
-    PAPER_INSERT_MOTIFS,
     PICS_VCF,
     SCHEMA_DIR,
     check_config,
@@ -21,6 +21,7 @@ from basset.config import (
 from basset.errors import BassetError, InputError
 from basset.fileio import sniff_genome
 from basset.samples import is_url, read_sample_sheet
+from basset.stages.report import REPORT_INPUTS, input_name
 from basset.simulate import check_programs, simulated_paths
 
 
@@ -79,6 +80,10 @@ def _checked(function, *args):
 _validate_config(config)
 _checked(check_config, config)
 RUN = config["run"]
+# the one device key (train.device) decides every model-running rule's device (basset.device.resolve_device in
+# the job) and, here, the gpu resource that profiles map to a cluster's GPUs: cuda asks for one, cpu and auto none
+DEVICE = config["train"]["device"]
+GPU = 1 if str(DEVICE).startswith("cuda") else 0
 SIMULATE = bool(config["simulate"].get("enabled", False))
 SIM = config["simulate"].get("outdir", "resources/simulated").rstrip("/")
 SAMPLES = _load_samples(config["samples"])
@@ -160,6 +165,24 @@ def _check_inputs():
 _check_inputs()
 
 
+def out(stage, key):
+    """The results file ``key`` of ``stage`` for this run (basset.layout declares every file name once)."""
+    return str(layout.path(layout.results_dir(RUN), stage, key))
+
+
+def pdf(stage, key):
+    """The PDF written beside the figure ``key`` of ``stage``."""
+    return layout.pdf(out(stage, key))
+
+
+def log_file(stage, rule_name):
+    return layout.log(RUN, stage, rule_name)
+
+
+def bench(rule_name):
+    return layout.benchmark(RUN, rule_name)
+
+
 def genome_fasta():
     """The genome FASTA that jobs read: the simulation's, or a link under resources/genome/ to the user's FASTA
     (so that its index is written there, never beside the user's file)."""
@@ -194,15 +217,6 @@ def simulation_truth():
     return [f"{SIM}/truth/simulation.json"] if SIMULATE else []
 
 
-def insert_motif_specs():
-    """motifs.insert; when it is empty, the planted factors (read from the simulation's truth by the rule's
-    script, so an empty list here) or, on real data, the paper's factors by JASPAR ID.
-    """
-    if config["motifs"]["insert"]:
-        return list(config["motifs"]["insert"])
-    return {} if SIMULATE else dict(PAPER_INSERT_MOTIFS)
-
-
 def check_user_files_are_not_outputs():
     """Refuse a DAG in which a file that the user brings could be written (or deleted) by a rule."""
     user = [
@@ -221,15 +235,15 @@ def check_user_files_are_not_outputs():
 def final_outputs():
     """The targets of the default target: the last output of every stage implemented so far."""
     return [
-        f"results/{RUN}/peaks/sites.bed",
-        f"results/{RUN}/dataset/dataset.h5",
-        f"results/{RUN}/evaluate/summary.tsv",
-        f"results/{RUN}/motifs/summary.tsv",
-        f"results/{RUN}/motifs/insertion.tsv",
-        f"results/{RUN}/satmut/fig4a_maps.png",
+        out("peaks", "sites"),
+        out("dataset", "h5"),
+        out("evaluate", "summary"),
+        out("motifs", "summary"),
+        out("motifs", "insertion"),
+        out("satmut", "fig4a"),
         *variant_outputs(),
         *transfer_outputs(),
-        f"results/{RUN}/report/index.html",
+        out("report", "html"),
     ]
 
 
@@ -237,17 +251,33 @@ def transfer_outputs():
     """Figure 6 (transfer learning to held-out cell types) when transfer.enabled."""
     if not config["transfer"]["enabled"]:
         return []
-    return [f"results/{RUN}/transfer/summary.tsv"]
+    return [out("transfer", "summary")]
+
+
+def produced(stage, key):
+    """Whether this config's DAG makes the results file ``key`` of ``stage`` (inputs set to null, transfer off and
+    real data leave some out)."""
+    if (stage, key) == ("motifs", "recovery"):
+        return SIMULATE
+    if stage == "satmut" and key in ("phylop", "fig4bcd"):
+        return bool(INPUT["phylop"])
+    if stage == "variants":
+        return bool(INPUT["vcf"]) and (key in ("sad", "summary") or bool(INPUT["pics"]))
+    if stage == "transfer":
+        return bool(config["transfer"]["enabled"])
+    return True
+
+
+def report_files():
+    """The report's inputs by name (``<stage>_<key>``), an empty list for a file this config does not make."""
+    return {
+        input_name(stage, key): out(stage, key) if produced(stage, key) else []
+        for stage, key in REPORT_INPUTS
+    }
 
 
 def variant_outputs():
     """Conservation and variant outputs that the config's inputs allow: phyloP regression needs genome.phylop,
     SAD needs variants.vcf, the PICS enrichment both variants.vcf and variants.pics."""
-    out = []
-    if INPUT["phylop"]:
-        out.append(f"results/{RUN}/satmut/phylop_regression.tsv")
-    if INPUT["vcf"]:
-        out.append(f"results/{RUN}/variants/sad.tsv.gz")
-        if INPUT["pics"]:
-            out.append(f"results/{RUN}/variants/pics_enrichment.tsv")
-    return out
+    wanted = (("satmut", "phylop"), ("variants", "sad"), ("variants", "pics_summary"))
+    return [out(stage, key) for stage, key in wanted if produced(stage, key)]

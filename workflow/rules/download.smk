@@ -11,7 +11,7 @@ localrules:
 
 rule download_resource:
     output:
-        ensure("resources/downloads/{resource}", non_empty=True),
+        file=ensure("resources/downloads/{resource}", non_empty=True),
     log:
         "logs/download/{resource}.log",
     wildcard_constraints:
@@ -32,7 +32,7 @@ rule download_peaks:
     output:
         # the URL's own file name: its bytes are kept as the server sent them (plain or gzip; readers decide
         # by content)
-        ensure("resources/peaks/{sample}/{filename}", non_empty=True),
+        file=ensure("resources/peaks/{sample}/{filename}", non_empty=True),
     log:
         "logs/download/peaks/{sample}/{filename}.log",
     wildcard_constraints:

@@ -1,5 +1,6 @@
 # Interpret the first-layer filters (Figure 3): PWMs from activating windows, Tomtom against a motif
-# database, influence by nullification, motif insertion (basset.motifs, basset.influence).
+# database, influence by nullification, motif insertion (basset.stages.motifs over basset.motifs, basset.tomtom,
+# basset.influence).
 
 
 rule filter_motifs:
@@ -7,21 +8,24 @@ rule filter_motifs:
         model=rules.train_model.output.model,
         h5=rules.build_dataset.output.h5,
     output:
-        meme=f"results/{RUN}/motifs/filters.meme",
-        table=f"results/{RUN}/motifs/filters.tsv",
+        filters_meme=out("motifs", "filters_meme"),
+        filters=out("motifs", "filters"),
         logos=report(
-            f"results/{RUN}/motifs/filter_logos.png",
+            out("motifs", "logos"),
             caption="../report/filter_logos.rst",
             category="Figure 3: filters",
             labels={"figure": "filter logos"},
         ),
-        logos_pdf=f"results/{RUN}/motifs/filter_logos.pdf",
+        logos_pdf=pdf("motifs", "logos"),
     log:
-        f"logs/{RUN}/motifs/filter_motifs.log",
+        log_file("motifs", "filter_motifs"),
     conda:
         "../../envs/basset.yaml"
     threads: 2
+    resources:
+        gpu=GPU,
     params:
+        device=DEVICE,
         motifs=keys("motifs", "threshold", "min_sites", "background_gc", "split"),
     script:
         "../scripts/filter_motifs.py"
@@ -29,24 +33,20 @@ rule filter_motifs:
 
 rule tomtom_filters:
     input:
-        filters=rules.filter_motifs.output.meme,
+        filters_meme=rules.filter_motifs.output.filters_meme,
         database=motif_database_input(),
     output:
-        tsv=f"results/{RUN}/motifs/tomtom.tsv",
-        database_meme=f"results/{RUN}/motifs/database.meme",
-        database_table=f"results/{RUN}/motifs/database.tsv",
+        tomtom=out("motifs", "tomtom"),
+        database_meme=out("motifs", "database_meme"),
+        database_table=out("motifs", "database_table"),
     log:
-        f"logs/{RUN}/motifs/tomtom_filters.log",
+        log_file("motifs", "tomtom_filters"),
     benchmark:
-        f"results/{RUN}/benchmarks/tomtom_filters.tsv"
+        bench("tomtom_filters")
     conda:
         "../../envs/basset.yaml"
     params:
-        database=config["motifs"]["database"],
-        release=config["motifs"]["release"],
-        thresh=config["motifs"]["tomtom_q"],
-        engine=config["motifs"]["engine"],
-        distance=config["motifs"]["distance"],
+        motifs=keys("motifs", "database", "release", "tomtom_q", "engine", "distance"),
     script:
         "../scripts/tomtom_filters.py"
 
@@ -56,26 +56,26 @@ rule filter_influence:
         model=rules.train_model.output.model,
         h5=rules.build_dataset.output.h5,
     output:
-        table=f"results/{RUN}/motifs/influence.tsv",
+        influence=out("motifs", "influence"),
         fig3c=report(
-            f"results/{RUN}/motifs/fig3c_influence.png",
+            out("motifs", "fig3c"),
             caption="../report/fig3c.rst",
             category="Figure 3: filters",
             labels={"figure": "3C"},
         ),
-        fig3c_pdf=f"results/{RUN}/motifs/fig3c_influence.pdf",
+        fig3c_pdf=pdf("motifs", "fig3c"),
     log:
-        f"logs/{RUN}/motifs/filter_influence.log",
+        log_file("motifs", "filter_influence"),
     benchmark:
-        f"results/{RUN}/benchmarks/filter_influence.tsv"
+        bench("filter_influence")
     conda:
         "../../envs/basset.yaml"
     threads: 2
     resources:
-        gpu=1 if config["train"]["device"] == "cuda" else 0,
+        gpu=GPU,
     params:
-        split=config["motifs"]["split"],
-        seed=config["seed"],
+        device=DEVICE,
+        motifs=keys("motifs", "split"),
     script:
         "../scripts/filter_influence.py"
 
@@ -86,24 +86,24 @@ rule insert_motifs:
         h5=rules.build_dataset.output.h5,
         truth=simulation_truth(),
     output:
-        table=f"results/{RUN}/motifs/insertion.tsv",
-        figure=report(
-            f"results/{RUN}/motifs/motif_insertion.png",
+        insertion=out("motifs", "insertion"),
+        insertion_figure=report(
+            out("motifs", "insertion_figure"),
             caption="../report/insertion.rst",
             category="Figure 3: filters",
             labels={"figure": "motif insertion"},
         ),
-        figure_pdf=f"results/{RUN}/motifs/motif_insertion.pdf",
+        figure_pdf=pdf("motifs", "insertion_figure"),
     log:
-        f"logs/{RUN}/motifs/insert_motifs.log",
+        log_file("motifs", "insert_motifs"),
     conda:
         "../../envs/basset.yaml"
     threads: 2
+    resources:
+        gpu=GPU,
     params:
-        motifs=insert_motif_specs(),
-        release=config["motifs"]["release"],
-        n_background=config["motifs"]["n_background"],
-        split=config["motifs"]["split"],
+        device=DEVICE,
+        motifs=keys("motifs", "insert", "release", "n_background", "split"),
         seed=config["seed"],
     script:
         "../scripts/insert_motifs.py"
@@ -111,37 +111,35 @@ rule insert_motifs:
 
 rule summarise_filters:
     input:
-        filters=rules.filter_motifs.output.table,
-        filters_meme=rules.filter_motifs.output.meme,
-        influence=rules.filter_influence.output.table,
-        tomtom=rules.tomtom_filters.output.tsv,
+        filters=rules.filter_motifs.output.filters,
+        filters_meme=rules.filter_motifs.output.filters_meme,
+        influence=rules.filter_influence.output.influence,
+        tomtom=rules.tomtom_filters.output.tomtom,
         database_meme=rules.tomtom_filters.output.database_meme,
         database_table=rules.tomtom_filters.output.database_table,
         truth=simulation_truth(),
     output:
-        table=f"results/{RUN}/motifs/filter_summary.tsv",
-        summary=f"results/{RUN}/motifs/summary.tsv",
-        recovery=f"results/{RUN}/motifs/planted_factor_recovery.tsv" if SIMULATE else [],
+        filter_summary=out("motifs", "filter_summary"),
+        summary=out("motifs", "summary"),
+        recovery=out("motifs", "recovery") if SIMULATE else [],
         fig3a=report(
-            f"results/{RUN}/motifs/fig3a_ic_vs_influence.png",
+            out("motifs", "fig3a"),
             caption="../report/fig3a.rst",
             category="Figure 3: filters",
             labels={"figure": "3A"},
         ),
         fig3b=report(
-            f"results/{RUN}/motifs/fig3b_matches.png",
+            out("motifs", "fig3b"),
             caption="../report/fig3b.rst",
             category="Figure 3: filters",
             labels={"figure": "3B"},
         ),
     log:
-        f"logs/{RUN}/motifs/summarise_filters.log",
+        log_file("motifs", "summarise_filters"),
     conda:
         "../../envs/basset.yaml"
     params:
         n_logos=12,
-        thresh=config["motifs"]["tomtom_q"],
-        engine=config["motifs"]["engine"],
-        distance=config["motifs"]["distance"],
+        motifs=keys("motifs", "tomtom_q", "engine", "distance"),
     script:
         "../scripts/summarise_filters.py"

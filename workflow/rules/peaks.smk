@@ -1,4 +1,4 @@
-# Basset's peak merging: midpoints, 600 bp windows, greedy merge, union of activities (basset.peaks).
+# Basset's peak merging: midpoints, fixed-width windows, greedy merge, union of activities (basset.stages.peaks over basset.bed and basset.peaks).
 
 
 rule merge_peaks:
@@ -7,20 +7,20 @@ rule merge_peaks:
         fai=fasta_index(),
         samples=config["samples"],
     output:
-        sites=f"results/{RUN}/peaks/sites.bed",
-        activity=f"results/{RUN}/peaks/activity.tsv.gz",
-        targets=f"results/{RUN}/peaks/targets.tsv",
-        summary=f"results/{RUN}/peaks/summary.tsv",
+        sites=out("peaks", "sites"),
+        activity=out("peaks", "activity"),
+        targets=out("peaks", "targets"),
+        summary=out("peaks", "summary"),
     log:
-        f"logs/{RUN}/peaks/merge_peaks.log",
+        log_file("peaks", "merge_peaks"),
     benchmark:
-        f"results/{RUN}/benchmarks/merge_peaks.tsv"
+        bench("merge_peaks")
     conda:
         "../../envs/basset.yaml"
     resources:
         mem_mb=6000,
         runtime=30,
     params:
-        peaks=config["peaks"],
+        peaks_config=config["peaks"],
     script:
         "../scripts/merge_peaks.py"

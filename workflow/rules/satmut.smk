@@ -1,4 +1,4 @@
-# In-silico saturation mutagenesis (Figure 4 of the paper; basset.mutagenesis, basset.conservation):
+# In-silico saturation mutagenesis (Figure 4 of the paper; basset.stages.satmut over basset.ism and basset.conservation):
 # loss and gain scores of every nucleotide of the central window of the test sites, phyloP predicted from
 # them by ridge regression, and mutagenesis maps of a few sites.
 
@@ -10,20 +10,21 @@ rule saturation_mutagenesis:
         sites=rules.merge_peaks.output.sites,
         phylop=optional_input(INPUT["phylop"]),
     output:
-        scores=f"results/{RUN}/satmut/scores.h5",
-        summary=f"results/{RUN}/satmut/summary.tsv",
+        scores=out("satmut", "scores"),
+        summary=out("satmut", "summary"),
     log:
-        f"logs/{RUN}/satmut/saturation_mutagenesis.log",
+        log_file("satmut", "saturation_mutagenesis"),
     benchmark:
-        f"results/{RUN}/benchmarks/saturation_mutagenesis.tsv"
+        bench("saturation_mutagenesis")
     conda:
         "../../envs/basset.yaml"
     threads: 2
     resources:
-        gpu=1 if config["train"]["device"] == "cuda" else 0,
+        gpu=GPU,
         mem_mb=8000,
         runtime=360,
     params:
+        device=DEVICE,
         satmut=keys(
             "satmut", "split", "window", "max_sites", "rc_average", "batch_size"
         ),
@@ -36,15 +37,15 @@ rule satmut_phylop:
     input:
         scores=rules.saturation_mutagenesis.output.scores,
     output:
-        table=f"results/{RUN}/satmut/phylop_regression.tsv",
+        table=out("satmut", "phylop"),
         fig4bcd=report(
-            f"results/{RUN}/satmut/fig4bcd_phylop.png",
+            out("satmut", "fig4bcd"),
             caption="../report/fig4bcd.rst",
             category="Figure 4: nucleotides",
             labels={"figure": "4B-D"},
         ),
     log:
-        f"logs/{RUN}/satmut/satmut_phylop.log",
+        log_file("satmut", "satmut_phylop"),
     conda:
         "../../envs/basset.yaml"
     params:
@@ -60,18 +61,21 @@ rule plot_satmut:
         scores=rules.saturation_mutagenesis.output.scores,
     output:
         fig4a=report(
-            f"results/{RUN}/satmut/fig4a_maps.png",
+            out("satmut", "fig4a"),
             caption="../report/fig4a.rst",
             category="Figure 4: nucleotides",
             labels={"figure": "4A"},
         ),
-        table=f"results/{RUN}/satmut/fig4a_sites.tsv",
+        table=out("satmut", "fig4a_sites"),
     log:
-        f"logs/{RUN}/satmut/plot_satmut.log",
+        log_file("satmut", "plot_satmut"),
     conda:
         "../../envs/basset.yaml"
     threads: 2
+    resources:
+        gpu=GPU,
     params:
+        device=DEVICE,
         satmut=keys("satmut", "plot_target", "plot_sites", "plot_window", "rc_average"),
     script:
         "../scripts/plot_satmut.py"

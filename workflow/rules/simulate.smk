@@ -1,6 +1,6 @@
 # The embedded default: a simulated genome with planted JASPAR motifs, its peaks, genes, conservation,
 # variants and the truth that later stages are graded against (basset.simulate). Every output lies under
-# simulate.outdir with a name derived there (basset.simulate.simulated_paths), never at a path from the
+# simulate.outdir with a name derived there (basset.layout.simulated_paths), never at a path from the
 # config or the sample sheet.
 
 
@@ -17,9 +17,9 @@ if SIMULATE:
             },
             peaks=list(INPUT["peaks"].values()),
         log:
-            f"logs/{RUN}/simulate/simulate_genome.log",
+            log_file("simulate", "simulate_genome"),
         benchmark:
-            f"results/{RUN}/benchmarks/simulate_genome.tsv"
+            bench("simulate_genome")
         conda:
             "../../envs/basset.yaml"
         resources:
@@ -27,8 +27,6 @@ if SIMULATE:
             runtime=30,
         params:
             simulate=config["simulate"],
-            # the folder of the outputs: truth/simulation.json is two levels down
-            outdir=lambda wildcards, output: str(Path(output.summary).parents[1]),
             seed=config["seed"],
         script:
             "../scripts/simulate_genome.py"

@@ -1,5 +1,6 @@
-# Variants (Figure 5 of the paper; basset.variants): SNP accessibility difference (SAD) of every VCF record,
-# and whether likely-causal GWAS SNPs (high PICS probability) change predicted accessibility more.
+# Variants (Figure 5 of the paper; basset.stages.variants over basset.vcf, basset.sad and basset.pics): SNP
+# accessibility difference (SAD) of every VCF record, and whether likely-causal GWAS SNPs (high PICS probability)
+# change predicted accessibility more.
 
 
 rule score_snps:
@@ -9,20 +10,21 @@ rule score_snps:
         fai=fasta_index(),
         vcf=optional_input(INPUT["vcf"]),
     output:
-        sad=f"results/{RUN}/variants/sad.tsv.gz",
-        summary=f"results/{RUN}/variants/summary.tsv",
+        sad=out("variants", "sad"),
+        summary=out("variants", "summary"),
     log:
-        f"logs/{RUN}/variants/score_snps.log",
+        log_file("variants", "score_snps"),
     benchmark:
-        f"results/{RUN}/benchmarks/score_snps.tsv"
+        bench("score_snps")
     conda:
         "../../envs/basset.yaml"
     threads: 2
     resources:
-        gpu=1 if config["train"]["device"] == "cuda" else 0,
+        gpu=GPU,
         mem_mb=8000,
         runtime=360,
     params:
+        device=DEVICE,
         variants=keys("variants", "batch_size", "rc_average", "weights", "chunk_size"),
     script:
         "../scripts/score_snps.py"
@@ -36,26 +38,29 @@ rule pics_enrichment:
         fasta=genome_fasta(),
         fai=fasta_index(),
     output:
-        summary=f"results/{RUN}/variants/pics_enrichment.tsv",
-        snps=f"results/{RUN}/variants/pics_snps.tsv",
+        summary=out("variants", "pics_summary"),
+        snps=out("variants", "pics_snps"),
         fig5a=report(
-            f"results/{RUN}/variants/fig5a_pics.png",
+            out("variants", "fig5a"),
             caption="../report/fig5a.rst",
             category="Figure 5: variants",
             labels={"figure": "5A"},
         ),
         fig5b=report(
-            f"results/{RUN}/variants/fig5b_top_snp.png",
+            out("variants", "fig5b"),
             caption="../report/fig5b.rst",
             category="Figure 5: variants",
             labels={"figure": "5B"},
         ),
     log:
-        f"logs/{RUN}/variants/pics_enrichment.log",
+        log_file("variants", "pics_enrichment"),
     conda:
         "../../envs/basset.yaml"
     threads: 2
+    resources:
+        gpu=GPU,
     params:
+        device=DEVICE,
         variants=keys(
             "variants",
             "high_pics",
