@@ -3,8 +3,8 @@
 Makes a random genome (a few chromosomes with N blocks) and random 600 bp sites with 164 random 0/1
 targets in ``benchmarks/out/`` (or ``--workdir``), then times
 
-* ``build_dataset`` for all sites against the target (180 s for 2 M sites) and against a plain per-site
-  pyfaidx fetch loop timed on a subsample and extrapolated;
+* ``write_dataset`` (the writer of rule build_dataset) for all sites against the target (180 s for 2 M sites)
+  and against a plain per-site pyfaidx fetch loop timed on a subsample and extrapolated;
 * the shuffled training loader on one core (``torch.set_num_threads(1)``, ``num_workers=0``, batches
   of 128) against the target (50,000 sequences/s) and against batching the same rows already in memory.
 
@@ -22,9 +22,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from basset.dataset import H5Batches, build_dataset, dataset_info, split_sites
+from basset.dataset import H5Batches, dataset_info, split_labels
 from basset.logs import setup_logging
 from basset.sequence import Genome, encode, reverse_complement
+from basset.stages.dataset import write_dataset
 
 BUILD_TARGET_S_PER_2M = 180.0
 LOADER_TARGET = 50_000.0
@@ -123,7 +124,7 @@ def main():
         ]
     )
     target_names = [f"cell{i}" for i in range(args.targets)]
-    splits = split_sites(sites, "random", 0.1, 0.1, seed=args.seed)
+    splits = split_labels(sites, "random", 0.1, 0.1, seed=args.seed)
     print(
         f"inputs: {sum(sizes.values()) / 1e6:.0f} Mb genome in {len(sizes)} chromosomes, {args.sites:,} sites x {args.targets} targets ({time.perf_counter() - t:.1f} s)"
     )
@@ -134,14 +135,14 @@ def main():
     out = args.workdir / "bench.h5"
     t = time.perf_counter()
     with Genome(fasta) as genome:
-        summary = build_dataset(
+        summary = write_dataset(
             out,
             genome,
             sites,
             activity,
             target_names,
             splits,
-            compression=None if args.compression == "none" else args.compression,
+            {"compression": args.compression},
             compression_level=args.level,
             seed=args.seed,
             progress=False,
@@ -150,7 +151,7 @@ def main():
     target_s = BUILD_TARGET_S_PER_2M * args.sites / 2_000_000
     ref_s = args.sites / ref_rate
     print(
-        f"build_dataset: {build_s:.1f} s for {args.sites:,} sites ({args.sites / build_s:,.0f} sites/s), file {out.stat().st_size / 2**20:.0f} MB"
+        f"write_dataset: {build_s:.1f} s for {args.sites:,} sites ({args.sites / build_s:,.0f} sites/s), file {out.stat().st_size / 2**20:.0f} MB"
     )
     print(f"  target {target_s:.0f} s -> {target_s / build_s:.1f}x faster than needed")
     print(

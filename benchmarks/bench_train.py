@@ -15,6 +15,7 @@ Self-contained: writes its own random dataset (``--sites`` x 600 bp x 164 target
 from __future__ import annotations
 
 import argparse
+import inspect
 import math
 import time
 from pathlib import Path
@@ -25,8 +26,16 @@ import torch
 import torch.nn.functional as F
 
 from basset.dataset import make_loader
+from basset.device import resolve_device
 from basset.models import build_model, model_config
-from basset.train import amp_dtype, device_batches, make_optimizer, resolve_device, train_options, train_step
+from basset.train import (
+    amp_dtype,
+    device_batches,
+    make_optimizer,
+    train,
+    train_options,
+    train_step,
+)
 
 T = 164
 
@@ -152,7 +161,7 @@ def main(argv=None):
 
     # ---- 1. loader vs in-memory
     # as in basset.train: the loader reads chunks of `loader_chunk` batches, moved to the device and sliced there
-    chunk = opts["loader_chunk"]
+    chunk = inspect.signature(train).parameters["loader_chunk"].default
     loader = make_loader(
         h5, "train", B * chunk, shuffle=True, seed=1, num_workers=workers, pin_memory=cuda, drop_last=True
     )

@@ -1,9 +1,13 @@
-"""Tests of basset.dataset: splits, the HDF5 dataset and the streaming loader."""
+"""Tests of basset.dataset (splits, the reader, the streaming loader) and basset.stages.dataset (the writer and the
+rules split_sites and build_dataset)."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
+from pathlib import Path
+from types import SimpleNamespace
 
 import h5py
 import numpy as np
@@ -13,20 +17,19 @@ import torch
 from conftest import fill_up, leftovers
 
 from basset.dataset import (
+    Dataset,
     H5Batches,
     align_to_sites,
-    build_dataset,
     dataset_info,
     load_split,
     make_loader,
-    read_splits,
-    split_sites,
-    write_splits,
-    write_summary,
+    split_labels,
 )
 from basset.errors import ConfigError, InputError
 from basset.fileio import DiskFullError
 from basset.sequence import Genome, decode, encode, one_hot, reverse_complement
+from basset.stages.dataset import read_splits, write_dataset, write_splits
+from basset.tables import write_summary
 
 L = 60
 T = 5
@@ -80,36 +83,36 @@ def _expected(text, site):
 # ------------------------------------------------------------------------------------------------ splits
 def test_split_fractions_counts_deterministic():
     sites = _sites(["chr1"] * 1000, np.arange(1000) * 100, ["+"] * 1000)
-    a = split_sites(sites, "random", 0.1, 0.2, seed=3)
+    a = split_labels(sites, "random", 0.1, 0.2, seed=3)
     assert (a == "valid").sum() == 100 and (a == "test").sum() == 200 and (a == "train").sum() == 700
-    assert np.array_equal(a, split_sites(sites, "random", 0.1, 0.2, seed=3))
-    assert not np.array_equal(a, split_sites(sites, "random", 0.1, 0.2, seed=4))
-    b = split_sites(sites, "random", 70, 150, seed=1)
+    assert np.array_equal(a, split_labels(sites, "random", 0.1, 0.2, seed=3))
+    assert not np.array_equal(a, split_labels(sites, "random", 0.1, 0.2, seed=4))
+    b = split_labels(sites, "random", 70, 150, seed=1)
     assert (b == "valid").sum() == 70 and (b == "test").sum() == 150
 
 
 def test_split_errors():
     sites = _sites(["chr1"] * 100, np.arange(100) * 100, ["+"] * 100)
     with pytest.raises(ConfigError, match="dataset.split.valid"):
-        split_sites(sites, "random", 101, 1)
+        split_labels(sites, "random", 101, 1)
     with pytest.raises(ConfigError, match="dataset.split.test"):
-        split_sites(sites, "random", 60, 50)
+        split_labels(sites, "random", 60, 50)
     with pytest.raises(ConfigError, match="dataset.split.test"):
-        split_sites(sites, "random", 0.5, 0.5)
+        split_labels(sites, "random", 0.5, 0.5)
     with pytest.raises(ConfigError, match="dataset.split.valid"):
-        split_sites(sites, "random", -0.1, 0.1)
+        split_labels(sites, "random", -0.1, 0.1)
     with pytest.raises(ConfigError, match="dataset.split.method"):
-        split_sites(sites, "bogus")
+        split_labels(sites, "bogus", 0.1, 0.1)
     with pytest.raises(ConfigError, match="both"):
-        split_sites(sites, "chromosomes", ["chr1"], ["chr1"])
+        split_labels(sites, "chromosomes", ["chr1"], ["chr1"])
 
 
 def test_split_chromosomes(caplog):
     sites = _sites(["chr1"] * 5 + ["chr2"] * 3 + ["chr3"] * 2, np.arange(10) * 100, ["+"] * 10)
-    labels = split_sites(sites, "chromosomes", valid=["chr2"], test="chr3")
+    labels = split_labels(sites, "chromosomes", valid=["chr2"], test="chr3")
     assert list(labels) == ["train"] * 5 + ["valid"] * 3 + ["test"] * 2
     with caplog.at_level("WARNING"):
-        labels = split_sites(sites, "chromosomes", valid=["chr2", "chr9"], test=[])
+        labels = split_labels(sites, "chromosomes", valid=["chr2", "chr9"], test=[])
     assert "chr9" in caplog.text and (labels == "valid").sum() == 3
 
 
@@ -135,10 +138,10 @@ def test_splits_roundtrip_and_align(tmp_path):
 @pytest.fixture
 def built(tmp_path, genome_fixture):
     fasta, text, sites, activity, names = genome_fixture
-    splits = split_sites(sites, "random", 0.2, 0.2, seed=1)
+    splits = split_labels(sites, "random", 0.2, 0.2, seed=1)
     out = tmp_path / "data.h5"
     with Genome(fasta) as g:
-        summary = build_dataset(out, g, sites, activity, names, splits, chunk_rows=16, progress=False)
+        summary = write_dataset(out, g, sites, activity, names, splits, chunk_rows=16, progress=False)
     return out, summary, text, sites, activity, names, splits
 
 
@@ -187,8 +190,8 @@ def test_build_reverse_complement_and_n_zero(tmp_path, genome_fixture):
     splits = np.full(len(sites), "train", dtype=object)
     out = tmp_path / "zero.h5"
     with Genome(fasta) as g:
-        summary = build_dataset(
-            out, g, sites, activity, names, splits, n_handling="zero", compression="lzf", progress=False
+        summary = write_dataset(
+            out, g, sites, activity, names, splits, {"n_handling": "zero", "compression": "lzf"}, progress=False
         )
     codes, targets = load_split(out, "train")
     with h5py.File(out, "r") as h5:
@@ -205,9 +208,8 @@ def test_build_deterministic_and_seeded(tmp_path, genome_fixture):
     splits = np.full(len(sites), "train", dtype=object)
     with Genome(fasta) as g:
         for name, seed in (("a", 1), ("b", 1), ("c", 2)):
-            build_dataset(
-                tmp_path / f"{name}.h5", g, sites, activity, names, splits, seed=seed, compression=None, progress=False
-            )
+            write_dataset(tmp_path / f"{name}.h5", g, sites, activity, names, splits, {"compression": "none"},
+                          seed=seed, progress=False)
     a, b, c = (load_split(tmp_path / f"{n}.h5", "train")[0] for n in "abc")
     assert np.array_equal(a, b) and not np.array_equal(a, c)
 
@@ -215,10 +217,10 @@ def test_build_deterministic_and_seeded(tmp_path, genome_fixture):
 def test_build_many_buckets(tmp_path, genome_fixture):
     """Small buckets and chunks (many buckets, carried remainders) store the same rows per site."""
     fasta, text, sites, activity, names = genome_fixture
-    splits = split_sites(sites, "random", 0.3, 0.1, seed=2)
+    splits = split_labels(sites, "random", 0.3, 0.1, seed=2)
     with Genome(fasta) as g:
-        s1 = build_dataset(tmp_path / "one.h5", g, sites, activity, names, splits, progress=False)
-        s2 = build_dataset(
+        s1 = write_dataset(tmp_path / "one.h5", g, sites, activity, names, splits, progress=False)
+        s2 = write_dataset(
             tmp_path / "many.h5", g, sites, activity, names, splits, bucket_rows=7, chunk_rows=4, progress=False
         )
     assert s1 == s2
@@ -236,13 +238,13 @@ def test_build_bad_inputs(tmp_path, genome_fixture):
     splits = np.full(len(sites), "train", dtype=object)
     with Genome(fasta) as g:
         with pytest.raises(ConfigError, match="n_handling"):
-            build_dataset(tmp_path / "x.h5", g, sites, activity, names, splits, n_handling="drop")
+            write_dataset(tmp_path / "x.h5", g, sites, activity, names, splits, {"n_handling": "drop"})
         with pytest.raises(ValueError, match="columns"):
-            build_dataset(tmp_path / "x.h5", g, sites, activity, names[:2], splits)
+            write_dataset(tmp_path / "x.h5", g, sites, activity, names[:2], splits)
         bad = sites.copy()
         bad.loc[3, "end"] += 1
         with pytest.raises(InputError, match="same positive width"):
-            build_dataset(tmp_path / "x.h5", g, bad, activity, names, splits)
+            write_dataset(tmp_path / "x.h5", g, bad, activity, names, splits)
     assert not (tmp_path / "x.h5").exists()
 
 
@@ -256,11 +258,11 @@ def test_build_on_a_full_disk(small_tmpfs, genome_fixture, free_kib, failing):
     ... errno = 28" or a segmentation fault of HDF5 2.0 (when it closed datasets it had failed to flush).
     """
     fasta, text, sites, activity, names = genome_fixture
-    splits = split_sites(sites, "random", 0.2, 0.2, seed=1)
+    splits = split_labels(sites, "random", 0.2, 0.2, seed=1)
     out = small_tmpfs / "data.h5"
     fill_up(small_tmpfs, free_kib * 1024)
     with Genome(fasta) as g, pytest.raises(DiskFullError, match=f"^no space left on device writing {out}") as err:
-        build_dataset(out, g, sites, activity, names, splits, compression=None, progress=False)
+        write_dataset(out, g, sites, activity, names, splits, {"compression": "none"}, progress=False)
     assert ("while staging" in str(err.value)) == (failing == "staging")
     assert leftovers(small_tmpfs) == []
 
@@ -273,7 +275,7 @@ def test_build_sweeps_leftovers_of_killed_runs(tmp_path, genome_fixture):
     folder could hold gigabytes of buckets). Those of a live process are left alone.
     """
     fasta, text, sites, activity, names = genome_fixture
-    splits = split_sites(sites, "random", 0.2, 0.2, seed=1)
+    splits = split_labels(sites, "random", 0.2, 0.2, seed=1)
     dead = subprocess.Popen(["true"])
     dead.wait()
     folder = tmp_path / "out"
@@ -282,7 +284,7 @@ def test_build_sweeps_leftovers_of_killed_runs(tmp_path, genome_fixture):
     (folder / f".tmp-{dead.pid}-data.h5").write_bytes(b"half a dataset")
     (folder / f".tmp-{os.getpid()}-other.h5").write_bytes(b"another job, still writing")
     with Genome(fasta) as g:
-        build_dataset(folder / "data.h5", g, sites, activity, names, splits, progress=False)
+        write_dataset(folder / "data.h5", g, sites, activity, names, splits, progress=False)
     assert leftovers(folder) == [f".tmp-{os.getpid()}-other.h5", "data.h5"]
 
 
@@ -369,11 +371,26 @@ def test_loader_on_built_dataset(built):
     assert x.shape == (16, L) and y.shape == (16, T) and one_hot(x).shape == (16, 4, L)
 
 
+def test_reader_rows_columns_and_site_index(built):
+    out, summary, *_ = built
+    data = Dataset(out)
+    assert data.n_sites == {s: summary[s] for s in ("train", "valid", "test")} and data.n_targets == T
+    codes, targets = data.arrays("train")
+    rows = np.array([0, 3, summary["train"] - 1])
+    np.testing.assert_array_equal(data.codes("train", rows), codes[rows])
+    np.testing.assert_array_equal(data.targets("train", [4, 1]), targets[:, [4, 1]])
+    np.testing.assert_array_equal(data.targets("train", [2], rows), targets[rows][:, [2]])
+    with h5py.File(out, "r") as h5:
+        np.testing.assert_array_equal(data.site_index("valid"), h5["valid/site_index"][...])
+    assert data.columns(["cell3", "cell0"]) == [3, 0]
+    with pytest.raises(InputError, match="no target.*nope"):
+        data.columns(["nope"])
+    with pytest.raises(InputError, match="no split 'other'"):
+        data.codes("other")
+
+
 # ------------------------------------------------------------------------------------ workflow scripts
 def _script(name):
-    import importlib.util
-    from pathlib import Path
-
     path = Path(__file__).parents[1] / "workflow" / "scripts" / f"{name}.py"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -381,38 +398,35 @@ def _script(name):
     return module
 
 
-def test_scripts(tmp_path, genome_fixture):
-    from types import SimpleNamespace as NS
+class _Named(dict):
+    """A Snakemake ``input``/``output``/``params`` stand-in: names as attributes, ``.items()``."""
 
+    __getattr__ = dict.__getitem__
+
+
+def _snakemake(input, output, params, log):
+    return SimpleNamespace(input=_Named(input), output=_Named(output), params=_Named(params), log=[str(log)],
+                           threads=1)
+
+
+def test_scripts(tmp_path, genome_fixture):
     fasta, text, sites, activity, names = genome_fixture
     sites.to_csv(tmp_path / "sites.bed", sep="\t", header=False, index=False)
     act = pd.DataFrame(activity, columns=names)
     act.insert(0, "site", sites["name"].to_numpy())
     act.iloc[::-1].to_csv(tmp_path / "activity.tsv.gz", sep="\t", index=False)  # reversed rows are realigned
-    _script("split_sites").main(
-        NS(
-            input=NS(sites=str(tmp_path / "sites.bed")),
-            params=NS(split={"method": "random", "valid": 0.2, "test": 30}, seed=1),
-            output=NS(splits=str(tmp_path / "splits.tsv")),
-            log=[str(tmp_path / "split.log")],
-        )
-    )
-    _script("build_dataset").main(
-        NS(
-            input=NS(
-                sites=str(tmp_path / "sites.bed"),
-                activity=str(tmp_path / "activity.tsv.gz"),
-                splits=str(tmp_path / "splits.tsv"),
-                fasta=str(fasta),
-            ),
-            params=NS(n_handling="random", max_n_fraction=0.5, compression="none", seed=1),
-            output=NS(h5=str(tmp_path / "out.h5"), summary=str(tmp_path / "summary.tsv")),
-            log=[str(tmp_path / "build.log")],
-        )
-    )
+    _script("split_sites").main(_snakemake(
+        {"sites": str(tmp_path / "sites.bed")}, {"splits": str(tmp_path / "splits.tsv")},
+        {"split": {"method": "random", "valid": 0.2, "test": 30}, "seed": 1}, tmp_path / "split.log"))
+    _script("build_dataset").main(_snakemake(
+        {"sites": str(tmp_path / "sites.bed"), "activity": str(tmp_path / "activity.tsv.gz"),
+         "splits": str(tmp_path / "splits.tsv"), "fasta": str(fasta), "fai": str(fasta) + ".fai"},
+        {"h5": str(tmp_path / "out.h5"), "summary": str(tmp_path / "summary.tsv")},
+        {"n_handling": "random", "max_n_fraction": 0.5, "compression": "none", "seed": 1}, tmp_path / "build.log"))
     summary = pd.read_csv(tmp_path / "summary.tsv", sep="\t").set_index("key")["value"]
     assert summary["test"] + summary["valid"] + summary["train"] == summary["kept"] == len(sites) - 7
     assert summary["skipped_n_rich"] == 3
     with h5py.File(tmp_path / "out.h5", "r") as h5:
         idx = h5["valid/site_index"][...]
         assert np.array_equal(h5["valid/targets"][...], activity[idx])
+        assert h5["valid/seqs"].compression is None

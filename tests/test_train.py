@@ -16,11 +16,12 @@ import torch.multiprocessing as mp
 from conftest import fill_up, leftovers
 
 import basset.train as bt
+from basset.config import schema_defaults
 from basset.dataset import SPLITS
 from basset.errors import ConfigError
 from basset.fileio import DiskFullError
 from basset.models import build_model, load_model, model_config, save_model
-from basset.train import TRAIN_DEFAULTS, loss_fn, train
+from basset.train import loss_fn, train
 
 L, T = 60, 3
 MOTIFS = np.array([[2, 0, 3, 0], [1, 0, 1, 2], [3, 3, 0, 0]], dtype=np.uint8)  # GATA, CACG, TTAA
@@ -66,16 +67,8 @@ def h5(tmp_path_factory):
     return write_h5(tmp_path_factory.mktemp("data") / "tiny.h5")
 
 
-OPTS = dict(
-    batch_size=32,
-    block_rows=64,
-    buffer_blocks=2,
-    seed=3,
-    rc_augment=True,
-    max_epochs=2,
-    patience=5,
-    valid_batch_size=64,
-)
+OPTS = dict(batch_size=32, rc_augment=True, max_epochs=2, patience=5)  # the config's train section
+RUN = dict(seed=3, block_rows=64, buffer_blocks=2, valid_batch_size=64)  # train()'s other settings
 
 
 def read_history(path):
@@ -85,10 +78,10 @@ def read_history(path):
 
 
 def test_resume_gives_the_same_model(h5, tmp_path):
-    straight = train(h5, tmp_path / "a", CFG, OPTS, resume=True, progress=False)
-    first = train(h5, tmp_path / "b", CFG, dict(OPTS, stop_after_epochs=1), progress=False)
+    straight = train(h5, tmp_path / "a", CFG, OPTS, resume=True, progress=False, **RUN)
+    first = train(h5, tmp_path / "b", CFG, OPTS, progress=False, stop_after_epochs=1, **RUN)
     assert first["epochs"] == 1 and not first["finished"]
-    resumed = train(h5, tmp_path / "b", CFG, OPTS, resume=True, progress=False)
+    resumed = train(h5, tmp_path / "b", CFG, OPTS, resume=True, progress=False, **RUN)
     assert straight["epochs"] == resumed["epochs"] == 2
     for name in ("checkpoint.pt", "model.pt"):
         a = torch.load(tmp_path / "a" / name, weights_only=True)["state_dict"]
@@ -109,14 +102,14 @@ def test_history_and_early_stopping(h5, tmp_path, monkeypatch):
         return {"loss": 1.0, "auroc": np.zeros(T), "mean_auroc": next(scripted), "n": 96}
 
     monkeypatch.setattr(bt, "evaluate", fake_evaluate)
-    opts = dict(OPTS, max_epochs=20, patience=3, max_train_batches=2)
-    out = train(h5, tmp_path / "run", CFG, opts, progress=False)
+    opts = dict(OPTS, max_epochs=20, patience=3)
+    out = train(h5, tmp_path / "run", CFG, opts, progress=False, max_train_batches=2, **RUN)
     rows = read_history(tmp_path / "run" / "history.tsv")
     assert [int(r["epoch"]) for r in rows] == [0, 1, 2, 3, 4]
     assert [r["best"] for r in rows] == ["1", "1", "0", "0", "0"]
     assert out["stopped_early"] and out["best_epoch"] == 1 and out["best_valid_auroc"] == 0.7
     assert torch.load(tmp_path / "run" / "model.pt", weights_only=True)["epoch"] == 1
-    again = train(h5, tmp_path / "run", CFG, opts, progress=False)  # a finished run is not extended
+    again = train(h5, tmp_path / "run", CFG, opts, progress=False, max_train_batches=2, **RUN)  # not extended
     assert again["epochs"] == 5 and len(read_history(tmp_path / "run" / "history.tsv")) == 5
 
 
@@ -132,8 +125,9 @@ import torch
 import basset.train as bt
 
 
-def run(h5, out, cfg, opts, aurocs, pause=0.0):
-    """bt.train with the mean validation AUROC of epoch e set to aurocs[e]; pause: seconds after each epoch."""
+def run(h5, out, cfg, opts, settings, aurocs, pause=0.0):
+    """bt.train(..., **settings) with the mean validation AUROC of epoch e set to aurocs[e]; pause: seconds after
+    each epoch."""
     ckpt = Path(out) / "checkpoint.pt"
     epoch = [int(torch.load(ckpt, weights_only=True)["epoch"]) + 1 if ckpt.exists() else 0]
     real, threads = bt.evaluate, torch.get_num_threads()
@@ -148,7 +142,7 @@ def run(h5, out, cfg, opts, aurocs, pause=0.0):
     bt.evaluate = scripted
     torch.set_num_threads(1)
     try:
-        return bt.train(h5, out, cfg, opts, progress=False)
+        return bt.train(h5, out, cfg, opts, progress=False, **settings)
     finally:
         bt.evaluate = real
         torch.set_num_threads(threads)
@@ -156,7 +150,7 @@ def run(h5, out, cfg, opts, aurocs, pause=0.0):
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
-    run(sys.argv[1], sys.argv[2], *(json.loads(a) for a in sys.argv[3:6]), pause=0.2)  # time to kill it
+    run(sys.argv[1], sys.argv[2], *(json.loads(a) for a in sys.argv[3:7]), pause=0.2)  # time to kill it
 '''
 
 
@@ -177,7 +171,8 @@ def test_killed_training_ends_with_the_best_model(h5, tmp_path):
     aurocs = [0.5, 0.6, 0.9, 0.7, 0.8, 0.85, 0.6]
     killed = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, str(script), str(h5), str(killed), json.dumps(CFG), json.dumps(opts),
-                             json.dumps(aurocs)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                             json.dumps(RUN), json.dumps(aurocs)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
     try:
         log = []
         for line in proc.stdout:
@@ -192,8 +187,8 @@ def test_killed_training_ends_with_the_best_model(h5, tmp_path):
     ckpt = torch.load(killed / "checkpoint.pt", weights_only=True)
     assert ckpt["best_epoch"] == 2 and 3 <= ckpt["epoch"] < 6  # killed after the best epoch, before the end
     (killed / "model.pt").unlink()
-    assert killable["run"](h5, killed, CFG, opts, aurocs)["epochs"] == 7
-    killable["run"](h5, tmp_path / "straight", CFG, opts, aurocs)
+    assert killable["run"](h5, killed, CFG, opts, RUN, aurocs)["epochs"] == 7
+    killable["run"](h5, tmp_path / "straight", CFG, opts, RUN, aurocs)
     a = torch.load(tmp_path / "straight" / "model.pt", weights_only=True)
     b = torch.load(killed / "model.pt", weights_only=True)
     assert a["epoch"] == b["epoch"] == 2 and a["valid_auroc"] == b["valid_auroc"] == 0.9
@@ -214,19 +209,20 @@ def test_finished_run_rewrites_a_deleted_model(h5, tmp_path, monkeypatch):
         return {"loss": 1.0, "auroc": np.zeros(T), "mean_auroc": next(scripted), "n": 96}
 
     monkeypatch.setattr(bt, "evaluate", fake_evaluate)
-    opts = dict(OPTS, max_epochs=20, patience=3, max_train_batches=2)
+    opts = dict(OPTS, max_epochs=20, patience=3)
+    settings = dict(RUN, max_train_batches=2)
     out = tmp_path / "run"
-    assert train(h5, out, CFG, opts, progress=False)["stopped_early"]
+    assert train(h5, out, CFG, opts, progress=False, **settings)["stopped_early"]
     best = torch.load(out / "model.pt", weights_only=True)
     (out / "model.pt").unlink()
-    assert train(h5, out, CFG, opts, progress=False)["epochs"] == 5
+    assert train(h5, out, CFG, opts, progress=False, **settings)["epochs"] == 5
     restored = torch.load(out / "model.pt", weights_only=True)
     assert restored.keys() == best.keys() and restored["epoch"] == 1
     assert all(torch.equal(restored["state_dict"][k], v) for k, v in best["state_dict"].items())
     torch.manual_seed(7)  # other weights under the final name are replaced too
     save_model(out / "model.pt", build_model(model_config(**{k: v for k, v in CFG.items() if k != "preset"}), T),
                ["t0", "t1", "t2"], {"epoch": 1})
-    train(h5, out, CFG, opts, progress=False)
+    train(h5, out, CFG, opts, progress=False, **settings)
     again = torch.load(out / "model.pt", weights_only=True)
     assert all(torch.equal(again["state_dict"][k], v) for k, v in best["state_dict"].items())
 
@@ -257,7 +253,7 @@ def test_training_on_a_full_disk(h5, small_tmpfs):
     out.mkdir()
     fill_up(small_tmpfs)
     with pytest.raises(DiskFullError, match=f"^no space left on device writing {out / 'model.pt'}"):
-        train(h5, out, CFG, dict(OPTS, max_epochs=1, max_train_batches=2), progress=False)
+        train(h5, out, CFG, dict(OPTS, max_epochs=1), progress=False, max_train_batches=2, **RUN)
     assert leftovers(out) == []
 
 
@@ -268,7 +264,9 @@ def test_bad_options(h5, tmp_path):
         train(h5, tmp_path, dict(CFG, seq_len=600), {})
     with pytest.raises(ConfigError, match=r"^model\.nope"):
         train(h5, tmp_path, dict(CFG, nope=1), {})
-    assert set(OPTS) <= set(TRAIN_DEFAULTS)
+    with pytest.raises(ConfigError, match=r"^train\.block_rows"):  # a setting of train(), not of the config
+        train(h5, tmp_path, CFG, dict(OPTS, block_rows=64))
+    assert set(OPTS) <= set(schema_defaults("train"))
 
 
 # ------------------------------------------------------------------------------------------------ DDP
@@ -294,7 +292,7 @@ def _ddp_worker(rank, world, port, codes, targets, h5, out):
     # train() reuses this process group (tearing it down and starting another one here could hang in gloo)
     dist.barrier()
     os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world))
-    train(h5, os.path.join(out, "ddp"), CFG, dict(OPTS, max_epochs=2, device="cpu"), progress=False)
+    train(h5, os.path.join(out, "ddp"), CFG, dict(OPTS, max_epochs=2, device="cpu"), progress=False, **RUN)
 
 
 @pytest.fixture(scope="module")
@@ -343,30 +341,24 @@ def test_stale_checkpoint_is_not_resumed():
     assert _stale(ckpt, {"a": 1}, 4, opts)  # another dataset
 
 
-def test_config_schema_defaults_are_the_library_defaults():
-    from pathlib import Path
+def test_the_schema_holds_the_training_defaults():
+    from basset.train import train_options
 
-    import yaml
-
-    from basset.train import TRAIN_DEFAULTS
-
-    schema = yaml.safe_load((Path(__file__).resolve().parents[1] / "src/basset/schemas/config.schema.yaml").read_text())
-    for key, spec in schema["properties"]["train"]["properties"].items():
-        assert spec["default"] == TRAIN_DEFAULTS[key], key
+    assert train_options({}) == schema_defaults("train")
+    assert train_options({"lr": 1, "max_norm": None})["lr"] == 1.0  # None: the default
 
 
-def test_torchrun_launches_ddp_training_from_the_cli(h5, tmp_path):
-    """The documented multi-GPU entry point, on CPU: `torchrun --nproc_per_node 2 -m basset.cli train`."""
-    import json
-    import subprocess
-    import sys
+def test_torchrun_launches_ddp_training_from_the_cli(tmp_path):
+    """The documented multi-GPU entry point, on CPU: `torchrun --nproc_per_node 2 -m basset.cli train`.
 
+    The loader's default blocks are 4096 rows: a dataset of 2 blocks and a bit gives both ranks some."""
+    h5 = write_h5(tmp_path / "two_blocks.h5", sizes=(8448, 96, 64))
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr",
                 "127.0.0.1", "--master_port", str(free_port())]
     model = [f"{k}={json.dumps(v)}" for k, v in CFG.items() if k != "preset"]
     opts = [f"{k}={json.dumps(v)}" for k, v in {**OPTS, "device": "cpu"}.items()]
     res = subprocess.run([*torchrun, "-m", "basset.cli", "-q", "train", "--dataset", str(h5), "--out",
-                          str(tmp_path / "ddp"), "--preset", "cpu", "--model", *model, "--set", *opts],
+                          str(tmp_path / "ddp"), "--preset", "cpu", "--seed", "3", "--model", *model, "--set", *opts],
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     assert "world size 2" in res.stderr

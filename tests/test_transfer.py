@@ -1,4 +1,5 @@
-"""Tests of basset.transfer: hold-out choice, target subsets, site sampling, fine-tuning and the stage."""
+"""Tests of basset.transfer (hold-out choice, site sampling, fine-tuning) and basset.stages.transfer (target subsets,
+the rules hold_out_targets and transfer_learning)."""
 
 import hashlib
 
@@ -9,9 +10,10 @@ import pytest
 import torch
 
 from basset import transfer as tr
-from basset.dataset import SPLITS, dataset_info
+from basset.dataset import SPLITS, Dataset, dataset_info
 from basset.errors import InputError
 from basset.models import load_model, model_config
+from basset.stages.transfer import hold_out_targets, subset_targets, transfer_learning
 from basset.train import train
 
 L = 60
@@ -22,8 +24,7 @@ TARGET_MOTIF = [0, 1, 2, 0]
 NAMES = ["t0", "t1", "t2", "t3"]
 CFG = model_config("cpu", seq_len=L, conv_filters=[16, 16], conv_widths=[9, 3], conv_pools=[2, 2],
                    conv_dropout=0.0, dense_units=[16], dense_dropout=0.0)
-OPTS = dict(optimizer="adam", lr=0.005, batch_size=32, max_epochs=6, patience=4, device="cpu", seed=1,
-            rc_augment=False)
+OPTS = dict(optimizer="adam", lr=0.005, batch_size=32, max_epochs=6, patience=4, device="cpu", rc_augment=False)
 
 
 def write_h5(path, sizes=(1200, 96, 240), seed=0):
@@ -53,14 +54,14 @@ def data(tmp_path_factory):
     folder = tmp_path_factory.mktemp("transfer")
     h5 = write_h5(folder / "full.h5")
     public = folder / "public.h5"
-    tr.subset_targets(h5, public, ["t0", "t1", "t2"])
-    train(public, folder / "pre", CFG, OPTS, resume=False, progress=False)
+    subset_targets(h5, public, ["t0", "t1", "t2"])
+    train(public, folder / "pre", CFG, OPTS, resume=False, progress=False, seed=1)
     return {"folder": folder, "h5": h5, "public": public, "model": folder / "pre" / "model.pt"}
 
 
 def test_subset_targets_keeps_columns_rows_and_attributes(data, tmp_path):
     out = tmp_path / "sub.h5"
-    summary = tr.subset_targets(data["h5"], out, ["t2", "t0"])
+    summary = subset_targets(data["h5"], out, ["t2", "t0"])
     assert summary["targets"] == 2 and summary["train"] == 1200
     info = dataset_info(out)
     assert info["target_names"] == ["t2", "t0"] and info["seq_length"] == L
@@ -75,7 +76,7 @@ def test_subset_targets_keeps_columns_rows_and_attributes(data, tmp_path):
 
 def test_subset_targets_unknown_name_names_the_file(data, tmp_path):
     with pytest.raises(InputError, match="full.h5.*nope"):
-        tr.subset_targets(data["h5"], tmp_path / "x.h5", ["t0", "nope"])
+        subset_targets(data["h5"], tmp_path / "x.h5", ["t0", "nope"])
     assert not (tmp_path / "x.h5").exists()
 
 
@@ -129,11 +130,11 @@ def test_transfer_sites_takes_all_negatives_when_fewer(tmp_path):
     assert rows.tolist() == list(range(10)) and labels.sum() == 7
 
 
-def test_read_rows_matches_fancy_indexing(data):
+def test_reading_rows_matches_fancy_indexing(data):
     rows = np.array([0, 5, 31, 32, 200, 1199])
     with h5py.File(data["h5"], "r") as h5:
         expected = h5["train"]["seqs"][...][rows]
-    np.testing.assert_array_equal(tr.read_rows(data["h5"], "train", rows), expected)
+    np.testing.assert_array_equal(Dataset(data["h5"]).codes("train", rows), expected)
 
 
 def test_fine_tune_new_head_copies_and_learns(data):
@@ -163,18 +164,22 @@ def test_fine_tune_from_scratch_has_fresh_weights(data):
     assert not torch.allclose(model.conv[0][0].weight, pre.conv[0][0].weight)
 
 
-def test_run_transfer_writes_table_summary_and_figure(data, tmp_path):
+def test_stages_write_holdout_table_summary_and_figure(data, tmp_path):
     metrics = tmp_path / "metrics.tsv"
     pd.DataFrame({"target": NAMES, "auroc": [0.95, 0.9, 0.92, 0.93]}).to_csv(metrics, sep="\t", index=False)
+    held = {"holdout": tmp_path / "holdout.tsv", "public": tmp_path / "public.h5"}
+    assert hold_out_targets(data["h5"], metrics, held, {"holdout": ["t3"]})["public_targets"] == 3
+    assert dataset_info(held["public"])["target_names"] == ["t0", "t1", "t2"]
     out = {"table": tmp_path / "transfer.tsv", "summary": tmp_path / "summary.tsv", "fig6": tmp_path / "fig6.png"}
-    table = tr.run_transfer(data["h5"], data["model"], metrics, ["t3"], out, OPTS, scratch=True, seed=1,
-                            pretrain_history=data["folder"] / "pre" / "history.tsv", models_dir=tmp_path / "m")
-    on_disk = pd.read_csv(out["table"], sep="\t")
-    assert list(on_disk.columns) == list(tr.TRANSFER_COLUMNS) and on_disk["target"].tolist() == ["t3"]
+    summary = transfer_learning(data["h5"], held["holdout"], data["model"], data["folder"] / "pre" / "history.tsv",
+                                metrics, out, {"scratch": True}, OPTS, seed=1, device="cpu",
+                                models_dir=tmp_path / "m")
+    table = pd.read_csv(out["table"], sep="\t")
+    assert list(table.columns) == list(tr.TRANSFER_COLUMNS) and table["target"].tolist() == ["t3"]
     assert table.loc[0, "full_auroc"] == pytest.approx(0.93)
     assert np.isfinite(table.loc[0, "scratch_auroc"]) and table.loc[0, "seconds_transfer"] > 0
-    summary = dict(pd.read_csv(out["summary"], sep="\t").values)
-    assert int(summary["holdout"]) == 1 and int(summary["public_targets"]) == 3
-    assert "pretrain_seconds" in summary
+    on_disk = dict(pd.read_csv(out["summary"], sep="\t").values)
+    assert int(on_disk["holdout"]) == summary["holdout"] == 1 and int(on_disk["public_targets"]) == 3
+    assert "pretrain_seconds" in on_disk
     assert (tmp_path / "fig6.png").stat().st_size > 0 and (tmp_path / "fig6.pdf").stat().st_size > 0
     assert load_model(tmp_path / "m" / "t3.pt")[1]["target_names"] == ["t3"]

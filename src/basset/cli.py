@@ -109,10 +109,10 @@ def cmd_build_dataset(args) -> dict:
 def cmd_train(args) -> dict:
     from .stages.train import train_model
 
-    options = {"seed": args.seed, **_settings(args.set)}
     model = {"preset": args.preset, **_settings(args.model)}
     summary = train_model(args.dataset, out=layout.out_dir_paths(args.out, "train", ["model", "history"]),
-                          model=model, train=options, resume=not args.restart, progress=not args.quiet)
+                          model=model, train=_settings(args.set), seed=args.seed, resume=not args.restart,
+                          progress=not args.quiet)
     return {k: v for k, v in summary.items() if k != "history"}
 
 

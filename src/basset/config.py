@@ -256,10 +256,16 @@ def top_level_default(key: str):
     return _schema("config.schema.yaml")["properties"][key].get("default")
 
 
+def _nullable(node: dict) -> bool:
+    kind = node.get("type")
+    return kind == "null" or (isinstance(kind, list) and "null" in kind)
+
+
 def with_defaults(section: str, values: dict | None, drop: tuple = ()) -> dict:
     """``values`` over the schema's defaults of ``section``, as validation fills them in: a mapping whose schema lists
     its properties is merged key by key, any other value (a free mapping such as ``simulate.programs``, a list)
-    replaces the default whole; ``None`` means "the default". An unknown key is a :class:`ConfigError` naming
+    replaces the default whole; ``None`` is the key's ``null`` where the schema allows one (``train.max_norm: null``
+    turns the max-norm off), else "the default". An unknown key is a :class:`ConfigError` naming
     ``section.key``. ``drop``: keys to leave out of the result (keys of the section the caller does not take)."""
 
     def merge(base: dict, over: dict, prefix: str, node: dict) -> dict:
@@ -268,9 +274,11 @@ def with_defaults(section: str, values: dict | None, drop: tuple = ()) -> dict:
         for key, value in (over or {}).items():
             if key not in props:
                 raise ConfigError(f"{prefix}.{key}", f"unknown key (expected one of {', '.join(props)})")
-            if value is None:
-                continue
             sub = _resolved(props[key])
+            if value is None:
+                if _nullable(sub):
+                    out[key] = None
+                continue
             if isinstance(value, dict) and isinstance(base.get(key), dict) and sub.get("properties"):
                 out[key] = merge(base[key], value, f"{prefix}.{key}", sub)
             else:

@@ -37,9 +37,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from . import __version__
 from .errors import ConfigError, InputError
 from .fileio import atomic_path
-from .presets import PRESETS, _flat_length, model_config  # noqa: F401 (re-exported: basset.models.PRESETS)
+from .presets import PRESETS, flat_length, model_config  # noqa: F401 (re-exported: basset.models.PRESETS)
 
 
 class BassetNet(nn.Module):
@@ -68,7 +69,7 @@ class BassetNet(nn.Module):
             channels = f
         self.conv = nn.ModuleList(layers)
         dense: list[nn.Module] = [nn.Flatten()]
-        width = channels * _flat_length(cfg)
+        width = channels * flat_length(cfg)
         for units, d in zip(cfg["dense_units"], cfg["dense_dropout"]):
             dense.append(nn.Linear(width, units))
             if bn:
@@ -211,8 +212,6 @@ def save_model(path: str | Path, model: nn.Module, target_names, extra: dict | N
     (:func:`cpu_state` of an earlier epoch, say) instead of ``model``'s own, which then gives only the
     architecture. Tensors are saved on the CPU.
     """
-    from . import __version__
-
     net = unwrap(model)
     target_names = [str(t) for t in target_names]
     if len(target_names) != net.n_targets:

@@ -19,16 +19,15 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .dataset import Dataset
+from .device import resolve_device
 from .errors import InputError
 from .logs import progress_bar
+from .models import eval_mode
 from .sequence import one_hot
 from .tables import write_table
 
 log = logging.getLogger("basset.predict")
-
-
-def _device(device) -> torch.device:
-    return torch.device(device) if device is not None else torch.device("cpu")
 
 
 def _probs(model: torch.nn.Module, codes: torch.Tensor, rc_average: bool) -> torch.Tensor:
@@ -40,35 +39,21 @@ def _probs(model: torch.nn.Module, codes: torch.Tensor, rc_average: bool) -> tor
     return p
 
 
-class _EvalMode:
-    """Put a model in eval mode for a block and restore its previous mode afterwards."""
-
-    def __init__(self, model: torch.nn.Module):
-        self.model, self.was_training = model, model.training
-
-    def __enter__(self):
-        self.model.eval()
-        return self.model
-
-    def __exit__(self, *exc):
-        self.model.train(self.was_training)
-
-
 def predict_codes(model: torch.nn.Module, codes, batch_size: int = 256, device="cpu", rc_average: bool = True,
                   progress: bool = False) -> np.ndarray:
     """Probabilities ``(N, T) float32`` for in-memory codes ``(N, L) uint8`` (numpy or torch).
 
-    The model is moved to ``device`` (in place, as ``nn.Module.to``) and run in eval mode under
-    ``torch.inference_mode``; its training flag is restored afterwards.
+    The model is moved to ``device`` (:func:`basset.device.resolve_device`; in place, as ``nn.Module.to``) and run
+    in eval mode under ``torch.inference_mode``; its training flag is restored afterwards.
     """
-    device = _device(device)
+    device = resolve_device(device)
     codes = torch.as_tensor(np.asarray(codes, dtype=np.uint8) if not isinstance(codes, torch.Tensor) else codes)
     if codes.ndim != 2:
         raise ValueError(f"expected (N, L) codes, got shape {tuple(codes.shape)}")
     model.to(device)
     out = []
     bar = progress_bar(codes.shape[0], progress, "predicting", "site")
-    with _EvalMode(model), torch.inference_mode():
+    with eval_mode(model), torch.inference_mode():
         for lo in range(0, codes.shape[0], batch_size):  # batches, not sequences
             batch = codes[lo : lo + batch_size].to(device, non_blocking=True)
             out.append(_probs(model, batch, rc_average).cpu())
@@ -80,7 +65,7 @@ def predict_codes(model: torch.nn.Module, codes, batch_size: int = 256, device="
 
 
 def _n_outputs(model, L: int, device) -> int:
-    with _EvalMode(model), torch.inference_mode():
+    with eval_mode(model), torch.inference_mode():
         return int(model(torch.zeros(1, 4, L, device=device)).shape[1])
 
 
@@ -90,14 +75,12 @@ def predict(model: torch.nn.Module, h5_path: str | Path, split: str = "test", ba
 
     Returns ``(targets (n, T) uint8, probs (n, T) float32)``; row i of both is row i of ``/{split}``.
     """
-    from .dataset import H5Batches
-
-    device = _device(device)
-    batches = H5Batches(h5_path, split, batch_size=batch_size, shuffle=False)
+    device = resolve_device(device)
+    batches = Dataset(h5_path).batches(split, batch_size)
     model.to(device)
     ys, ps = [], []
     bar = progress_bar(batches.n_rows, progress, "predicting", "site")
-    with _EvalMode(model), torch.inference_mode():
+    with eval_mode(model), torch.inference_mode():
         for codes, y in batches:
             ps.append(_probs(model, codes.to(device, non_blocking=True), rc_average).cpu())
             ys.append(y)
@@ -115,13 +98,9 @@ def predict(model: torch.nn.Module, h5_path: str | Path, split: str = "test", ba
 
 
 def split_site_index(h5_path: str | Path, split: str = "test") -> np.ndarray:
-    """``/{split}/site_index (n,) int64`` of a dataset: each row's 0-based row in sites.bed."""
-    import h5py
-
-    with h5py.File(h5_path, "r") as h5:
-        if split not in h5:
-            raise InputError(h5_path, f"no split {split!r} in the dataset")
-        return h5[split]["site_index"][...].astype(np.int64)
+    """``/{split}/site_index (n,) int64`` of a dataset: each row's 0-based row in sites.bed
+    (:meth:`basset.dataset.Dataset.site_index`)."""
+    return Dataset(h5_path).site_index(split)
 
 
 def write_predictions(path: str | Path, site_index, probs, target_names) -> None:

@@ -1,7 +1,8 @@
-"""Training: the step, validation, early stopping, checkpoints with exact resume, and DDP.
+"""Training: the step, one epoch, validation, early stopping, checkpoints with exact resume, and DDP.
 
 :func:`train` fits a :class:`basset.models.BassetNet` on the ``train`` split of an HDF5 dataset
-(:mod:`basset.dataset`), validating on ``valid`` after every epoch. It writes into ``outdir``::
+(:mod:`basset.dataset`), validating on ``valid`` after every epoch. It writes into ``outdir`` (file names from
+:data:`basset.layout.STAGES` ``["train"]``)::
 
     history.tsv     one row per epoch: epoch, train_loss, valid_loss, valid_auroc, seconds, lr, best
     checkpoint.pt   latest state (model, optimizer, epoch, best metric, patience counter, history, RNG
@@ -12,6 +13,13 @@
                     killed Snakemake job loses its outputs, and a resumed run may never improve again)
 
 Both ``.pt`` files hold only tensors and plain types: ``torch.load(path, weights_only=True)`` reads them.
+
+:func:`train` is :func:`set_up` (model, optimiser, device, process group), :func:`resume_run` (the checkpoint),
+:func:`open_loader` and, per epoch, :func:`run_epoch` (the training steps, also used by :mod:`basset.transfer`)
+and :func:`end_epoch` (validation, early stopping, files). Options are the config's ``train`` section (defaults in
+the schema, :func:`train_options`); settings that no config sets (loader blocks, step caps) are keyword arguments.
+Our own loop rather than a trainer library (Lightning, Ignite): bitwise exact resume needs every RNG state and the
+data order in the checkpoint, and DDP ranks must run equal step counts over disjoint HDF5 blocks.
 
 Loss: binary cross-entropy with logits, **summed over targets and averaged over the batch** (the paper's
 summed BCE), see :func:`loss_fn`. Sequences stay ``(B, L) uint8`` codes until the device, where
@@ -39,61 +47,45 @@ import os
 import random
 import time
 from contextlib import nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .dataset import H5Batches, dataset_info
+from . import layout, presets
+from .config import with_defaults
+from .dataset import Dataset, H5Batches
+from .device import resolve_device
 from .errors import ConfigError
 from .fileio import atomic_path
 from .logs import progress_bar
 from .metrics import auroc
-from .models import _unwrap, apply_max_norm, atomic_save, build_model, cpu_state, save_model
-from .models import model_config as _model_config
-from .sequence import one_hot
+from .models import (
+    apply_max_norm,
+    atomic_save,
+    build_model,
+    cpu_state,
+    eval_mode,
+    save_model,
+    unwrap,
+)
+from .sequence import one_hot, reverse_complement
 
 log = logging.getLogger("basset.train")
 
-#: Training options and their defaults (the ``train:`` section of the config).
-TRAIN_DEFAULTS: dict = {
-    "optimizer": "rmsprop",  # "rmsprop" (the paper) or "adam"
-    "lr": 0.002,  # learning rate (paper: 0.002 with RMSprop)
-    "alpha": 0.98,  # RMSprop smoothing constant of the squared-gradient average (paper: 0.98)
-    "weight_decay": 0.0,  # L2 penalty added by the optimizer
-    "max_norm": 7.0,  # max L2 norm of each unit's weight vector after every step; 0 or None: off
-    "batch_size": 128,  # sequences per step (per rank under DDP)
-    "max_epochs": 30,
-    "patience": 10,  # stop after this many epochs without a better mean validation AUROC (paper 10-12)
-    "min_epochs": 1,  # never stop before this many epochs
-    "rc_augment": False,  # reverse-complement a random half of each training batch (seeded)
-    "device": "auto",  # "auto" (cuda if available), "cpu", "cuda" or "cuda:N"
-    "amp": "auto",  # bf16 autocast: "auto" (on for CUDA, off on CPU), true or false
-    "num_workers": "auto",  # DataLoader workers: "auto" = 0 on CPU (the cores train), 4 on CUDA
-    "seed": 1,  # initialisation, data order, augmentation, dropout
-    "max_train_batches": None,  # cap on training steps per epoch (tests, quick runs)
-    "valid_batch_size": 1024,  # sequences per validation forward pass
-    "block_rows": 4096,  # loader: rows per contiguous HDF5 read
-    "buffer_blocks": 4,  # loader: rows are shuffled within this many blocks
-    "loader_chunk": 8,  # loader: batches per read; one transfer to the device per chunk, sliced there
-    "stop_after_epochs": None,  # end this call after this many epochs *of this call* (simulates interruption)
-}
+HISTORY_COLUMNS = ("epoch", "train_loss", "valid_loss", "valid_auroc", "seconds", "lr", "best")
 
 
 # ------------------------------------------------------------------------------------------ options
 def train_options(options: dict | None = None) -> dict:
-    """``TRAIN_DEFAULTS`` updated with ``options`` (``None`` values mean "default"); unknown keys and
-    bad values raise :class:`ConfigError` naming ``train.<key>``."""
-    opts = dict(TRAIN_DEFAULTS)
-    for key, value in (options or {}).items():
-        if key not in TRAIN_DEFAULTS:
-            raise ConfigError(f"train.{key}", f"unknown training option (expected one of {', '.join(TRAIN_DEFAULTS)})")
-        if value is not None:
-            opts[key] = value
+    """The config's ``train`` section: ``options`` over the schema's defaults (``None`` values mean "default");
+    unknown keys and bad values raise :class:`ConfigError` naming ``train.<key>``."""
+    opts = with_defaults("train", options)
     if opts["optimizer"] not in ("rmsprop", "adam"):
         raise ConfigError("train.optimizer", f"expected 'rmsprop' or 'adam', got {opts['optimizer']!r}")
-    for key in ("batch_size", "max_epochs", "valid_batch_size", "block_rows", "buffer_blocks", "loader_chunk"):
+    for key in ("batch_size", "max_epochs"):
         if not isinstance(opts[key], int) or isinstance(opts[key], bool) or opts[key] < 1:
             raise ConfigError(f"train.{key}", f"expected a positive integer, got {opts[key]!r}")
     for key in ("patience", "min_epochs"):
@@ -114,19 +106,6 @@ def train_options(options: dict | None = None) -> dict:
     return opts
 
 
-def resolve_device(device: str = "auto", local_rank: int | None = None) -> torch.device:
-    """``"auto"`` -> ``cuda`` (``cuda:LOCAL_RANK`` under DDP) when available, else ``cpu``."""
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    dev = torch.device(device)
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ConfigError("train.device", "CUDA was asked for but torch.cuda.is_available() is False")
-        if dev.index is None:
-            dev = torch.device("cuda", local_rank or 0)
-    return dev
-
-
 def amp_dtype(amp, device: torch.device):
     """Autocast dtype (``torch.bfloat16``) or ``None``: ``"auto"`` means on for CUDA, off on CPU."""
     on = (device.type == "cuda") if amp == "auto" else bool(amp)
@@ -142,13 +121,12 @@ def make_optimizer(model: torch.nn.Module, opts: dict) -> torch.optim.Optimizer:
     return torch.optim.Adam(model.parameters(), lr=opts["lr"], weight_decay=opts["weight_decay"])
 
 
+def seed_for(*keys: int) -> int:
+    """A 63-bit seed derived from integers (same keys -> same seed, in any process)."""
+    return int(np.random.SeedSequence([int(k) for k in keys]).generate_state(2, np.uint64)[0] >> np.uint64(1))
+
+
 # --------------------------------------------------------------------------------------------- step
-def reverse_complement_codes(codes: torch.Tensor, flip: torch.Tensor) -> torch.Tensor:
-    """Reverse-complement rows of ``(B, L) uint8`` codes where ``flip`` ``(B,) bool`` is true (N stays N)."""
-    rc = torch.where(codes < 4, 3 - codes, codes).flip(-1)
-    return torch.where(flip[:, None], rc, codes)
-
-
 def loss_fn(model: torch.nn.Module, codes: torch.Tensor, targets: torch.Tensor, amp=None) -> torch.Tensor:
     """Summed-over-targets, batch-mean BCE of ``model`` on ``(B, L) uint8`` codes and ``(B, T)`` 0/1 targets.
 
@@ -188,13 +166,46 @@ def train_step(model, optimizer, codes, targets, device, amp=None, max_norm=None
     codes = codes.to(device, non_blocking=True)
     targets = targets.to(device, non_blocking=True)
     if flip is not None:
-        codes = reverse_complement_codes(codes, flip.to(device, non_blocking=True))
+        codes = torch.where(flip.to(device, non_blocking=True)[:, None], reverse_complement(codes), codes)
     optimizer.zero_grad(set_to_none=True)
     loss = loss_fn(model, codes, targets, amp)
     loss.backward()
     optimizer.step()
     apply_max_norm(model, max_norm)
     return loss.detach()
+
+
+def run_epoch(net, optimizer, batches, device, amp=None, max_norm=None, rc_gen: torch.Generator | None = None,
+              max_steps: int | None = None, bar=None) -> tuple[float, int]:
+    """Train ``net`` (train mode) with one :func:`train_step` per batch of ``batches``; returns ``(mean loss,
+    steps)``.
+
+    Parameters
+    ----------
+    batches : iterable of (codes (B, L) uint8, targets (B, T) uint8)
+        On the device or the CPU (:func:`device_batches` of a loader, or in-memory batches).
+    rc_gen : torch.Generator, optional
+        Reverse-complement augmentation: each row is flipped with probability 1/2, drawn from ``rc_gen`` (on the
+        CPU) before its step; ``None``: no augmentation.
+    max_steps : int, optional
+        Stop after this many steps (DDP ranks in step, test caps).
+    bar : tqdm, optional
+        Advanced by one per step; the running loss is shown every 50 steps.
+    """
+    net.train()
+    total = torch.zeros((), device=device)
+    steps = 0
+    for codes, targets in batches:
+        if max_steps is not None and steps >= max_steps:
+            break
+        flip = torch.rand(codes.shape[0], generator=rc_gen) < 0.5 if rc_gen is not None else None
+        total += train_step(net, optimizer, codes, targets, device, amp, max_norm, flip)
+        steps += 1
+        if bar is not None:
+            bar.update(1)
+            if steps % 50 == 0:
+                bar.set_postfix(loss=f"{total.item() / steps:.4f}")
+    return total.item() / max(steps, 1), steps
 
 
 @torch.no_grad()
@@ -204,22 +215,19 @@ def evaluate(model, h5_path, split="valid", device="cpu", amp=None, batch_size=1
     Returns ``{"loss": float (summed BCE per sequence), "auroc": (T,) float64 (NaN where a target has one
     class), "mean_auroc": float (nanmean), "n": int}``.
     """
-    net = _unwrap(model)
-    was_training = net.training
-    net.eval()
+    net = unwrap(model)
     device = torch.device(device)
-    ds = H5Batches(h5_path, split, batch_size, shuffle=False)
     probs, ys, total = [], [], torch.zeros((), dtype=torch.float64, device=device)
-    for codes, targets in ds:
-        codes, targets = codes.to(device, non_blocking=True), targets.to(device, non_blocking=True)
-        ctx = torch.autocast(device.type, dtype=amp) if amp is not None else nullcontext()
-        with ctx:
-            logits = net(one_hot(codes))
-        logits = logits.float()
-        total += F.binary_cross_entropy_with_logits(logits, targets.float(), reduction="sum").double()
-        probs.append(torch.sigmoid(logits).cpu())
-        ys.append(targets.cpu())
-    net.train(was_training)
+    with eval_mode(net):
+        for codes, targets in Dataset(h5_path).batches(split, batch_size):
+            codes, targets = codes.to(device, non_blocking=True), targets.to(device, non_blocking=True)
+            ctx = torch.autocast(device.type, dtype=amp) if amp is not None else nullcontext()
+            with ctx:
+                logits = net(one_hot(codes))
+            logits = logits.float()
+            total += F.binary_cross_entropy_with_logits(logits, targets.float(), reduction="sum").double()
+            probs.append(torch.sigmoid(logits).cpu())
+            ys.append(targets.cpu())
     n = sum(p.shape[0] for p in probs)
     if n == 0:
         return {"loss": float("nan"), "auroc": np.full(net.n_targets, np.nan), "mean_auroc": float("nan"), "n": 0}
@@ -265,25 +273,265 @@ def _dist_env() -> tuple[int, int, int]:
     return int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0")), world
 
 
-def steps_per_epoch(ds: H5Batches, world_size: int, num_workers: int) -> int:
-    """Full batches (of ``ds.batch_size`` rows) the *smallest* rank's shard yields this epoch (``drop_last``):
-    every rank runs this many, so DDP's gradient all-reduces stay paired."""
-    counts = []
-    workers = max(1, num_workers)
-    for rank in range(world_size):
-        total = 0
-        for w in range(workers):
-            blocks = ds.blocks(rank * workers + w, world_size * workers)
-            rows = int(sum(min(ds.block_rows, ds.n_rows - int(b) * ds.block_rows) for b in blocks))
-            total += rows // ds.batch_size
-        counts.append(total)
-    return min(counts)
-
-
 # -------------------------------------------------------------------------------------------- train
-HISTORY_COLUMNS = ("epoch", "train_loss", "valid_loss", "valid_auroc", "seconds", "lr", "best")
+@dataclass
+class Run:
+    """What :func:`set_up` prepares for one :func:`train` call on this process (one DDP rank)."""
+
+    h5_path: str
+    outdir: Path
+    cfg: dict  # the architecture
+    opts: dict  # train options and the call's settings (seed, loader, caps), recorded in the files
+    info: dict  # dataset_info of h5_path
+    device: torch.device
+    amp: torch.dtype | None
+    workers: int
+    rank: int
+    world: int
+    own_group: bool  # this call started the process group (and ends it)
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    net: torch.nn.Module | None = None  # the model, or its DDP wrapper
+    batches: H5Batches | None = None
+    loader: torch.utils.data.DataLoader | None = None
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.world > 1
+
+    def path(self, key: str) -> Path:
+        """``outdir`` / the train stage's file ``key`` (``model``, ``history``, ``checkpoint``)."""
+        return self.outdir / layout.name("train", key)
 
 
+@dataclass
+class Record:
+    """Where training stands: the next epoch, early stopping, the history and the best epoch's weights."""
+
+    epoch: int = 0  # the next epoch to run
+    best: float = -math.inf
+    best_epoch: int = -1
+    bad_epochs: int = 0
+    stopped_early: bool = False
+    history: list = field(default_factory=list)
+    best_state: dict | None = None  # the best epoch's weights (CPU)
+    best_meta: dict | None = None  # and its model.pt entries
+
+
+def set_up(h5_path, outdir, model_config: dict, opts: dict) -> Run:
+    """Check the dataset against the model and options, join the process group under torchrun, and build the
+    model (seeded with ``opts["seed"]``) and optimiser on the device."""
+    cfg = _validated_model_config(model_config)
+    info = Dataset(h5_path).info()
+    if info["seq_length"] != cfg["seq_len"]:
+        raise ConfigError(
+            "model.seq_len", f"is {cfg['seq_len']} bp but {h5_path} holds {info['seq_length']} bp sequences"
+        )
+    if info["n_sites"].get("train", 0) < opts["batch_size"]:
+        raise ConfigError(
+            "train.batch_size",
+            f"{opts['batch_size']} is more than the {info['n_sites'].get('train', 0)} training sites of {h5_path}",
+        )
+    rank, local_rank, world = _dist_env()
+    device = resolve_device(opts["device"], local_rank if world > 1 else None)
+    own_group = world > 1 and not torch.distributed.is_initialized()
+    if own_group:
+        torch.distributed.init_process_group(
+            "nccl" if device.type == "cuda" else "gloo", device_id=device if device.type == "cuda" else None
+        )
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    workers = opts["num_workers"]
+    if workers == "auto":
+        workers = 4 if device.type == "cuda" else 0
+    outdir = Path(outdir)
+    if rank == 0:
+        outdir.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(int(opts["seed"]))
+    model = build_model(cfg, info["n_targets"]).to(device)
+    if world > 1 and device.type == "cuda":  # PyTorch's SyncBatchNorm refuses CPU tensors
+        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    return Run(str(h5_path), outdir, cfg, opts, info, device, amp_dtype(opts["amp"], device), workers, rank, world,
+               own_group, model, make_optimizer(model, opts))
+
+
+def resume_run(run: Run, enabled: bool = True) -> Record:
+    """The :class:`Record` to continue from: the checkpoint's when ``enabled`` and one made with the same model,
+    dataset and optimiser settings exists (model, optimiser and RNG states are restored), else a fresh one."""
+    ckpt_path = run.path("checkpoint")
+    ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True) if enabled and ckpt_path.exists() else None
+    if ckpt is not None and _stale(ckpt, run.cfg, run.info["n_targets"], run.opts):
+        log.warning("%s was made with another model, dataset or optimiser settings: starting over", ckpt_path)
+        ckpt = None
+    record = Record()
+    if ckpt is not None:  # RNG states were loaded onto the CPU, where they must stay
+        run.model.load_state_dict(ckpt["state_dict"])
+        run.optimizer.load_state_dict(ckpt["optimizer"])
+        record = Record(int(ckpt["epoch"]) + 1, float(ckpt["best"]), int(ckpt["best_epoch"]), int(ckpt["bad_epochs"]),
+                        bool(ckpt.get("stopped_early", False)), list(ckpt["history"]), ckpt.get("best_state"),
+                        ckpt.get("best_meta"))
+        _set_rng_state(ckpt["rng"], run.device)
+        log.info("resuming %s after epoch %d (best mean valid AUROC %.4f at epoch %d)", ckpt_path,
+                 record.epoch - 1, record.best, record.best_epoch)
+    elif run.is_main and ckpt_path.exists():
+        log.info("resume=False: starting over (replacing %s)", ckpt_path)
+    if run.distributed and run.rank > 0:
+        torch.manual_seed(int(run.opts["seed"]) + 1000003 * run.rank + record.epoch)  # rank-specific dropout masks
+    return record
+
+
+def open_loader(run: Run) -> None:
+    """Wrap the model for DDP (under torchrun) and open the training split's loader (``run.net``,
+    ``run.batches``, ``run.loader``): chunks of ``loader_chunk`` batches, this rank's shard of the blocks."""
+    opts = run.opts
+    run.net = run.model
+    if run.distributed:
+        run.net = torch.nn.parallel.DistributedDataParallel(
+            run.model, device_ids=[run.device.index] if run.device.type == "cuda" else None
+        )
+    run.batches = H5Batches(run.h5_path, "train", opts["batch_size"] * opts["loader_chunk"], True, int(opts["seed"]),
+                            0, opts["block_rows"], opts["buffer_blocks"], run.distributed, run.rank, run.world)
+    run.loader = torch.utils.data.DataLoader(run.batches, batch_size=None, num_workers=run.workers,
+                                             pin_memory=run.device.type == "cuda")
+    log.info(
+        "training on %s (%s, amp %s, %d worker(s), world size %d): %d train / %d valid sites, %d targets, "
+        "%d parameters", run.device, opts["optimizer"], run.amp, run.workers, run.world,
+        run.info["n_sites"]["train"], run.info["n_sites"].get("valid", 0), run.info["n_targets"],
+        sum(p.numel() for p in run.model.parameters()),
+    )
+
+
+def train_epoch(run: Run, epoch: int, progress: bool = True) -> tuple[float, int]:
+    """:func:`run_epoch` over epoch ``epoch``'s shuffled training batches (DDP: the step count all ranks share;
+    ``max_train_batches``: a cap); returns ``(mean loss, steps)``."""
+    opts = run.opts
+    run.batches.set_epoch(epoch)
+    n_steps = run.batches.shared_batches(run.workers) * opts["loader_chunk"] if run.distributed else None
+    if opts["max_train_batches"] is not None:
+        cap = int(opts["max_train_batches"])
+        n_steps = cap if n_steps is None else min(n_steps, cap)
+    expected = n_steps if n_steps is not None else math.ceil(run.batches.n_rows / opts["batch_size"])
+    rc_gen = torch.Generator().manual_seed(seed_for(opts["seed"], epoch, run.rank)) if opts["rc_augment"] else None
+    bar = progress_bar(expected, True, f"epoch {epoch}", "batch") if progress and run.is_main else None
+    loss, steps = run_epoch(run.net, run.optimizer, device_batches(run.loader, run.device, opts["batch_size"]),
+                            run.device, run.amp, opts["max_norm"], rc_gen, n_steps, bar)
+    if bar is not None:
+        bar.close()
+    return loss, steps
+
+
+def end_epoch(run: Run, record: Record, train_loss: float, steps: int, t0: float) -> None:
+    """After epoch ``record.epoch``: rank 0 validates, updates ``record`` (early stopping) and writes model.pt
+    (when better), the checkpoint and the history; under DDP its stop decision is broadcast. ``t0``: the
+    epoch's start (``time.perf_counter``)."""
+    stop = torch.zeros(1, dtype=torch.int64)
+    if run.is_main:
+        val = evaluate(run.model, run.h5_path, "valid", run.device, run.amp, run.opts["valid_batch_size"])
+        improved = _update(record, val, run.opts)
+        seconds = time.perf_counter() - t0
+        record.history.append({"epoch": record.epoch, "train_loss": train_loss, "valid_loss": val["loss"],
+                               "valid_auroc": val["mean_auroc"], "seconds": round(seconds, 3),
+                               "lr": run.optimizer.param_groups[0]["lr"], "best": improved})
+        if improved:
+            record.best_state = cpu_state(run.model)
+            record.best_meta = {"epoch": record.epoch, "valid_auroc": val["mean_auroc"], "valid_loss": val["loss"],
+                                "train_options": _plain_opts(run.opts)}
+            save_model(run.path("model"), run.model, run.info["target_names"], record.best_meta,
+                       state=record.best_state)
+        atomic_save(_checkpoint(run, record), run.path("checkpoint"))
+        _write_history(run.path("history"), record.history)
+        log.info("epoch %d: train loss %.4f, valid loss %.4f, valid mean AUROC %.4f%s (%.1f s, %d steps)",
+                 record.epoch, train_loss, val["loss"], val["mean_auroc"], " *best*" if improved else "", seconds,
+                 steps)
+        stop[0] = int(record.stopped_early)
+    if run.distributed:
+        torch.distributed.broadcast(stop, src=0)
+        torch.distributed.barrier()
+        record.stopped_early = bool(stop.item())
+    record.epoch += 1
+
+
+def _update(record: Record, val: dict, opts: dict) -> bool:
+    """Early stopping after epoch ``record.epoch`` validated as ``val``; True when it is the best so far."""
+    metric = val["mean_auroc"] if math.isfinite(val["mean_auroc"]) else -math.inf
+    improved = record.best_epoch < 0 or metric > record.best
+    if improved:
+        record.best, record.best_epoch, record.bad_epochs = metric, record.epoch, 0
+    else:
+        record.bad_epochs += 1
+    record.stopped_early = record.bad_epochs >= opts["patience"] and record.epoch + 1 >= opts["min_epochs"]
+    return improved
+
+
+def _checkpoint(run: Run, record: Record) -> dict:
+    """The checkpoint after epoch ``record.epoch`` (plain types and tensors only)."""
+    return {"state_dict": run.model.state_dict(), "optimizer": run.optimizer.state_dict(), "config": run.cfg,
+            "n_targets": run.info["n_targets"], "epoch": record.epoch, "best": record.best,
+            "best_epoch": record.best_epoch, "bad_epochs": record.bad_epochs, "history": record.history,
+            "stopped_early": record.stopped_early, "best_state": record.best_state, "best_meta": record.best_meta,
+            "options": _plain_opts(run.opts), "rng": _rng_state(run.device)}
+
+
+def train(h5_path, outdir, model_config: dict, options: dict | None = None, resume: bool = True,
+          progress: bool = True, *, seed: int = 1, max_train_batches: int | None = None,
+          stop_after_epochs: int | None = None, valid_batch_size: int = 1024, block_rows: int = 4096,
+          buffer_blocks: int = 4, loader_chunk: int = 8) -> dict:
+    """Train on ``h5_path``'s train split, early-stopping on mean validation AUROC; files in ``outdir``.
+
+    ``model_config``: an architecture dict (:func:`basset.models.model_config`; its ``seq_len`` must equal
+    the dataset's); ``options``: the config's ``train`` section (:func:`train_options`); ``seed``: initialisation,
+    data order, augmentation, dropout. With ``resume`` an existing ``outdir/checkpoint.pt`` is continued (a run
+    that stopped early returns at once; one that reached ``max_epochs`` continues up to a larger ``max_epochs``).
+
+    Settings that no config sets: ``max_train_batches`` caps the steps per epoch (tests, quick runs);
+    ``stop_after_epochs`` ends this call after that many epochs *of this call* (simulates an interruption);
+    ``valid_batch_size``: sequences per validation forward pass; the loader reads ``block_rows`` contiguous rows
+    at a time, shuffles rows within ``buffer_blocks`` blocks and ``loader_chunk`` batches per read (one transfer
+    to the device per chunk, sliced there).
+
+    Returns a summary dict: ``best_epoch`` (0-based), ``best_valid_auroc``, ``epochs`` (epochs completed in
+    total), ``stopped_early``, ``finished``, ``seconds`` (this call), ``history`` (list of row dicts), ``model``
+    and ``history_path``/``checkpoint_path`` (paths as str). Every call ends (on rank 0) with ``model.pt``
+    holding the best epoch's weights, also a resumed call that has nothing left to train. A full disk raises
+    :class:`basset.fileio.DiskFullError` naming the file that could not be written.
+    """
+    opts = {**train_options(options), "seed": int(seed), "max_train_batches": max_train_batches,
+            "valid_batch_size": valid_batch_size, "block_rows": block_rows, "buffer_blocks": buffer_blocks,
+            "loader_chunk": loader_chunk, "stop_after_epochs": stop_after_epochs}
+    run = set_up(h5_path, outdir, model_config, opts)
+    record = resume_run(run, resume)
+    open_loader(run)
+    t_call, ran = time.perf_counter(), 0
+    while not record.stopped_early and record.epoch < opts["max_epochs"]:
+        if stop_after_epochs is not None and ran >= int(stop_after_epochs):
+            break
+        t0 = time.perf_counter()
+        train_loss, steps = train_epoch(run, record.epoch, progress)
+        end_epoch(run, record, train_loss, steps, t0)
+        ran += 1
+    if run.own_group:
+        torch.distributed.destroy_process_group()
+    if run.is_main:
+        _restore_best_model(run.path("model"), run.model, run.info["target_names"], record.best_state,
+                            record.best_meta)
+        if record.stopped_early:
+            log.info("early stopping: no better mean valid AUROC for %d epochs (best %.4f at epoch %d)",
+                     record.bad_epochs, record.best, record.best_epoch)
+    return {"best_epoch": record.best_epoch, "best_valid_auroc": record.best,
+            "epochs": len(record.history) if run.is_main else record.epoch, "stopped_early": record.stopped_early,
+            "finished": record.stopped_early or record.epoch >= opts["max_epochs"],
+            "seconds": time.perf_counter() - t_call, "history": record.history, "model": str(run.path("model")),
+            "history_path": str(run.path("history")), "checkpoint_path": str(run.path("checkpoint"))}
+
+
+# -------------------------------------------------------------------------------------------- files
 def _write_history(path: Path, history: list[dict]) -> None:
     lines = ["\t".join(HISTORY_COLUMNS)]
     for row in history:
@@ -298,245 +546,6 @@ def _fmt(v) -> str:
     if isinstance(v, float):
         return f"{v:.6g}"
     return str(v)
-
-
-def train(
-    h5_path, outdir, model_config: dict, options: dict | None = None, resume: bool = True, progress: bool = True
-) -> dict:
-    """Train on ``h5_path``'s train split, early-stopping on mean validation AUROC; files in ``outdir``.
-
-    ``model_config``: an architecture dict (:func:`basset.models.model_config`; its ``seq_len`` must equal
-    the dataset's); ``options``: see :data:`TRAIN_DEFAULTS`. With ``resume`` an existing
-    ``outdir/checkpoint.pt`` is continued (a run that stopped early returns at once; one that reached
-    ``max_epochs`` continues up to a larger ``max_epochs``). Returns a summary
-    dict: ``best_epoch`` (0-based), ``best_valid_auroc``, ``epochs`` (epochs completed in total),
-    ``stopped_early``, ``finished``, ``seconds`` (this call), ``history`` (list of row dicts), ``model``
-    and ``history_path``/``checkpoint_path`` (paths as str). Every call ends (on rank 0) with ``model.pt``
-    holding the best epoch's weights, also a resumed call that has nothing left to train. A full disk
-    raises :class:`basset.fileio.DiskFullError` naming the file that could not be written.
-    """
-    cfg = _validated_model_config(model_config)
-    opts = train_options(options)
-    outdir = Path(outdir)
-    info = dataset_info(h5_path)
-    if info["seq_length"] != cfg["seq_len"]:
-        raise ConfigError(
-            "model.seq_len", f"is {cfg['seq_len']} bp but {h5_path} holds {info['seq_length']} bp sequences"
-        )
-    if info["n_sites"].get("train", 0) < opts["batch_size"]:
-        raise ConfigError(
-            "train.batch_size",
-            f"{opts['batch_size']} is more than the {info['n_sites'].get('train', 0)} training sites of {h5_path}",
-        )
-
-    rank, local_rank, world = _dist_env()
-    distributed = world > 1
-    device = resolve_device(opts["device"], local_rank if distributed else None)
-    own_group = distributed and not torch.distributed.is_initialized()
-    if own_group:
-        torch.distributed.init_process_group(
-            "nccl" if device.type == "cuda" else "gloo", device_id=device if device.type == "cuda" else None
-        )
-    if device.type == "cuda":
-        torch.cuda.set_device(device)
-        torch.backends.cudnn.benchmark = True
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-    amp = amp_dtype(opts["amp"], device)
-    workers = opts["num_workers"]
-    if workers == "auto":
-        workers = 4 if device.type == "cuda" else 0
-    seed = int(opts["seed"])
-    is_main = rank == 0
-    if is_main:
-        outdir.mkdir(parents=True, exist_ok=True)
-    ckpt_path, model_path, hist_path = outdir / "checkpoint.pt", outdir / "model.pt", outdir / "history.tsv"
-
-    torch.manual_seed(seed)
-    model = build_model(cfg, info["n_targets"]).to(device)
-    if distributed and device.type == "cuda":  # PyTorch's SyncBatchNorm refuses CPU tensors
-        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
-    optimizer = make_optimizer(model, opts)
-    history: list[dict] = []
-    start_epoch, best, best_epoch, bad_epochs, stopped_early = 0, -math.inf, -1, 0, False
-    best_state, best_meta = None, None  # the best epoch's weights (CPU) and its model.pt entries
-    ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True) if resume and ckpt_path.exists() else None
-    if ckpt is not None and _stale(ckpt, cfg, info["n_targets"], opts):
-        log.warning("%s was made with another model, dataset or optimiser settings: starting over", ckpt_path)
-        ckpt = None
-    if ckpt is not None:  # RNG states were loaded onto the CPU, where they must stay
-        model.load_state_dict(ckpt["state_dict"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        start_epoch = int(ckpt["epoch"]) + 1
-        best, best_epoch, bad_epochs = float(ckpt["best"]), int(ckpt["best_epoch"]), int(ckpt["bad_epochs"])
-        history, stopped_early = list(ckpt["history"]), bool(ckpt.get("stopped_early", False))
-        best_state, best_meta = ckpt.get("best_state"), ckpt.get("best_meta")
-        _set_rng_state(ckpt["rng"], device)
-        log.info(
-            "resuming %s after epoch %d (best mean valid AUROC %.4f at epoch %d)",
-            ckpt_path,
-            start_epoch - 1,
-            best,
-            best_epoch,
-        )
-    elif is_main and ckpt_path.exists():
-        log.info("resume=False: starting over (replacing %s)", ckpt_path)
-    if distributed and rank > 0:
-        torch.manual_seed(seed + 1000003 * rank + start_epoch)  # rank-specific dropout masks
-
-    net = model
-    if distributed:
-        net = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None
-        )
-    ds = H5Batches(
-        h5_path,
-        "train",
-        opts["batch_size"] * opts["loader_chunk"],
-        True,
-        seed,
-        0,
-        opts["block_rows"],
-        opts["buffer_blocks"],
-        distributed,
-        rank,
-        world,
-    )
-    loader = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=workers, pin_memory=device.type == "cuda")
-    log.info(
-        "training on %s (%s, amp %s, %d worker(s), world size %d): %d train / %d valid sites, %d targets, %d parameters",
-        device,
-        opts["optimizer"],
-        amp,
-        workers,
-        world,
-        info["n_sites"]["train"],
-        info["n_sites"].get("valid", 0),
-        info["n_targets"],
-        sum(p.numel() for p in model.parameters()),
-    )
-
-    t_call = time.perf_counter()
-    epoch, ran = start_epoch, 0
-    while not stopped_early and epoch < opts["max_epochs"]:
-        if opts["stop_after_epochs"] is not None and ran >= int(opts["stop_after_epochs"]):
-            break
-        t0 = time.perf_counter()
-        net.train()
-        ds.set_epoch(epoch)
-        n_steps = steps_per_epoch(ds, world, workers) * opts["loader_chunk"] if distributed else None
-        cap = opts["max_train_batches"]
-        if cap is not None:
-            n_steps = int(cap) if n_steps is None else min(n_steps, int(cap))
-        expected = n_steps if n_steps is not None else math.ceil(ds.n_rows / opts["batch_size"])
-        rc_gen = torch.Generator().manual_seed(_seed_for(seed, epoch, rank)) if opts["rc_augment"] else None
-        total = torch.zeros((), device=device)
-        steps = 0
-        bar = progress_bar(expected, progress and is_main, f"epoch {epoch}", "batch")
-        for codes, targets in device_batches(loader, device, opts["batch_size"]):
-            if n_steps is not None and steps >= n_steps:
-                break
-            flip = torch.rand(codes.shape[0], generator=rc_gen) < 0.5 if rc_gen is not None else None
-            total += train_step(net, optimizer, codes, targets, device, amp, opts["max_norm"], flip)
-            steps += 1
-            bar.update(1)
-            if progress and is_main and steps % 50 == 0:
-                bar.set_postfix(loss=f"{total.item() / steps:.4f}")
-        bar.close()
-        train_loss = total.item() / max(steps, 1)
-
-        stop = torch.zeros(1, dtype=torch.int64)
-        if is_main:
-            val = evaluate(model, h5_path, "valid", device, amp, opts["valid_batch_size"])
-            metric = val["mean_auroc"] if math.isfinite(val["mean_auroc"]) else -math.inf
-            improved = best_epoch < 0 or metric > best
-            if improved:
-                best, best_epoch, bad_epochs = metric, epoch, 0
-            else:
-                bad_epochs += 1
-            seconds = time.perf_counter() - t0
-            history.append(
-                {
-                    "epoch": epoch,
-                    "train_loss": train_loss,
-                    "valid_loss": val["loss"],
-                    "valid_auroc": val["mean_auroc"],
-                    "seconds": round(seconds, 3),
-                    "lr": optimizer.param_groups[0]["lr"],
-                    "best": improved,
-                }
-            )
-            stopped_early = bad_epochs >= opts["patience"] and epoch + 1 >= opts["min_epochs"]
-            if improved:
-                best_state = cpu_state(model)
-                best_meta = {
-                    "epoch": epoch,
-                    "valid_auroc": val["mean_auroc"],
-                    "valid_loss": val["loss"],
-                    "train_options": _plain_opts(opts),
-                }
-                save_model(model_path, model, info["target_names"], best_meta, state=best_state)
-            atomic_save(
-                {
-                    "state_dict": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "config": cfg,
-                    "n_targets": info["n_targets"],
-                    "epoch": epoch,
-                    "best": best,
-                    "best_epoch": best_epoch,
-                    "bad_epochs": bad_epochs,
-                    "history": history,
-                    "stopped_early": stopped_early,
-                    "best_state": best_state,
-                    "best_meta": best_meta,
-                    "options": _plain_opts(opts),
-                    "rng": _rng_state(device),
-                },
-                ckpt_path,
-            )
-            _write_history(hist_path, history)
-            log.info(
-                "epoch %d: train loss %.4f, valid loss %.4f, valid mean AUROC %.4f%s (%.1f s, %d steps)",
-                epoch,
-                train_loss,
-                val["loss"],
-                val["mean_auroc"],
-                " *best*" if improved else "",
-                seconds,
-                steps,
-            )
-            stop[0] = int(stopped_early)
-        if distributed:
-            torch.distributed.broadcast(stop, src=0)
-            torch.distributed.barrier()
-            stopped_early = bool(stop.item())
-        epoch += 1
-        ran += 1
-
-    if own_group:
-        torch.distributed.destroy_process_group()
-    if is_main:
-        _restore_best_model(model_path, model, info["target_names"], best_state, best_meta)
-    if stopped_early and is_main:
-        log.info(
-            "early stopping: no better mean valid AUROC for %d epochs (best %.4f at epoch %d)",
-            bad_epochs,
-            best,
-            best_epoch,
-        )
-    return {
-        "best_epoch": best_epoch,
-        "best_valid_auroc": best,
-        "epochs": len(history) if is_main else epoch,
-        "stopped_early": stopped_early,
-        "finished": stopped_early or epoch >= opts["max_epochs"],
-        "seconds": time.perf_counter() - t_call,
-        "history": history,
-        "model": str(model_path),
-        "history_path": str(hist_path),
-        "checkpoint_path": str(ckpt_path),
-    }
 
 
 def _holds_weights(path: Path, state: dict, epoch: int) -> bool:
@@ -556,33 +565,15 @@ def _holds_weights(path: Path, state: dict, epoch: int) -> bool:
 
 def _restore_best_model(path: Path, model: torch.nn.Module, target_names, state: dict | None,
                         meta: dict | None) -> bool:
-    """Write ``model.pt`` from the best epoch's weights unless it already holds them.
+    """Write ``model.pt`` (``path``) from the best epoch's weights ``state`` (CPU state dict, or ``None`` when no
+    epoch has been validated) and model-file entries ``meta`` unless it already holds them; ``model`` gives only
+    the architecture. Returns True when the file was (re)written.
 
     Snakemake deletes the outputs of a killed job, and a resumed run that never beats its best epoch again
     would otherwise never write ``model.pt``; so every :func:`train` call ends here (rank 0).
-
-    Parameters
-    ----------
-    path : Path
-        The model file (``outdir/model.pt``).
-    model : torch.nn.Module
-        The trained network (any epoch): its architecture and config are copied, not its weights.
-    target_names : sequence of str
-        ``(T,)`` names written into the file.
-    state : dict or None
-        The best epoch's state dict ``{name: tensor}`` (CPU); ``None`` when no epoch has been validated or
-        the checkpoint predates this record.
-    meta : dict or None
-        The best epoch's extra entries of the model file (``epoch``, ``valid_auroc``, ``valid_loss``,
-        ``train_options``).
-
-    Returns
-    -------
-    bool
-        True when the file was (re)written.
     """
     if state is None:
-        if not path.exists() and path.with_name("checkpoint.pt").exists():
+        if not path.exists() and path.with_name(layout.name("train", "checkpoint")).exists():
             log.warning("%s is missing and the checkpoint has no best weights: rerun with a restart", path)
         return False
     if _holds_weights(path, state, meta["epoch"]):
@@ -592,24 +583,19 @@ def _restore_best_model(path: Path, model: torch.nn.Module, target_names, state:
     return True
 
 
-def _seed_for(*keys: int) -> int:
-    """A 63-bit seed derived from integers (same keys -> same seed, in any process)."""
-    return int(np.random.SeedSequence([int(k) for k in keys]).generate_state(2, np.uint64)[0] >> np.uint64(1))
-
-
 def _validated_model_config(cfg: dict) -> dict:
     cfg = dict(cfg)
     preset = cfg.pop("preset", "basset")
-    return _model_config(preset, **cfg)
+    return presets.model_config(preset, **cfg)
 
 
-# options that may change between an interrupted run and its resumption without making the checkpoint stale
+# settings that may change between an interrupted run and its resumption without making the checkpoint stale
 _RESUMABLE = {"max_epochs", "patience", "min_epochs", "stop_after_epochs", "num_workers", "device", "amp",
               "valid_batch_size", "loader_chunk", "max_train_batches"}
 
 
 def _stale(ckpt: dict, cfg: dict, n_targets: int, opts: dict) -> bool:
-    """True when a checkpoint cannot be continued with this model config, target count and options."""
+    """True when a checkpoint cannot be continued with this model config, target count and settings."""
     if ckpt["config"] != cfg or ckpt["n_targets"] != n_targets:
         return True
     old = {k: v for k, v in ckpt.get("options", {}).items() if k not in _RESUMABLE}
@@ -619,6 +605,3 @@ def _stale(ckpt: dict, cfg: dict, n_targets: int, opts: dict) -> bool:
 
 def _plain_opts(opts: dict) -> dict:
     return {k: (v if isinstance(v, (int, float, str, bool)) or v is None else str(v)) for k, v in opts.items()}
-
-
-

@@ -5,9 +5,9 @@ rule split_sites:
     input:
         sites=rules.merge_peaks.output.sites,
     output:
-        splits=f"results/{RUN}/dataset/splits.tsv",
+        splits=out("dataset", "splits"),
     log:
-        f"logs/{RUN}/dataset/split_sites.log",
+        log_file("dataset", "split_sites"),
     conda:
         "../../envs/basset.yaml"
     params:
@@ -25,12 +25,12 @@ rule build_dataset:
         fasta=genome_fasta(),
         fai=fasta_index(),
     output:
-        h5=f"results/{RUN}/dataset/dataset.h5",
-        summary=f"results/{RUN}/dataset/summary.tsv",
+        h5=out("dataset", "h5"),
+        summary=out("dataset", "summary"),
     log:
-        f"logs/{RUN}/dataset/build_dataset.log",
+        log_file("dataset", "build_dataset"),
     benchmark:
-        f"results/{RUN}/benchmarks/build_dataset.tsv"
+        bench("build_dataset")
     conda:
         "../../envs/basset.yaml"
     resources:

@@ -1,4 +1,5 @@
-# Train the CNN (basset.train): early stopping on mean validation AUROC, a checkpoint every epoch.
+# Train the CNN (basset.stages.train over basset.train): early stopping on mean validation AUROC,
+# a checkpoint every epoch.
 # An interrupted job resumes from results/{run}/train/checkpoint.pt, which is not an output and so
 # survives a failed or killed job.
 
@@ -7,22 +8,23 @@ rule train_model:
     input:
         h5=rules.build_dataset.output.h5,
     output:
-        model=f"results/{RUN}/train/model.pt",
-        history=f"results/{RUN}/train/history.tsv",
+        model=out("train", "model"),
+        history=out("train", "history"),
     log:
-        f"logs/{RUN}/train/train_model.log",
+        log_file("train", "train_model"),
     benchmark:
-        f"results/{RUN}/benchmarks/train_model.tsv"
+        bench("train_model")
     conda:
         "../../envs/basset.yaml"
     threads: 2
     resources:
-        gpu=1 if config["train"]["device"] == "cuda" else 0,
+        gpu=GPU,
         mem_mb=8000,
         runtime=720,
     params:
+        device=DEVICE,
         model=config["model"],
-        train={**config["train"], "seed": config["seed"]},
-        outdir=lambda wildcards, output: str(Path(output.model).parent),
+        train=config["train"],
+        seed=config["seed"],
     script:
         "../scripts/train_model.py"

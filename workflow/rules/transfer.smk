@@ -1,4 +1,4 @@
-# Transfer learning to held-out cell types (Figure 6 of the paper; basset.transfer): pre-train on the
+# Transfer learning to held-out cell types (Figure 6 of the paper; basset.stages.transfer over basset.transfer): pre-train on the
 # public cell types, then give each held-out one a new single-output head and train it for one pass on its
 # positives plus as many sampled public negatives; compare with the full multi-task model's test AUROC.
 
@@ -8,10 +8,10 @@ rule hold_out_targets:
         h5=rules.build_dataset.output.h5,
         metrics=rules.evaluate_model.output.metrics,
     output:
-        holdout=f"results/{RUN}/transfer/holdout.tsv",
-        public=temp(f"results/{RUN}/transfer/public.h5"),
+        holdout=out("transfer", "holdout"),
+        public=temp(out("transfer", "public")),
     log:
-        f"logs/{RUN}/transfer/hold_out_targets.log",
+        log_file("transfer", "hold_out_targets"),
     conda:
         "../../envs/basset.yaml"
     resources:
@@ -28,30 +28,27 @@ rule pretrain_public:
     input:
         h5=rules.hold_out_targets.output.public,
     output:
-        model=f"results/{RUN}/transfer/pretrain/model.pt",
-        history=f"results/{RUN}/transfer/pretrain/history.tsv",
+        model=out("transfer", "pretrain_model"),
+        history=out("transfer", "pretrain_history"),
     log:
-        f"logs/{RUN}/transfer/pretrain_public.log",
+        log_file("transfer", "pretrain_public"),
     benchmark:
-        f"results/{RUN}/benchmarks/pretrain_public.tsv"
+        bench("pretrain_public")
     conda:
         "../../envs/basset.yaml"
     threads: 2
     resources:
-        gpu=1 if config["train"]["device"] == "cuda" else 0,
+        gpu=GPU,
         mem_mb=8000,
         runtime=720,
     params:
+        device=DEVICE,
         model=config["model"],
-        train={
-            **config["train"],
-            "seed": config["seed"],
-            "max_epochs": config["transfer"]["pretrain_epochs"]
-            or config["train"]["max_epochs"],
-        },
-        outdir=lambda wildcards, output: str(Path(output.model).parent),
+        train=config["train"],
+        pretrain_epochs=config["transfer"]["pretrain_epochs"],
+        seed=config["seed"],
     script:
-        "../scripts/train_model.py"
+        "../scripts/pretrain_public.py"
 
 
 # one job for all the held-out cell types: each is a few seconds of training
@@ -63,29 +60,30 @@ rule transfer_learning:
         history=rules.pretrain_public.output.history,
         metrics=rules.evaluate_model.output.metrics,
     output:
-        table=f"results/{RUN}/transfer/transfer.tsv",
-        summary=f"results/{RUN}/transfer/summary.tsv",
+        table=out("transfer", "table"),
+        summary=out("transfer", "summary"),
         fig6=report(
-            f"results/{RUN}/transfer/fig6_transfer.png",
+            out("transfer", "fig6"),
             caption="../report/fig6.rst",
             category="Figure 6: transfer",
             labels={"figure": "6"},
         ),
-        pdf=f"results/{RUN}/transfer/fig6_transfer.pdf",
+        pdf=pdf("transfer", "fig6"),
     log:
-        f"logs/{RUN}/transfer/transfer_learning.log",
+        log_file("transfer", "transfer_learning"),
     benchmark:
-        f"results/{RUN}/benchmarks/transfer_learning.tsv"
+        bench("transfer_learning")
     conda:
         "../../envs/basset.yaml"
     threads: 2
     resources:
-        gpu=1 if config["train"]["device"] == "cuda" else 0,
+        gpu=GPU,
         mem_mb=8000,
         runtime=240,
     params:
+        device=DEVICE,
         transfer=keys("transfer", "lr", "passes", "scratch", "tolerance"),
-        train={**config["train"], "seed": config["seed"]},
+        train=config["train"],
         evaluate=keys("evaluate", "rc_average"),
         seed=config["seed"],
     script:
