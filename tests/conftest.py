@@ -1,11 +1,17 @@
-"""Fixtures shared by several test files: a small tmpfs for full-disk tests, a loopback HTTP server."""
+"""Fixtures shared by several test files: a small tmpfs for full-disk tests, a loopback HTTP server, and
+``run_script`` to run a rule's script under a stand-in for Snakemake's ``snakemake`` object."""
 
 import contextlib
 import http.server
+import importlib.util
+import logging
 import os
 import shutil
 import subprocess
+import sys
 import threading
+import types
+from pathlib import Path
 
 import pytest
 
@@ -56,3 +62,65 @@ def loopback_server(handler, **attributes):
         httpd.shutdown()
         httpd.server_close()
         thread.join()
+
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "workflow" / "scripts"
+
+
+class Namedlist(list):
+    """A stand-in for Snakemake's Namedlist (a rule's input, output, params, log): a list of the values, each
+    also reachable by its name as an attribute, as ``[name]`` and through ``.get()``; ``.items()`` and ``.keys()``
+    give the names in order. As Snakemake does for files, a named list of files (``flatten``) is spread into the
+    list and its name gives the list; params (not flattened) keep each value whole. Names that a list's methods
+    take (``items``, ``count``...) are refused, as Snakemake refuses them, except ``index`` and ``sort``."""
+
+    def __init__(self, named: dict | None = None, *, flatten: bool = True):
+        super().__init__()
+        self._names = {}
+        for name, value in (named or {}).items():
+            if name not in ("index", "sort") and hasattr(type(self), name):
+                raise AttributeError(f"invalid name for a rule's input, output, params or log: {name}")
+            if flatten and isinstance(value, (list, tuple)):
+                value = list(value)
+                self.extend(value)
+            else:
+                self.append(value)
+            self._names[name] = value
+            setattr(self, name, value)
+
+    def __getitem__(self, key):
+        return self._names[key] if isinstance(key, str) else super().__getitem__(key)
+
+    def items(self):
+        yield from self._names.items()
+
+    def keys(self):
+        return self._names.keys()
+
+    def get(self, key, default=None):
+        return self._names.get(key, default)
+
+
+def run_script(rule: str, *, input: dict | None = None, output: dict, params: dict | None = None, log,
+               threads: int = 1):
+    """Run ``main`` of workflow/scripts/<rule>.py with a stand-in for the ``snakemake`` object: named
+    ``input``, ``output`` and ``params`` (:class:`Namedlist`), ``log`` (a path, or a list of paths: the first is
+    the rule's log) and ``threads``. Afterwards the root logger's file handlers (the rule's log, opened by
+    ``setup_logging``) are closed and removed and ``sys.excepthook`` is put back. Returns what ``main`` returns."""
+    spec = importlib.util.spec_from_file_location(rule, SCRIPTS / f"{rule}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    logs = [str(p) for p in log] if isinstance(log, (list, tuple)) else [str(log)]
+    snakemake = types.SimpleNamespace(
+        rule=rule, input=Namedlist(input), output=Namedlist(output), params=Namedlist(params, flatten=False),
+        log=Namedlist(), threads=threads, wildcards=Namedlist(), resources=Namedlist(), config={})
+    snakemake.log.extend(logs)
+    hook = sys.excepthook
+    try:
+        return module.main(snakemake)
+    finally:
+        sys.excepthook = hook
+        root = logging.getLogger()
+        for handler in [h for h in root.handlers if isinstance(h, logging.FileHandler)]:
+            root.removeHandler(handler)
+            handler.close()

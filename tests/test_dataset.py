@@ -3,18 +3,15 @@ rules split_sites and build_dataset)."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
-from pathlib import Path
-from types import SimpleNamespace
 
 import h5py
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import fill_up, leftovers
+from conftest import fill_up, leftovers, run_script
 
 from basset.dataset import (
     Dataset,
@@ -390,39 +387,21 @@ def test_reader_rows_columns_and_site_index(built):
 
 
 # ------------------------------------------------------------------------------------ workflow scripts
-def _script(name):
-    path = Path(__file__).parents[1] / "workflow" / "scripts" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-class _Named(dict):
-    """A Snakemake ``input``/``output``/``params`` stand-in: names as attributes, ``.items()``."""
-
-    __getattr__ = dict.__getitem__
-
-
-def _snakemake(input, output, params, log):
-    return SimpleNamespace(input=_Named(input), output=_Named(output), params=_Named(params), log=[str(log)],
-                           threads=1)
-
-
 def test_scripts(tmp_path, genome_fixture):
     fasta, text, sites, activity, names = genome_fixture
     sites.to_csv(tmp_path / "sites.bed", sep="\t", header=False, index=False)
     act = pd.DataFrame(activity, columns=names)
     act.insert(0, "site", sites["name"].to_numpy())
     act.iloc[::-1].to_csv(tmp_path / "activity.tsv.gz", sep="\t", index=False)  # reversed rows are realigned
-    _script("split_sites").main(_snakemake(
-        {"sites": str(tmp_path / "sites.bed")}, {"splits": str(tmp_path / "splits.tsv")},
-        {"split": {"method": "random", "valid": 0.2, "test": 30}, "seed": 1}, tmp_path / "split.log"))
-    _script("build_dataset").main(_snakemake(
-        {"sites": str(tmp_path / "sites.bed"), "activity": str(tmp_path / "activity.tsv.gz"),
-         "splits": str(tmp_path / "splits.tsv"), "fasta": str(fasta), "fai": str(fasta) + ".fai"},
-        {"h5": str(tmp_path / "out.h5"), "summary": str(tmp_path / "summary.tsv")},
-        {"n_handling": "random", "max_n_fraction": 0.5, "compression": "none", "seed": 1}, tmp_path / "build.log"))
+    run_script("split_sites", input={"sites": str(tmp_path / "sites.bed")},
+               output={"splits": str(tmp_path / "splits.tsv")},
+               params={"split": {"method": "random", "valid": 0.2, "test": 30}, "seed": 1}, log=tmp_path / "split.log")
+    run_script("build_dataset",
+               input={"sites": str(tmp_path / "sites.bed"), "activity": str(tmp_path / "activity.tsv.gz"),
+                      "splits": str(tmp_path / "splits.tsv"), "fasta": str(fasta), "fai": str(fasta) + ".fai"},
+               output={"h5": str(tmp_path / "out.h5"), "summary": str(tmp_path / "summary.tsv")},
+               params={"n_handling": "random", "max_n_fraction": 0.5, "compression": "none", "seed": 1},
+               log=tmp_path / "build.log")
     summary = pd.read_csv(tmp_path / "summary.tsv", sep="\t").set_index("key")["value"]
     assert summary["test"] + summary["valid"] + summary["train"] == summary["kept"] == len(sites) - 7
     assert summary["skipped_n_rich"] == 3

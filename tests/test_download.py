@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.server
-import importlib.util
 import logging
 import os
 import re
@@ -19,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import loopback_server
+from conftest import loopback_server, run_script
 
 import basset.download
 from basset.download import DownloadError, fetch, md5sum
@@ -363,34 +362,11 @@ def test_sigterm_during_download_removes_the_part_file(server, tmp_path):
 # --- the stage functions of the download rules ------------------------------------------------------------
 
 
-class Named(dict):
-    """A rule's named inputs, outputs or params as Snakemake gives them: items() and attribute access."""
-
-    __getattr__ = dict.__getitem__
-
-
-def run_script(rule: str, tmp_path: Path, output: dict, inputs: dict | None = None, **params) -> None:
-    """Run workflow/scripts/<rule>.py's ``main`` with a stand-in for the ``snakemake`` object (log: rule.log)."""
-    spec = importlib.util.spec_from_file_location(rule, ROOT / "workflow" / "scripts" / f"{rule}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    snakemake = types.SimpleNamespace(input=Named(inputs or {}), output=Named(output), params=Named(params),
-                                      log=[str(tmp_path / "rule.log")], threads=1)
-    hook = sys.excepthook
-    try:
-        module.main(snakemake)
-    finally:  # setup_logging gave the root logger a file handler on tmp_path and set the excepthook
-        sys.excepthook = hook
-        root = logging.getLogger()
-        for handler in [h for h in root.handlers if isinstance(h, logging.FileHandler)]:
-            root.removeHandler(handler)
-            handler.close()
-
-
 def test_download_file_script_and_stage(server, tmp_path):
     dest = tmp_path / "resources" / "peaks.bed"
-    run_script("download_file", tmp_path, {"file": str(dest)}, url=f"{server.url}/peaks.bed.gz", md5=GZ_MD5,
-               gunzip=True)
+    run_script("download_file", output={"file": str(dest)},
+               params={"url": f"{server.url}/peaks.bed.gz", "md5": GZ_MD5, "gunzip": True},
+               log=tmp_path / "rule.log")
     assert dest.read_bytes() == PLAIN
     assert "(verified)" in (tmp_path / "rule.log").read_text()
     again = download_file(out={"file": str(tmp_path / "plain.bed")}, url=f"{server.url}/plain.bed")
@@ -399,8 +375,9 @@ def test_download_file_script_and_stage(server, tmp_path):
 
 def test_download_file_script_fails_naming_the_url(server, tmp_path):
     with pytest.raises(DownloadError, match="MD5 mismatch"):
-        run_script("download_file", tmp_path, {"file": str(tmp_path / "x.bed")}, url=f"{server.url}/plain.bed",
-                   md5="0" * 32, gunzip=False)
+        run_script("download_file", output={"file": str(tmp_path / "x.bed")},
+                   params={"url": f"{server.url}/plain.bed", "md5": "0" * 32, "gunzip": False},
+                   log=tmp_path / "rule.log")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rule.log"]
 
 
@@ -411,8 +388,8 @@ def test_index_genome_links_and_indexes_outside_the_users_folder(tmp_path):
     user.chmod(0o555)  # read-only: nothing may be written beside the user's FASTA
     try:
         link = tmp_path / "resources" / "genome" / "genome.fa"
-        run_script("index_genome", tmp_path, {"fasta": str(link), "fai": f"{link}.fai"},
-                   {"fasta": str(user / "genome.fa")})
+        run_script("index_genome", input={"fasta": str(user / "genome.fa")},
+                   output={"fasta": str(link), "fai": f"{link}.fai"}, log=tmp_path / "rule.log")
     finally:
         user.chmod(0o755)
     assert "(2 sequences, 16 bp)" in (tmp_path / "rule.log").read_text()

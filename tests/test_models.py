@@ -4,7 +4,14 @@ import pytest
 import torch
 
 from basset.errors import ConfigError, InputError
-from basset.models import PRESETS, apply_max_norm, build_model, load_model, model_config, save_model
+from basset.models import (
+    PRESETS,
+    apply_max_norm,
+    build_model,
+    load_model,
+    model_config,
+    save_model,
+)
 from basset.sequence import one_hot
 from basset.train import loss_fn
 

@@ -1,15 +1,12 @@
 """Basset's peak merging: the fast merge equals the plain reference; file reading and bad input; the stage."""
 
 import gzip
-import importlib.util
-import logging
-import sys
-import types
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_script
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -202,30 +199,6 @@ def test_stage_writes_the_four_outputs_with_schema_defaults(peak_dir, tmp_path):
     assert wide["skipped_chrY"] == 0 and wide["sites"] == 4  # chrY kept
 
 
-class Named(dict):
-    """A rule's named inputs, outputs or params as Snakemake gives them: items() and attribute access."""
-
-    __getattr__ = dict.__getitem__
-
-
-def run_script(rule: str, input: dict, output: dict, params: dict, log: str) -> None:
-    """Run workflow/scripts/<rule>.py's ``main`` with a stand-in for the ``snakemake`` object."""
-    spec = importlib.util.spec_from_file_location(rule, ROOT / "workflow" / "scripts" / f"{rule}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    snakemake = types.SimpleNamespace(input=Named(input), output=Named(output), params=Named(params), log=[log],
-                                      threads=1)
-    hook = sys.excepthook
-    try:
-        module.main(snakemake)
-    finally:  # setup_logging gave the root logger a file handler on tmp_path and set the excepthook
-        sys.excepthook = hook
-        root = logging.getLogger()
-        for handler in [h for h in root.handlers if isinstance(h, logging.FileHandler)]:
-            root.removeHandler(handler)
-            handler.close()
-
-
 def test_rule_script_takes_the_downloaded_copies(peak_dir, tmp_path):
     """The rule's contract: inputs samples, peaks (one file per sample, in sheet order), fai; param
     peaks_config; outputs sites, activity, targets, summary."""
@@ -237,7 +210,7 @@ def test_rule_script_takes_the_downloaded_copies(peak_dir, tmp_path):
     sheet.write_text("name\tpeaks\tformat\nonly\thttps://example.org/x.narrowPeak.gz\tnarrowPeak\n")
     out = _outputs(tmp_path / "peaks")
     log = tmp_path / "merge_peaks.log"
-    run_script("merge_peaks", {"peaks": [str(copy)], "fai": str(sizes), "samples": str(sheet)}, out,
-               {"peaks_config": {"midpoint": "summit"}}, str(log))
+    run_script("merge_peaks", input={"peaks": [str(copy)], "fai": str(sizes), "samples": str(sheet)}, output=out,
+               params={"peaks_config": {"midpoint": "summit"}}, log=log)
     assert read_sites(out["sites"])["start"].tolist() == [0, 4720]  # summits 150 (clamped to 0-600) and 5020
     assert "merge_peaks: targets=1, peaks_read=4, peaks_kept=2, sites=2" in log.read_text()

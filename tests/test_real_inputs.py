@@ -16,13 +16,19 @@ import pandas as pd
 import pytest
 from conftest import fill_up, leftovers
 
+from basset.bed import read_peaks, read_sites
 from basset.config import check_config, check_model, check_split
 from basset.errors import ConfigError, InputError
-from basset.fileio import DiskFullError, atomic_path, open_text, sniff_genome, sweep_temporaries
-from basset.bed import read_peaks, read_sites
+from basset.fileio import (
+    DiskFullError,
+    atomic_path,
+    open_text,
+    sniff_genome,
+    sweep_temporaries,
+)
 from basset.peaks import match_chromosomes
-from basset.stages.peaks import merge_peak_files, write_merge
 from basset.sequence import genome_sizes
+from basset.stages.peaks import merge_peak_files, write_merge
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -284,3 +290,23 @@ def test_leftovers_of_killed_writers_are_swept(tmp_path):
 def test_zlib_errors_are_not_swallowed_elsewhere():
     # read_errors only wraps decompression errors of the file it names; a zlib error is still an error
     assert issubclass(zlib.error, Exception)
+
+
+def test_gzipped_tables_are_the_same_bytes_from_run_to_run(tmp_path):
+    """The same table gives the same ``.gz`` bytes wherever and whenever it is written.
+
+    Reproduction: pandas wrote the temporary file's name (``.tmp-<pid>-...``) into the gzip header, so two runs of
+    the same stage (kmer_predictions.tsv.gz, activity.tsv.gz) differed in bytes though not in content.
+    """
+    import gzip
+
+    from basset.tables import write_table
+
+    frame = pd.DataFrame({"site": ["a", "b"], "p": [0.25, 0.5]})
+    write_table(tmp_path / "one.tsv.gz", frame)
+    (tmp_path / "other").mkdir()
+    write_table(tmp_path / "other" / "two.tsv.gz", frame)
+    one, two = (tmp_path / "one.tsv.gz").read_bytes(), (tmp_path / "other" / "two.tsv.gz").read_bytes()
+    assert one == two
+    assert one[3] & 0x08 == 0  # FNAME flag clear: no file name stored
+    assert gzip.decompress(one).decode() == "site\tp\na\t0.25\nb\t0.5\n"

@@ -3,18 +3,17 @@ headline number is the one in its stage table, and the page renders in headless 
 
 import base64
 import gzip
-import importlib.util
 import shutil
 import struct
 import subprocess
 import zlib
 from html.parser import HTMLParser
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_script
 from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
@@ -497,33 +496,22 @@ def test_site_class_placeholder_names_genome_genes(tmp_path, by_class):
     assert "genome.genes" not in (tmp_path / "r2.html").read_text()
 
 
-class _Files(dict):
-    """A Snakemake named list (input, output, params): items() and attributes."""
-
-    __getattr__ = dict.__getitem__
-
-
 def test_make_report_script(tmp_path):
     """The rule's script passes the rule's inputs (named <stage>_<key> from REPORT_INPUTS, [] where the config
     leaves a stage out), outputs and params to make_report."""
     res, truth = fake_run(tmp_path)
-    spec = importlib.util.spec_from_file_location("make_report", ROOT / "workflow/scripts/make_report.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     inputs = {name: str(path) if path else [] for name, path in report_inputs(res).items()}
     out = tmp_path / "out"
     config = {"run": "fake", "simulate": {"enabled": True}}
-    snakemake = SimpleNamespace(
-        input=_Files(inputs, truth=[str(truth / "simulation.json")]),
-        output=_Files(html=str(out / "index.html"), headline=str(out / "headline.tsv")),
-        params=_Files(paper_aucs=None, config=config), log=[str(tmp_path / "log.txt")], threads=1)
-    module.main(snakemake)  # params without `skipped`: nothing listed as skipped
+    rule = {"input": {**inputs, "truth": [str(truth / "simulation.json")]},
+            "output": {"html": str(out / "index.html"), "headline": str(out / "headline.tsv")},
+            "log": tmp_path / "log.txt"}
+    run_script("make_report", **rule, params={"paper_aucs": None, "config": config})  # no `skipped`: none listed
     assert (out / "index.html").exists() and (out / "headline.tsv").exists()
     assert "causal_auroc" in (out / "headline.tsv").read_text()
     assert 'id="skipped-stages"' not in (out / "index.html").read_text()
-    snakemake.params = _Files(paper_aucs=None, config=config,
-                              skipped={"transfer learning (Figure 6)": "transfer.enabled is false"})
-    module.main(snakemake)
+    run_script("make_report", **rule, params={"paper_aucs": None, "config": config,
+                                              "skipped": {"transfer learning (Figure 6)": "transfer.enabled is false"}})
     fig6 = _section((out / "index.html").read_text(), "Figure 6")
     assert "because transfer.enabled is false. To bring it back, set transfer.enabled to true" in fig6
 

@@ -6,7 +6,14 @@ import torch
 
 from basset.errors import InputError
 from basset.samples import read_sample_sheet
-from basset.sequence import Genome, decode, encode, one_hot, read_fai, reverse_complement
+from basset.sequence import (
+    Genome,
+    decode,
+    encode,
+    one_hot,
+    read_fai,
+    reverse_complement,
+)
 
 
 def test_codes_round_trip_and_iupac_is_n():

@@ -3,17 +3,14 @@ allele selection and enrichment (basset.pics), and the stage functions of the va
 
 import gzip
 import http.server
-import importlib.util
 import json
-import logging
-import types
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import loopback_server
+from conftest import loopback_server, run_script
 from torch import nn
 
 import basset.vcf
@@ -537,29 +534,6 @@ def test_select_pics_variants_rule(vcf_server, tmp_path):
     assert kept_lines(tmp_path / "rule.vcf.gz") == SITES_HEADER + [SITES_RECORDS[i] for i in KEPT]
     summary = pd.read_csv(tmp_path / "summary.tsv", sep="\t").set_index("key")["value"]
     assert summary["records_kept"] == "4" and summary["pics_not_found"] == "1"
-
-
-class _Named(dict):
-    """A rule's named inputs, outputs or params as Snakemake gives them: items() and attribute access."""
-
-    __getattr__ = dict.__getitem__
-
-
-def run_script(rule: str, input: dict, output: dict, params: dict, log: list, threads: int = 1) -> None:
-    """Run workflow/scripts/<rule>.py's ``main`` with a stand-in for the ``snakemake`` object."""
-    script = Path(__file__).resolve().parents[1] / "workflow" / "scripts" / f"{rule}.py"
-    spec = importlib.util.spec_from_file_location(rule, script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    snakemake = types.SimpleNamespace(input=_Named(input), output=_Named(output), params=_Named(params), log=log,
-                                      threads=threads)
-    try:
-        module.main(snakemake)
-    finally:  # setup_logging gave the root logger a file handler on tmp_path: close it
-        root = logging.getLogger()
-        for handler in [h for h in root.handlers if isinstance(h, logging.FileHandler)]:
-            root.removeHandler(handler)
-            handler.close()
 
 
 def test_score_snps_and_pics_enrichment_rules(tmp_path):

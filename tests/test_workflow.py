@@ -145,6 +145,24 @@ def test_tiny_workflow_transfer_and_report(tiny_run):
     assert len(row) == 1 and float(row["value"].iloc[0]) == pytest.approx(float(summary["mean_auroc"]))
 
 
+def test_every_model_rule_runs_on_the_configured_device(tiny_run):
+    """tiny.yaml says ``train.device: cpu``: every rule that runs a model logs that it resolved the CPU from that key.
+
+    Reproduction of the defect: six scripts chose ``cuda`` whenever torch saw a GPU, whatever the config said (only
+    train_model read ``train.device``); their logs had no device line at all.
+    """
+    logs = tiny_run[0] / "logs" / "tiny"
+    rules = {"train": ["train_model"], "evaluate": ["evaluate_model"],
+             "motifs": ["filter_motifs", "filter_influence", "insert_motifs"],
+             "satmut": ["saturation_mutagenesis", "plot_satmut"], "variants": ["score_snps", "pics_enrichment"],
+             "transfer": ["pretrain_public", "transfer_learning"]}
+    for stage, names in rules.items():
+        for name in names:
+            text = (logs / stage / f"{name}.log").read_text()
+            assert "device cpu (train.device: cpu)" in text, f"{stage}/{name}.log:\n{text[-2000:]}"
+            assert "cuda" not in text.lower(), f"{stage}/{name}.log mentions CUDA"
+
+
 def test_same_seed_gives_the_same_sites_splits_and_dataset(tiny_run):
     a, b = (w / "results" / "tiny" for w in tiny_run)
     assert (a / "peaks/sites.bed").read_bytes() == (b / "peaks/sites.bed").read_bytes()

@@ -47,8 +47,9 @@ def _fraction(value) -> bool:
 
 def check_split(split: dict) -> None:
     """``dataset.split``: fractions that leave training sites, chromosome lists that do not overlap."""
-    valid, test = split.get("valid"), split.get("test")
-    if split.get("method", "random") == "random":
+    split = with_defaults("dataset", {"split": split})["split"]
+    valid, test = split["valid"], split["test"]
+    if split["method"] == "random":
         if _fraction(valid) and _fraction(test) and valid + test >= 1:
             raise ConfigError("dataset.split.valid, dataset.split.test",
                               f"the fractions {valid} + {test} = {valid + test:g} leave no training sites; "
@@ -69,8 +70,9 @@ def check_model(model: dict, feature_size: int) -> dict:
     Returns the architecture (:func:`basset.models.model_config`).
     """
 
+    model = with_defaults("model", model)
     overrides = {k: v for k, v in model.items() if k != "preset" and v is not None}
-    cfg = model_config(model.get("preset", "cpu"), **overrides)
+    cfg = model_config(model["preset"], **overrides)
     if cfg["seq_len"] != feature_size:
         raise ConfigError("model.seq_len, peaks.feature_size",
                           f"the model ({model.get('preset')} preset) reads {cfg['seq_len']} bp but the sites are "
@@ -81,46 +83,47 @@ def check_model(model: dict, feature_size: int) -> dict:
 
 def check_config(config: dict) -> None:
     """Raise :class:`ConfigError` naming the keys when keys of ``config`` contradict each other."""
-    run = str(config.get("run", "default"))
+    config = complete_config(config)
+    run = str(config["run"])
     if run.strip(".") == "":
         raise ConfigError("run", f"{run!r} is not a name: results would go to results/{run}/ (outside the run's "
                                  "folder); use letters, digits, '.', '_' or '-', not only dots")
-    peaks = config.get("peaks", {})
-    size, overlap = peaks.get("feature_size", 600), peaks.get("merge_overlap", 200)
+    size, overlap = config["peaks"]["feature_size"], config["peaks"]["merge_overlap"]
     if overlap >= size:
         raise ConfigError("peaks.merge_overlap, peaks.feature_size",
                           f"an overlap of {overlap} bp can never be reached by sites of {size} bp, so nothing "
                           f"would merge; expected merge_overlap < feature_size")
-    check_split(config.get("dataset", {}).get("split", {}))
-    check_model(config.get("model", {}), size)
-    satmut = config.get("satmut", {})
+    check_split(config["dataset"]["split"])
+    check_model(config["model"], size)
+    satmut = config["satmut"]
     for key in ("window", "plot_window"):
-        if key in satmut and satmut[key] > size:
+        if satmut[key] > size:
             raise ConfigError(f"satmut.{key}", f"{satmut[key]} bp is longer than the {size} bp sites "
                                                "(peaks.feature_size)")
-    variants = config.get("variants", {})
-    if variants.get("low_pics", 0.05) >= variants.get("high_pics", 0.5):
+    variants = config["variants"]
+    if variants["low_pics"] >= variants["high_pics"]:
         raise ConfigError("variants.low_pics, variants.high_pics",
                           f"low ({variants['low_pics']}) must be below high ({variants['high_pics']})")
 
 
 def check_targets(config: dict, targets: list[str]) -> None:
     """Keys that name targets or count them, against the sample sheet's targets."""
-    unknown = [t for t in config.get("variants", {}).get("weights", {}) if t not in targets]
+    config = complete_config(config)
+    unknown = [t for t in config["variants"]["weights"] or {} if t not in targets]
     if unknown:
         raise ConfigError("variants.weights", f"unknown target(s) {', '.join(unknown)}; the sample sheet has "
                                               f"{', '.join(targets[:6])}{', ...' if len(targets) > 6 else ''}")
-    plot = config.get("satmut", {}).get("plot_target")
+    plot = config["satmut"]["plot_target"]
     if plot is not None and plot not in targets:
         raise ConfigError("satmut.plot_target", f"unknown target {plot!r}")
-    transfer = config.get("transfer", {})
-    if transfer.get("enabled"):
-        unknown = [t for t in transfer.get("holdout", []) if t not in targets]
+    transfer = config["transfer"]
+    if transfer["enabled"]:
+        unknown = [t for t in transfer["holdout"] if t not in targets]
         if unknown:
             raise ConfigError("transfer.holdout", f"unknown target(s) {', '.join(unknown)}")
-        held = len(transfer.get("holdout") or []) or transfer.get("k", 6)
+        held = len(transfer["holdout"]) or transfer["k"]
         if held >= len(targets):
-            raise ConfigError("transfer.k" if not transfer.get("holdout") else "transfer.holdout",
+            raise ConfigError("transfer.k" if not transfer["holdout"] else "transfer.holdout",
                               f"holding out {held} of {len(targets)} targets leaves none to pre-train on; "
                               "hold out fewer, or set transfer.enabled: false")
 
@@ -130,6 +133,7 @@ def skipped_stages(config: dict, inputs: dict) -> dict[str, str]:
 
     ``inputs``: :func:`workflow_inputs` (an optional input is ``None`` when its key is null).
     """
+    config = complete_config(config)
     out = {}
     if not inputs.get("genes"):
         out["site classes (Figure 2, promoter/intragenic/intergenic AUROC)"] = \
@@ -141,9 +145,9 @@ def skipped_stages(config: dict, inputs: dict) -> dict[str, str]:
     if not (inputs.get("vcf") and inputs.get("pics")):
         missing = "variants.pics is" if inputs.get("vcf") else "variants.vcf and variants.pics are"
         out["PICS enrichment (Figure 5A-B)"] = f"{missing} null: set them to a VCF and a PICS table"
-    if not config.get("transfer", {}).get("enabled", True):
+    if not config["transfer"]["enabled"]:
         out["transfer learning (Figure 6)"] = "transfer.enabled is false"
-    if not config.get("simulate", {}).get("enabled"):
+    if not config["simulate"]["enabled"]:
         out["grading against the simulation's truth"] = "simulate.enabled is false (real data: no planted truth)"
     return out
 
@@ -183,25 +187,25 @@ def workflow_inputs(config: dict, samples) -> dict:
     ``variants.allele_source`` (and no ``variants.vcf``) the variants are the PICS SNPs selected from it
     (:data:`PICS_VCF`).
     """
-
-    if not config.get("simulate", {}).get("enabled"):
-        genome, variants = config.get("genome", {}), config.get("variants", {})
+    config = complete_config(config)
+    if not config["simulate"]["enabled"]:
+        genome, variants = config["genome"], config["variants"]
         if not genome.get("fasta"):
             raise ConfigError("genome.fasta", "no genome: set it to a FASTA file (or simulate.enabled: true)")
         out = {"fasta": genome["fasta"]}
-        out.update({key: (genome if section == "genome" else variants).get(name) or None
+        out.update({key: (genome if section == "genome" else variants)[name] or None
                     for key, (section, name) in OPTIONAL_INPUTS.items()})
         out["peaks"] = {n: peak_download_path(n, p) if is_url(p) else p
                         for n, p in zip(samples["name"], samples["peaks"])}
-        if not out["vcf"] and variants.get("allele_source"):
+        if not out["vcf"] and variants["allele_source"]:
             if not out["pics"]:
                 raise ConfigError("variants.allele_source", "selects the alleles of the PICS SNPs, but "
                                                             "variants.pics is null")
             out["vcf"] = PICS_VCF
         return out
-    sim = simulated_paths(config["simulate"].get("outdir", "resources/simulated"), samples)
+    sim = simulated_paths(config["simulate"]["outdir"], samples)
     for key, (section, name) in {"fasta": ("genome", "fasta"), **OPTIONAL_INPUTS}.items():
-        given = config.get(section, {}).get(name)
+        given = config[section][name]
         if given and str(given) != sim[key]:
             raise ConfigError(f"{section}.{name}",
                               f"simulate.enabled is true, so this input is the simulation's {sim[key]}, not "
@@ -249,6 +253,20 @@ def _resolved(node: dict) -> dict:
     if "$ref" in node:
         return {**_schema(node["$ref"]), **{k: v for k, v in node.items() if k != "$ref"}}
     return node
+
+
+def complete_config(config: dict) -> dict:
+    """A copy of a config with the schema's defaults filled in, as the workflow's validation fills them (sections
+    key by key): the checks here read every key without a fallback of their own."""
+    props = _schema("config.schema.yaml")["properties"]
+    out = {}
+    for key, node in props.items():
+        node = _resolved(node)
+        if node.get("properties"):
+            out[key] = with_defaults(key, config.get(key))
+        else:
+            out[key] = copy.deepcopy(config[key]) if key in config else _defaults(node)
+    return out
 
 
 def top_level_default(key: str):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import pandas as pd
@@ -18,9 +19,12 @@ def write_summary(path: str | Path, summary: dict) -> None:
 
 def write_table(path: str | Path, frame: pd.DataFrame, **to_csv) -> None:
     """``frame.to_csv(path, sep="\\t", index=False, **to_csv)`` through a temporary file and a rename, so a
-    failure never leaves a partial table under ``path`` (gzip when the name ends in ``.gz``, mtime 0)."""
+    failure never leaves a partial table under ``path``. A name ending in ``.gz`` is gzipped with no file name and
+    mtime 0 in the header, so the same table gives the same bytes (pandas would store the temporary name)."""
     options = {"sep": "\t", "index": False, **to_csv}
-    if str(path).endswith(".gz") and "compression" not in options:
-        options["compression"] = {"method": "gzip", "mtime": 0}
     with atomic_path(path) as tmp:
-        frame.to_csv(tmp, **options)
+        if str(path).endswith(".gz") and "compression" not in options:
+            with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
+                frame.to_csv(gz, **options)
+        else:
+            frame.to_csv(tmp, **options)

@@ -60,7 +60,9 @@ rule evaluate_model:
             category="Figure 2: accuracy",
             labels={"figure": "site classes"},
         ),
-        pdfs=[pdf("evaluate", key) for key in ("fig2a", "fig2b", "fig2c", "fig_classes")],
+        pdfs=[
+            pdf("evaluate", key) for key in ("fig2a", "fig2b", "fig2c", "fig_classes")
+        ],
     log:
         log_file("evaluate", "evaluate_model"),
     benchmark:
