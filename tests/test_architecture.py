@@ -27,12 +27,11 @@ LAYERS = {
 }
 ORDER = list(LAYERS)
 
-#: the only modules that library code may import inside a function: optional or heavy third-party dependencies
-#: whose import would slow the workflow's parse (Snakemake re-parses in every cluster job) or that only some
-#: stages need
-LAZY_IMPORTS = {"pybedtools", "matplotlib", "pyjaspar", "memelite", "pyBigWig", "xlrd", "tqdm", "yaml", "scipy",
-                "sklearn", "numba", "h5py", "torch", "pyfaidx", "jsonschema", "urllib", "subprocess", "shutil",
-                "tempfile", "time", "inspect", "logomaker", "modiscolite", "tangermeme", "captum"}
+#: the only modules that library code may import inside a function: third-party dependencies that are slow to
+#: import (the workflow's parse runs in every cluster job and imports basset.config, .samples, .simulate, .layout)
+#: or that only one stage needs (pyBigWig, pybedtools, memelite, pyjaspar, sklearn), and tqdm for progress bars
+LAZY_IMPORTS = {"h5py", "matplotlib", "memelite", "pyBigWig", "pybedtools", "pyfaidx", "pyjaspar", "scipy", "sklearn",
+                "torch", "tqdm", "yaml"}
 
 
 def _modules():

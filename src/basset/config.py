@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from .errors import ConfigError
 from .layout import simulated_paths
@@ -160,8 +161,6 @@ OPTIONAL_INPUTS = {"genes": ("genome", "genes"), "phylop": ("genome", "phylop"),
 
 def download_name(url: str) -> str:
     """The file name a URL's download is kept under (the URL's own last path component)."""
-    from urllib.parse import unquote, urlsplit
-
     name = unquote(urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1])
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in name) or "download"
 
