@@ -18,10 +18,11 @@ from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
 from basset import layout
-from basset.stages.report import REPORT_INPUTS, make_report, report_inputs
+from basset.layout import REPORT_INPUTS
+from basset.stages.report import make_report, report_inputs
 from basset.stages.report_html import PNG_SIGNATURE
 from basset.stages.report_numbers import fmt, headline_numbers, resolve_source
-from basset.stages.report_text import PANELS, SECTIONS, place_skipped
+from basset.stages.report_text import FIGURE_6, PANELS, SECTIONS, place_skipped
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ["ery_1", "hep_1", "lym_1"]
@@ -522,6 +523,9 @@ def test_report_inputs_come_from_the_layout(tmp_path):
     assert len(set(REPORT_INPUTS)) == len(REPORT_INPUTS)
     for stage, key in REPORT_INPUTS:
         layout.name(stage, key)  # KeyError for a file the layout lacks
+    # the figures the page shows are the figures that the layout's REPORT_INPUTS declares, in the same order
+    figures = [file for _, _, file, _ in PANELS] + [FIGURE_6[2]]
+    assert figures == [f for f in REPORT_INPUTS if layout.name(*f).endswith(".png")]
     res, _ = fake_run(tmp_path)
     found = report_inputs(res)
     assert set(found) == {f"{stage}_{key}" for stage, key in REPORT_INPUTS}

@@ -153,6 +153,21 @@ def skipped_stages(config: dict, inputs: dict) -> dict[str, str]:
     return out
 
 
+def produces(config: dict, inputs: dict, stage: str, key: str) -> bool:
+    """Whether a run of ``config`` makes the results file ``key`` of ``stage`` (:data:`basset.layout.STAGES`): the
+    stages that :func:`skipped_stages` names leave theirs out. ``inputs``: :func:`workflow_inputs`."""
+    config = complete_config(config)
+    if (stage, key) == ("motifs", "recovery"):
+        return bool(config["simulate"]["enabled"])
+    if stage == "satmut" and key in ("phylop", "fig4bcd"):
+        return bool(inputs["phylop"])
+    if stage == "variants":
+        return bool(inputs["vcf"]) and (key in ("sad", "summary") or bool(inputs["pics"]))
+    if stage == "transfer":
+        return bool(config["transfer"]["enabled"])
+    return True
+
+
 # --------------------------------------------------------------------------------------------- inputs
 #: the optional inputs of a run: key -> (config section, key)
 OPTIONAL_INPUTS = {"genes": ("genome", "genes"), "phylop": ("genome", "phylop"), "vcf": ("variants", "vcf"),

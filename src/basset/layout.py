@@ -93,6 +93,29 @@ STAGES: dict[str, dict[str, str]] = {
 }
 
 
+#: every results file the report reads, as (stage, key): its tables, then its figures in page order. Declared here,
+#: in the base layer, because the workflow's make_report rule names its inputs from it when the workflow is parsed
+#: (in every cluster job): the report's own modules need numpy, pandas and scipy. tests/test_report.py checks that
+#: the report's panels are these figures.
+REPORT_INPUTS: list[tuple[str, str]] = [
+    ("evaluate", "summary"), ("evaluate", "metrics"), ("evaluate", "by_class"),
+    ("motifs", "summary"), ("motifs", "filter_summary"), ("motifs", "recovery"), ("motifs", "insertion"),
+    ("satmut", "summary"), ("satmut", "phylop"),
+    ("variants", "summary"), ("variants", "sad"), ("variants", "pics_summary"),
+    ("transfer", "table"), ("transfer", "summary"),
+    ("evaluate", "fig2a"), ("evaluate", "fig2b"), ("evaluate", "fig2c"), ("evaluate", "fig_classes"),
+    ("motifs", "fig3a"), ("motifs", "fig3b"), ("motifs", "fig3c"), ("motifs", "logos"), ("motifs", "insertion_figure"),
+    ("satmut", "fig4a"), ("satmut", "fig4bcd"),
+    ("variants", "fig5a"), ("variants", "fig5b"),
+    ("transfer", "fig6"),
+]
+
+
+def input_name(stage: str, key: str) -> str:
+    """The keyword (and make_report's rule input) name of a stage's file: ``<stage>_<key>``."""
+    return f"{stage}_{key}"
+
+
 def results_dir(run: str) -> Path:
     """``results/<run>``, relative to the working directory."""
     return Path("results") / run
@@ -170,3 +193,9 @@ def simulated_paths(outdir: str | Path, samples) -> dict:
     out["peaks"] = {name: f"{outdir}/peaks/{name}.{PEAK_SUFFIX.get(fmt or 'narrowPeak', 'narrowPeak.gz')}"
                     for name, fmt in zip(samples["name"], formats)}
     return out
+
+
+def truth_file(truth_dir: str | Path, key: str) -> Path:
+    """The simulation's truth file ``key`` of :data:`OUTPUTS` (``snps``, ``cell_activity``, ...) in its truth folder
+    (the folder of ``truth/simulation.json``), where every truth file lies."""
+    return Path(truth_dir) / Path(OUTPUTS[key]).name

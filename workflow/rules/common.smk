@@ -15,13 +15,13 @@ from basset.config import (
     SCHEMA_DIR,
     check_config,
     check_targets,
+    produces,
     skipped_stages,
     workflow_inputs,
 )
 from basset.errors import BassetError, InputError
 from basset.fileio import sniff_genome
 from basset.samples import is_url, read_sample_sheet
-from basset.stages.report import REPORT_INPUTS, input_name
 from basset.simulate import check_programs, simulated_paths
 
 
@@ -214,7 +214,7 @@ def motif_database_input():
 
 def simulation_truth():
     """The simulation's truth summary (planted factors) as an input, when the data are simulated."""
-    return [f"{SIM}/truth/simulation.json"] if SIMULATE else []
+    return [f"{SIM}/{layout.OUTPUTS['summary']}"] if SIMULATE else []
 
 
 def check_user_files_are_not_outputs():
@@ -233,51 +233,31 @@ def check_user_files_are_not_outputs():
 
 
 def final_outputs():
-    """The targets of the default target: the last output of every stage implemented so far."""
-    return [
-        out("peaks", "sites"),
-        out("dataset", "h5"),
-        out("evaluate", "summary"),
-        out("motifs", "summary"),
-        out("motifs", "insertion"),
-        out("satmut", "fig4a"),
-        *variant_outputs(),
-        *transfer_outputs(),
-        out("report", "html"),
+    """The targets of the default target: the last output of every stage this config runs."""
+    wanted = [
+        ("peaks", "sites"),
+        ("dataset", "h5"),
+        ("evaluate", "summary"),
+        ("motifs", "summary"),
+        ("motifs", "insertion"),
+        ("satmut", "fig4a"),
+        ("satmut", "phylop"),
+        ("variants", "sad"),
+        ("variants", "pics_summary"),
+        ("transfer", "summary"),
+        ("report", "html"),
     ]
-
-
-def transfer_outputs():
-    """Figure 6 (transfer learning to held-out cell types) when transfer.enabled."""
-    if not config["transfer"]["enabled"]:
-        return []
-    return [out("transfer", "summary")]
+    return [out(stage, key) for stage, key in wanted if produced(stage, key)]
 
 
 def produced(stage, key):
-    """Whether this config's DAG makes the results file ``key`` of ``stage`` (inputs set to null, transfer off and
-    real data leave some out)."""
-    if (stage, key) == ("motifs", "recovery"):
-        return SIMULATE
-    if stage == "satmut" and key in ("phylop", "fig4bcd"):
-        return bool(INPUT["phylop"])
-    if stage == "variants":
-        return bool(INPUT["vcf"]) and (key in ("sad", "summary") or bool(INPUT["pics"]))
-    if stage == "transfer":
-        return bool(config["transfer"]["enabled"])
-    return True
+    """Whether this config's DAG makes the results file ``key`` of ``stage`` (basset.config.produces)."""
+    return produces(config, INPUT, stage, key)
 
 
 def report_files():
     """The report's inputs by name (``<stage>_<key>``), an empty list for a file this config does not make."""
     return {
-        input_name(stage, key): out(stage, key) if produced(stage, key) else []
-        for stage, key in REPORT_INPUTS
+        layout.input_name(stage, key): out(stage, key) if produced(stage, key) else []
+        for stage, key in layout.REPORT_INPUTS
     }
-
-
-def variant_outputs():
-    """Conservation and variant outputs that the config's inputs allow: phyloP regression needs genome.phylop,
-    SAD needs variants.vcf, the PICS enrichment both variants.vcf and variants.pics."""
-    wanted = (("satmut", "phylop"), ("variants", "sad"), ("variants", "pics_summary"))
-    return [out(stage, key) for stage, key in wanted if produced(stage, key)]

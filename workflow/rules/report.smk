@@ -4,7 +4,7 @@
 
 rule make_report:
     input:
-        # every file the report reads (basset.stages.report.REPORT_INPUTS), or none where the config leaves the
+        # every file the report reads (basset.layout.REPORT_INPUTS), or none where the config leaves the
         # stage out; the simulation's truth (snps.tsv, cell_factor_activity.tsv lie beside it) when simulated
         **report_files(),
         truth=simulation_truth(),

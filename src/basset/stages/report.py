@@ -9,7 +9,7 @@ A stage the config left out is listed with its reason and the config key that br
 its section; a panel that was not drawn (or, as the site classes without genes, drawn empty) is replaced by a
 note saying what is missing and which key brings it.
 
-The report reads the files of :data:`REPORT_INPUTS` (``(stage, key)`` of :data:`basset.layout.STAGES`), each
+The report reads the files of :data:`basset.layout.REPORT_INPUTS` (``(stage, key)`` of ``STAGES``), each
 passed as the keyword ``<stage>_<key>``; :func:`report_inputs` finds them under a results folder.
 """
 
@@ -24,6 +24,7 @@ import pandas as pd
 
 from .. import layout
 from ..fileio import atomic_open
+from ..layout import REPORT_INPUTS, input_name
 from ..metrics import SITE_CLASSES
 from ..tables import write_table
 from .report_html import (
@@ -41,7 +42,6 @@ from .report_numbers import (
     Headline,
     RunFiles,
     headline_numbers,
-    input_name,
     read_table,
     run_paper_comparison,
     source_name,
@@ -63,17 +63,6 @@ from .report_text import (
 
 log = logging.getLogger(__name__)
 
-#: the stage tables the report reads numbers from, as (stage, key) of basset.layout.STAGES
-REPORT_TABLES = [
-    ("evaluate", "summary"), ("evaluate", "metrics"), ("evaluate", "by_class"),
-    ("motifs", "summary"), ("motifs", "filter_summary"), ("motifs", "recovery"), ("motifs", "insertion"),
-    ("satmut", "summary"), ("satmut", "phylop"),
-    ("variants", "summary"), ("variants", "sad"), ("variants", "pics_summary"),
-    ("transfer", "table"), ("transfer", "summary"),
-]
-#: every file the report reads, as (stage, key): its tables and its figures; the keyword of each is
-#: ``<stage>_<key>`` (:func:`.report_numbers.input_name`)
-REPORT_INPUTS = REPORT_TABLES + [file for _, _, file, _ in PANELS] + [FIGURE_6[2]]
 _INPUT_NAMES = {input_name(stage, key) for stage, key in REPORT_INPUTS}
 
 
@@ -154,7 +143,7 @@ def _section_extras(section: str, run: _Run) -> str:
                 if c in rec.columns]
         parts.append("<details><summary>Planted factors and the filters that recover them (simulation truth)"
                      "</summary>" + table_html(rec[cols], "recovery", "{:.3g}") + "</details>")
-    if section == "Figure 5" and run.truth_dir is not None and (run.truth_dir / "snps.tsv").exists() \
+    if section == "Figure 5" and run.truth_dir is not None and layout.truth_file(run.truth_dir, "snps").exists() \
             and run.files.has(("variants", "sad")):
         frame = truth_snp_scores(run.files.path("variants", "sad"), run.truth_dir, "max_abs_sad")
         frame["rank"] = frame["score"].rank(ascending=False, method="min").astype(int)

@@ -21,7 +21,7 @@ from scipy.stats import spearmanr
 
 from .. import layout
 from ..errors import InputError
-from ..metrics import auroc
+from ..metrics import SITE_CLASSES, auroc
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +33,6 @@ NULL_ROLES = ("bystander",)
 # the report's input files
 
 
-def input_name(stage: str, key: str) -> str:
-    """The keyword (and rule input) name of a stage's file: ``<stage>_<key>``."""
-    return f"{stage}_{key}"
 
 
 def source_name(stage: str, key: str) -> str:
@@ -52,7 +49,7 @@ class RunFiles:
 
     def path(self, stage: str, key: str) -> Path | None:
         """The file of ``key`` of ``stage``, or None when the run has none."""
-        return self._paths.get(input_name(stage, key))
+        return self._paths.get(layout.input_name(stage, key))
 
     def has(self, *pairs: tuple[str, str]) -> bool:
         """Whether every ``(stage, key)`` of ``pairs`` is present."""
@@ -115,7 +112,7 @@ def truth_snp_scores(sad_path, truth_dir: Path | None, score: str) -> pd.DataFra
     """Truth SNPs (id, role) joined to their score in the SAD table ``sad_path``; ``score`` is a column or
     ``abs(column)``."""
     _need_truth(sad_path, truth_dir)
-    truth = pd.read_csv(Path(truth_dir) / "snps.tsv", sep="\t", usecols=["id", "role"])
+    truth = pd.read_csv(layout.truth_file(truth_dir, "snps"), sep="\t", usecols=["id", "role"])
     absolute = score.startswith("abs(") and score.endswith(")")
     column = score[4:-1] if absolute else score
     sad = pd.read_csv(sad_path, sep="\t", usecols=["id", column])
@@ -146,7 +143,7 @@ def insertion_rho(insertion_path, truth_dir: Path | None) -> pd.Series:
     insertion table ``insertion_path``) and the factor's planted activity (``truth/cell_factor_activity.tsv``)."""
     _need_truth(insertion_path, truth_dir)
     insertion = read_table(insertion_path).set_index("motif")
-    activity = pd.read_csv(Path(truth_dir) / "cell_factor_activity.tsv", sep="\t").set_index("cell")
+    activity = pd.read_csv(layout.truth_file(truth_dir, "cell_activity"), sep="\t").set_index("cell")
     cells = [c for c in insertion.columns if c in activity.index]
     rho = {}
     for motif in insertion.index:
@@ -307,9 +304,9 @@ class _Numbers:
         value = resolve_source(self.files.path(*file), source_key, self.truth_dir)
         self.rows.append(Headline(id_, section, name, value, source_name(*file), source_key, style, **paper))
 
-    def truth(self, name: str) -> bool:
-        """Whether the simulation's truth folder holds ``name``."""
-        return self.truth_dir is not None and (self.truth_dir / name).exists()
+    def truth(self, key: str) -> bool:
+        """Whether the simulation's truth folder holds its file ``key`` (:data:`basset.layout.OUTPUTS`)."""
+        return self.truth_dir is not None and layout.truth_file(self.truth_dir, key).exists()
 
 
 def _evaluation_numbers(n: _Numbers, paper: pd.DataFrame | None, paper_aucs) -> None:
@@ -334,7 +331,7 @@ def _evaluation_numbers(n: _Numbers, paper: pd.DataFrame | None, paper_aucs) -> 
         n.add("cnn_minus_kmer_mean_auroc", s, "CNN − k-mer, mean AUROC", f, "cnn_minus_kmer_mean_auroc")
         n.add("n_targets_cnn_better", s, "targets where the CNN beats the k-mer baseline", f,
               "n_targets_cnn_better", "int")
-    for cls in ("promoter", "intragenic", "intergenic"):
+    for cls in SITE_CLASSES:
         if f"{cls}_mean_auroc" in ev:
             n.add(f"{cls}_mean_auroc", s, f"mean AUROC, {cls} sites", f, f"{cls}_mean_auroc")
 
@@ -365,7 +362,7 @@ def _filter_numbers(n: _Numbers) -> None:
             n.add(f"influence_{i + 1}_value", s, f"influence leader {i + 1}: mean influence", t,
                   f"influence_mean[#{i}]")
     ins = ("motifs", "insertion")
-    if n.files.has(ins) and n.truth("cell_factor_activity.tsv"):
+    if n.files.has(ins) and n.truth("cell_activity"):
         n.add("insertion_rho_mean", s, "motif insertion vs planted activity: mean Spearman ρ", ins,
               "insertion_rho(mean)")
         n.add("insertion_rho_positive", s, "planted motifs whose insertion effect follows their activity (ρ > 0)",
@@ -409,7 +406,7 @@ def _variant_numbers(n: _Numbers) -> None:
         n.add("pics_mannwhitney_p", s, "enrichment p (Mann–Whitney, high vs low scores)", f, "mannwhitney_p", "p")
         n.add("pics_fisher_p", s, "enrichment p (Fisher, fraction above threshold)", f, "fisher_p", "p")
     f = ("variants", "sad")
-    if n.files.has(f) and n.truth("snps.tsv"):
+    if n.files.has(f) and n.truth("snps"):
         n.add("causal_auroc_max_abs", s, "causal vs bystander SNPs: AUROC of max |SAD|", f,
               "causal_auroc(max_abs_sad)")
         n.add("causal_auroc_abs_mean", s, "causal vs bystander SNPs: AUROC of |mean SAD|", f,

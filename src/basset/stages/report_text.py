@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..metrics import SITE_CLASSES
 from .report_numbers import fmt, source_name
 
 
@@ -182,7 +183,7 @@ def _evaluation_captions(h: dict, k: int | None) -> dict:
                        f"{fmt(h['mean_auroc'].paper_value)}.")
     caps["2C"] = ("ROC curves of the cell types at the 5th, 33rd, 50th, 67th and 95th percentiles of the "
                   f"per-target AUROC (median {v('median_auroc')}).")
-    classes = [c for c in ("promoter", "intragenic", "intergenic") if f"{c}_mean_auroc" in h]
+    classes = [c for c in SITE_CLASSES if f"{c}_mean_auroc" in h]
     if classes:
         caps["2, site classes"] = ("AUROC of each cell type within each site class; means: "
                                    + ", ".join(f"{c} {v(c + '_mean_auroc')}" for c in classes) + ".")
