@@ -65,15 +65,20 @@ def check_split(split: dict) -> None:
                           f"chromosome(s) {', '.join(both)} held out for both validation and test")
 
 
+def architecture(model: dict | None) -> dict:
+    """The architecture (:func:`basset.presets.model_config`) of a config's ``model`` section: its preset (the
+    schema's default when absent), with the keys that are given and not null over it."""
+    model = with_defaults("model", model)
+    overrides = {k: v for k, v in model.items() if k != "preset" and v is not None}
+    return model_config(model["preset"], **overrides)
+
+
 def check_model(model: dict, feature_size: int) -> dict:
     """``model``: a buildable architecture whose input length equals the sites' ``peaks.feature_size``.
 
-    Returns the architecture (:func:`basset.models.model_config`).
+    Returns the architecture (:func:`architecture`).
     """
-
-    model = with_defaults("model", model)
-    overrides = {k: v for k, v in model.items() if k != "preset" and v is not None}
-    cfg = model_config(model["preset"], **overrides)
+    cfg = architecture(model)
     if cfg["seq_len"] != feature_size:
         raise ConfigError("model.seq_len, peaks.feature_size",
                           f"the model ({model.get('preset')} preset) reads {cfg['seq_len']} bp but the sites are "

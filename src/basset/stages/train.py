@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import layout, presets
-from ..config import schema_defaults, with_defaults
+from .. import layout
+from ..config import architecture, with_defaults
 from ..device import use_device
 from ..train import train as fit
 
@@ -46,13 +46,6 @@ def pretrain_public(h5: str | Path, out: dict, model: dict | None = None, train:
     if pretrain_epochs is not None:
         options["max_epochs"] = int(pretrain_epochs)
     return train_model(h5, out, model, options, seed, device, threads, resume, progress)
-
-
-def architecture(model: dict | None) -> dict:
-    """The architecture (:func:`basset.presets.model_config`) of the config's ``model`` section."""
-    overrides = {k: v for k, v in (model or {}).items() if v is not None}
-    preset = overrides.pop("preset", None) or schema_defaults("model")["preset"]
-    return presets.model_config(preset, **overrides)
 
 
 def _outdir(out: dict) -> Path:
