@@ -138,3 +138,30 @@ def test_full_disk_is_a_clean_error(tmp_path, small_tmpfs):
     assert res.returncode == 2, res.stderr[-3000:]
     assert f"basset sad: error: no space left on device writing {small_tmpfs / 'sad.tsv.gz'}" in res.stderr
     assert leftovers(small_tmpfs) == ["train"] and leftovers(small_tmpfs / "train") == []
+
+
+def test_motifs_and_report_commands(tmp_path):
+    """``basset motifs`` runs the motif stage's five steps into one folder (the layout's names) and ``basset report``
+    builds the page from whatever stages a results folder holds."""
+    import numpy as np
+    from test_train import L, write_h5
+
+    from basset.layout import STAGES
+    from basset.memefile import Motif, write_meme
+
+    write_h5(tmp_path / "d.h5")
+    _small_model(tmp_path / "m.pt", L=L, names=("t0", "t1", "t2"))
+    rng = np.random.default_rng(1)
+    database = [Motif(f"M{i}", f"factor{i}", rng.dirichlet(np.ones(4) * 0.3, size=8), 20.0) for i in range(4)]
+    write_meme(tmp_path / "db.meme", database)
+    res = basset(tmp_path, "motifs", "--model", "m.pt", "--dataset", "d.h5", "--out", "results/run/motifs",
+                 "--database", "db.meme", "--device", "cpu")
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = tmp_path / "results/run/motifs"
+    for key in ("filters_meme", "filters", "tomtom", "influence", "insertion", "filter_summary", "summary", "fig3a"):
+        assert (out / STAGES["motifs"][key]).stat().st_size > 0, key
+    assert json.loads(res.stdout)["summary"]["filters"] == 8
+    res = basset(tmp_path, "report", "--results", "results/run")
+    assert res.returncode == 0, res.stderr[-3000:]
+    html = (tmp_path / "results/run/report/index.html").read_text()
+    assert "Figure 3" in html and "first-layer filters" in html

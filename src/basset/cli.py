@@ -143,8 +143,7 @@ def cmd_motifs(args) -> dict:
     motifs = {"database": args.database, "split": args.split}
     common = {"motifs": motifs, "device": args.device}
     summary = {"filters": stage.filter_motifs(args.model, args.dataset, out=out, **common)}
-    summary["tomtom"] = stage.tomtom_filters(out["filters_meme"], None if args.database == "jaspar"
-                                             else args.database, out=out, motifs=motifs)
+    summary["tomtom"] = stage.tomtom_filters(out["filters_meme"], out=out, motifs=motifs)
     summary["influence"] = stage.filter_influence(args.model, args.dataset, out=out, **common)
     summary["insertion"] = stage.insert_motifs(args.model, args.dataset, args.truth, out=out, seed=args.seed,
                                                **common)
