@@ -30,7 +30,7 @@ ORDER = list(LAYERS)
 #: the only modules that library code may import inside a function: third-party dependencies that are slow to
 #: import (the workflow's parse runs in every cluster job and imports basset.config, .samples, .simulate, .layout)
 #: or that only one stage needs (pyBigWig, pybedtools, memelite, pyjaspar, sklearn), and tqdm for progress bars
-LAZY_IMPORTS = {"h5py", "matplotlib", "memelite", "pyBigWig", "pybedtools", "pyfaidx", "pyjaspar", "scipy", "sklearn",
+LAZY_IMPORTS = {"h5py", "jsonschema", "matplotlib", "memelite", "pyBigWig", "pybedtools", "pyfaidx", "pyjaspar", "scipy", "sklearn",
                 "torch", "tqdm", "yaml"}
 
 

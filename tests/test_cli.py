@@ -19,6 +19,7 @@ def basset(cwd, *args):
 def test_help_lists_every_command():
     res = basset(ROOT, "--help")
     assert res.returncode == 0
+    assert "--debug" in res.stdout
     for cmd in ("simulate", "merge-peaks", "split", "build-dataset", "train", "kmer", "evaluate", "satmut", "sad",
                 "download", "info"):
         assert cmd in res.stdout
@@ -87,7 +88,9 @@ def test_satmut_and_sad_commands(tmp_path):
     assert "".join(loss["ref"][:20]) == chrom[10:30] and "".join(loss["ref"][20:]) == chrom[120:140] and (loss[["c1", "c2"]] >= 0).all().all()
     assert (tmp_path / "sm/satmut_seqA.png").exists() and (tmp_path / "sm/satmut_seqB.png").exists()
     res = basset(tmp_path, "satmut", "--model", "m.pt", "--fasta", "s.fa", "--out", "x", "--target", "nope")
-    assert res.returncode != 0 and "nope" in res.stderr
+    assert res.returncode == 2, res.stderr[-3000:]
+    assert res.stderr == ("basset satmut: error: argument --target: unknown target 'nope': the model m.pt predicts "
+                          "c1, c2\n")
 
     pos = [100, 200, 250]
     alts = ["A" if chrom[p - 1] != "A" else "C" for p in pos]

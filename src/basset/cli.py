@@ -19,50 +19,299 @@ Multi-GPU training: ``torchrun --nproc_per_node N -m basset.cli train ...`` (DDP
 
 Every command calls the same stage function (:mod:`basset.stages`) as the workflow's rule, with file names from
 :mod:`basset.layout` under ``--out`` and defaults from the config schema. Run ``basset COMMAND --help`` for the
-options of each. Errors in inputs name the file and line.
+options of each.
+
+Errors: a missing or unreadable input file, a bad option value (checked against the config schema's type and
+range for options that are config keys) or a target name the model does not have is reported on one line,
+``basset COMMAND: error: ...`` naming the file, the option and its value or the name, with exit status 2 and no
+traceback; errors in input files name the file and line. ``basset --debug COMMAND ...`` (or ``--debug`` after
+the command) shows the full traceback instead. Anything else (a bug) exits with status 1 and its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from . import __version__, layout
-from .config import schema_defaults, top_level_default
-from .errors import BassetError
+from .config import accepts, schema_defaults, schema_node, top_level_default
+from .errors import BassetError, InputError, UsageError
+from .samples import is_url
 
 # Each command imports its stage when it runs (imports inside the functions below), so that `basset --help` does
 # not wait for torch, pandas and matplotlib: the face is the one place where basset modules are imported late.
 
+EPILOG = ("A bad argument or input file is one line on stderr, 'basset COMMAND: error: ...', and exit status 2; "
+          "--debug (before or after COMMAND) shows the traceback instead.")
 
-def _fraction_or_count(text: str):
-    value = float(text)
-    return int(value) if value >= 1 else value
+#: errors of the operating system about a path the user gave (or one made from it) that are reported on one line
+PATH_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError, FileExistsError)
 
 
-def _settings(pairs: list[str]) -> dict:
-    """``key=value`` strings -> dict, values parsed as YAML (``lr=0.001``, ``conv_filters=[64,64,64]``)."""
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``basset COMMAND: error: argument --x: ...`` and exit status 2, without the
+    usage block (``basset COMMAND --help`` shows it)."""
+
+    def error(self, message: str):
+        hint = f" (`{self.prog} --help` lists them)" if message.startswith("the following arguments") else ""
+        self.exit(2, f"{self.prog}: error: {_one_line(message)}{hint}\n")
+
+
+def _one_line(text) -> str:
+    return " ".join(line.strip() for line in str(text).splitlines() if line.strip())
+
+
+# ------------------------------------------------------------------------------------- argument types
+# argparse ``type=`` functions: a bad value is refused while parsing, before anything is read or logged, with
+# argparse's "argument --option: ..." and exit status 2. The input-path types are listed in INPUT_TYPES.
+def input_file(text: str) -> str:
+    """An existing, readable file (not a folder)."""
+    path = Path(text)
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"no such file: {text}")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder, not a file")
+    if not os.access(path, os.R_OK):
+        raise argparse.ArgumentTypeError(f"cannot read {text} (permission denied)")
+    return text
+
+
+def input_dir(text: str) -> str:
+    """An existing folder."""
+    path = Path(text)
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"no such folder: {text}")
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder")
+    return text
+
+
+def hdf5_file(text: str) -> str:
+    """An existing HDF5 file (checked by its signature: a renamed text file is refused here, not deep in h5py)."""
+    import h5py
+
+    input_file(text)
+    if not h5py.is_hdf5(text):
+        raise argparse.ArgumentTypeError(f"{text} is not an HDF5 file")
+    return text
+
+
+def _check_file_url(text: str) -> str:
+    """A ``file://`` URL of an existing file."""
+    path = unquote(urlsplit(text).path)
+    if not Path(path).is_file():
+        raise argparse.ArgumentTypeError(f"no such file: {path} (in {text})")
+    return text
+
+
+def url_or_file(text: str) -> str:
+    """An http(s)/ftp URL (fetched later), a ``file://`` URL of an existing file or an existing local file."""
+    if is_url(text):
+        return text
+    return _check_file_url(text) if text.lower().startswith("file://") else input_file(text)
+
+
+def motif_database(text: str) -> str:
+    """``jaspar`` or an existing MEME file."""
+    if text == "jaspar":
+        return text
+    try:
+        return input_file(text)
+    except argparse.ArgumentTypeError as err:
+        raise argparse.ArgumentTypeError(f"{err} (expected jaspar or a MEME motif file)") from None
+
+
+def download_url(text: str) -> str:
+    """A URL :func:`basset.download.check_url` accepts; a ``file://`` URL must name an existing file."""
+    from .download import DownloadError, check_url
+
+    try:
+        check_url(text)
+    except DownloadError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return _check_file_url(text) if urlsplit(text).scheme.lower() == "file" else text
+
+
+#: the argument types of input paths: tests/test_cli_errors.py gives each such option a missing path
+INPUT_TYPES = (input_file, input_dir, hdf5_file, url_or_file, motif_database)
+
+
+def _scalar(text: str):
+    """A command-line value read as YAML (``[64,64]``, ``true``, ``null``), with the numbers YAML 1.1 leaves as
+    strings (``1e-3``) read as numbers."""
     import yaml
 
-    out = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise SystemExit(f"expected key=value, got {pair!r}")
-        out[key.strip()] = yaml.safe_load(value)
-    return out
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise argparse.ArgumentTypeError(f"cannot read {text!r} as a value ({_one_line(exc)})") from None
+    if isinstance(value, str):
+        for cast in (int, float):
+            try:
+                value = cast(value)
+                break
+            except ValueError:
+                pass
+    if isinstance(value, float) and value != value:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}")
+    return value
+
+
+def _kinds(node: dict) -> list[str]:
+    kinds = node.get("type", [])
+    return [kinds] if isinstance(kinds, str) else list(kinds)
+
+
+def _describe(node: dict) -> str:
+    """What ``node`` accepts, in words: ``an integer >= 2 and <= 12``, ``one of train, valid, test``."""
+    if "enum" in node:
+        return "one of " + ", ".join("null" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
+                                     for v in node["enum"])
+    words = []
+    bounds = [f"{op} {node[key]}" for key, op in (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="))
+              if key in node]
+    for kind in _kinds(node):
+        if kind in ("integer", "number"):
+            words.append(("an integer" if kind == "integer" else "a number") +
+                         (" " + " and ".join(bounds) if bounds else ""))
+        elif kind == "string" and "pattern" in node:
+            literal = re.fullmatch(r"\^(\w+)\$", node["pattern"])
+            words.append(literal.group(1) if literal else f"text matching {node['pattern']}")
+        elif kind == "array":
+            words.append("a list" + (f" of values each {_describe(node['items'])}" if "items" in node else ""))
+        elif kind != "null":
+            words.append({"boolean": "true or false", "string": "text", "object": "a mapping"}.get(kind, kind))
+    return " or ".join(words) or "a value"
+
+
+def checked(node: dict, key: str | None = None):
+    """An argument type: the text as a value (:func:`_scalar`) that the schema ``node`` accepts; ``key`` names
+    the config key in the message."""
+    def check(text: str):
+        value = _scalar(text)
+        if not accepts(node, value):
+            where = f" (config key {key})" if key else ""
+            raise argparse.ArgumentTypeError(f"expected {_describe(node)}{where}, got {text!r}")
+        return value
+
+    check.__name__ = key or "value"
+    return check
+
+
+def config_value(*keys: str):
+    """An argument type checked against the config schema's key ``keys`` (read when the option is given, so that
+    building the parser does not read the schema)."""
+    def check(text: str):
+        return checked(schema_node(*keys), ".".join(keys))(text)
+
+    check.__name__ = ".".join(keys)
+    return check
+
+
+POSITIVE_INT = checked({"type": "integer", "minimum": 1})
+NONNEGATIVE_INT = checked({"type": "integer", "minimum": 0})
+POSITIVE_NUMBER = checked({"type": "number", "exclusiveMinimum": 0})
+
+
+def setting(section: str):
+    """An argument type: ``KEY=VALUE`` where KEY is a key of the config's ``section`` and VALUE (YAML) one that
+    its schema accepts (``null``: the default) -> ``(key, value)``."""
+    def check(text: str):
+        key, sep, raw = text.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+        props = schema_node(section).get("properties", {})
+        if key not in props:
+            raise argparse.ArgumentTypeError(f"unknown key {key!r} in {text!r} (the {section} keys: "
+                                             f"{', '.join(props)})")
+        value = _scalar(raw)
+        if value is not None and not accepts(props[key], value):
+            raise argparse.ArgumentTypeError(f"{text!r}: expected {_describe(props[key])} for {key} (config key "
+                                             f"{section}.{key})")
+        return key, value
+
+    check.__name__ = f"{section} setting"
+    return check
+
+
+def target_weight(text: str) -> tuple[str, float]:
+    """``TARGET=W`` with a number W -> ``(target, w)``."""
+    target, sep, raw = text.partition("=")
+    if not sep or not target.strip():
+        raise argparse.ArgumentTypeError(f"expected TARGET=WEIGHT, got {text!r}")
+    try:
+        weight = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a number as the weight, got {raw!r}") from None
+    return target.strip(), weight
+
+
+def device_name(text: str) -> str:
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", text):
+        raise argparse.ArgumentTypeError(f"expected auto, cpu, cuda or cuda:N, got {text!r}")
+    return text
+
+
+def md5_hex(text: str) -> str:
+    if not re.fullmatch(r"[0-9a-fA-F]{32}", text):
+        raise argparse.ArgumentTypeError(f"expected an md5 of 32 hexadecimal digits, got {text!r}")
+    return text.lower()
+
+
+def fraction_or_count(text: str):
+    """A fraction of the sites (0 <= x < 1) or a count of them (a whole number >= 1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value >= 0 or (value >= 1 and not value.is_integer()):
+        raise argparse.ArgumentTypeError(f"expected a fraction (0 <= x < 1) or a count of sites (a whole number "
+                                         f">= 1), got {text!r}")
+    return int(value) if value >= 1 else value
 
 
 def _yaml_section(path: str | None, section: str) -> dict:
     """A config's section (or the whole YAML when it is only that section) from ``--params``."""
     import yaml
 
-    params = yaml.safe_load(Path(path).read_text()) if path else None
+    if not path:
+        return {}
+    try:
+        params = yaml.safe_load(Path(path).read_text())
+    except yaml.YAMLError as exc:
+        raise InputError(path, f"not valid YAML: {_one_line(exc)}") from None
+    if params is not None and not isinstance(params, dict):
+        raise InputError(path, f"expected a YAML mapping (a config or its {section}: section), got "
+                               f"{type(params).__name__}")
     if params and section in params:
         params = params[section]
     return dict(params or {})
+
+
+def _model_meta(path: str) -> dict:
+    """The saved dict of a model.pt without its weights (target names, config); InputError if it is no model."""
+    from .models import load_model
+
+    return load_model(path)[1]
+
+
+def _some(names, n: int = 8) -> str:
+    names = [str(t) for t in names]
+    return ", ".join(names[:n]) + (f", ... ({len(names)} in all)" if len(names) > n else "")
+
+
+def _check_targets(option: str, given, model: str, known) -> None:
+    """UsageError naming ``option`` when a name in ``given`` is not a target of the model."""
+    unknown = [t for t in given if t not in set(known)]
+    if unknown:
+        what = "unknown target" + ("s " + ", ".join(map(repr, unknown)) if len(unknown) > 1 else f" {unknown[0]!r}")
+        raise UsageError(option, f"{what}: the model {model} predicts {_some(known)}")
 
 
 # ------------------------------------------------------------------------------------------------ commands
@@ -78,6 +327,9 @@ def cmd_simulate(args) -> dict:
 def cmd_merge_peaks(args) -> dict:
     from .stages.peaks import merge_peaks
 
+    if args.merge_overlap >= args.feature_size:
+        raise UsageError("--merge-overlap", f"{args.merge_overlap} bp can never be reached by sites of "
+                                            f"--feature-size {args.feature_size} bp; expected less")
     options = {"feature_size": args.feature_size, "merge_overlap": args.merge_overlap, "midpoint": args.midpoint,
                "drop_chry": not args.keep_chry, "drop_noncanonical": not args.keep_noncanonical}
     summary = merge_peaks(samples=args.samples, fai=args.genome, out=layout.out_dir_paths(args.out, "peaks"),
@@ -107,11 +359,13 @@ def cmd_build_dataset(args) -> dict:
 
 
 def cmd_train(args) -> dict:
+    from .config import architecture
     from .stages.train import train_model
 
-    model = {"preset": args.preset, **_settings(args.model)}
+    model = {"preset": args.preset, **dict(args.model or [])}
+    architecture(model)  # a model that cannot be built is refused before the dataset is read
     summary = train_model(args.dataset, out=layout.out_dir_paths(args.out, "train", ["model", "history"]),
-                          model=model, train=_settings(args.set), seed=args.seed, resume=not args.restart,
+                          model=model, train=dict(args.set or []), seed=args.seed, resume=not args.restart,
                           progress=not args.quiet)
     return {k: v for k, v in summary.items() if k != "history"}
 
@@ -156,6 +410,16 @@ def cmd_motifs(args) -> dict:
 def cmd_satmut(args) -> dict:
     from .stages.satmut import satmut_fasta
 
+    meta = _model_meta(args.model)
+    if args.target is not None:
+        _check_targets("--target", [args.target], args.model, meta["target_names"])
+    L = (meta.get("config") or {}).get("seq_len")
+    start = 0 if args.start is None else args.start
+    if L is not None:
+        if start >= L:
+            raise UsageError("--start", f"{start} is outside the model's {L} bp input (expected 0 <= start < {L})")
+        if args.end is not None and not start < args.end <= L:
+            raise UsageError("--end", f"{args.end}: expected start ({start}) < end <= {L}, the model's input length")
     return satmut_fasta(args.model, args.fasta, args.out, target=args.target, start=args.start, end=args.end,
                         rc_average=not args.no_rc, device=args.device)
 
@@ -163,7 +427,11 @@ def cmd_satmut(args) -> dict:
 def cmd_sad(args) -> dict:
     from .stages.variants import pics_enrichment, score_snps
 
-    weights = {k: float(v) for k, v in _settings(args.weights).items()} if args.weights else {}
+    weights = dict(args.weights or [])
+    if weights:
+        _check_targets("--weights", list(weights), args.model, _model_meta(args.model)["target_names"])
+    if args.pics and not args.low_pics < args.high_pics:
+        raise UsageError("--low-pics", f"{args.low_pics} must be below --high-pics {args.high_pics}")
     variants = {"batch_size": args.batch_size, "rc_average": not args.no_rc, "weights": weights,
                 "chunk_size": args.chunk_size}
     summary = score_snps(args.model, args.genome, args.vcf, out={"sad": args.out}, variants=variants,
@@ -210,33 +478,36 @@ def cmd_info(args) -> dict:
 
 # --------------------------------------------------------------------------------------------------- parser
 def _device_arg(p) -> None:
-    p.add_argument("--device", help="auto, cpu or cuda (the config key train.device; default: cuda when torch "
-                                    "sees a GPU)")
+    p.add_argument("--device", type=device_name,
+                   help="auto, cpu or cuda (the config key train.device; default: cuda when torch sees a GPU)")
 
 
 def _seed_arg(p) -> None:
-    p.add_argument("--seed", type=int, default=top_level_default("seed"), help="random seed (default: %(default)s)")
+    p.add_argument("--seed", type=config_value("seed"), default=top_level_default("seed"),
+                   help="random seed (default: %(default)s)")
 
 
 def args_simulate(p) -> None:
-    p.add_argument("--samples", required=True, help="sample sheet (TSV): name, peaks, group, format")
+    p.add_argument("--samples", required=True, type=input_file,
+                   help="sample sheet (TSV): name, peaks, group, format")
     p.add_argument("--out", default=schema_defaults("simulate")["outdir"],
                    help="output directory (default: %(default)s)")
-    p.add_argument("--params", help="YAML with simulation parameters (a config's `simulate:` section or the "
-                                    "whole config); the schema's defaults otherwise")
+    p.add_argument("--params", type=input_file,
+                   help="YAML with simulation parameters (a config's `simulate:` section or the whole config); the "
+                        "schema's defaults otherwise")
     _seed_arg(p)
 
 
 def args_merge_peaks(p) -> None:
     d = schema_defaults("peaks")
-    p.add_argument("--samples", required=True, help="sample sheet (TSV): name, peaks, [format]")
-    p.add_argument("--genome", required=True,
+    p.add_argument("--samples", required=True, type=input_file, help="sample sheet (TSV): name, peaks, [format]")
+    p.add_argument("--genome", required=True, type=input_file,
                    help="genome FASTA, its .fai, or a chrom-sizes table (name<TAB>length), told apart by content; "
                         "nothing is written beside it")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--feature-size", type=int, default=d["feature_size"], help="site width in bp (default: "
-                                                                                "%(default)s)")
-    p.add_argument("--merge-overlap", type=int, default=d["merge_overlap"],
+    p.add_argument("--feature-size", type=config_value("peaks", "feature_size"), default=d["feature_size"],
+                   help="site width in bp (default: %(default)s)")
+    p.add_argument("--merge-overlap", type=config_value("peaks", "merge_overlap"), default=d["merge_overlap"],
                    help="bp of overlap to merge (default: %(default)s)")
     p.add_argument("--midpoint", choices=["center", "summit"], default=d["midpoint"],
                    help="peak midpoint: interval centre (Basset) or narrowPeak summit (default: %(default)s)")
@@ -247,11 +518,11 @@ def args_merge_peaks(p) -> None:
 
 def args_split(p) -> None:
     d = schema_defaults("dataset")["split"]
-    p.add_argument("--sites", required=True, help="sites.bed from merge-peaks")
+    p.add_argument("--sites", required=True, type=input_file, help="sites.bed from merge-peaks")
     p.add_argument("--out", required=True, help="output TSV (site, split)")
-    p.add_argument("--valid", type=_fraction_or_count, default=d["valid"],
+    p.add_argument("--valid", type=fraction_or_count, default=d["valid"],
                    help="fraction or count (default: %(default)s)")
-    p.add_argument("--test", type=_fraction_or_count, default=d["test"], help="fraction or count (default: "
+    p.add_argument("--test", type=fraction_or_count, default=d["test"], help="fraction or count (default: "
                                                                               "%(default)s)")
     p.add_argument("--chromosomes", action="store_true", help="split by chromosomes instead")
     p.add_argument("--valid-chroms", nargs="*", default=[], help="chromosomes held out for validation")
@@ -261,14 +532,14 @@ def args_split(p) -> None:
 
 def args_build_dataset(p) -> None:
     d = schema_defaults("dataset")
-    p.add_argument("--peaks-dir", required=True, help="directory with sites.bed and activity.tsv.gz")
-    p.add_argument("--splits", required=True, help="splits TSV from `basset split`")
-    p.add_argument("--genome", required=True, help="genome FASTA")
+    p.add_argument("--peaks-dir", required=True, type=input_dir, help="directory with sites.bed and activity.tsv.gz")
+    p.add_argument("--splits", required=True, type=input_file, help="splits TSV from `basset split`")
+    p.add_argument("--genome", required=True, type=input_file, help="genome FASTA")
     p.add_argument("--out", required=True, help="output HDF5 file")
     p.add_argument("--summary", help="also write the counts as a TSV here")
     p.add_argument("--n-handling", choices=["random", "zero"], default=d["n_handling"],
                    help="N bases: random base (the paper) or all-zero (default: %(default)s)")
-    p.add_argument("--max-n-fraction", type=float, default=d["max_n_fraction"],
+    p.add_argument("--max-n-fraction", type=config_value("dataset", "max_n_fraction"), default=d["max_n_fraction"],
                    help="skip sites with more N (default: %(default)s)")
     p.add_argument("--compression", choices=["gzip", "lzf", "none"], default=d["compression"],
                    help="HDF5 compression (default: %(default)s)")
@@ -276,12 +547,13 @@ def args_build_dataset(p) -> None:
 
 
 def args_train(p) -> None:
-    p.add_argument("--dataset", required=True, help="HDF5 dataset from build-dataset")
+    p.add_argument("--dataset", required=True, type=hdf5_file, help="HDF5 dataset from build-dataset")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--preset", choices=["basset", "deepsea", "cpu"], default=schema_defaults("model")["preset"],
                    help="architecture (default: %(default)s)")
-    p.add_argument("--model", nargs="*", metavar="KEY=VALUE", help="model overrides, e.g. conv_filters=[64,64,64]")
-    p.add_argument("--set", nargs="*", metavar="KEY=VALUE",
+    p.add_argument("--model", nargs="*", type=setting("model"), metavar="KEY=VALUE",
+                   help="model overrides (the config's model: keys), e.g. conv_filters=[64,64,64]")
+    p.add_argument("--set", nargs="*", type=setting("train"), metavar="KEY=VALUE",
                    help="training options (the config's train: keys), e.g. optimizer=adam lr=0.001 max_epochs=20 "
                         "device=cuda")
     p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
@@ -290,24 +562,27 @@ def args_train(p) -> None:
 
 def args_kmer(p) -> None:
     d = schema_defaults("kmer")
-    p.add_argument("--dataset", required=True)
+    p.add_argument("--dataset", required=True, type=hdf5_file, help="HDF5 dataset from build-dataset")
     p.add_argument("--out", required=True, help="output directory (kmer_metrics.tsv, kmer_predictions.tsv.gz)")
-    p.add_argument("--k", type=int, default=d["k"], help="k-mer length (default: %(default)s)")
-    p.add_argument("--gap", type=int, default=d["gap"], help="gapped k-mers: gap length (default: %(default)s)")
-    p.add_argument("--C", type=float, default=d["C"], help="inverse regularisation (default: %(default)s)")
-    p.add_argument("--max-train", type=int, default=d["max_train"],
+    p.add_argument("--k", type=config_value("kmer", "k"), default=d["k"],
+                   help="k-mer length (default: %(default)s)")
+    p.add_argument("--gap", type=config_value("kmer", "gap"), default=d["gap"],
+                   help="gapped k-mers: gap length (default: %(default)s)")
+    p.add_argument("--C", type=config_value("kmer", "C"), default=d["C"],
+                   help="inverse regularisation (default: %(default)s)")
+    p.add_argument("--max-train", type=config_value("kmer", "max_train"), default=d["max_train"],
                    help="training sites used at most (default: %(default)s)")
-    p.add_argument("--jobs", type=int, default=1, help="targets fitted in parallel (default: %(default)s)")
+    p.add_argument("--jobs", type=POSITIVE_INT, default=1, help="targets fitted in parallel (default: %(default)s)")
     _seed_arg(p)
 
 
 def args_evaluate(p) -> None:
-    p.add_argument("--model", required=True, help="model.pt from train")
-    p.add_argument("--dataset", required=True)
+    p.add_argument("--model", required=True, type=input_file, help="model.pt from train")
+    p.add_argument("--dataset", required=True, type=hdf5_file, help="HDF5 dataset from build-dataset")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--kmer-metrics", help="kmer_metrics.tsv from `basset kmer` (Figure 2B)")
-    p.add_argument("--sites", help="sites.bed (for site classes)")
-    p.add_argument("--genes", help="gene annotation GTF (for site classes)")
+    p.add_argument("--kmer-metrics", type=input_file, help="kmer_metrics.tsv from `basset kmer` (Figure 2B)")
+    p.add_argument("--sites", type=input_file, help="sites.bed (for site classes)")
+    p.add_argument("--genes", type=input_file, help="gene annotation GTF (for site classes)")
     p.add_argument("--no-rc", action="store_true", help="do not average with reverse-complement predictions")
     _device_arg(p)
     _seed_arg(p)
@@ -315,80 +590,85 @@ def args_evaluate(p) -> None:
 
 def args_motifs(p) -> None:
     d = schema_defaults("motifs")
-    p.add_argument("--model", required=True, help="model.pt from train")
-    p.add_argument("--dataset", required=True)
+    p.add_argument("--model", required=True, type=input_file, help="model.pt from train")
+    p.add_argument("--dataset", required=True, type=hdf5_file, help="HDF5 dataset from build-dataset")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--database", default=d["database"],
+    p.add_argument("--database", type=motif_database, default=d["database"],
                    help="motif database: a MEME file, or jaspar (JASPAR CORE vertebrates, offline; default)")
-    p.add_argument("--split", default=d["split"], help="dataset split the filters are read on (default: "
-                                                      "%(default)s)")
-    p.add_argument("--truth", help="a simulation's truth/simulation.json (grades the filters against the planted "
-                                   "factors)")
+    p.add_argument("--split", type=config_value("motifs", "split"), default=d["split"],
+                   help="dataset split the filters are read on (default: %(default)s)")
+    p.add_argument("--truth", type=input_file,
+                   help="a simulation's truth/simulation.json (grades the filters against the planted factors)")
     _device_arg(p)
     _seed_arg(p)
 
 
 def args_satmut(p) -> None:
-    p.add_argument("--model", required=True, help="model.pt from train")
-    p.add_argument("--fasta", required=True, help="sequences, each at least the model's input length")
+    p.add_argument("--model", required=True, type=input_file, help="model.pt from train")
+    p.add_argument("--fasta", required=True, type=input_file, help="sequences, each at least the model's input length")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--target", help="cell type drawn (default: per record, the one with the largest mean loss)")
-    p.add_argument("--start", type=int, help="first position mutated, 0-based in the model's window (default 0)")
-    p.add_argument("--end", type=int, help="end of the mutated window, exclusive (default: the whole sequence)")
+    p.add_argument("--start", type=NONNEGATIVE_INT,
+                   help="first position mutated, 0-based in the model's window (default 0)")
+    p.add_argument("--end", type=POSITIVE_INT,
+                   help="end of the mutated window, exclusive (default: the whole sequence)")
     p.add_argument("--no-rc", action="store_true", help="do not average with the reverse complement")
     _device_arg(p)
 
 
 def args_sad(p) -> None:
     d = schema_defaults("variants")
-    p.add_argument("--model", required=True, help="model.pt from train")
-    p.add_argument("--vcf", required=True, help="variants (VCF, plain or gzipped)")
-    p.add_argument("--genome", required=True, help="genome FASTA (indexed or indexable by pyfaidx)")
+    p.add_argument("--model", required=True, type=input_file, help="model.pt from train")
+    p.add_argument("--vcf", required=True, type=input_file, help="variants (VCF, plain or gzipped)")
+    p.add_argument("--genome", required=True, type=input_file, help="genome FASTA (indexed or indexable by pyfaidx)")
     p.add_argument("--out", required=True, help="output TSV (gzipped if it ends in .gz)")
-    p.add_argument("--pics", help="PICS table (Farh et al. 2015 layout) for the enrichment test")
-    p.add_argument("--weights", nargs="*", metavar="TARGET=W", help="weighted impact score over these targets")
-    p.add_argument("--high-pics", type=float, default=d["high_pics"], help="default: %(default)s")
-    p.add_argument("--low-pics", type=float, default=d["low_pics"], help="default: %(default)s")
-    p.add_argument("--sad-threshold", type=float, default=d["sad_threshold"], help="default: %(default)s")
+    p.add_argument("--pics", type=input_file, help="PICS table (Farh et al. 2015 layout) for the enrichment test")
+    p.add_argument("--weights", nargs="*", type=target_weight, metavar="TARGET=W",
+                   help="weighted impact score over these targets")
+    for option, key in (("--high-pics", "high_pics"), ("--low-pics", "low_pics"), ("--sad-threshold", "sad_threshold")):
+        p.add_argument(option, type=config_value("variants", key), default=d[key], help="default: %(default)s")
     p.add_argument("--score", choices=("abs_mean", "mean_abs", "max_abs"), default=d["score"],
                    help="per-SNP score compared between PICS groups (default: %(default)s)")
-    p.add_argument("--batch-size", type=int, default=d["batch_size"], help="default: %(default)s")
-    p.add_argument("--chunk-size", type=int, default=d["chunk_size"],
+    p.add_argument("--batch-size", type=config_value("variants", "batch_size"), default=d["batch_size"],
+                   help="default: %(default)s")
+    p.add_argument("--chunk-size", type=config_value("variants", "chunk_size"), default=d["chunk_size"],
                    help="VCF records scored at a time (default: %(default)s)")
     p.add_argument("--no-rc", action="store_true", help="do not average with the reverse complement")
     _device_arg(p)
 
 
 def args_select_variants(p) -> None:
-    p.add_argument("--source", required=True, help="sites VCF: http(s)/ftp URL or local path")
-    p.add_argument("--pics", required=True, help="PICS table (Farh et al. 2015 .xls, or tab-separated text)")
+    p.add_argument("--source", required=True, type=url_or_file, help="sites VCF: http(s)/ftp URL or local path")
+    p.add_argument("--pics", required=True, type=input_file,
+                   help="PICS table (Farh et al. 2015 .xls, or tab-separated text)")
     p.add_argument("--out", required=True, help="output VCF (gzipped), e.g. pics_snps.vcf.gz")
-    p.add_argument("--timeout", type=float, default=60,
+    p.add_argument("--timeout", type=POSITIVE_NUMBER, default=60,
                    help="seconds allowed to connect and for each read of a URL (default: %(default)s)")
 
 
 def args_report(p) -> None:
-    p.add_argument("--results", required=True, help="a run's results folder (results/<run>)")
+    p.add_argument("--results", required=True, type=input_dir, help="a run's results folder (results/<run>)")
     p.add_argument("--out", help="folder of index.html and headline.tsv (default: RESULTS/report)")
-    p.add_argument("--truth", help="a simulation's truth/simulation.json (grades the numbers against the truth)")
-    p.add_argument("--paper-aucs", help="the paper's per-cell AUCs (.xls or TSV) to compare with")
+    p.add_argument("--truth", type=input_file,
+                   help="a simulation's truth/simulation.json (grades the numbers against the truth)")
+    p.add_argument("--paper-aucs", type=input_file, help="the paper's per-cell AUCs (.xls or TSV) to compare with")
 
 
 def args_download(p) -> None:
     from .download import DEADLINE
 
-    p.add_argument("url")
-    p.add_argument("dest")
-    p.add_argument("--md5", help="expected md5 of the downloaded bytes")
+    p.add_argument("url", type=download_url, help="http(s), ftp or file URL")
+    p.add_argument("dest", help="destination file")
+    p.add_argument("--md5", type=md5_hex, help="expected md5 of the downloaded bytes")
     p.add_argument("--gunzip", action="store_true", help="decompress after download")
-    p.add_argument("--retries", type=int, default=3, help="attempts in all (default: %(default)s)")
-    p.add_argument("--deadline", type=float, default=DEADLINE,
+    p.add_argument("--retries", type=POSITIVE_INT, default=3, help="attempts in all (default: %(default)s)")
+    p.add_argument("--deadline", type=POSITIVE_NUMBER, default=DEADLINE,
                    help="seconds allowed for one attempt at the whole file; a slower one is retried "
                         "(default: %(default)s)")
 
 
 def args_info(p) -> None:
-    p.add_argument("dataset")
+    p.add_argument("dataset", type=hdf5_file, help="HDF5 dataset from build-dataset")
 
 
 #: command -> (one-line help, description or None); the arguments come from args_<name>, the run from cmd_<name>
@@ -438,29 +718,50 @@ COMMANDS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="basset", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = Parser(prog="basset", description=__doc__, epilog=EPILOG,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--version", action="version", version=f"basset {__version__}")
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     ap.add_argument("--log", help="also write the log to this file")
+    ap.add_argument("--debug", action="store_true", help="on an error, show the full traceback instead of one line")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
     module = sys.modules[__name__]
     for name, (summary, description) in COMMANDS.items():
-        p = sub.add_parser(name, help=summary, description=description or summary)
+        p = sub.add_parser(name, help=summary, description=description or summary, epilog=EPILOG)
         getattr(module, "args_" + name.replace("-", "_"))(p)
+        # also after the command; SUPPRESS: absent here, it leaves the value of `basset --debug` alone
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="on an error, show the full traceback instead of one line")
         p.set_defaults(func=getattr(module, "cmd_" + name.replace("-", "_")))
     return ap
 
 
+def _user_error(err: Exception) -> str | None:
+    """The one-line message of an error that is the input's (a :class:`BassetError`, or the operating system
+    refusing a path), ``None`` for any other (a bug: its traceback is shown)."""
+    if isinstance(err, BassetError):
+        return _one_line(err)
+    if isinstance(err, PATH_ERRORS):
+        if err.filename is None:  # h5py's FileNotFoundError names the file in its message only
+            return _one_line(err)
+        names = " -> ".join(str(f) for f in (err.filename, err.filename2) if f is not None)
+        return f"{names}: {err.strerror or err}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; a bad argument or input prints one line on stderr and returns 2 (``--debug``: raises)."""
     from .logs import setup_logging
 
-    args = build_parser().parse_args(argv)
-    setup_logging(args.log)
+    args = build_parser().parse_args(argv)  # a bad argument exits here with status 2 (Parser.error)
     try:
+        setup_logging(args.log)
         summary = args.func(args)
-    except BassetError as err:
-        print(f"basset {args.command}: error: {err}", file=sys.stderr)
+    except (BassetError, OSError) as err:
+        message = _user_error(err)
+        if args.debug or message is None:
+            raise
+        print(f"basset {args.command}: error: {message}", file=sys.stderr)
         return 2
     if summary is not None:
         print(json.dumps(summary, indent=1, default=str))

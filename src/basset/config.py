@@ -288,6 +288,22 @@ def complete_config(config: dict) -> dict:
     return out
 
 
+def schema_node(*keys: str) -> dict:
+    """The schema of config key ``keys`` (``("kmer", "k")``, ``("seed",)``), ``$ref`` resolved."""
+    node = _schema("config.schema.yaml")
+    for key in keys:
+        node = _resolved(node)["properties"][key]
+    return _resolved(node)
+
+
+def accepts(node: dict, value) -> bool:
+    """Whether the JSON schema ``node`` (from :func:`schema_node`) accepts ``value``, by jsonschema, the
+    validator the workflow's config validation uses."""
+    import jsonschema
+
+    return jsonschema.validators.validator_for(node)(node).is_valid(value)
+
+
 def top_level_default(key: str):
     """The schema's default of a top-level key (``seed``, ``run``)."""
     return _schema("config.schema.yaml")["properties"][key].get("default")

@@ -34,3 +34,16 @@ class ConfigError(BassetError, ValueError):
     def __init__(self, key: str, message: str):
         self.key = key
         super().__init__(f"{key}: {message}")
+
+
+class UsageError(BassetError, ValueError):
+    """A bad command-line argument found only once its files are read (a target the model does not have, a window
+    outside the model's input); the message starts with the argument, as argparse's own do.
+
+    >>> str(UsageError("--target", "unknown target 'x'"))
+    "argument --target: unknown target 'x'"
+    """
+
+    def __init__(self, option: str, message: str):
+        self.option = option
+        super().__init__(f"argument {option}: {message}")
