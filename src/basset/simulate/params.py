@@ -65,6 +65,9 @@ def check_params(p: dict) -> None:
     _range("simulate.variants.causal_pics", p["variants"]["causal_pics"], 0.0, 1.0)
     _range("simulate.motifs.sharpness", p["motifs"]["sharpness"], 0.1)
     s = p["sites"]
+    if int(s["slots"]) < 1 or int(s["slot_bp"]) < 1:
+        raise ConfigError("simulate.sites", f"expected at least one slot of at least 1 bp, got {s['slots']} of "
+                                            f"{s['slot_bp']} bp")
     if s["promoter"] + s["constitutive"] + s["decoy"] >= 1:
         raise ConfigError(
             "simulate.sites", "promoter + constitutive + decoy fractions must leave room for lineage sites"

@@ -13,7 +13,7 @@ import pandas as pd
 from ..errors import ConfigError
 from ..jaspar import load_motifs
 from .genome import draw_bases, paint_tracts
-from .state import Genome, Motifs, Planted, SimState, Sites
+from .state import Genome, Motifs, N, Planted, SimState, Sites
 
 #: bp kept free of sites at each chromosome end
 MARGIN = 2000
@@ -77,10 +77,13 @@ def place_sites(state: SimState) -> Sites:
     rest = 1.0 - s["promoter"] - s["constitutive"] - s["decoy"]
     probs = np.array([s["promoter"], s["constitutive"], s["decoy"]] + [rest / nprog] * nprog)
     cls = rng.choice(len(classes), n, p=probs / probs.sum())
-    # promoters are CpG islands: redraw their background GC-rich, without CpG decay
+    # promoters are CpG islands: redraw their background GC-rich, without CpG decay (an island wider than the
+    # distance kept between sites and gaps leaves the gap's N alone)
     hw = int(g["cpg_island_bp"]) // 2
     idx = (centre[np.flatnonzero(cls == 0), None] - hw + np.arange(2 * hw)[None]).ravel()
-    genome.seq[idx] = draw_bases(rng.random(idx.size), g["cpg_island_gc"])
+    bases = draw_bases(rng.random(idx.size), g["cpg_island_gc"])
+    keep = genome.seq[idx] != N
+    genome.seq[idx[keep]] = bases[keep]
     # flanking A-tracts, just outside the motif core
     a_tract = rng.random(n) < s["a_tract"]
     at = np.flatnonzero(a_tract)
@@ -132,6 +135,9 @@ def plant_pairs(rng, state: SimState, fidx: dict, fac, start, strand) -> np.ndar
             continue
         rows = np.flatnonzero(cls == 3 + list(state.programs).index(pr["program"]))
         rows = rows[rng.random(rows.size) < pr["prob"]]
+        if K < 2:
+            raise ConfigError("simulate.sites.slots", f"cooperative[{c}] ({pr['first']} + {pr['second']}) fills two "
+                                                      f"slots; a site has {K}")
         a, b = fidx[pr["first"]], fidx[pr["second"]]
         span = flen[a] + int(pr["spacing"]) + flen[b]
         if span > 2 * W:

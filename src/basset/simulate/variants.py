@@ -78,7 +78,8 @@ def causal_snps(state: SimState, rng: np.random.Generator) -> pd.DataFrame:
 def bystanders(state: SimState, rng: np.random.Generator, causal: pd.DataFrame, cpics: np.ndarray,
                blen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Bystander positions and their block: random positions in each block of ``blen`` bp around its causal
-    SNP, on its chromosome, off N and more than 200 bp from every site centre; one per position."""
+    SNP, on its chromosome, off N and more than 200 bp (and than the sites' background distance, which a wide
+    core needs) from every site centre; one per position."""
     seq, offsets = state.genome.seq, state.genome.offsets
     maxb = state.p["variants"]["max_bystander_pics"]
     nby = np.maximum(np.ceil((1 - cpics) / (0.4 * maxb)).astype(np.int64), 5)  # ~half fall on sites
@@ -90,7 +91,7 @@ def bystanders(state: SimState, rng: np.random.Generator, causal: pd.DataFrame, 
     cchrom = np.searchsorted(offsets, causal["gpos"].to_numpy(), side="right") - 1
     bchrom = np.searchsorted(offsets, bpos, side="right") - 1
     good = (bchrom == cchrom[b_block]) & (seq[bpos] != N)
-    good &= np.isin(bpos, state.sites.far_from(bpos, 200))
+    good &= np.isin(bpos, state.sites.far_from(bpos, max(200, state.sites.background_dist)))
     bpos, b_block = bpos[good], b_block[good]
     _, first = np.unique(bpos, return_index=True)
     first = np.sort(first)

@@ -92,15 +92,16 @@ def write_peaks(state: SimState, tmp: Path, peaks: dict[str, pd.DataFrame]) -> d
 
 
 def truth_sites(state: SimState, site_ids: np.ndarray) -> pd.DataFrame:
-    """One row per candidate site: position, class, motifs, pair, A-tract, then 0/1 accessibility per cell."""
+    """One row per candidate site: position (``start``, ``end``: the slots, 0-based half-open), class, motifs, pair,
+    A-tract, then 0/1 accessibility per cell."""
     sites = state.sites
     chrom, centre = state.genome.to_chrom(sites.centre)
-    core = int(state.p["sites"]["slots"]) * int(state.p["sites"]["slot_bp"]) // 2
+    span = int(state.p["sites"]["slots"]) * int(state.p["sites"]["slot_bp"])  # the slots start span // 2 before
     frame = pd.DataFrame({
         "site": site_ids,
         "chrom": chrom,
-        "start": centre - core,
-        "end": centre + core,
+        "start": centre - span // 2,
+        "end": centre - span // 2 + span,  # not centre + span // 2: one short when span is odd
         "centre": centre,
         "class": np.array(sites.classes, dtype=object)[sites.cls],
         "n_motifs": np.bincount(state.planted.inst["site"], minlength=sites.centre.size),
