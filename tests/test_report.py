@@ -1,8 +1,11 @@
-"""The run's HTML report (basset.stages.report): every figure it names exists and is embedded as a valid PNG, every
-headline number is the one in its stage table, and the page renders in headless Chromium (when installed)."""
+"""The run's HTML report (basset.stages.report): every headline number is checked against truth planted in
+synthetic stage tables (each key the report reads has its own value, so a number read from the wrong key, column
+or row, or computed with the wrong statistic or threshold, differs), every figure it names is embedded as a valid
+PNG, and the page renders in headless Chromium (when installed)."""
 
 import base64
 import gzip
+import html
 import shutil
 import struct
 import subprocess
@@ -14,18 +17,22 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import run_script
-from scipy.stats import spearmanr
-from sklearn.metrics import roc_auc_score
 
 from basset import layout
 from basset.layout import REPORT_INPUTS
 from basset.stages.report import make_report, report_inputs
 from basset.stages.report_html import PNG_SIGNATURE
-from basset.stages.report_numbers import fmt, headline_numbers, resolve_source
+from basset.stages.report_numbers import (
+    fmt,
+    headline_numbers,
+    paper_comparison,
+    resolve_source,
+)
 from basset.stages.report_text import FIGURE_6, PANELS, SECTIONS, place_skipped
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGETS = ["ery_1", "hep_1", "lym_1"]
+TARGETS = ["ery_1", "hep_1", "lym_1", "mye_1"]
+AUROCS = [0.6101, 0.6203, 0.6307, 0.6409]  # metrics.tsv, per target
 
 
 def tiny_png(width=3, height=2, shade=128) -> bytes:
@@ -47,72 +54,150 @@ def _tsv(path, frame):
     frame.to_csv(path, sep="\t", index=False)
 
 
+# ---------------------------------------------------------------------------------------------------------
+# a run whose every table carries planted values, and the numbers the report must draw from them
+
+EVALUATE = {  # evaluate/summary.tsv; the median_*, kmer_median_* and *_sites keys are decoys the report never shows
+    "n_test_sites": 1234, "rc_average": True, "n_targets": 23, "n_targets_scored": 17, "mean_auroc": 0.6271,
+    "median_auroc": 0.6248, "mean_auprc": 0.4117, "median_auprc": 0.4033, "kmer_mean_auroc": 0.5838,
+    "kmer_median_auroc": 0.5791, "cnn_minus_kmer_mean_auroc": 0.0433, "n_targets_cnn_better": 13,
+    "promoter_sites": 71, "promoter_mean_auroc": 0.6644, "intragenic_sites": 52, "intragenic_mean_auroc": 0.6122,
+    "intergenic_sites": 38, "intergenic_mean_auroc": 0.5977}
+
+# motifs/filter_summary.tsv as the motifs stage writes it: sorted by influence, 4 of 7 annotated; the 6th filter
+# (annotated, influence 0.0105) is past the five leaders
+FILTERS = pd.DataFrame({
+    "filter": ["filter12", "filter3", "filter40", "filter7", "filter0", "filter55", "filter9"],
+    "nsites": [31, 17, 44, 12, 9, 25, 6], "ic": [9.1, 4.2, 8.8, 7.7, 3.1, 10.4, 2.2],
+    "consensus": "ACGT", "delta_loss": [0.51, 0.42, 0.33, 0.24, 0.15, 0.06, 0.01],
+    "influence_mean": [0.0871, 0.0613, 0.0452, 0.0311, 0.0207, 0.0105, 0.0042],
+    "annotated": [True, False, True, True, False, True, False],
+    "best_id": ["MA0035.4", None, "MA9999.1", "MA0114.4", None, "MA0139.1", None],
+    "best_name": ["GATA1", None, "<b>A&B</b>", "HNF4A", None, "CTCF", None],
+    "best_q": [0.011, None, 0.022, 0.033, None, 0.044, None], "orientation": ["+", None, "-", "+", None, "-", None]})
+
+# motifs/insertion.tsv (motif x cell) and truth/cell_factor_activity.tsv (cell x factor), built so that the Spearman
+# rho across the four cells is 0.8 for GATA1, exactly 0 for HNF4A and -0.4 for CTCF. The activity lists its cells
+# in another order than the insertion table, and holds a cell (neu_1) and a factor (SPI1) the insertion lacks;
+# NOT_PLANTED is no factor of the simulation.
+INSERTION = pd.DataFrame({"motif": ["GATA1", "HNF4A", "CTCF", "NOT_PLANTED"],
+                          "ery_1": [0.40, 0.05, -0.2, 9.0], "hep_1": [0.10, 0.15, -0.1, 1.0],
+                          "lym_1": [0.20, 0.25, 0.0, 5.0], "mye_1": [0.30, 0.35, 0.1, 3.0]})
+ACTIVITY = pd.DataFrame({"cell": ["mye_1", "neu_1", "lym_1", "ery_1", "hep_1"],
+                         "GATA1": [0.33, 5.0, 0.11, 0.44, 0.22], "HNF4A": [0.3, 5.0, 0.1, 0.2, 0.4],
+                         "CTCF": [0.7, 5.0, 0.8, 0.9, 0.6], "SPI1": [1.0, 2.0, 3.0, 4.0, 5.0]})
+
+# satmut/phylop_regression.tsv, its rows not in loss/gain/both order
+PHYLOP = pd.DataFrame({"features": ["gain", "both", "loss"], "n_train": [801, 844, 799], "n_test": [205, 211, 199],
+                       "alpha": 10, "r": [0.3131, 0.4242, 0.2020], "p": [1.2e-9, 0.0, 4.4e-7]})
+
+# truth/snps.tsv and variants/sad.tsv.gz: three causal SNPs (s01-s03), five scored bystanders (s05-s08, s10) and
+# one SNP that changes a motif outside a site (s04, in neither class) with the highest score; s02 is multi-allelic
+# (three rows; its strongest allele counts: max_abs_sad 0.70, |mean_sad| 0.45); s09 is in the truth but was not
+# scored, z01 was scored but is no truth SNP. By max_abs_sad (causal .90, .70, .30 against bystanders .80, .50,
+# .30, .10, .05): c1 beats all 5, c2 beats 4 (not .80), c3 beats 2 and ties 1 (1/2): AUROC 11.5/15; top 3 = s01,
+# s05, s02: 2 of 3 causal. By |mean_sad| (.60, .45, .02 against .30, .50, .04, .035, .025): 5 + 4 + 0 = 9 of 15.
+SNP_ROLES = {"s01": "causal_break", "s02": "causal_break", "s03": "causal_create", "s04": "causal_outside_site",
+             "s05": "bystander", "s06": "bystander", "s07": "bystander", "s08": "bystander", "s09": "bystander",
+             "s10": "bystander"}
+SAD_ROWS = [("s05", 0.80, 0.30), ("s02", 0.40, 0.05), ("s01", 0.90, -0.60), ("z01", 0.95, 0.99),
+            ("s07", 0.30, 0.04), ("s02", 0.70, -0.45), ("s03", 0.30, 0.02), ("s04", 0.99, 0.90),
+            ("s06", 0.50, -0.50), ("s02", 0.20, 0.10), ("s10", 0.05, 0.025), ("s08", 0.10, -0.035)]
+
+PICS = {"score": "abs_mean", "high": 0.5, "low": 0.01, "sad_threshold": 0.1, "n_pics": 45, "n_matched": 40,
+        "n_high": 17, "n_low": 23, "frac_high": 0.411765, "frac_low": 0.130435, "mean_high": 0.2222,
+        "mean_low": 0.0707, "mannwhitney_u": 301.0, "mannwhitney_p": 3.3e-05, "fisher_odds_ratio": 4.67,
+        "fisher_p": 0.0123, "frac_high_any": 0.529412, "frac_low_any": 0.217391}
+
+# transfer/transfer.tsv: transfer beats scratch on t1 and t4 only (t2 is a tie, 0.86 against 0.86)
+TRANSFER = pd.DataFrame({"target": ["t1", "t2", "t3", "t4", "t5"], "full_auroc": [0.81, 0.83, 0.79, 0.85, 0.77],
+                         "transfer_auroc": [0.80, 0.86, 0.74, 0.85, 0.70],
+                         "scratch_auroc": [0.72, 0.86, 0.75, 0.60, 0.71]})
+TRANSFER_SUMMARY = {"holdout": 5, "public_targets": 18, "passes": 1, "tolerance": 0.03, "within_tolerance": 3,
+                    "mean_full_auroc": 0.81, "mean_transfer_auroc": 0.79, "mean_scratch_auroc": 0.728,
+                    "mean_difference": -0.02, "max_shortfall": 0.07}
+
+# id -> (value, as the page prints it), in the report's order
+EXPECTED = {
+    "n_targets": (17, "17"), "n_test_sites": (1234, "1,234"), "mean_auroc": (0.6271, "0.627"),
+    "median_auroc": (0.6248, "0.625"), "mean_auprc": (0.4117, "0.412"), "kmer_mean_auroc": (0.5838, "0.584"),
+    "cnn_minus_kmer_mean_auroc": (0.0433, "0.043"), "n_targets_cnn_better": (13, "13"),
+    "promoter_mean_auroc": (0.6644, "0.664"), "intragenic_mean_auroc": (0.6122, "0.612"),
+    "intergenic_mean_auroc": (0.5977, "0.598"),
+    "filters": (97, "97"), "annotated": (41, "41"), "fraction_annotated": (41 / 97, "42.3%"),
+    "planted_factors": (7, "7"), "planted_factors_recovered": (5, "5"), "fraction_recovered": (0.714286, "71.4%"),
+    "influence_1_filter": ("filter12", "filter12"), "influence_1_match": ("GATA1", "GATA1"),
+    "influence_1_value": (0.0871, "0.087"),
+    "influence_2_filter": ("filter3", "filter3"), "influence_2_value": (0.0613, "0.061"),
+    "influence_3_filter": ("filter40", "filter40"), "influence_3_match": ("<b>A&B</b>", "<b>A&B</b>"),
+    "influence_3_value": (0.0452, "0.045"),
+    "influence_4_filter": ("filter7", "filter7"), "influence_4_match": ("HNF4A", "HNF4A"),
+    "influence_4_value": (0.0311, "0.031"),
+    "influence_5_filter": ("filter0", "filter0"), "influence_5_value": (0.0207, "0.021"),
+    "insertion_rho_mean": ((0.8 + 0.0 - 0.4) / 3, "0.133"), "insertion_rho_positive": (1, "1"),
+    "satmut_sites": (12, "12"), "satmut_nucleotides": (7200, "7,200"),
+    "phylop_r_loss": (0.2020, "0.202"), "phylop_p_loss": (4.4e-7, "4.4e-07"),
+    "phylop_r_gain": (0.3131, "0.313"), "phylop_p_gain": (1.2e-9, "1.2e-09"),
+    "phylop_r_both": (0.4242, "0.424"), "phylop_p_both": (0.0, "< 1e-300"), "phylop_n_test": (211, "211"),
+    "snps_scored": (29, "29"), "pics_n_high": (17, "17"), "pics_n_low": (23, "23"),
+    "pics_frac_high": (0.411765, "41.2%"), "pics_frac_low": (0.130435, "13.0%"),
+    "pics_frac_high_any": (0.529412, "52.9%"), "pics_frac_low_any": (0.217391, "21.7%"),
+    "pics_mannwhitney_p": (3.3e-05, "3.3e-05"), "pics_fisher_p": (0.0123, "0.012"),
+    "causal_auroc_max_abs": (11.5 / 15, "0.767"), "causal_auroc_abs_mean": (9 / 15, "0.600"),
+    "causal_top_max_abs": (2 / 3, "66.7%"),
+}
+EXPECTED_TRANSFER = {
+    "transfer_targets": (5, "5"), "transfer_mean_full_auroc": (0.81, "0.810"),
+    "transfer_mean_transfer_auroc": (0.79, "0.790"), "transfer_mean_scratch_auroc": (0.728, "0.728"),
+    "transfer_better": (2, "2"), "transfer_within": (3, "3"), "transfer_mean_difference": (-0.02, "-0.020"),
+    "transfer_max_shortfall": (0.07, "0.070"),
+}
+
+
 def fake_run(root: Path, transfer: bool = False, targets=TARGETS) -> tuple[Path, Path]:
-    """Minimal outputs of every stage of a simulated run (results folder, truth folder)."""
-    rng = np.random.default_rng(0)
+    """Outputs of every stage of a simulated run with the planted values above (results folder, truth folder)."""
     res, truth = root / "results" / "fake", root / "truth"
     for i, (_, _, file, _) in enumerate(PANELS):
         layout.path(res, *file).parent.mkdir(parents=True, exist_ok=True)
         layout.path(res, *file).write_bytes(tiny_png(shade=10 * i))
-    _kv(layout.path(res, "evaluate", "summary"), {
-        "n_test_sites": 100, "rc_average": True, "n_targets": len(targets), "n_targets_scored": len(targets),
-        "mean_auroc": 0.912345, "median_auroc": 0.9001, "mean_auprc": 0.7123, "kmer_mean_auroc": 0.85,
-        "cnn_minus_kmer_mean_auroc": 0.062345, "n_targets_cnn_better": 2, "promoter_sites": 10,
-        "promoter_mean_auroc": 0.8812, "intergenic_sites": 5, "intergenic_mean_auroc": 0.95})
-    auroc = rng.uniform(0.8, 0.99, len(targets))
+    _kv(layout.path(res, "evaluate", "summary"), EVALUATE)
+    auroc = np.resize(AUROCS, len(targets))
     _tsv(layout.path(res, "evaluate", "metrics"), pd.DataFrame({
         "target": targets, "auroc": auroc, "auprc": auroc - 0.2, "kmer_auroc": auroc - 0.05}))
     _kv(layout.path(res, "motifs", "summary"), {
-        "filters": 8, "annotated": 3, "engine": "basset", "distance": "pearson", "planted_factors": 2,
-        "planted_factors_recovered": 1, "fraction_recovered": 0.5})
-    _tsv(layout.path(res, "motifs", "filter_summary"), pd.DataFrame({
-        "filter": [f"filter{i}" for i in (5, 2, 7, 0, 1, 3)], "nsites": 10, "ic": 8.0,
-        "consensus": "ACGT", "delta_loss": 0.1, "influence_mean": [5.5, 4.25, 3.125, 2.0, 1.5, 1.0],
-        "annotated": [True, False, True, True, False, False],
-        "best_id": ["MA1", None, "MA2", "MA3", None, None],
-        "best_name": ["GATA1", None, "<b>A&B</b>", "HNF4A", None, None],
-        "best_q": [0.01, None, 0.02, 0.03, None, None], "orientation": ["+", None, "-", "+", None, None]}))
+        "filters": 97, "annotated": 41, "engine": "basset", "distance": "pearson", "planted_factors": 7,
+        "planted_factors_recovered": 5, "fraction_recovered": 0.714286})
+    _tsv(layout.path(res, "motifs", "filter_summary"), FILTERS)
     _tsv(layout.path(res, "motifs", "recovery"), pd.DataFrame({
         "factor": ["GATA1", "HNF4A"], "matrix_id": ["MA1", "MA3"], "recovered": [True, False],
-        "best_filter": ["filter5", None], "best_target": ["MA1 GATA1", None], "best_q": [0.01, None]}))
-    insertion = pd.DataFrame(rng.normal(size=(3, len(targets))), columns=targets)
-    insertion.insert(0, "motif", ["GATA1", "HNF4A", "NOT_PLANTED"])
+        "best_filter": ["filter12", None], "best_target": ["MA1 GATA1", None], "best_q": [0.01, None]}))
+    insertion = INSERTION.rename(columns=dict(zip(TARGETS, targets)))
     _tsv(layout.path(res, "motifs", "insertion"), insertion)
     _kv(layout.path(res, "satmut", "summary"),
-        {"sites": 10, "sites_in_split": 10, "window_bp": 100, "nucleotides": 1000})
-    _tsv(layout.path(res, "satmut", "phylop"), pd.DataFrame({
-        "features": ["loss", "gain", "both"], "n_train": 800, "n_test": 200, "alpha": 10,
-        "r": [0.354907, 0.134819, 0.368331], "p": [0.0, 5.40316e-141, 0.0]}))
+        {"sites": 12, "sites_in_split": 40, "window_bp": 600, "targets": 4, "nucleotides": 7200, "mutants": 43200})
+    _tsv(layout.path(res, "satmut", "phylop"), PHYLOP)
     _tsv(layout.path(res, "satmut", "fig4a_sites"), pd.DataFrame({
-        "site_index": [1], "chrom": ["chr1"], "window_start": [5], "target": ["ery_1"], "prediction": [0.99]}))
-    n = 30
-    roles = ["causal_break"] * 5 + ["causal_create"] * 3 + ["causal_outside_site"] * 2 + ["bystander"] * 20
-    ids = [f"snp{i:03d}" for i in range(n)]
-    sad = pd.DataFrame({"chrom": "chr1", "pos": np.arange(n) * 100, "id": ids, "ref": "A", "alt": "C",
-                        "swapped": False, "mean_sad": rng.normal(size=n) * 0.05,
-                        "max_abs_sad": rng.uniform(size=n) + np.r_[np.full(8, 0.3), np.zeros(22)],
-                        "top_target": "ery_1"})
-    for t in targets:
-        sad[t] = rng.normal(size=n) * 0.01
+        "site_index": [1], "chrom": ["chr1"], "window_start": [5], "target": [targets[0]], "prediction": [0.99]}))
+    n = len(SAD_ROWS)
+    sad = pd.DataFrame({"chrom": "chr1", "pos": np.arange(n) * 100, "id": [r[0] for r in SAD_ROWS], "ref": "A",
+                        "alt": "C", "swapped": False, "mean_sad": [r[2] for r in SAD_ROWS],
+                        "max_abs_sad": [r[1] for r in SAD_ROWS], "top_target": targets[0]})
+    for j, t in enumerate(targets):
+        sad[t] = 0.001 * (j + 1)
     res.joinpath("variants").mkdir(parents=True, exist_ok=True)
     with gzip.open(layout.path(res, "variants", "sad"), "wt") as fh:
         sad.to_csv(fh, sep="\t", index=False)
-    _kv(layout.path(res, "variants", "summary"), {"variants_read": n, "scored": n, "unknown_chroms": ""})
-    _kv(layout.path(res, "variants", "pics_summary"), {
-        "score": "abs_mean", "n_high": 8, "n_low": 20, "frac_high": 0.25, "frac_low": 0.05, "frac_high_any": 0.5,
-        "frac_low_any": 0.1, "mannwhitney_p": 5.975462880733507e-06, "fisher_p": 0.11816838995568686})
-    _tsv(truth / "snps.tsv", pd.DataFrame({"id": ids, "chrom": "chr1", "pos": np.arange(n) * 100, "ref": "A",
-                                           "alt": "C", "role": roles, "pics": 0.1}))
-    _tsv(truth / "cell_factor_activity.tsv", pd.DataFrame({"cell": targets, "GATA1": [1.2, 0.1, 0.05],
-                                                           "HNF4A": [0.02, 1.1, 0.3]}))
+    _kv(layout.path(res, "variants", "summary"), {"variants_read": 31, "scored": 29, "unknown_chroms": ""})
+    _kv(layout.path(res, "variants", "pics_summary"), PICS)
+    _tsv(truth / "snps.tsv", pd.DataFrame({"id": list(SNP_ROLES), "chrom": "chr1", "pos": np.arange(10) * 100,
+                                           "ref": "A", "alt": "C", "role": list(SNP_ROLES.values()), "pics": 0.1}))
+    _tsv(truth / "cell_factor_activity.tsv", ACTIVITY)
     if transfer:
-        _tsv(layout.path(res, "transfer", "table"), pd.DataFrame({
-            "target": targets, "full_auroc": [0.9, 0.91, 0.92], "transfer_auroc": [0.88, 0.9, 0.85],
-            "scratch_auroc": [0.8, 0.95, 0.7]}))
+        _tsv(layout.path(res, "transfer", "table"), TRANSFER.assign(
+            difference=TRANSFER["transfer_auroc"] - TRANSFER["full_auroc"],
+            within=[True, True, False, True, False]))
         layout.path(res, "transfer", "fig6").write_bytes(tiny_png(shade=200))
-        _kv(layout.path(res, "transfer", "summary"), {
-            "holdout": 3, "tolerance": 0.03, "within_tolerance": 1, "mean_full_auroc": 0.91,
-            "mean_difference": -0.0333, "max_shortfall": 0.07})
+        _kv(layout.path(res, "transfer", "summary"), TRANSFER_SUMMARY)
     return res, truth
 
 
@@ -164,55 +249,23 @@ def _parse(path) -> _Page:
     return page
 
 
-def _from_stage_table(res: Path, truth: Path, file: str, key: str):
-    """The number a headline row names, read here independently of basset.stages.report."""
-    path = res / file
-    if key.startswith("causal_auroc(") or key.startswith("causal_top("):
-        score = key[key.index("(") + 1:-1]
-        col = score[4:-1] if score.startswith("abs(") else score
-        sad = pd.read_csv(path, sep="\t")
-        frame = pd.read_csv(truth / "snps.tsv", sep="\t").merge(sad[["id", col]], on="id")
-        frame = frame[frame["role"].isin(["causal_break", "causal_create", "bystander"])]
-        y = frame["role"].str.startswith("causal").to_numpy()
-        s = frame[col].abs().to_numpy() if score.startswith("abs(") else frame[col].to_numpy()
-        if key.startswith("causal_auroc("):
-            return roc_auc_score(y, s)
-        return y[np.argsort(-s, kind="stable")[: y.sum()]].mean()
-    if key.startswith("insertion_rho("):
-        ins = pd.read_csv(path, sep="\t").set_index("motif")
-        act = pd.read_csv(truth / "cell_factor_activity.tsv", sep="\t").set_index("cell")
-        rho = [spearmanr(ins.loc[m, act.index], act[m]).statistic for m in ins.index if m in act.columns]
-        return np.mean(rho) if key == "insertion_rho(mean)" else sum(r > 0 for r in rho)
-    table = pd.read_csv(path, sep="\t")
-    if key.startswith("mean("):
-        return table[key[5:-1]].mean()
-    if key.startswith("sum("):
-        return table[key[4:-1]].sum()
-    if key == "rows()":
-        return len(table)
-    if key.startswith("count("):
-        a, b = key[6:-1].split(">")
-        return (table[a] > table[b]).sum()
-    if "[" in key:
-        col, sel = key[:-1].split("[")
-        if sel.startswith("#"):
-            return table[col].iloc[int(sel[1:])]
-        field, value = sel.split("=")
-        return table.loc[table[field] == value, col].item()
-    kv = dict(zip(table["key"], table["value"]))
-    if "/" in key:
-        a, b = key.split("/")
-        return float(kv[a]) / float(kv[b])
-    try:
-        return float(kv[key])
-    except ValueError:
-        return kv[key]
+def _text(path) -> str:
+    """The page's HTML with entities decoded (captions and titles as a reader sees them)."""
+    return html.unescape(Path(path).read_text(encoding="utf-8"))
 
 
-def _same(reported, expected):
-    if isinstance(expected, str):
-        return str(reported) == expected
-    return float(reported) == pytest.approx(float(expected), rel=1e-9, abs=1e-12)
+def _is(got, want) -> bool:
+    """``got`` is the planted ``want``: strings and integers exactly, floats to rounding."""
+    if isinstance(want, str):
+        return got == want
+    if isinstance(want, int):
+        return float(got) == want
+    return float(got) == pytest.approx(want, rel=1e-9, abs=1e-15)
+
+
+def _check_numbers(numbers: dict, expected: dict) -> None:
+    wrong = {k: (numbers.get(k), v) for k, (v, _) in expected.items() if k not in numbers or not _is(numbers[k], v)}
+    assert not wrong, wrong
 
 
 @pytest.fixture
@@ -224,128 +277,260 @@ def report(tmp_path):
     return res, truth, out, numbers
 
 
-def test_every_headline_number_is_the_one_in_its_stage_table(report):
-    res, truth, out, numbers = report
-    page = _parse(out)
+def test_every_headline_number_is_the_planted_one(report):
+    """Each number the report returns, writes to the headline TSV and shows on the page is the value planted in
+    its table, printed with the documented rounding (3 decimals, a percent to 0.1, p to 2 significant digits,
+    counts with thousands separators)."""
+    _, _, out, numbers = report
+    assert list(numbers) == list(EXPECTED)  # every number, in the report's order, and no other
+    _check_numbers(numbers, EXPECTED)
     headline = pd.read_csv(out.parent / "headline.tsv", sep="\t", dtype=str, keep_default_na=False)
-    assert len(page.rows) == len(headline) == len(numbers) > 40
-    assert [r["data-id"] for r in page.rows] == list(headline["id"]) == list(numbers)
-    for row, (_, tsv) in zip(page.rows, headline.iterrows()):
-        expected = _from_stage_table(res, truth, row["data-file"], row["data-key"])
-        assert (row["data-file"], row["data-key"]) == (tsv["source_file"], tsv["source_key"])
-        assert _same(row["data-value"], expected), row
-        assert _same(tsv["value"], expected), tsv.to_dict()
-        assert _same(numbers[row["data-id"]], expected)
-        # the number printed on the page is the stage's number, formatted
-        assert row["value_text"] == fmt(expected if isinstance(expected, str) else float(expected),
-                                        row["data-format"]), row
-    # a few spelled out, against the values written into the fake tables
-    assert numbers["mean_auroc"] == pytest.approx(0.912345) and numbers["n_targets_cnn_better"] == 2
-    assert numbers["fraction_annotated"] == pytest.approx(3 / 8) and numbers["phylop_r_both"] == 0.368331
-    assert numbers["influence_1_filter"] == "filter5" and numbers["influence_1_match"] == "GATA1"
-    assert "influence_2_match" not in numbers  # filter2 has no match
-    assert numbers["pics_mannwhitney_p"] == 5.975462880733507e-06
-    text = out.read_text()
-    assert "mean AUROC 0.912 (median 0.900" in text and "better on 2 of 3 cell types" in text
-    assert "6-mer baseline" in text and "3 (37.5%) match a database motif" in text
+    assert list(headline["id"]) == list(EXPECTED)
+    for _, row in headline.iterrows():
+        assert _is(row["value"], EXPECTED[row["id"]][0]), row.to_dict()
+    page = _parse(out)
+    assert [r["data-id"] for r in page.rows] == list(EXPECTED)
+    for row in page.rows:
+        value, text = EXPECTED[row["data-id"]]
+        assert row["value_text"] == text, row
+        assert _is(row["data-value"], value), row
+    # the sources the page names: the scored-target count, the ratio annotated/filters, phyloP's row by name
+    src = {r["data-id"]: (r["data-file"], r["data-key"]) for r in page.rows}
+    assert src["n_targets"] == ("evaluate/summary.tsv", "n_targets_scored")
+    assert src["fraction_annotated"] == ("motifs/summary.tsv", "annotated/filters")
+    assert src["phylop_p_loss"] == ("satmut/phylop_regression.tsv", "p[features=loss]")
+    assert src["influence_3_value"] == ("motifs/filter_summary.tsv", "influence_mean[#2]")
+
+
+def test_captions_and_titles_show_the_planted_numbers(report):
+    _, _, out, _ = report
+    text = _text(out)
+    for phrase in (
+            # Figure 2
+            ("Figure 2. Accessibility prediction across cell types: mean test AUROC 0.627 over 17 cell types, "
+             "against 0.584 for the 6-mer baseline</h2>"),
+            "the CNN predicts these 1,234 held-out sites with mean AUROC 0.627 (median 0.625, mean AUPRC 0.412)",
+            "mean 0.627 against 0.584 (difference 0.043); the CNN is better on 13 of 17 cell types.",
+            "CNN against the 6-mer baseline: mean AUROC 0.627 against 0.584, CNN better on 13 of 17",
+            "percentiles of the per-target AUROC (median 0.625).",
+            "means: promoter 0.664, intragenic 0.612, intergenic 0.598.",
+            # Figure 3
+            ("Figure 3. First-layer filters and their best database matches: 41 of 97 annotated; 5 of 7 planted "
+             "factors recovered</h2>"),
+            ("for the 97 first-layer filters; 41 (42.3%) match a database motif. Most influential: filter12 (GATA1), "
+             "filter3, filter40 (<b>A&B</b>), filter7 (HNF4A), filter0."),
+            "(41 of 97 filters have one). Of the 7 factors planted by the simulation, 5 (71.4%) are recovered",
+            "planted activity: mean 0.133; ρ > 0 for 1 planted motifs.",
+            # Figure 4
+            ("Figure 4. In silico saturation mutagenesis: 7,200 nucleotides of 12 sites scored; phyloP predicted "
+             "with Pearson r 0.424</h2>"),
+            "(7,200 nucleotides of 12 sites scored in all)",
+            ("loss scores (B: r = 0.202), gain scores (C: r = 0.313) and both (D: r = 0.424, p < 1e-300) on 211 "
+             "held-out nucleotides."),
+            # Figure 5
+            ("Figure 5. Genetic variants scored by SAD: 29 SNPs scored; 41.2% of likely and 13.0% of unlikely causal "
+             "SNPs above the SAD threshold</h2>"),
+            ("41.2% of 17 likely causal (high PICS) against 13.0% of 23 unlikely causal (low PICS) SNPs. One-sided "
+             "Mann–Whitney p (likely causal scored higher) = 3.3e-05; Fisher p on the fractions = 0.012. Against "
+             "the simulation's truth, AUROC of max |SAD| for the SNPs that break or create a planted motif against "
+             "bystanders: 0.767 (0.5 is chance).")):
+        assert phrase in text, phrase
+
+
+def test_truth_tables_and_escaping(report):
+    _, _, out, _ = report
+    raw = out.read_text()
+    assert "graded against the simulation" in raw
+    assert "<b>A&B</b>" not in raw and "&lt;b&gt;A&amp;B&lt;/b&gt;" in raw
+    assert "Not run: no outputs of transfer learning" in raw
+    # Figure 5's truth table over the 9 scored truth SNPs, by max |SAD| (s02 by its strongest allele, 0.70):
+    # ranks s04 1, s01 2, s05 3, s02 4, s06 5, s03 and s07 6 (ties share the lowest), s08 8, s10 9; the
+    # bystanders' median rank is 6 (mean 6.2), their median score 0.3 (mean 0.35)
+    fig5 = _section(raw, "Figure 5")
+    for role, n, score, rank in (("bystander", 5, "0.3", "6"), ("causal_break", 2, "0.8", "3"),
+                                 ("causal_create", 1, "0.3", "6"), ("causal_outside_site", 1, "0.99", "1")):
+        assert (f'<tr><td>{role}</td><td>{n}</td><td class="num">{score}</td><td class="num">{rank}</td></tr>'
+                in fig5), role
+    # Figure 3's recovery table
+    fig3 = _section(raw, "Figure 3")
+    assert ('<tr><td>GATA1</td><td>MA1</td><td>True</td><td>filter12</td><td>MA1 GATA1</td>'
+            '<td class="num">0.01</td></tr>') in fig3
 
 
 def test_every_named_figure_exists_and_is_an_embedded_png(report):
     res, _, out, _ = report
     page = _parse(out)
-    assert len(page.figures) == len(PANELS) and len(page.imgs) == len(page.figures)
     labels = [f["data-figure"] for f in page.figures]
-    for wanted in ("2A", "2B", "2C", "3A", "3B", "3C", "4A", "4B–D", "5A", "5B"):
-        assert wanted in labels
-    for fig, img in zip(page.figures, page.imgs):
-        path = res / fig["data-file"]
-        assert path.exists(), fig
+    assert labels == [label for label, _, _, _ in PANELS] and len(page.imgs) == len(page.figures)
+    for fig, img, (_, _, file, _) in zip(page.figures, page.imgs, PANELS):
+        assert fig["data-file"] == f"{file[0]}/{layout.name(*file)}"
         prefix = "data:image/png;base64,"
-        assert img["src"].startswith(prefix) and img.get("alt")
-        data = base64.b64decode(img["src"][len(prefix):], validate=True)
-        assert data.startswith(PNG_SIGNATURE) and data == path.read_bytes()
+        assert img["src"].startswith(prefix) and img["alt"].startswith(f"Figure {fig['data-figure']}: ")
+        # each panel embeds its own file (the fake PNGs differ in shade)
+        assert base64.b64decode(img["src"][len(prefix):], validate=True) == (res / fig["data-file"]).read_bytes()
     # self-contained: no scripts, stylesheets or frames, and links only to anchors on the page
     assert all(tag == "a" and a.get("href", "").startswith("#") for tag, a in page.links)
 
 
-def test_truth_grades_and_escaping(report):
-    res, truth, out, numbers = report
-    text = out.read_text()
-    assert numbers["planted_factors_recovered"] == 1 and numbers["insertion_rho_positive"] <= 2
-    assert 0 <= numbers["causal_auroc_max_abs"] <= 1 and "graded against the simulation" in text
-    assert "<b>A&B</b>" not in text and "&lt;b&gt;A&amp;B&lt;/b&gt;" in text
-    assert "Not run: no outputs of transfer learning" in text
-
-
 def test_without_truth_or_optional_stages(tmp_path):
+    """Without the simulation's truth no truth-graded number appears, and the others keep their values."""
     res, _ = fake_run(tmp_path)
-    for f in ("variants", "satmut"):
-        shutil.rmtree(res / f)
+    shutil.rmtree(res / "satmut")
     out = tmp_path / "r.html"
     numbers = _make_report(res, out, config={"run": "x", "simulate": {"enabled": False}})
-    assert not any(k.startswith(("causal_", "insertion_rho", "pics_", "phylop_")) for k in numbers)
+    graded = ("insertion_rho_mean", "insertion_rho_positive", "causal_auroc_max_abs", "causal_auroc_abs_mean",
+              "causal_top_max_abs")
+    satmut = [k for k in EXPECTED if k.startswith(("satmut_", "phylop_"))]
+    assert list(numbers) == [k for k in EXPECTED if k not in graded and k not in satmut]
+    _check_numbers(numbers, {k: v for k, v in EXPECTED.items() if k in numbers})
     text = out.read_text()
-    assert text.count("Not run:") == 3  # figures 4, 5 and 6
-    assert "real data" in text
+    assert text.count("Not run:") == 2  # figures 4 and 6
+    assert "real data" in text and "(0.5 is chance)" not in text
 
 
 def test_transfer_section_when_present(tmp_path):
     res, truth = fake_run(tmp_path, transfer=True)
     out = tmp_path / "r.html"
     numbers = _make_report(res, out, truth_dir=truth)
-    assert numbers["transfer_targets"] == 3 and numbers["transfer_better"] == 2
-    assert numbers["transfer_mean_transfer_auroc"] == pytest.approx(np.mean([0.88, 0.9, 0.85]))
+    assert list(numbers) == list(EXPECTED) + list(EXPECTED_TRANSFER)
+    _check_numbers(numbers, EXPECTED_TRANSFER)
     page = _parse(out)
     fig6 = [f for f in page.figures if f["data-figure"] == "6"]
-    assert len(fig6) == 1 and (res / fig6[0]["data-file"]).exists()
-    assert numbers["transfer_within"] == 1 and numbers["transfer_max_shortfall"] == 0.07
-    text = out.read_text()
-    assert "Not run" not in text and "within tolerance of the full model on 1." in text
-    headline = pd.read_csv(out.parent / "headline.tsv", sep="\t")
-    for _, row in headline[headline["section"] == "Figure 6"].iterrows():
-        assert _same(row["value"], _from_stage_table(res, truth, row["source_file"], row["source_key"]))
+    assert len(fig6) == 1 and fig6[0]["data-file"] == "transfer/fig6_transfer.png"
+    shown = {r["data-id"]: r["value_text"] for r in page.rows}
+    assert {k: shown[k] for k in EXPECTED_TRANSFER} == {k: t for k, (_, t) in EXPECTED_TRANSFER.items()}
+    text = _text(out)
+    assert "Not run" not in text
+    assert ("Figure 6. Transfer learning to held-out cell types: 5 cell types, mean AUROC 0.790 after transfer, "
+            "mean AUROC 0.810 with all targets</h2>") in text
+    assert ("AUROC of 5 held-out cell types: mean pre-trained then fine-tuned 0.790, from scratch 0.728, trained "
+            "with all targets 0.810. Transfer beats training from scratch on 2 of them. It comes within tolerance "
+            "of the full model on 3.") in text
+    assert "targets where transfer comes within tolerance (±0.03) of the full model" in text
+
+
+def test_transfer_without_training_from_scratch(tmp_path):
+    """With transfer.scratch false the table's scratch_auroc is empty: the report claims nothing about training
+    from scratch (not "transfer beats it on 0")."""
+    res, truth = fake_run(tmp_path, transfer=True)
+    _tsv(layout.path(res, "transfer", "table"), TRANSFER.assign(scratch_auroc=np.nan))
+    out = tmp_path / "r.html"
+    numbers = _make_report(res, out, truth_dir=truth)
+    assert "transfer_better" not in numbers and "transfer_mean_scratch_auroc" not in numbers
+    _check_numbers(numbers, {k: v for k, v in EXPECTED_TRANSFER.items()
+                             if k not in ("transfer_better", "transfer_mean_scratch_auroc")})
+    text = _text(out)
+    assert "scratch" not in _section(text, "Figure 6").replace("transfer.scratch", "")
+
+
+def test_target_count_and_baseline_when_the_summary_lacks_them(tmp_path):
+    """An evaluation summary without n_targets_scored counts n_targets; without the k-mer baseline there are no
+    baseline numbers and the captions say so."""
+    res, truth = fake_run(tmp_path)
+    _kv(layout.path(res, "evaluate", "summary"),
+        {k: v for k, v in EVALUATE.items() if k != "n_targets_scored" and "kmer" not in k
+         and k != "n_targets_cnn_better"})
+    out = tmp_path / "r.html"
+    numbers = _make_report(res, out, truth_dir=truth, config={"kmer": {"k": 6}})
+    assert numbers["n_targets"] == 23
+    assert not any("kmer" in k or k == "n_targets_cnn_better" for k in numbers)
+    text = _text(out)
+    assert "mean test AUROC 0.627 over 23 cell types</h2>" in text
+    assert "Test AUROC of each cell type (mean 0.627); no 6-mer baseline numbers in evaluate/summary.tsv" in text
 
 
 def test_paper_numbers_beside_ours_when_targets_are_the_papers(tmp_path):
+    """The published AUROCs are matched to our targets by the index in their file (1-based into the target list,
+    here listed out of order), by name up to spelling; the paper's mean and median are over the targets we
+    scored (HeLa-S3 has no AUROC of ours), and the per-target table counts a tie as at or above."""
     ref = tmp_path / "reference"
     ref.mkdir()
     # the paper's labels as its targets.txt spells them; the sample sheet spells "CD20+" as "CD20pos"
-    (ref / "basset_targets.txt").write_text("8988T\tencode/a.gz\nCD20+\troadmap/b.gz\nESC.H9 \troadmap/c.gz\n")
-    (ref / "basset_pretrained_test_aucs.txt").write_text("1     0.8820\n2     0.9141\n3     0.8492\n")
-    res, _ = fake_run(tmp_path, targets=["8988T", "CD20pos", "ESC.H9"])
+    (ref / "basset_targets.txt").write_text("8988T\tencode/a.gz\nCD20+\troadmap/b.gz\nESC.H9 \troadmap/c.gz\n"
+                                            "K562\tencode/d.gz\nHeLa-S3\tencode/e.gz\n")
+    aucs = ref / "basset_pretrained_test_aucs.txt"
+    aucs.write_text("3     0.8492\n1     0.8820\n5     0.9555\n4     0.7311\n2     0.9141\n")
+    targets = ["8988T", "CD20pos", "ESC.H9", "K562", "HeLa-S3"]
+    res, _ = fake_run(tmp_path, targets=targets)
+    _tsv(layout.path(res, "evaluate", "metrics"), pd.DataFrame({
+        "target": targets, "auroc": [0.8820, 0.9000, 0.8600, 0.7000, np.nan], "auprc": 0.5}))
+    _kv(layout.path(res, "evaluate", "summary"), {**EVALUATE, "n_targets": 5, "n_targets_scored": 4})
+    # scored targets: 0.8820, 0.9141, 0.8492, 0.7311 -> mean 0.8441, median (0.8492 + 0.8820) / 2 = 0.8656
+    heads = {h.id: h for h in headline_numbers(report_inputs(res), paper_aucs=aucs)}
+    assert heads["mean_auroc"].value == 0.6271 and heads["median_auroc"].value == 0.6248
+    assert heads["mean_auroc"].paper_value == pytest.approx(0.8441, abs=1e-12)
+    assert heads["median_auroc"].paper_value == pytest.approx(0.8656, abs=1e-12)
+    assert [h.id for h in heads.values() if h.paper_value is not None] == ["mean_auroc", "median_auroc"]
     out = tmp_path / "r.html"
-    heads = {h.id: h for h in headline_numbers(report_inputs(res), paper_aucs=ref / "basset_pretrained_test_aucs.txt")}
-    assert heads["mean_auroc"].paper_value == pytest.approx(np.mean([0.8820, 0.9141, 0.8492]))
-    assert heads["median_auroc"].paper_value == pytest.approx(0.8820)
-    _make_report(res, out, paper_aucs=ref / "basset_pretrained_test_aucs.txt")
+    _make_report(res, out, paper_aucs=aucs)
     page = _parse(out)
-    row = next(r for r in page.rows if r["data-id"] == "mean_auroc")
-    assert row["paper_text"] == fmt(np.mean([0.8820, 0.9141, 0.8492]))
-    assert "paper-targets" in out.read_text() and "0.914" in out.read_text()
+    paper_text = {r["data-id"]: r["paper_text"] for r in page.rows if r["paper_text"]}
+    assert paper_text == {"mean_auroc": "0.844", "median_auroc": "0.866"}
+    raw = out.read_text()
+    assert "The published model&#x27;s mean AUROC on the same 4 targets is 0.844." in raw
+    # differences: 0 (a tie), -0.0141, +0.0108, -0.0311, and none for the unscored target
+    assert "(2 of 4 scored targets at or above it)" in raw
+    assert ('data-paper-source="basset_pretrained_test_aucs.txt: median of column 2 over the 4 targets scored '
+            'here"') in raw
+    for target, ours, theirs, diff in (("8988T", "0.882", "0.882", "0.000"), ("CD20pos", "0.900", "0.914", "-0.014"),
+                                       ("ESC.H9", "0.860", "0.849", "0.011"), ("K562", "0.700", "0.731", "-0.031"),
+                                       ("HeLa-S3", "", "0.956", "")):
+        assert (f'<tr><td>{target}</td><td class="num">{ours}</td><td class="num">{theirs}</td>'
+                f'<td class="num">{diff}</td></tr>') in raw, target
     # other targets: no paper column
     res2, _ = fake_run(tmp_path / "other")
-    heads = {h.id: h for h in headline_numbers(report_inputs(res2), paper_aucs=ref / "basset_pretrained_test_aucs.txt")}
+    heads = {h.id: h for h in headline_numbers(report_inputs(res2), paper_aucs=aucs)}
     assert heads["mean_auroc"].paper_value is None
 
 
-def test_published_aucs_file_is_read():
-    aucs = ROOT.parent / "shared" / "reference" / "basset_pretrained_test_aucs.txt"
-    if not aucs.exists():
-        pytest.skip(f"reference file {aucs} not present")
-    table = pd.read_csv(aucs, sep=r"\s+", header=None)
-    assert len(table) == 164 and table[1].mean() == pytest.approx(0.894, abs=1e-3)
+def test_published_aucs_beside_the_papers_targets():
+    """The real published file: its 164 AUROCs land on the paper's 164 targets (spelled as our sample sheet
+    spells them), with the paper's mean AUROC of 0.894."""
+    ref = ROOT.parent / "shared" / "reference"
+    if not (ref / "basset_pretrained_test_aucs.txt").exists():
+        pytest.skip(f"reference files not present in {ref}")
+    labels = pd.read_csv(ref / "basset_targets.txt", sep="\t", header=None)[0]
+    published = pd.read_csv(ref / "basset_pretrained_test_aucs.txt", sep=r"\s+", header=None, names=["i", "auc"])
+    ours = pd.DataFrame({"target": [str(s).strip().replace("+", "pos") for s in labels],
+                         "auroc": 0.5 + 0.001 * np.arange(164)})
+    table = paper_comparison(ours, ref / "basset_pretrained_test_aucs.txt")
+    assert table is not None and len(table) == 164
+    assert table["paper_auroc"].mean() == pytest.approx(0.894, abs=1e-3)
+    row = table[table["target"] == "CD20pos"].iloc[0]  # line 50 of the targets file
+    assert row["paper_auroc"] == published.loc[published["i"] == 50, "auc"].item()
+    assert row["auroc"] == pytest.approx(0.549) and row["difference"] == pytest.approx(0.549 - row["paper_auroc"])
 
 
 def test_resolve_source_grammar(tmp_path):
-    _kv(tmp_path / "kv.tsv", {"a": 3, "b": 4, "name": "x y"})
-    _tsv(tmp_path / "t.tsv", pd.DataFrame({"f": ["u", "v"], "x": [1.5, 2.5], "y": [2.0, 1.0]}))
-    assert resolve_source(tmp_path / "kv.tsv", "a") == 3 and resolve_source(tmp_path / "kv.tsv", "name") == "x y"
-    assert resolve_source(tmp_path / "kv.tsv", "a/b") == 0.75
-    assert resolve_source(tmp_path / "t.tsv", "x[f=v]") == 2.5 and resolve_source(tmp_path / "t.tsv", "f[#0]") == "u"
-    assert resolve_source(tmp_path / "t.tsv", "mean(x)") == 2.0 and resolve_source(tmp_path / "t.tsv", "rows()") == 2
-    assert resolve_source(tmp_path / "t.tsv", "count(x>y)") == 1 and resolve_source(tmp_path / "t.tsv", "sum(x)") == 4
+    _kv(tmp_path / "kv.tsv", {"a": 3, "b": 4, "zero": 0, "name": "x y", "flag": True})
+    _tsv(tmp_path / "t.tsv", pd.DataFrame({"f": ["u", "v", "w", "z"], "x": [1.5, 2.5, 9.0, 0.5],
+                                           "y": [2.0, 1.0, 9.0, 0.25], "ok": [True, False, True, True]}))
+    kv, t = tmp_path / "kv.tsv", tmp_path / "t.tsv"
+    assert resolve_source(kv, "a") == 3 and resolve_source(kv, "name") == "x y" and resolve_source(kv, "flag") is True
+    assert resolve_source(kv, "a/b") == 0.75 and resolve_source(kv, "b/a") == pytest.approx(4 / 3)
+    assert np.isnan(resolve_source(kv, "a/zero"))
+    assert resolve_source(t, "x[f=v]") == 2.5 and resolve_source(t, "f[#0]") == "u"
+    assert resolve_source(t, "y[#3]") == 0.25
+    assert resolve_source(t, "mean(x)") == 3.375 and resolve_source(t, "rows()") == 4
+    assert resolve_source(t, "median(x)") == 2.0  # even count: the mean of the middle two, 1.5 and 2.5
+    _tsv(tmp_path / "odd.tsv", pd.DataFrame({"x": [7.0, 1.0, 4.0]}))
+    assert resolve_source(tmp_path / "odd.tsv", "median(x)") == 4.0
+    assert resolve_source(t, "count(x>y)") == 2  # v and z; w is a tie, not counted
+    assert resolve_source(t, "sum(x)") == 13.5 and resolve_source(t, "sum(ok)") == 3
+    assert resolve_source(t, "mean(ok)") == 0.75
     with pytest.raises(ValueError, match="no key"):
-        resolve_source(tmp_path / "kv.tsv", "missing")
+        resolve_source(kv, "missing")
+    _tsv(tmp_path / "dup.tsv", pd.DataFrame({"f": ["u", "u"], "x": [1, 2]}))
+    with pytest.raises(ValueError, match="expected one row with f=u, found 2"):
+        resolve_source(tmp_path / "dup.tsv", "x[f=u]")
+
+
+def test_number_formats():
+    assert fmt(0.12349) == "0.123" and fmt(0.1236) == "0.124" and fmt(-0.02) == "-0.020"
+    assert fmt(1234567, "int") == "1,234,567" and fmt(16.6, "int") == "17"
+    assert fmt(0.4226804, "pct") == "42.3%" and fmt(1.0, "pct") == "100.0%"
+    assert fmt(0.0, "p") == "< 1e-300" and fmt(3.3e-05, "p") == "3.3e-05" and fmt(0.0123, "p") == "0.012"
+    assert fmt(None) == "–" and fmt(float("nan")) == "n/a" and fmt(True) == "yes" and fmt("filter3") == "filter3"
 
 
 def _section(text: str, name: str) -> str:
@@ -368,7 +553,8 @@ def test_titles_state_what_was_measured(tmp_path):
     out = tmp_path / "r.html"
     numbers = _make_report(res, out, config={"run": "fake", "kmer": {"k": 6}}, truth_dir=truth)
     text = out.read_text()
-    assert numbers["filters"] == 20 and numbers["annotated"] == 3
+    assert (numbers["filters"], numbers["annotated"], numbers["fraction_annotated"]) == (20, 3, 0.15)
+    assert "planted_factors" not in numbers
     assert "recover known motifs" not in text and "change accessibility more" not in text
     assert _title(text, "Figure 3") == ("Figure 3. First-layer filters and their best database matches: "
                                         "3 of 20 annotated")
@@ -376,12 +562,6 @@ def test_titles_state_what_was_measured(tmp_path):
     fig3b = page.imgs[[f["data-figure"] for f in page.figures].index("3B")]
     assert fig3b["alt"] == ("Figure 3B: Annotated filters beside their best database match "
                             "(3 of 20 filters annotated)")
-    # every other title's number is the stage table's number
-    assert f"mean test AUROC {fmt(numbers['mean_auroc'])} over 3 cell types, against " \
-           f"{fmt(numbers['kmer_mean_auroc'])} for the 6-mer baseline" in _title(text, "Figure 2")
-    assert f"Pearson r {fmt(numbers['phylop_r_both'])}" in _title(text, "Figure 4")
-    assert (f"{fmt(numbers['pics_frac_high'], 'pct')} of likely and {fmt(numbers['pics_frac_low'], 'pct')} of "
-            f"unlikely causal") in _title(text, "Figure 5")
     assert _title(text, "Figure 6") == f"Figure 6. {SECTIONS['Figure 6']}: not run"
     # a different run, different titles: nothing in them is fixed text
     _kv(layout.path(res, "motifs", "summary"),
@@ -395,12 +575,43 @@ def test_filter_counts_from_the_filter_table_without_the_motif_summary(tmp_path)
     layout.path(res, "motifs", "summary").unlink()
     out = tmp_path / "r.html"
     numbers = _make_report(res, out, truth_dir=truth)
-    assert (numbers["filters"], numbers["annotated"]) == (6, 3)  # fake filter_summary.tsv: 6 rows, 3 annotated
-    assert "3 of 6 annotated" in _title(out.read_text(), "Figure 3")
+    # the fake filter_summary.tsv: 7 rows, 4 annotated
+    assert (numbers["filters"], numbers["annotated"], numbers["fraction_annotated"]) == (7, 4, pytest.approx(4 / 7))
+    assert "planted_factors" not in numbers
+    assert "4 of 7 annotated" in _title(out.read_text(), "Figure 3")
     headline = pd.read_csv(out.parent / "headline.tsv", sep="\t", dtype=str, keep_default_na=False)
-    for _, row in headline[headline["id"].isin(["filters", "annotated", "fraction_annotated"])].iterrows():
-        assert row["source_file"] == "motifs/filter_summary.tsv"
-        assert _same(row["value"], _from_stage_table(res, truth, row["source_file"], row["source_key"]))
+    rows = headline[headline["id"].isin(["filters", "annotated", "fraction_annotated"])]
+    assert list(rows["source_file"]) == ["motifs/filter_summary.tsv"] * 3
+    assert list(rows["value"].astype(float)) == [7, 4, pytest.approx(4 / 7)]
+    shown = {r["data-id"]: r["value_text"] for r in _parse(out).rows}
+    assert (shown["filters"], shown["annotated"], shown["fraction_annotated"]) == ("7", "4", "57.1%")
+    # a table of three filters has three influence leaders
+    _tsv(layout.path(res, "motifs", "filter_summary"), FILTERS.head(3))
+    numbers = _make_report(res, out, truth_dir=truth)
+    assert [k for k in numbers if k.startswith("influence_")] == [
+        "influence_1_filter", "influence_1_match", "influence_1_value", "influence_2_filter", "influence_2_value",
+        "influence_3_filter", "influence_3_match", "influence_3_value"]
+    assert (numbers["filters"], numbers["annotated"], numbers["influence_3_value"]) == (3, 2, 0.0452)
+
+
+def test_insertion_rho_over_three_cells(tmp_path):
+    """Three cells shared by the insertion table and the planted activity are enough for a rho: GATA1 ranks
+    (3, 1, 2) against (3, 2, 1) give 0.5, HNF4A and CTCF -0.5."""
+    res, truth = fake_run(tmp_path)
+    _tsv(layout.path(res, "motifs", "insertion"), INSERTION.drop(columns="mye_1"))
+    numbers = _make_report(res, tmp_path / "r.html", truth_dir=truth)
+    assert numbers["insertion_rho_mean"] == pytest.approx((0.5 - 0.5 - 0.5) / 3)
+    assert numbers["insertion_rho_positive"] == 1
+
+
+def test_phylop_feature_sets_are_found_by_name(tmp_path):
+    """A phyloP table without a ``both`` row (or with a feature set twice) gives no number for that set."""
+    res, truth = fake_run(tmp_path)
+    _tsv(layout.path(res, "satmut", "phylop"), pd.concat([PHYLOP, PHYLOP.iloc[[0]]]).query("features != 'both'"))
+    numbers = _make_report(res, tmp_path / "r.html", truth_dir=truth)
+    assert [k for k in numbers if k.startswith("phylop_")] == ["phylop_r_loss", "phylop_p_loss"]
+    assert (numbers["phylop_r_loss"], numbers["phylop_p_loss"]) == (0.2020, 4.4e-7)
+    assert "PhyloP predicted by ridge regression" not in (tmp_path / "r.html").read_text()
 
 
 SKIPPED = {"phylop regression (Figures 4B-D)": "genome.phylop is null", "SAD (Figure 5)": "variants.vcf is null",
@@ -475,7 +686,8 @@ def test_site_class_placeholder_names_genome_genes(tmp_path, by_class):
     that only says so): the report shows a placeholder naming the missing input and its key instead."""
     res, truth = fake_run(tmp_path)
     summary = pd.read_csv(layout.path(res, "evaluate", "summary"), sep="\t")
-    _tsv(layout.path(res, "evaluate", "summary"), summary[~summary["key"].str.startswith(("promoter", "intergenic"))])
+    _tsv(layout.path(res, "evaluate", "summary"),
+         summary[~summary["key"].str.startswith(("promoter", "intragenic", "intergenic"))])
     rows = {"empty": [], "all only": ["all"] * 3}[by_class]
     _tsv(layout.path(res, "evaluate", "by_class"), pd.DataFrame({"class": rows, "target": TARGETS[:len(rows)],
                                                                  "auroc": 0.9, "n_sites": 100, "n_pos": 10}))
@@ -508,8 +720,10 @@ def test_make_report_script(tmp_path):
             "output": {"html": str(out / "index.html"), "headline": str(out / "headline.tsv")},
             "log": tmp_path / "log.txt"}
     run_script("make_report", **rule, params={"paper_aucs": None, "config": config})  # no `skipped`: none listed
-    assert (out / "index.html").exists() and (out / "headline.tsv").exists()
-    assert "causal_auroc" in (out / "headline.tsv").read_text()
+    headline = pd.read_csv(out / "headline.tsv", sep="\t", dtype=str, keep_default_na=False).set_index("id")
+    assert list(headline.index) == list(EXPECTED)  # the truth reached the script: its graded numbers are there
+    assert all(_is(headline.loc[k, "value"], v) for k, (v, _) in EXPECTED.items())
+    assert [r["data-id"] for r in _parse(out / "index.html").rows] == list(EXPECTED)
     assert 'id="skipped-stages"' not in (out / "index.html").read_text()
     run_script("make_report", **rule, params={"paper_aucs": None, "config": config,
                                               "skipped": {"transfer learning (Figure 6)": "transfer.enabled is false"}})
@@ -558,15 +772,10 @@ def test_renders_in_headless_chromium(report, tmp_path):
     probe.write_text(out.read_text().replace("</body>", CHECK_SCRIPT + "</body>"))
     run = subprocess.run(["chromium", "--headless", "--disable-gpu", "--no-sandbox", "--no-first-run",
                           "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()],
-                         capture_output=True, text=True, timeout=180)
+                         capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr[-2000:]
     page = _parse_title(run.stdout)
     assert page == f"RENDERED {len(PANELS)}", run.stdout[:500]
-    shot = tmp_path / "shot.png"
-    run = subprocess.run(["chromium", "--headless", "--disable-gpu", "--no-sandbox", "--no-first-run",
-                          "--window-size=1000,1400", f"--screenshot={shot}", out.as_uri()],
-                         capture_output=True, text=True, timeout=180)
-    assert run.returncode == 0 and shot.read_bytes().startswith(PNG_SIGNATURE), run.stderr[-2000:]
 
 
 def _parse_title(dom: str) -> str:

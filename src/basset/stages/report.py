@@ -132,9 +132,9 @@ def _section_extras(section: str, run: _Run) -> str:
     """Detail tables under a section's headline numbers (per-target comparison, planted factor recovery)."""
     parts, paper = [], run.paper
     if section == "Figure 2" and paper is not None:
-        better = int((paper["difference"] >= 0).sum())
-        parts.append(f"<details><summary>Per-target AUROC beside the published model ({better} of {len(paper)} "
-                     f"targets at or above it)</summary>"
+        better, scored = int((paper["difference"] >= 0).sum()), int(paper["difference"].notna().sum())
+        parts.append(f"<details><summary>Per-target AUROC beside the published model ({better} of {scored} "
+                     f"scored targets at or above it)</summary>"
                      + table_html(paper[["target", "auroc", "paper_auroc", "difference"]], "paper-targets")
                      + "</details>")
     if section == "Figure 3" and run.files.has(("motifs", "recovery")):

@@ -316,9 +316,11 @@ def _evaluation_numbers(n: _Numbers, paper: pd.DataFrame | None, paper_aucs) -> 
     ev, s = read_kv(n.files.path(*f)), "Figure 2"
     papers = {}
     if paper is not None:
-        source = Path(paper_aucs).name
-        papers = {"mean_auroc": (float(paper["paper_auroc"].mean()), f"{source}: mean of column 2"),
-                  "median_auroc": (float(paper["paper_auroc"].median()), f"{source}: median of column 2")}
+        # over the targets our mean and median are over: those with an AUROC of ours (n_targets_scored)
+        source, scored = Path(paper_aucs).name, paper.loc[paper["auroc"].notna(), "paper_auroc"]
+        where = "" if len(scored) == len(paper) else f" over the {len(scored)} targets scored here"
+        papers = {"mean_auroc": (float(scored.mean()), f"{source}: mean of column 2{where}"),
+                  "median_auroc": (float(scored.median()), f"{source}: median of column 2{where}")}
     n.add("n_targets", s, "targets scored", f, "n_targets_scored" if "n_targets_scored" in ev else "n_targets",
           "int")
     n.add("n_test_sites", s, "test sites", f, "n_test_sites", "int")
@@ -419,13 +421,15 @@ def _transfer_numbers(n: _Numbers) -> None:
     s, f = "Figure 6", ("transfer", "table")
     if n.files.has(f):
         table = read_table(n.files.path(*f))
+        # a column of no values is a model not trained (transfer.scratch false leaves scratch_auroc empty)
+        measured = {col for col in table.columns if table[col].notna().any()}
         n.add("transfer_targets", s, "held-out targets", f, "rows()", "int")
         for col, name in (("full_auroc", "mean AUROC, trained with all targets"),
                           ("transfer_auroc", "mean AUROC, pre-trained then fine-tuned (transfer)"),
                           ("scratch_auroc", "mean AUROC, trained from scratch")):
-            if col in table:
+            if col in measured:
                 n.add(f"transfer_mean_{col}", s, name, f, f"mean({col})")
-        if {"transfer_auroc", "scratch_auroc"} <= set(table.columns):
+        if {"transfer_auroc", "scratch_auroc"} <= measured:
             n.add("transfer_better", s, "targets where transfer beats training from scratch", f,
                   "count(transfer_auroc>scratch_auroc)", "int")
     f = ("transfer", "summary")
