@@ -66,20 +66,41 @@ def test_filter_pwms_planted_word(padding):
     np.testing.assert_array_equal(res.counts[0], expected)
     np.testing.assert_allclose(res.pwms[0], (expected + 1) / (len(sites) + 4))
     assert res.pwms[1] is None  # 5 sites < 10
-    assert np.isnan(res.ic[1]) and res.ic[0] > 0
+    # information by hand: each column holds its base at (n+1)/(n+4), the other three at 1/(n+4)
+    n, bg = len(sites), M.GC_BACKGROUND
+    hi, lo = (n + 1) / (n + 4), 1 / (n + 4)
+    ic = sum(hi * np.log2(hi / bg[b]) + sum(lo * np.log2(lo / bg[o]) for o in range(4) if o != b)
+             for b in encode(GATA))
+    assert res.ic[0] == pytest.approx(ic) and np.isnan(res.ic[1])
+    # activation is exactly 1 on the word and 0 elsewhere: max 1, mean = sites / positions
+    positions = codes.shape[0] * (codes.shape[1] if padding == "same" else codes.shape[1] - 3)
     np.testing.assert_allclose(res.max, [1.0, 1.0])
+    np.testing.assert_allclose(res.mean, [n / positions, 5 / positions])
+    np.testing.assert_allclose(res.thresholds, 0.5 * (1.0 - res.mean) + res.mean)
     assert M.consensus(res.pwms[0]) == GATA
     table = M.filter_table(res)
-    assert list(table.columns[:4]) == ["filter", "nsites", "ic", "consensus"]
-    assert [m.id for m in res.motifs()] == ["filter0"]
+    assert list(table.columns) == ["filter", "nsites", "ic", "consensus", "threshold"]
+    assert table["filter"].tolist() == ["filter0", "filter1"] and table.nsites.tolist() == [n, 5]
+    assert table.consensus.tolist() == [GATA, ""] and table.ic[0] == round(ic, 4) and np.isnan(table.ic[1])
+    np.testing.assert_allclose(table.threshold, res.thresholds)
+    motifs = res.motifs()
+    assert [m.id for m in motifs] == ["filter0"] and motifs[0].nsites == n
+    np.testing.assert_array_equal(motifs[0].pwm, res.pwms[0])
 
 
 def test_filter_pwms_threshold_and_min_sites():
     codes, sites = _planted()
     res = M.filter_pwms(_word_model([GATA, TTAG]), codes, min_sites=5, pseudocount=0.0)
     assert res.pwms[1] is not None and M.consensus(res.pwms[1]) == TTAG
-    expected_thr = 0.5 * (res.max - res.mean) + res.mean
-    np.testing.assert_allclose(res.thresholds, expected_thr)
+    np.testing.assert_array_equal(res.pwms[1], np.eye(4)[encode(TTAG)])  # no pseudocount: one-hot
+    assert M.filter_pwms(_word_model([GATA, TTAG]), codes, min_sites=6).pwms[1] is None  # 5 sites < 6
+    # a threshold of 1 keeps only windows above the maximum: none
+    none = M.filter_pwms(_word_model([GATA, TTAG]), codes, threshold=1.0, min_sites=1)
+    assert none.nsites.tolist() == [0, 0] and none.pwms == [None, None]
+    # threshold 0 keeps every window above the mean: still exactly the planted words
+    zero = M.filter_pwms(_word_model([GATA, TTAG]), codes, threshold=0.0, min_sites=1)
+    assert zero.nsites.tolist() == [len(sites), 5]
+    np.testing.assert_allclose(zero.thresholds, zero.mean)
 
 
 def test_information_content():
@@ -92,8 +113,14 @@ def test_information_content():
     assert M.information_content(np.eye(4), (0.25,) * 4) == pytest.approx(8.0)
     assert M.background_from_gc(0.415) == pytest.approx(bg)
     pwm = np.vstack([uniform, np.eye(4)[[0, 2]], uniform])
-    assert M.trim_pwm(pwm, 0.5).shape == (2, 4)
-    assert M.trim_pwm(pwm, 0.0).shape == (4, 4)
+    np.testing.assert_array_equal(M.trim_pwm(pwm, 0.5), pwm[1:3])
+    np.testing.assert_array_equal(M.trim_pwm(pwm, 0.0), pwm)
+    # an uninformative column between informative ones is kept; nothing above min_ic keeps the best column
+    gapped = np.vstack([uniform, np.eye(4)[[0]], uniform, np.eye(4)[[3]], uniform])
+    np.testing.assert_array_equal(M.trim_pwm(gapped, 0.5), gapped[1:4])
+    weak = np.vstack([uniform, [[0.4, 0.2, 0.2, 0.2]], [[0.3, 0.2, 0.2, 0.3]]])
+    np.testing.assert_array_equal(M.trim_pwm(weak, 1.9), weak[1:2])
+    assert M.consensus(np.array([[0.6, 0.2, 0.1, 0.1], [0.1, 0.4, 0.3, 0.2]])) == "Ac"
 
 
 def _random_motifs(n, rng, width=(8, 14), prefix="T"):
@@ -169,9 +196,18 @@ def test_tomtom_memelite_self_match_and_reverse_complement():
     assert self_hit.E == pytest.approx(self_hit.p * 40)
     rc_hit = table[(table["filter"] == "rc") & (table.target_id == "T7")].iloc[0]
     assert rc_hit.q < 1e-3 and rc_hit.orientation == "-" and rc_hit.offset == 0
-    hits = T.tomtom([query, rc], targets, engine="memelite", thresh=0.1)
-    assert (hits.q < 0.1).all() and {"T7"} <= set(hits.target_id)
-    assert hits.groupby("filter").q.first().index.tolist() == ["q", "rc"]
+    # the two queries are the same motif on the two strands: the same p-values against every target (up to
+    # memelite's approximate, binned medians, which are not exactly strand-symmetric: a few per cent)
+    by = table.set_index(["filter", "target_id"]).p
+    np.testing.assert_allclose(by["rc"].to_numpy(), by["q"].to_numpy(), rtol=0.05)
+    # tomtom(): exactly the rows of tomtom_all with q < thresh, by query order ("rc" before "q"), then q
+    hits = T.tomtom([rc, query], targets, engine="memelite", thresh=0.1)
+    expected = table[table.q < 0.1]
+    assert len(hits) == len(expected) >= 2 and "T7" in set(hits.target_id)
+    assert sorted(zip(hits["filter"], hits.target_id)) == sorted(zip(expected["filter"], expected.target_id))
+    assert hits["filter"].tolist() == sorted(hits["filter"], key=["rc", "q"].index)
+    for _, rows in hits.groupby("filter"):
+        assert rows.q.is_monotonic_increasing
 
 
 def test_bh_qvalues_matches_reference():
@@ -190,9 +226,21 @@ def test_parse_meme_tomtom_text():
     targets = {"MA0035.5": Motif("MA0035.5", "GATA1", np.full((2, 4), 0.25))}
     table = T.parse_tomtom_text(text, targets)
     assert list(table.columns) == T.TOMTOM_COLUMNS
+    assert table["filter"].tolist() == ["filter3", "filter9"]
     assert table.target_name.tolist() == ["GATA1", "MA0139.2"]
     assert table.offset.tolist() == [-2, 1] and table.orientation.tolist() == ["+", "-"]
+    assert table.p.tolist() == [1e-05, 0.002] and table.E.tolist() == [0.0102, 2.0]
+    assert table.q.tolist() == [0.0204, 0.4]
+    assert table.overlap.tolist() == [8, 12]
     assert (table.engine == "meme").all() and (table.distance == "pearson").all()
+    # MEME 4: a "#Query ID" header with spaces; ids that look like numbers stay strings
+    old = ("#Query ID\tTarget ID\tOptimal offset\tp-value\tE-value\tq-value\tOverlap\tQuery consensus\t"
+           "Target consensus\tOrientation\n007\tMA0035.5\t0\t0.5\t1\t1\t4\tGATA\tGATA\t+\n")
+    table4 = T.parse_tomtom_text(old, targets, dist="ed")
+    assert table4["filter"].tolist() == ["007"] and table4.target_name.tolist() == ["GATA1"]
+    assert table4.p.tolist() == [0.5] and (table4.distance == "ed").all()
+    empty = T.parse_tomtom_text("# Tomtom: no matches\n", targets)
+    assert list(empty.columns) == T.TOMTOM_COLUMNS and empty.empty
 
 
 def test_resolve_engine(monkeypatch):
@@ -215,11 +263,43 @@ def test_factor_recovery():
     assert not rec.loc["CTCF", "recovered"] and rec.loc["ETS1", "best_filter"] == "f2"
 
 
+def test_draw_logo_letter_heights_are_probability_times_information():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from basset.plots.logos import draw_logo
+
+    pwm = np.vstack([np.eye(4)[[0, 1]] * 0.9 + 0.025, [[0.4, 0.4, 0.1, 0.1]], np.full((1, 4), 0.25)])
+    fig, ax = plt.subplots()
+    draw_logo(ax, pwm)
+    ic = M.column_information(pwm, (0.25,) * 4)
+    boxes = [p.get_path().get_extents() for p in ax.patches]
+    for x in range(len(pwm)):
+        col = [b for b in boxes if x <= b.x0 < x + 1]
+        # every letter above 1e-3 bits, stacked from 0 to the column's information content
+        assert len(col) == int(np.sum(pwm[x] * ic[x] > 1e-3))
+        if col:
+            assert min(b.y0 for b in col) == pytest.approx(0.0, abs=1e-9)
+            assert max(b.y1 for b in col) == pytest.approx(ic[x], rel=1e-6)
+            assert sorted(b.height for b in col) == pytest.approx(sorted(pwm[x] * ic[x]), rel=1e-6)
+    assert ax.get_ylim() == (0, 2) and ax.get_xlim() == (0, len(pwm))
+    plt.close(fig)
+
+
 def test_write_filter_logos(tmp_path):
+    import matplotlib.image
+
     pwms = [np.eye(4)[[0, 1, 2, 3, 0]] * 0.9 + 0.025, None, np.full((5, 4), 0.25)]
     out = write_filter_logos(pwms, ["a", "b", "c"], tmp_path / "logos.png", ncols=2)
-    assert all(p.exists() and p.stat().st_size > 0 for p in out)
-    assert out[1].suffix == ".pdf"
+    assert out == [tmp_path / "logos.png", tmp_path / "logos.pdf"]
+    image = matplotlib.image.imread(out[0])
+    assert image.shape[:2] == (round(2 * 1.1 * 120), round(2 * 2.2 * 120))  # 2 x 2 panels at 120 dpi
+    # the 4th panel (no motif) is blank; the first (a logo) is not
+    h, w = image.shape[0] // 2, image.shape[1] // 2
+    assert np.all(image[h + 5:, w + 5:, :3] == 1.0) and np.any(image[:h, :w, :3] < 0.5)
+    assert out[1].read_bytes()[:5] == b"%PDF-"
 
 
 def test_factor_recovery_family_needs_a_look_alike():
@@ -249,7 +329,9 @@ def test_similar_matrices_includes_itself_and_look_alikes():
 
 
 def test_motif_stage_rules_write_their_outputs(tmp_path):
-    """The five rules of the motif stage, wired as the workflow wires them, on a tiny dataset and model."""
+    """The five rules of the motif stage, wired as the workflow wires them, on a tiny dataset and model; the
+    database holds a copy of one filter's PWM as the planted factor's matrix, so that filter must be annotated
+    with it and the factor recovered."""
     import json
 
     import h5py
@@ -270,23 +352,57 @@ def test_motif_stage_rules_write_their_outputs(tmp_path):
     cfg = model_config("cpu", seq_len=L, conv_filters=[6, 4], conv_widths=[5, 3], conv_pools=[2, 2],
                        conv_dropout=0.1, dense_units=[8], dense_dropout=0.1, batch_norm=False)
     save_model(tmp_path / "model.pt", build_model(cfg, 2), names)
-    database = _random_motifs(30, rng, width=(5, 9))
-    write_meme(tmp_path / "db.meme", database)
-    (tmp_path / "truth.json").write_text(json.dumps({"factors": {"F3": "T3"}}))
     out = {k: str(v) for k, v in out_dir_paths(tmp_path / "motifs", "motifs").items()}
     common = {"model": str(tmp_path / "model.pt"), "h5": str(tmp_path / "d.h5"), "out": out, "device": "cpu"}
-    assert S.filter_motifs(**common, motifs={"min_sites": 1})["filters"] == 6
+    assert S.filter_motifs(**common, motifs={"min_sites": 1}) == {"filters": 6, "filters_with_pwm": 6}
+    filters = pd.read_csv(out["filters"], sep="\t")
+    pwms = read_meme(out["filters_meme"])
+    assert filters["filter"].tolist() == [f"filter{f}" for f in range(6)] == [m.id for m in pwms]
+    assert filters.consensus.tolist() == [M.consensus(m.pwm) for m in pwms]
+    np.testing.assert_allclose(filters.ic, [M.information_content(m.pwm) for m in pwms], atol=2e-4)
+    assert (filters.nsites >= 1).all() and [m.nsites for m in pwms] == filters.nsites.tolist()
+
+    database = _random_motifs(30, rng, width=(5, 9))
+    database[3] = Motif("T3", "name3", pwms[2].pwm.copy(), 20.0)  # filter2's own PWM as the factor's matrix
+    write_meme(tmp_path / "db.meme", database)
+    (tmp_path / "truth.json").write_text(json.dumps({"factors": {"F3": "T3"}}))
     hits = S.tomtom_filters(out["filters_meme"], str(tmp_path / "db.meme"), out=out, motifs={"engine": "basset"})
-    assert hits["filters"] == len(read_meme(out["filters_meme"]))
+    table = pd.read_csv(out["tomtom"], sep="\t", dtype={"filter": str, "target_id": str})
+    expected = T.tomtom(read_meme(out["filters_meme"]), database, engine="basset", thresh=0.1)
+    assert list(table.columns) == T.TOMTOM_COLUMNS
+    assert table[["filter", "target_id"]].values.tolist() == expected[["filter", "target_id"]].values.tolist()
+    np.testing.assert_allclose(table.p, expected.p, rtol=1e-5)
+    assert hits == {"filters": 6, "annotated": table["filter"].nunique(), "engine": "basset"}
+    best2 = table[table["filter"] == "filter2"].iloc[0]
+    assert (best2.target_id, best2.offset, best2.orientation) == ("T3", 0, "+") and best2.q < 1e-3
     assert [m.id for m in read_meme(out["database_meme"])] == [m.id for m in database]
-    assert list(pd.read_csv(out["database_table"], sep="\t").columns) == ["matrix_id", "name", "family"]
+    db_table = pd.read_csv(out["database_table"], sep="\t")
+    assert list(db_table.columns) == ["matrix_id", "name", "family"]
+    assert db_table.matrix_id.tolist() == [m.id for m in database]
+
     S.filter_influence(**common)
+    influence = pd.read_csv(out["influence"], sep="\t")
+    assert influence["filter"].tolist() == list(range(6)) and list(influence.columns[3:]) == names
     assert S.insert_motifs(**common, motifs={"insert": ["GATAA", "CCGCGG"], "n_background": 10})["motifs"] == 2
-    assert pd.read_csv(out["insertion"], sep="\t", index_col=0).shape == (2, 2)
+    insertion = pd.read_csv(out["insertion"], sep="\t", index_col=0)
+    assert insertion.shape == (2, 2) and list(insertion.columns) == names and np.isfinite(insertion.values).all()
     summary = S.summarise_filters(out["filters"], out["filters_meme"], out["influence"], out["tomtom"],
                                   out["database_meme"], out["database_table"], str(tmp_path / "truth.json"),
                                   out=out, motifs={"engine": "basset"}, n_logos=3)
     assert summary["filters"] == 6 and summary["planted_factors"] == 1
-    assert len(pd.read_csv(out["filter_summary"], sep="\t")) == 6
-    for key in ("logos", "fig3c", "insertion_figure", "fig3a", "fig3b", "recovery", "summary"):
-        assert Path(out[key]).stat().st_size > 0, key
+    assert summary["planted_factors_recovered"] == 1 and summary["annotated"] == table["filter"].nunique()
+    fsum = pd.read_csv(out["filter_summary"], sep="\t")
+    assert sorted(fsum["filter"]) == filters["filter"].tolist()
+    assert fsum.influence_mean.is_monotonic_decreasing
+    np.testing.assert_allclose(fsum.set_index("filter").loc[filters["filter"], "influence_mean"],
+                               influence.influence_mean, rtol=1e-5)
+    assert fsum.set_index("filter").loc["filter2", "best_id"] == "T3"
+    assert fsum.annotated.sum() == table["filter"].nunique()
+    recovery = pd.read_csv(out["recovery"], sep="\t")
+    assert recovery.factor.tolist() == ["F3"] and recovery.by_name.tolist() == [True]
+    assert recovery.best_filter.tolist() == ["filter2"]
+    for key in ("logos", "fig3c", "insertion_figure", "fig3a", "fig3b"):
+        assert Path(out[key]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", key
+        assert Path(out[key]).with_suffix(".pdf").read_bytes()[:5] == b"%PDF-", key
+    written = pd.read_csv(out["summary"], sep="\t", index_col="key")["value"]
+    assert written["planted_factors_recovered"] == "1" and written["annotated"] == str(summary["annotated"])
