@@ -88,6 +88,39 @@ def test_split_fractions_counts_deterministic():
     assert (b == "valid").sum() == 70 and (b == "test").sum() == 150
 
 
+@pytest.mark.parametrize("n, valid, test, n_valid, n_test", [
+    (7, 0.25, 0.15, 2, 1),     # 1.75 rounds up (int() would give 1), 1.05 rounds down
+    (10, 0.05, 0.35, 0, 4),    # 0.5 and 3.5: round half to even, as Python's round
+    (9, 0.5, 0.49, 4, 4),      # 4.5 -> 4, 4.41 -> 4; the fractions sum to 0.99 < 1, allowed
+    (5, 1, 4, 1, 4),           # 1 is a count (one site), not a fraction; valid + test == n is allowed
+    (5, 5, 0, 5, 0),           # a count equal to the number of sites
+    (4, 0.0, 0.999, 0, 4),     # 3.996 -> 4 sites: every site held out
+])
+def test_split_counts_round_like_python_and_follow_the_seeded_permutation(n, valid, test, n_valid, n_test):
+    sites = _sites(["chr1"] * n, np.arange(n) * 100, ["+"] * n)
+    labels = split_labels(sites, "random", valid, test, seed=5)
+    order = np.random.default_rng(5).permutation(n)  # the documented draw: valid first, then test
+    assert list(labels[order]) == ["valid"] * n_valid + ["test"] * n_test + ["train"] * (n - n_valid - n_test)
+
+
+def test_split_limits_are_exact():
+    sites = _sites(["chr1"] * 5, np.arange(5) * 100, ["+"] * 5)
+    with pytest.raises(ConfigError, match="dataset.split.test.*sum to < 1"):
+        split_labels(sites, "random", 0.5, 0.5)  # exactly 1
+    with pytest.raises(ConfigError, match="dataset.split.test.*exceed the 5 sites"):
+        split_labels(sites, "random", 3, 3)  # 6 > 5; 5 is allowed (above)
+    with pytest.raises(ConfigError, match="dataset.split.valid.*only 5"):
+        split_labels(sites, "random", 6, 0)
+    with pytest.raises(ConfigError, match="dataset.split.valid.*whole number"):
+        split_labels(sites, "random", 1.5, 0)
+    for bad in ("ten", None, float("nan"), float("inf")):
+        with pytest.raises(ConfigError, match="dataset.split.valid.*fraction"):
+            split_labels(sites, "random", bad, 0)
+    with pytest.raises(ConfigError, match="dataset.split.valid.*list of chromosome names"):
+        split_labels(sites, "chromosomes", 3, None)
+    assert (split_labels(sites, "random", 0, 0) == "train").all()
+
+
 def test_split_errors():
     sites = _sites(["chr1"] * 100, np.arange(100) * 100, ["+"] * 100)
     with pytest.raises(ConfigError, match="dataset.split.valid"):
