@@ -9,13 +9,14 @@ CORES ?= all
 # open `torch` requirement would pull a multi-GB CUDA build.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup run test lint bench clean-results help
+.PHONY: setup run test lint bench mutate clean-results help
 
 help:
 	@echo "make run    set up .venv and run the workflow on the default (simulated) config"
 	@echo "make test   set up .venv and run the test suite"
 	@echo "make lint   snakemake --lint and snakefmt --check"
 	@echo "make bench  run the benchmarks (see benchmarks/README.md)"
+	@echo "make mutate mutation testing of the engines (hours; tests/README.md has the scores)"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +49,10 @@ run: setup
 
 test: setup
 	$(PY) -m pytest
+
+# mutation testing of the engines (not in CI: hours on 2 cores; resumable). MUTANTS='basset.sad.*' runs some.
+mutate: setup
+	$(PY) tests/mutation/run.py $(MUTANTS)
 
 lint: setup
 	$(VENV)/bin/snakemake --lint

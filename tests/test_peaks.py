@@ -19,7 +19,7 @@ from basset.bed import (
 )
 from basset.errors import InputError
 from basset.layout import STAGES
-from basset.peaks import merge_sorted, merge_sorted_reference, sort_peaks
+from basset.peaks import ChromosomeFilter, merge_sorted, merge_sorted_reference, sort_peaks
 from basset.stages.peaks import merge_peak_files, merge_peaks
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +33,8 @@ def _sorted(chrom, mid, target, sizes, minus=None):
 
 
 def _same(a, b):
+    for field in ("chrom", "start", "end", "strand", "activity"):  # the reference builds the same arrays
+        assert getattr(a, field).dtype == getattr(b, field).dtype, field
     assert list(a.chrom) == list(b.chrom)
     assert list(a.strand) == list(b.strand)
     np.testing.assert_array_equal(a.start, b.start)
@@ -48,6 +50,13 @@ def test_pair_merges_to_weighted_midpoint_and_chain_needs_more_than_overlap():
         assert sites.end.tolist() == [1350, 1800]
         assert sites.activity.tolist() == [[1, 1, 0], [0, 0, 1]]
         assert list(sites.names) == ["chr1:750-1350(+)", "chr1:1200-1800(+)"]
+
+
+def test_overlap_one_above_the_default_merges_in_both_implementations():
+    # 5000 and 5399 overlap by 201 bp (> the default 200): one site at the weighted midpoint 5199.5 -> 5200
+    sp = _sorted([0, 0], [5000, 5399], [0, 1], [10_000])
+    for sites in (merge_sorted(sp, 2), merge_sorted_reference(sp, 2)):
+        assert sites.start.tolist() == [4900] and sites.activity.tolist() == [[1, 1]]
 
 
 def test_weights_are_one_plus_active_targets():
@@ -102,6 +111,25 @@ def peak_dir(tmp_path):
     with gzip.open(tmp_path / "b.bed.gz", "wt") as fh:
         fh.write("chrom\tstart\tend\nchr1\t150\t250\nchrY\t1000\t1400\nchr2\t3000\t3300\n")
     return tmp_path
+
+
+def test_chromosome_filter_lengths_at_the_site_size_names_of_y_and_counts():
+    sizes = {"1": 600, "2": 599, "Y": 5000, "chrY": 5000, "chrUn_gl1": 900, "chr2_random": 10, "X": 601}
+    kept_by_default = ChromosomeFilter.for_genome(sizes, 600)  # chrY and contigs kept unless asked
+    assert list(kept_by_default.allowed) == [True, False, True, True, True, False, True]  # 600 fits, 599 not
+    f = ChromosomeFilter.for_genome(sizes, 600, drop_chry=True, drop_noncanonical=True)
+    assert list(f.allowed) == [True, False, False, False, False, False, True]
+    assert list(f.is_y) == [False, False, True, True, False, False, False]  # Ensembl's Y as well as chrY
+    # peaks: 2 on "1", 3 on "2" (short), 1 on Y, 2 on chrY, 4 on chrUn_gl1 (non-canonical), 1 on chr2_random
+    # (short and non-canonical: counted as short), 1 on X, 2 unknown
+    index = np.array([0, 0, 1, 1, 1, 2, 3, 3, 4, 4, 4, 4, 5, 6, -1, -1])
+    kept, counts = f.keep(index)
+    assert list(np.flatnonzero(kept)) == [0, 1, 13]
+    assert counts == {"skipped_unknown_chrom": 2, "skipped_chrY": 3, "skipped_short_chrom": 4,
+                      "skipped_noncanonical": 4, "kept": 3}
+    kept, counts = kept_by_default.keep(index)
+    assert counts == {"skipped_unknown_chrom": 2, "skipped_chrY": 0, "skipped_short_chrom": 4,
+                      "skipped_noncanonical": 0, "kept": 10}
 
 
 def test_read_peaks_accepts_track_lines_header_crlf_and_gzip(peak_dir):

@@ -1,0 +1,77 @@
+"""``make mutate``: run mutmut on the engines named in ``tests/mutation/scope.txt``, then score them.
+
+    python tests/mutation/run.py                        # every mutant in scope (hours on 2 cores; resumable)
+    python tests/mutation/run.py 'basset.metrics.*'     # some of them (mutmut-style globs)
+    python tests/mutation/run.py --rerun 'basset.sad.*' # forget their results first (after adding tests)
+
+mutmut keeps a copy of src/ and tests/ under ``mutants/`` and the result of every mutant there, so a run that is
+stopped goes on where it was. It re-copies tests/ on each run, and re-mutates a source file that changed, but it
+keeps its old copy of a file it does not mutate: this script refreshes those copies first, so the tests run
+against the current code. ``--rerun`` clears the results of the mutants it names, which mutmut would otherwise
+keep when only the tests changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from fnmatch import fnmatch
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+from score import read_scope  # noqa: E402
+
+
+def refresh_unmutated(root: Path = ROOT) -> int:
+    """Copy each source file that mutmut does not mutate (no ``.meta`` beside its copy) over its stale copy."""
+    n = 0
+    for src in (root / "src").rglob("*.py"):
+        copy = root / "mutants" / src.relative_to(root)
+        if copy.exists() and not copy.with_name(copy.name + ".meta").exists() and copy.read_bytes() != src.read_bytes():
+            shutil.copy2(src, copy)
+            n += 1
+    return n
+
+
+def forget(globs: list[str], root: Path = ROOT) -> int:
+    """Set the results of the mutants matching ``globs`` back to 'not checked'."""
+    n = 0
+    for meta in (root / "mutants" / "src").rglob("*.py.meta"):
+        data = json.loads(meta.read_text())
+        codes = data["exit_code_by_key"]
+        hit = [k for k in codes if any(fnmatch(k, g) for g in globs)]
+        for k in hit:
+            codes[k] = None
+        if hit:
+            meta.write_text(json.dumps(data))
+            n += len(hit)
+    return n
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("names", nargs="*", help="mutant-name globs (default: tests/mutation/scope.txt)")
+    ap.add_argument("--rerun", action="store_true", help="forget the named mutants' results first")
+    ap.add_argument("--max-children", type=int, default=2, help="parallel test runs (default: %(default)s)")
+    ap.add_argument("--readme", type=Path, default=ROOT / "tests" / "README.md", help="where the score table goes")
+    args = ap.parse_args(argv)
+    names = args.names or read_scope()
+    mutmut = Path(sys.executable).with_name("mutmut")
+    if (ROOT / "mutants").exists():
+        print(f"refreshed {refresh_unmutated()} unmutated source file(s) under mutants/")
+        if args.rerun:
+            print(f"forgot the results of {forget(names)} mutant(s)")
+    rc = subprocess.call([str(mutmut), "run", "--max-children", str(args.max_children), *names], cwd=ROOT)
+    if rc:
+        print(f"mutmut run exited {rc}", file=sys.stderr)
+        return rc
+    return subprocess.call([sys.executable, str(HERE / "score.py"), "--readme", str(args.readme)], cwd=ROOT)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
