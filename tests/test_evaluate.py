@@ -237,7 +237,8 @@ def test_stages_on_a_tiny_dataset(tmp_path):
     assert summary["n_test_sites"] == 40 and "kmer_mean_auroc" in summary and "promoter_sites" in summary
     assert set(pd.read_csv(out["by_class"], sep="\t")["class"]) <= {"promoter", "intragenic", "intergenic"}
     for k in ("fig2a", "fig2b", "fig2c", "fig_classes"):
-        assert Path(out[k]).stat().st_size > 0 and Path(out[k]).with_suffix(".pdf").stat().st_size > 0
+        assert Path(out[k]).read_bytes()[:4] == b"\x89PNG"
+        assert Path(out[k]).with_suffix(".pdf").read_bytes()[:4] == b"%PDF"
     # without a k-mer baseline and a gene annotation: no k-mer columns, an empty by-class table
     summary = evaluate_model(tmp_path / "model.pt", tmp_path / "d.h5", out=out, device="cpu")
     assert "kmer_auroc" not in pd.read_csv(out["metrics"], sep="\t") and "promoter_sites" not in summary

@@ -89,7 +89,7 @@ def test_satmut_phylop_regresses_and_draws(stage):
     summary = satmut_phylop(scores=tmp / "scores.h5", out=out, seed=2)
     table = pd.read_csv(out["table"], sep="\t")
     assert list(table["features"]) == ["loss", "gain", "both"] and set(summary) == {"r_loss", "r_gain", "r_both"}
-    assert (tmp / "fig4bcd.png").exists() and (tmp / "fig4bcd.pdf").exists()
+    assert (tmp / "fig4bcd.png").read_bytes()[:4] == b"\x89PNG" and (tmp / "fig4bcd.pdf").read_bytes()[:4] == b"%PDF"
     _scan(tmp, {"window": 30})  # no phyloP
     with pytest.raises(InputError, match="no phyloP"):
         satmut_phylop(scores=tmp / "scores.h5", out=out)
@@ -102,7 +102,7 @@ def test_plot_satmut_draws_the_top_sites(stage):
     summary = plot_satmut(model=tmp / "m.pt", h5=tmp / "d.h5", scores=tmp / "scores.h5", out=out,
                           satmut={"plot_target": "b", "plot_sites": 2, "plot_window": 40}, device="cpu")
     assert summary == {"target": "b", "sites": 2, "window_bp": 40}
-    assert (tmp / "fig4a.png").exists() and (tmp / "fig4a.pdf").exists()
+    assert (tmp / "fig4a.png").read_bytes()[:4] == b"\x89PNG" and (tmp / "fig4a.pdf").read_bytes()[:4] == b"%PDF"
     table = pd.read_csv(out["table"], sep="\t")
     top = np.sort(scan["ref"][:, 1])[::-1][:2]
     np.testing.assert_allclose(table["prediction"], top, rtol=1e-5)
@@ -125,7 +125,9 @@ def test_satmut_fasta_tables_and_figures(stage):
     assert list(loss.columns) == ["seq", "pos", "ref", *NAMES] and len(loss) == 40
     assert list(loss["pos"][20:22]) == [21, 22]  # seq B (80 bp) cut to its central 60
     assert "".join(loss["ref"][:20]) == seq[10:30] and "".join(loss["ref"][20:]) == seq[120:140]
-    assert (tmp / "sm/satmut_seqA.png").exists() and (tmp / "sm/satmut_seq.png").exists()
+    # one figure per record, named from the record's first word
+    assert sorted(p.name for p in (tmp / "sm").glob("*.png")) == ["satmut_seq.png", "satmut_seqA.png"]
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in (tmp / "sm").glob("*.png"))
     with pytest.raises(ValueError, match="nope"):
         satmut_fasta(tmp / "m.pt", tmp / "s.fa", tmp / "x", target="nope", device="cpu")
     (tmp / "short.fa").write_text(">s\nACGT\n")

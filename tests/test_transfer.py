@@ -177,9 +177,9 @@ def test_stages_write_holdout_table_summary_and_figure(data, tmp_path):
     table = pd.read_csv(out["table"], sep="\t")
     assert list(table.columns) == list(tr.TRANSFER_COLUMNS) and table["target"].tolist() == ["t3"]
     assert table.loc[0, "full_auroc"] == pytest.approx(0.93)
-    assert np.isfinite(table.loc[0, "scratch_auroc"]) and table.loc[0, "seconds_transfer"] > 0
+    assert np.isfinite(table.loc[0, "scratch_auroc"])
     on_disk = dict(pd.read_csv(out["summary"], sep="\t").values)
     assert int(on_disk["holdout"]) == summary["holdout"] == 1 and int(on_disk["public_targets"]) == 3
     assert "pretrain_seconds" in on_disk
-    assert (tmp_path / "fig6.png").stat().st_size > 0 and (tmp_path / "fig6.pdf").stat().st_size > 0
+    assert (tmp_path / "fig6.png").read_bytes()[:4] == b"\x89PNG" and (tmp_path / "fig6.pdf").read_bytes()[:4] == b"%PDF"
     assert load_model(tmp_path / "m" / "t3.pt")[1]["target_names"] == ["t3"]
