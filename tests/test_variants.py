@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 import torch
 from conftest import loopback_server, run_script
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 import basset.vcf
@@ -18,8 +20,22 @@ from basset.cli import main as cli_main
 from basset.download import DownloadError
 from basset.errors import InputError
 from basset.models import build_model, load_model, save_model
-from basset.pics import enrichment, join_pics, read_pics, select_vcf_records
-from basset.sad import sad_target_columns
+from basset.pics import (
+    enrichment,
+    join_pics,
+    read_pics,
+    sad_scores,
+    select_vcf_records,
+    top_snp,
+)
+from basset.sad import (
+    format_rows,
+    sad_frame,
+    sad_header,
+    sad_target_columns,
+    score_windows,
+    weight_vector,
+)
 from basset.sequence import Genome, decode, encode, one_hot, reverse_complement
 from basset.stages.variants import read_sad, score_variants
 from basset.vcf import iter_vcf, read_vcf, variant_sequences
@@ -47,13 +63,14 @@ class MotifModel(nn.Module):
         return torch.stack([z, -z, torch.zeros_like(z)], dim=1)
 
 
+#: chr1 of :func:`_genome`: 100 bp of C with GATTACA at 0-based 40-46 and the near-motif GATTCCA at 70-76
+CHR1 = "C" * 40 + MOTIF + "C" * 23 + "GATTCCA" + "C" * 23
+
+
 def _genome(tmp_path) -> Path:
-    """chr1 (100 bp of C): GATTACA at 0-based 40-46, the near-motif GATTCCA at 70-76. chr2: 30 bp of ACGT."""
-    seq = np.array(list("C" * 100))
-    seq[40:47] = list(MOTIF)
-    seq[70:77] = list("GATTCCA")
+    """chr1 (:data:`CHR1`, in two lines). chr2: 30 bp of ACGT."""
     fa = tmp_path / "g.fa"
-    fa.write_text(">chr1\n" + "".join(seq[:60]) + "\n" + "".join(seq[60:]) + "\n>chr2\n" + "ACGT" * 7 + "AC\n")
+    fa.write_text(">chr1\n" + CHR1[:60] + "\n" + CHR1[60:] + "\n>chr2\n" + "ACGT" * 7 + "AC\n")
     return fa
 
 
@@ -177,6 +194,249 @@ def test_variant_sequences_centre_swap_indels_and_padding(tmp_path):
     assert vs.indel.tolist()[2:4] == [True, True]
 
 
+# hand-built references: plain string slicing of the genome text, never basset's window code
+GENOME_C = "TCCCTAAGACCAAAGTTGTCGGCCGCGAAAGTTTTATCGAACCGTGTACGAGCCGCGTAA"  # 60 bp
+GENOME_D = "CACCACCGTGAGGTAAA"  # 17 bp
+GENOMES = {"c": GENOME_C, "d": GENOME_D}
+_RC = str.maketrans("ACGTN", "TGCAN")
+
+
+def want_ref(g: str, pos: int, L: int) -> str:
+    """The reference window: ``L`` bp of ``g`` with the 1-based ``pos`` at 0-based index ``L // 2``, N outside."""
+    padded = "N" * L + g + "N" * L
+    start = pos - 1 - L // 2 + L
+    return padded[start : start + L]
+
+
+def want_alt(g: str, pos: int, ref: str, alt: str, L: int, centre: int | None = None) -> str:
+    """The alternative window: left flank (``centre`` bases) + ``alt`` + the genome after ``ref``, cut to ``L``."""
+    c = L // 2 if centre is None else centre
+    padded = "N" * L + g + "N" * L
+    p0 = pos - 1
+    return (padded[p0 - c + L : p0 + L] + alt + g[p0 + len(ref) :] + "N" * L)[:L]
+
+
+@pytest.fixture(scope="module")
+def genome_cd(tmp_path_factory):
+    """The FASTA of GENOME_C (as chromosome ``c``, in lines of 25, the second soft-masked: lower case matches
+    upper-case alleles) and GENOME_D (``d``), opened once."""
+    fa = tmp_path_factory.mktemp("genome") / "cd.fa"
+    lines = [GENOME_C[i : i + 25] for i in range(0, len(GENOME_C), 25)]
+    lines[1] = lines[1].lower()
+    fa.write_text(">c\n" + "\n".join(lines) + "\n>d\n" + GENOME_D + "\n")
+    with Genome(fa) as g:
+        yield g
+
+
+def _variants(rows) -> pd.DataFrame:
+    chrom, pos, ref, alt = zip(*rows) if rows else ((), (), (), ())
+    return pd.DataFrame({"chrom": list(chrom), "pos": np.array(pos, dtype=np.int64), "ref": list(ref),
+                         "alt": list(alt), "id": [f"v{i}" for i in range(len(rows))]})
+
+
+@pytest.mark.parametrize(
+    "pos, L, ref_window, n_pad",
+    [
+        (1, 8, "NNNNTCCC", 4),   # first base of the chromosome: L // 2 N on the left
+        (1, 7, "NNNTCCC", 3),
+        (2, 8, "NNNTCCCT", 3),
+        (2, 7, "NNTCCCT", 2),
+        (60, 8, "CGTAANNN", 3),  # last base: L - L // 2 - 1 N on the right
+        (60, 7, "GTAANNN", 3),
+        (59, 8, "GCGTAANN", 2),
+        (30, 8, "CGAAAGTT", 0),  # inside: first REF base (the A at 0-based 29) at index 4 of 8 ...
+        (30, 7, "GAAAGTT", 0),   # ... and at index 3 of 7
+        (30, 1, "A", 0),
+        (30, 2, "AA", 0),        # index 1 of 2: the base before it (A too) at 0, not the one after (G)
+        (31, 2, "AG", 0),
+    ],
+)
+def test_snv_window_centre_and_padding_even_and_odd(genome_cd, pos, L, ref_window, n_pad):
+    """Written-out windows for even and odd L: an off-by-one in the centre (Basset's ``L // 2 - 1``, or
+    ``(L - 1) // 2`` for even L) or in the N padding at either chromosome end changes them."""
+    g = GENOME_C
+    assert want_ref(g, pos, L) == ref_window  # the hand reference agrees with the written-out window
+    here = g[pos - 1]
+    alt = "G" if here != "G" else "T"
+    vs = variant_sequences(genome_cd, _variants([("c", pos, here, alt)]), L)
+    assert vs.status.tolist() == ["ok"] and vs.kept.tolist() == [True]
+    c = L // 2
+    assert decode(vs.ref[0]) == ref_window
+    assert decode(vs.alt[0]) == ref_window[:c] + alt + ref_window[c + 1 :]
+    assert decode(vs.ref[0]).count("N") == n_pad
+    assert vs.off_end.tolist() == [n_pad > 0]
+    assert vs.tally()["off_end_padded"] == int(n_pad > 0)
+
+
+@pytest.mark.parametrize(
+    "L, ref, alt, ref_window, alt_window",
+    [
+        (8, "GA", "G", "CCGCGAAA", "CCGCGAAG"),     # deletion: the right flank moves left by one
+        (7, "GA", "G", "CGCGAAA", "CGCGAAG"),
+        (8, "GAAA", "G", "CCGCGAAA", "CCGCGGTT"),   # deletion of 3: three bases pulled in
+        (8, "G", "GTT", "CCGCGAAA", "CCGCGTTA"),    # insertion: the right flank pushed out
+        (7, "G", "GTT", "CGCGAAA", "CGCGTTA"),
+        (8, "G", "GTTTTTT", "CCGCGAAA", "CCGCGTTT"),  # ALT longer than the right half: cut at L
+        (8, "GA", "TCC", "CCGCGAAA", "CCGCTCCA"),   # complex: REF replaced by a longer ALT
+    ],
+)
+def test_indel_windows_are_left_flank_alt_then_genome_after_ref(genome_cd, L, ref, alt, ref_window, alt_window):
+    """Indels at 1-based 27 (the G of ...CCGC|GAAAGTT...): REF at index L // 2, the alternative window the left
+    flank + ALT + the genome after REF, cut to L (written out here, and equal to the slicing reference)."""
+    assert want_ref(GENOME_C, 27, L) == ref_window and want_alt(GENOME_C, 27, ref, alt, L) == alt_window
+    vs = variant_sequences(genome_cd, _variants([("c", 27, ref, alt)]), L)
+    assert vs.status.tolist() == ["ok"] and vs.indel.tolist() == [True] and not vs.off_end.any()
+    assert decode(vs.ref[0]) == ref_window and decode(vs.alt[0]) == alt_window
+
+
+def test_windows_statuses_swaps_and_tally(genome_cd):
+    """Every status at once, chromosomes interleaved (windows stay in input order), against written-out values:
+    the last base is inside, one past it or a REF running past it is outside_chrom; a swap exchanges the
+    alleles; an indel or MNP matching only in part is ref_mismatch (indels are never swapped)."""
+    rows = [
+        ("c", 60, "A", "C"),      # 0 ok: last base, padded
+        ("c", 60, "AA", "A"),     # 1 outside_chrom: REF runs past the end
+        ("c", 61, "A", "C"),      # 2 outside_chrom: one past the end
+        ("d", 1, "C", "A"),       # 3 ok on chromosome d, first base
+        ("c", 59, "AA", "A"),     # 4 ok deletion ending at the last base
+        ("zz", 5, "A", "C"),      # 5 unknown_chrom
+        ("c", 1, "G", "C"),       # 6 ref_mismatch: genome T
+        ("c", 1, "G", "T"),       # 7 swapped: genome shows the ALT
+        ("c", 27, "CT", "GA"),    # 8 swapped MNP
+        ("c", 27, "GT", "CC"),    # 9 ref_mismatch: first REF base matches only
+        ("c", 27, "GAC", "GA"),   # 10 ref_mismatch indel although ALT matches the genome
+        ("d", 17, "A", "G"),      # 11 ok: last base of d
+        ("c", 30, "A", "G"),      # 12 ok, inside
+        ("c", 21, "GG", "TC"),    # 13 ok MNP
+    ]
+    df = _variants(rows)
+    vs = variant_sequences(genome_cd, df, 6)
+    assert vs.status.tolist() == ["ok", "outside_chrom", "outside_chrom", "ok", "ok", "unknown_chrom",
+                                  "ref_mismatch", "swapped", "swapped", "ref_mismatch", "ref_mismatch", "ok", "ok",
+                                  "ok"]
+    kept = [0, 3, 4, 7, 8, 11, 12, 13]
+    assert np.flatnonzero(vs.kept).tolist() == kept
+    assert np.flatnonzero(vs.swapped).tolist() == [7, 8]
+    assert np.flatnonzero(vs.off_end).tolist() == [0, 3, 4, 7, 11]
+    assert [(vs.ref_allele[i], vs.alt_allele[i]) for i in (7, 8)] == [("T", "G"), ("GA", "CT")]
+    want = {
+        0: ("GTAANN", "GTACNN"),
+        3: ("NNNCAC", "NNNAAC"),
+        4: ("CGTAAN", "CGTANN"),    # deletion of the second-last A: one more N pulled in
+        7: ("NNNTCC", "NNNGCC"),    # swapped: the reference is the genome, the alternative carries VCF REF
+        8: ("CGCGAA", "CGCCTA"),
+        11: ("TAAANN", "TAAGNN"),
+        12: ("GAAAGT", "GAAGGT"),
+        13: ("GTCGGC", "GTCTCC"),
+    }
+    got = {i: (decode(r), decode(a)) for i, r, a in zip(kept, vs.ref, vs.alt)}
+    assert got == want
+    for i in kept:  # and the slicing reference agrees with the written-out windows
+        chrom, pos, ref, alt = rows[i]
+        r, a = (alt, ref) if vs.swapped[i] else (ref, alt)
+        assert (want_ref(GENOMES[chrom], pos, 6), want_alt(GENOMES[chrom], pos, r, a, 6)) == want[i]
+    tally = vs.tally()
+    assert {k: tally[k] for k in ("ok", "swapped", "ref_mismatch", "unknown_chrom", "outside_chrom",
+                                  "indel_ref_mismatch_skipped", "indels_scored", "mnps_scored", "snvs_scored",
+                                  "off_end_padded")} == {
+        "ok": 6, "swapped": 2, "ref_mismatch": 3, "unknown_chrom": 1, "outside_chrom": 2,
+        "indel_ref_mismatch_skipped": 1, "indels_scored": 1, "mnps_scored": 2, "snvs_scored": 5, "off_end_padded": 5}
+    scored = vs.scored(df)
+    assert scored["id"].tolist() == [f"v{i}" for i in kept]
+    assert scored[["ref", "alt"]].values.tolist()[3:5] == [["T", "G"], ["GA", "CT"]]
+    assert scored["swapped"].tolist() == [False, False, False, True, True, False, False, False]
+
+
+_OTHER = {b: [x for x in "ACGT" if x != b] for b in "ACGT"}
+
+
+@st.composite
+def variant_batches(draw):
+    """A window length (even or odd) and a batch of variants of every kind on both chromosomes, as
+    ``(chrom, pos, vcf_ref, vcf_alt, kind)``."""
+    L = draw(st.integers(1, 25))
+    rows = []
+    for _ in range(draw(st.integers(1, 8))):
+        kind = draw(st.sampled_from(["snv", "swap", "mnp", "del", "ins", "complex", "mismatch", "unknown",
+                                     "outside"]))
+        chrom = "zz" if kind == "unknown" else draw(st.sampled_from(["c", "d"]))
+        g = GENOMES.get(chrom, GENOME_D)
+        k = draw(st.integers(2, 4))
+        long_ref = kind in ("mnp", "del", "complex")
+        p0 = draw(st.integers(0, len(g) - (k if long_ref else 1)))
+        here = g[p0]
+        if kind in ("snv", "unknown"):
+            ref, alt = here, draw(st.sampled_from(_OTHER[here]))
+        elif kind == "swap":
+            ref, alt = draw(st.sampled_from(_OTHER[here])), here
+        elif kind == "mismatch":
+            ref = draw(st.sampled_from(_OTHER[here]))
+            alt = draw(st.sampled_from([b for b in _OTHER[here] if b != ref]))
+        elif kind == "mnp":
+            ref = g[p0 : p0 + k]
+            i = draw(st.integers(0, k - 1))
+            alt = ref[:i] + draw(st.sampled_from(_OTHER[ref[i]])) + ref[i + 1 :]
+        elif kind == "del":
+            ref, alt = g[p0 : p0 + k], here
+        elif kind == "ins":
+            ref, alt = here, here + draw(st.text("ACGT", min_size=1, max_size=4))
+        elif kind == "complex":
+            ref = g[p0 : p0 + k]
+            alt = draw(st.text("ACGT", min_size=1, max_size=6).filter(lambda a, k=k: len(a) != k))
+        else:  # outside: the REF ends past the chromosome end
+            p0 = len(g) - 1 + draw(st.integers(0, 3))
+            ref, alt = "AC", "A"
+        rows.append((chrom, p0 + 1, ref, alt, kind))
+    return L, rows
+
+
+@settings(max_examples=200, deadline=None)
+@given(variant_batches())
+def test_windows_match_plain_slicing(genome_cd, batch):
+    """Property: for any window length and any mix of variants (SNVs, swaps, MNPs, deletions, insertions,
+    complex indels, near either end of either chromosome, mismatches, unknown and outside chromosomes), every
+    kept window equals the slicing reference, in input order, with its status, swap, indel and padding flags."""
+    L, rows = batch
+    df = _variants([r[:4] for r in rows])
+    vs = variant_sequences(genome_cd, df, L)
+    status = {"snv": "ok", "mnp": "ok", "del": "ok", "ins": "ok", "complex": "ok", "swap": "swapped",
+              "mismatch": "ref_mismatch", "unknown": "unknown_chrom", "outside": "outside_chrom"}
+    assert vs.status.tolist() == [status[r[4]] for r in rows]
+    assert vs.swapped.tolist() == [r[4] == "swap" for r in rows]
+    assert vs.indel.tolist() == [len(r[2]) != len(r[3]) for r in rows]
+    k = 0
+    for i, (chrom, pos, ref, alt, kind) in enumerate(rows):
+        if vs.status[i] not in ("ok", "swapped"):
+            assert not vs.kept[i] and not vs.off_end[i]
+            continue
+        g = GENOMES[chrom]
+        r, a = (alt, ref) if kind == "swap" else (ref, alt)
+        assert (vs.ref_allele[i], vs.alt_allele[i]) == (r, a)
+        ref_w, alt_w = want_ref(g, pos, L), want_alt(g, pos, r, a, L)
+        assert (decode(vs.ref[k]), decode(vs.alt[k])) == (ref_w, alt_w), (i, kind)
+        assert vs.off_end[i] == ("N" in ref_w + alt_w)  # the genome and the alleles hold no N
+        k += 1
+    assert k == vs.ref.shape[0] == vs.alt.shape[0] == int(vs.kept.sum())
+
+
+def test_multiallelic_and_symbolic_alts_split_as_documented(tmp_path):
+    """``A -> C,G,T`` gives three rows with the same ID and line, one ALT each, in order; a symbolic allele
+    (``*``, ``<DEL>``, ``.``, a breakend) is dropped and counted per allele, its siblings kept."""
+    text = ("c\t30\tm3\tA\tC,G,T\n"       # line 1: 3 rows
+            "c\t31\tspan\tG\tC,*\n"       # line 2: C kept, * dropped
+            "c\t32\tsym\tT\t<DEL>\n"      # line 3: dropped
+            "c\t33\tmissing\tC\t.\n"      # line 4: dropped
+            "c\t34\tbnd\tA\tG]c:5]\n"     # line 5: dropped
+            "c\t35\tlow\ta\tc,<ins>\n")   # line 6: lower case, c kept
+    counts = {}
+    df = read_vcf(_write_vcf(tmp_path / "m.vcf", text), counts=counts)
+    assert df[["id", "alt", "line"]].values.tolist() == [
+        ["m3", "C", 1], ["m3", "G", 1], ["m3", "T", 1], ["span", "C", 2], ["low", "C", 6]]
+    assert df["ref"].tolist() == ["A", "A", "A", "G", "A"] and df["pos"].tolist() == [30, 30, 30, 31, 35]
+    assert counts == {"variants_read": 6, "multiallelic_records": 3, "multiallelic_extra_rows": 4,
+                      "symbolic_skipped": 5}
+
+
 # ------------------------------------------------------------------------------------------ SAD
 def test_sad_signs_swap_and_counts(scored):
     summary, sad, _ = scored
@@ -223,6 +483,179 @@ def test_sad_streaming_gzip_and_weights_give_the_same_table(scored):
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
+# ------------------------------------------------------------------------------------------ SAD, by hand
+class PositionLinear(nn.Module):
+    """A position-dependent toy model: logit_t = b_t + sum_i W[t, base_i, i] (N adds nothing), so each base
+    counts with the weight of its exact index and a window shifted by one base scores differently."""
+
+    def __init__(self, weight: np.ndarray, bias: np.ndarray):
+        super().__init__()
+        self.weight = nn.Parameter(torch.from_numpy(np.asarray(weight, dtype=np.float32)))
+        self.bias = nn.Parameter(torch.from_numpy(np.asarray(bias, dtype=np.float32)))
+
+    def forward(self, x):
+        return torch.einsum("nbl,tbl->nt", x, self.weight) + self.bias
+
+
+def linear_weights(L: int, T: int = 3, seed: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return (rng.normal(0, 0.6, (T, 4, L)).astype(np.float32), rng.normal(0, 0.3, T).astype(np.float32))
+
+
+def hand_prob(window: str, weight: np.ndarray, bias: np.ndarray, rc_average: bool) -> np.ndarray:
+    """``(T,)`` probabilities of the toy model on a window string, from its weights (float64 sums)."""
+    def prob(w: str) -> np.ndarray:
+        logit = bias.astype(np.float64).copy()
+        for i, base in enumerate(w):
+            if base != "N":
+                logit += weight[:, "ACGT".index(base), i]
+        return 1 / (1 + np.exp(-logit))
+
+    p = prob(window)
+    return 0.5 * (p + prob(window.translate(_RC)[::-1])) if rc_average else p
+
+
+SAD_RECORDS = [  # (id, pos, REF, ALT) on GENOME_C; the A at 1-based 30 is inside, 1 and 60 are the ends
+    ("inner", 30, "A", "G"),
+    ("first", 1, "T", "A"),
+    ("last", 60, "A", "T"),
+    ("multi", 30, "A", "C,G,T"),
+    ("swap", 30, "C", "A"),     # genome shows A: scored A -> C
+    ("del", 27, "GA", "G"),
+    ("ins", 27, "G", "GTT"),
+    ("mnp", 21, "GG", "TC"),
+]
+LINEAR_TARGETS = ["t0", "t1", "t2"]
+
+
+def _sad_rows():
+    """The scored rows of SAD_RECORDS: (id, pos, scored ref, scored alt, swapped)."""
+    out = []
+    for vid, pos, ref, alt in SAD_RECORDS:
+        for a in alt.split(","):
+            swapped = GENOME_C[pos - 1 : pos - 1 + len(ref)] != ref
+            out.append((vid, pos, a, ref, True) if swapped else (vid, pos, ref, a, False))
+    return out
+
+
+@pytest.mark.parametrize("L", [10, 11])
+@pytest.mark.parametrize("rc_average", [False, True])
+def test_sad_with_a_position_dependent_model_matches_hand_computation(genome_cd, tmp_path, L, rc_average):
+    """End to end (VCF file -> TSV): each target's SAD equals p(alt) - p(ref) computed by hand from the toy
+    model's weights on slicing-built windows, for even and odd L, with and without rc averaging; the three
+    ALTs of one record get three different SADs; mean_sad, max_abs_sad, top_target and weighted follow."""
+    weight, bias = linear_weights(L)
+    vcf = _write_vcf(tmp_path / "v.vcf", "".join(f"c\t{p}\t{i}\t{r}\t{a}\t.\t.\t.\n" for i, p, r, a in SAD_RECORDS))
+    out = tmp_path / "sad.tsv"
+    summary = score_variants(PositionLinear(weight, bias), genome_cd, vcf, out, LINEAR_TARGETS, seq_len=L,
+                             batch_size=3, rc_average=rc_average, weights={"t0": 2.0, "t2": 0.5})
+    sad = read_sad(out)
+    rows = _sad_rows()
+    assert summary["scored"] == len(rows) == 10 and summary["swapped"] == 1
+    assert sad[["id", "pos", "ref", "alt", "swapped"]].values.tolist() == [list(r) for r in rows]
+
+    def expected(centre):
+        return np.array([hand_prob(want_alt(GENOME_C, p, r, a, L, centre), weight, bias, rc_average)
+                         - hand_prob(want_alt(GENOME_C, p, r, r, L, centre), weight, bias, rc_average)
+                         for _, p, r, a, _ in rows])
+
+    want = expected(L // 2)
+    # the test's power: the same hand computation with the window centred one base off differs in every row
+    assert (np.abs(expected(L // 2 - 1) - want).max(axis=1) > 1e-3).all()
+    got = sad[LINEAR_TARGETS].to_numpy()
+    np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-6)
+    multi = want[[i for i, r in enumerate(rows) if r[0] == "multi"]]
+    assert np.abs(multi[:, None, :] - multi[None, :, :]).max(axis=2)[np.triu_indices(3, 1)].min() > 1e-3
+    np.testing.assert_allclose(sad["mean_sad"], want.mean(axis=1), rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(sad["max_abs_sad"], np.abs(want).max(axis=1), rtol=2e-5, atol=2e-6)
+    assert sad["top_target"].tolist() == [LINEAR_TARGETS[t] for t in np.abs(want).argmax(axis=1)]
+    np.testing.assert_allclose(sad["weighted"], 2.0 * np.abs(want[:, 0]) + 0.5 * np.abs(want[:, 2]),
+                               rtol=2e-5, atol=2e-6)
+
+
+def test_score_windows_is_alt_minus_ref_of_the_given_windows():
+    """score_windows on hand windows: p(alt) - p(ref) per target (not ref - alt), rc average of both strands."""
+    L = 8
+    weight, bias = linear_weights(L, T=2, seed=11)
+    ref_w, alt_w = ["ACGTTGCA", "NNNNACGT"], ["ACGTAGCA", "NNNNCCGT"]
+    model = PositionLinear(weight, bias)
+    for rc in (False, True):
+        sad = score_windows(model, np.stack([encode(w) for w in ref_w]), np.stack([encode(w) for w in alt_w]), 2,
+                            batch_size=1, rc_average=rc)
+        want = [hand_prob(a, weight, bias, rc) - hand_prob(r, weight, bias, rc) for r, a in zip(ref_w, alt_w)]
+        assert sad.dtype == np.float64 and sad.shape == (2, 2)
+        np.testing.assert_allclose(sad, want, rtol=1e-5, atol=1e-6)
+        assert np.abs(sad).min() > 1e-3
+    with pytest.raises(ValueError, match="predicts 2 targets but 3"):
+        score_windows(model, encode("ACGTTGCA")[None], encode("ACGTAGCA")[None], 3)
+
+
+SUMMARY_TARGETS = ["a", "b", "c"]
+SUMMARY_SAD = np.array([
+    [0.1, -0.4, 0.0],    # top b (negative): max_abs 0.4, not the signed max 0.1
+    [0.5, -0.5, 0.25],   # tie between a and b: the first target in order
+    [-0.2, 0.1, 0.0],    # top a, negative
+    [0.0, 0.0, 0.0],     # all zero: the first target
+])
+
+
+def _summary_variants(n: int) -> pd.DataFrame:
+    return pd.DataFrame({"chrom": "chr1", "pos": np.arange(n, dtype=np.int64) + 5, "id": [f"rs{i}" for i in range(n)],
+                         "ref": "A", "alt": "C", "swapped": [False, True, False, False][:n]})
+
+
+def test_sad_frame_summaries_by_hand():
+    """mean_sad is the signed mean, max_abs_sad the largest |SAD| (positive), top_target the target of
+    largest |SAD| (ties: the first in target order), weighted = sum_t w_t |SAD_t| (unnamed targets weigh 0)."""
+    w = weight_vector({"a": 1.0, "c": 4.0}, SUMMARY_TARGETS)
+    assert w.tolist() == [1.0, 0.0, 4.0]
+    df = sad_frame(_summary_variants(4), SUMMARY_SAD, SUMMARY_TARGETS, w)
+    assert list(df.columns) == sad_header(SUMMARY_TARGETS, True) == [
+        "chrom", "pos", "id", "ref", "alt", "swapped", "mean_sad", "max_abs_sad", "top_target", "weighted",
+        "a", "b", "c"]
+    np.testing.assert_allclose(df["mean_sad"], [-0.1, 0.25 / 3, -0.1 / 3, 0.0], rtol=1e-12, atol=1e-15)
+    assert df["max_abs_sad"].tolist() == [0.4, 0.5, 0.2, 0.0]
+    assert df["top_target"].tolist() == ["b", "a", "a", "a"]
+    np.testing.assert_allclose(df["weighted"], [0.1, 0.5 + 1.0, 0.2, 0.0], rtol=1e-12)
+    assert df["swapped"].tolist() == [False, True, False, False] and df["id"].tolist() == ["rs0", "rs1", "rs2", "rs3"]
+    assert df[SUMMARY_TARGETS].to_numpy().tolist() == SUMMARY_SAD.tolist()
+    only_b = sad_frame(_summary_variants(4), SUMMARY_SAD, SUMMARY_TARGETS, weight_vector({"b": 2.0}, SUMMARY_TARGETS))
+    assert only_b["weighted"].tolist() == [0.8, 1.0, 0.2, 0.0]
+    plain = sad_frame(_summary_variants(4), SUMMARY_SAD, SUMMARY_TARGETS)
+    assert "weighted" not in plain.columns and list(plain.columns) == sad_header(SUMMARY_TARGETS, False)
+    assert weight_vector(None, SUMMARY_TARGETS) is None
+    with pytest.raises(ValueError, match="does not have: x, z"):
+        weight_vector({"a": 1, "z": 1, "x": 2}, SUMMARY_TARGETS)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.sampled_from([-0.5, -0.25, 0.0, 0.125, 0.25, 0.5]), min_size=3, max_size=3),
+                min_size=1, max_size=6),
+       st.lists(st.sampled_from([0.0, 0.5, 1.0, 3.0]), min_size=3, max_size=3))
+def test_sad_frame_summaries_property(rows, weights):
+    """Property against a per-row loop: the summaries for any SAD values (ties frequent), any weights."""
+    sad = np.array(rows, dtype=np.float64)
+    df = sad_frame(_summary_variants(1).iloc[[0] * len(rows)].reset_index(drop=True), sad, SUMMARY_TARGETS,
+                   np.array(weights))
+    for i, row in enumerate(rows):
+        absolute = [abs(v) for v in row]
+        assert df["mean_sad"].iloc[i] == pytest.approx(sum(row) / 3, abs=1e-12)
+        assert df["max_abs_sad"].iloc[i] == max(absolute)
+        assert df["top_target"].iloc[i] == SUMMARY_TARGETS[absolute.index(max(absolute))]
+        assert df["weighted"].iloc[i] == pytest.approx(sum(w * v for w, v in zip(weights, absolute)), abs=1e-12)
+
+
+def test_format_rows_is_to_csv_with_six_digits():
+    """format_rows writes what ``to_csv(float_format='%.6g')`` writes: integers as integers, booleans as
+    True/False, floats to 6 significant digits (a written-out line, then the whole frame)."""
+    sad = np.array([[0.123456789, -4.0e-7, 12345678.0], [0.1, 0.0, -0.5]])
+    df = sad_frame(_summary_variants(2), sad, SUMMARY_TARGETS, np.array([1.0, 0.0, 0.0]))
+    text = format_rows(df)
+    assert text.splitlines()[1] == "chr1\t6\trs1\tA\tC\tTrue\t-0.133333\t0.5\tc\t0.1\t0.1\t0\t-0.5"
+    assert text.splitlines()[0].split("\t")[10:] == ["0.123457", "-4e-07", "1.23457e+07"]
+    assert text == df.to_csv(sep="\t", index=False, header=False, float_format="%.6g", lineterminator="\n")
+
+
 def test_score_variants_leaves_nothing_on_error(tmp_path):
     fa = _genome(tmp_path)
     vcf = _write_vcf(tmp_path / "v.vcf", _vcf_text() + "chr1\tbad\tx\tA\tC\n")
@@ -246,7 +679,19 @@ def test_score_variants_with_a_basset_net_takes_seq_len_from_its_config(tmp_path
                              ["a", "b"])
     assert summary["seq_len"] == 24 and summary["scored"] == 7
     sad = read_sad(out)
-    assert np.isfinite(sad[["a", "b"]].to_numpy()).all() and len(sad) == 7
+    # expected: the net itself on slicing-built 24 bp windows (first REF base at index 12), one-hot by hand
+    rows = [(44, "T", "C"), (75, "C", "A"), (75, "C", "A"), (44, "T", "C"), (44, "T", "G"), (2, "C", "G"),
+            (44, "TA", "T")]
+    assert sad[["pos", "ref", "alt"]].values.tolist() == [list(r) for r in rows]
+
+    def prob(w: str) -> np.ndarray:
+        x = torch.tensor([[[float(ch == b) for ch in v] for b in "ACGT"] for v in (w, w.translate(_RC)[::-1])])
+        with torch.no_grad():
+            return torch.sigmoid(model.eval()(x)).double().mean(dim=0).numpy()
+
+    want = np.array([prob(want_alt(CHR1, p, r, a, 24)) - prob(want_ref(CHR1, p, 24)) for p, r, a in rows])
+    assert np.abs(want).max() > 1e-3
+    np.testing.assert_allclose(sad[["a", "b"]].to_numpy(), want, rtol=2e-5, atol=2e-6)
 
 
 def test_score_variants_empty_vcf_writes_a_header(tmp_path):
@@ -280,8 +725,18 @@ def test_read_pics_farh_layout_keeps_max_per_snp(tmp_path):
 
 @pytest.mark.skipif(not FARH_EXCERPT.exists(), reason="shared reference excerpt not available")
 def test_read_pics_farh_excerpt():
+    """The shared excerpt: every SNP once, with the maximum PICS over its rows (the file split by hand)."""
     df = read_pics(FARH_EXCERPT)
-    assert len(df) == 29 and df["pics"].between(0, 1).all() and df["chrom"].str.startswith("chr").all()
+    lines = [line.split("\t") for line in FARH_EXCERPT.read_text().splitlines()]
+    col = {name: i for i, name in enumerate(lines[0])}
+    best: dict = {}
+    for f in lines[1:]:
+        snp, pics = f[col["SNP"]], float(f[col["PICS_probability"]])
+        if snp not in best or pics > best[snp][2]:
+            best[snp] = (f[col["chr"]], int(f[col["pos"]]), pics, f[col["Disease"]])
+    assert df["snp"].tolist() == list(best)
+    assert list(zip(df["chrom"], df["pos"], df["pics"], df["disease"])) == list(best.values())
+    assert df.iloc[0][["snp", "chrom", "pos", "pics"]].tolist() == ["rs4129267", "chr1", 154426264, 0.1324]
 
 
 def test_read_pics_simulated_layout_and_errors(tmp_path):
@@ -563,10 +1018,17 @@ def test_score_snps_and_pics_enrichment_rules(tmp_path):
     run_script("pics_enrichment", input={**inputs, "sad": str(tmp_path / "sad.tsv.gz"), "pics": [str(pics)]},
                output=out, params={"device": "cpu", "variants": {"plot_window": 20}}, log=[str(tmp_path / "p.log")])
     enrichment_summary = pd.read_csv(out["summary"], sep="\t").set_index("key")["value"]
+    direct = enrichment(read_sad(tmp_path / "sad.tsv.gz"), read_pics(pics))  # the rule's numbers are the function's
     assert enrichment_summary["n_high"] == "2" and enrichment_summary["n_low"] == "1"
-    assert pd.read_csv(out["snps"], sep="\t")["snp"].tolist() == ["destroy", "create", "edge"]
-    assert all((tmp_path / f"{k}.{ext}").stat().st_size for k in ("fig5a", "fig5b") for ext in ("png", "pdf"))
-    assert "Figure 5B: " in (tmp_path / "p.log").read_text()
+    for key in ("frac_high", "frac_low", "mean_high", "mean_low", "mannwhitney_u", "mannwhitney_p", "fisher_p"):
+        assert float(enrichment_summary[key]) == pytest.approx(direct[key], rel=1e-9, nan_ok=True), key
+    snps = pd.read_csv(out["snps"], sep="\t")
+    assert snps["snp"].tolist() == ["destroy", "create", "edge"] and snps["matched_by"].tolist() == ["id"] * 3
+    for k in ("fig5a", "fig5b"):
+        assert (tmp_path / f"{k}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (tmp_path / f"{k}.pdf").read_bytes()[:5] == b"%PDF-"
+    top, _ = top_snp(read_sad(tmp_path / "sad.tsv.gz"), read_pics(pics))
+    assert f"Figure 5B: {top['id']} chr1:{top['pos']} " in (tmp_path / "p.log").read_text()
 
 
 # ------------------------------------------------------------------------------------------ enrichment
@@ -619,3 +1081,129 @@ def test_pics_enrichment_on_scored_file_and_empty_groups(scored):
     assert default["score"] == "abs_mean" and default["mean_high"] == pytest.approx(expected.mean(), rel=1e-6)
     empty = enrichment(sad, pics_df.assign(pics=0.2))
     assert empty["n_high"] == 0 and np.isnan(empty["mannwhitney_p"])
+
+
+# ------------------------------------------------------------------------------------------ enrichment, by hand
+def _sad_table(rows, targets=("t",)) -> pd.DataFrame:
+    """A SAD table written by hand from ``(id, chrom, pos, alt, [sad per target])``; max_abs_sad is |SAD| max."""
+    sad = np.array([r[4] for r in rows], dtype=np.float64)
+    table = pd.DataFrame({"chrom": [r[1] for r in rows], "pos": np.array([r[2] for r in rows], dtype=np.int64),
+                          "id": [r[0] for r in rows], "ref": "A", "alt": [r[3] for r in rows], "swapped": False,
+                          "mean_sad": sad.mean(axis=1), "max_abs_sad": np.abs(sad).max(axis=1),
+                          "top_target": targets[0]})
+    return pd.concat([table, pd.DataFrame(sad, columns=list(targets))], axis=1)
+
+
+#: PICS SNPs beside the thresholds (0.5 is high, 0.05 is low; 0.4999 and 0.0501 are neither), as text
+THRESHOLD_PICS = ("SNP\tchr\tpos\tPICS_probability\n"
+                  "rsH1\tchr1\t100\t0.5\nrsH2\tchr1\t200\t0.5001\nrsH3\tchr1\t300\t0.9\n"
+                  "rsM1\tchr1\t400\t0.4999\nrsM2\tchr1\t500\t0.0501\n"
+                  "rsL1\tchr1\t600\t0.05\nrsL2\tchr1\t700\t0.0499\nrsL3\tchr1\t800\t0\nrsL4\tchr1\t900\t0.01\n"
+                  "rsNone\tchr1\t1000\t0.8\n")
+THRESHOLD_SAD = [
+    ("rsH1", "chr1", 100, "C", [0.3]),
+    ("rsH2", "chr1", 200, "C", [0.1]),       # exactly at sad_threshold: not above it
+    ("rsH3", "chr1", 300, "C", [-0.25]),     # two ALT alleles: the larger |SAD| counts
+    ("rsH3", "chr1", 300, "G", [0.05]),
+    ("rsM1", "chr1", 400, "C", [0.9]),       # would top every statistic if counted as high
+    ("rsM2", "chr1", 500, "C", [0.9]),       # ... or as low
+    ("rsL1", "chr1", 600, "C", [0.02]),
+    ("rsL2", "chr1", 700, "C", [-0.15]),
+    (".", "chr1", 800, "C", [0.1]),          # rsL3, matched by position
+    ("rsL4", "chr1", 900, "C", [0.0]),
+    ("rsOther", "chr1", 950, "C", [0.7]),    # not a PICS SNP
+]
+HIGH_SCORES, LOW_SCORES = [0.3, 0.1, 0.25], [0.02, 0.15, 0.1, 0.0]
+
+
+def test_enrichment_thresholds_fractions_and_tests_by_hand(tmp_path):
+    """PICS 0.5 is high and 0.05 low (>= and <=), 0.4999 and 0.0501 neither; a score equal to sad_threshold is
+    not above it; the fractions, means, medians, Mann-Whitney U (counted by hand) and Fisher's exact test
+    (odds ratio and hypergeometric p by hand) of the hand-made groups; scipy's p-values on the same groups."""
+    from scipy import stats
+
+    (tmp_path / "p.tsv").write_text(THRESHOLD_PICS)
+    pics_df = read_pics(tmp_path / "p.tsv")
+    table = _sad_table(THRESHOLD_SAD)
+    joined = join_pics(table, pics_df).set_index("snp")
+    assert joined["matched_by"].to_dict() == {**{s: "id" for s in joined.index}, "rsL3": "chrom_pos", "rsNone": ""}
+    assert np.isnan(joined.loc["rsNone", "score"]) and joined.loc["rsH3", "score"] == 0.25
+    res = enrichment(table, pics_df)
+    assert (res["n_pics"], res["n_matched"], res["n_high"], res["n_low"]) == (10, 9, 3, 4)
+    assert res["frac_high"] == 2 / 3 and res["frac_low"] == 1 / 4
+    assert res["frac_high_any"] == 2 / 3 and res["frac_low_any"] == 1 / 4  # one target: max |SAD| = |mean|
+    assert res["mean_high"] == pytest.approx(0.65 / 3, rel=1e-12) and res["median_high"] == 0.25
+    assert res["mean_low"] == pytest.approx(0.0675, rel=1e-12) and res["median_low"] == pytest.approx(0.06)
+    # U: pairs (high, low) with high > low, ties counting 1/2: 4 + (2 + 0.5) + 4
+    assert res["mannwhitney_u"] == 10.5
+    mw = stats.mannwhitneyu(HIGH_SCORES, LOW_SCORES, alternative="greater")
+    assert res["mannwhitney_p"] == pytest.approx(mw.pvalue, rel=1e-12)
+    assert res["mannwhitney_p"] < stats.mannwhitneyu(HIGH_SCORES, LOW_SCORES, alternative="less").pvalue
+    # Fisher: [[2 high above, 1 high not], [1 low above, 3 low not]]; P(X >= 2) = (C(3,2) C(4,1) + 1) / C(7,3)
+    assert res["fisher_odds_ratio"] == 6.0
+    assert res["fisher_p"] == pytest.approx(13 / 35, rel=1e-12)
+    assert (res["score"], res["high"], res["low"], res["sad_threshold"]) == ("abs_mean", 0.5, 0.05, 0.1)
+
+    looser = enrichment(table, pics_df, sad_threshold=0.05)  # every high score and 0.15, 0.1 of the low above
+    assert (looser["frac_high"], looser["frac_low"]) == (1.0, 0.5)
+    assert looser["fisher_p"] == pytest.approx(stats.fisher_exact([[3, 0], [2, 2]], alternative="greater").pvalue)
+    custom = enrichment(table, pics_df, high=0.9, low=0.0)  # the thresholds given are the ones used
+    assert (custom["n_high"], custom["n_low"], custom["mean_high"], custom["mean_low"]) == (1, 1, 0.25, 0.1)
+
+
+def test_enrichment_scores_over_targets_and_any_target_fraction():
+    """abs_mean = |mean SAD|, mean_abs = mean |SAD|, max_abs = max |SAD| (by hand); frac_*_any counts SNPs
+    with some target above the threshold even when the mean is not."""
+    rows = [("h1", "c", 1, "C", [0.3, -0.3]), ("h2", "c", 2, "C", [0.1, -0.5]),
+            ("l1", "c", 3, "C", [0.0, 0.05]), ("l2", "c", 4, "C", [0.4, 0.0])]
+    table = _sad_table(rows, targets=("x", "y"))
+    assert sad_scores(table, "abs_mean").tolist() == [0.0, 0.2, 0.025, 0.2]
+    assert sad_scores(table, "mean_abs").tolist() == [0.3, 0.3, 0.025, 0.2]
+    assert sad_scores(table, "max_abs").tolist() == [0.3, 0.5, 0.05, 0.4]
+    with pytest.raises(ValueError, match="score must be one of"):
+        sad_scores(table, "max")
+    pics_df = pd.DataFrame({"snp": ["h1", "h2", "l1", "l2"], "chrom": "c", "pos": [1, 2, 3, 4],
+                            "pics": [0.7, 0.6, 0.01, 0.02]})
+    res = enrichment(table, pics_df, sad_threshold=0.25)
+    assert (res["frac_high"], res["frac_low"]) == (0.0, 0.0)  # |mean|: 0.0, 0.2 | 0.025, 0.2
+    assert (res["frac_high_any"], res["frac_low_any"]) == (1.0, 0.5)  # max |SAD|: 0.3, 0.5 | 0.05, 0.4
+    by_max = enrichment(table, pics_df, sad_threshold=0.25, score="max_abs")
+    assert (by_max["frac_high"], by_max["frac_low"], by_max["mean_high"]) == (1.0, 0.5, 0.4)
+    assert "frac_high_any" not in by_max
+    by_mean_abs = enrichment(table, pics_df, sad_threshold=0.25, score="mean_abs")
+    assert (by_mean_abs["frac_high"], by_mean_abs["frac_low"]) == (1.0, 0.0)
+
+
+def test_join_pics_prefers_the_id_and_keeps_the_largest_alt():
+    """A SNP found by ID keeps the score of its own rows (the maximum over its ALT alleles), even when another
+    row sits at its position; by position only when its ID is absent; '.' IDs never match a name."""
+    table = _sad_table([("rsA", "chr1", 10, "C", [0.2]), ("rsA", "chr1", 10, "G", [-0.4]),
+                        (".", "chr1", 10, "T", [0.9]), (".", "chr1", 20, "C", [0.3]),
+                        (".", "chr1", 20, "G", [0.35])])
+    pics_df = pd.DataFrame({"snp": ["rsA", "rsB", "."], "chrom": "chr1", "pos": [10, 20, 30], "pics": 0.5})
+    j = join_pics(table, pics_df)
+    assert j["score"].tolist()[:2] == [0.4, 0.35] and np.isnan(j["score"].iloc[2])
+    assert j["matched_by"].tolist() == ["id", "chrom_pos", ""]
+
+
+def test_top_snp_thresholds_ties_and_fallback(tmp_path):
+    """Figure 5B's SNP: the largest max_abs_sad among PICS >= high (0.5 counts, 0.4999 does not, whatever its
+    SAD); of equal ones the first in the table; all scored SNPs when none is high; NaN PICS for a row matched
+    by position."""
+    (tmp_path / "p.tsv").write_text(THRESHOLD_PICS)
+    pics_df = read_pics(tmp_path / "p.tsv")
+    top, pics = top_snp(_sad_table(THRESHOLD_SAD), pics_df)
+    assert (top["id"], pics) == ("rsH1", 0.5)
+    top, pics = top_snp(_sad_table(THRESHOLD_SAD), pics_df, high=0.6)
+    assert (top["id"], top["alt"], pics) == ("rsH3", "C", 0.9)
+    tied = _sad_table([("rsB", "chr1", 2, "C", [0.4]), ("rsA", "chr1", 1, "C", [-0.4]), ("rsC", "chr1", 3, "C", [0.9])])
+    tie_pics = pd.DataFrame({"snp": ["rsA", "rsB", "rsC"], "chrom": "chr1", "pos": [1, 2, 3], "pics": [0.8, 0.7, 0.1]})
+    top, pics = top_snp(tied, tie_pics)
+    assert (top["id"], pics) == ("rsB", 0.7)
+    top, pics = top_snp(tied, tie_pics.assign(pics=[0.2, 0.3, 0.1]))  # no high SNP: all scored ones
+    assert (top["id"], pics) == ("rsC", 0.1)
+    by_pos = _sad_table([(".", "chr1", 1, "C", [0.3]), ("rsB", "chr1", 2, "C", [0.2])])
+    top, pics = top_snp(by_pos, tie_pics)
+    assert (top["pos"], top["id"]) == (1, ".") and np.isnan(pics)
+    with pytest.raises(ValueError, match="no PICS SNP has a SAD score"):
+        top_snp(by_pos, tie_pics.assign(snp=["x", "y", "z"], pos=[7, 8, 9]))
