@@ -1,28 +1,53 @@
-"""Metrics agree with scikit-learn on known inputs, ties and degenerate targets included."""
+"""basset.metrics against independent references: scikit-learn, hand-written Benjamini-Hochberg, hand values."""
 
 import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import false_discovery_control
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.metrics import roc_curve as sk_roc
 
-from basset.metrics import auprc, auroc, roc_curve
+from basset.metrics import (
+    SITE_CLASSES,
+    auprc,
+    auroc,
+    auroc_by_class,
+    bh_qvalues,
+    quantile_targets,
+    roc_curve,
+)
 
 
 def test_metrics_equal_sklearn_with_ties():
     rng = np.random.default_rng(3)
     y = (rng.random((500, 7)) < [0.05, 0.1, 0.3, 0.5, 0.7, 0.9, 0.02]).astype(np.uint8)
     p = np.round(rng.random((500, 7)) + 0.8 * y, 1)  # rounding makes many ties
+    a, ap = auroc(y, p), auprc(y, p)
+    assert a.shape == ap.shape == (7,) and a.dtype == ap.dtype == np.float64
     for j in range(7):
-        assert np.isclose(auroc(y, p)[j], roc_auc_score(y[:, j], p[:, j]))
-        assert np.isclose(auprc(y, p)[j], average_precision_score(y[:, j], p[:, j]))
+        assert a[j] == pytest.approx(roc_auc_score(y[:, j], p[:, j]), abs=1e-12)
+        assert ap[j] == pytest.approx(average_precision_score(y[:, j], p[:, j]), abs=1e-12)
 
 
 def test_known_values_and_degenerate_targets():
-    y = np.array([[1, 0, 1], [0, 0, 1], [1, 0, 1], [0, 0, 1]])
-    p = np.array([[0.9, 0.1, 0.5], [0.2, 0.2, 0.5], [0.8, 0.3, 0.5], [0.1, 0.4, 0.5]])
-    a = auroc(y, p)
-    assert a[0] == 1.0 and np.isnan(a[1]) and np.isnan(a[2])
-    assert auprc(y, p)[0] == 1.0
-    assert auroc([1, 0, 1, 0], [0.1, 0.9, 0.2, 0.8])[0] == 0.0
+    # columns: perfect ranking, no positive, no negative, all scores tied, reversed ranking
+    y = np.array([[1, 0, 1, 1, 0], [0, 0, 1, 0, 1], [1, 0, 1, 1, 0], [0, 0, 1, 0, 1]])
+    p = np.array([[0.9, 0.1, 0.5, 0.5, 0.9], [0.2, 0.2, 0.5, 0.5, 0.2], [0.8, 0.3, 0.5, 0.5, 0.8],
+                  [0.1, 0.4, 0.5, 0.5, 0.1]])
+    a, ap = auroc(y, p), auprc(y, p)
+    np.testing.assert_array_equal(np.isnan(a), [False, True, True, False, False])
+    np.testing.assert_array_equal(np.isnan(ap), [False, True, True, False, False])
+    assert a[0] == 1.0 and a[3] == 0.5 and a[4] == 0.0
+    # AP: perfect = 1; all tied = the positive rate (one threshold); reversed: positives at ranks 3, 4
+    assert ap[0] == 1.0 and ap[3] == 0.5 and ap[4] == pytest.approx(0.5 * 1 / 3 + 0.5 * 2 / 4)
+    # 1-D inputs are one target
+    assert auroc([1, 0, 1, 0], [0.1, 0.9, 0.2, 0.8]).tolist() == [0.0]
+    assert auroc([1, 0, 0, 1], [0.3, 0.3, 0.1, 0.7]).tolist() == [0.875]  # a tie counts one half
+    assert auprc([0, 1, 1, 0], [0.1, 0.9, 0.2, 0.8]).tolist() == [pytest.approx(0.5 * 1 + 0.5 * 2 / 3)]
+    with pytest.raises(ValueError, match="differ in shape"):
+        auroc(y, p[:, :4])
+    with pytest.raises(ValueError, match="differ in shape"):
+        auprc(y[:3], p)
 
 
 def test_roc_curve_matches_sklearn():
@@ -33,3 +58,108 @@ def test_roc_curve_matches_sklearn():
     sk_fpr, sk_tpr, _ = sk_roc(y, p, drop_intermediate=False)
     np.testing.assert_allclose(fpr, sk_fpr)
     np.testing.assert_allclose(tpr, sk_tpr)
+    # by hand, with a tie across classes: thresholds 0.9, 0.5 (one positive, one negative), 0.1
+    fpr, tpr = roc_curve([1, 1, 0, 0], [0.9, 0.5, 0.5, 0.1])
+    np.testing.assert_allclose(fpr, [0, 0, 0.5, 1])
+    np.testing.assert_allclose(tpr, [0, 0.5, 1, 1])
+
+
+# ------------------------------------------------------------------------------------------ by class
+def test_auroc_by_class_against_sklearn_per_class():
+    rng = np.random.default_rng(5)
+    n, names = 300, ["t0", "t1", "t2"]
+    # no intragenic site; an unknown class label that is left out; intergenic sites in the first rows
+    classes = np.array(["intergenic"] * 40 + list(rng.choice(["promoter", "other", "intergenic"], n - 40)),
+                       dtype=object)
+    y = (rng.random((n, 3)) < 0.4).astype(np.int8)
+    y[classes == "promoter", 2] = 0  # target 2 has no positive among promoters: NaN there
+    p = np.round(rng.random((n, 3)) + 0.5 * y, 1)  # ties
+    df = auroc_by_class(y, p, classes, names)
+    assert list(df.columns) == ["class", "target", "auroc", "n_sites", "n_pos"]
+    # class by class in SITE_CLASSES order, classes without sites left out, targets in the given order
+    assert df["class"].tolist() == ["promoter"] * 3 + ["intergenic"] * 3
+    assert df["target"].tolist() == names * 2
+    for _, row in df.iterrows():
+        mask = classes == row["class"]
+        j = names.index(row["target"])
+        assert row["n_sites"] == mask.sum()
+        assert row["n_pos"] == y[mask, j].sum()
+        if row["class"] == "promoter" and j == 2:
+            assert np.isnan(row["auroc"]) and row["n_pos"] == 0
+        else:
+            assert row["auroc"] == pytest.approx(roc_auc_score(y[mask, j], p[mask, j]), abs=1e-12)
+    # the three classes present: three blocks, the same numbers as each class alone
+    classes[:5] = "intragenic"
+    y[:5, 0] = [1, 0, 1, 0, 1]
+    df = auroc_by_class(y, p, classes, names)
+    assert df["class"].tolist() == [c for c in SITE_CLASSES for _ in names]
+    alone = auroc_by_class(y[:5], p[:5], classes[:5], names)
+    pd.testing.assert_frame_equal(df.iloc[3:6].reset_index(drop=True), alone)
+
+
+def test_auroc_by_class_empty_and_bad_input():
+    y, p = np.array([[1], [0]]), np.array([[0.7], [0.2]])
+    df = auroc_by_class(y, p, ["other", "unknown"], ["t"])
+    assert df.empty and list(df.columns) == ["class", "target", "auroc", "n_sites", "n_pos"]
+    df = auroc_by_class(y, p, ["promoter", "promoter"], ["t"])
+    assert df.to_dict("records") == [{"class": "promoter", "target": "t", "auroc": 1.0, "n_sites": 2, "n_pos": 1}]
+    with pytest.raises(ValueError, match="3 site classes for 2 sites"):
+        auroc_by_class(y, p, ["promoter"] * 3, ["t"])
+
+
+# ------------------------------------------------------------------------------------------ quantiles
+def test_quantile_targets_defaults_by_hand():
+    # finite AUROCs 0.5 .. 0.9 scattered among NaNs; linear-interpolation quantiles of 5 values at
+    # h = 4q: 0.05 -> 0.52, 0.33 -> 0.632, 0.5 -> 0.70, 0.67 -> 0.768, 0.95 -> 0.88
+    a = np.array([np.nan, 0.8, 0.6, np.nan, 0.9, 0.5, 0.7, np.nan])
+    np.testing.assert_array_equal(quantile_targets(a), [5, 2, 6, 1, 4])
+    # quantiles of my own
+    np.testing.assert_array_equal(quantile_targets(a, (0.0, 1.0, 0.25)), [5, 4, 2])
+    np.testing.assert_array_equal(quantile_targets(a, [0.74]), [1])  # 0.796: nearest 0.8
+    # 101 AUROCs 0.500, 0.505, .., 1.000 shuffled among NaNs: quantile q is exactly the grid value 0.5 + q / 2,
+    # so each default quantile picks its own target (a default off by 0.01 picks a neighbour)
+    rng = np.random.default_rng(0)
+    grid = np.full(130, np.nan)
+    where = rng.permutation(130)[:101]
+    grid[where] = 0.5 + 0.005 * np.arange(101)
+    np.testing.assert_array_equal(quantile_targets(grid), where[[5, 33, 50, 67, 95]])
+    # ties (equal AUROCs) go to the lowest index; indices count the NaNs
+    np.testing.assert_array_equal(quantile_targets([0.6, 0.8, 0.6, 0.8], (0.0, 1.0)), [0, 1])
+    np.testing.assert_array_equal(quantile_targets([np.nan, 0.8, 0.6], (0.0, 1.0)), [2, 1])
+    with pytest.raises(ValueError, match="no target has a finite AUROC"):
+        quantile_targets([np.nan, np.nan])
+
+
+# ------------------------------------------------------------------------------------------ BH
+def _bh_by_hand(p):
+    """Benjamini-Hochberg by its definition: q_i = min(1, min over p_(j) >= p_i of n p_(j) / j)."""
+    p = np.asarray(p, dtype=np.float64)
+    n = p.size
+    s = np.sort(p)
+    return np.array([min(1.0, min(n * s[j] / (j + 1) for j in range(n) if s[j] >= pi)) for pi in p])
+
+
+def test_bh_qvalues_by_hand_with_ties_and_cap():
+    # sorted: 0.01, 0.03, 0.04, 0.04, 0.5 -> n p / rank: 0.05, 0.075, 0.0667, 0.05, 0.5 -> step-up minimum
+    p = np.array([0.04, 0.01, 0.5, 0.03, 0.04])
+    np.testing.assert_allclose(bh_qvalues(p), [0.05, 0.05, 0.5, 0.05, 0.05], rtol=1e-12)
+    # the step-up minimum brings 3 * 0.9 / 2 = 1.35 down to 0.95 (so q never exceeds the largest p)
+    np.testing.assert_allclose(bh_qvalues([0.95, 0.9, 0.1]), [0.95, 0.95, 0.3], rtol=1e-12)
+    np.testing.assert_allclose(bh_qvalues([0.2, 0.9]), [0.4, 0.9], rtol=1e-12)
+    assert bh_qvalues([0.3]).tolist() == [0.3]
+    rng = np.random.default_rng(2)
+    for _ in range(5):
+        p = np.round(rng.random(40) ** 3, 2)  # many ties, some zeros
+        q = bh_qvalues(p)
+        np.testing.assert_allclose(q, _bh_by_hand(p), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(q, false_discovery_control(p, method="bh"), rtol=1e-12, atol=1e-15)
+
+
+def test_bh_qvalues_along_the_last_axis():
+    rng = np.random.default_rng(4)
+    p = rng.random((3, 2, 7)) ** 2
+    q = bh_qvalues(p)
+    assert q.shape == p.shape
+    for i in range(3):
+        for j in range(2):
+            np.testing.assert_allclose(q[i, j], _bh_by_hand(p[i, j]), rtol=1e-12)

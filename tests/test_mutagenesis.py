@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import basset.ism
-from basset.ism import delta, ism, ism_naive, loss_gain, reference_probs
+from basset.ism import delta, ism, ism_naive, loss_gain, reference_probs, satmut_map
 from basset.models import build_model, model_config
 from basset.predict import predict_codes
 from basset.sequence import one_hot, reverse_complement
@@ -177,9 +177,74 @@ def test_torch_codes_and_bad_windows():
         assert fn(model, codes[:0], 3, 9).shape == (0, 6, 4, 3)
 
 
+class FakeNet(torch.nn.Module):
+    """A hand-built net with BassetNet's anatomy (``conv`` blocks, ``dense``, ``output``) for a length of 20."""
+
+    def __init__(self, blocks, dense_units=6, flat=None):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = torch.nn.ModuleList([torch.nn.Sequential(*b) for b in blocks])
+        with torch.no_grad():
+            flat = flat or self.conv_out(torch.zeros(1, 4, 20)).numel()
+        self.dense = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(flat, dense_units), torch.nn.ReLU(),
+                                         torch.nn.Dropout(0.5))
+        self.output = torch.nn.Linear(dense_units, 2)
+
+    def conv_out(self, x):
+        for block in self.conv:
+            x = block(x)
+        return x
+
+    def forward(self, x):
+        return self.output(self.dense(self.conv_out(x)))
+
+
 def test_unsupported_model_is_refused():
     with pytest.raises(TypeError, match="BassetNet"):
         ism(torch.nn.Conv1d(4, 2, 3), np.zeros((1, 10), np.uint8))
+    nn = torch.nn
+    refused = [  # (what the error says, the conv blocks)
+        ("expected ReLU", [[nn.Conv1d(4, 3, 3, padding=1), nn.BatchNorm1d(3), nn.Tanh()]]),
+        ("stride k", [[nn.Conv1d(4, 3, 3), nn.ReLU(), nn.MaxPool1d(4, stride=2)]]),
+        ("stride k", [[nn.Conv1d(4, 3, 3), nn.ReLU(), nn.MaxPool1d(2, padding=1)]]),
+        ("stride k", [[nn.Conv1d(4, 3, 3), nn.ReLU(), nn.MaxPool1d(3, ceil_mode=True)]]),
+        ("stride k", [[nn.Conv1d(4, 3, 3), nn.ReLU(), nn.MaxPool1d(2, dilation=2)]]),
+        ("only stride 1", [[nn.Conv1d(4, 3, 3, stride=2), nn.ReLU()]]),
+        ("only stride 1", [[nn.Conv1d(4, 3, 3, dilation=2), nn.ReLU()]]),
+        ("only stride 1", [[nn.Conv1d(4, 4, 3, groups=2), nn.ReLU()]]),
+        ("only stride 1", [[nn.Conv1d(4, 3, 3, padding=1, padding_mode="reflect"), nn.ReLU()]]),
+        ("unsupported layers", [[nn.Conv1d(4, 3, 3), nn.ReLU(), nn.AvgPool1d(2)]]),
+        ("unsupported layers", [[nn.Conv1d(4, 3, 3), nn.ReLU()], [nn.Linear(18, 18), nn.ReLU()]]),
+    ]
+    codes = random_codes(1, 20)
+    for message, blocks in refused:
+        with pytest.raises(NotImplementedError, match=message):
+            ism(FakeNet(blocks), codes)
+        assert ism_naive(FakeNet(blocks), codes, 0, 2).shape == (1, 2, 4, 2)  # any model works there
+    net = FakeNet([[nn.Conv1d(4, 3, 3), nn.ReLU()]])
+    net.dense = nn.Sequential(nn.Flatten(), nn.ReLU(), nn.Linear(54, 6))
+    with pytest.raises(NotImplementedError, match="feed a Linear layer"):
+        ism(net, codes)
+
+
+@pytest.mark.parametrize("padding", [0, 1, 2, "same", "valid"])
+def test_hand_built_net_with_integer_padding(padding):
+    """Integer padding, Dropout/Identity inside blocks, a block without pooling: fast = by hand."""
+    nn = torch.nn
+    net = FakeNet([[nn.Conv1d(4, 5, 4 if padding == "same" else 3, padding=padding), nn.ReLU(), nn.MaxPool1d(2),
+                    nn.Dropout(0.3)],
+                   [nn.Conv1d(5, 3, 2, padding=padding if padding != "same" else "valid"), nn.BatchNorm1d(3),
+                    nn.Identity(), nn.ReLU()]])
+    with torch.no_grad():
+        for mod in net.modules():
+            if isinstance(mod, (nn.Conv1d, nn.Linear)):
+                mod.weight.mul_(3.0)
+        net.conv[1][1].running_var.fill_(0.5)
+    net.eval()
+    codes = random_codes(2, 20, seed=3)
+    want = hand_ism(net, codes)
+    assert np.abs(want - want.mean(2, keepdims=True)).max() > 1e-2
+    np.testing.assert_allclose(ism(net, codes, batch_size=16), want, atol=2e-5, rtol=0)
 
 
 def test_loss_gain_by_hand():
@@ -214,7 +279,7 @@ def test_loss_gain_and_delta_on_model_output():
     probs = ism(model, codes, start, end)
     loss, gain = loss_gain(probs, codes, start)
     assert loss.shape == gain.shape == (2, end - start, 3)
-    assert (loss >= 0).all() and (gain >= 0).all() and (loss + gain > 0).any()
+    assert (loss + gain > 1e-3).any()  # the model output moves: the checks below mean something
     is_n = codes[:, start:end] == 4
     assert is_n.any() and (loss[is_n] == 0).all() and (gain[is_n] == 0).all()
     ref = reference_probs(probs, codes, start)
@@ -226,3 +291,222 @@ def test_loss_gain_and_delta_on_model_output():
     np.testing.assert_allclose(np.maximum(d.max(2), 0)[k], gain[k], atol=1e-6)
     with pytest.raises(ValueError, match="reference probabilities"):
         delta(probs, ref[:, :2])
+
+
+# ------------------------------------------------------------------------- tiny models, by hand
+# One conv layer and a dense layer over positions: position-dependent (a shifted window changes the
+# numbers) and not strand-symmetric (rc_average changes them). Odd length with an odd width and no pooling;
+# even length with an even width and pooling by 2.
+TINY = {
+    9: dict(conv_filters=[4], conv_widths=[3], conv_pools=[0], conv_dropout=0.0, dense_units=[6], dense_dropout=0.0),
+    10: dict(conv_filters=[4], conv_widths=[4], conv_pools=[2], conv_dropout=0.0, dense_units=[6],
+             dense_dropout=0.0),
+}
+
+
+def tiny(length, seed=6):
+    model = random_model("basset", TINY[length], length, n_targets=2, seed=seed)
+    with torch.no_grad():  # larger weights: single substitutions move the predictions by ~0.1
+        for mod in model.modules():
+            if isinstance(mod, (torch.nn.Conv1d, torch.nn.Linear)):
+                mod.weight.mul_(2.0)
+    return model
+
+
+def hand_ism(model, codes, rc=False):
+    """ISM by writing out every mutant ``(N, L, 4, T)``: one forward pass of all of them (and of their reverse
+    complements, averaged, with ``rc``)."""
+    n, length = codes.shape
+    mutants = np.repeat(np.repeat(codes[:, None, None, :], length, 1), 4, 2)  # (N, L, 4, L)
+    for pos in range(length):
+        for base in range(4):
+            mutants[:, pos, base, pos] = base
+    flat = mutants.reshape(-1, length)
+    with torch.no_grad():
+        p = torch.sigmoid(model(one_hot(torch.as_tensor(flat)))).numpy()
+        if rc:
+            rc_flat = np.ascontiguousarray(reverse_complement(flat))
+            p = 0.5 * (p + torch.sigmoid(model(one_hot(torch.as_tensor(rc_flat)))).numpy())
+    return p.reshape(n, length, 4, -1)
+
+
+def windows(length):
+    """(start, end) windows: even and odd widths, both edges, a single position."""
+    return [(0, length), (0, 3), (0, 4), (length - 3, length), (length - 4, length), (2, 7), (3, 5), (4, 5)]
+
+
+@pytest.mark.parametrize("rc", [False, True])
+@pytest.mark.parametrize("length", [9, 10])
+@pytest.mark.parametrize("fn", [ism, ism_naive])
+def test_windows_against_every_mutant_by_hand(fn, length, rc):
+    model = tiny(length)
+    codes = random_codes(3, length, seed=length)
+    want = hand_ism(model, codes, rc)
+    # the toy model is position-dependent and strand-asymmetric: a wrong window or a dropped flag shows
+    assert np.abs(want[:, 1:] - want[:, :-1]).max() > 1e-2
+    assert np.abs(want - hand_ism(model, codes, not rc)).max() > 1e-2
+    kw = {"rc_average": True} if rc else {}  # the default is no averaging
+    for start, end in windows(length):
+        got = fn(model, codes, start, end, **kw)
+        assert got.shape == (3, end - start, 4, 2) and got.dtype == np.float32
+        np.testing.assert_allclose(got, want[:, start:end], atol=2e-5, rtol=0, err_msg=f"[{start}, {end})")
+    # defaults: the whole sequence; start alone runs to the end, end alone from 0
+    np.testing.assert_allclose(fn(model, codes, **kw), want, atol=2e-5, rtol=0)
+    np.testing.assert_allclose(fn(model, codes, start=5, **kw), want[:, 5:], atol=2e-5, rtol=0)
+    np.testing.assert_allclose(fn(model, codes, end=2, **kw), want[:, :2], atol=2e-5, rtol=0)
+
+
+def test_rc_average_is_the_mean_of_two_runs_at_the_edges():
+    """rc_average = mean of the forward ISM and the ISM of the reverse complement (run in the test), mapped
+    back: RC window [L - end, L - start), position reversed, base complemented."""
+    length = 10
+    model = tiny(length)
+    codes = random_codes(2, length, seed=4)
+    rc_codes = np.ascontiguousarray(reverse_complement(codes))
+    for start, end in ((0, 3), (7, 10), (0, 10), (2, 6)):
+        fwd = ism_naive(model, codes, start, end)
+        back = ism_naive(model, rc_codes, length - end, length - start)
+        want = 0.5 * (fwd + back[:, ::-1, ::-1])
+        got = ism(model, codes, start, end, rc_average=True)
+        np.testing.assert_allclose(got, want, atol=2e-5, rtol=0)
+        assert np.abs(got - fwd).max() > 1e-2
+        # without the flag the fast path is the forward run alone
+        np.testing.assert_allclose(ism(model, codes, start, end, rc_average=False), fwd, atol=2e-5, rtol=0)
+
+
+@pytest.mark.parametrize("batch_size", [1, 5, 7])
+@pytest.mark.parametrize("cache_floats", [1, 200])
+def test_sequence_groups_and_small_batches(batch_size, cache_floats, monkeypatch):
+    """Reference activations cached for groups of 1 or 2 sequences (uneven last group), batches of a single
+    position and batches splitting the 4 substitutions of N positions: the same numbers."""
+    length = 9
+    model = tiny(length)
+    codes = random_codes(5, length, seed=6, p_n=0.3)
+    want = hand_ism(model, codes)
+    monkeypatch.setattr(basset.ism, "_CACHE_FLOATS", cache_floats)
+    np.testing.assert_allclose(ism(model, codes, batch_size=batch_size), want, atol=2e-5, rtol=0)
+    np.testing.assert_allclose(ism(model, codes, 2, 8, batch_size=batch_size), want[:, 2:8], atol=2e-5, rtol=0)
+    np.testing.assert_allclose(ism_naive(model, codes, 1, 6, batch_size=batch_size), want[:, 1:6], atol=2e-5,
+                               rtol=0)
+
+
+class _Bar:
+    """Stands in for the progress bar: records its total, whether it is shown and its updates."""
+
+    made = []
+
+    def __init__(self, total, enabled=True, desc=None, unit="it"):
+        self.total, self.enabled, self.count, self.closed = total, enabled, 0, False
+        _Bar.made.append(self)
+
+    def update(self, k):
+        self.count += int(k)
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.mark.parametrize("rc", [False, True])
+@pytest.mark.parametrize("fn", [ism, ism_naive])
+def test_progress_counts_every_mutant(fn, rc, monkeypatch):
+    length = 10
+    model = tiny(length)
+    codes = random_codes(3, length, seed=1, p_n=0.3)
+    start, end = 2, 9
+    n_mutants = 3 * (end - start) * 3 + int((codes[:, start:end] == 4).sum())  # ACGT: 3 each; N: 4
+    assert (codes[:, start:end] == 4).sum() >= 2
+    for progress in (False, True):
+        _Bar.made = []
+        monkeypatch.setattr(basset.ism, "progress_bar", _Bar)
+        fn(model, codes, start, end, rc_average=rc, progress=progress, batch_size=8)
+        assert sum(b.total for b in _Bar.made) == n_mutants * (1 + rc)
+        assert all(b.count == b.total and b.closed and b.enabled == progress for b in _Bar.made)
+
+
+def test_codes_out_of_range_are_refused():
+    model = tiny(9)
+    codes = random_codes(1, 9)
+    codes[0, 3] = 5
+    for fn in (ism, ism_naive):
+        with pytest.raises(ValueError, match=r"codes must be 0\.\.4"):
+            fn(model, codes)
+        with pytest.raises(ValueError, match=r"expected \(N, L\) codes"):
+            fn(model, codes[None])
+    codes[0, 3] = 4  # N is a valid code
+    assert ism(model, codes, 3, 4).shape == (1, 1, 4, 2)
+
+
+# ------------------------------------------------------------------------------------ summaries by hand
+def test_reference_probs_by_hand():
+    rng = np.random.default_rng(0)
+    probs = rng.random((3, 4, 4, 2)).astype(np.float32)
+    #                  window [2, 6): ACGT    NNGC          NNNN
+    codes = np.array([[4, 4, 0, 1, 2, 3], [0, 1, 4, 4, 2, 1], [0, 0, 4, 4, 4, 4]], np.uint8)
+    ref = reference_probs(probs, codes, start=2)
+    assert ref.shape == (3, 2) and ref.dtype == np.float32
+    np.testing.assert_array_equal(ref[0], probs[0, 0, 0])  # first window position, base A
+    np.testing.assert_array_equal(ref[1], probs[1, 2, 2])  # the first non-N position (2), base G
+    assert np.isnan(ref[2]).all()  # only N: no reference
+    # the default window starts at 0
+    np.testing.assert_array_equal(reference_probs(probs, codes[:, 2:]), ref)
+    np.testing.assert_array_equal(reference_probs(probs[:2], codes[:2, :4])[1], probs[1, 0, 0])
+    with pytest.raises(ValueError, match="outside"):
+        reference_probs(probs, codes, start=3)
+    with pytest.raises(ValueError, match="outside"):
+        reference_probs(probs, codes, start=-1)
+
+
+def test_loss_gain_by_hand_on_a_random_matrix():
+    rng = np.random.default_rng(9)
+    N, L, W, T, start = 3, 12, 7, 4, 3
+    probs = rng.random((N, W, 4, T)).astype(np.float32)
+    codes = rng.integers(0, 5, (N, L)).astype(np.uint8)
+    codes[1, start + 2] = 4
+    loss, gain = loss_gain(probs, codes, start)
+    assert loss.shape == gain.shape == (N, W, T) and loss.dtype == gain.dtype == np.float32
+    for n in range(N):
+        for i in range(W):
+            b = codes[n, start + i]
+            for t in range(T):
+                if b == 4:  # N: no reference base, no evidence
+                    want_loss = want_gain = 0.0
+                else:
+                    ref, alts = probs[n, i, b, t], [probs[n, i, a, t] for a in range(4) if a != b]
+                    want_loss, want_gain = max(0.0, ref - min(alts)), max(0.0, max(alts) - ref)
+                assert loss[n, i, t] == pytest.approx(want_loss, abs=1e-7)
+                assert gain[n, i, t] == pytest.approx(want_gain, abs=1e-7)
+    assert (loss > 0.1).any() and (gain > 0.1).any()
+    with pytest.raises(ValueError, match="expected ISM probabilities"):
+        loss_gain(probs[..., 0], codes, start)
+    with pytest.raises(ValueError, match="expected ISM probabilities"):
+        loss_gain(probs[:, :, :3], codes, start)
+    with pytest.raises(ValueError, match="2 sequences but ISM for 3"):
+        loss_gain(probs, codes[:2], start)
+    with pytest.raises(ValueError, match="outside"):
+        loss_gain(probs, codes, L - W + 1)
+
+
+def test_delta_and_satmut_map_by_hand():
+    probs = np.zeros((1, 3, 4, 2), np.float32)
+    probs[0, :, :, 0] = [[0.1, 0.2, 0.3, 0.4], [0.6, 0.7, 0.8, 0.9], [0.5, 0.5, 0.5, 0.5]]
+    probs[0, :, :, 1] = [[0.9, 0.8, 0.3, 0.4], [0.2, 0.4, 0.7, 0.1], [0.3, 0.6, 0.1, 0.6]]
+    codes = np.array([4, 2, 1], np.uint8)  # N, G, C: the reference is read at position 1 (G)
+    ref = np.array([[0.8, 0.7]], np.float32)
+    d = delta(probs, ref)
+    np.testing.assert_allclose(d[0, :, :, 1], [[0.2, 0.1, -0.4, -0.3], [-0.5, -0.3, 0.0, -0.6],
+                                               [-0.4, -0.1, -0.6, -0.1]], atol=1e-7)
+    np.testing.assert_allclose(d[0, :, :, 0], probs[0, :, :, 0] - 0.8, atol=1e-7)
+    with pytest.raises(ValueError, match="reference probabilities"):
+        delta(probs, ref.T)
+    m = satmut_map(probs, codes, target=1, start=17, label="cellA", mark=2)
+    assert set(m) == {"codes", "delta", "loss", "gain", "start", "label", "mark"}
+    np.testing.assert_array_equal(m["codes"], codes)
+    np.testing.assert_allclose(m["delta"], d[0, :, :, 1], atol=1e-7)
+    # target 1: position 0 is N (0, 0); G 0.7 -> min 0.1 (T), max 0.4 (C); C 0.6 -> min 0.1, no gain
+    np.testing.assert_allclose(m["loss"], [0.0, 0.6, 0.5], atol=1e-7)
+    np.testing.assert_allclose(m["gain"], [0.0, 0.0, 0.0], atol=1e-7)
+    assert (m["start"], m["label"], m["mark"]) == (17, "cellA", 2)
+    m = satmut_map(probs, codes, target=0)
+    assert (m["start"], m["label"], m["mark"]) == (0, "", None)
+    np.testing.assert_allclose(m["loss"], [0.0, 0.2, 0.0], atol=1e-7)
+    np.testing.assert_allclose(m["gain"], [0.0, 0.1, 0.0], atol=1e-7)

@@ -34,7 +34,10 @@ def phylop_windows(bigwig: str | Path, chroms, starts, length: int) -> np.ndarra
     path = str(bigwig)
     if not Path(path).exists():
         raise InputError(path, "phyloP bigWig not found")
-    bw = pyBigWig.open(path)
+    try:
+        bw = pyBigWig.open(path)
+    except RuntimeError:  # pyBigWig raises, rather than return None, on a file that is not bigWig/bigBed
+        bw = None
     if bw is None or not bw.isBigWig():
         raise InputError(path, "not a bigWig file")
     sizes = bw.chroms()
@@ -87,9 +90,11 @@ def ridge_phylop(loss, gain, phylop, test_fraction: float = 0.2, seed: int = 1,
     rows, preds = [], {}
     for name, x in (("loss", loss), ("gain", gain), ("both", np.hstack([loss, gain]))):
         scaler = StandardScaler().fit(x[~test])
-        model = RidgeCV(alphas=alphas).fit(scaler.transform(x[~test]), y[~test])
+        # an array: scikit-learn writes into a one-penalty alphas (a tuple fails)
+        model = RidgeCV(alphas=np.array(alphas, dtype=np.float64)).fit(scaler.transform(x[~test]), y[~test])
         pred = model.predict(scaler.transform(x[test]))
-        r, p = pearsonr(pred, y[test]) if np.std(pred) > 0 else (0.0, 1.0)
+        # a constant prediction (no informative feature) has r 0; np.std of equal values can be ~1e-17, not 0
+        r, p = pearsonr(pred, y[test]) if np.ptp(pred) > 0 else (0.0, 1.0)
         rows.append({"features": name, "n_train": int((~test).sum()), "n_test": int(test.sum()),
                      "alpha": float(model.alpha_), "r": float(r), "p": float(p)})
         preds[name] = (y[test], pred)
