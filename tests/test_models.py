@@ -1,16 +1,31 @@
-"""Tests of basset.models: presets, config validation, max-norm, save/load, a learning step."""
+"""Tests of basset.models: presets, config validation, layer arithmetic and padding, max-norm, save/load."""
+
+import os
+import pickle
 
 import pytest
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from basset.errors import ConfigError, InputError
 from basset.models import (
     PRESETS,
     apply_max_norm,
+    atomic_save,
     build_model,
+    conv_padding,
+    count_parameters,
+    cpu_state,
+    eval_mode,
+    first_block_tail,
+    first_layer_geometry,
     load_model,
     model_config,
+    model_seq_len,
+    rest_of_network,
     save_model,
+    unwrap,
 )
 from basset.sequence import one_hot
 from basset.train import loss_fn
@@ -27,8 +42,21 @@ TINY = dict(
 )
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread: on 2 shared cores, tiny models run many times faster without intra-op threads."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def tiny(**over):
     return model_config("cpu", **{**TINY, **over})
+
+
+def codes(n, length, seed=0):
+    return torch.randint(0, 4, (n, length), dtype=torch.uint8, generator=torch.Generator().manual_seed(seed))
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
@@ -51,6 +79,7 @@ def test_basset_preset_is_the_paper():
     assert cfg["conv_filters"] == [300, 200, 200] and cfg["conv_widths"] == [19, 11, 7]
     assert cfg["conv_pools"] == [3, 4, 4] and cfg["dense_units"] == [1000, 1000]
     assert cfg["dense_dropout"] == [0.3, 0.3] and cfg["batch_norm"] and cfg["seq_len"] == 600
+    assert cfg["conv_padding"] == "same" and cfg["conv_dropout"] == [0.0, 0.0, 0.0]
 
 
 def test_config_errors_name_the_key():
@@ -67,54 +96,306 @@ def test_config_errors_name_the_key():
     # None means "the preset's default"; scalar dropout applies to every layer
     cfg = model_config("basset", seq_len=None, conv_dropout=0.1)
     assert cfg["seq_len"] == 600 and cfg["conv_dropout"] == [0.1, 0.1, 0.1]
+    with pytest.raises(ValueError, match="n_targets must be >= 1, got 0"):
+        build_model(tiny(), 0)
 
 
+# ------------------------------------------------------------------------------------------- layers
+def test_layers_follow_the_config():
+    """Each conv block is Conv -> [BN] -> ReLU -> [MaxPool(p) if p > 1] -> [Dropout(d) if d > 0], as configured."""
+    model = build_model(tiny(conv_pools=[3, 1], conv_dropout=[0.0, 0.25], dense_dropout=[0.4]), 3)
+    kinds = [[type(m).__name__ for m in block] for block in model.conv]
+    assert kinds == [["Conv1d", "BatchNorm1d", "ReLU", "MaxPool1d"], ["Conv1d", "BatchNorm1d", "ReLU", "Dropout"]]
+    assert model.conv[0][3].kernel_size == model.conv[0][3].stride == 3
+    assert model.conv[1][3].p == 0.25
+    conv0, conv1 = model.conv[0][0], model.conv[1][0]
+    assert (conv0.in_channels, conv0.out_channels, conv0.kernel_size) == (4, 8, (7,))
+    assert (conv1.in_channels, conv1.out_channels, conv1.kernel_size) == (8, 6, (3,))
+    dense = [type(m).__name__ for m in model.dense]
+    assert dense == ["Flatten", "Linear", "BatchNorm1d", "ReLU", "Dropout"] and model.dense[4].p == 0.4
+    assert (model.output.in_features, model.output.out_features) == (16, 3) and model.n_targets == 3
+    plain = build_model(tiny(batch_norm=False, conv_dropout=0.0, dense_dropout=0.0), 2)
+    assert not any(isinstance(m, nn.BatchNorm1d | nn.Dropout) for m in plain.modules())
+    assert [type(m).__name__ for m in plain.dense] == ["Flatten", "Linear", "ReLU"]
+
+
+# lengths after each conv block, by hand: "valid" L -> L - w + 1, "same" L -> L; pool p: L -> floor(L / p)
+@pytest.mark.parametrize(
+    "seq_len, widths, pools, padding, lengths",
+    [
+        (61, [6, 3], [3, 2], "valid", [18, 8]),  # 61-5=56 -> 18; 18-2=16 -> 8
+        (61, [6, 3], [3, 2], "same", [20, 10]),  # 61 -> 20; 20 -> 10
+        (60, [7, 4], [4, 1], "valid", [13, 10]),  # 60-6=54 -> 13; 13-3=10 (pool 1: none)
+        (60, [7, 4], [4, 1], "same", [15, 15]),  # 60 -> 15; 15
+        (64, [8, 5], [2, 3], "valid", [28, 8]),  # 64-7=57 -> 28; 28-4=24 -> 8
+        (64, [8, 5], [2, 3], "same", [32, 10]),  # 64 -> 32; 32 -> 10 (floor)
+    ],
+)
+def test_lengths_through_the_conv_stack(seq_len, widths, pools, padding, lengths):
+    cfg = tiny(seq_len=seq_len, conv_widths=widths, conv_pools=pools, conv_padding=padding)
+    torch.manual_seed(0)
+    model = build_model(cfg, 2).eval()
+    h = one_hot(codes(3, seq_len))
+    seen = []
+    with torch.no_grad():
+        for block in model.conv:
+            h = block(h)
+            seen.append(h.shape[-1])
+        assert model(one_hot(codes(3, seq_len))).shape == (3, 2)
+    assert seen == lengths
+    assert model.dense[1].in_features == cfg["conv_filters"][-1] * lengths[-1]
+
+
+@pytest.mark.parametrize("width, expected", [(1, (0, 0)), (2, (0, 1)), (3, (1, 1)), (4, (1, 2)), (5, (2, 2)),
+                                             (8, (3, 4)), (19, (9, 9))])
+def test_conv_padding_same_is_what_pytorch_pads(width, expected):
+    """``"same"``: ``w - 1`` zeros, the odd one on the right; checked against PyTorch's own output."""
+    torch.manual_seed(0)
+    conv = nn.Conv1d(4, 3, width, padding="same")
+    assert conv_padding(conv) == expected
+    x = torch.randn(2, 4, 13)
+    unpadded = nn.Conv1d(4, 3, width)
+    unpadded.load_state_dict(conv.state_dict())
+    with torch.no_grad():
+        assert torch.allclose(conv(x), unpadded(F.pad(x, expected)), atol=1e-6)
+
+
+def test_conv_padding_valid_and_integer():
+    assert conv_padding(nn.Conv1d(4, 3, 6, padding="valid")) == (0, 0)
+    assert conv_padding(nn.Conv1d(4, 3, 6)) == (0, 0)
+    assert conv_padding(nn.Conv1d(4, 3, 5, padding=2)) == (2, 2)
+    assert conv_padding(nn.Conv1d(4, 3, 4, padding=3)) == (3, 3)
+
+
+@pytest.mark.parametrize("width", [4, 5])
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_first_layer_position_i_sees_the_window_starting_at_i_minus_left(width, padding):
+    """first_layer_geometry's ``(w, left)``: changing base ``j`` changes exactly the first-layer positions ``i``
+    with ``i - left <= j < i - left + w``; the first layer is ``L`` long ("same") or ``L - w + 1`` ("valid")."""
+    L = 23
+    torch.manual_seed(0)
+    model = build_model(tiny(seq_len=L, conv_widths=[width, 3], conv_pools=[2, 1], conv_padding=padding,
+                             batch_norm=False, conv_dropout=0.0), 1).eval()
+    with torch.no_grad():
+        model.conv[0][0].bias.fill_(100.0)  # every pre-activation positive: the ReLU passes every change
+    w, left = first_layer_geometry(model)
+    assert (w, left) == (width, (width - 1) // 2 if padding == "same" else 0)
+    assert first_layer_geometry(Wrapper(model)) == (w, left)
+    x = codes(1, L, seed=1)
+    with torch.no_grad():
+        base = model.first_layer(one_hot(x))
+        assert base.shape == (1, 8, L if padding == "same" else L - width + 1)
+        for j in (0, 1, 11, L - 2, L - 1):
+            y = x.clone()
+            y[0, j] = (y[0, j] + 1) % 4
+            changed = (model.first_layer(one_hot(y)) != base).any(dim=1)[0]
+            expected = [i - left <= j < i - left + w for i in range(base.shape[-1])]
+            assert changed.tolist() == expected, j
+
+
+class Wrapper(nn.Module):
+    """A stand-in for DistributedDataParallel (``.module``) and torch.compile (``._orig_mod``)."""
+
+    def __init__(self, model, attr="module"):
+        super().__init__()
+        setattr(self, attr, model)
+
+
+def test_first_layer_and_rest_of_network_make_the_forward_pass():
+    torch.manual_seed(0)
+    model = build_model(tiny(), 3).eval()
+    assert [type(m).__name__ for m in first_block_tail(model)] == ["MaxPool1d", "Dropout"]
+    x = one_hot(codes(4, 60))
+    with torch.no_grad():
+        first = model.first_layer(x)
+        assert torch.equal(first, model.conv[0][2](model.conv[0][1](model.conv[0][0](x))))  # conv, BN, ReLU
+        assert torch.allclose(rest_of_network(model, first), model(x), atol=1e-6)
+    unpooled = build_model(tiny(conv_pools=[1, 2], conv_dropout=0.5), 3).train()  # dropout right after the ReLU
+    with torch.no_grad():
+        first = unpooled.first_layer(x)  # stops before the dropout, also in train mode
+        assert torch.equal(first, unpooled.conv[0][2](unpooled.conv[0][1](unpooled.conv[0][0](x))))
+        assert [type(m).__name__ for m in first_block_tail(unpooled)] == ["Dropout"]
+
+
+def test_unwrap_and_model_seq_len():
+    model = build_model(tiny(seq_len=61), 2)
+    assert unwrap(model) is model
+    assert unwrap(Wrapper(model)) is model
+    assert unwrap(Wrapper(model, "_orig_mod")) is model
+    assert unwrap(Wrapper(Wrapper(model, "_orig_mod"))) is model  # DDP around a compiled model
+    assert model_seq_len(model) == 61 and model_seq_len(Wrapper(model)) == 61
+    assert model_seq_len(nn.Linear(3, 2)) is None
+    odd = nn.Linear(3, 2)
+    odd.config = {"conv_filters": [3]}
+    assert model_seq_len(odd) is None
+    odd.config = "seq_len"
+    assert model_seq_len(odd) is None
+
+
+def test_count_parameters_by_hand():
+    model = build_model(tiny(), 3)
+    conv = (8 * 4 * 7 + 8) + 2 * 8 + (6 * 8 * 3 + 6) + 2 * 6  # conv 0, its BN (weight, bias), conv 1, its BN
+    flat = 6 * ((60 // 3) // 2)  # same padding: 60 -> 20 -> 10 positions of 6 filters
+    dense = (flat * 16 + 16) + 2 * 16 + (16 * 3 + 3)
+    assert count_parameters(model) == conv + dense
+    model.output.weight.requires_grad_(False)  # frozen parameters are not counted
+    assert count_parameters(model) == conv + dense - 16 * 3
+
+
+def test_eval_mode_restores_the_training_flag():
+    model = build_model(tiny(), 2)
+    model.train()
+    with eval_mode(model) as m:
+        assert m is model and not model.training and not model.conv[0][1].training
+    assert model.training and model.conv[0][1].training
+    model.eval()
+    with pytest.raises(RuntimeError), eval_mode(model):
+        raise RuntimeError
+    assert not model.training
+
+
+def test_cpu_state_is_a_detached_copy():
+    torch.manual_seed(0)
+    model = build_model(tiny(), 2)
+    state = cpu_state(Wrapper(model))
+    assert state.keys() == model.state_dict().keys()
+    assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
+    with torch.no_grad():
+        model.output.weight.add_(1.0)
+    assert not torch.equal(state["output.weight"], model.output.weight)
+
+
+# -------------------------------------------------------------------------------------------- max norm
 def test_training_steps_reduce_loss_and_max_norm_holds():
     torch.manual_seed(0)
     model = build_model(tiny(dense_dropout=0.0, conv_dropout=0.0), 3)
-    codes = torch.randint(0, 4, (32, 60), dtype=torch.uint8)
-    targets = (codes[:, :3] == 1).to(torch.uint8)
+    x = torch.randint(0, 4, (32, 60), dtype=torch.uint8)
+    targets = (x[:, :3] == 1).to(torch.uint8)
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    first = loss_fn(model, codes, targets).item()
+    first = loss_fn(model, x, targets).item()
     for _ in range(10):
         opt.zero_grad()
-        loss_fn(model, codes, targets).backward()
+        loss_fn(model, x, targets).backward()
         opt.step()
         apply_max_norm(model, 0.5)
-    assert loss_fn(model, codes, targets).item() < first
+    assert loss_fn(model, x, targets).item() < first
     for m in model.modules():
         if isinstance(m, (torch.nn.Conv1d, torch.nn.Linear)):
             norms = m.weight.flatten(1).norm(dim=1)
             assert (norms <= 0.5 + 1e-5).all()
 
 
-def test_max_norm_only_shrinks():
+def test_max_norm_rescales_only_the_rows_above_it():
+    """Rows of Conv1d/Linear weights above the norm are scaled down to it (same direction); rows below it,
+    biases and batch-norm parameters are untouched; ``None`` and ``0`` do nothing."""
     torch.manual_seed(0)
     model = build_model(tiny(), 2)
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    apply_max_norm(model, 1e6)
-    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
-    apply_max_norm(model, None)
-    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    limit = 0.5
+    apply_max_norm(model, limit)
+    after = model.state_dict()
+    rescaled = 0
+    for name, old in before.items():
+        new = after[name]
+        weight_of = name.endswith("weight") and old.dim() > 1  # Conv1d / Linear weights
+        if not weight_of:
+            assert torch.equal(old, new), name
+            continue
+        norms = old.flatten(1).norm(dim=1)
+        for row, norm in enumerate(norms):
+            if norm > limit:
+                assert torch.allclose(new[row], old[row] * (limit / norm), rtol=1e-4), (name, row)
+                assert new[row].norm() == pytest.approx(limit, rel=1e-4)
+                rescaled += 1
+            else:
+                assert torch.equal(new[row], old[row]), (name, row)
+    assert rescaled > 0 and rescaled < sum(v.shape[0] for k, v in before.items() if v.dim() > 1)
+    for off in (None, 0, 0.0):
+        state = {k: v.clone() for k, v in model.state_dict().items()}
+        with torch.no_grad():
+            model.output.weight.mul_(100.0)
+        big = model.output.weight.clone()
+        apply_max_norm(model, off)
+        assert torch.equal(model.output.weight, big)
+        model.load_state_dict(state)
 
 
-def test_save_load_round_trip(tmp_path):
+# ------------------------------------------------------------------------------------------- save/load
+def trained_tiny():
     torch.manual_seed(0)
     model = build_model(tiny(), 3)
     model.train()
-    model(one_hot(torch.randint(0, 4, (8, 60), dtype=torch.uint8)))  # move the batch-norm running stats
-    model.eval()
+    model(one_hot(codes(8, 60)))  # move the batch-norm running stats
+    return model.eval()
+
+
+def test_save_load_round_trip(tmp_path):
+    model = trained_tiny()
     path = tmp_path / "model.pt"
     save_model(path, model, ["a", "b", "c"], {"epoch": 4})
     raw = torch.load(path, weights_only=True)
     assert raw["target_names"] == ["a", "b", "c"] and raw["n_targets"] == 3 and raw["epoch"] == 4
+    assert raw["config"] == model.config and isinstance(raw["basset_version"], str) and raw["basset_version"]
+    assert all(torch.equal(raw["state_dict"][k], v) for k, v in model.state_dict().items())
     loaded, meta = load_model(path)
-    assert meta["config"] == model.config and "state_dict" not in meta
+    assert not loaded.training and loaded.n_targets == 3
+    assert meta["config"] == model.config and "state_dict" not in meta and meta["epoch"] == 4
+    assert meta["target_names"] == ["a", "b", "c"]
     x = one_hot(torch.randint(0, 5, (4, 60), dtype=torch.uint8))
     with torch.no_grad():
         assert torch.equal(model(x), loaded(x))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="1 target names for a model with 3 outputs"):
         save_model(path, model, ["a"])
-    (tmp_path / "bad.pt").write_bytes(b"not a model")
-    with pytest.raises(InputError, match="bad.pt"):
-        load_model(tmp_path / "bad.pt")
+    assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]  # no temporary file left
+
+
+def test_save_model_writes_the_given_state(tmp_path):
+    """``state=``: those weights (an earlier epoch's) are written, the model gives only the architecture."""
+    model = trained_tiny()
+    earlier = cpu_state(model)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+    save_model(tmp_path / "m.pt", Wrapper(model), ("a", "b", "c"), state=earlier)
+    saved = torch.load(tmp_path / "m.pt", weights_only=True)
+    assert saved["target_names"] == ["a", "b", "c"] and saved["n_targets"] == 3
+    assert all(torch.equal(saved["state_dict"][k], v) for k, v in earlier.items())
+    assert not torch.equal(saved["state_dict"]["output.weight"], model.output.weight)
+
+
+def test_load_model_refuses_bad_files_naming_them(tmp_path):
+    model = trained_tiny()
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(InputError, match=f"^{bad}: not a readable basset model"):
+        load_model(bad)
+    crafted = tmp_path / "crafted.pt"  # a pickle that would run code: refused by weights_only
+    crafted.write_bytes(pickle.dumps(os.getcwd))
+    with pytest.raises(InputError, match=f"^{crafted}: not a readable basset model"):
+        load_model(crafted)
+    partial = tmp_path / "partial.pt"
+    torch.save({"state_dict": model.state_dict(), "n_targets": 3}, partial)
+    with pytest.raises(InputError, match=f"^{partial}: not a basset model file: missing config$"):
+        load_model(partial)
+    listed = tmp_path / "list.pt"
+    torch.save([1, 2], listed)
+    with pytest.raises(InputError, match="missing state_dict, config, n_targets$"):
+        load_model(listed)
+    other = tmp_path / "other.pt"  # weights of another architecture
+    save_model(other, model, ["a", "b", "c"])
+    raw = torch.load(other, weights_only=True)
+    raw["config"] = tiny(conv_filters=[4, 6])
+    torch.save(raw, other)
+    with pytest.raises(InputError, match=f"^{other}: model does not match its config"):
+        load_model(other)
+    with pytest.raises(FileNotFoundError, match="missing.pt"):
+        load_model(tmp_path / "missing.pt")
+
+
+def test_atomic_save_replaces_the_file_and_leaves_no_temporary(tmp_path):
+    path = tmp_path / "obj.pt"
+    atomic_save({"a": torch.arange(3)}, path)
+    atomic_save({"b": torch.ones(2)}, path)
+    loaded = torch.load(path, weights_only=True)
+    assert list(loaded) == ["b"] and torch.equal(loaded["b"], torch.ones(2))
+    assert [p.name for p in tmp_path.iterdir()] == ["obj.pt"]

@@ -381,9 +381,10 @@ class H5Batches(torch.utils.data.IterableDataset):
             order = np.random.default_rng([self.seed, self.epoch]).permutation(self.n_blocks)
         return order[shard::n_shards]
 
-    def shared_batches(self, num_workers: int = 0) -> int:
-        """Full batches the *smallest* rank's shard yields this epoch (``drop_last``; ``num_workers`` DataLoader
-        workers per rank): under DDP every rank runs this many, so gradient all-reduces stay paired."""
+    def shared_batches(self, num_workers: int = 0, batch_size: int | None = None) -> int:
+        """Full batches of ``batch_size`` rows (default: this loader's) in the *smallest* rank's shard this epoch
+        (``num_workers`` DataLoader workers per rank): under DDP every rank runs this many, so gradient all-reduces
+        stay paired."""
         counts = []
         workers = max(1, num_workers)
         for rank in range(self.world_size):
@@ -391,7 +392,7 @@ class H5Batches(torch.utils.data.IterableDataset):
             for w in range(workers):
                 blocks = self.blocks(rank * workers + w, self.world_size * workers)
                 rows = int(sum(min(self.block_rows, self.n_rows - int(b) * self.block_rows) for b in blocks))
-                total += rows // self.batch_size
+                total += rows // int(batch_size or self.batch_size)
             counts.append(total)
         return min(counts)
 

@@ -389,7 +389,8 @@ def resume_run(run: Run, enabled: bool = True) -> Record:
 
 def open_loader(run: Run) -> None:
     """Wrap the model for DDP (under torchrun) and open the training split's loader (``run.net``,
-    ``run.batches``, ``run.loader``): chunks of ``loader_chunk`` batches, this rank's shard of the blocks."""
+    ``run.batches``, ``run.loader``): chunks of ``loader_chunk`` batches, this rank's shard of the blocks. A shard's
+    last chunk may be partial (no ``drop_last``): under DDP :func:`train_epoch` caps the steps instead."""
     opts = run.opts
     run.net = run.model
     if run.distributed:
@@ -397,7 +398,7 @@ def open_loader(run: Run) -> None:
             run.model, device_ids=[run.device.index] if run.device.type == "cuda" else None
         )
     run.batches = H5Batches(run.h5_path, "train", opts["batch_size"] * opts["loader_chunk"], True, int(opts["seed"]),
-                            0, opts["block_rows"], opts["buffer_blocks"], run.distributed, run.rank, run.world)
+                            0, opts["block_rows"], opts["buffer_blocks"], False, run.rank, run.world)
     run.loader = torch.utils.data.DataLoader(run.batches, batch_size=None, num_workers=run.workers,
                                              pin_memory=run.device.type == "cuda")
     log.info(
@@ -413,7 +414,9 @@ def train_epoch(run: Run, epoch: int, progress: bool = True) -> tuple[float, int
     ``max_train_batches``: a cap); returns ``(mean loss, steps)``."""
     opts = run.opts
     run.batches.set_epoch(epoch)
-    n_steps = run.batches.shared_batches(run.workers) * opts["loader_chunk"] if run.distributed else None
+    # every DDP rank runs the full batches of the smallest shard (counted in batches, not loader chunks: a shard's
+    # last chunk may be partial, and counting whole chunks dropped up to a chunk of rows per rank)
+    n_steps = run.batches.shared_batches(run.workers, opts["batch_size"]) if run.distributed else None
     if opts["max_train_batches"] is not None:
         cap = int(opts["max_train_batches"])
         n_steps = cap if n_steps is None else min(n_steps, cap)
