@@ -66,11 +66,13 @@ def test_phylop_windows_even_and_odd_lengths_with_gaps(tmp_path, length):
 
 
 def test_phylop_windows_bad_files(tmp_path):
-    with pytest.raises(InputError, match="not found"):
+    with pytest.raises(InputError, match="not found") as err:
         C.phylop_windows(tmp_path / "missing.bw", ["chr1"], [0], 4)
+    assert err.value.path == str(tmp_path / "missing.bw")  # the error names the file
     (tmp_path / "text.bw").write_text("chr1\t0\t10\t1.0\n")
-    with pytest.raises(InputError, match="not a bigWig file"):
+    with pytest.raises(InputError, match="not a bigWig file") as err:
         C.phylop_windows(tmp_path / "text.bw", ["chr1"], [0], 4)
+    assert err.value.path == str(tmp_path / "text.bw")
 
 
 # ---------------------------------------------------------------------------------------------- ridge
@@ -127,6 +129,15 @@ def test_ridge_phylop_matches_a_ridge_by_hand():
     # r of the planted signal: 2 / sqrt(2^2 + 1) for loss; nothing for gain
     assert abs(t.loc["loss", "r"] - 2 / np.sqrt(5)) < 0.06 and abs(t.loc["gain", "r"]) < 0.2
     assert t.loc["both", "r"] > 0.8 and t.loc["loss", "p"] < 1e-20
+
+
+def test_ridge_phylop_computes_in_float64_whatever_the_input():
+    # the scan's scores are float32 on disk: the regression must not run in float32 (r would move at ~1e-7)
+    loss, gain, phylop = _planted(n=300, T=3, seed=4)
+    l32, g32, p32 = loss.astype(np.float32), gain.astype(np.float32), phylop.astype(np.float32)
+    wide, _ = C.ridge_phylop(l32.astype(np.float64), g32.astype(np.float64), p32.astype(np.float64))
+    narrow, _ = C.ridge_phylop(l32, g32, p32)
+    np.testing.assert_array_equal(narrow[["alpha", "r", "p"]].to_numpy(), wide[["alpha", "r", "p"]].to_numpy())
 
 
 def test_ridge_phylop_penalty_grid_ends():

@@ -121,6 +121,37 @@ def test_split_limits_are_exact():
     assert (split_labels(sites, "random", 0, 0) == "train").all()
 
 
+@pytest.mark.parametrize("method, valid, test, key, words", [
+    ("random", 101, 1, "dataset.split.valid", "only 100"),
+    ("random", 1, 101, "dataset.split.test", "only 100"),
+    ("random", 60, 50, "dataset.split.test", "valid (60) + test (50) sites exceed the 100 sites"),
+    ("random", 0.5, 0.5, "dataset.split.test", "must sum to < 1, got 0.5 + 0.5"),
+    ("random", 0.1, "x", "dataset.split.test", "got 'x'"),
+    ("bogus", 0.1, 0.1, "dataset.split.method", "expected 'random' or 'chromosomes', got 'bogus'"),
+    ("chromosomes", ["chr1"], ["chr1"], "dataset.split.test", "['chr1'] are in both valid and test"),
+    ("chromosomes", 3, None, "dataset.split.valid", "list of chromosome names"),
+    ("chromosomes", None, 3, "dataset.split.test", "list of chromosome names"),
+])
+def test_split_errors_name_the_key(method, valid, test, key, words):
+    sites = _sites(["chr1"] * 100, np.arange(100) * 100, ["+"] * 100)
+    with pytest.raises(ConfigError) as err:
+        split_labels(sites, method, valid, test)
+    assert err.value.key == key and str(err.value).startswith(f"{key}: ") and words in str(err.value)
+
+
+def test_split_defaults_types_and_log(caplog):
+    sites = _sites(["chr1"] * 10, np.arange(10) * 100, ["+"] * 10)
+    labels = split_labels(sites, "random", 0.2, 0.1)  # the default seed is 1
+    assert labels.dtype == object  # names longer than "train" could be stored
+    order = np.random.default_rng(1).permutation(10)
+    assert list(labels[order]) == ["valid"] * 2 + ["test"] + ["train"] * 7
+    # a count of 1 and a fraction summing past 1 is fine: only fractions must sum below 1
+    with caplog.at_level("INFO", logger="basset.dataset"):
+        assert list(np.unique(split_labels(sites, "random", 1, 0.5), return_counts=True)[1]) == [5, 4, 1]  # test, train, valid
+    assert "split 10 sites (random): train 4, valid 1, test 5" in caplog.text
+    assert (split_labels(sites, "random", 0.5, 1) == "test").sum() == 1
+
+
 def test_split_errors():
     sites = _sites(["chr1"] * 100, np.arange(100) * 100, ["+"] * 100)
     with pytest.raises(ConfigError, match="dataset.split.valid"):

@@ -30,6 +30,7 @@ continuous null with numpy; it brackets the module's p-values within the error t
 
 import itertools
 import math
+import warnings
 from collections import Counter
 from fractions import Fraction
 
@@ -555,3 +556,113 @@ def test_euclidean_p_values_agree_with_memelite():
     # every query's best target is the same
     assert (ours.loc[ours.groupby("filter").p.idxmin(), "target_id"].to_numpy()
             == ref.loc[ref.groupby("filter").p.idxmin(), "target_id"].to_numpy()).all()
+    # the memelite table itself: E = p n, Benjamini-Hochberg q per query, integer offsets and overlaps
+    np.testing.assert_allclose(ref.E, ref.p * len(targets), rtol=1e-12)
+    for _, rows in ref.groupby("filter"):
+        np.testing.assert_allclose(rows.q, reference_bh(rows.p.tolist()), rtol=1e-12)
+    assert ref.offset.dtype == np.int64 and ref.overlap.dtype == np.int64
+    assert ((ref.p >= 0) & (ref.p <= 1)).all()
+
+
+def test_memelite_table_from_memelite_arrays(monkeypatch):
+    """``engine="memelite"`` turns memelite's ``(queries, targets)`` arrays into the table row by row (query-major):
+    p clipped to [0, 1] (memelite releases before its clamp returned round-off p-values just outside it, e.g.
+    ``1 - cumsum`` below 0), ``E = p n``, BH q per query, strand 1 -> "-", float offsets/overlaps -> int64.
+    memelite is replaced by a stand-in returning fixed arrays (no numba compile)."""
+    import memelite
+
+    seen = {}
+
+    def fake_tomtom(Qs, Ts, n_jobs=-1):
+        seen.update(Qs=Qs, Ts=Ts)
+        p = np.array([[-1e-17, 0.25, 1 + 2e-16], [0.5, 0.0, 1.0]])
+        offsets = np.array([[-2.0, 0.0, 3.0], [1.0, -1.0, 0.0]])
+        overlaps = np.array([[4.0, 6.0, 5.0], [3.0, 2.0, 6.0]])
+        strands = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 1.0]])
+        return p, np.zeros_like(p), offsets, overlaps, strands
+
+    monkeypatch.setattr(memelite, "tomtom", fake_tomtom)
+    rng = np.random.default_rng(5)
+    queries = [Motif("q0", "a", rng.dirichlet(np.ones(4), size=5)), Motif("q1", "b", rng.dirichlet(np.ones(4), size=7))]
+    targets = _random_motifs(3, rng)
+    table = T.tomtom_all(queries, targets, engine="memelite")
+    # memelite gets (4, w) float64 queries, F-ordered (one compiled kernel), and (4, L) C-ordered targets
+    assert [q.shape for q in seen["Qs"]] == [(4, 5), (4, 7)]
+    assert all(q.dtype == np.float64 and q.flags.f_contiguous for q in seen["Qs"])
+    np.testing.assert_array_equal(seen["Qs"][1], queries[1].pwm.T)
+    assert [t.shape for t in seen["Ts"]] == [(4, len(m.pwm)) for m in targets]
+    assert all(t.flags.c_contiguous for t in seen["Ts"])
+    np.testing.assert_array_equal(seen["Ts"][2], targets[2].pwm.T)
+    assert list(table.columns) == T.TOMTOM_COLUMNS
+    assert table["filter"].tolist() == ["q0"] * 3 + ["q1"] * 3
+    assert table.target_id.tolist() == ["T0", "T1", "T2"] * 2
+    assert table.target_name.tolist() == ["name0", "name1", "name2"] * 2
+    assert table.p.tolist() == [0.0, 0.25, 1.0, 0.5, 0.0, 1.0]
+    assert table.E.tolist() == [0.0, 0.75, 3.0, 1.5, 0.0, 3.0]
+    assert table.q.tolist() == pytest.approx([0.0, 0.375, 1.0, 0.75, 0.0, 1.0], abs=1e-15)
+    assert table.offset.tolist() == [-2, 0, 3, 1, -1, 0] and table.offset.dtype == np.int64
+    assert table.overlap.tolist() == [4, 6, 5, 3, 2, 6] and table.overlap.dtype == np.int64
+    assert table.orientation.tolist() == ["+", "-", "+", "-", "+", "-"]
+    assert (table.engine == "memelite").all() and (table.distance == "euclidean").all()
+
+
+# -------------------------------------------------------------------------------------- MEME's text output
+MEME5_HEADER = ("Query_ID\tTarget_ID\tOptimal_offset\tp-value\tE-value\tq-value\tOverlap\tQuery_consensus\t"
+                "Target_consensus\tOrientation")
+MEME5_TRAILER = ("# Tomtom (Motif Comparison Tool): Version 5.5.5 compiled on Dec 14 2023 at 11:40:33\n"
+                 "# The format of this file is described at "
+                 "https://meme-suite.org/meme/doc/tomtom-output-format.html.\n"
+                 "# tomtom -no-ssc -text -min-overlap 5 -dist pearson -evalue -thresh 1001 query.meme target.meme\n")
+MEME5_ROWS = ("filter12\t007\t-3\t3.15e-07\t0.000315\t0.000627\t9\tGGATAAGC\tTTCTTATCTGG\t-\n"
+              "filter12\t1.10\t0\t0.0421\t42.1\t1\t6\tGGATAAGC\tCACGTG\t+\n"
+              "\n"
+              "3\t12\t2\t1\t1000\t1\t5\tAAAAA\tNNAAAAATTT\t+\n")
+#: the table parsed from MEME5_ROWS, every column
+MEME5_TABLE = {
+    "filter": ["filter12", "filter12", "3"],
+    "target_id": ["007", "1.10", "12"],
+    "target_name": ["GATA1", "1.10", "12"],
+    "p": [3.15e-07, 0.0421, 1.0],
+    "E": [0.000315, 42.1, 1000.0],
+    "q": [0.000627, 1.0, 1.0],
+    "offset": [-3, 0, 2],
+    "orientation": ["-", "+", "+"],
+    "overlap": [9, 6, 5],
+    "engine": ["meme"] * 3,
+    "distance": ["pearson"] * 3,
+}
+GATA1 = {"007": Motif("007", "GATA1", np.full((2, 4), 0.25))}
+
+
+def _assert_meme5_table(table):
+    assert list(table.columns) == T.TOMTOM_COLUMNS
+    assert table.to_dict("list") == MEME5_TABLE
+    for col in ("filter", "target_id", "target_name", "orientation"):
+        assert all(type(x) is str for x in table[col]), col
+    for col in ("p", "E", "q"):
+        assert table[col].dtype == np.float64, col
+    assert table.offset.dtype == np.int64 and table.overlap.dtype == np.int64
+
+
+def test_parse_tomtom_text_numeric_looking_ids_stay_strings():
+    """Target ids that look like numbers ("007", "1.10", "12"; query "3") are kept verbatim, not read as numbers,
+    so that they still find their motif's name; offsets and overlaps are integers, p/E/q floats."""
+    text = "\n" + MEME5_HEADER + "\n" + MEME5_ROWS + "\n" + MEME5_TRAILER
+    _assert_meme5_table(T.parse_tomtom_text(text, GATA1))
+
+
+def test_parse_tomtom_text_emits_no_warning():
+    # a parse is silent: no pandas ParserWarning (e.g. an engine fallback) on every Tomtom run
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = T.parse_tomtom_text(MEME5_HEADER + "\n" + MEME5_ROWS + MEME5_TRAILER, GATA1)
+    _assert_meme5_table(table)
+
+
+def test_parse_tomtom_text_header_cells_padded_with_spaces():
+    # each header cell is stripped: spaces around the tabs (a re-aligned file) do not change the column names,
+    # and MEME 4's "#Query ID" header with spaces inside the names still works
+    padded = "#Query ID \t Target ID\tOptimal offset \tp-value\t E-value\tq-value\tOverlap \tQuery consensus\t" \
+             "Target consensus\t Orientation"
+    table = T.parse_tomtom_text(padded + "\n" + MEME5_ROWS, GATA1)
+    _assert_meme5_table(table)

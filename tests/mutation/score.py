@@ -52,7 +52,9 @@ def read_equivalent(path: Path = EQUIVALENT) -> dict[str, str]:
 # - a logging call: only the text or level of a log line changes (the logs are read by people, not code);
 # - the default of a parameter that only sizes the work (batch_size, chunk_size, block): results do not depend on it,
 #   which tests/test_*.py check where it matters (batched == unbatched);
-# - a progress bar's label (tqdm desc=/unit=).
+# - a progress bar's label (tqdm desc=/unit=);
+# - the wording of an error message: a change inside a string literal of a `raise` that is not the exception's
+#   first argument (the key, file or option that the error names is that first argument, and tests check it).
 RULES = {
     "log": re.compile(r"^\s*(log|logger|logging)\.(debug|info|warning|error|exception)\("),
     "work size default": re.compile(r"\b(batch_size|chunk_size|block_rows|max_elements)\s*(:\s*int\s*)?=\s*\d+"),
@@ -101,6 +103,28 @@ def _changed_span(x: str, y: str) -> tuple[int, int]:
     return p, len(x) - q
 
 
+def _error_wording(x: str, y: str, statement: str) -> bool:
+    """The change from line ``x`` to ``y`` lies inside a string literal, not the first argument, of a raise."""
+    import io
+    import tokenize
+
+    if not statement.lstrip().startswith("raise "):
+        return False
+    a, b = _changed_span(x, y)
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(x.strip() + "\n").readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return False
+    indent = len(x) - len(x.lstrip())
+    for k, tok in enumerate(tokens):
+        if tok.type == tokenize.STRING:
+            lo, hi = tok.start[1] + indent, tok.end[1] + indent
+            first_arg = k > 0 and tokens[k - 1].string == "(" and k > 1 and tokens[k - 2].string.endswith("Error")
+            if lo < a and b < hi and not first_arg:  # strictly inside the quotes
+                return True
+    return False
+
+
 def _line_rule(x: str, y: str) -> str | None:
     a, b = _changed_span(x, y)
     for name in LINE_RULES:
@@ -130,6 +154,8 @@ def equivalent_by_rule(orig: str, mutant: str) -> str | None:
             inner = [s for s in stmts if s[0] <= line <= s[1]]
             text = min(inner, key=lambda s: s[1] - s[0])[2] if inner else ""
             rule = "log" if RULES["log"].search(text) else None
+            if rule is None and _error_wording(a[line], b[line], text):
+                rule = "error wording"
         if rule is None:
             return None
         found.add(rule)
