@@ -85,7 +85,7 @@ def test_satmut_and_sad_commands(tmp_path):
     loss = pd.read_csv(tmp_path / "sm/loss.tsv.gz", sep="\t")
     assert list(loss.columns) == ["seq", "pos", "ref", "c1", "c2"] and len(loss) == 2 * 20
     assert list(loss["pos"][:2]) == [11, 12] and list(loss["pos"][20:22]) == [21, 22]  # seqB (80 bp) cut to its centre
-    assert "".join(loss["ref"][:20]) == chrom[10:30] and "".join(loss["ref"][20:]) == chrom[120:140] and (loss[["c1", "c2"]] >= 0).all().all()
+    assert "".join(loss["ref"][:20]) == chrom[10:30] and "".join(loss["ref"][20:]) == chrom[120:140]
     assert (tmp_path / "sm/satmut_seqA.png").exists() and (tmp_path / "sm/satmut_seqB.png").exists()
     res = basset(tmp_path, "satmut", "--model", "m.pt", "--fasta", "s.fa", "--out", "x", "--target", "nope")
     assert res.returncode == 2, res.stderr[-3000:]

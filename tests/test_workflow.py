@@ -138,7 +138,7 @@ def test_tiny_workflow_mutagenesis_and_variants(tiny_run):
         assert h5["loss"].shape == h5["gain"].shape == (30, 40, 6) and h5["phylop"].shape == (30, 40)
         assert np.isfinite(h5["phylop"][...]).all()
     reg = pd.read_csv(res / "satmut/phylop_regression.tsv", sep="\t")
-    assert list(reg["features"]) == ["loss", "gain", "both"] and reg["p"].between(0, 1).all()
+    assert list(reg["features"]) == ["loss", "gain", "both"] and reg["r"].notna().all()
     sad = pd.read_csv(res / "variants/sad.tsv.gz", sep="\t")
     vcf = pd.read_csv(tiny_run[0] / "resources/tiny/snps.vcf.gz", sep="\t", comment="#", header=None)
     summary = pd.read_csv(res / "variants/summary.tsv", sep="\t", index_col=0)["value"]
@@ -154,7 +154,7 @@ def test_tiny_workflow_mutagenesis_and_variants(tiny_run):
 def test_tiny_workflow_transfer_and_report(tiny_run):
     res = tiny_run[0] / "results" / "tiny"
     table = pd.read_csv(res / "transfer/transfer.tsv", sep="\t")
-    assert len(table) == 2 and table["transfer_auroc"].between(0, 1).all()
+    assert len(table) == 2 and table["transfer_auroc"].notna().all()
     metrics = pd.read_csv(res / "evaluate/metrics.tsv", sep="\t").set_index("target")
     np.testing.assert_allclose(table["full_auroc"], metrics.loc[table["target"], "auroc"], atol=1e-4)
     assert (res / "transfer/fig6_transfer.png").read_bytes()[:4] == b"\x89PNG"
