@@ -4,6 +4,7 @@ allele selection and enrichment (basset.pics), and the stage functions of the va
 import gzip
 import http.server
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -1207,3 +1208,59 @@ def test_top_snp_thresholds_ties_and_fallback(tmp_path):
     assert (top["pos"], top["id"]) == (1, ".") and np.isnan(pics)
     with pytest.raises(ValueError, match="no PICS SNP has a SAD score"):
         top_snp(by_pos, tie_pics.assign(snp=["x", "y", "z"], pos=[7, 8, 9]))
+
+
+def test_sad_scores_default_keeps_the_index_float64_and_names_errors():
+    """sad_scores' default score is abs_mean; the scores carry the table's own index (a filtered table) and are
+    float64 even for integer SAD columns; the errors say what is wrong."""
+    rows = [("h1", "c", 1, "C", [0.3, -0.3]), ("h2", "c", 2, "C", [0.1, -0.5]), ("l1", "c", 3, "C", [0.0, 0.05])]
+    table = _sad_table(rows, targets=("x", "y")).iloc[[2, 0]]
+    assert sad_scores(table).tolist() == [0.025, 0.0] and sad_scores(table).index.tolist() == [2, 0]
+    for score in ("abs_mean", "mean_abs", "max_abs"):
+        assert sad_scores(table, score).index.tolist() == [2, 0], score
+        ints = sad_scores(table.assign(x=[1, -3], y=[2, 0]), score)
+        assert ints.dtype == np.float64 and ints.index.tolist() == [2, 0], score
+    assert sad_scores(table.assign(x=[1, -3], y=[2, 0]), "max_abs").tolist() == [2.0, 3.0]
+    with pytest.raises(ValueError, match=r"^the SAD table has no per-target columns$"):
+        sad_scores(table.drop(columns=["x", "y"]))
+    with pytest.raises(ValueError, match=r"^score must be one of abs_mean, mean_abs, max_abs, got 'max'$"):
+        sad_scores(table, "max")
+
+
+#: the keys of enrichment's result (frac_*_any unless the score is max_abs)
+ENRICHMENT_KEYS = {"score", "high", "low", "sad_threshold", "n_pics", "n_matched", "n_high", "n_low", "frac_high",
+                   "frac_low", "mean_high", "mean_low", "median_high", "median_low", "mannwhitney_u", "mannwhitney_p",
+                   "fisher_odds_ratio", "fisher_p", "frac_high_any", "frac_low_any"}
+
+
+@pytest.mark.parametrize("pics", [0.9, 0.01, 0.2])
+def test_enrichment_with_an_empty_group_is_nan_without_warnings(pics):
+    """A group with no SNP (only high, only low, or neither) gives NaN statistics for it and NaN tests (not
+    Fisher's p = 1 of an empty row), with no numpy or scipy warning; the result has the same keys."""
+    table = _sad_table([("a", "c", 1, "C", [0.3]), ("b", "c", 2, "C", [-0.1])])
+    pics_df = pd.DataFrame({"snp": ["a", "b"], "chrom": "c", "pos": [1, 2], "pics": pics})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = enrichment(table, pics_df)
+    assert set(res) == ENRICHMENT_KEYS
+    assert (res["n_high"], res["n_low"]) == ((2, 0) if pics == 0.9 else (0, 2) if pics == 0.01 else (0, 0))
+    for group in ("high", "low"):
+        values = [res[f"{k}_{group}"] for k in ("frac", "mean", "median")] + [res[f"frac_{group}_any"]]
+        if res[f"n_{group}"]:
+            assert values == [0.5, pytest.approx(0.2), pytest.approx(0.2), 0.5], group
+        else:
+            assert all(np.isnan(v) for v in values), group
+    assert all(np.isnan(res[k]) for k in ("mannwhitney_u", "mannwhitney_p", "fisher_odds_ratio", "fisher_p"))
+    both = enrichment(table, pics_df.assign(pics=[0.9, 0.01]))
+    assert set(both) == ENRICHMENT_KEYS and (both["mannwhitney_u"], both["fisher_odds_ratio"]) == (1.0, np.inf)
+
+
+def test_top_snp_row_matched_by_id_at_another_position():
+    """A SAD row joined to its PICS SNP by ID, at a position other than the PICS table's (another build), is
+    still a candidate for Figure 5B, with its PICS probability; the error names the problem exactly."""
+    table = _sad_table([("rsA", "chr1", 50, "C", [0.4]), ("rsB", "chr1", 2, "C", [0.1])])
+    pics_df = pd.DataFrame({"snp": ["rsA", "rsB"], "chrom": "chr1", "pos": [1, 2], "pics": [0.8, 0.6]})
+    top, pics = top_snp(table, pics_df)
+    assert (top["id"], top["pos"], pics) == ("rsA", 50, 0.8)
+    with pytest.raises(ValueError, match=r"^no PICS SNP has a SAD score: nothing to draw$"):
+        top_snp(table, pics_df.assign(snp=["x", "y"], pos=[7, 8]))
