@@ -1,5 +1,7 @@
 """basset.metrics against independent references: scikit-learn, hand-written Benjamini-Hochberg, hand values."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -48,6 +50,47 @@ def test_known_values_and_degenerate_targets():
         auroc(y, p[:, :4])
     with pytest.raises(ValueError, match="differ in shape"):
         auprc(y[:3], p)
+
+
+def test_auprc_one_class_targets_do_not_warn():
+    # a target with no positive divides 0 by 0 for its recall: the result is NaN, silently (as auroc)
+    y = np.array([[0, 1, 1], [0, 1, 0], [0, 1, 1], [0, 1, 0]])
+    p = np.array([[0.9, 0.1, 0.5], [0.2, 0.2, 0.4], [0.8, 0.3, 0.7], [0.1, 0.4, 0.1]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ap, a = auprc(y, p), auroc(y, p)
+        ap1 = auprc(y[:, 0], p[:, 0])  # 1-D, no positive
+    np.testing.assert_array_equal(np.isnan(ap), [True, True, False])
+    np.testing.assert_array_equal(np.isnan(a), [True, True, False])
+    assert np.isnan(ap1).tolist() == [True]
+    assert ap[2] == pytest.approx(average_precision_score(y[:, 2], p[:, 2]), abs=1e-12)
+
+
+def test_auprc_single_positive_is_a_number():
+    # one positive is enough for AP (only no positive or no negative is NaN): 1 / its rank
+    y = np.array([[0, 1, 0], [0, 0, 1], [1, 0, 0], [0, 0, 0]])
+    p = np.array([[0.4, 0.5, 0.9], [0.3, 0.5, 0.2], [0.2, 0.1, 0.3], [0.1, 0.2, 0.4]])
+    ap = auprc(y, p)
+    np.testing.assert_allclose(ap, [1 / 3, 0.5, 0.25])  # tie at the top counts both sites
+    for j in range(3):
+        assert ap[j] == pytest.approx(average_precision_score(y[:, j], p[:, j]), abs=1e-12)
+    assert auprc([0, 0, 1, 0], [0.4, 0.3, 0.2, 0.1]).tolist() == [pytest.approx(1 / 3)]
+
+
+def test_auprc_nan_scores_give_nan_like_auroc():
+    # scikit-learn refuses NaN scores; auroc propagates them, and auprc gives NaN too rather than a number that
+    # depends on where the NaN rows sit
+    rng = np.random.default_rng(5)
+    y = (rng.random((400, 3)) < 0.3).astype(np.uint8)
+    p = np.round(rng.random((400, 3)), 1)
+    p[rng.random(400) < 0.3, 0] = np.nan
+    p[7, 1] = np.nan
+    with pytest.raises(ValueError):
+        average_precision_score(y[:, 0], p[:, 0])
+    ap, a = auprc(y, p), auroc(y, p)
+    np.testing.assert_array_equal(np.isnan(ap), [True, True, False])
+    np.testing.assert_array_equal(np.isnan(a), [True, True, False])
+    assert ap[2] == pytest.approx(average_precision_score(y[:, 2], p[:, 2]), abs=1e-12)
 
 
 def test_roc_curve_matches_sklearn():

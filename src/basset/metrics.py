@@ -36,7 +36,10 @@ def auroc(y, p) -> np.ndarray:
 
 
 def auprc(y, p) -> np.ndarray:
-    """Average precision per target: sum over distinct thresholds of (R_n - R_{n-1}) P_n (as scikit-learn)."""
+    """Average precision per target: sum over distinct thresholds of (R_n - R_{n-1}) P_n (as scikit-learn).
+
+    A target with a NaN score is NaN, as in :func:`auroc` (scikit-learn refuses NaN scores).
+    """
     y, p = _as_2d(y, p)
     n, t = y.shape
     order = np.argsort(-p, axis=0, kind="stable")
@@ -54,7 +57,7 @@ def auprc(y, p) -> np.ndarray:
     for j in range(t):
         r = recall[last[:, j], j]
         out[j] = np.sum(np.diff(np.concatenate([[0.0], r])) * precision[last[:, j], j])
-    out[(n_pos == 0) | (n_pos == n)] = np.nan
+    out[(n_pos == 0) | (n_pos == n) | np.isnan(p).any(axis=0)] = np.nan
     return out
 
 
