@@ -211,20 +211,21 @@ def collect(mutants: Path, equivalent: dict[str, str], scope: list[str]
 
 
 def table(counts: dict[str, Counter]) -> tuple[str, float]:
-    rows = ["| module | mutants | killed | survived | no test | equivalent | score |", "|---|---:|---:|---:|---:|---:|---:|"]
+    rows = ["| module | mutants | killed | survived | no test | not run yet | equivalent | score of those run |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|"]
     total = Counter()
     for module, c in counts.items():
         total.update(c)
         rows.append(_row(f"`{module}`", c))
     rows.append(_row("**all**", total))
-    scored = total["total"] - total["equivalent"]
+    scored = total["total"] - total["equivalent"]  # a mutant not run yet counts against the score
     return "\n".join(rows), (total["killed"] / scored if scored else float("nan"))
 
 
 def _row(name: str, c: Counter) -> str:
-    scored = c["total"] - c["equivalent"]
-    score = f"{100 * c['killed'] / scored:.1f} %" if scored else "-"
-    return (f"| {name} | {c['total']} | {c['killed']} | {c['survived']} | {c['no tests'] + c['not run']} | "
+    run = c["killed"] + c["survived"] + c["no tests"]
+    score = f"{100 * c['killed'] / run:.1f} %" if run else "-"
+    return (f"| {name} | {c['total']} | {c['killed']} | {c['survived']} | {c['no tests']} | {c['not run']} | "
             f"{c['equivalent']} | {score} |")
 
 
