@@ -4,6 +4,7 @@ allele selection and enrichment (basset.pics), and the stage functions of the va
 import gzip
 import http.server
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from torch import nn
 import basset.vcf
 from basset.cli import main as cli_main
 from basset.download import DownloadError
-from basset.errors import InputError
+from basset.errors import ConfigError, InputError
 from basset.models import build_model, load_model, save_model
 from basset.pics import (
     enrichment,
@@ -30,7 +31,11 @@ from basset.pics import (
     top_snp,
 )
 from basset.sad import (
+    SAD_COLUMNS,
+    check_target_names,
     format_rows,
+    input_length,
+    predict_codes_pair,
     sad_frame,
     sad_header,
     sad_target_columns,
@@ -1264,3 +1269,95 @@ def test_top_snp_row_matched_by_id_at_another_position():
     assert (top["id"], top["pos"], pics) == ("rsA", 50, 0.8)
     with pytest.raises(ValueError, match=r"^no PICS SNP has a SAD score: nothing to draw$"):
         top_snp(table, pics_df.assign(snp=["x", "y"], pos=[7, 8]))
+
+
+# ------------------------------------------------------------------------------------------ SAD helpers, exactly
+def test_input_length_explicit_from_config_or_an_exact_error():
+    """seq_len wins; without it the model's config['seq_len']; a model with neither gets the exact message."""
+    assert input_length(MotifModel(), 33) == 33
+    configured = MotifModel()
+    configured.config = {"seq_len": 50}
+    assert input_length(configured) == 50 and input_length(configured, "12") == 12
+    message = "seq_len not given and the model has no config['seq_len']: pass seq_len explicitly"
+    with pytest.raises(ValueError, match=rf"^{re.escape(message)}$"):
+        input_length(MotifModel())
+
+
+def test_check_target_names_exact_messages_for_duplicates_and_clashes():
+    """Names become strings; a duplicate or a name of a fixed column raises, naming the clashes (sorted)."""
+    assert check_target_names(["a", 1]) == ["a", "1"]
+    head = f"target names must be unique and differ from the table's columns {SAD_COLUMNS}; got "
+    with pytest.raises(ValueError, match=rf"^{re.escape(head + 'duplicates')}$"):
+        check_target_names(["a", "b", "a"])
+    with pytest.raises(ValueError, match=rf"^{re.escape(head + 'id, pos')}$"):
+        check_target_names(["pos", "x", "id"])
+    with pytest.raises(ValueError, match=rf"^{re.escape(head + 'weighted')}$"):
+        check_target_names(["weighted"])
+
+
+class BatchRecorder(PositionLinear):
+    """PositionLinear that records the size of each batch it is called on."""
+
+    def __init__(self, weight, bias):
+        super().__init__(weight, bias)
+        self.batches = []
+
+    def forward(self, x):
+        self.batches.append(int(x.shape[0]))
+        return super().forward(x)
+
+
+def test_predict_codes_pair_and_score_windows_defaults_device_and_batches():
+    """With defaults (CPU, rc averaging on) both give the hand probabilities of both strands; the device asked
+    for is used (a bad one is refused); ref and alt go through in one pass, in batches of batch_size."""
+    weight, bias = linear_weights(8, T=2, seed=3)
+    ref_w, alt_w = ["ACGTTGCA", "NNNNACGT"], ["ACGTAGCA", "NNNNCCGT"]
+    ref = np.stack([encode(w) for w in ref_w])
+    alt = np.stack([encode(w) for w in alt_w])
+    model = PositionLinear(weight, bias)
+    p_ref, p_alt = predict_codes_pair(model, ref, alt)
+    np.testing.assert_allclose(p_ref, [hand_prob(w, weight, bias, True) for w in ref_w], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(p_alt, [hand_prob(w, weight, bias, True) for w in alt_w], rtol=1e-5, atol=1e-6)
+    plain = [hand_prob(w, weight, bias, False) for w in ref_w]
+    assert np.abs(np.asarray(plain) - p_ref).max() > 1e-3  # the model is not strand-symmetric
+    sad = score_windows(model, ref, alt, 2)
+    assert sad.dtype == np.float64
+    np.testing.assert_allclose(sad, np.asarray(p_alt, np.float64) - p_ref, rtol=1e-6, atol=1e-7)
+    for call in (lambda: predict_codes_pair(model, ref, alt, device="nowhere"),
+                 lambda: score_windows(model, ref, alt, 2, device="nowhere")):
+        with pytest.raises(ConfigError, match="got 'nowhere'"):
+            call()
+    recorder = BatchRecorder(weight, bias)
+    predict_codes_pair(recorder, ref, alt, batch_size=3, rc_average=False)
+    assert recorder.batches == [3, 1]
+    recorder.batches.clear()
+    score_windows(recorder, ref, alt, 2, batch_size=3, rc_average=False)
+    assert recorder.batches == [3, 1]
+
+
+def test_sad_target_columns_prefers_the_recorded_target_names():
+    """attrs['target_names'] (as read_sad sets it) decides, even with other columns joined on; without it,
+    every column that is not a fixed one."""
+    df = pd.DataFrame(columns=SAD_COLUMNS + ["t1", "t2", "PICS_probability"])
+    assert sad_target_columns(df) == ["t1", "t2", "PICS_probability"]
+    df.attrs["target_names"] = ["t1", "t2"]
+    assert sad_target_columns(df) == ["t1", "t2"]
+
+
+def test_iter_vcf_chunks_of_split_records_have_a_fresh_index(tmp_path):
+    """A chunk with multi-allelic records split into rows is indexed 0..n-1 (no repeated labels)."""
+    text = "c\t30\tm\tA\tC,G\nc\t31\tn\tG\tT\nc\t32\to\tT\tA,C,G\n"
+    chunks = list(iter_vcf(_write_vcf(tmp_path / "m.vcf", text), chunk_size=2))
+    assert [len(c) for c in chunks] == [3, 3]
+    for chunk in chunks:
+        assert chunk.index.equals(pd.RangeIndex(len(chunk)))
+    assert chunks[1]["alt"].tolist() == ["A", "C", "G"]
+
+
+def test_variant_sequences_empty_alt_is_a_deletion_of_ref(genome_cd):
+    """An empty ALT (a deletion written without an anchor base): the left flank, then the genome right after
+    REF from the centre on."""
+    vs = variant_sequences(genome_cd, _variants([("c", 27, "GA", "")]), 8)
+    assert want_alt(GENOME_C, 27, "GA", "", 8) == "CCGCAAGT"
+    assert vs.status.tolist() == ["ok"] and vs.indel.tolist() == [True] and not vs.off_end.any()
+    assert decode(vs.ref[0]) == "CCGCGAAA" and decode(vs.alt[0]) == "CCGCAAGT"
