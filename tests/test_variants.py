@@ -1190,6 +1190,11 @@ def test_join_pics_prefers_the_id_and_keeps_the_largest_alt():
     j = join_pics(table, pics_df)
     assert j["score"].tolist()[:2] == [0.4, 0.35] and np.isnan(j["score"].iloc[2])
     assert j["matched_by"].tolist() == ["id", "chrom_pos", ""]
+    # a PICS table filtered by the user (index 7, 3, 5, not 0..2) gets the same scores on the same rows
+    picked = pics_df.set_axis([7, 3, 5])
+    j = join_pics(table, picked)
+    assert list(j.index) == [7, 3, 5] and j["score"].tolist()[:2] == [0.4, 0.35] and np.isnan(j["score"].iloc[2])
+    assert j["matched_by"].tolist() == ["id", "chrom_pos", ""]
 
 
 def test_top_snp_thresholds_ties_and_fallback(tmp_path):
