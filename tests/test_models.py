@@ -30,6 +30,8 @@ from basset.models import (
 from basset.sequence import one_hot
 from basset.train import loss_fn
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 TINY = dict(
     seq_len=60,
     conv_filters=[8, 6],
@@ -41,14 +43,6 @@ TINY = dict(
     batch_norm=True,
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: on 2 shared cores, tiny models run many times faster without intra-op threads."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def tiny(**over):

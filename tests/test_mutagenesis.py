@@ -11,7 +11,8 @@ from basset.predict import predict_codes
 from basset.sequence import one_hot, reverse_complement
 
 # torch warns that "same" padding with an even width copies the input; the even widths are on purpose
-pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel:UserWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel:UserWarning"),
+              pytest.mark.usefixtures("one_torch_thread")]
 
 # small versions of the presets and the edge cases of the conv/pool geometry
 ARCHS = {
@@ -28,14 +29,6 @@ ARCHS = {
                                 conv_dropout=0.0, dense_units=[], dense_dropout=[]), 123),
 }
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These models are tiny: one thread avoids OpenMP start-up and waits on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def random_model(preset, overrides, length, n_targets=3, seed=0):

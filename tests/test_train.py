@@ -30,6 +30,8 @@ from basset.models import build_model, cpu_state, load_model, model_config, save
 from basset.sequence import one_hot, reverse_complement
 from basset.train import loss_fn, train
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 L, T = 60, 3
 MOTIFS = np.array([[2, 0, 3, 0], [1, 0, 1, 2], [3, 3, 0, 0]], dtype=np.uint8)  # GATA, CACG, TTAA
 CFG = dict(
@@ -78,15 +80,6 @@ def write_h5(path, sizes=(320, 96, 64), seed=0):
 def h5(tmp_path_factory):
     return write_h5(tmp_path_factory.mktemp("data") / "tiny.h5")
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: on 2 shared cores, these tiny models train many times faster without intra-op threads
-    (and every run in this file computes bitwise the same weights)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 # the config's train section; on the CPU also where a GPU is present (bitwise resume is a CPU promise)
