@@ -19,7 +19,12 @@ from basset.bed import (
 )
 from basset.errors import InputError
 from basset.layout import STAGES
-from basset.peaks import ChromosomeFilter, merge_sorted, merge_sorted_reference, sort_peaks
+from basset.peaks import (
+    ChromosomeFilter,
+    merge_sorted,
+    merge_sorted_reference,
+    sort_peaks,
+)
 from basset.stages.peaks import merge_peak_files, merge_peaks
 
 ROOT = Path(__file__).resolve().parents[1]
