@@ -49,6 +49,8 @@ from .samples import is_url
 EPILOG = ("A bad argument or input file is one line on stderr, 'basset COMMAND: error: ...', and exit status 2; "
           "--debug (before or after COMMAND) shows the traceback instead.")
 
+DEBUG_HELP = "on an error, show the full traceback instead of one line"
+
 #: errors of the operating system about a path the user gave (or one made from it) that are reported on one line
 PATH_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError, FileExistsError)
 
@@ -723,7 +725,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--version", action="version", version=f"basset {__version__}")
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     ap.add_argument("--log", help="also write the log to this file")
-    ap.add_argument("--debug", action="store_true", help="on an error, show the full traceback instead of one line")
+    ap.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
     module = sys.modules[__name__]
     for name, (summary, description) in COMMANDS.items():
@@ -731,7 +733,7 @@ def build_parser() -> argparse.ArgumentParser:
         getattr(module, "args_" + name.replace("-", "_"))(p)
         # also after the command; SUPPRESS: absent here, it leaves the value of `basset --debug` alone
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                       help="on an error, show the full traceback instead of one line")
+                       help=DEBUG_HELP)
         p.set_defaults(func=getattr(module, "cmd_" + name.replace("-", "_")))
     return ap
 

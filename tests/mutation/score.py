@@ -194,9 +194,7 @@ def collect(mutants: Path, equivalent: dict[str, str], scope: list[str]
                 if orig and short in sources and equivalent_by_rule(orig, sources[short]):
                     c["equivalent"] += 1
                     continue
-            if False:
-                pass
-            elif code in KILLED:
+            if code in KILLED:
                 c["killed"] += 1
             elif code in SURVIVED:
                 c["survived"] += 1
