@@ -53,6 +53,17 @@ def forget(globs: list[str], root: Path = ROOT) -> int:
     return n
 
 
+def mutant_names(globs: list[str], pending_only: bool, root: Path = ROOT) -> list[str]:
+    """The names of the mutants matching ``globs`` (from mutmut's ``.meta`` files), only those without a result
+    when ``pending_only``: mutmut reruns every mutant it is given by name, so a stopped run goes on from here."""
+    names = []
+    for meta in sorted((root / "mutants" / "src").rglob("*.py.meta")):
+        for key, code in json.loads(meta.read_text())["exit_code_by_key"].items():
+            if any(fnmatch(key, g) for g in globs) and not (pending_only and code is not None):
+                names.append(key)
+    return names
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("names", nargs="*", help="mutant-name globs (default: tests/mutation/scope.txt)")
@@ -61,12 +72,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--readme", type=Path, default=ROOT / "tests" / "README.md", help="where the score table goes")
     args = ap.parse_args(argv)
     names = args.names or read_scope()
-    mutmut = Path(sys.executable).with_name("mutmut")
     if (ROOT / "mutants").exists():
         print(f"refreshed {refresh_unmutated()} unmutated source file(s) under mutants/")
         if args.rerun:
             print(f"forgot the results of {forget(names)} mutant(s)")
-    rc = subprocess.call([str(mutmut), "run", "--max-children", str(args.max_children), *names], cwd=ROOT)
+        # explicit names of the mutants still to run (mutmut would rerun every mutant matching a glob); on the
+        # first run there are no .meta files yet and mutmut expands the globs itself
+        pending = mutant_names(names, pending_only=True)
+        if not pending and mutant_names(names, pending_only=False):
+            print("every mutant named has a result: nothing to run (--rerun to run them again)")
+            return subprocess.call([sys.executable, str(HERE / "score.py"), "--readme", str(args.readme)], cwd=ROOT)
+        names = pending or names
+    # mutmut's command line, each mutant tested by its module's own unit tests (own.py, own_tests.txt)
+    rc = subprocess.call([sys.executable, str(HERE / "own.py"), "run", "--max-children", str(args.max_children),
+                          *names], cwd=ROOT)
     if rc:
         print(f"mutmut run exited {rc}", file=sys.stderr)
         return rc

@@ -1,0 +1,73 @@
+"""Run mutmut's command line with each mutant tested by its module's own unit tests only, fastest first.
+
+``python tests/mutation/own.py run NAMES...`` is ``mutmut run NAMES...``, except that the tests mutmut found
+covering a function (its stats) are cut down to those in the files that ``tests/mutation/own_tests.txt`` names for
+the function's module (issue 20: each engine on its own unit tests; a model test that happens to call
+``basset.metrics`` is not a metrics test), and handed over sorted by their recorded duration, so that a killed
+mutant is usually told by the fastest test. mutmut's saved stats keep every covering test: only the lookups
+that choose a mutant's tests are filtered.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def read_own_tests(path: Path = HERE / "own_tests.txt") -> dict[str, tuple[str, ...]]:
+    """``module -> test files`` from lines ``module file...`` (``#`` comments)."""
+    own = {}
+    for line in path.read_text().splitlines():
+        words = line.split("#", 1)[0].split()
+        if words:
+            own[words[0]] = tuple(words[1:])
+    return own
+
+
+def own_module(function: str, own: dict) -> str | None:
+    """The longest module of ``own`` that the mangled function name (``basset.metrics.x_auroc``) sits in."""
+    hits = [m for m in own if function.startswith(m + ".")]
+    return max(hits, key=len) if hits else None
+
+
+class OwnTests(dict):
+    """mutmut's ``tests_by_mangled_function_name`` whose lookups return only the module's own tests, sorted by
+    duration; iteration (and so mutmut's saved stats) still sees every test."""
+
+    def __init__(self, data, own: dict, durations: dict):
+        super().__init__(data)
+        self.own, self.durations = own, durations
+
+    def _filter(self, key, tests):
+        module = own_module(key, self.own)
+        if module is not None:
+            tests = [t for t in tests if t.split("::", 1)[0] in self.own[module]]
+        return sorted(tests, key=lambda t: (self.durations.get(t, 0.0), t))
+
+    def __getitem__(self, key):
+        return self._filter(key, super().__getitem__(key))
+
+    def get(self, key, default=None):
+        return self._filter(key, super().__getitem__(key)) if key in self else default
+
+
+def main() -> None:
+    import mutmut.__main__ as mm
+
+    own = read_own_tests()
+    collect = mm.collect_or_load_stats
+
+    def collect_then_filter(*args, **kwargs):
+        collect(*args, **kwargs)
+        st = mm.state()
+        st.tests_by_mangled_function_name = OwnTests(st.tests_by_mangled_function_name, own, st.duration_by_test)
+
+    mm.collect_or_load_stats = collect_then_filter
+    sys.argv[0] = "mutmut"
+    mm.cli()
+
+
+if __name__ == "__main__":
+    main()
