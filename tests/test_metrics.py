@@ -107,6 +107,45 @@ def test_roc_curve_matches_sklearn():
     np.testing.assert_allclose(tpr, [0, 0.5, 1, 1])
 
 
+def test_integer_and_bool_scores_equal_sklearn():
+    # scores need not be floats: uint8 scores (say probabilities quantised to 0..255) and bool calls rank by their
+    # values, as in scikit-learn (negating an unsigned integer would wrap around; negating a bool is refused)
+    rng = np.random.default_rng(7)
+    y = (rng.random((200, 2)) < 0.3).astype(np.uint8)
+    p8 = np.minimum(rng.integers(0, 200, (200, 2)) + 60 * y, 255).astype(np.uint8)
+    pb = (rng.random((200, 2)) + 0.4 * y) > 0.8
+    for p in (p8, pb):
+        a, ap = auroc(y, p), auprc(y, p)
+        for j in range(2):
+            assert a[j] == pytest.approx(roc_auc_score(y[:, j], p[:, j]), abs=1e-12)
+            assert ap[j] == pytest.approx(average_precision_score(y[:, j], p[:, j]), abs=1e-12)
+            fpr, tpr = roc_curve(y[:, j], p[:, j])
+            sk_fpr, sk_tpr, _ = sk_roc(y[:, j], p[:, j], drop_intermediate=False)
+            np.testing.assert_allclose(fpr, sk_fpr)
+            np.testing.assert_allclose(tpr, sk_tpr)
+
+
+@pytest.mark.parametrize("y, p", [
+    ([1, 1, 0, 1], [0.9, 0.8, 0.7, 0.1]),  # a single negative; the lowest-scored site is a positive
+    ([0, 1, 0, 0, 0], [0.3, 0.2, 0.9, 0.1, 0.2]),  # a single positive, tied with a negative
+    ([1, 0, 1], [0.5, 0.5, 0.5]),  # one threshold only
+])
+def test_roc_curve_small_cases_match_sklearn(y, p):
+    fpr, tpr = roc_curve(y, p)
+    sk_fpr, sk_tpr, _ = sk_roc(y, p, drop_intermediate=False)
+    np.testing.assert_allclose(fpr, sk_fpr)
+    np.testing.assert_allclose(tpr, sk_tpr)
+
+
+def test_roc_curve_refuses_nan_scores():
+    # as scikit-learn: where NaN rows sit among the thresholds is arbitrary, so there is no curve to draw
+    y, p = [1, 0, 1, 0], [0.9, np.nan, 0.2, 0.4]
+    with pytest.raises(ValueError):
+        sk_roc(y, p)
+    with pytest.raises(ValueError, match="NaN"):
+        roc_curve(y, p)
+
+
 # ------------------------------------------------------------------------------------------ by class
 def test_auroc_by_class_against_sklearn_per_class():
     rng = np.random.default_rng(5)
@@ -150,6 +189,18 @@ def test_auroc_by_class_empty_and_bad_input():
         auroc_by_class(y, p, ["promoter"] * 3, ["t"])
 
 
+def test_auroc_by_class_rows_numbered_and_counts_integer():
+    # one table over the classes: rows numbered 0..n-1 (not each class's block from 0 again, which would make
+    # df.loc[0] several rows), and n_sites, n_pos integer counts (a float count is written 1e+06 with %.6g)
+    y = np.array([[1, 0], [0, 1], [1, 1], [0, 0], [1, 0]], dtype=bool)
+    p = np.array([[0.9, 0.1], [0.2, 0.8], [0.7, 0.6], [0.1, 0.3], [0.4, 0.5]])
+    df = auroc_by_class(y, p, ["promoter", "intergenic", "promoter", "intergenic", "promoter"], ["a", "b"])
+    pd.testing.assert_index_equal(df.index, pd.RangeIndex(4))
+    assert df["n_sites"].dtype == np.int64 and df["n_pos"].dtype == np.int64
+    assert df["n_pos"].tolist() == [3, 1, 0, 1]  # promoter: rows 0, 2, 4; intergenic: rows 1, 3
+    assert df["n_sites"].tolist() == [3, 3, 2, 2]
+
+
 # ------------------------------------------------------------------------------------------ quantiles
 def test_quantile_targets_defaults_by_hand():
     # finite AUROCs 0.5 .. 0.9 scattered among NaNs; linear-interpolation quantiles of 5 values at
@@ -169,8 +220,20 @@ def test_quantile_targets_defaults_by_hand():
     # ties (equal AUROCs) go to the lowest index; indices count the NaNs
     np.testing.assert_array_equal(quantile_targets([0.6, 0.8, 0.6, 0.8], (0.0, 1.0)), [0, 1])
     np.testing.assert_array_equal(quantile_targets([np.nan, 0.8, 0.6], (0.0, 1.0)), [2, 1])
-    with pytest.raises(ValueError, match="no target has a finite AUROC"):
+    with pytest.raises(ValueError, match="^no target has a finite AUROC$"):
         quantile_targets([np.nan, np.nan])
+
+
+def test_quantile_targets_missing_values_and_float32_levels():
+    # a missing AUROC given as None (a JSON null) or pd.NA (a nullable column) is ignored like NaN
+    a = [np.nan, 0.8, 0.6, np.nan, 0.9, 0.5, 0.7, np.nan]
+    expected = [5, 2, 6, 1, 4]  # as in test_quantile_targets_defaults_by_hand
+    np.testing.assert_array_equal(quantile_targets([None if np.isnan(v) else v for v in a]), expected)
+    np.testing.assert_array_equal(quantile_targets(pd.array(a, dtype="Float64")), expected)
+    # a float32 level is the number it holds: float32(1/6) = 0.16666667163.. is a hair above 1/6, so among
+    # 0, 0.4, 0.6, 1 (h = 3q = 0.50000001) the quantile 0.4 * 3q is a hair above 0.2, nearer 0.4 than 0
+    assert float(np.float32(1 / 6)) * 3 > 0.5
+    np.testing.assert_array_equal(quantile_targets([0.0, 0.4, 0.6, 1.0], np.array([1 / 6], np.float32)), [1])
 
 
 # ------------------------------------------------------------------------------------------ BH
@@ -206,3 +269,17 @@ def test_bh_qvalues_along_the_last_axis():
     for i in range(3):
         for j in range(2):
             np.testing.assert_allclose(q[i, j], _bh_by_hand(p[i, j]), rtol=1e-12)
+
+
+def test_bh_qvalues_float32_input_and_p_above_one():
+    # float32 p-values: q-values computed in float64 from the p-values' exact values
+    p32 = np.array([0.013, 0.04, 0.2, 0.031, 0.5, 0.7, 0.0021], dtype=np.float32)
+    q = bh_qvalues(p32)
+    assert q.dtype == np.float64
+    np.testing.assert_allclose(q, _bh_by_hand(p32.astype(np.float64)), rtol=1e-12)
+    # a p-value a rounding error above 1 (a doubled one-sided p-value can be) still gives q at most 1, exactly
+    above = 2 * 0.5000000000000001
+    assert above > 1.0
+    q = bh_qvalues([0.5, above, 0.01])  # sorted 0.01, 0.5, above: 3 p / rank = 0.03, 0.75, above
+    assert q[1] == 1.0
+    np.testing.assert_allclose(q, [0.75, 1.0, 0.03], rtol=1e-12)

@@ -62,9 +62,14 @@ def auprc(y, p) -> np.ndarray:
 
 
 def roc_curve(y, p) -> tuple[np.ndarray, np.ndarray]:
-    """False- and true-positive rates of one target at every distinct threshold, from (0, 0) to (1, 1)."""
+    """False- and true-positive rates of one target at every distinct threshold, from (0, 0) to (1, 1).
+
+    NaN scores raise ValueError (as scikit-learn): where NaN rows fall among the thresholds is arbitrary.
+    """
     y = np.asarray(y).astype(bool).ravel()
     p = np.asarray(p, dtype=np.float64).ravel()
+    if np.isnan(p).any():
+        raise ValueError("NaN scores have no ROC curve")
     order = np.argsort(-p, kind="stable")
     ps, ys = p[order], y[order]
     last = np.append(ps[1:] != ps[:-1], True)
