@@ -2,15 +2,18 @@
 
 import os
 import pickle
+import re
 
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+import basset
 from basset.errors import ConfigError, InputError
 from basset.models import (
     PRESETS,
+    BassetNet,
     apply_max_norm,
     atomic_save,
     build_model,
@@ -90,8 +93,22 @@ def test_config_errors_name_the_key():
     # None means "the preset's default"; scalar dropout applies to every layer
     cfg = model_config("basset", seq_len=None, conv_dropout=0.1)
     assert cfg["seq_len"] == 600 and cfg["conv_dropout"] == [0.1, 0.1, 0.1]
-    with pytest.raises(ValueError, match="n_targets must be >= 1, got 0"):
-        build_model(tiny(), 0)
+
+
+def test_build_model_needs_a_target():
+    for n in (0, -2):
+        with pytest.raises(ValueError, match=rf"^n_targets must be >= 1, got {n}$"):
+            build_model(tiny(), n)
+    assert build_model(tiny(), 1).output.out_features == 1
+
+
+def test_a_config_is_settings_not_a_preset():
+    """build_model and BassetNet take model_config's settings (over the basset preset); a ``preset`` key in the
+    dict is refused, never read as the preset to start from."""
+    cfg = {**tiny(), "preset": "cpu"}
+    for make in (build_model, BassetNet):
+        with pytest.raises(TypeError, match="preset"):
+            make(cfg, 2)
 
 
 # ------------------------------------------------------------------------------------------- layers
@@ -209,6 +226,31 @@ def test_first_layer_and_rest_of_network_make_the_forward_pass():
         first = unpooled.first_layer(x)  # stops before the dropout, also in train mode
         assert torch.equal(first, unpooled.conv[0][2](unpooled.conv[0][1](unpooled.conv[0][0](x))))
         assert [type(m).__name__ for m in first_block_tail(unpooled)] == ["Dropout"]
+
+
+@pytest.mark.parametrize("batch_norm", [True, False])
+def test_one_conv_layer_network_splits_after_its_relu(batch_norm):
+    """With a single conv block, the tail after the first ReLU is that block's pooling, then the dense layers."""
+    torch.manual_seed(0)
+    cfg = tiny(conv_filters=[5], conv_widths=[5], conv_pools=[4], conv_dropout=0.0, batch_norm=batch_norm)
+    model = build_model(cfg, 2).eval()
+    assert [type(m).__name__ for m in first_block_tail(model)] == ["MaxPool1d"]
+    x = one_hot(codes(3, 60))
+    with torch.no_grad():
+        first = model.first_layer(x)
+        by_hand = model.output(model.dense(F.max_pool1d(first, 4)))  # pool 4, flatten, dense, output
+        assert torch.allclose(rest_of_network(model, first), by_hand, atol=1e-6)
+        assert torch.allclose(rest_of_network(model, first), model(x), atol=1e-6)
+
+
+def test_a_first_block_without_relu_is_refused():
+    model = build_model(tiny(), 2).eval()
+    model.conv[0][2] = nn.ELU()  # conv, BN, ELU: no ReLU to split the network at
+    h = torch.rand(1, 8, 60)
+    with pytest.raises(ValueError, match=r"^the first conv block has no ReLU$"):
+        first_block_tail(model)
+    with pytest.raises(ValueError, match=r"^the first conv block has no ReLU$"):
+        rest_of_network(model, h)
 
 
 def test_unwrap_and_model_seq_len():
@@ -329,7 +371,7 @@ def test_save_load_round_trip(tmp_path):
     save_model(path, model, ["a", "b", "c"], {"epoch": 4})
     raw = torch.load(path, weights_only=True)
     assert raw["target_names"] == ["a", "b", "c"] and raw["n_targets"] == 3 and raw["epoch"] == 4
-    assert raw["config"] == model.config and isinstance(raw["basset_version"], str) and raw["basset_version"]
+    assert raw["config"] == model.config and raw["basset_version"] == basset.__version__
     assert all(torch.equal(raw["state_dict"][k], v) for k, v in model.state_dict().items())
     loaded, meta = load_model(path)
     assert not loaded.training and loaded.n_targets == 3
@@ -384,6 +426,82 @@ def test_load_model_refuses_bad_files_naming_them(tmp_path):
         load_model(other)
     with pytest.raises(FileNotFoundError, match="missing.pt"):
         load_model(tmp_path / "missing.pt")
+
+
+class RunsCode:
+    """Unpickled, this calls ``os.makedirs(path)``: code in a file that a weights-only load must never run."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return os.makedirs, (self.path,)
+
+
+@pytest.mark.parametrize("force_no_weights_only", [None, "1"])
+def test_load_model_never_runs_code_from_the_file(tmp_path, monkeypatch, force_no_weights_only):
+    """A model file with an entry that runs code is refused without running it, also when the environment
+    asks torch to unpickle everything by default (TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD)."""
+    if force_no_weights_only:
+        monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", force_no_weights_only)
+    ran = tmp_path / "ran"
+    path = tmp_path / "m.pt"
+    save_model(path, trained_tiny(), ["a", "b", "c"], {"note": RunsCode(str(ran))})
+    with pytest.raises(InputError, match=f"^{re.escape(str(path))}: not a readable basset model"):
+        load_model(path)
+    assert not ran.exists()
+    torch.load(path, weights_only=False)  # the file does run its code when fully unpickled
+    assert ran.is_dir()
+
+
+def test_load_model_puts_a_gpu_saved_model_on_the_cpu(tmp_path, monkeypatch):
+    """A file whose tensors are tagged ``cuda:0`` (saved from a GPU) loads on the CPU with the default
+    map_location, a device, a dict or a function, with the saved weights."""
+    model = trained_tiny()
+    path = tmp_path / "gpu.pt"
+    with monkeypatch.context() as m:
+        m.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
+        save_model(path, model, ["a", "b", "c"])
+    if not torch.cuda.is_available():  # the tag is in the file: a plain load looks for the GPU
+        with pytest.raises(RuntimeError, match="CUDA"):
+            torch.load(path, weights_only=True)
+    x = one_hot(codes(4, 60))
+    with torch.no_grad():
+        expected = model(x)
+    for where in (None, "cpu", torch.device("cpu"), {"cuda:0": "cpu"}, lambda storage, loc: storage):
+        loaded, meta = load_model(path) if where is None else load_model(path, map_location=where)
+        assert not loaded.training and meta["target_names"] == ["a", "b", "c"]
+        assert {t.device.type for t in loaded.state_dict().values()} == {"cpu"}, where
+        with torch.no_grad():
+            assert torch.equal(loaded(x), expected), where
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_load_model_onto_the_gpu(tmp_path):
+    model = trained_tiny()
+    path = tmp_path / "m.pt"
+    save_model(path, model, ["a", "b", "c"])
+    x = one_hot(codes(4, 60))
+    with torch.no_grad():
+        expected = model(x)
+    for where in ("cuda", torch.device("cuda")):
+        loaded, _ = load_model(path, map_location=where)
+        assert {t.device.type for t in loaded.state_dict().values()} == {"cuda"}, where
+        with torch.no_grad():
+            assert torch.allclose(loaded(x.cuda()).cpu(), expected, atol=1e-4), where
+
+
+def test_load_model_names_the_file_for_a_malformed_config(tmp_path):
+    """A config that is not a dict of settings, or a target count below 1, is an InputError naming the file."""
+    path = tmp_path / "m.pt"
+    save_model(path, trained_tiny(), ["a", "b", "c"])
+    raw = torch.load(path, weights_only=True)
+    changes = [{"config": {**raw["config"], "preset": "cpu"}}, {"config": [1, 2]}, {"config": {**raw["config"], 3: 4}},
+               {"n_targets": 0}, {"n_targets": "three"}]
+    for change in changes:
+        torch.save({**raw, **change}, path)
+        with pytest.raises(InputError, match=f"^{re.escape(str(path))}: model does not match its config"):
+            load_model(path)
 
 
 def test_atomic_save_replaces_the_file_and_leaves_no_temporary(tmp_path):

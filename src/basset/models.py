@@ -261,7 +261,7 @@ def load_model(path: str | Path, map_location="cpu") -> tuple[BassetNet, dict]:
     try:
         model = build_model(payload["config"], int(payload["n_targets"]))
         model.load_state_dict(payload["state_dict"])
-    except (ConfigError, RuntimeError) as exc:
+    except (ConfigError, RuntimeError, TypeError, ValueError) as exc:  # also: config not settings, n_targets < 1
         raise InputError(path, f"model does not match its config: {exc}") from None
     model.to(map_location if isinstance(map_location, (str, torch.device)) else "cpu").eval()
     meta = {k: v for k, v in payload.items() if k != "state_dict"}
