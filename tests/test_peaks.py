@@ -247,3 +247,78 @@ def test_rule_script_takes_the_downloaded_copies(peak_dir, tmp_path):
                params={"peaks_config": {"midpoint": "summit"}}, log=log)
     assert read_sites(out["sites"])["start"].tolist() == [0, 4720]  # summits 150 (clamped to 0-600) and 5020
     assert "merge_peaks: targets=1, peaks_read=4, peaks_kept=2, sites=2" in log.read_text()
+
+
+def _rows(sp):
+    """The sorted peaks as (chrom, minus, mid, target) tuples, after checking the documented dtypes."""
+    assert (sp.chrom.dtype, sp.minus.dtype, sp.mid.dtype, sp.target.dtype) == (np.int32, bool, np.int64, np.int32)
+    assert sp.chrom_sizes.dtype == np.int64
+    return list(zip(sp.chrom.tolist(), sp.minus.tolist(), sp.mid.tolist(), sp.target.tolist()))
+
+
+def test_sort_peaks_int32_inputs_at_human_chromosome_scale():
+    # the stage's dtypes (int32 chromosome and target) with midpoints near the end of chr1 (28 bits) and
+    # 201 targets (8 bits): the packed key needs 38 bits, more than an int32 holds. Unsorted input, equal
+    # midpoints on both strands, equal midpoints of different targets
+    chrom = np.array([1, 0, 1, 0, 0, 1, 0], np.int32)
+    minus = np.array([False, True, False, False, False, False, False])
+    mid = np.array([248_956_421, 1000, 5, 248_956_421, 1000, 248_956_421, 1000], np.int32)
+    target = np.array([200, 3, 7, 0, 3, 150, 1], np.int32)
+    sp = sort_peaks(chrom, minus, mid, target, ("chr1", "chr2"), np.array([248_956_422, 248_956_422], np.int32))
+    assert _rows(sp) == [(0, False, 1000, 1), (0, False, 1000, 3), (0, False, 248_956_421, 0), (0, True, 1000, 3),
+                         (1, False, 5, 7), (1, False, 248_956_421, 150), (1, False, 248_956_421, 200)]
+    assert sp.chrom_names == ["chr1", "chr2"] and sp.chrom_sizes.tolist() == [248_956_422, 248_956_422]
+    # unsigned 64-bit target indices and plain lists sort the same
+    again = sort_peaks(chrom.tolist(), minus.tolist(), mid.tolist(), target.astype(np.uint64), ["chr1", "chr2"],
+                       [248_956_422, 248_956_422])
+    assert _rows(again) == _rows(sp)
+
+
+def test_sort_peaks_negative_midpoints_and_integer_strands():
+    # midpoints below 0 (and a strand given as 0/1 integers) are still sorted by (chrom, strand, mid, target)
+    sp = sort_peaks([0, 0, 1, 0, 0], [0, 1, 0, 0, 0], [-5, -7, 3, -5, 10], [2, 0, 1, 1, 0], ("a", "b"),
+                    np.array([100, 200], np.int32))
+    assert _rows(sp) == [(0, False, -5, 1), (0, False, -5, 2), (0, False, 10, 0), (0, True, -7, 0), (1, False, 3, 1)]
+    assert sp.chrom_names == ["a", "b"] and sp.chrom_sizes.tolist() == [100, 200]
+
+
+@pytest.mark.parametrize("mid_bits", [60, 61])
+def test_sort_peaks_keys_of_63_and_64_bits(mid_bits):
+    # 2 chromosomes (2 bits with the strand), targets 0-1 (1 bit) and midpoints of mid_bits bits: 63 bits in all
+    # still fit one int64 key, 64 do not (chromosome 1 would wrap to a negative key and sort first)
+    big = 2 ** (mid_bits - 1)
+    sp = sort_peaks([1, 0, 1, 0], [False, False, False, True], [big, big + 1, 3, 0], [0, 1, 1, 0], ["a", "b"],
+                    [2 ** 62, 2 ** 62])
+    assert _rows(sp) == [(0, False, big + 1, 1), (0, True, 0, 0), (1, False, 3, 1), (1, False, big, 0)]
+
+
+def test_no_peaks_give_no_sites_with_the_documented_dtypes():
+    sp = sort_peaks(np.empty(0, np.int32), np.empty(0, bool), np.empty(0, np.int64), np.empty(0, np.int32), ["chr1"],
+                    [1000])
+    assert _rows(sp) == []
+    for sites in (merge_sorted(sp, 3), merge_sorted_reference(sp, 3)):
+        assert [getattr(sites, f).dtype for f in ("chrom", "start", "end", "strand", "activity")] == \
+            [object, np.int64, np.int64, object, np.uint8]
+        assert [getattr(sites, f).shape for f in ("chrom", "start", "end", "strand", "activity")] == \
+            [(0,), (0,), (0,), (0,), (0, 3)]
+        assert len(sites) == 0 and sites.names.shape == (0,)
+
+
+@pytest.mark.parametrize("mid, size, starts, activity", [
+    # windows 700-1300, 1000-1600, 1300-1900 (size 10000 below): two equal overlaps of 300, the leftmost pair
+    # merges first (to 1150: 850-1450), which then overlaps 1300-1900 by 150 only
+    ([1000, 1300, 1600], 10_000, [850, 1300], [[1, 1, 0], [0, 0, 1]]),
+    # overlaps 400 and 300 chain all three; 900+1100 merge to 1000 (700-1300), which overlaps 1100-1700 by
+    # exactly the threshold 200 and merges too, at (1000*3 + 1400*2) / 5 = 1160
+    ([900, 1100, 1400], 10_000, [860], [[1, 1, 1]]),
+    # (1000*2 + 1001*2) / 4 = 1000.5 rounds half up to 1001 (not to the even 1000)
+    ([1000, 1001], 10_000, [701], [[1, 1]]),
+    # 1950 is clamped to the chromosome end (1400-2000, midpoint 1700): the merge averages 1650 and 1700 to 1675
+    ([1650, 1950], 2000, [1375], [[1, 1]]),
+])
+def test_merge_by_hand_ties_exact_threshold_half_up_and_chromosome_end(mid, size, starts, activity):
+    sp = _sorted([0] * len(mid), mid, range(len(mid)), [size])
+    for sites in (merge_sorted(sp, len(mid)), merge_sorted_reference(sp, len(mid))):
+        assert sites.start.tolist() == starts
+        assert sites.end.tolist() == [s + 600 for s in starts]
+        assert sites.activity.tolist() == activity
