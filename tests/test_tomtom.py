@@ -35,6 +35,7 @@ from collections import Counter
 from fractions import Fraction
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -530,6 +531,200 @@ def test_p_values_are_monotone_in_the_best_score(problem, distance):
         if len(targets[a]) == len(targets[b]) and ref[a]["cont"] > ref[b]["cont"] + err:
             assert got["p"][a] <= got["p"][b]
     assert np.all((got["p"] > 0) & (got["p"] <= 1))
+
+
+# ------------------------------------------------------------------------- edge cases, defaults, entry points
+def test_one_column_query_p_values_by_hand():
+    """A 1-column query against 1-column targets: one alignment per strand, and the null of a score is one draw
+    among the C database columns, so ``p = 1 - P(S < best)**2`` counts columns by hand."""
+    q = np.array([[0.0, 0.0, 0.7, 0.3]])
+    # Pearson with q: T0 0.873 (the top, bin 100), rc(T0) = (.1, .7, .2, 0) -0.356 (the bottom, bin 0), the
+    # palindrome T1 -0.348 on both strands; the shift (2nd smallest of 4) is T1's, so T1 bins at
+    # 100 * 0.0074 / 1.228 = 0.6 -> 1: a best score of exactly 1
+    t0, t1 = np.array([[0.0, 0.2, 0.7, 0.1]]), np.array([[0.5, 0.0, 0.0, 0.5]])
+    assert [r["score"] for r in reference_tomtom(q, [t0, t1], "pearson", 1)] == [100, 1]
+    got = T.compare(q, T._Database([t0, t1]), "pearson", 1)
+    # T0: 3 of the 4 columns score below 100; T1: 1 of 4 (rc(T0), bin 0) scores below 1
+    np.testing.assert_allclose(got["p"], [1 - (3 / 4) ** 2, 1 - (1 / 4) ** 2], rtol=1e-12)
+    assert got["offset"].tolist() == [0, 0] and got["overlap"].tolist() == [1, 1]
+    assert got["strand"].tolist() == [0, 0]  # T1 ties on both strands: +
+    # one 1-column target (C = 2: itself and its complement): the better strand scores 100, the other 0, p = 3/4;
+    # Pearson with (.7, .1, .1, .1) is -0.09/x for t and -0.03/x for its complement (.2, .6, .1, .1): strand -
+    got = T.compare(np.array([[0.7, 0.1, 0.1, 0.1]]), T._Database([np.array([[0.1, 0.1, 0.6, 0.2]])]), "pearson", 5)
+    assert got["p"][0] == pytest.approx(3 / 4, rel=1e-12) and got["strand"][0] == 1 and got["overlap"][0] == 1
+
+
+@pytest.mark.parametrize("distance", ["pearson", "ed"])
+@pytest.mark.parametrize("w", [2, 3, 4, 5])
+def test_query_wider_than_the_whole_database(w, distance):
+    """A database of one 1-column target has C = 2 columns (MEME's quantile is then the smaller of the two) and
+    a query of up to 5 columns overhangs it on both sides: every offset has overlap 1."""
+    rng = np.random.default_rng(40 + w)
+    q, t = _cols(rng, w), _cols(rng, 1)
+    for min_overlap in (1, 5):
+        got = T.compare(q, T._Database([t]), distance, min_overlap)
+        ref = _assert_agrees(q, [t], distance, min_overlap, got)
+        assert got["overlap"][0] == 1 and ref[0]["overlap"] == 1
+
+
+def test_uniform_query_scores_nothing_p_is_one():
+    """An all-uniform query has Pearson 0 with every column: every complete score is 0 (max = min), p = q = 1
+    for every target, the alignment of largest overlap (first offset) on the + strand. tomtom() keeps q < thresh
+    strictly, so thresh 1 keeps none of its pairs, and the default thresh (0.1) none either."""
+    rng = np.random.default_rng(8)
+    uniform = np.full((3, 4), 0.25)
+    targets = [_cols(rng, 2), _cols(rng, 5), _cols(rng, 3)]
+    got = T.compare(uniform, T._Database(targets), "pearson", 5)
+    _assert_agrees(uniform, targets, "pearson", 5, got)
+    assert got["p"].tolist() == [1.0, 1.0, 1.0]
+    assert got["overlap"].tolist() == [2, 3, 3] and got["offset"].tolist() == [-1, 0, 0]
+    assert got["strand"].tolist() == [0, 0, 0]
+    real = np.vstack([targets[1][1:4], _cols(rng, 1)])  # targets[1] columns 1..3, then one more column
+    queries = [Motif("uniform", "u", uniform), Motif("real", "r", real)]
+    motifs = [Motif(f"T{k}", f"t{k}", t) for k, t in enumerate(targets)]
+    table = T.tomtom_all(queries, motifs, engine="basset", dist="pearson")
+    assert (table[table["filter"] == "uniform"].q == 1.0).all()
+    real_rows = table[table["filter"] == "real"]
+    assert (real_rows.q < 1.0).any()
+    hits = T.tomtom(queries, motifs, engine="basset", thresh=1.0, dist="pearson")
+    assert hits.target_id.tolist() == real_rows[real_rows.q < 1.0].sort_values(["q", "p"]).target_id.tolist()
+    assert (hits["filter"] == "real").all()
+    default = T.tomtom(queries, motifs, engine="basset", dist="pearson")  # thresh 0.1
+    assert sorted(default.target_id) == sorted(real_rows[real_rows.q < 0.1].target_id)
+
+
+def _overhang_case():
+    """A 6-column query whose columns 1..5 start a width-8 target: the best alignment overlaps exactly 5 columns
+    (offset -1), allowed by the default min_overlap 5 and not by 6."""
+    rng = np.random.default_rng(7)
+    q = _cols(rng, 6)
+    return q, [np.vstack([q[1:6], _cols(rng, 3)]), _cols(rng, 4), _cols(rng, 7)]
+
+
+def test_defaults_are_pearson_and_min_overlap_5():
+    q, targets = _overhang_case()
+    assert reference_tomtom(q, targets, "pearson", 6)[0]["overlap"] == 6  # min_overlap 6 would move the match
+    got = T.compare(q, T._Database(targets))
+    _assert_agrees(q, targets, "pearson", 5, got)
+    assert (got["offset"][0], got["overlap"][0], got["strand"][0]) == (-1, 5, 0)
+    cols = np.vstack(targets)
+    np.testing.assert_allclose(T.column_scores(q, cols), [[_pearson(a, b) for b in cols] for a in q], atol=1e-12)
+    motifs = [Motif(f"T{k}", f"t{k}", t) for k, t in enumerate(targets)]
+    table = T.tomtom_table([Motif("q", "q", q)], motifs)
+    assert (table.distance == "pearson").all()
+    ref = reference_tomtom(q, targets, "pearson", 5)
+    np.testing.assert_allclose(table.p, [float(r["p"]) for r in ref], rtol=1e-9)
+    assert table.overlap.tolist() == [r["overlap"] for r in ref]
+    table = T.tomtom_all([Motif("q", "q", q)], motifs, engine="basset")
+    assert (table.distance == "pearson").all()
+    np.testing.assert_allclose(table.p, [float(r["p"]) for r in ref], rtol=1e-9)
+
+
+def test_results_index_the_aligned_columns():
+    """offset, overlap and strand are integers that index the target: the aligned columns of a planted copy are
+    the query's columns, on either strand; the table's offset and overlap columns are int64."""
+    q, targets = _overhang_case()
+    targets = targets + [rc(np.vstack([_cols(np.random.default_rng(9), 2), q]))]  # q at column 2, - strand
+    got = T.compare(q, T._Database(targets), "pearson", 5)
+    for j in (0, 3):
+        strands = [targets[j], rc(targets[j])]
+        off, ovl, s = got["offset"][j], got["overlap"][j], got["strand"][j]
+        start = max(off, 0)
+        aligned = strands[s][start:start + ovl]
+        np.testing.assert_array_equal(aligned, q[start - off:start - off + ovl])
+    assert (got["offset"][3], got["overlap"][3], got["strand"][3]) == (2, 6, 1)
+    table = T.tomtom_table([Motif("q", "q", q)], [Motif(f"T{k}", "t", t) for k, t in enumerate(targets)])
+    assert table.offset.dtype == np.int64 and table.overlap.dtype == np.int64
+    assert table.orientation.tolist()[3] == "-"
+
+
+def test_column_scores_of_float32_inputs_are_float64_exact():
+    """float32 frequencies (e.g. from a network's filters) are scored in float64: the same as their exact
+    float64 values, to round-off."""
+    rng = np.random.default_rng(12)
+    a, b = _cols(rng, 3).astype(np.float32), _cols(rng, 5).astype(np.float32)
+    for distance, f in SCORES.items():
+        want = [[f(x, y) for y in b.astype(np.float64)] for x in a.astype(np.float64)]
+        for qa, tb in ((a, b), (a, b.astype(np.float64)), (a.astype(np.float64), b)):
+            np.testing.assert_allclose(T.column_scores(qa, tb, distance), want, rtol=0, atol=1e-12)
+
+
+def test_compare_is_silent():
+    # the log of P(S <= x) = 0 below a span's support is -inf on purpose: no divide-by-zero warning
+    rng = np.random.default_rng(13)
+    q, targets = _cols(rng, 4), [_cols(rng, 3), _cols(rng, 6)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for distance in ("pearson", "ed"):
+            got = T.compare(q, T._Database(targets), distance, 3)
+            _assert_agrees(q, targets, distance, 3, got)
+
+
+def test_unknown_distance_and_engine_errors_name_the_choices():
+    q = np.full((1, 4), 0.25)
+    with pytest.raises(ValueError, match=r"distance must be one of pearson, ed, got 'kullback'$"):
+        T.column_scores(q, q, "kullback")
+    with pytest.raises(ValueError, match=r"engine must be auto or one of meme, basset, memelite, got 'homer'$"):
+        T.resolve_engine("homer")
+
+
+def test_empty_queries_or_database_give_an_empty_table():
+    rng = np.random.default_rng(14)
+    queries, targets = _random_motifs(2, rng, prefix="q"), _random_motifs(3, rng)
+    for qs, ts in (([], targets), (queries, []), ([], [])):
+        for table in (T.tomtom_all(qs, ts, engine="basset"), T.tomtom(qs, ts, engine="basset")):
+            assert list(table.columns) == T.TOMTOM_COLUMNS and len(table) == 0
+
+
+def test_tomtom_table_rows_are_numbered_across_queries():
+    rng = np.random.default_rng(15)
+    queries, targets = _random_motifs(2, rng, prefix="q"), _random_motifs(3, rng)
+    table = T.tomtom_table(queries, targets, "ed", 5)
+    assert table.index.tolist() == list(range(6))
+    assert table.loc[3, "filter"] == "q1" and table.loc[3, "target_id"] == "T0"
+
+
+def test_auto_engine_is_basset_without_meme_on_path(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no tomtom program
+    assert T.resolve_engine() == "basset" and T.resolve_engine("auto") == "basset"
+    rng = np.random.default_rng(16)
+    queries, targets = _random_motifs(1, rng, prefix="q"), _random_motifs(3, rng)
+    table = T.tomtom_all(queries, targets)
+    assert (table.engine == "basset").all() and (table.distance == "pearson").all() and len(table) == 3
+    hits = T.tomtom(queries + [Motif("self", "self", targets[1].pwm)], targets)
+    assert (hits.engine == "basset").all() and "T1" in hits[hits["filter"] == "self"].target_id.tolist()
+
+
+def test_auto_engine_runs_meme_when_tomtom_is_on_path(tmp_path, monkeypatch):
+    """A ``tomtom`` program on PATH makes ``auto`` MEME's engine; tomtom_all hands it the queries, the targets and
+    the distance. MEME's run is replaced by a stand-in that records its arguments."""
+    exe = tmp_path / "tomtom"
+    exe.write_text("#!/bin/sh\nexit 1\n")
+    exe.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    calls = []
+
+    def fake_meme_all(queries, targets, dist="pearson", min_overlap=5):
+        calls.append((queries, targets, dist))
+        return pd.DataFrame({"filter": [queries[0].id], "target_id": [targets[0].id], "target_name": ["x"],
+                             "p": [0.001], "E": [0.002], "q": [0.002], "offset": [0], "orientation": ["+"],
+                             "overlap": [5], "engine": ["meme"], "distance": [dist]})
+
+    monkeypatch.setattr(T, "_meme_all", fake_meme_all)
+    assert T.resolve_engine() == "meme" and T.resolve_engine("auto") == "meme" and T.resolve_engine("meme") == "meme"
+    rng = np.random.default_rng(17)
+    queries, targets = _random_motifs(2, rng, prefix="q"), _random_motifs(2, rng)
+    for call in (lambda: T.tomtom_all(queries, targets, engine="meme", dist="ed"),
+                 lambda: T.tomtom_all(queries, targets, dist="ed"),
+                 lambda: T.tomtom(queries, targets, dist="ed")):
+        table = call()
+        assert table.to_dict("list")["engine"] == ["meme"] and table.distance.tolist() == ["ed"]
+        assert table.target_id.tolist() == ["T0"] and list(table.columns) == T.TOMTOM_COLUMNS
+        (qs, ts, dist), = calls
+        assert [m.id for m in qs] == ["q0", "q1"] and [m.id for m in ts] == ["T0", "T1"] and dist == "ed"
+        calls.clear()
+    T.tomtom_all(queries, targets)
+    assert calls[0][2] == "pearson"
 
 
 # ---------------------------------------------------------------------------------------------- memelite
