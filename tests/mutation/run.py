@@ -38,13 +38,22 @@ def refresh_unmutated(root: Path = ROOT) -> int:
     return n
 
 
+def _metas(root: Path = ROOT):
+    """mutmut's ``.meta`` files (one per mutated source file, in path order) with their parsed JSON."""
+    for meta in sorted((root / "mutants" / "src").rglob("*.py.meta")):
+        yield meta, json.loads(meta.read_text())
+
+
+def _matches(key: str, globs: list[str]) -> bool:
+    return any(fnmatch(key, g) for g in globs)
+
+
 def forget(globs: list[str], root: Path = ROOT) -> int:
     """Set the results of the mutants matching ``globs`` back to 'not checked'."""
     n = 0
-    for meta in (root / "mutants" / "src").rglob("*.py.meta"):
-        data = json.loads(meta.read_text())
+    for meta, data in _metas(root):
         codes = data["exit_code_by_key"]
-        hit = [k for k in codes if any(fnmatch(k, g) for g in globs)]
+        hit = [k for k in codes if _matches(k, globs)]
         for k in hit:
             codes[k] = None
         if hit:
@@ -53,15 +62,16 @@ def forget(globs: list[str], root: Path = ROOT) -> int:
     return n
 
 
-def mutant_names(globs: list[str], pending_only: bool, root: Path = ROOT) -> list[str]:
-    """The names of the mutants matching ``globs`` (from mutmut's ``.meta`` files), only those without a result
-    when ``pending_only``: mutmut reruns every mutant it is given by name, so a stopped run goes on from here."""
-    names = []
-    for meta in sorted((root / "mutants" / "src").rglob("*.py.meta")):
-        for key, code in json.loads(meta.read_text())["exit_code_by_key"].items():
-            if any(fnmatch(key, g) for g in globs) and not (pending_only and code is not None):
-                names.append(key)
-    return names
+def mutant_results(globs: list[str], root: Path = ROOT) -> dict[str, int | None]:
+    """``name -> exit code`` (``None``: not run yet) of the mutants matching ``globs``, from mutmut's ``.meta``
+    files. mutmut reruns every mutant it is given by name, so :func:`main` names only those without a result and
+    a stopped run goes on from there."""
+    return {key: code for _, data in _metas(root) for key, code in data["exit_code_by_key"].items()
+            if _matches(key, globs)}
+
+
+def _score(readme: Path) -> int:
+    return subprocess.call([sys.executable, str(HERE / "score.py"), "--readme", str(readme)], cwd=ROOT)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,10 +88,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"forgot the results of {forget(names)} mutant(s)")
         # explicit names of the mutants still to run (mutmut would rerun every mutant matching a glob); on the
         # first run there are no .meta files yet and mutmut expands the globs itself
-        pending = mutant_names(names, pending_only=True)
-        if not pending and mutant_names(names, pending_only=False):
+        results = mutant_results(names)
+        pending = [key for key, code in results.items() if code is None]
+        if results and not pending:
             print("every mutant named has a result: nothing to run (--rerun to run them again)")
-            return subprocess.call([sys.executable, str(HERE / "score.py"), "--readme", str(args.readme)], cwd=ROOT)
+            return _score(args.readme)
         names = pending or names
     # mutmut's command line, each mutant tested by its module's own unit tests (own.py, own_tests.txt)
     rc = subprocess.call([sys.executable, str(HERE / "own.py"), "run", "--max-children", str(args.max_children),
@@ -89,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     if rc:
         print(f"mutmut run exited {rc}", file=sys.stderr)
         return rc
-    return subprocess.call([sys.executable, str(HERE / "score.py"), "--readme", str(args.readme)], cwd=ROOT)
+    return _score(args.readme)
 
 
 if __name__ == "__main__":
