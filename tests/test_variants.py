@@ -127,7 +127,7 @@ def test_iter_vcf_splits_multiallelic_skips_symbolic_and_numbers_lines(tmp_path)
     assert "symbolic" not in set(df["id"])
     assert df["line"].iloc[0] == 4 and df["pos"].dtype == np.int64
     assert counts == {"variants_read": 10, "multiallelic_records": 1, "multiallelic_extra_rows": 1,
-                      "symbolic_skipped": 1}
+                      "symbolic_skipped": 1, "malformed_rejected": 0}
 
 
 def test_iter_vcf_headerless_gzip_by_magic_and_small_chunks(tmp_path):
@@ -195,7 +195,8 @@ def test_variant_sequences_centre_swap_indels_and_padding(tmp_path):
     assert (vs.ref_allele[1], vs.alt_allele[1]) == ("A", "G")  # scored as the genome's allele -> VCF REF
     assert ref[1] == ref[0] and alt[1] == "TTACGACCG"
     assert ref[2] == ref[0] and alt[2] == "TTACACCGG"  # deletion of the second A: the right flank moves left
-    assert alt[3] == "TTACATTAC"  # insertion of TT after the A: the right flank moves right
+    # insertion of TT after the A: ALT ATT centred (its middle T at 4), the flanks pushed out on both sides
+    assert alt[3] == "TACATTACC"
     assert ref[4] == "NNNAACCGG" and alt[4] == "NNNACCCGG" and vs.off_end.tolist()[4]
     assert vs.indel.tolist()[2:4] == [True, True]
 
@@ -207,19 +208,23 @@ GENOMES = {"c": GENOME_C, "d": GENOME_D}
 _RC = str.maketrans("ACGTN", "TGCAN")
 
 
-def want_ref(g: str, pos: int, L: int) -> str:
-    """The reference window: ``L`` bp of ``g`` with the 1-based ``pos`` at 0-based index ``L // 2``, N outside."""
+def want_ref(g: str, pos: int, L: int, ref_len: int = 1) -> str:
+    """The reference window: ``L`` bp of ``g`` with the REF allele (``ref_len`` bases from the 1-based ``pos``)
+    centred: its middle base (the left one of two) at 0-based index ``L // 2``; N outside."""
     padded = "N" * L + g + "N" * L
-    start = pos - 1 - L // 2 + L
+    start = pos - 1 - (L // 2 - (ref_len - 1) // 2) + L
     return padded[start : start + L]
 
 
 def want_alt(g: str, pos: int, ref: str, alt: str, L: int, centre: int | None = None) -> str:
-    """The alternative window: left flank (``centre`` bases) + ``alt`` + the genome after ``ref``, cut to ``L``."""
-    c = L // 2 if centre is None else centre
+    """The alternative window, ``alt`` centred: its middle base (the left one of two) at ``centre`` (``L // 2``),
+    so the genome's left flank is ``centre - (len(alt) - 1) // 2`` bases, then ``alt``, then the genome after
+    ``ref``, cut to ``L``. With ``alt == ref`` it is the reference window."""
+    c = (L // 2 if centre is None else centre) - max(len(alt) - 1, 0) // 2
     padded = "N" * L + g + "N" * L
     p0 = pos - 1
-    return (padded[p0 - c + L : p0 + L] + alt + g[p0 + len(ref) :] + "N" * L)[:L]
+    left = padded[p0 - c + L : p0 + L] if c > 0 else ""  # c < 0: the allele itself starts left of the window
+    return (left + alt[max(-c, 0) :] + g[p0 + len(ref) :] + "N" * L)[:L]
 
 
 @pytest.fixture(scope="module")
@@ -279,17 +284,18 @@ def test_snv_window_centre_and_padding_even_and_odd(genome_cd, pos, L, ref_windo
     [
         (8, "GA", "G", "CCGCGAAA", "CCGCGAAG"),     # deletion: the right flank moves left by one
         (7, "GA", "G", "CGCGAAA", "CGCGAAG"),
-        (8, "GAAA", "G", "CCGCGAAA", "CCGCGGTT"),   # deletion of 3: three bases pulled in
-        (8, "G", "GTT", "CCGCGAAA", "CCGCGTTA"),    # insertion: the right flank pushed out
-        (7, "G", "GTT", "CGCGAAA", "CGCGTTA"),
-        (8, "G", "GTTTTTT", "CCGCGAAA", "CCGCGTTT"),  # ALT longer than the right half: cut at L
-        (8, "GA", "TCC", "CCGCGAAA", "CCGCTCCA"),   # complex: REF replaced by a longer ALT
+        (8, "GAAA", "G", "CGCGAAAG", "CCGCGGTT"),   # deletion of 3: REF's middle A at 4, three bases pulled in
+        (8, "G", "GTT", "CCGCGAAA", "CGCGTTAA"),    # insertion: ALT's middle T at 4, the flanks pushed out
+        (7, "G", "GTT", "CGCGAAA", "GCGTTAA"),      # both sides
+        (8, "G", "GTTTTTT", "CCGCGAAA", "CGTTTTTT"),  # ALT longer than the right half: cut at L
+        (8, "GA", "TCC", "CCGCGAAA", "CGCTCCAA"),   # complex: REF replaced by a longer ALT, centred
     ],
 )
-def test_indel_windows_are_left_flank_alt_then_genome_after_ref(genome_cd, L, ref, alt, ref_window, alt_window):
-    """Indels at 1-based 27 (the G of ...CCGC|GAAAGTT...): REF at index L // 2, the alternative window the left
-    flank + ALT + the genome after REF, cut to L (written out here, and equal to the slicing reference)."""
-    assert want_ref(GENOME_C, 27, L) == ref_window and want_alt(GENOME_C, 27, ref, alt, L) == alt_window
+def test_indel_windows_centre_each_allele(genome_cd, L, ref, alt, ref_window, alt_window):
+    """Indels at 1-based 27 (the G of ...CCGC|GAAAGTT...), written out by hand: each window centres its own
+    allele (middle base, the left one of two, at L // 2), so an insertion pushes the flanks out on both sides and
+    a deletion pulls bases in from both; the slicing reference agrees."""
+    assert want_ref(GENOME_C, 27, L, len(ref)) == ref_window and want_alt(GENOME_C, 27, ref, alt, L) == alt_window
     vs = variant_sequences(genome_cd, _variants([("c", 27, ref, alt)]), L)
     assert vs.status.tolist() == ["ok"] and vs.indel.tolist() == [True] and not vs.off_end.any()
     assert decode(vs.ref[0]) == ref_window and decode(vs.alt[0]) == alt_window
@@ -340,7 +346,7 @@ def test_windows_statuses_swaps_and_tally(genome_cd):
     for i in kept:  # and the slicing reference agrees with the written-out windows
         chrom, pos, ref, alt = rows[i]
         r, a = (alt, ref) if vs.swapped[i] else (ref, alt)
-        assert (want_ref(GENOMES[chrom], pos, 6), want_alt(GENOMES[chrom], pos, r, a, 6)) == want[i]
+        assert (want_ref(GENOMES[chrom], pos, 6, len(r)), want_alt(GENOMES[chrom], pos, r, a, 6)) == want[i]
     tally = vs.tally()
     assert {k: tally[k] for k in ("ok", "swapped", "ref_mismatch", "unknown_chrom", "outside_chrom",
                                   "indel_ref_mismatch_skipped", "indels_scored", "mnps_scored", "snvs_scored",
@@ -418,7 +424,7 @@ def test_windows_match_plain_slicing(genome_cd, batch):
         g = GENOMES[chrom]
         r, a = (alt, ref) if kind == "swap" else (ref, alt)
         assert (vs.ref_allele[i], vs.alt_allele[i]) == (r, a)
-        ref_w, alt_w = want_ref(g, pos, L), want_alt(g, pos, r, a, L)
+        ref_w, alt_w = want_ref(g, pos, L, len(r)), want_alt(g, pos, r, a, L)
         assert (decode(vs.ref[k]), decode(vs.alt[k])) == (ref_w, alt_w), (i, kind)
         assert vs.off_end[i] == ("N" in ref_w + alt_w)  # the genome and the alleles hold no N
         k += 1
@@ -440,7 +446,7 @@ def test_multiallelic_and_symbolic_alts_split_as_documented(tmp_path):
         ["m3", "C", 1], ["m3", "G", 1], ["m3", "T", 1], ["span", "C", 2], ["low", "C", 6]]
     assert df["ref"].tolist() == ["A", "A", "A", "G", "A"] and df["pos"].tolist() == [30, 30, 30, 31, 35]
     assert counts == {"variants_read": 6, "multiallelic_records": 3, "multiallelic_extra_rows": 4,
-                      "symbolic_skipped": 5}
+                      "symbolic_skipped": 5, "malformed_rejected": 0}
 
 
 # ------------------------------------------------------------------------------------------ SAD

@@ -74,6 +74,38 @@ def chrom_key(name: str) -> str:
     return "MT" if key in ("M", "m") else key
 
 
+class ChromosomeMatcher:
+    """Chromosome names of another file (a peak file, a VCF) onto the genome's ``genome_names``.
+
+    ``matcher(name)`` is ``name`` when the genome has it; otherwise the genome's spelling of the same chromosome
+    (:func:`chrom_key`: ``1`` / ``chr1``, ``chrM`` / ``M`` / ``MT``), recorded in ``matcher.mapped``; ``None`` when
+    the genome has neither. The one owner of this rule (peak merging and variant scoring both use it).
+    """
+
+    def __init__(self, genome_names):
+        self.genome = {str(g) for g in genome_names}
+        self.by_key: dict[str, str] = {}
+        for g in genome_names:
+            self.by_key.setdefault(chrom_key(str(g)), str(g))
+        self.mapped: dict[str, str] = {}
+
+    def __call__(self, name) -> str | None:
+        name = str(name)
+        if name in self.genome:
+            return name
+        other = self.by_key.get(chrom_key(name))
+        if other is not None:
+            self.mapped[name] = other
+        return other
+
+
+def match_chromosomes(names, genome_names) -> dict[str, str]:
+    """``{name: genome name}`` for the ``names`` that :class:`ChromosomeMatcher` finds in the genome (itself, or
+    another spelling of the same chromosome); names with no match are left out."""
+    match = ChromosomeMatcher(genome_names)
+    return {n: other for n in map(str, names) if (other := match(n)) is not None}
+
+
 def read_fai(path: str | Path) -> dict[str, int]:
     """Chromosome lengths from a FASTA index (``.fai``) or a two-column chrom.sizes file, in file order."""
     sizes: dict[str, int] = {}
