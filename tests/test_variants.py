@@ -33,15 +33,12 @@ from basset.pics import (
 from basset.sad import (
     SAD_COLUMNS,
     check_target_names,
-    format_rows,
     input_length,
     predict_codes_pair,
-    sad_frame,
-    sad_header,
-    sad_target_columns,
     score_windows,
     weight_vector,
 )
+from basset.sadfile import _tsv_rows, sad_target_columns, summaries
 from basset.sequence import Genome, decode, encode, one_hot, reverse_complement
 from basset.stages.variants import read_sad, score_variants
 from basset.vcf import iter_vcf, read_vcf, variant_sequences
@@ -87,7 +84,7 @@ RECORDS = [
     ("chr1", 75, "swapped", "A", "C"),     # genome shows the ALT: scored as C -> A
     ("chr1", 44, "mismatch", "G", "C"),    # genome shows T: neither allele
     ("chrUn", 5, "unknown", "A", "C"),
-    ("chr1", 44, "multi", "T", "C,G"),
+    ("chr1", 44, "multi", "T", "G,A"),     # two ALTs, neither repeating destroy's T>C
     ("chr1", 2, "edge", "C", "G"),         # window runs off the start: N padding
     ("chr1", 44, "deletion", "TA", "T"),   # GATTACA -> GATTCA
     ("chr1", 30, "symbolic", "C", "<DEL>"),
@@ -112,7 +109,7 @@ def _write_vcf(path: Path, text: str, gz: bool = False) -> Path:
 def scored(tmp_path):
     fa = _genome(tmp_path)
     vcf = _write_vcf(tmp_path / "v.vcf", _vcf_text())
-    out = tmp_path / "sad.tsv"
+    out = tmp_path / "sad.h5"
     summary = score_variants(MotifModel(), fa, vcf, out, TARGETS, seq_len=L, batch_size=4)
     return summary, read_sad(out), tmp_path
 
@@ -123,7 +120,7 @@ def test_iter_vcf_splits_multiallelic_skips_symbolic_and_numbers_lines(tmp_path)
     df = read_vcf(_write_vcf(tmp_path / "v.vcf", _vcf_text()), counts=counts)
     assert list(df.columns) == ["chrom", "pos", "id", "ref", "alt", "line"]
     multi = df[df["id"] == "multi"]
-    assert multi["alt"].tolist() == ["C", "G"] and multi["line"].tolist() == [9, 9]  # 3 header lines
+    assert multi["alt"].tolist() == ["G", "A"] and multi["line"].tolist() == [9, 9]  # 3 header lines
     assert "symbolic" not in set(df["id"])
     assert df["line"].iloc[0] == 4 and df["pos"].dtype == np.int64
     assert counts == {"variants_read": 10, "multiallelic_records": 1, "multiallelic_extra_rows": 1,
@@ -467,7 +464,7 @@ def test_sad_signs_swap_and_counts(scored):
     assert by.loc[("destroy", "C"), "up"] < -0.1 and by.loc[("destroy", "C"), "down"] > 0.1
     assert by.loc[("create", "A"), "up"] > 0.1
     assert by.loc[("deletion", "T"), "up"] < -0.1
-    assert (by.loc[("multi", "C"), "up"] < -0.1) and (by.loc[("multi", "G"), "up"] < -0.1)
+    assert (by.loc[("multi", "G"), "up"] < -0.1) and (by.loc[("multi", "A"), "up"] < -0.1)
     assert by.loc[("destroy", "C"), "flat"] == 0 and abs(by.loc[("edge", "G"), "up"]) < 0.01
     # the swapped record is scored from the genome's allele: same pair of sequences as 'create'
     sw = sad[sad["id"] == "swapped"].iloc[0]
@@ -475,23 +472,29 @@ def test_sad_signs_swap_and_counts(scored):
     assert sw["up"] == by.loc[("create", "A"), "up"] > 0  # VCF orientation (A -> C) would be negative
     assert not sad.loc[sad["id"] != "swapped", "swapped"].any()
     assert by.loc[("destroy", "C"), "top_target"] in ("up", "down")
-    assert by.loc[("destroy", "C"), "max_abs_sad"] == pytest.approx(abs(by.loc[("destroy", "C"), "up"]), rel=1e-5)
+    # max_abs_sad from the full-precision SAD, the stored SAD float16 (3 significant digits)
+    assert by.loc[("destroy", "C"), "max_abs_sad"] == pytest.approx(abs(by.loc[("destroy", "C"), "up"]), rel=5e-4)
 
 
 def test_sad_streaming_gzip_and_weights_give_the_same_table(scored):
     _, ref_table, tmp_path = scored
     fa = tmp_path / "g.fa"
     vcf_gz = _write_vcf(tmp_path / "v.vcf.gz", _vcf_text(), gz=True)
-    out = tmp_path / "sad_small_chunks.tsv.gz"
+    out, table = tmp_path / "sad_small_chunks.h5", tmp_path / "sad_small_chunks.tsv.gz"
     score_variants(MotifModel(), fa, vcf_gz, out, TARGETS, seq_len=L, chunk_size=3, rc_average=False,
-                   weights={"up": 2.0})
-    with gzip.open(out, "rt") as fh:
+                   weights={"up": 2.0}, table=table)
+    with gzip.open(table, "rt") as fh:
         header = fh.readline().rstrip("\n").split("\t")
     assert header == ["chrom", "pos", "id", "ref", "alt", "swapped", "mean_sad", "max_abs_sad", "top_target",
-                      "weighted", *TARGETS]
+                      "weighted"]
     small = read_sad(out)
-    np.testing.assert_allclose(small["weighted"], 2 * small["up"].abs(), rtol=1e-5)
-    pd.testing.assert_frame_equal(small.drop(columns="weighted"), ref_table, check_like=False)
+    np.testing.assert_allclose(small["weighted"], 2 * small["up"].abs(), rtol=1e-3)
+    pd.testing.assert_frame_equal(small.drop(columns="weighted"), ref_table, check_like=False, check_exact=False,
+                                  rtol=1e-6)
+    text = read_sad(table)  # the summary TSV: the same rows and summaries, no target columns
+    assert text.attrs["target_names"] == [] and len(text) == len(small)
+    assert text["id"].tolist() == small["id"].tolist() and text["top_target"].tolist() == small["top_target"].tolist()
+    np.testing.assert_allclose(text["max_abs_sad"], small["max_abs_sad"], rtol=1e-5)
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
@@ -528,7 +531,7 @@ def hand_prob(window: str, weight: np.ndarray, bias: np.ndarray, rc_average: boo
 
 
 SAD_RECORDS = [  # (id, pos, REF, ALT) on GENOME_C; the A at 1-based 30 is inside, 1 and 60 are the ends
-    ("inner", 30, "A", "G"),
+    ("inner", 29, "A", "G"),    # not 30: multi's A>G there would repeat it
     ("first", 1, "T", "A"),
     ("last", 60, "A", "T"),
     ("multi", 30, "A", "C,G,T"),
@@ -558,9 +561,9 @@ def test_sad_with_a_position_dependent_model_matches_hand_computation(genome_cd,
     ALTs of one record get three different SADs; mean_sad, max_abs_sad, top_target and weighted follow."""
     weight, bias = linear_weights(L)
     vcf = _write_vcf(tmp_path / "v.vcf", "".join(f"c\t{p}\t{i}\t{r}\t{a}\t.\t.\t.\n" for i, p, r, a in SAD_RECORDS))
-    out = tmp_path / "sad.tsv"
+    out = tmp_path / "sad.h5"
     summary = score_variants(PositionLinear(weight, bias), genome_cd, vcf, out, LINEAR_TARGETS, seq_len=L,
-                             batch_size=3, rc_average=rc_average, weights={"t0": 2.0, "t2": 0.5})
+                             batch_size=3, rc_average=rc_average, weights={"t0": 2.0, "t2": 0.5}, dtype="float32")
     sad = read_sad(out)
     rows = _sad_rows()
     assert summary["scored"] == len(rows) == 10 and summary["swapped"] == 1
@@ -583,6 +586,17 @@ def test_sad_with_a_position_dependent_model_matches_hand_computation(genome_cd,
     assert sad["top_target"].tolist() == [LINEAR_TARGETS[t] for t in np.abs(want).argmax(axis=1)]
     np.testing.assert_allclose(sad["weighted"], 2.0 * np.abs(want[:, 0]) + 0.5 * np.abs(want[:, 2]),
                                rtol=2e-5, atol=2e-6)
+    # the default float16 file: the same SAD to float16's precision (half a unit in the 11th bit), the summaries
+    # (computed before rounding) as exact as float32's
+    half = read_sad(score_variants(PositionLinear(weight, bias), genome_cd, vcf, tmp_path / "half.h5",
+                                   LINEAR_TARGETS, seq_len=L, rc_average=rc_average, table=tmp_path / "half.tsv")
+                    and tmp_path / "half.h5")
+    np.testing.assert_allclose(half[LINEAR_TARGETS].to_numpy(), want, rtol=2.0**-11, atol=2.0**-25)
+    assert not np.array_equal(half[LINEAR_TARGETS].to_numpy(), got)  # really rounded
+    np.testing.assert_allclose(half["mean_sad"], want.mean(axis=1), rtol=2e-5, atol=2e-6)
+    text = read_sad(tmp_path / "half.tsv")  # the summary TSV reads back as the HDF5 file, to 6 digits
+    np.testing.assert_allclose(text["mean_sad"], half["mean_sad"], rtol=1e-5)
+    assert text["top_target"].tolist() == half["top_target"].tolist()
 
 
 def test_score_windows_is_alt_minus_ref_of_the_given_windows():
@@ -616,25 +630,22 @@ def _summary_variants(n: int) -> pd.DataFrame:
                          "ref": "A", "alt": "C", "swapped": [False, True, False, False][:n]})
 
 
-def test_sad_frame_summaries_by_hand():
+def test_summaries_by_hand():
     """mean_sad is the signed mean, max_abs_sad the largest |SAD| (positive), top_target the target of
-    largest |SAD| (ties: the first in target order), weighted = sum_t w_t |SAD_t| (unnamed targets weigh 0)."""
+    largest |SAD| (ties: the first in target order), weighted = sum_t w_t |SAD_t| (unnamed targets weigh 0);
+    stored as float32 (top_target as the target's index)."""
     w = weight_vector({"a": 1.0, "c": 4.0}, SUMMARY_TARGETS)
     assert w.tolist() == [1.0, 0.0, 4.0]
-    df = sad_frame(_summary_variants(4), SUMMARY_SAD, SUMMARY_TARGETS, w)
-    assert list(df.columns) == sad_header(SUMMARY_TARGETS, True) == [
-        "chrom", "pos", "id", "ref", "alt", "swapped", "mean_sad", "max_abs_sad", "top_target", "weighted",
-        "a", "b", "c"]
-    np.testing.assert_allclose(df["mean_sad"], [-0.1, 0.25 / 3, -0.1 / 3, 0.0], rtol=1e-12, atol=1e-15)
-    assert df["max_abs_sad"].tolist() == [0.4, 0.5, 0.2, 0.0]
-    assert df["top_target"].tolist() == ["b", "a", "a", "a"]
-    np.testing.assert_allclose(df["weighted"], [0.1, 0.5 + 1.0, 0.2, 0.0], rtol=1e-12)
-    assert df["swapped"].tolist() == [False, True, False, False] and df["id"].tolist() == ["rs0", "rs1", "rs2", "rs3"]
-    assert df[SUMMARY_TARGETS].to_numpy().tolist() == SUMMARY_SAD.tolist()
-    only_b = sad_frame(_summary_variants(4), SUMMARY_SAD, SUMMARY_TARGETS, weight_vector({"b": 2.0}, SUMMARY_TARGETS))
-    assert only_b["weighted"].tolist() == [0.8, 1.0, 0.2, 0.0]
-    plain = sad_frame(_summary_variants(4), SUMMARY_SAD, SUMMARY_TARGETS)
-    assert "weighted" not in plain.columns and list(plain.columns) == sad_header(SUMMARY_TARGETS, False)
+    got = summaries(SUMMARY_SAD, w)
+    assert sorted(got) == ["max_abs_sad", "mean_sad", "top_target", "weighted"]
+    assert got["mean_sad"].dtype == np.float32 and got["top_target"].dtype == np.int16
+    np.testing.assert_allclose(got["mean_sad"], [-0.1, 0.25 / 3, -0.1 / 3, 0.0], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(got["max_abs_sad"], [0.4, 0.5, 0.2, 0.0], rtol=1e-7)
+    assert [SUMMARY_TARGETS[t] for t in got["top_target"]] == ["b", "a", "a", "a"]
+    np.testing.assert_allclose(got["weighted"], [0.1, 0.5 + 1.0, 0.2, 0.0], rtol=1e-6)
+    only_b = summaries(SUMMARY_SAD, weight_vector({"b": 2.0}, SUMMARY_TARGETS))
+    np.testing.assert_allclose(only_b["weighted"], [0.8, 1.0, 0.2, 0.0], rtol=1e-6)
+    assert "weighted" not in summaries(SUMMARY_SAD, None)
     assert weight_vector(None, SUMMARY_TARGETS) is None
     with pytest.raises(ValueError, match="does not have: x, z"):
         weight_vector({"a": 1, "z": 1, "x": 2}, SUMMARY_TARGETS)
@@ -644,41 +655,52 @@ def test_sad_frame_summaries_by_hand():
 @given(st.lists(st.lists(st.sampled_from([-0.5, -0.25, 0.0, 0.125, 0.25, 0.5]), min_size=3, max_size=3),
                 min_size=1, max_size=6),
        st.lists(st.sampled_from([0.0, 0.5, 1.0, 3.0]), min_size=3, max_size=3))
-def test_sad_frame_summaries_property(rows, weights):
+def test_summaries_property(rows, weights):
     """Property against a per-row loop: the summaries for any SAD values (ties frequent), any weights."""
-    sad = np.array(rows, dtype=np.float64)
-    df = sad_frame(_summary_variants(1).iloc[[0] * len(rows)].reset_index(drop=True), sad, SUMMARY_TARGETS,
-                   np.array(weights))
+    got = summaries(np.array(rows, dtype=np.float64), np.array(weights))
     for i, row in enumerate(rows):
         absolute = [abs(v) for v in row]
-        assert df["mean_sad"].iloc[i] == pytest.approx(sum(row) / 3, abs=1e-12)
-        assert df["max_abs_sad"].iloc[i] == max(absolute)
-        assert df["top_target"].iloc[i] == SUMMARY_TARGETS[absolute.index(max(absolute))]
-        assert df["weighted"].iloc[i] == pytest.approx(sum(w * v for w, v in zip(weights, absolute)), abs=1e-12)
+        assert got["mean_sad"][i] == pytest.approx(sum(row) / 3, abs=1e-7)
+        assert got["max_abs_sad"][i] == max(absolute)
+        assert SUMMARY_TARGETS[got["top_target"][i]] == SUMMARY_TARGETS[absolute.index(max(absolute))]
+        assert got["weighted"][i] == pytest.approx(sum(w * v for w, v in zip(weights, absolute)), abs=1e-6)
 
 
-def test_format_rows_is_to_csv_with_six_digits():
-    """format_rows writes what ``to_csv(float_format='%.6g')`` writes: integers as integers, booleans as
-    True/False, floats to 6 significant digits (a written-out line, then the whole frame)."""
+def test_tsv_rows_are_to_csv_with_six_digits():
+    """The TSV lines write what pandas' ``to_csv(float_format='%.6g')`` writes for the same values: integers as
+    integers, booleans as True/False, floats to 6 significant digits, the top target by name (a written-out
+    line, then the whole block against pandas)."""
     sad = np.array([[0.123456789, -4.0e-7, 12345678.0], [0.1, 0.0, -0.5]])
-    df = sad_frame(_summary_variants(2), sad, SUMMARY_TARGETS, np.array([1.0, 0.0, 0.0]))
-    text = format_rows(df)
+    rows = _summary_variants(2)
+    summ = summaries(sad, np.array([1.0, 0.0, 0.0]))
+    text = _tsv_rows(rows, summ, SUMMARY_TARGETS, sad)
     assert text.splitlines()[1] == "chr1\t6\trs1\tA\tC\tTrue\t-0.133333\t0.5\tc\t0.1\t0.1\t0\t-0.5"
     assert text.splitlines()[0].split("\t")[10:] == ["0.123457", "-4e-07", "1.23457e+07"]
-    assert text == df.to_csv(sep="\t", index=False, header=False, float_format="%.6g", lineterminator="\n")
+    frame = rows.assign(mean_sad=summ["mean_sad"], max_abs_sad=summ["max_abs_sad"],
+                        top_target=np.array(SUMMARY_TARGETS)[summ["top_target"]], weighted=summ["weighted"])
+    frame = pd.concat([frame, pd.DataFrame(sad, columns=SUMMARY_TARGETS)], axis=1)
+    assert text == frame.to_csv(sep="\t", index=False, header=False, float_format="%.6g", lineterminator="\n")
+    assert _tsv_rows(rows, summ, SUMMARY_TARGETS) == frame.iloc[:, :10].to_csv(
+        sep="\t", index=False, header=False, float_format="%.6g", lineterminator="\n")
 
 
 def test_score_variants_leaves_nothing_on_error(tmp_path):
+    """strict: a malformed record stops the run naming file:line, and nothing is left under any output name
+    (no SAD file, no table, no rejects, no temporary file); bad targets or weights do the same."""
     fa = _genome(tmp_path)
     vcf = _write_vcf(tmp_path / "v.vcf", _vcf_text() + "chr1\tbad\tx\tA\tC\n")
-    out = tmp_path / "sad.tsv"
-    with pytest.raises(InputError, match="v.vcf:14:"):
-        score_variants(MotifModel(), fa, vcf, out, TARGETS, seq_len=L, chunk_size=2)
-    assert not out.exists() and not any(p.name.startswith((".tmp-", ".stage-")) for p in tmp_path.iterdir())
+    outs = {"out_path": tmp_path / "sad.h5", "table": tmp_path / "sad.tsv.gz", "rejects": tmp_path / "rej.tsv"}
+    with pytest.raises(InputError, match="v.vcf:14: expected an integer POS, got 'bad'"):
+        score_variants(MotifModel(), fa, vcf, target_names=TARGETS, seq_len=L, chunk_size=2, strict=True, **outs)
+    assert not any(p.exists() for p in outs.values())
+    assert not any(p.name.startswith((".tmp-", ".stage-")) for p in tmp_path.iterdir())
     with pytest.raises(ValueError, match="targets"):
-        score_variants(MotifModel(), fa, _write_vcf(tmp_path / "ok.vcf", _vcf_text()), out, ["a", "b"], seq_len=L)
+        score_variants(MotifModel(), fa, _write_vcf(tmp_path / "ok.vcf", _vcf_text()), tmp_path / "sad.h5",
+                       ["a", "b"], seq_len=L)
     with pytest.raises(ValueError, match="weights"):
-        score_variants(MotifModel(), fa, tmp_path / "ok.vcf", out, TARGETS, seq_len=L, weights={"nope": 1})
+        score_variants(MotifModel(), fa, tmp_path / "ok.vcf", tmp_path / "sad.h5", TARGETS, seq_len=L,
+                       weights={"nope": 1})
+    assert not (tmp_path / "sad.h5").exists()
 
 
 def test_score_variants_with_a_basset_net_takes_seq_len_from_its_config(tmp_path):
@@ -692,7 +714,7 @@ def test_score_variants_with_a_basset_net_takes_seq_len_from_its_config(tmp_path
     assert summary["seq_len"] == 24 and summary["scored"] == 7
     sad = read_sad(out)
     # expected: the net itself on slicing-built 24 bp windows (first REF base at index 12), one-hot by hand
-    rows = [(44, "T", "C"), (75, "C", "A"), (75, "C", "A"), (44, "T", "C"), (44, "T", "G"), (2, "C", "G"),
+    rows = [(44, "T", "C"), (75, "C", "A"), (75, "C", "A"), (44, "T", "G"), (44, "T", "A"), (2, "C", "G"),
             (44, "TA", "T")]
     assert sad[["pos", "ref", "alt"]].values.tolist() == [list(r) for r in rows]
 
@@ -701,17 +723,18 @@ def test_score_variants_with_a_basset_net_takes_seq_len_from_its_config(tmp_path
         with torch.no_grad():
             return torch.sigmoid(model.eval()(x)).double().mean(dim=0).numpy()
 
-    want = np.array([prob(want_alt(CHR1, p, r, a, 24)) - prob(want_ref(CHR1, p, 24)) for p, r, a in rows])
+    want = np.array([prob(want_alt(CHR1, p, r, a, 24)) - prob(want_ref(CHR1, p, 24, len(r))) for p, r, a in rows])
     assert np.abs(want).max() > 1e-3
     np.testing.assert_allclose(sad[["a", "b"]].to_numpy(), want, rtol=2e-5, atol=2e-6)
 
 
-def test_score_variants_empty_vcf_writes_a_header(tmp_path):
-    out = tmp_path / "sad.tsv"
-    summary = score_variants(MotifModel(), _genome(tmp_path), _write_vcf(tmp_path / "v.vcf", HEADER), out,
-                             TARGETS, seq_len=L)
-    assert summary["scored"] == 0 and summary["variants_read"] == 0
-    assert len(read_sad(out)) == 0
+def test_score_variants_without_records_fails_and_writes_nothing(tmp_path):
+    """A VCF of headers only produced nothing useful: an InputError naming it, no file left."""
+    out = tmp_path / "sad.h5"
+    with pytest.raises(InputError, match="v.vcf: no variant records"):
+        score_variants(MotifModel(), _genome(tmp_path), _write_vcf(tmp_path / "v.vcf", HEADER), out, TARGETS,
+                       seq_len=L, table=tmp_path / "t.tsv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.fa", "g.fa.fai", "v.vcf"]
 
 
 # ------------------------------------------------------------------------------------------ PICS
@@ -1012,13 +1035,16 @@ def test_score_snps_and_pics_enrichment_rules(tmp_path):
     save_model(tmp_path / "model.pt", build_model(cfg, 2), ["a", "b"])
     fa, vcf = _genome(tmp_path), _write_vcf(tmp_path / "v.vcf", _vcf_text())
     inputs = {"model": str(tmp_path / "model.pt"), "fasta": str(fa), "fai": []}
-    out = {"sad": str(tmp_path / "sad.tsv.gz"), "summary": str(tmp_path / "summary.tsv")}
+    out = {"sad": str(tmp_path / "sad.h5"), "table": str(tmp_path / "sad.tsv.gz"),
+           "rejects": str(tmp_path / "rejects.tsv.gz"), "summary": str(tmp_path / "summary.tsv")}
     variants = {"batch_size": 4, "rc_average": True, "weights": {}, "chunk_size": 3}
     run_script("score_snps", input={**inputs, "vcf": [str(vcf)]}, output=out,
                params={"device": "cpu", "variants": variants}, log=[str(tmp_path / "score.log")])
     model, meta = load_model(tmp_path / "model.pt")
-    summary = score_variants(model, fa, vcf, tmp_path / "direct.tsv.gz", meta["target_names"], batch_size=4)
+    summary = score_variants(model, fa, vcf, tmp_path / "direct.h5", meta["target_names"], batch_size=4,
+                             table=tmp_path / "direct.tsv.gz")
     assert (tmp_path / "sad.tsv.gz").read_bytes() == (tmp_path / "direct.tsv.gz").read_bytes()
+    pd.testing.assert_frame_equal(read_sad(tmp_path / "sad.h5"), read_sad(tmp_path / "direct.h5"))
     written = pd.read_csv(out["summary"], sep="\t").set_index("key")["value"]
     assert written["scored"] == str(summary["scored"]) == "7"
 
@@ -1027,10 +1053,10 @@ def test_score_snps_and_pics_enrichment_rules(tmp_path):
                     "edge\tchr1\t2\t0.01\n")
     out = {k: str(tmp_path / f"{k}.{ext}") for k, ext in (("summary", "tsv"), ("snps", "tsv"), ("fig5a", "png"),
                                                          ("fig5b", "png"))}
-    run_script("pics_enrichment", input={**inputs, "sad": str(tmp_path / "sad.tsv.gz"), "pics": [str(pics)]},
+    run_script("pics_enrichment", input={**inputs, "sad": str(tmp_path / "sad.h5"), "pics": [str(pics)]},
                output=out, params={"device": "cpu", "variants": {"plot_window": 20}}, log=[str(tmp_path / "p.log")])
     enrichment_summary = pd.read_csv(out["summary"], sep="\t").set_index("key")["value"]
-    direct = enrichment(read_sad(tmp_path / "sad.tsv.gz"), read_pics(pics))  # the rule's numbers are the function's
+    direct = enrichment(read_sad(tmp_path / "sad.h5"), read_pics(pics))  # the rule's numbers are the function's
     assert enrichment_summary["n_high"] == "2" and enrichment_summary["n_low"] == "1"
     for key in ("frac_high", "frac_low", "mean_high", "mean_low", "mannwhitney_u", "mannwhitney_p", "fisher_p"):
         assert float(enrichment_summary[key]) == pytest.approx(direct[key], rel=1e-9, nan_ok=True), key
@@ -1039,7 +1065,7 @@ def test_score_snps_and_pics_enrichment_rules(tmp_path):
     for k in ("fig5a", "fig5b"):
         assert (tmp_path / f"{k}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert (tmp_path / f"{k}.pdf").read_bytes()[:5] == b"%PDF-"
-    top, _ = top_snp(read_sad(tmp_path / "sad.tsv.gz"), read_pics(pics))
+    top, _ = top_snp(read_sad(tmp_path / "sad.h5"), read_pics(pics))
     assert f"Figure 5B: {top['id']} chr1:{top['pos']} " in (tmp_path / "p.log").read_text()
 
 
@@ -1076,7 +1102,8 @@ def test_pics_enrichment_detects_larger_sad_in_high_pics():
 def _null(table, pics_df):
     rng = np.random.default_rng(1)
     t = table.copy()
-    t[["t0", "t1", "t2"]] = rng.normal(0, 0.05, (len(t), 3))
+    t[["t0", "t1", "t2"]] = sad = rng.normal(0, 0.05, (len(t), 3))
+    t["mean_sad"], t["max_abs_sad"] = sad.mean(1), np.abs(sad).max(1)  # a SAD table's summaries follow its SAD
     return t, pics_df
 
 
@@ -1232,13 +1259,22 @@ def test_sad_scores_default_keeps_the_index_float64_and_names_errors():
     rows = [("h1", "c", 1, "C", [0.3, -0.3]), ("h2", "c", 2, "C", [0.1, -0.5]), ("l1", "c", 3, "C", [0.0, 0.05])]
     table = _sad_table(rows, targets=("x", "y")).iloc[[2, 0]]
     assert sad_scores(table).tolist() == [0.025, 0.0] and sad_scores(table).index.tolist() == [2, 0]
+    targets_only = table.drop(columns=["mean_sad", "max_abs_sad"])  # scores from the per-target columns
     for score in ("abs_mean", "mean_abs", "max_abs"):
         assert sad_scores(table, score).index.tolist() == [2, 0], score
-        ints = sad_scores(table.assign(x=[1, -3], y=[2, 0]), score)
+        assert sad_scores(targets_only, score).tolist() == sad_scores(table, score).tolist(), score
+        ints = sad_scores(targets_only.assign(x=[1, -3], y=[2, 0]), score)
         assert ints.dtype == np.float64 and ints.index.tolist() == [2, 0], score
-    assert sad_scores(table.assign(x=[1, -3], y=[2, 0]), "max_abs").tolist() == [2.0, 3.0]
-    with pytest.raises(ValueError, match=r"^the SAD table has no per-target columns$"):
-        sad_scores(table.drop(columns=["x", "y"]))
+    assert sad_scores(targets_only.assign(x=[1, -3], y=[2, 0]), "max_abs").tolist() == [2.0, 3.0]
+    # the summary columns (computed before the SAD was rounded) win over the targets when both are there
+    assert sad_scores(table.assign(mean_sad=[-0.5, 0.25]), "abs_mean").tolist() == [0.5, 0.25]
+    assert sad_scores(table.assign(max_abs_sad=[0.5, 0.25]), "max_abs").tolist() == [0.5, 0.25]
+    summary_only = table.drop(columns=["x", "y"])  # the summary TSV
+    assert sad_scores(summary_only, "max_abs").tolist() == [0.05, 0.3]
+    with pytest.raises(ValueError, match=r"^the SAD table has no per-target columns \(score 'mean_abs' needs them\)$"):
+        sad_scores(summary_only, "mean_abs")
+    with pytest.raises(ValueError, match=r"^the SAD table has no per-target columns \(score 'abs_mean' needs them\)$"):
+        sad_scores(targets_only.drop(columns=["x", "y"]))
     with pytest.raises(ValueError, match=r"^score must be one of abs_mean, mean_abs, max_abs, got 'max'$"):
         sad_scores(table, "max")
 

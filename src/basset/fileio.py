@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import gzip
+import hashlib
 import io
 import os
 import re
@@ -104,6 +105,15 @@ def read_errors(path: str | Path, what: str = "file"):
                                f"plain-text {what}") from None
     except UnicodeDecodeError as exc:
         raise InputError(path, f"not a text {what}: undecodable byte at offset {exc.start}") from None
+
+
+def file_sha256(path: str | Path, block: int = 1 << 20) -> str:
+    """The SHA-256 hex digest of a file's bytes (a model's identity in the files made with it)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(block):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def sniff_genome(path: str | Path) -> str:

@@ -32,10 +32,9 @@ log = logging.getLogger("basset.predict")
 
 def _probs(model: torch.nn.Module, codes: torch.Tensor, rc_average: bool) -> torch.Tensor:
     """Probabilities ``(B, T) float32`` of a batch of codes ``(B, L)`` already on the device."""
-    x = one_hot(codes)
-    p = torch.sigmoid(model(x).float())
+    p = torch.sigmoid(model(one_hot(codes)).float())
     if rc_average:
-        p = 0.5 * (p + torch.sigmoid(model(x.flip(dims=(1, 2))).float()))
+        p = 0.5 * (p + torch.sigmoid(model(one_hot(codes, reverse_complement=True)).float()))
     return p
 
 

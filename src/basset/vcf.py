@@ -141,11 +141,23 @@ def _positions(raw: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 class _Rejector:
-    """Malformed records of one VCF: the first raises :class:`InputError` when ``strict``, else each goes to the
-    ``rejects`` callable (a :data:`REJECT_COLUMNS` frame) and is counted as ``malformed_rejected``."""
+    """Malformed records of one VCF: when ``strict`` the first of a chunk (by line) is raised as :class:`InputError`
+    by :meth:`raise_first`, else each goes to the ``rejects`` callable (a :data:`REJECT_COLUMNS` frame) and is
+    counted as ``malformed_rejected``."""
 
     def __init__(self, path, strict: bool, rejects, counts: Counter):
         self.path, self.strict, self.rejects, self.counts = path, strict, rejects, counts
+        self.first: InputError | None = None
+
+    def error(self, err: InputError) -> None:
+        """Keep ``err`` if it is on the earliest line so far (strict)."""
+        if self.first is None or err.line < self.first.line:
+            self.first = err
+
+    def raise_first(self) -> None:
+        if self.first is not None:
+            err, self.first = self.first, None
+            raise err
 
     def __call__(self, rows: pd.DataFrame, bad: np.ndarray, reason) -> np.ndarray:
         """Reject the rows of ``rows`` where ``bad``; ``reason(i)`` is the text for row ``i``. Returns ``~bad``."""
@@ -154,7 +166,8 @@ class _Rejector:
         idx = np.flatnonzero(bad)
         if self.strict:
             i = int(idx[0])
-            raise InputError(self.path, reason(i), line=int(rows["line"].iloc[i]))
+            self.error(InputError(self.path, reason(i), line=int(rows["line"].iloc[i])))
+            return ~bad
         self.counts["malformed_rejected"] += int(idx.size)
         if self.rejects is not None:
             self.rejects(reject_frame(self.path, rows.iloc[idx], [reason(int(i)) for i in idx]))
@@ -206,7 +219,7 @@ def _check_chunk(path, raw: pd.DataFrame, counts: Counter, reject: _Rejector, sk
     short = (raw["alt"] == "").to_numpy() | (raw["ref"] == "").to_numpy() | (raw["chrom"] == "").to_numpy()
     if short.any() and reject.strict:
         lineno = int(raw["line"].to_numpy()[np.argmax(short)])
-        raise _short_line_error(path, lineno, line_at(path, lineno, "VCF"))
+        reject.error(_short_line_error(path, lineno, line_at(path, lineno, "VCF")))
     keep = reject(raw, short, lambda i: "expected at least 5 tab-separated columns (CHROM POS ID REF ALT) with "
                                         "a CHROM, REF and ALT")
     raw = raw.loc[keep]
@@ -221,7 +234,9 @@ def _check_chunk(path, raw: pd.DataFrame, counts: Counter, reject: _Rejector, sk
                        "id": raw["id"].to_numpy(dtype=object)[keep], "ref": ref[keep],
                        "alt": raw["alt"].str.upper().to_numpy(dtype=object)[keep],
                        "line": raw["line"].to_numpy(dtype=np.int64)[keep]})
-    return _split_alts(df, len(df), counts, reject, skipped)
+    df = _split_alts(df, len(df), counts, reject, skipped)
+    reject.raise_first()
+    return df
 
 
 def iter_vcf(path: str | Path, chunk_size: int = 100_000, counts: Counter | dict | None = None, *,
@@ -240,8 +255,11 @@ def iter_vcf(path: str | Path, chunk_size: int = 100_000, counts: Counter | dict
     counted, and passed to ``rejects`` (a callable taking a :data:`REJECT_COLUMNS` frame) with the reason.
     ``skipped``, when given, receives the records of symbolic ALT alleles the same way.
 
-    ``shard=(k, n)``: only the chunks ``i`` (0-based, ``chunk_size`` lines each) with ``i % n == k``, so that
-    ``n`` jobs share a VCF by record count, each reading it once; the others are not checked or counted.
+    ``shard=(k, n)``: the chunks ``i`` (0-based, ``chunk_size`` lines each) with ``i % n == k`` are this job's,
+    so that ``n`` jobs share a VCF by record count, each reading it once. Every chunk is still yielded, with
+    ``df.attrs["mine"]`` false for the others' (read leniently: their malformed records are dropped, not counted,
+    not passed to ``rejects`` and never raise), so that a job can see the records before its own (duplicates).
+    Without a shard every chunk is ``mine``.
     """
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
@@ -253,6 +271,7 @@ def iter_vcf(path: str | Path, chunk_size: int = 100_000, counts: Counter | dict
         counts.setdefault(key, 0)
     tally: Counter = Counter()
     reject = _Rejector(path, strict, rejects, tally)
+    lenient = _Rejector(path, False, None, tally)  # the chunks of other shards
     n_header, _ = header_lines(path, _is_vcf_header, "VCF")
     try:
         reader = pd.read_csv(path, sep="\t", header=None, usecols=range(5), names=None, dtype=str,
@@ -265,14 +284,15 @@ def iter_vcf(path: str | Path, chunk_size: int = 100_000, counts: Counter | dict
                 raw = next(chunks)
             except StopIteration:
                 break
-            if shard is not None and i % shard[1] != shard[0]:
-                continue
+            mine = shard is None or i % shard[1] == shard[0]
             raw.columns = VCF_COLUMNS
             raw["line"] = raw.index.to_numpy(dtype=np.int64) + n_header + 1
-            df = _check_chunk(path, raw, tally, reject, skipped)
-            for key, value in tally.items():
-                counts[key] = counts.get(key, 0) + value
+            df = _check_chunk(path, raw, tally, reject if mine else lenient, skipped if mine else None)
+            if mine:
+                for key, value in tally.items():
+                    counts[key] = counts.get(key, 0) + value
             tally.clear()
+            df.attrs["mine"] = mine
             if len(df):
                 yield df
     except pd.errors.EmptyDataError:
@@ -294,6 +314,37 @@ def read_vcf(path: str | Path, counts: Counter | dict | None = None) -> pd.DataF
                              "id": pd.Series(dtype=object), "ref": pd.Series(dtype=object),
                              "alt": pd.Series(dtype=object), "line": pd.Series(dtype=np.int64)})
     return pd.concat(chunks, ignore_index=True)
+
+
+class RecordDeduper:
+    """Which records repeat an earlier one (the same chrom, pos, ref and alt), over a whole stream of chunks.
+
+    Each record is reduced to a 64-bit hash (pandas' ``hash_pandas_object``); the hashes seen so far are kept in a
+    few sorted arrays of doubling size (8 bytes per record; merged as in a log-structured merge tree, so a file of
+    80 M records costs about 640 MB and a few merges). Two different records share a hash with probability
+    about ``n^2 / 2^65`` (3e-8 for a million records).
+    """
+
+    def __init__(self):
+        self.levels: list[np.ndarray] = []
+
+    def __call__(self, df: pd.DataFrame) -> np.ndarray:
+        """``(n,) bool``: row ``i`` of ``df`` repeats an earlier row of ``df`` or of an earlier chunk."""
+        if len(df) == 0:
+            return np.zeros(0, dtype=bool)
+        keys = pd.util.hash_pandas_object(df[["chrom", "pos", "ref", "alt"]], index=False).to_numpy(np.uint64)
+        dup = np.ones(len(keys), dtype=bool)
+        dup[np.unique(keys, return_index=True)[1]] = False  # the first of each key in this chunk
+        for level in self.levels:
+            i = np.searchsorted(level, keys)
+            dup |= level[np.minimum(i, len(level) - 1)] == keys
+        new = np.unique(keys[~dup])
+        if new.size:
+            self.levels.append(new)
+            while len(self.levels) > 1 and len(self.levels[-2]) <= 2 * len(self.levels[-1]):
+                top = self.levels.pop()
+                self.levels[-1] = np.union1d(self.levels[-1], top)
+        return dup
 
 
 # --------------------------------------------------------------------------------------------- sequences
