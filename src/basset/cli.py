@@ -450,7 +450,7 @@ def cmd_sad(args) -> dict:
     out = layout.out_dir_paths(args.out, "variants", ["sad", "table", "rejects", "summary"])
     summary = score_snps(args.model, args.genome, args.vcf, out=out, variants=variants, device=args.device,
                          progress=not args.quiet, shard=args.shard)
-    if args.tsv_targets:
+    if args.full_tsv:
         sad_tsv(out["sad"], out={"table": layout.out_dir_paths(args.out, "variants", ["targets_tsv"])["targets_tsv"]})
     if args.pics:
         summary["pics_enrichment"] = _pics_next_to(out["sad"], args, pics_enrichment)
@@ -474,7 +474,8 @@ def cmd_gather_sad(args) -> dict:
     parts = [layout.out_dir_paths(d, "variants", ["sad", "rejects", "summary"]) for d in args.shards]
     for part in parts:
         for path in part.values():
-            input_file(str(path))
+            if not path.is_file():
+                raise UsageError("DIR", f"no such file: {path} (expected the --out of basset sad --shard K/N)")
     out = layout.out_dir_paths(args.out, "variants", ["sad", "table", "rejects", "summary"])
     summary = gather_sad([p["sad"] for p in parts], rejects=[p["rejects"] for p in parts],
                          summary=[p["summary"] for p in parts], fasta=args.genome, out=out)
@@ -679,8 +680,8 @@ def args_sad(p) -> None:
     p.add_argument("--strict", action="store_true",
                    help="stop at the first malformed record (default: reject it to sad.rejects.tsv.gz and go on)")
     p.add_argument("--float32", action="store_true", help="store the SAD matrix as float32 (default: float16)")
-    p.add_argument("--tsv-targets", action="store_true",
-                   help="also write sad_targets.tsv.gz, one SAD column per target as text")
+    p.add_argument("--full-tsv", action="store_true",
+                   help="also write sad_targets.tsv.gz: the scored variants with one SAD column per target, as text")
     p.add_argument("--shard", type=shard_spec, metavar="K/N",
                    help="score only shard K (0-based) of N: blocks of --chunk-size records in turn; join the N "
                         "output directories with basset gather-sad")
@@ -690,7 +691,8 @@ def args_sad(p) -> None:
 
 def args_gather_sad(p) -> None:
     d = schema_defaults("variants")
-    p.add_argument("shards", nargs="+", metavar="DIR", help="the --out directories of basset sad --shard K/N")
+    p.add_argument("shards", nargs="+", metavar="DIR", type=input_dir,
+                   help="the --out directories of basset sad --shard K/N (sad.h5, sad.rejects.tsv.gz, summary.tsv)")
     p.add_argument("--out", required=True, help="output directory (the files of basset sad)")
     p.add_argument("--genome", type=input_file, help="genome FASTA (names its chromosomes in errors; --pics)")
     p.add_argument("--model", type=input_file, help="model.pt (for --pics)")

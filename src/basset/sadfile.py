@@ -165,6 +165,13 @@ class SadWriter:
         self.weights = weights
         self.dtype = np.dtype(dtype)
         self._stack = contextlib.ExitStack()
+        try:
+            self._open(path, table, weights, dtype, attrs)
+        except BaseException as exc:  # a full disk at creation: the temporary files go, the error is named
+            self.abort(exc)
+            raise
+
+    def _open(self, path, table, weights, dtype, attrs) -> None:
         tmp = self._stack.enter_context(atomic_path(path))
         self.h5 = self._stack.enter_context(h5py.File(tmp, "w"))
         self.table = None if table is None else self._stack.enter_context(_text_out(table))
@@ -239,12 +246,10 @@ class SadWriter:
         self.h5.attrs["rows"], self.h5.attrs["scored"] = self.n, self.n_scored
         self._stack.close()
 
-    def abort(self) -> None:
-        """Close without keeping anything (the temporary files are removed)."""
-        try:
-            self._stack.__exit__(RuntimeError, RuntimeError("aborted"), None)
-        except RuntimeError:
-            pass
+    def abort(self, exc: BaseException) -> None:
+        """Close without keeping anything after ``exc`` (the temporary files are removed); raises what the files'
+        closing makes of ``exc`` (a full disk becomes :class:`basset.fileio.DiskFullError` naming the file)."""
+        self._stack.__exit__(type(exc), exc, exc.__traceback__)
 
 
 def _text_out(path):
@@ -416,8 +421,8 @@ def merge_sad_files(paths, out_path, *, table=None, block: int = 65536) -> dict:
                 take = int(np.searchsorted(lines, bound, side="left")) or 1
                 writer.add(*live[k].take(take))
                 live = [sh for sh in live if sh.i < sh.n]
-        except BaseException:
-            writer.abort()
+        except BaseException as exc:
+            writer.abort(exc)
             raise
         writer.close()
         return attrs

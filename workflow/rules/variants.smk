@@ -34,7 +34,13 @@ if SAD_SHARDS == 1:
         params:
             device=DEVICE,
             variants=keys(
-                "variants", "batch_size", "rc_average", "weights", "chunk_size", "strict", "sad_dtype"
+                "variants",
+                "batch_size",
+                "rc_average",
+                "weights",
+                "chunk_size",
+                "strict",
+                "sad_dtype",
             ),
         script:
             "../scripts/score_snps.py"
@@ -65,7 +71,13 @@ else:
         params:
             device=DEVICE,
             variants=keys(
-                "variants", "batch_size", "rc_average", "weights", "chunk_size", "strict", "sad_dtype"
+                "variants",
+                "batch_size",
+                "rc_average",
+                "weights",
+                "chunk_size",
+                "strict",
+                "sad_dtype",
             ),
             shard=lambda wc: (int(wc.shard), SAD_SHARDS),
         script:

@@ -239,8 +239,8 @@ def score_variants(model, genome: Genome | str | Path, vcf_path: str | Path, out
             summary = _sad_summary(counts, unknown_chroms, match, L, T, rc_average)
             if shard is None:
                 _check_something_scored(vcf_path, list(genome.sizes), summary, unknown_chroms, genome.path)
-    except BaseException:
-        writer.abort()
+    except BaseException as exc:
+        writer.abort(exc)
         raise
     finally:
         bar.close()
