@@ -1,5 +1,5 @@
-"""Benchmark of SAD scoring (basset.vcf, basset.sad, basset.stages.variants): throughput and memory on a
-streamed VCF.
+"""Benchmark of SAD scoring (basset.vcf, basset.sad, basset.sadfile, basset.stages.variants): throughput, memory
+and file sizes on a streamed VCF, against the path of an earlier commit in the same run.
 
 Makes a random genome (2 chromosomes x 10 Mb) and a random gzipped VCF of SNVs in ``benchmarks/out/sad/``
 (or ``--workdir``): REF read from the genome, 1% of records written with REF and ALT exchanged (scored
@@ -8,25 +8,23 @@ skipped). Then, each in a fresh child process so that peak RSS belongs to that r
 
 * ``parse``: ``iter_vcf`` over the whole VCF (variants/s);
 * ``windows``: ``iter_vcf`` + ``variant_sequences`` (reference and alternative codes, variants/s);
-* ``score trivial``: ``score_variants`` with a trivial model (a Linear layer on the base composition,
-  21 targets): everything but the CNN (parsing, windows, one-hot, rc averaging, TSV writing), at full size;
-* ``score cpu``: ``score_variants`` with the ``cpu`` preset (21 targets, random weights), the real cost.
-  On CPU it is bound by inference (4 forward sequences per variant with rc averaging: about 90 variants/s
-  on 2 cores), so it runs on ``--model-variants`` (default 20,000) rather than the full VCF.
+* ``score trivial``: ``score_variants`` with a trivial model (a Linear layer on the one-hot of the 4 central
+  bases, ``--targets`` targets, 164 as the paper): everything but the CNN (parsing, windows, one-hot, rc
+  averaging, the HDF5 file and the summary TSV), at full size;
+* ``legacy trivial``: the same model through the scoring path of ``--legacy-rev`` (the git commit before issue 13:
+  a TSV of every target, eye-indexed one-hot, no reader thread), its source checked out from git into the work
+  folder, on ``--legacy-variants`` records (it is about 25x slower): the speed-up is the ratio of variants/s;
+* ``score cpu`` / ``score basset``: the ``cpu`` and ``basset`` presets (random weights): the fraction of the wall
+  time spent inside the model's forward (timed around it), on ``--model-variants`` / ``--basset-variants``.
 
 Memory: RSS after setup (imports, genome, model), peak RSS (``ru_maxrss``) and RSS sampled at 10%, 50% and
-100% of the scoring wall time. Each scoring run is repeated on the first ``--ref-fraction`` of the same
-VCF (default a tenth): a peak-RSS ratio near 1 between the full run and that reference means memory does
-not grow with the number of variants (the VCF is streamed ``--chunk-size`` records at a time).
+100% of the scoring wall time. The trivial scoring run is repeated on the first ``--ref-fraction`` of the same
+VCF (default a tenth): a peak-RSS ratio near 1 between the full run and that reference means memory does not
+grow with the number of variants. File sizes: sad.h5 and sad.tsv.gz of the full run; the per-target TSV
+(``sad_targets.tsv.gz``, ``variants.tsv_targets``) written from the tenth's sad.h5 and scaled by 10.
 
-Allocator note: with the default glibc settings the per-batch tensors of ``predict_codes`` (one-hot,
-reverse complement, a few MB each) can fragment the heap once glibc raises its dynamic mmap threshold; in
-some runs RSS then jumps once by ~0.8 GB during the first chunk and stays there (bounded, not growing with
-the number of variants). ``--fixed-mmap-threshold`` runs the children with ``MALLOC_MMAP_THRESHOLD_=131072``
-to show that this is the allocator and not data kept by the streaming.
-
-Usage: ``python benchmarks/bench_sad.py [--n-variants 1000000] [--model-variants 20000] [--model both]``;
-``--quick`` for a small smoke run.
+Usage: ``python benchmarks/bench_sad.py [--n-variants 1000000] [--targets 164]``; ``--quick`` for a small smoke
+run.
 """
 
 from __future__ import annotations
@@ -43,8 +41,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-TARGETS = [f"cell{i:02d}" for i in range(21)]
 
 
 def peak_rss_mb() -> float:
@@ -141,18 +137,38 @@ def trivial_model(n_targets: int):
     import torch
     from torch import nn
 
-    class Composition(nn.Module):
-        """(B, 4, L) -> (B, T): a Linear layer on the base composition; costs almost nothing."""
+    class Centre(nn.Module):
+        """(B, 4, L) -> (B, T): a Linear layer on the one-hot of the 4 central bases; reads almost nothing of its
+        input, so that the run measures everything around the model."""
 
         def __init__(self):
             super().__init__()
-            self.lin = nn.Linear(4, n_targets)
+            self.lin = nn.Linear(16, n_targets)
 
         def forward(self, x):
-            return self.lin(x.mean(dim=-1))
+            c = x.shape[-1] // 2
+            return self.lin(x[:, :, c - 2 : c + 2].flatten(1))
 
     torch.manual_seed(0)
-    return Composition()
+    return Centre()
+
+
+class ForwardTimer:
+    """Wall time spent inside a model's forward (the model's share of a scoring run)."""
+
+    def __init__(self, model):
+        self.seconds, self.calls = 0.0, 0
+        self._forward = model.forward
+
+        def timed(*a, **k):
+            t = time.perf_counter()
+            try:
+                return self._forward(*a, **k)
+            finally:
+                self.seconds += time.perf_counter() - t
+                self.calls += 1
+
+        model.forward = timed
 
 
 def child(args) -> dict:
@@ -160,38 +176,55 @@ def child(args) -> dict:
 
     from basset.sequence import Genome
     from basset.stages.variants import score_variants
-    from basset.vcf import iter_vcf, variant_sequences
 
+    targets = [f"cell{i:03d}" for i in range(args.targets)]
+    if args.threads:
+        torch.set_num_threads(args.threads)
     genome = Genome(args.fasta)
-    model = None
-    if args.child in ("score_cpu", "score_trivial"):
-        if args.child == "score_cpu":
+    model = timer = None
+    if args.child.startswith(("score_", "legacy_")):
+        if args.child in ("score_cpu", "score_basset"):
             from basset.models import build_model
             from basset.presets import PRESETS
 
             torch.manual_seed(0)
-            model = build_model(PRESETS["cpu"], len(TARGETS))
+            model = build_model(PRESETS[args.child.removeprefix("score_")], len(targets))
         else:
-            model = trivial_model(len(TARGETS))
+            model = trivial_model(len(targets))
+        timer = ForwardTimer(model)
     res = {"mode": args.child, "setup_rss_mb": rss_mb(), "threads": torch.get_num_threads()}
     sampler = RssSampler()
     sampler.start()
     t = time.perf_counter()
     n = 0
     if args.child == "parse":
+        from basset.vcf import iter_vcf
+
         for chunk in iter_vcf(args.vcf, chunk_size=args.chunk_size):
             n += len(chunk)
     elif args.child == "windows":
+        from basset.vcf import iter_vcf, variant_sequences
+
         for chunk in iter_vcf(args.vcf, chunk_size=args.chunk_size):
             vs = variant_sequences(genome, chunk, args.seq_len)
             n += int(vs.kept.sum())
-    else:
-        summary = score_variants(model, genome, args.vcf, args.out, TARGETS, seq_len=args.seq_len,
+    elif args.child == "legacy_trivial":  # the earlier commit's signature: a TSV of every target
+        summary = score_variants(model, genome, args.vcf, args.out, targets, seq_len=args.seq_len,
                                  batch_size=args.batch_size, chunk_size=args.chunk_size, rc_average=True)
         n = summary["variants_read"]
         res["summary"] = summary
+    else:
+        out = Path(args.out)
+        summary = score_variants(model, genome, args.vcf, out / "sad.h5", targets, seq_len=args.seq_len,
+                                 batch_size=args.batch_size, chunk_size=args.chunk_size, rc_average=True,
+                                 table=out / "sad.tsv.gz", rejects=out / "sad.rejects.tsv.gz")
+        n = summary["variants_read"]
+        res["summary"] = summary
+        res["files_mb"] = {p.name: p.stat().st_size / 1e6 for p in out.iterdir()}
     res["seconds"] = time.perf_counter() - t
     res.update(sampler.stop())
+    if timer is not None:
+        res["model_seconds"], res["model_calls"] = timer.seconds, timer.calls
     res["variants"] = n
     res["variants_per_s"] = n / res["seconds"]
     res["peak_rss_mb"] = peak_rss_mb()
@@ -200,8 +233,8 @@ def child(args) -> dict:
 
 
 def run_child(script_args: list[str], env: dict | None = None) -> dict:
-    out = subprocess.run([sys.executable, __file__, *script_args], capture_output=True, text=True,
-                         env={**os.environ, **(env or {})})
+    env = {**os.environ, **(env or {})}
+    out = subprocess.run([sys.executable, __file__, *script_args], capture_output=True, text=True, env=env)
     if out.returncode:
         sys.exit(f"child {script_args[:2]} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -221,23 +254,37 @@ def first_records(src: Path, dst: Path, n: int) -> None:
             fout.write(line)
 
 
+def legacy_source(rev: str, workdir: Path) -> Path:
+    """The ``src/`` of git revision ``rev``, extracted under ``workdir`` (once)."""
+    dest = workdir / f"legacy-{rev}"
+    if not (dest / "src" / "basset").is_dir():
+        dest.mkdir(parents=True, exist_ok=True)
+        root = Path(__file__).resolve().parents[1]
+        archive = subprocess.run(["git", "-C", str(root), "archive", rev, "src"], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    return dest / "src"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("--n-variants", type=int, default=1_000_000,
                     help="SNVs in the VCF (parse, windows and trivial-model runs)")
-    ap.add_argument("--model-variants", type=int, default=20_000,
-                    help="SNVs scored with the cpu preset (inference-bound: ~90 variants/s on 2 CPU cores)")
-    ap.add_argument("--model", choices=["both", "trivial", "cpu"], default="both")
+    ap.add_argument("--targets", type=int, default=164, help="targets of every model (the paper's 164)")
+    ap.add_argument("--legacy-rev", default="424bd17", help="git revision of the path compared against")
+    ap.add_argument("--legacy-variants", type=int, default=100_000, help="SNVs scored through the legacy path")
+    ap.add_argument("--model-variants", type=int, default=4_000, help="SNVs scored with the cpu preset")
+    ap.add_argument("--basset-variants", type=int, default=500, help="SNVs scored with the basset preset")
+    ap.add_argument("--skip", nargs="*", default=[], choices=["legacy", "cpu", "basset", "reference"],
+                    help="runs to leave out")
     ap.add_argument("--ref-fraction", type=float, default=0.1, help="size of the memory reference run")
     ap.add_argument("--chroms", type=int, default=2)
     ap.add_argument("--chrom-mb", type=float, default=10.0)
     ap.add_argument("--seq-len", type=int, default=600)
     ap.add_argument("--chunk-size", type=int, default=50_000)
     ap.add_argument("--batch-size", type=int, default=256)
-    ap.add_argument("--fixed-mmap-threshold", action="store_true",
-                    help="run the children with MALLOC_MMAP_THRESHOLD_=131072 (see the allocator note)")
-    ap.add_argument("--quick", action="store_true", help="small smoke run: 50,000 / 1,000 variants, 2 x 1 Mb")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads in the children (0: torch's default)")
+    ap.add_argument("--quick", action="store_true", help="small smoke run: 50,000 variants, 2 x 1 Mb")
     ap.add_argument("--workdir", type=Path, default=Path(__file__).parent / "out" / "sad")
     ap.add_argument("--seed", type=int, default=1)
     # child mode (internal): one measurement in a fresh process, JSON on stdout
@@ -250,13 +297,14 @@ def main():
         print(json.dumps(child(args)))
         return
     if args.quick:
-        args.n_variants, args.model_variants, args.chrom_mb = 50_000, 1_000, 1.0
+        args.n_variants, args.legacy_variants, args.model_variants, args.basset_variants = 50_000, 5_000, 500, 50
+        args.chrom_mb = 1.0
     args.workdir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(args.seed)
     fasta = args.workdir / "genome.fa"
     t = time.perf_counter()
     seqs = write_genome(fasta, args.chroms, args.chrom_mb, rng)
-    n_max = max(args.n_variants, args.model_variants if args.model != "trivial" else 0)
+    n_max = args.n_variants
     vcf = args.workdir / f"snvs_{n_max}.vcf.gz"
     write_vcf(vcf, seqs, n_max, rng)
     del seqs
@@ -271,48 +319,70 @@ def main():
         return p
 
     common = ["--fasta", str(fasta), "--seq-len", str(args.seq_len), "--chunk-size", str(args.chunk_size),
-              "--batch-size", str(args.batch_size)]
-    plan = [("parse", args.n_variants), ("windows", args.n_variants)]
-    if args.model in ("both", "trivial"):
-        plan.append(("score_trivial", args.n_variants))
-    if args.model in ("both", "cpu"):
-        plan.append(("score_cpu", args.model_variants))
+              "--batch-size", str(args.batch_size), "--targets", str(args.targets), "--threads", str(args.threads)]
+    tenth = max(1, int(n_max * args.ref_fraction))
+    plan = [("parse", n_max), ("windows", n_max), ("score_trivial", n_max)]
+    if "reference" not in args.skip:
+        plan.append(("score_trivial", tenth))
+    if "legacy" not in args.skip:
+        plan.append(("legacy_trivial", min(args.legacy_variants, n_max)))
+    if "cpu" not in args.skip:
+        plan.append(("score_cpu", min(args.model_variants, n_max)))
+    if "basset" not in args.skip:
+        plan.append(("score_basset", min(args.basset_variants, n_max)))
     rows = []
-    for mode, n in plan:
-        sizes = [n] if mode in ("parse", "windows") else [max(1, int(n * args.ref_fraction)), n]
-        for size in sizes:
-            print(f"running {mode} on {size:,} variants ...", flush=True)
-            out = args.workdir / f"sad_{mode}_{size}.tsv.gz"
-            env = {"MALLOC_MMAP_THRESHOLD_": "131072"} if args.fixed_mmap_threshold else None
-            r = run_child(["--child", mode, "--vcf", str(subset(size)), "--out", str(out), *common], env)
-            r["size"] = size
-            rows.append(r)
-            s = r.get("summary", {})
-            extra = (f"; scored {s['scored']:,}, swapped {s['swapped']:,}, mismatched {s['ref_mismatch_skipped']:,}, "
-                     f"unknown chrom {s['unknown_chrom_skipped']:,}" if s else "")
-            print(f"  {r['variants']:,} variants in {r['seconds']:.1f} s = {r['variants_per_s']:,.0f} variants/s; "
-                  f"RSS after setup {r['setup_rss_mb']:.0f} MB, at 10/50/100% of the run "
-                  f"{r['rss_at_10pct_mb']:.0f}/{r['rss_at_50pct_mb']:.0f}/{r['rss_at_100pct_mb']:.0f} MB, "
-                  f"peak {r['peak_rss_mb']:.0f} MB{extra}", flush=True)
-    print("\nsummary (torch threads: %d; one fresh process per row%s)" % (
-        rows[0]["threads"], "; MALLOC_MMAP_THRESHOLD_=131072" if args.fixed_mmap_threshold else ""))
-    print(f"{'run':<15}{'variants':>11}{'seconds':>10}{'variants/s':>12}{'setup MB':>10}{'peak MB':>9}")
+    for mode, size in plan:
+        print(f"running {mode} on {size:,} variants ...", flush=True)
+        out = args.workdir / f"{mode}_{size}"
+        env = None
+        if mode == "legacy_trivial":
+            out = args.workdir / f"{mode}_{size}.tsv.gz"
+            env = {"PYTHONPATH": str(legacy_source(args.legacy_rev, args.workdir))}
+        else:
+            out.mkdir(exist_ok=True)
+        r = run_child(["--child", mode, "--vcf", str(subset(size)), "--out", str(out), *common], env)
+        r["size"] = size
+        r["out"] = str(out)
+        rows.append(r)
+        s = r.get("summary", {})
+        extra = (f"; scored {s['scored']:,}, swapped {s['swapped']:,}, mismatched {s['ref_mismatch_skipped']:,}, "
+                 f"unknown chrom {s['unknown_chrom_skipped']:,}" if s else "")
+        if "model_seconds" in r:
+            extra += f"; model forward {r['model_seconds']:.1f} s = {100 * r['model_seconds'] / r['seconds']:.1f} %"
+        print(f"  {r['variants']:,} variants in {r['seconds']:.1f} s = {r['variants_per_s']:,.0f} variants/s; "
+              f"RSS after setup {r['setup_rss_mb']:.0f} MB, at 10/50/100% of the run "
+              f"{r['rss_at_10pct_mb']:.0f}/{r['rss_at_50pct_mb']:.0f}/{r['rss_at_100pct_mb']:.0f} MB, "
+              f"peak {r['peak_rss_mb']:.0f} MB{extra}", flush=True)
+    print(f"\nsummary ({args.targets} targets; torch threads: {rows[0]['threads']}; one fresh process per row)")
+    print(f"{'run':<16}{'variants':>11}{'seconds':>10}{'variants/s':>12}{'model %':>9}{'setup MB':>10}{'peak MB':>9}")
     for r in rows:
-        print(f"{r['mode']:<15}{r['size']:>11,}{r['seconds']:>10.1f}{r['variants_per_s']:>12,.0f}"
+        share = f"{100 * r['model_seconds'] / r['seconds']:.1f}" if "model_seconds" in r else "-"
+        print(f"{r['mode']:<16}{r['size']:>11,}{r['seconds']:>10.1f}{r['variants_per_s']:>12,.0f}{share:>9}"
               f"{r['setup_rss_mb']:>10.0f}{r['peak_rss_mb']:>9.0f}")
-    for mode in ("score_trivial", "score_cpu"):
-        pair = [r for r in rows if r["mode"] == mode]
-        if len(pair) == 2:
-            small, big = pair
-            print(f"{mode}: peak RSS {big['size']:,} vs {small['size']:,} variants = {big['peak_rss_mb']:.0f} / "
-                  f"{small['peak_rss_mb']:.0f} MB, ratio {big['peak_rss_mb'] / small['peak_rss_mb']:.2f} (1 = flat); "
-                  f"growth beyond setup {big['peak_rss_mb'] - big['setup_rss_mb']:.0f} vs "
-                  f"{small['peak_rss_mb'] - small['setup_rss_mb']:.0f} MB")
-    cpu = [r for r in rows if r["mode"] == "score_cpu"]
-    if cpu:
-        rate = cpu[-1]["variants_per_s"]
-        print(f"score_cpu: {rate:,.0f} variants/s = {4 * rate:,.0f} forward sequences/s (ref + alt, each with its "
-              f"reverse complement); 1,000,000 variants would take {1e6 / rate / 3600:.1f} h on this machine")
+    full = next(r for r in rows if r["mode"] == "score_trivial" and r["size"] == n_max)
+    ref = next((r for r in rows if r["mode"] == "score_trivial" and r["size"] == tenth and r is not full), None)
+    legacy = next((r for r in rows if r["mode"] == "legacy_trivial"), None)
+    print(f"\nscore_trivial: {full['variants_per_s']:,.0f} variants/s (target 50,000) on {n_max:,} SNVs x "
+          f"{args.targets} targets")
+    if legacy:
+        print(f"speed-up over {args.legacy_rev} (legacy_trivial, {legacy['size']:,} SNVs): "
+              f"{full['variants_per_s'] / legacy['variants_per_s']:.1f}x (target 25x)")
+    if ref:
+        print(f"memory: peak RSS {full['peak_rss_mb']:.0f} MB ({n_max:,}) / {ref['peak_rss_mb']:.0f} MB ({tenth:,}) = "
+              f"{full['peak_rss_mb'] / ref['peak_rss_mb']:.2f} (target <= 1.1)")
+    print("files of the full run: " + ", ".join(f"{k} {v:.1f} MB" for k, v in sorted(full["files_mb"].items())))
+    if ref:
+        from basset.sadfile import write_sad_tsv
+
+        t = time.perf_counter()
+        tsv = Path(ref["out"]) / "sad_targets.tsv.gz"
+        write_sad_tsv(Path(ref["out"]) / "sad.h5", tsv)
+        print(f"per-target TSV of the tenth: {tsv.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - t:.1f} s "
+              f"-> about {tsv.stat().st_size / 1e6 * n_max / tenth:,.0f} MB for {n_max:,} variants")
+    for r in rows:
+        if r["mode"] in ("score_cpu", "score_basset"):
+            print(f"{r['mode']}: {r['variants_per_s']:,.1f} variants/s, model forward "
+                  f"{100 * r['model_seconds'] / r['seconds']:.1f} % of the time")
 
 
 if __name__ == "__main__":

@@ -273,3 +273,32 @@ def test_record_deduper_against_a_python_set():
             seen.add(key)
         assert got.tolist() == want
     assert len(dedup.levels) < 10
+
+
+def test_bf16_scoring_moves_the_sad_a_little(data, tmp_path):
+    """bfloat16 autocast (an option meant for CUDA; autocast runs on the CPU too) changes the SAD by about
+    bfloat16's precision, no more: the same rows, values within 2e-2 of float32, not all identical."""
+    fa, _, _, vcf = data
+
+    class Conv(nn.Module):  # a layer that autocast really runs in bfloat16
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(0)
+            self.conv = nn.Conv1d(4, 8, 5)
+            self.lin = nn.Linear(8, len(TARGETS))
+
+        def forward(self, x):
+            return self.lin(torch.relu(self.conv(x)).amax(dim=-1))
+
+    def run(folder, bf16):
+        score_variants(Conv(), fa, vcf, folder / "sad.h5", TARGETS, seq_len=L, bf16=bf16, dtype="float32")
+        return read_sad(folder / "sad.h5")
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    full, half = run(tmp_path / "a", False), run(tmp_path / "b", True)
+    assert full["id"].tolist() == half["id"].tolist()
+    diff = np.abs(full[TARGETS].to_numpy() - half[TARGETS].to_numpy())
+    assert 0 < diff.max() < 2e-2
+    with h5py.File(tmp_path / "b" / "sad.h5") as f:
+        assert bool(f.attrs["bf16"]) is True

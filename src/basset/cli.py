@@ -446,7 +446,7 @@ def cmd_sad(args) -> dict:
         raise UsageError("--pics", "needs the whole VCF: run it on the gathered shards (basset gather-sad --pics)")
     variants = {"batch_size": args.batch_size, "rc_average": not args.no_rc, "weights": weights,
                 "chunk_size": args.chunk_size, "strict": args.strict,
-                "sad_dtype": "float32" if args.float32 else "float16"}
+                "sad_dtype": "float32" if args.float32 else "float16", "bf16": args.bf16}
     out = layout.out_dir_paths(args.out, "variants", ["sad", "table", "rejects", "summary"])
     summary = score_snps(args.model, args.genome, args.vcf, out=out, variants=variants, device=args.device,
                          progress=not args.quiet, shard=args.shard)
@@ -680,6 +680,8 @@ def args_sad(p) -> None:
     p.add_argument("--strict", action="store_true",
                    help="stop at the first malformed record (default: reject it to sad.rejects.tsv.gz and go on)")
     p.add_argument("--float32", action="store_true", help="store the SAD matrix as float32 (default: float16)")
+    p.add_argument("--bf16", action="store_true", help="score under bfloat16 autocast (for CUDA: faster, slightly "
+                                                        "different SAD)")
     p.add_argument("--full-tsv", action="store_true",
                    help="also write sad_targets.tsv.gz: the scored variants with one SAD column per target, as text")
     p.add_argument("--shard", type=shard_spec, metavar="K/N",

@@ -13,6 +13,7 @@ Predictions are written as a gzipped TSV (:func:`write_predictions`): header
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -30,32 +31,38 @@ from .tables import write_table
 log = logging.getLogger("basset.predict")
 
 
-def _probs(model: torch.nn.Module, codes: torch.Tensor, rc_average: bool) -> torch.Tensor:
-    """Probabilities ``(B, T) float32`` of a batch of codes ``(B, L)`` already on the device."""
-    p = torch.sigmoid(model(one_hot(codes)).float())
-    if rc_average:
-        p = 0.5 * (p + torch.sigmoid(model(one_hot(codes, reverse_complement=True)).float()))
+def _probs(model: torch.nn.Module, codes: torch.Tensor, rc_average: bool, bf16: bool = False) -> torch.Tensor:
+    """Probabilities ``(B, T) float32`` of a batch of codes ``(B, L)`` already on the device; ``bf16``: the forward
+    passes under bfloat16 autocast (meant for CUDA, where it is about twice as fast)."""
+    ctx = torch.autocast(codes.device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
+    with ctx:
+        p = torch.sigmoid(model(one_hot(codes)).float())
+        if rc_average:
+            p = 0.5 * (p + torch.sigmoid(model(one_hot(codes, reverse_complement=True)).float()))
     return p
 
 
 def predict_codes(model: torch.nn.Module, codes, batch_size: int = 256, device="cpu", rc_average: bool = True,
-                  progress: bool = False) -> np.ndarray:
+                  progress: bool = False, bf16: bool = False) -> np.ndarray:
     """Probabilities ``(N, T) float32`` for in-memory codes ``(N, L) uint8`` (numpy or torch).
 
     The model is moved to ``device`` (:func:`basset.device.resolve_device`; in place, as ``nn.Module.to``) and run
-    in eval mode under ``torch.inference_mode``; its training flag is restored afterwards.
+    in eval mode under ``torch.inference_mode``; its training flag is restored afterwards. On CUDA the codes are
+    pinned once so that each batch is copied asynchronously; ``bf16``: bfloat16 autocast (:func:`_probs`).
     """
     device = resolve_device(device)
     codes = torch.as_tensor(np.asarray(codes, dtype=np.uint8) if not isinstance(codes, torch.Tensor) else codes)
     if codes.ndim != 2:
         raise ValueError(f"expected (N, L) codes, got shape {tuple(codes.shape)}")
+    if device.type == "cuda" and codes.device.type == "cpu":
+        codes = codes.pin_memory()
     model.to(device)
     out = []
     bar = progress_bar(codes.shape[0], progress, "predicting", "site")
     with eval_mode(model), torch.inference_mode():
         for lo in range(0, codes.shape[0], batch_size):  # batches, not sequences
             batch = codes[lo : lo + batch_size].to(device, non_blocking=True)
-            out.append(_probs(model, batch, rc_average).cpu())
+            out.append(_probs(model, batch, rc_average, bf16).cpu())
             bar.update(batch.shape[0])
     bar.close()
     if not out:

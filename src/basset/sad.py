@@ -51,22 +51,22 @@ def weight_vector(weights: dict | None, target_names: list[str]) -> np.ndarray |
 
 
 def predict_codes_pair(model, ref: np.ndarray, alt: np.ndarray, batch_size: int = 256, device="cpu",
-                       rc_average: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                       rc_average: bool = True, bf16: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Probabilities ``(k, T) float32`` of reference and alternative windows ``(k, L) uint8``, in one pass
     of :func:`basset.predict.predict_codes` over both (full batches even for small chunks)."""
     probs = predict_codes(model, np.concatenate([ref, alt]), batch_size=batch_size, device=device,
-                          rc_average=rc_average)
+                          rc_average=rc_average, bf16=bf16)
     return probs[: ref.shape[0]], probs[ref.shape[0] :]
 
 
 def score_windows(model, ref: np.ndarray, alt: np.ndarray, n_targets: int, batch_size: int = 256, device="cpu",
-                  rc_average: bool = True) -> np.ndarray:
+                  rc_average: bool = True, bf16: bool = False) -> np.ndarray:
     """SAD ``(k, T) float64`` = p(alt) - p(ref) of windows ``ref``, ``alt`` ``(k, L) uint8``.
 
     ``model``: any ``nn.Module`` mapping ``(B, 4, L)`` one-hot to ``(B, T)`` logits, with ``T = n_targets``
     (checked: a ValueError otherwise).
     """
-    p_ref, p_alt = predict_codes_pair(model, ref, alt, batch_size, device, rc_average)
+    p_ref, p_alt = predict_codes_pair(model, ref, alt, batch_size, device, rc_average, bf16)
     if p_ref.shape[1] != n_targets:
         raise ValueError(f"the model predicts {p_ref.shape[1]} targets but {n_targets} target names were given")
     return p_alt.astype(np.float64) - p_ref.astype(np.float64)

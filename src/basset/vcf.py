@@ -9,10 +9,12 @@ a file (:func:`vcf_lines`, which :func:`basset.pics.select_vcf_records` filters)
   rows are told apart by ``alt``. Symbolic or missing ALT alleles (``<DEL>``, ``*``, ``.``, breakends with
   ``[``/``]``) are skipped and counted, not errors. Alleles are upper-cased; any other character than
   ``ACGTN`` in REF or ALT is an error naming the file and line.
-* **Windows** (:func:`variant_sequences`): for a model input of ``L`` bp the variant's first REF base
-  (VCF ``POS``) sits at 0-based index ``c = L // 2`` of the window (index 300 of 600; Basset's own scripts
-  used ``L // 2 - 1``). Windows running off a chromosome end are padded with N (code 4) and counted
-  (``off_end_padded``), never skipped.
+* **Windows** (:func:`variant_sequences`): for a model input of ``L`` bp each allele is **centred**: its middle
+  base (the left one of the two middle bases for an even length) sits at 0-based index ``c = L // 2`` (index 300
+  of 600; an SNV's base itself; Basset's own scripts used ``L // 2 - 1``). Windows running off a chromosome end
+  are padded with N (code 4) and counted (``off_end_padded``), never skipped.
+* **Chromosome names** are matched to the genome's by :class:`basset.sequence.ChromosomeMatcher` (``1`` /
+  ``chr1``, ``M`` / ``MT`` / ``chrM``); the mapping is collected for the log.
 * **Reference check and swap**: the REF allele must match the genome at ``POS``. If a same-length variant
   (SNV or MNP) shows the ALT allele in the genome instead, the alleles are **swapped**: the scored ``ref``
   is the genome's allele (the VCF ALT), ``alt`` the VCF REF and ``swapped`` is true, so that the SAD is the
@@ -20,12 +22,18 @@ a file (:func:`vcf_lines`, which :func:`basset.pics.select_vcf_records` filters)
   instead edits the reference window to carry the VCF REF; for SNVs both score the same pair of sequences,
   only the sign and the labels differ. A variant matching neither allele is skipped (``ref_mismatch``); a
   chromosome missing from the genome is skipped (``unknown_chrom``); an allele running past the chromosome
-  end is skipped (``outside_chrom``).
-* **Indels** are scored by replacement, anchored on the left: the reference window is the genome window
-  above (REF starting at index ``c``); the alternative window keeps the same left flank (``c`` bases), then
-  the ALT allele, then the genome from just after REF, cut to ``L`` bp (an insertion pushes bases out on the
-  right, a deletion pulls more in). REF must match the genome (no swap for indels); otherwise the variant is
-  skipped and counted (``indel_ref_mismatch_skipped``).
+  end is skipped (``outside_chrom``); a REF or ALT holding N is skipped (``n_allele``), never swapped.
+* **Indels** are scored by replacement, each window centring its own allele: the reference window is the genome
+  with REF centred; the alternative window is the genome's left flank (``c - (len(ALT) - 1) // 2`` bases before
+  POS), ALT, then the genome from just after REF, cut to ``L`` bp. So an insertion pushes the flanks out on both
+  sides and a deletion pulls genome in from both, as Selene's variant effect scorer centres its alleles (it
+  leans even-length alleles the other way by one base). REF must match the genome (no swap for indels);
+  otherwise the variant is skipped and counted (``indel_ref_mismatch_skipped``).
+* **Malformed records** (fewer than 5 columns, a POS that is not an integer >= 1, other letters than ACGTN in an
+  allele) are rejected, with their file, line and reason, and the stream goes on, unless ``strict``: then the
+  first is an :class:`InputError` naming the file and line (:func:`iter_vcf`).
+* **Duplicates** (the same chrom, pos, ref and alt as an earlier record) are recognised over the whole stream by
+  :class:`RecordDeduper`.
 * **Streaming** (:func:`vcf_lines`): a dbSNP or 1000 Genomes sites VCF (gzip, bgzip or plain, a URL or a
   file) is read once in blocks and never stored whole; a connection lost or a body shorter than announced
   raises instead of passing for the end of the file.

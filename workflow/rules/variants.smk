@@ -41,6 +41,7 @@ if SAD_SHARDS == 1:
                 "chunk_size",
                 "strict",
                 "sad_dtype",
+                "bf16",
             ),
         script:
             "../scripts/score_snps.py"
@@ -78,6 +79,7 @@ else:
                 "chunk_size",
                 "strict",
                 "sad_dtype",
+                "bf16",
             ),
             shard=lambda wc: (int(wc.shard), SAD_SHARDS),
         script:

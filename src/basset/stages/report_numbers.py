@@ -22,6 +22,7 @@ from scipy.stats import spearmanr
 from .. import layout
 from ..errors import InputError
 from ..metrics import SITE_CLASSES, auroc
+from ..sadfile import read_sad
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +116,6 @@ def truth_snp_scores(sad_path, truth_dir: Path | None, score: str) -> pd.DataFra
     truth = pd.read_csv(layout.truth_file(truth_dir, "snps"), sep="\t", usecols=["id", "role"])
     absolute = score.startswith("abs(") and score.endswith(")")
     column = score[4:-1] if absolute else score
-    from ..sadfile import read_sad  # h5py: only when a SAD file is read
-
     sad = read_sad(sad_path, targets=False)
     # a multi-allelic record gives several rows per id: the SNP counts by its strongest allele
     values = sad[column].abs() if absolute else sad[column]

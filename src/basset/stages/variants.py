@@ -79,7 +79,7 @@ def score_snps(model, fasta, vcf, *, out: dict, variants: dict | None = None, de
     ``model``.
 
     ``variants``: the config section (keys used: ``batch_size``, ``rc_average``, ``weights``, ``chunk_size``,
-    ``strict``, ``sad_dtype``). Writes ``out["sad"]`` (the HDF5 SAD file, :mod:`basset.sadfile`), and when given
+    ``strict``, ``sad_dtype``, ``bf16``). Writes ``out["sad"]`` (the HDF5 SAD file, :mod:`basset.sadfile`), and when given
     ``out["table"]`` (the summary TSV), ``out["rejects"]`` (rejected and skipped records) and ``out["summary"]``
     (the counts of :func:`score_variants`, which it returns). ``shard=(k, n)``: score only that shard of the VCF's
     chunks (a shard of ``variants.shards`` jobs; :func:`gather_sad` joins them).
@@ -91,7 +91,8 @@ def score_snps(model, fasta, vcf, *, out: dict, variants: dict | None = None, de
                              batch_size=int(cfg["batch_size"]), device=dev, rc_average=bool(cfg["rc_average"]),
                              weights=cfg.get("weights") or None, chunk_size=int(cfg["chunk_size"]),
                              progress=progress, table=out.get("table"), rejects=out.get("rejects"), strict=bool(cfg["strict"]), dtype=cfg["sad_dtype"],
-                             shard=shard, attrs={"model": str(model), "model_sha256": file_sha256(model)})
+                             shard=shard, attrs={"model": str(model), "model_sha256": file_sha256(model)},
+                             bf16=bool(cfg["bf16"]))
     if out.get("summary"):
         write_summary(out["summary"], summary)
     return summary
@@ -174,7 +175,8 @@ def score_variants(model, genome: Genome | str | Path, vcf_path: str | Path, out
                    target_names, seq_len: int | None = None, batch_size: int = 256, device="cpu",
                    rc_average: bool = True, weights: dict | None = None, chunk_size: int = 50_000,
                    progress: bool = False, *, table=None, rejects=None, strict: bool = False,
-                   dtype: str = "float16", shard: tuple[int, int] | None = None, attrs: dict | None = None) -> dict:
+                   dtype: str = "float16", shard: tuple[int, int] | None = None, attrs: dict | None = None,
+                   bf16: bool = False) -> dict:
     """Score every variant of a VCF with SAD = p(alt) - p(ref) per target and write the HDF5 SAD file
     ``out_path`` (:mod:`basset.sadfile`), and when given the summary TSV ``table`` and the ``rejects`` TSV
     (gzipped when a name ends in ``.gz``).
@@ -182,7 +184,8 @@ def score_variants(model, genome: Genome | str | Path, vcf_path: str | Path, out
     ``model``: any ``nn.Module`` mapping ``(B, 4, L)`` one-hot to ``(B, T)`` logits; ``seq_len`` defaults
     to ``model.config['seq_len']``. ``target_names``: ``T`` column names (``meta['target_names']`` of
     :func:`basset.models.load_model`). ``weights``: ``{target: w}`` adds ``weighted = sum w_t |SAD_t|``.
-    ``dtype``: ``float16`` or ``float32`` for the SAD matrix.
+    ``dtype``: ``float16`` or ``float32`` for the SAD matrix. ``bf16``: the model under bfloat16 autocast (for
+    CUDA; benchmarks/README.md says how far it moves the SAD).
 
     The VCF is streamed ``chunk_size`` records at a time (memory does not grow with the file), the next chunk
     read and its windows built in a worker thread while the model scores the current one. Malformed records
@@ -210,7 +213,7 @@ def score_variants(model, genome: Genome | str | Path, vcf_path: str | Path, out
     unknown_chroms: set[str] = set()
     match = ChromosomeMatcher(genome.sizes)
     T = len(target_names)
-    file_attrs = {"seq_len": L, "rc_average": bool(rc_average), "genome": str(genome.path), "vcf": str(vcf_path),
+    file_attrs = {"seq_len": L, "rc_average": bool(rc_average), "bf16": bool(bf16), "genome": str(genome.path), "vcf": str(vcf_path),
                   "basset_version": __version__, "shard": "" if shard is None else f"{shard[0]}/{shard[1]}",
                   **(attrs or {})}
     bar = progress_bar(None, progress, "scoring variants", "variant")
@@ -233,7 +236,7 @@ def score_variants(model, genome: Genome | str | Path, vcf_path: str | Path, out
                 unknown_chroms.update(rows["chrom"].to_numpy(dtype=object)[rows["status"].to_numpy() == "unknown_chrom"])
                 sad = np.full((len(rows), T), np.nan)
                 if len(scored_rows):
-                    sad[scored_rows] = score_windows(model, vs.ref, vs.alt, T, batch_size, device, rc_average)
+                    sad[scored_rows] = score_windows(model, vs.ref, vs.alt, T, batch_size, device, rc_average, bf16)
                 writer.add(rows, sad)
                 bar.update(len(chunk))
             summary = _sad_summary(counts, unknown_chroms, match, L, T, rc_average)
