@@ -609,7 +609,7 @@ def test_score_windows_is_alt_minus_ref_of_the_given_windows():
         sad = score_windows(model, np.stack([encode(w) for w in ref_w]), np.stack([encode(w) for w in alt_w]), 2,
                             batch_size=1, rc_average=rc)
         want = [hand_prob(a, weight, bias, rc) - hand_prob(r, weight, bias, rc) for r, a in zip(ref_w, alt_w)]
-        assert sad.dtype == np.float64 and sad.shape == (2, 2)
+        assert sad.dtype == np.float32 and sad.shape == (2, 2)
         np.testing.assert_allclose(sad, want, rtol=1e-5, atol=1e-6)
         assert np.abs(sad).min() > 1e-3
     with pytest.raises(ValueError, match="predicts 2 targets but 3"):
@@ -1368,7 +1368,7 @@ def test_predict_codes_pair_and_score_windows_defaults_device_and_batches():
     plain = [hand_prob(w, weight, bias, False) for w in ref_w]
     assert np.abs(np.asarray(plain) - p_ref).max() > 1e-3  # the model is not strand-symmetric
     sad = score_windows(model, ref, alt, 2)
-    assert sad.dtype == np.float64
+    assert sad.dtype == np.float32
     np.testing.assert_allclose(sad, np.asarray(p_alt, np.float64) - p_ref, rtol=1e-6, atol=1e-7)
     for call in (lambda: predict_codes_pair(model, ref, alt, device="nowhere"),
                  lambda: score_windows(model, ref, alt, 2, device="nowhere")):

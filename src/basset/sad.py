@@ -61,7 +61,7 @@ def predict_codes_pair(model, ref: np.ndarray, alt: np.ndarray, batch_size: int 
 
 def score_windows(model, ref: np.ndarray, alt: np.ndarray, n_targets: int, batch_size: int = 256, device="cpu",
                   rc_average: bool = True, bf16: bool = False) -> np.ndarray:
-    """SAD ``(k, T) float64`` = p(alt) - p(ref) of windows ``ref``, ``alt`` ``(k, L) uint8``.
+    """SAD ``(k, T) float32`` = p(alt) - p(ref) of windows ``ref``, ``alt`` ``(k, L) uint8``.
 
     ``model``: any ``nn.Module`` mapping ``(B, 4, L)`` one-hot to ``(B, T)`` logits, with ``T = n_targets``
     (checked: a ValueError otherwise).
@@ -69,4 +69,4 @@ def score_windows(model, ref: np.ndarray, alt: np.ndarray, n_targets: int, batch
     p_ref, p_alt = predict_codes_pair(model, ref, alt, batch_size, device, rc_average, bf16)
     if p_ref.shape[1] != n_targets:
         raise ValueError(f"the model predicts {p_ref.shape[1]} targets but {n_targets} target names were given")
-    return p_alt.astype(np.float64) - p_ref.astype(np.float64)
+    return p_alt - p_ref

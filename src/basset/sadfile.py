@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .fileio import atomic_open, atomic_path
+from .fileio import atomic_open, atomic_path, compression
 
 try:  # Intel ISA-L deflate: the same format as zlib, several times faster
     from isal import isal_zlib as _deflate_lib
@@ -138,14 +138,16 @@ def chunk_rows_for(n_targets: int, itemsize: int) -> int:
 
 def summaries(sad: np.ndarray, weights: np.ndarray | None) -> dict[str, np.ndarray]:
     """``mean_sad``, ``max_abs_sad`` (float32), ``top_target`` (int16: the target of largest |SAD|) and, with
-    ``weights`` ``(T,)``, ``weighted = sum_t w_t |SAD_t|`` of a ``(k, T)`` SAD block (float64 arithmetic)."""
-    sad = np.asarray(sad, dtype=np.float64)
+    ``weights`` ``(T,)``, ``weighted = sum_t w_t |SAD_t|`` of a ``(k, T)`` SAD block (float32 or float64; the
+    sums accumulate in float64)."""
+    sad = np.asarray(sad)
     abs_sad = np.abs(sad)
-    out = {"mean_sad": sad.mean(axis=1).astype(np.float32),
+    out = {"mean_sad": sad.mean(axis=1, dtype=np.float64).astype(np.float32),
            "max_abs_sad": abs_sad.max(axis=1, initial=0.0).astype(np.float32),
            "top_target": (abs_sad.argmax(axis=1) if sad.shape[1] else np.zeros(len(sad), int)).astype(np.int16)}
     if weights is not None:
-        out["weighted"] = (abs_sad @ weights).astype(np.float32)
+        out["weighted"] = np.einsum("kt,t->k", abs_sad, np.asarray(weights, dtype=np.float64),
+                                    dtype=np.float64).astype(np.float32)
     return out
 
 
@@ -199,17 +201,38 @@ class SadWriter:
             self.table.write(_tsv_header(weights is not None))
 
     def add(self, rows: pd.DataFrame, sad: np.ndarray, summ: dict | None = None) -> None:
-        """Append rows: ``sad`` ``(k, T)`` (NaN where not scored); ``summ``, the summary columns as
-        :func:`summaries` gives them for every row (copied as they are: a gather keeps the shards' values),
-        computed here from ``sad`` when ``None``."""
+        """Append rows: :meth:`add_variants`, then :meth:`add_scores`."""
+        self.add_variants(rows)
+        self.add_scores(rows, sad, summ)
+
+    def add_variants(self, rows: pd.DataFrame) -> None:
+        """Append the per-variant columns of ``rows`` (:data:`VARIANT_COLUMNS`, status as text). They do not
+        depend on the model: the reader thread writes them while the model scores the chunk before."""
+        if len(rows) == 0:
+            return
+        codes, names = pd.factorize(rows["chrom"].to_numpy(dtype=object), sort=False)
+        lut = np.array([self.chrom_code.setdefault(str(c), len(self.chrom_code)) for c in names], dtype=np.int32)
+        status, labels = pd.factorize(rows["status"].to_numpy(dtype=object), sort=False)
+        status_lut = np.array([STATUS_CODE[x] for x in labels], dtype=np.uint8)
+        c = self.cols
+        c["chrom"].add(lut[codes])
+        c["pos"].add(rows["pos"].to_numpy(dtype=np.int64))
+        for key in ("id", "ref", "alt"):
+            c[key].add(rows[key].to_numpy(dtype=object))
+        c["swapped"].add(rows["swapped"].to_numpy(dtype=bool))
+        c["status"].add(status_lut[status])
+        c["line"].add(rows["line"].to_numpy(dtype=np.int64))
+        self.n += len(rows)
+
+    def add_scores(self, rows: pd.DataFrame, sad: np.ndarray, summ: dict | None = None) -> None:
+        """Append the SAD ``(k, T)`` of ``rows`` (NaN where not scored) and its summaries; ``summ``, the summary
+        columns as :func:`summaries` gives them for every row (copied as they are: a gather keeps the shards'
+        values), computed here from ``sad`` when ``None``; and the scored rows to the summary TSV."""
         k = len(rows)
         if k == 0:
             return
         if np.shape(sad) != (k, len(self.target_names)):
             raise ValueError(f"SAD block of shape {np.shape(sad)} for {k} rows x {len(self.target_names)} targets")
-        chrom = rows["chrom"].to_numpy(dtype=object)
-        codes, names = pd.factorize(chrom, sort=False)
-        lut = np.array([self.chrom_code.setdefault(str(c), len(self.chrom_code)) for c in names], dtype=np.int32)
         status = rows["status"].to_numpy(dtype=object)
         scored = (status == "ok") | (status == "swapped")
         if summ is None:
@@ -217,21 +240,13 @@ class SadWriter:
             summ = {key: np.full(k, np.nan, dtype=np.float32) for key in keys}
             summ["top_target"] = np.full(k, -1, dtype=np.int16)
             if scored.any():
-                for key, value in summaries(np.asarray(sad, dtype=np.float64)[scored], self.weights).items():
+                for key, value in summaries(np.asarray(sad)[scored], self.weights).items():
                     summ[key][scored] = value
-        sad = np.asarray(sad).astype(self.dtype)  # the stored values, which the TSVs show too
+        sad = np.asarray(sad).astype(self.dtype, copy=False)  # the stored values, which the TSVs show too
         c = self.cols
-        c["chrom"].add(lut[codes])
-        c["pos"].add(rows["pos"].to_numpy(dtype=np.int64))
-        for key in ("id", "ref", "alt"):
-            c[key].add(rows[key].to_numpy(dtype=object))
-        c["swapped"].add(rows["swapped"].to_numpy(dtype=bool))
-        c["status"].add(np.array([STATUS_CODE[s] for s in status], dtype=np.uint8))
-        c["line"].add(rows["line"].to_numpy(dtype=np.int64))
         c["sad"].add(sad)
         for key in ("mean_sad", "max_abs_sad", "top_target") + (("weighted",) if self.weights is not None else ()):
             c[key].add(summ[key])
-        self.n += k
         self.n_scored += int(scored.sum())
         if self.table is not None and scored.any():
             self.table.write(_tsv_rows(rows.loc[scored], {key: v[scored] for key, v in summ.items()},
@@ -294,14 +309,16 @@ def read_sad(path, targets: bool = True) -> pd.DataFrame:
     target; ``df.attrs['target_names']`` lists the per-target SAD columns (none for the summary TSV)."""
     if is_hdf5(path):
         return read_sad_h5(path, targets=targets)
+    packed = compression(path)  # gzip or not by content, not by name
     try:
-        header = pd.read_csv(path, sep="\t", nrows=0).columns
+        header = pd.read_csv(path, sep="\t", nrows=0, compression=packed).columns
     except pd.errors.EmptyDataError:
         raise InputError(path, "empty file: expected a SAD table with a header", line=1) from None
     text_cols = ("chrom", "id", "ref", "alt", "top_target", "swapped")
     # IDs and names stay text ("NA", "nan" are valid IDs); only the numeric columns parse NaN
     df = pd.read_csv(path, sep="\t", dtype={c: str for c in text_cols if c in header}, keep_default_na=False,
-                     na_values={c: ["nan", "NaN"] for c in header if c not in text_cols and c != "pos"})
+                     na_values={c: ["nan", "NaN"] for c in header if c not in text_cols and c != "pos"},
+                     compression=packed)
     missing = [c for c in SUMMARY_COLUMNS if c != "weighted" and c not in df.columns]
     if missing:
         raise InputError(path, f"not a SAD table: missing columns {', '.join(missing)} (expected "

@@ -136,10 +136,11 @@ def _prefetched(items, depth: int = 1):
 
 
 def _prepare(genome: Genome, vcf_path, L: int, chunk_size: int, counts: Counter, strict: bool,
-             shard, match: ChromosomeMatcher):
+             shard, match: ChromosomeMatcher, writer: SadWriter):
     """Chunks of the VCF with their windows: ``(chunk, rows, vs, scored_rows, rejected)``, where ``rows`` are the
-    :data:`basset.sadfile.VARIANT_COLUMNS` of every row of ``chunk``, ``vs`` the windows of the rows to score,
-    ``scored_rows`` their positions in ``chunk``, ``rejected`` the reject frames found since the last chunk."""
+    :data:`basset.sadfile.VARIANT_COLUMNS` of every row of ``chunk`` (already written to ``writer``: they do not
+    depend on the model), ``vs`` the windows of the rows to score, ``scored_rows`` their positions in ``chunk``,
+    ``rejected`` the reject frames found since the last chunk."""
     rejected: list[pd.DataFrame] = []
     dedup = RecordDeduper()
     for chunk in iter_vcf(vcf_path, chunk_size=chunk_size, counts=counts, strict=strict, rejects=rejected.append,
@@ -166,6 +167,7 @@ def _prepare(genome: Genome, vcf_path, L: int, chunk_size: int, counts: Counter,
             sk = chunk.loc[skipped]
             rejected.append(reject_frame(vcf_path, sk, [SKIP_REASONS[x] for x in status[skipped]]))
         found, rejected[:] = list(rejected), []
+        writer.add_variants(rows)
         yield chunk, rows, vs, fresh[vs.kept], found
     if rejected:
         yield None, None, None, None, list(rejected)
@@ -227,17 +229,17 @@ def score_variants(model, genome: Genome | str | Path, vcf_path: str | Path, out
                     atomic_open(rejects, "w", gzip_level=1 if str(rejects).endswith(".gz") else None))
                 reject_out.write("\t".join(REJECT_COLUMNS) + "\n")
             for chunk, rows, vs, scored_rows, found in _prefetched(
-                    _prepare(genome, vcf_path, L, chunk_size, counts, strict, shard, match)):
+                    _prepare(genome, vcf_path, L, chunk_size, counts, strict, shard, match, writer)):
                 if found and reject_out is not None:
                     frame = pd.concat(found, ignore_index=True).sort_values("line", kind="stable")
                     reject_out.write(frame.to_csv(sep="\t", index=False, header=False))
                 if chunk is None:
                     continue
                 unknown_chroms.update(rows["chrom"].to_numpy(dtype=object)[rows["status"].to_numpy() == "unknown_chrom"])
-                sad = np.full((len(rows), T), np.nan)
+                sad = np.full((len(rows), T), np.nan, dtype=np.float32)
                 if len(scored_rows):
                     sad[scored_rows] = score_windows(model, vs.ref, vs.alt, T, batch_size, device, rc_average, bf16)
-                writer.add(rows, sad)
+                writer.add_scores(rows, sad)
                 bar.update(len(chunk))
             summary = _sad_summary(counts, unknown_chroms, match, L, T, rc_average)
             if shard is None:
