@@ -299,3 +299,24 @@ def test_lint_and_snakefmt_are_clean():
     fmt = subprocess.run([str(Path(sys.executable).with_name("snakefmt")), "--check", "Snakefile", "workflow/rules"],
                          cwd=ROOT, capture_output=True, text=True)
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+
+
+def test_dry_run_shards_score_snps_in_jobs_and_gathers_them(workdir):
+    """variants.shards: 3 plans three score_snps_shard jobs (shard 0, 1, 2 of 3; each requesting the gpu resource
+    when the device is cuda, so that on SLURM each is its own GPU job) and one gather_sad writing sad.h5."""
+    import yaml
+
+    config = _merged(yaml.safe_load((workdir / "config/config.yaml").read_text()),
+                     {"variants": {"shards": 3}, "train": {"device": "cuda"}})
+    path = workdir / "config/shards.yaml"
+    path.write_text(yaml.safe_dump(config))
+    res = snakemake(workdir, "-n", "--configfile", str(path))
+    text = res.stdout + res.stderr
+    assert res.returncode == 0, text[-3000:]
+    jobs = text.split("\nrule ")
+    shards = [j for j in jobs if j.startswith("score_snps_shard:")]
+    assert sorted(j.split("wildcards: shard=")[1].split()[0] for j in shards) == ["0", "1", "2"]
+    assert all("gpu=1" in j for j in shards), shards[0]
+    gather = [j for j in jobs if j.startswith("gather_sad:")]
+    assert len(gather) == 1 and "results/default/variants/sad.h5" in gather[0]
+    assert not any(j.startswith("score_snps:") for j in jobs)

@@ -152,8 +152,9 @@ def summaries(sad: np.ndarray, weights: np.ndarray | None) -> dict[str, np.ndarr
 
 
 class SadWriter:
-    """Write a SAD file (and its summary TSV when ``table`` is given) a block of rows at a time, each to a temporary name renamed into place when :meth:`close` succeeds; on an error (``abort``)
-    nothing is left under the final names.
+    """Write a SAD file (and its summary TSV when ``table`` is given) a block of rows at a time, each to a temporary
+    name renamed into place when :meth:`close` succeeds; on an error (:meth:`abort`) nothing is left under the final
+    names.
 
     ``add(rows, sad)``: ``rows`` a frame with :data:`VARIANT_COLUMNS` (status as text), ``sad`` ``(k, T)`` float
     (NaN in rows not scored). ``attrs``: extra file attributes (model, genome, vcf, seq_len, rc_average, ...).
@@ -189,8 +190,10 @@ class SadWriter:
                      "id": _Column(v, "id", _STR), "ref": _Column(v, "ref", _STR), "alt": _Column(v, "alt", _STR),
                      "swapped": _Column(v, "swapped", np.bool_), "status": _Column(v, "status", _STATUS_DTYPE),
                      "line": _Column(v, "line", np.int64),
-                     "sad": _Column(self.h5, "sad", self.dtype, width=T, chunk_rows=chunk_rows_for(T, self.dtype.itemsize)),
-                     "mean_sad": _Column(s, "mean_sad", np.float32), "max_abs_sad": _Column(s, "max_abs_sad", np.float32),
+                     "sad": _Column(self.h5, "sad", self.dtype, width=T,
+                                    chunk_rows=chunk_rows_for(T, self.dtype.itemsize)),
+                     "mean_sad": _Column(s, "mean_sad", np.float32),
+                     "max_abs_sad": _Column(s, "max_abs_sad", np.float32),
                      "top_target": _Column(s, "top_target", np.int16)}
         if weights is not None:
             self.cols["weighted"] = _Column(s, "weighted", np.float32)

@@ -79,10 +79,10 @@ def score_snps(model, fasta, vcf, *, out: dict, variants: dict | None = None, de
     ``model``.
 
     ``variants``: the config section (keys used: ``batch_size``, ``rc_average``, ``weights``, ``chunk_size``,
-    ``strict``, ``sad_dtype``, ``bf16``). Writes ``out["sad"]`` (the HDF5 SAD file, :mod:`basset.sadfile`), and when given
-    ``out["table"]`` (the summary TSV), ``out["rejects"]`` (rejected and skipped records) and ``out["summary"]``
-    (the counts of :func:`score_variants`, which it returns). ``shard=(k, n)``: score only that shard of the VCF's
-    chunks (a shard of ``variants.shards`` jobs; :func:`gather_sad` joins them).
+    ``strict``, ``sad_dtype``, ``bf16``). Writes ``out["sad"]`` (the HDF5 SAD file, :mod:`basset.sadfile`), and
+    when given ``out["table"]`` (the summary TSV), ``out["rejects"]`` (rejected and skipped records) and
+    ``out["summary"]`` (the counts of :func:`score_variants`, which it returns). ``shard=(k, n)``: score only that
+    shard of the VCF's chunks (a shard of ``variants.shards`` jobs; :func:`gather_sad` joins them).
     """
     cfg = with_defaults("variants", variants)
     dev = use_device(device, threads)
@@ -90,7 +90,8 @@ def score_snps(model, fasta, vcf, *, out: dict, variants: dict | None = None, de
     summary = score_variants(net, fasta, vcf, out["sad"], target_names=meta["target_names"],
                              batch_size=int(cfg["batch_size"]), device=dev, rc_average=bool(cfg["rc_average"]),
                              weights=cfg.get("weights") or None, chunk_size=int(cfg["chunk_size"]),
-                             progress=progress, table=out.get("table"), rejects=out.get("rejects"), strict=bool(cfg["strict"]), dtype=cfg["sad_dtype"],
+                             progress=progress, table=out.get("table"), rejects=out.get("rejects"),
+                             strict=bool(cfg["strict"]), dtype=cfg["sad_dtype"],
                              shard=shard, attrs={"model": str(model), "model_sha256": file_sha256(model)},
                              bf16=bool(cfg["bf16"]))
     if out.get("summary"):
@@ -215,7 +216,8 @@ def score_variants(model, genome: Genome | str | Path, vcf_path: str | Path, out
     unknown_chroms: set[str] = set()
     match = ChromosomeMatcher(genome.sizes)
     T = len(target_names)
-    file_attrs = {"seq_len": L, "rc_average": bool(rc_average), "bf16": bool(bf16), "genome": str(genome.path), "vcf": str(vcf_path),
+    file_attrs = {"seq_len": L, "rc_average": bool(rc_average), "bf16": bool(bf16), "genome": str(genome.path),
+                  "vcf": str(vcf_path),
                   "basset_version": __version__, "shard": "" if shard is None else f"{shard[0]}/{shard[1]}",
                   **(attrs or {})}
     bar = progress_bar(None, progress, "scoring variants", "variant")
@@ -235,7 +237,8 @@ def score_variants(model, genome: Genome | str | Path, vcf_path: str | Path, out
                     reject_out.write(frame.to_csv(sep="\t", index=False, header=False))
                 if chunk is None:
                     continue
-                unknown_chroms.update(rows["chrom"].to_numpy(dtype=object)[rows["status"].to_numpy() == "unknown_chrom"])
+                unknown = rows["status"].to_numpy() == "unknown_chrom"
+                unknown_chroms.update(rows["chrom"].to_numpy(dtype=object)[unknown])
                 sad = np.full((len(rows), T), np.nan, dtype=np.float32)
                 if len(scored_rows):
                     sad[scored_rows] = score_windows(model, vs.ref, vs.alt, T, batch_size, device, rc_average, bf16)
@@ -276,13 +279,13 @@ def _mapping_text(mapped: dict, most: int = 10) -> str:
 def _check_something_scored(vcf_path, genome_names: list, s: dict, unknown_chroms: set[str], genome="") -> None:
     """An :class:`InputError` when the VCF gave nothing useful: no record, no variant on a known chromosome, or
     none that could be scored."""
-    considered = s["variants_read"] - s["symbolic_skipped"] - s["malformed_rejected"]
     if s["scored"] > 0:
         return
     if s["variants_read"] == 0:
         raise InputError(vcf_path, "no variant records: expected tab-separated lines CHROM POS ID REF ALT")
     names = list(genome_names)
-    if considered > 0 and s["unknown_chrom_skipped"] >= considered + s["multiallelic_extra_rows"] - s["duplicate_skipped"]:
+    landed = s["ref_mismatch_skipped"] + s["outside_chrom_skipped"]  # rows whose chromosome the genome has
+    if landed == 0 and s["unknown_chrom_skipped"] > 0:
         vcf_names = sorted(unknown_chroms)
         raise InputError(vcf_path, f"no variant is on a chromosome of the genome {genome}: the VCF names "
                                    f"{', '.join(vcf_names[:5])}{' ...' if len(vcf_names) > 5 else ''}; the genome "
