@@ -140,12 +140,19 @@ def test_tiny_workflow_mutagenesis_and_variants(tiny_run):
         assert np.isfinite(h5["phylop"][...]).all()
     reg = pd.read_csv(res / "satmut/phylop_regression.tsv", sep="\t")
     assert list(reg["features"]) == ["loss", "gain", "both"] and reg["r"].notna().all()
-    sad = pd.read_csv(res / "variants/sad.tsv.gz", sep="\t")
+    from basset.sadfile import read_sad
+
+    sad = read_sad(res / "variants/sad.h5")
+    table = pd.read_csv(res / "variants/sad.tsv.gz", sep="\t")
     vcf = pd.read_csv(tiny_run[0] / "resources/tiny/snps.vcf.gz", sep="\t", comment="#", header=None)
     summary = pd.read_csv(res / "variants/summary.tsv", sep="\t", index_col=0)["value"]
-    assert int(summary["scored"]) == len(sad) == len(vcf)  # every simulated SNP matches the genome
+    assert int(summary["scored"]) == len(sad) == len(table) == len(vcf)  # every simulated SNP matches the genome
+    assert table["id"].tolist() == sad["id"].tolist()
     targets = list(pd.read_csv(tiny_run[0] / "config/samples/tiny.tsv", sep="\t")["name"])
-    np.testing.assert_allclose(sad["mean_sad"], sad[targets].mean(axis=1), atol=2e-6)
+    assert sad.attrs["target_names"] == targets
+    # mean_sad from the full-precision SAD, the stored SAD float16
+    np.testing.assert_allclose(sad["mean_sad"], sad[targets].mean(axis=1), atol=1e-3)
+    np.testing.assert_allclose(table["mean_sad"], sad["mean_sad"], rtol=1e-5, atol=1e-8)
     enrichment = pd.read_csv(res / "variants/pics_enrichment.tsv", sep="\t", index_col=0)["value"]
     assert int(enrichment["n_high"]) + int(enrichment["n_low"]) <= int(enrichment["n_matched"]) == len(vcf)
     for stem in ("satmut/fig4a_maps", "satmut/fig4bcd_phylop", "variants/fig5a_pics", "variants/fig5b_top_snp"):
