@@ -1478,14 +1478,9 @@ def _scale_records(seqs, chrom_out=lambda c: c):
 
 
 def _scale_vcf(path, recs, gz=False):
-    text = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n" + "".join(
-        f"{c}\t{p}\t{i}\t{r}\t{a}\t.\t.\t.\n" for c, p, i, r, a in recs)
-    if gz:
-        with gzip.open(path, "wt") as fh:
-            fh.write(text)
-    else:
-        path.write_text(text)
-    return path
+    """A VCF of the records ``(chrom, pos, id, ref, alt)`` with a 2-line header (data from line 3)."""
+    header = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    return _write_vcf(path, _vcf_text(recs, header), gz=gz)
 
 
 @pytest.fixture()
