@@ -52,11 +52,10 @@ def weight_vector(weights: dict | None, target_names: list[str]) -> np.ndarray |
 
 def predict_codes_pair(model, ref: np.ndarray, alt: np.ndarray, batch_size: int = 256, device="cpu",
                        rc_average: bool = True, bf16: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Probabilities ``(k, T) float32`` of reference and alternative windows ``(k, L) uint8``, in one pass
-    of :func:`basset.predict.predict_codes` over both (full batches even for small chunks)."""
-    probs = predict_codes(model, np.concatenate([ref, alt]), batch_size=batch_size, device=device,
-                          rc_average=rc_average, bf16=bf16)
-    return probs[: ref.shape[0]], probs[ref.shape[0] :]
+    """Probabilities ``(k, T) float32`` of reference and alternative windows ``(k, L) uint8``
+    (:func:`basset.predict.predict_codes` over each)."""
+    kw = dict(batch_size=batch_size, device=device, rc_average=rc_average, bf16=bf16)
+    return predict_codes(model, ref, **kw), predict_codes(model, alt, **kw)
 
 
 def score_windows(model, ref: np.ndarray, alt: np.ndarray, n_targets: int, batch_size: int = 256, device="cpu",
@@ -69,4 +68,4 @@ def score_windows(model, ref: np.ndarray, alt: np.ndarray, n_targets: int, batch
     p_ref, p_alt = predict_codes_pair(model, ref, alt, batch_size, device, rc_average, bf16)
     if p_ref.shape[1] != n_targets:
         raise ValueError(f"the model predicts {p_ref.shape[1]} targets but {n_targets} target names were given")
-    return p_alt - p_ref
+    return np.subtract(p_alt, p_ref, out=p_alt)
