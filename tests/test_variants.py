@@ -1363,7 +1363,7 @@ class BatchRecorder(PositionLinear):
 
 def test_predict_codes_pair_and_score_windows_defaults_device_and_batches():
     """With defaults (CPU, rc averaging on) both give the hand probabilities of both strands; the device asked
-    for is used (a bad one is refused); ref and alt go through in one pass, in batches of batch_size."""
+    for is used (a bad one is refused); ref, then alt, go through in batches of batch_size."""
     weight, bias = linear_weights(8, T=2, seed=3)
     ref_w, alt_w = ["ACGTTGCA", "NNNNACGT"], ["ACGTAGCA", "NNNNCCGT"]
     ref = np.stack([encode(w) for w in ref_w])
@@ -1382,11 +1382,12 @@ def test_predict_codes_pair_and_score_windows_defaults_device_and_batches():
         with pytest.raises(ConfigError, match="got 'nowhere'"):
             call()
     recorder = BatchRecorder(weight, bias)
-    predict_codes_pair(recorder, ref, alt, batch_size=3, rc_average=False)
-    assert recorder.batches == [3, 1]
+    predict_codes_pair(recorder, ref, alt, batch_size=1, rc_average=False)
+    assert recorder.batches == [1, 1, 1, 1]
     recorder.batches.clear()
-    score_windows(recorder, ref, alt, 2, batch_size=3, rc_average=False)
-    assert recorder.batches == [3, 1]
+    score_windows(recorder, np.concatenate([ref, ref]), np.concatenate([alt, alt]), 2, batch_size=3,
+                  rc_average=False)
+    assert recorder.batches == [3, 1, 3, 1]
 
 
 def test_sad_target_columns_prefers_the_recorded_target_names():
@@ -1705,3 +1706,101 @@ def test_bf16_scoring_moves_the_sad_a_little(scale_data, tmp_path):
     assert 0 < diff.max() < 2e-2
     with h5py.File(tmp_path / "b" / "sad.h5") as f:
         assert bool(f.attrs["bf16"]) is True
+
+
+def test_a_reader_process_that_dies_is_an_error_and_leaves_no_output(tmp_path, monkeypatch):
+    """The VCF is read in a forked worker process; if it dies without a word (killed, out of memory) the run
+    stops with an error that says so, instead of waiting for ever or writing a partial SAD file."""
+    import os
+
+    import basset.stages.variants as stage
+
+    def dying(*args):
+        os._exit(3)
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(stage, "_prepare", dying)
+    fa = _genome(tmp_path)
+    vcf = _write_vcf(tmp_path / "v.vcf", _vcf_text())
+    with pytest.raises(RuntimeError, match=r"reader process ended without a result \(exit code 3"):
+        score_variants(MotifModel(), fa, vcf, tmp_path / "sad.h5", TARGETS, seq_len=L, table=tmp_path / "t.tsv")
+    assert not (tmp_path / "sad.h5").exists() and not (tmp_path / "t.tsv").exists()
+    assert not any(p.name.startswith((".tmp-", ".stage-")) for p in tmp_path.iterdir())
+
+
+def test_errors_cross_a_process_boundary_unchanged():
+    """Errors raised in the reader process are pickled to the scoring process: every basset error comes back with
+    its class, message and fields."""
+    import pickle
+
+    from basset.errors import UsageError
+    from basset.fileio import DiskFullError
+
+    for exc in (InputError("v.vcf", "expected an integer POS", line=7, record="chr1 x"),
+                ConfigError("variants.chunk_size", "must be >= 1"), UsageError("--target", "unknown target 'x'"),
+                DiskFullError("/x/sad.h5", "writing chunk 3")):
+        back = pickle.loads(pickle.dumps(exc))
+        assert type(back) is type(exc) and str(back) == str(exc) and back.args == exc.args
+        assert vars(back) == vars(exc)
+
+
+def test_the_reader_process_leaves_when_the_scoring_process_is_killed(tmp_path):
+    """kill -9 of `basset sad` in the middle: its VCF reader process does not linger (it notices that its parent
+    is gone), and no output exists under a final name."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    fa = _genome(tmp_path)
+    records = [("chr1", 44, f"v{i}", "T", "C") for i in range(400)]
+    vcf = _write_vcf(tmp_path / "v.vcf", _vcf_text(records))
+    script = (
+        "import time, torch\n"
+        "from basset.stages.variants import score_variants\n"
+        "class Slow(torch.nn.Module):\n"
+        "    def forward(self, x):\n"
+        "        time.sleep(0.2)\n"
+        "        return x.sum(dim=(1, 2))[:, None].repeat(1, 2)\n"
+        f"score_variants(Slow(), {str(fa)!r}, {str(vcf)!r}, {str(tmp_path / 'sad.h5')!r}, ['a', 'b'], seq_len=20,\n"
+        f"               chunk_size=5, batch_size=1, table={str(tmp_path / 'sad.tsv')!r})\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": str(Path(
+        basset.vcf.__file__).parents[1])})
+
+    def children():
+        kids = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as fh:
+                        fields = fh.read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == proc.pid and fields[0] != "Z":
+                    kids.append(int(entry))
+        return kids
+
+    for _ in range(600):  # until the reader process exists (the import of torch takes a while)
+        kids = children()
+        if kids:
+            break
+        time.sleep(0.1)
+    assert kids, "no reader process appeared"
+    time.sleep(0.5)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+    def alive(pid):
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+
+    for _ in range(300):
+        if not any(alive(k) for k in kids):
+            break
+        time.sleep(0.1)
+    assert not any(alive(k) for k in kids), "the reader process outlived the killed scoring process"
+    assert not (tmp_path / "sad.h5").exists() and not (tmp_path / "sad.tsv").exists()

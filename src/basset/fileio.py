@@ -44,7 +44,11 @@ class DiskFullError(BassetError, OSError):
 
     def __init__(self, path: str | Path, detail: str = ""):
         self.path = str(path)
+        self.detail = detail
         super().__init__(errno.ENOSPC, f"no space left on device writing {path}" + (f" ({detail})" if detail else ""))
+
+    def __reduce__(self):  # picklable, as the errors of basset.errors
+        return type(self), (self.path, self.detail)
 
     def __str__(self) -> str:
         return self.args[1]

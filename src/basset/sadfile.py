@@ -210,7 +210,7 @@ class SadWriter:
 
     def add_variants(self, rows: pd.DataFrame) -> None:
         """Append the per-variant columns of ``rows`` (:data:`VARIANT_COLUMNS`, status as text). They do not
-        depend on the model: the reader thread writes them while the model scores the chunk before."""
+        depend on the model (written while the next chunk is read in another process)."""
         if len(rows) == 0:
             return
         codes, names = pd.factorize(rows["chrom"].to_numpy(dtype=object), sort=False)

@@ -17,10 +17,14 @@ The arithmetic is :mod:`basset.vcf` (records, windows), :mod:`basset.sad`, :mod:
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import heapq
 import logging
+import multiprocessing as mp
+import os
+import pickle
 import queue
-import threading
 from collections import Counter
 from pathlib import Path
 
@@ -99,33 +103,35 @@ def score_snps(model, fasta, vcf, *, out: dict, variants: dict | None = None, de
     return summary
 
 
-def _prefetched(items, depth: int = 1):
-    """Iterate ``items`` in a worker thread, ``depth`` items ahead (the next chunk is read and its windows built
-    while the model scores this one); an exception in the worker is raised here."""
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    done = object()
-    stop = threading.Event()
+def _reader_process(prepare_args: tuple, counts: Counter, match: ChromosomeMatcher, depth: int = 2):
+    """:func:`_prepare`'s items, made in a forked worker process ``depth`` chunks ahead while this process scores
+    the current one; ``counts`` and ``match.mapped`` are brought up to date item by item, and an exception of the
+    worker is raised here.
 
-    def work():
-        try:
-            for item in items:
-                while not stop.is_set():
-                    try:
-                        q.put(("item", item), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            q.put(("end", done))
-        except BaseException as exc:  # handed to the consumer
-            q.put(("error", exc))
-
-    worker = threading.Thread(target=work, name="basset-sad-reader", daemon=True)
-    worker.start()
+    A process, not a thread: the reading, checking and windowing of a chunk hold the GIL most of the time, so a
+    reader thread made the scoring slower than no overlap at all (bench_sad.py: 28 s against 24.6 s for 1 M
+    SNVs). Forked before any output file is open (the child must not share an open HDF5 file); the child leaves
+    when this process is gone. Where ``fork`` does not exist the items are made here, in turn."""
+    if "fork" not in mp.get_all_start_methods():  # pragma: no cover - Linux has fork
+        yield from _prepare(*prepare_args, counts, match)
+        return
+    ctx = mp.get_context("fork")
+    q = ctx.Queue(maxsize=depth)
+    stop = ctx.Event()
+    proc = ctx.Process(target=_reader_main, args=(q, stop, os.getpid(), prepare_args, match), daemon=True,
+                       name="basset-sad-reader")
+    proc.start()
     try:
         while True:
-            kind, value = q.get()
+            try:
+                kind, value, delta, mapped = q.get(timeout=1.0)
+            except queue.Empty:
+                if not proc.is_alive():
+                    raise RuntimeError(f"the VCF reader process ended without a result (exit code {proc.exitcode}; "
+                                       "killed, or out of memory?)") from None
+                continue
+            counts.update(delta)
+            match.mapped.update(mapped)
             if kind == "error":
                 raise value
             if kind == "end":
@@ -133,15 +139,49 @@ def _prefetched(items, depth: int = 1):
             yield value
     finally:
         stop.set()
-        worker.join(timeout=5)
+        proc.join(timeout=5)
+        if proc.is_alive():
+            proc.terminate()
+            proc.join()
+        q.close()
 
 
-def _prepare(genome: Genome, vcf_path, L: int, chunk_size: int, counts: Counter, strict: bool,
-             shard, match: ChromosomeMatcher, writer: SadWriter):
-    """Chunks of the VCF with their windows: ``(chunk, rows, vs, scored_rows, rejected)``, where ``rows`` are the
-    :data:`basset.sadfile.VARIANT_COLUMNS` of every row of ``chunk`` (already written to ``writer``: they do not
-    depend on the model), ``vs`` the windows of the rows to score, ``scored_rows`` their positions in ``chunk``,
-    ``rejected`` the reject frames found since the last chunk."""
+def _reader_main(q, stop, parent: int, prepare_args: tuple, match: ChromosomeMatcher) -> None:
+    """The worker of :func:`_reader_process`: each item with the counts since the last one."""
+    counts: Counter = Counter()
+
+    def put(message) -> bool:
+        while not stop.is_set():
+            if os.getppid() != parent:  # the scoring process is gone (killed): nobody will read
+                os._exit(1)
+            try:
+                q.put(message, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    try:
+        for item in _prepare(*prepare_args, counts, match):
+            if not put(("item", item, dict(counts), dict(match.mapped))):
+                return
+            counts.clear()
+        put(("end", None, dict(counts), dict(match.mapped)))
+    except BaseException as exc:  # handed to the scoring process, picklable or as text
+        try:
+            pickle.dumps(exc)
+        except Exception:
+            exc = RuntimeError(f"{type(exc).__name__}: {exc}")
+        put(("error", exc, dict(counts), dict(match.mapped)))
+
+
+def _prepare(genome: Genome, vcf_path, L: int, chunk_size: int, strict: bool, shard, counts: Counter,
+             match: ChromosomeMatcher):
+    """Chunks of the VCF with their windows: ``(n, rows, ref, alt, scored_rows, rejected)``, where ``n`` is the
+    number of rows of the chunk, ``rows`` its :data:`basset.sadfile.VARIANT_COLUMNS`, ``ref`` and ``alt`` the
+    windows of the rows to score, ``scored_rows`` their positions in the chunk, ``rejected`` the reject frames
+    found since the last chunk (the last item may carry only those, with ``n = None``). Plain data, so that a
+    worker process can hand them over (:func:`_reader_process`)."""
     rejected: list[pd.DataFrame] = []
     dedup = RecordDeduper()
     for chunk in iter_vcf(vcf_path, chunk_size=chunk_size, counts=counts, strict=strict, rejects=rejected.append,
@@ -168,15 +208,14 @@ def _prepare(genome: Genome, vcf_path, L: int, chunk_size: int, counts: Counter,
             sk = chunk.loc[skipped]
             rejected.append(reject_frame(vcf_path, sk, [SKIP_REASONS[x] for x in status[skipped]]))
         found, rejected[:] = list(rejected), []
-        writer.add_variants(rows)
-        yield chunk, rows, vs, fresh[vs.kept], found
+        yield len(chunk), rows, vs.ref, vs.alt, fresh[vs.kept], found
     if rejected:
-        yield None, None, None, None, list(rejected)
+        yield None, None, None, None, None, list(rejected)
 
 
 def score_variants(model, genome: Genome | str | Path, vcf_path: str | Path, out_path: str | Path,
                    target_names, seq_len: int | None = None, batch_size: int = 256, device="cpu",
-                   rc_average: bool = True, weights: dict | None = None, chunk_size: int = 50_000,
+                   rc_average: bool = True, weights: dict | None = None, chunk_size: int = 10_000,
                    progress: bool = False, *, table=None, rejects=None, strict: bool = False,
                    dtype: str = "float16", shard: tuple[int, int] | None = None, attrs: dict | None = None,
                    bf16: bool = False) -> dict:
@@ -190,8 +229,8 @@ def score_variants(model, genome: Genome | str | Path, vcf_path: str | Path, out
     ``dtype``: ``float16`` or ``float32`` for the SAD matrix. ``bf16``: the model under bfloat16 autocast (for
     CUDA; benchmarks/README.md says how far it moves the SAD).
 
-    The VCF is streamed ``chunk_size`` records at a time (memory does not grow with the file), the next chunk
-    read and its windows built in a worker thread while the model scores the current one. Malformed records
+    The VCF is streamed ``chunk_size`` records at a time (memory does not grow with the file), the next chunks
+    read and their windows built in a worker process while the model scores the current one. Malformed records
     are rejected (file:line, ID and reason in ``rejects``) and the run goes on, unless ``strict``, which makes
     the first one an :class:`InputError`. Records skipped (REF mismatch, unknown chromosome, outside the
     chromosome, an N allele, a duplicate of an earlier record) stay in the SAD file with their status and are
@@ -222,33 +261,41 @@ def score_variants(model, genome: Genome | str | Path, vcf_path: str | Path, out
                   **(attrs or {})}
     bar = progress_bar(None, progress, "scoring variants", "variant")
     threads = _leave_a_core(device)
-    writer = SadWriter(out_path, target_names, table=table, weights=w_vec, dtype=dtype, attrs=file_attrs)
-    reject_out = None
+    items = _reader_process((genome, vcf_path, L, chunk_size, strict, shard), counts, match)
+    writer = None
     try:
+        next_item = next(items, None)  # the worker is forked before any output file is open
+        writer = SadWriter(out_path, target_names, table=table, weights=w_vec, dtype=dtype, attrs=file_attrs)
         with contextlib.ExitStack() as stack:
+            reject_out = None
             if rejects is not None:
                 reject_out = stack.enter_context(
                     atomic_open(rejects, "w", gzip_level=1 if str(rejects).endswith(".gz") else None))
                 reject_out.write("\t".join(REJECT_COLUMNS) + "\n")
-            for chunk, rows, vs, scored_rows, found in _prefetched(
-                    _prepare(genome, vcf_path, L, chunk_size, counts, strict, shard, match, writer)):
+            while next_item is not None:
+                n, rows, ref, alt, scored_rows, found = next_item
                 if found and reject_out is not None:
                     frame = pd.concat(found, ignore_index=True).sort_values("line", kind="stable")
                     reject_out.write(frame.to_csv(sep="\t", index=False, header=False))
-                if chunk is None:
-                    continue
-                unknown = rows["status"].to_numpy() == "unknown_chrom"
-                unknown_chroms.update(rows["chrom"].to_numpy(dtype=object)[unknown])
-                sad = np.full((len(rows), T), np.nan, dtype=np.float32)
-                if len(scored_rows):
-                    sad[scored_rows] = score_windows(model, vs.ref, vs.alt, T, batch_size, device, rc_average, bf16)
-                writer.add_scores(rows, sad)
-                bar.update(len(chunk))
+                if n is not None:
+                    writer.add_variants(rows)
+                    unknown = rows["status"].to_numpy() == "unknown_chrom"
+                    unknown_chroms.update(rows["chrom"].to_numpy(dtype=object)[unknown])
+                    sad = np.full((len(rows), T), np.nan, dtype=np.float32)
+                    if len(scored_rows):
+                        sad[scored_rows] = score_windows(model, ref, alt, T, batch_size, device, rc_average, bf16)
+                    writer.add_scores(rows, sad)
+                    del sad, ref, alt
+                    _release_free_memory()
+                    bar.update(n)
+                next_item = next(items, None)
             summary = _sad_summary(counts, unknown_chroms, match, L, T, rc_average)
             if shard is None:
                 _check_something_scored(vcf_path, list(genome.sizes), summary, unknown_chroms, genome.path)
     except BaseException as exc:
-        writer.abort(exc)
+        items.close()
+        if writer is not None:
+            writer.abort(exc)
         raise
     finally:
         bar.close()
@@ -262,8 +309,26 @@ def score_variants(model, genome: Genome | str | Path, vcf_path: str | Path, out
     return summary
 
 
+def _libc_trim():
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to do
+        return None
+
+
+_MALLOC_TRIM = _libc_trim()
+
+
+def _release_free_memory() -> None:
+    """Hand the heap's free pages back to the system after each chunk (glibc's ``malloc_trim``). Each chunk
+    allocates and frees tens of MB; glibc keeps the freed blocks and its heaps creep up
+    (+10 % over a million variants in bench_sad.py). With the trim memory stays flat; a no-op off glibc."""
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
 def _leave_a_core(device) -> int:
-    """On a CPU, one torch thread fewer while the reader thread prepares the next chunk (torch's spinning
+    """On a CPU, one torch thread fewer while the reader process prepares the next chunks (torch's spinning
     workers and the reader on the same cores slow both several-fold); returns the number to restore."""
     threads = torch.get_num_threads()
     if torch.device(device).type == "cpu" and threads > 1:
