@@ -19,7 +19,7 @@ PACKAGE = ROOT / "src" / "basset"
 LAYERS = {
     "base": {"errors", "logs", "tables", "fileio", "layout", "device", "config", "presets", "samples"},
     "engines": {"sequence", "bed", "peaks", "dataset", "models", "train", "transfer", "predict", "evaluate", "ism",
-                "sad", "vcf", "pics", "influence", "motifs", "tomtom", "memefile", "metrics", "kmer", "jaspar",
+                "sad", "sadfile", "vcf", "pics", "influence", "motifs", "tomtom", "memefile", "metrics", "kmer", "jaspar",
                 "conservation", "download", "simulate"},
     "plots": {"plots"},
     "stages": {"stages"},

@@ -100,15 +100,30 @@ def test_satmut_and_sad_commands(tmp_path):
     (tmp_path / "pics.tsv").write_text("Disease\tIndexSNP_riskAllele\tSNP\tchr\tpos\tPICS_probability\n" +
                                        "".join(f"d\trs0-A\trs{k}\tchr1\t{p}\t{0.9 if k == 0 else 0.01}\n"
                                                for k, p in enumerate(pos)))
-    res = basset(tmp_path, "sad", "--model", "m.pt", "--vcf", "v.vcf", "--genome", "g.fa", "--out", "o/sad.tsv.gz",
-                 "--pics", "pics.tsv")
+    res = basset(tmp_path, "sad", "--model", "m.pt", "--vcf", "v.vcf", "--genome", "g.fa", "--out", "o",
+                 "--pics", "pics.tsv", "--full-tsv")
     assert res.returncode == 0, res.stderr
     sad = pd.read_csv(tmp_path / "o/sad.tsv.gz", sep="\t")
     assert list(sad["id"]) == ["rs0", "rs1", "rs2"]  # chrZ is not in the genome: skipped and counted
+    rejects = pd.read_csv(tmp_path / "o/sad.rejects.tsv.gz", sep="\t")
+    assert rejects[["line", "id"]].values.tolist() == [[6, "rsZ"]] and rejects["reason"][0].startswith("chromosome")
+    full = pd.read_csv(tmp_path / "o/sad_targets.tsv.gz", sep="\t")
+    assert list(full.columns[-2:]) == ["c1", "c2"] and list(full["id"]) == ["rs0", "rs1", "rs2"]
     out = json.loads(res.stdout)
     assert out["unknown_chrom_skipped"] == 1 and out["pics_enrichment"]["n_high"] == 1
-    for name in ("sad_pics_enrichment.tsv", "sad_fig5a.png", "sad_fig5b.png"):
-        assert (tmp_path / "o" / name).exists()
+    for name in ("sad.h5", "summary.tsv", "pics_enrichment.tsv", "fig5a_pics.png", "fig5b_top_snp.png"):
+        assert (tmp_path / "o" / name).exists(), name
+
+    # the same VCF in two shards (one record per chunk, in turn), joined: the same files as one job
+    for k in range(2):
+        res = basset(tmp_path, "sad", "--model", "m.pt", "--vcf", "v.vcf", "--genome", "g.fa", "--out", f"s{k}",
+                     "--chunk-size", "1", "--shard", f"{k}/2")
+        assert res.returncode == 0, res.stderr
+    res = basset(tmp_path, "gather-sad", "s1", "s0", "--out", "g", "--genome", "g.fa")
+    assert res.returncode == 0, res.stderr
+    for name in ("sad.tsv.gz", "sad.rejects.tsv.gz"):
+        assert (tmp_path / "g" / name).read_bytes() == (tmp_path / "o" / name).read_bytes(), name
+    assert json.loads(res.stdout)["scored"] == 3
 
 
 def test_full_disk_is_a_clean_error(tmp_path, small_tmpfs):
@@ -137,10 +152,11 @@ def test_full_disk_is_a_clean_error(tmp_path, small_tmpfs):
     assert f"basset train: error: no space left on device writing {small_tmpfs / 'train'}/" in res.stderr
     assert "Traceback" not in res.stderr
     res = basset(tmp_path, "sad", "--model", "m.pt", "--vcf", "v.vcf", "--genome", "g.fa", "--out",
-                 str(small_tmpfs / "sad.tsv.gz"))
+                 str(small_tmpfs / "sad"))
     assert res.returncode == 2, res.stderr[-3000:]
-    assert f"basset sad: error: no space left on device writing {small_tmpfs / 'sad.tsv.gz'}" in res.stderr
-    assert leftovers(small_tmpfs) == ["train"] and leftovers(small_tmpfs / "train") == []
+    assert f"basset sad: error: no space left on device writing {small_tmpfs / 'sad'}" in res.stderr
+    assert leftovers(small_tmpfs) == ["sad", "train"] and leftovers(small_tmpfs / "train") == []
+    assert leftovers(small_tmpfs / "sad") == []
 
 
 def test_motifs_and_report_commands(tmp_path):

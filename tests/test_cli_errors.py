@@ -43,6 +43,7 @@ BASE = {
     "satmut": ["--model", "model.pt", "--fasta", "seqs.fa", "--out", "OUT"],
     "sad": ["--model", "model.pt", "--vcf", "snps.vcf", "--genome", "genome.fa", "--out", "OUT/sad.tsv", "--pics",
             "pics.tsv"],
+    "gather-sad": ["shard0", "--out", "OUT", "--genome", "genome.fa", "--model", "model.pt", "--pics", "pics.tsv"],
     "select-variants": ["--source", "snps.vcf", "--pics", "pics.tsv", "--out", "OUT/pics.vcf.gz"],
     "report": ["--results", "results", "--truth", "truth.json", "--paper-aucs", "aucs.tsv"],
     "download": ["file:FILE_URL", "OUT/dest"],
@@ -98,6 +99,10 @@ BAD_VALUES = [
     (_with("sad", "--score", "median"), "--score", "'median'"),
     (_with("sad", "--weights", "c1"), "--weights", "'c1'"),
     (_with("sad", "--weights", "c1=heavy"), "--weights", "'heavy'"),
+    (_with("sad", "--shard", "2/2"), "--shard", "'2/2'", "0 <= K < N"),
+    (_with("sad", "--shard", "1"), "--shard", "'1'"),
+    (_with("gather-sad", "--high-pics", "2"), "--high-pics", "'2'"),
+    (_with("gather-sad", replace={"shard0": "peaks"}), "DIR", "no such file: peaks/sad.h5"),
     (_with("select-variants", "--timeout", "0"), "--timeout", "'0'"),
     (_with("select-variants", "--timeout", "soon"), "--timeout", "'soon'"),
     (_with("report", replace={"results": "sheet.tsv"}), "--results", "sheet.tsv is a file, not a folder"),
@@ -153,8 +158,10 @@ def inputs(tmp_path_factory):
     (d / "params.yaml").write_text("simulate: {}\n")
     (d / "truth.json").write_text("{}\n")
     (d / "seqs.fa").write_text(">s\n" + "ACGT" * (L // 4) + "\n")
-    for folder in ("peaks", "results"):
+    for folder in ("peaks", "results", "shard0"):
         (d / folder).mkdir()
+    for name in ("sad.h5", "sad.rejects.tsv.gz", "summary.tsv"):
+        (d / "shard0" / name).write_text("text\n")
     with h5py.File(d / "data.h5", "w"):
         pass
     _small_model(d / "model.pt", L=L, names=("c1", "c2"))
@@ -234,6 +241,7 @@ def test_missing_input_file(run, inputs, command, action):
     args = _subparsers()[command].parse_args(
         [(inputs / "download.txt").as_uri() if a == "file:FILE_URL" else a for a in BASE[command]])
     value = getattr(args, action.dest)
+    value = value[0] if isinstance(value, list) else value  # nargs: the first
     if action.type is cli.download_url:
         old, new, shown = "file:FILE_URL", (inputs / MISSING).as_uri(), str(inputs / MISSING)
     else:

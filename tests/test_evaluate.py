@@ -243,3 +243,19 @@ def test_stages_on_a_tiny_dataset(tmp_path):
     summary = evaluate_model(tmp_path / "model.pt", tmp_path / "d.h5", out=out, device="cpu")
     assert "kmer_auroc" not in pd.read_csv(out["metrics"], sep="\t") and "promoter_sites" not in summary
     assert pd.read_csv(out["by_class"], sep="\t").empty
+
+
+def test_predict_codes_writes_into_out_and_reuses_its_one_hot_buffer():
+    """Batches of different sizes (the last one short) through one reused one-hot buffer give each row its own
+    probabilities, written into the array given as ``out`` (the one returned); a wrong ``out`` is refused."""
+    rng = np.random.default_rng(2)
+    codes = rng.integers(0, 5, size=(11, 20), dtype=np.uint8)
+    model = StandIn().eval()
+    fwd, rev = _forward(model, codes), _forward(model, reverse_complement(codes))
+    out = np.full((11, 3), np.nan, dtype=np.float32)
+    p = predict_codes(model, codes, batch_size=4, rc_average=True, out=out)
+    assert p is out
+    np.testing.assert_allclose(out, (fwd + rev) / 2, rtol=1e-5, atol=1e-6)
+    for bad in (np.zeros((10, 3), np.float32), np.zeros((11, 3), np.float64), np.zeros((3, 11), np.float32).T):
+        with pytest.raises(ValueError, match="out must be"):
+            predict_codes(model, codes, out=bad)

@@ -8,6 +8,7 @@ import re
 import warnings
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pandas as pd
 import pytest
@@ -33,18 +34,21 @@ from basset.pics import (
 from basset.sad import (
     SAD_COLUMNS,
     check_target_names,
-    format_rows,
     input_length,
     predict_codes_pair,
-    sad_frame,
-    sad_header,
-    sad_target_columns,
     score_windows,
     weight_vector,
 )
+from basset.sadfile import (
+    STATUSES,
+    _tsv_rows,
+    sad_target_columns,
+    summaries,
+    write_sad_tsv,
+)
 from basset.sequence import Genome, decode, encode, one_hot, reverse_complement
-from basset.stages.variants import read_sad, score_variants
-from basset.vcf import iter_vcf, read_vcf, variant_sequences
+from basset.stages.variants import gather_sad, read_sad, score_variants
+from basset.vcf import RecordDeduper, iter_vcf, read_vcf, variant_sequences
 
 MOTIF = "GATTACA"
 L = 21  # window of the motif model
@@ -87,7 +91,7 @@ RECORDS = [
     ("chr1", 75, "swapped", "A", "C"),     # genome shows the ALT: scored as C -> A
     ("chr1", 44, "mismatch", "G", "C"),    # genome shows T: neither allele
     ("chrUn", 5, "unknown", "A", "C"),
-    ("chr1", 44, "multi", "T", "C,G"),
+    ("chr1", 44, "multi", "T", "G,A"),     # two ALTs, neither repeating destroy's T>C
     ("chr1", 2, "edge", "C", "G"),         # window runs off the start: N padding
     ("chr1", 44, "deletion", "TA", "T"),   # GATTACA -> GATTCA
     ("chr1", 30, "symbolic", "C", "<DEL>"),
@@ -112,7 +116,7 @@ def _write_vcf(path: Path, text: str, gz: bool = False) -> Path:
 def scored(tmp_path):
     fa = _genome(tmp_path)
     vcf = _write_vcf(tmp_path / "v.vcf", _vcf_text())
-    out = tmp_path / "sad.tsv"
+    out = tmp_path / "sad.h5"
     summary = score_variants(MotifModel(), fa, vcf, out, TARGETS, seq_len=L, batch_size=4)
     return summary, read_sad(out), tmp_path
 
@@ -123,11 +127,11 @@ def test_iter_vcf_splits_multiallelic_skips_symbolic_and_numbers_lines(tmp_path)
     df = read_vcf(_write_vcf(tmp_path / "v.vcf", _vcf_text()), counts=counts)
     assert list(df.columns) == ["chrom", "pos", "id", "ref", "alt", "line"]
     multi = df[df["id"] == "multi"]
-    assert multi["alt"].tolist() == ["C", "G"] and multi["line"].tolist() == [9, 9]  # 3 header lines
+    assert multi["alt"].tolist() == ["G", "A"] and multi["line"].tolist() == [9, 9]  # 3 header lines
     assert "symbolic" not in set(df["id"])
     assert df["line"].iloc[0] == 4 and df["pos"].dtype == np.int64
     assert counts == {"variants_read": 10, "multiallelic_records": 1, "multiallelic_extra_rows": 1,
-                      "symbolic_skipped": 1}
+                      "symbolic_skipped": 1, "malformed_rejected": 0}
 
 
 def test_iter_vcf_headerless_gzip_by_magic_and_small_chunks(tmp_path):
@@ -195,7 +199,8 @@ def test_variant_sequences_centre_swap_indels_and_padding(tmp_path):
     assert (vs.ref_allele[1], vs.alt_allele[1]) == ("A", "G")  # scored as the genome's allele -> VCF REF
     assert ref[1] == ref[0] and alt[1] == "TTACGACCG"
     assert ref[2] == ref[0] and alt[2] == "TTACACCGG"  # deletion of the second A: the right flank moves left
-    assert alt[3] == "TTACATTAC"  # insertion of TT after the A: the right flank moves right
+    # insertion of TT after the A: ALT ATT centred (its middle T at 4), the flanks pushed out on both sides
+    assert alt[3] == "TACATTACC"
     assert ref[4] == "NNNAACCGG" and alt[4] == "NNNACCCGG" and vs.off_end.tolist()[4]
     assert vs.indel.tolist()[2:4] == [True, True]
 
@@ -207,19 +212,23 @@ GENOMES = {"c": GENOME_C, "d": GENOME_D}
 _RC = str.maketrans("ACGTN", "TGCAN")
 
 
-def want_ref(g: str, pos: int, L: int) -> str:
-    """The reference window: ``L`` bp of ``g`` with the 1-based ``pos`` at 0-based index ``L // 2``, N outside."""
+def want_ref(g: str, pos: int, L: int, ref_len: int = 1) -> str:
+    """The reference window: ``L`` bp of ``g`` with the REF allele (``ref_len`` bases from the 1-based ``pos``)
+    centred: its middle base (the left one of two) at 0-based index ``L // 2``; N outside."""
     padded = "N" * L + g + "N" * L
-    start = pos - 1 - L // 2 + L
+    start = pos - 1 - (L // 2 - (ref_len - 1) // 2) + L
     return padded[start : start + L]
 
 
 def want_alt(g: str, pos: int, ref: str, alt: str, L: int, centre: int | None = None) -> str:
-    """The alternative window: left flank (``centre`` bases) + ``alt`` + the genome after ``ref``, cut to ``L``."""
-    c = L // 2 if centre is None else centre
+    """The alternative window, ``alt`` centred: its middle base (the left one of two) at ``centre`` (``L // 2``),
+    so the genome's left flank is ``centre - (len(alt) - 1) // 2`` bases, then ``alt``, then the genome after
+    ``ref``, cut to ``L``. With ``alt == ref`` it is the reference window."""
+    c = (L // 2 if centre is None else centre) - max(len(alt) - 1, 0) // 2
     padded = "N" * L + g + "N" * L
     p0 = pos - 1
-    return (padded[p0 - c + L : p0 + L] + alt + g[p0 + len(ref) :] + "N" * L)[:L]
+    left = padded[p0 - c + L : p0 + L] if c > 0 else ""  # c < 0: the allele itself starts left of the window
+    return (left + alt[max(-c, 0) :] + g[p0 + len(ref) :] + "N" * L)[:L]
 
 
 @pytest.fixture(scope="module")
@@ -279,17 +288,18 @@ def test_snv_window_centre_and_padding_even_and_odd(genome_cd, pos, L, ref_windo
     [
         (8, "GA", "G", "CCGCGAAA", "CCGCGAAG"),     # deletion: the right flank moves left by one
         (7, "GA", "G", "CGCGAAA", "CGCGAAG"),
-        (8, "GAAA", "G", "CCGCGAAA", "CCGCGGTT"),   # deletion of 3: three bases pulled in
-        (8, "G", "GTT", "CCGCGAAA", "CCGCGTTA"),    # insertion: the right flank pushed out
-        (7, "G", "GTT", "CGCGAAA", "CGCGTTA"),
-        (8, "G", "GTTTTTT", "CCGCGAAA", "CCGCGTTT"),  # ALT longer than the right half: cut at L
-        (8, "GA", "TCC", "CCGCGAAA", "CCGCTCCA"),   # complex: REF replaced by a longer ALT
+        (8, "GAAA", "G", "CGCGAAAG", "CCGCGGTT"),   # deletion of 3: REF's middle A at 4, three bases pulled in
+        (8, "G", "GTT", "CCGCGAAA", "CGCGTTAA"),    # insertion: ALT's middle T at 4, the flanks pushed out
+        (7, "G", "GTT", "CGCGAAA", "GCGTTAA"),      # both sides
+        (8, "G", "GTTTTTT", "CCGCGAAA", "CGTTTTTT"),  # ALT longer than the right half: cut at L
+        (8, "GA", "TCC", "CCGCGAAA", "CGCTCCAA"),   # complex: REF replaced by a longer ALT, centred
     ],
 )
-def test_indel_windows_are_left_flank_alt_then_genome_after_ref(genome_cd, L, ref, alt, ref_window, alt_window):
-    """Indels at 1-based 27 (the G of ...CCGC|GAAAGTT...): REF at index L // 2, the alternative window the left
-    flank + ALT + the genome after REF, cut to L (written out here, and equal to the slicing reference)."""
-    assert want_ref(GENOME_C, 27, L) == ref_window and want_alt(GENOME_C, 27, ref, alt, L) == alt_window
+def test_indel_windows_centre_each_allele(genome_cd, L, ref, alt, ref_window, alt_window):
+    """Indels at 1-based 27 (the G of ...CCGC|GAAAGTT...), written out by hand: each window centres its own
+    allele (middle base, the left one of two, at L // 2), so an insertion pushes the flanks out on both sides and
+    a deletion pulls bases in from both; the slicing reference agrees."""
+    assert want_ref(GENOME_C, 27, L, len(ref)) == ref_window and want_alt(GENOME_C, 27, ref, alt, L) == alt_window
     vs = variant_sequences(genome_cd, _variants([("c", 27, ref, alt)]), L)
     assert vs.status.tolist() == ["ok"] and vs.indel.tolist() == [True] and not vs.off_end.any()
     assert decode(vs.ref[0]) == ref_window and decode(vs.alt[0]) == alt_window
@@ -340,7 +350,7 @@ def test_windows_statuses_swaps_and_tally(genome_cd):
     for i in kept:  # and the slicing reference agrees with the written-out windows
         chrom, pos, ref, alt = rows[i]
         r, a = (alt, ref) if vs.swapped[i] else (ref, alt)
-        assert (want_ref(GENOMES[chrom], pos, 6), want_alt(GENOMES[chrom], pos, r, a, 6)) == want[i]
+        assert (want_ref(GENOMES[chrom], pos, 6, len(r)), want_alt(GENOMES[chrom], pos, r, a, 6)) == want[i]
     tally = vs.tally()
     assert {k: tally[k] for k in ("ok", "swapped", "ref_mismatch", "unknown_chrom", "outside_chrom",
                                   "indel_ref_mismatch_skipped", "indels_scored", "mnps_scored", "snvs_scored",
@@ -418,7 +428,7 @@ def test_windows_match_plain_slicing(genome_cd, batch):
         g = GENOMES[chrom]
         r, a = (alt, ref) if kind == "swap" else (ref, alt)
         assert (vs.ref_allele[i], vs.alt_allele[i]) == (r, a)
-        ref_w, alt_w = want_ref(g, pos, L), want_alt(g, pos, r, a, L)
+        ref_w, alt_w = want_ref(g, pos, L, len(r)), want_alt(g, pos, r, a, L)
         assert (decode(vs.ref[k]), decode(vs.alt[k])) == (ref_w, alt_w), (i, kind)
         assert vs.off_end[i] == ("N" in ref_w + alt_w)  # the genome and the alleles hold no N
         k += 1
@@ -440,7 +450,7 @@ def test_multiallelic_and_symbolic_alts_split_as_documented(tmp_path):
         ["m3", "C", 1], ["m3", "G", 1], ["m3", "T", 1], ["span", "C", 2], ["low", "C", 6]]
     assert df["ref"].tolist() == ["A", "A", "A", "G", "A"] and df["pos"].tolist() == [30, 30, 30, 31, 35]
     assert counts == {"variants_read": 6, "multiallelic_records": 3, "multiallelic_extra_rows": 4,
-                      "symbolic_skipped": 5}
+                      "symbolic_skipped": 5, "malformed_rejected": 0}
 
 
 # ------------------------------------------------------------------------------------------ SAD
@@ -461,7 +471,7 @@ def test_sad_signs_swap_and_counts(scored):
     assert by.loc[("destroy", "C"), "up"] < -0.1 and by.loc[("destroy", "C"), "down"] > 0.1
     assert by.loc[("create", "A"), "up"] > 0.1
     assert by.loc[("deletion", "T"), "up"] < -0.1
-    assert (by.loc[("multi", "C"), "up"] < -0.1) and (by.loc[("multi", "G"), "up"] < -0.1)
+    assert (by.loc[("multi", "G"), "up"] < -0.1) and (by.loc[("multi", "A"), "up"] < -0.1)
     assert by.loc[("destroy", "C"), "flat"] == 0 and abs(by.loc[("edge", "G"), "up"]) < 0.01
     # the swapped record is scored from the genome's allele: same pair of sequences as 'create'
     sw = sad[sad["id"] == "swapped"].iloc[0]
@@ -469,23 +479,29 @@ def test_sad_signs_swap_and_counts(scored):
     assert sw["up"] == by.loc[("create", "A"), "up"] > 0  # VCF orientation (A -> C) would be negative
     assert not sad.loc[sad["id"] != "swapped", "swapped"].any()
     assert by.loc[("destroy", "C"), "top_target"] in ("up", "down")
-    assert by.loc[("destroy", "C"), "max_abs_sad"] == pytest.approx(abs(by.loc[("destroy", "C"), "up"]), rel=1e-5)
+    # max_abs_sad from the full-precision SAD, the stored SAD float16 (3 significant digits)
+    assert by.loc[("destroy", "C"), "max_abs_sad"] == pytest.approx(abs(by.loc[("destroy", "C"), "up"]), rel=5e-4)
 
 
 def test_sad_streaming_gzip_and_weights_give_the_same_table(scored):
     _, ref_table, tmp_path = scored
     fa = tmp_path / "g.fa"
     vcf_gz = _write_vcf(tmp_path / "v.vcf.gz", _vcf_text(), gz=True)
-    out = tmp_path / "sad_small_chunks.tsv.gz"
+    out, table = tmp_path / "sad_small_chunks.h5", tmp_path / "sad_small_chunks.tsv.gz"
     score_variants(MotifModel(), fa, vcf_gz, out, TARGETS, seq_len=L, chunk_size=3, rc_average=False,
-                   weights={"up": 2.0})
-    with gzip.open(out, "rt") as fh:
+                   weights={"up": 2.0}, table=table)
+    with gzip.open(table, "rt") as fh:
         header = fh.readline().rstrip("\n").split("\t")
     assert header == ["chrom", "pos", "id", "ref", "alt", "swapped", "mean_sad", "max_abs_sad", "top_target",
-                      "weighted", *TARGETS]
+                      "weighted"]
     small = read_sad(out)
-    np.testing.assert_allclose(small["weighted"], 2 * small["up"].abs(), rtol=1e-5)
-    pd.testing.assert_frame_equal(small.drop(columns="weighted"), ref_table, check_like=False)
+    np.testing.assert_allclose(small["weighted"], 2 * small["up"].abs(), rtol=1e-3)
+    pd.testing.assert_frame_equal(small.drop(columns="weighted"), ref_table, check_like=False, check_exact=False,
+                                  rtol=1e-6)
+    text = read_sad(table)  # the summary TSV: the same rows and summaries, no target columns
+    assert text.attrs["target_names"] == [] and len(text) == len(small)
+    assert text["id"].tolist() == small["id"].tolist() and text["top_target"].tolist() == small["top_target"].tolist()
+    np.testing.assert_allclose(text["max_abs_sad"], small["max_abs_sad"], rtol=1e-5)
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
@@ -522,7 +538,7 @@ def hand_prob(window: str, weight: np.ndarray, bias: np.ndarray, rc_average: boo
 
 
 SAD_RECORDS = [  # (id, pos, REF, ALT) on GENOME_C; the A at 1-based 30 is inside, 1 and 60 are the ends
-    ("inner", 30, "A", "G"),
+    ("inner", 29, "A", "G"),    # not 30: multi's A>G there would repeat it
     ("first", 1, "T", "A"),
     ("last", 60, "A", "T"),
     ("multi", 30, "A", "C,G,T"),
@@ -552,9 +568,9 @@ def test_sad_with_a_position_dependent_model_matches_hand_computation(genome_cd,
     ALTs of one record get three different SADs; mean_sad, max_abs_sad, top_target and weighted follow."""
     weight, bias = linear_weights(L)
     vcf = _write_vcf(tmp_path / "v.vcf", "".join(f"c\t{p}\t{i}\t{r}\t{a}\t.\t.\t.\n" for i, p, r, a in SAD_RECORDS))
-    out = tmp_path / "sad.tsv"
+    out = tmp_path / "sad.h5"
     summary = score_variants(PositionLinear(weight, bias), genome_cd, vcf, out, LINEAR_TARGETS, seq_len=L,
-                             batch_size=3, rc_average=rc_average, weights={"t0": 2.0, "t2": 0.5})
+                             batch_size=3, rc_average=rc_average, weights={"t0": 2.0, "t2": 0.5}, dtype="float32")
     sad = read_sad(out)
     rows = _sad_rows()
     assert summary["scored"] == len(rows) == 10 and summary["swapped"] == 1
@@ -577,6 +593,17 @@ def test_sad_with_a_position_dependent_model_matches_hand_computation(genome_cd,
     assert sad["top_target"].tolist() == [LINEAR_TARGETS[t] for t in np.abs(want).argmax(axis=1)]
     np.testing.assert_allclose(sad["weighted"], 2.0 * np.abs(want[:, 0]) + 0.5 * np.abs(want[:, 2]),
                                rtol=2e-5, atol=2e-6)
+    # the default float16 file: the same SAD to float16's precision (half a unit in the 11th bit), the summaries
+    # (computed before rounding) as exact as float32's
+    half = read_sad(score_variants(PositionLinear(weight, bias), genome_cd, vcf, tmp_path / "half.h5",
+                                   LINEAR_TARGETS, seq_len=L, rc_average=rc_average, table=tmp_path / "half.tsv")
+                    and tmp_path / "half.h5")
+    np.testing.assert_allclose(half[LINEAR_TARGETS].to_numpy(), want, rtol=2.0**-11, atol=2.0**-25)
+    assert not np.array_equal(half[LINEAR_TARGETS].to_numpy(), got)  # really rounded
+    np.testing.assert_allclose(half["mean_sad"], want.mean(axis=1), rtol=2e-5, atol=2e-6)
+    text = read_sad(tmp_path / "half.tsv")  # the summary TSV reads back as the HDF5 file, to 6 digits
+    np.testing.assert_allclose(text["mean_sad"], half["mean_sad"], rtol=1e-5)
+    assert text["top_target"].tolist() == half["top_target"].tolist()
 
 
 def test_score_windows_is_alt_minus_ref_of_the_given_windows():
@@ -589,7 +616,7 @@ def test_score_windows_is_alt_minus_ref_of_the_given_windows():
         sad = score_windows(model, np.stack([encode(w) for w in ref_w]), np.stack([encode(w) for w in alt_w]), 2,
                             batch_size=1, rc_average=rc)
         want = [hand_prob(a, weight, bias, rc) - hand_prob(r, weight, bias, rc) for r, a in zip(ref_w, alt_w)]
-        assert sad.dtype == np.float64 and sad.shape == (2, 2)
+        assert sad.dtype == np.float32 and sad.shape == (2, 2)
         np.testing.assert_allclose(sad, want, rtol=1e-5, atol=1e-6)
         assert np.abs(sad).min() > 1e-3
     with pytest.raises(ValueError, match="predicts 2 targets but 3"):
@@ -610,25 +637,22 @@ def _summary_variants(n: int) -> pd.DataFrame:
                          "ref": "A", "alt": "C", "swapped": [False, True, False, False][:n]})
 
 
-def test_sad_frame_summaries_by_hand():
+def test_summaries_by_hand():
     """mean_sad is the signed mean, max_abs_sad the largest |SAD| (positive), top_target the target of
-    largest |SAD| (ties: the first in target order), weighted = sum_t w_t |SAD_t| (unnamed targets weigh 0)."""
+    largest |SAD| (ties: the first in target order), weighted = sum_t w_t |SAD_t| (unnamed targets weigh 0);
+    stored as float32 (top_target as the target's index)."""
     w = weight_vector({"a": 1.0, "c": 4.0}, SUMMARY_TARGETS)
     assert w.tolist() == [1.0, 0.0, 4.0]
-    df = sad_frame(_summary_variants(4), SUMMARY_SAD, SUMMARY_TARGETS, w)
-    assert list(df.columns) == sad_header(SUMMARY_TARGETS, True) == [
-        "chrom", "pos", "id", "ref", "alt", "swapped", "mean_sad", "max_abs_sad", "top_target", "weighted",
-        "a", "b", "c"]
-    np.testing.assert_allclose(df["mean_sad"], [-0.1, 0.25 / 3, -0.1 / 3, 0.0], rtol=1e-12, atol=1e-15)
-    assert df["max_abs_sad"].tolist() == [0.4, 0.5, 0.2, 0.0]
-    assert df["top_target"].tolist() == ["b", "a", "a", "a"]
-    np.testing.assert_allclose(df["weighted"], [0.1, 0.5 + 1.0, 0.2, 0.0], rtol=1e-12)
-    assert df["swapped"].tolist() == [False, True, False, False] and df["id"].tolist() == ["rs0", "rs1", "rs2", "rs3"]
-    assert df[SUMMARY_TARGETS].to_numpy().tolist() == SUMMARY_SAD.tolist()
-    only_b = sad_frame(_summary_variants(4), SUMMARY_SAD, SUMMARY_TARGETS, weight_vector({"b": 2.0}, SUMMARY_TARGETS))
-    assert only_b["weighted"].tolist() == [0.8, 1.0, 0.2, 0.0]
-    plain = sad_frame(_summary_variants(4), SUMMARY_SAD, SUMMARY_TARGETS)
-    assert "weighted" not in plain.columns and list(plain.columns) == sad_header(SUMMARY_TARGETS, False)
+    got = summaries(SUMMARY_SAD, w)
+    assert sorted(got) == ["max_abs_sad", "mean_sad", "top_target", "weighted"]
+    assert got["mean_sad"].dtype == np.float32 and got["top_target"].dtype == np.int16
+    np.testing.assert_allclose(got["mean_sad"], [-0.1, 0.25 / 3, -0.1 / 3, 0.0], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(got["max_abs_sad"], [0.4, 0.5, 0.2, 0.0], rtol=1e-7)
+    assert [SUMMARY_TARGETS[t] for t in got["top_target"]] == ["b", "a", "a", "a"]
+    np.testing.assert_allclose(got["weighted"], [0.1, 0.5 + 1.0, 0.2, 0.0], rtol=1e-6)
+    only_b = summaries(SUMMARY_SAD, weight_vector({"b": 2.0}, SUMMARY_TARGETS))
+    np.testing.assert_allclose(only_b["weighted"], [0.8, 1.0, 0.2, 0.0], rtol=1e-6)
+    assert "weighted" not in summaries(SUMMARY_SAD, None)
     assert weight_vector(None, SUMMARY_TARGETS) is None
     with pytest.raises(ValueError, match="does not have: x, z"):
         weight_vector({"a": 1, "z": 1, "x": 2}, SUMMARY_TARGETS)
@@ -638,41 +662,52 @@ def test_sad_frame_summaries_by_hand():
 @given(st.lists(st.lists(st.sampled_from([-0.5, -0.25, 0.0, 0.125, 0.25, 0.5]), min_size=3, max_size=3),
                 min_size=1, max_size=6),
        st.lists(st.sampled_from([0.0, 0.5, 1.0, 3.0]), min_size=3, max_size=3))
-def test_sad_frame_summaries_property(rows, weights):
+def test_summaries_property(rows, weights):
     """Property against a per-row loop: the summaries for any SAD values (ties frequent), any weights."""
-    sad = np.array(rows, dtype=np.float64)
-    df = sad_frame(_summary_variants(1).iloc[[0] * len(rows)].reset_index(drop=True), sad, SUMMARY_TARGETS,
-                   np.array(weights))
+    got = summaries(np.array(rows, dtype=np.float64), np.array(weights))
     for i, row in enumerate(rows):
         absolute = [abs(v) for v in row]
-        assert df["mean_sad"].iloc[i] == pytest.approx(sum(row) / 3, abs=1e-12)
-        assert df["max_abs_sad"].iloc[i] == max(absolute)
-        assert df["top_target"].iloc[i] == SUMMARY_TARGETS[absolute.index(max(absolute))]
-        assert df["weighted"].iloc[i] == pytest.approx(sum(w * v for w, v in zip(weights, absolute)), abs=1e-12)
+        assert got["mean_sad"][i] == pytest.approx(sum(row) / 3, abs=1e-7)
+        assert got["max_abs_sad"][i] == max(absolute)
+        assert SUMMARY_TARGETS[got["top_target"][i]] == SUMMARY_TARGETS[absolute.index(max(absolute))]
+        assert got["weighted"][i] == pytest.approx(sum(w * v for w, v in zip(weights, absolute)), abs=1e-6)
 
 
-def test_format_rows_is_to_csv_with_six_digits():
-    """format_rows writes what ``to_csv(float_format='%.6g')`` writes: integers as integers, booleans as
-    True/False, floats to 6 significant digits (a written-out line, then the whole frame)."""
+def test_tsv_rows_are_to_csv_with_six_digits():
+    """The TSV lines write what pandas' ``to_csv(float_format='%.6g')`` writes for the same values: integers as
+    integers, booleans as True/False, floats to 6 significant digits, the top target by name (a written-out
+    line, then the whole block against pandas)."""
     sad = np.array([[0.123456789, -4.0e-7, 12345678.0], [0.1, 0.0, -0.5]])
-    df = sad_frame(_summary_variants(2), sad, SUMMARY_TARGETS, np.array([1.0, 0.0, 0.0]))
-    text = format_rows(df)
+    rows = _summary_variants(2)
+    summ = summaries(sad, np.array([1.0, 0.0, 0.0]))
+    text = _tsv_rows(rows, summ, SUMMARY_TARGETS, sad)
     assert text.splitlines()[1] == "chr1\t6\trs1\tA\tC\tTrue\t-0.133333\t0.5\tc\t0.1\t0.1\t0\t-0.5"
     assert text.splitlines()[0].split("\t")[10:] == ["0.123457", "-4e-07", "1.23457e+07"]
-    assert text == df.to_csv(sep="\t", index=False, header=False, float_format="%.6g", lineterminator="\n")
+    frame = rows.assign(mean_sad=summ["mean_sad"], max_abs_sad=summ["max_abs_sad"],
+                        top_target=np.array(SUMMARY_TARGETS)[summ["top_target"]], weighted=summ["weighted"])
+    frame = pd.concat([frame, pd.DataFrame(sad, columns=SUMMARY_TARGETS)], axis=1)
+    assert text == frame.to_csv(sep="\t", index=False, header=False, float_format="%.6g", lineterminator="\n")
+    assert _tsv_rows(rows, summ, SUMMARY_TARGETS) == frame.iloc[:, :10].to_csv(
+        sep="\t", index=False, header=False, float_format="%.6g", lineterminator="\n")
 
 
 def test_score_variants_leaves_nothing_on_error(tmp_path):
+    """strict: a malformed record stops the run naming file:line, and nothing is left under any output name
+    (no SAD file, no table, no rejects, no temporary file); bad targets or weights do the same."""
     fa = _genome(tmp_path)
     vcf = _write_vcf(tmp_path / "v.vcf", _vcf_text() + "chr1\tbad\tx\tA\tC\n")
-    out = tmp_path / "sad.tsv"
-    with pytest.raises(InputError, match="v.vcf:14:"):
-        score_variants(MotifModel(), fa, vcf, out, TARGETS, seq_len=L, chunk_size=2)
-    assert not out.exists() and not any(p.name.startswith((".tmp-", ".stage-")) for p in tmp_path.iterdir())
+    outs = {"out_path": tmp_path / "sad.h5", "table": tmp_path / "sad.tsv.gz", "rejects": tmp_path / "rej.tsv"}
+    with pytest.raises(InputError, match="v.vcf:14: expected an integer POS, got 'bad'"):
+        score_variants(MotifModel(), fa, vcf, target_names=TARGETS, seq_len=L, chunk_size=2, strict=True, **outs)
+    assert not any(p.exists() for p in outs.values())
+    assert not any(p.name.startswith((".tmp-", ".stage-")) for p in tmp_path.iterdir())
     with pytest.raises(ValueError, match="targets"):
-        score_variants(MotifModel(), fa, _write_vcf(tmp_path / "ok.vcf", _vcf_text()), out, ["a", "b"], seq_len=L)
+        score_variants(MotifModel(), fa, _write_vcf(tmp_path / "ok.vcf", _vcf_text()), tmp_path / "sad.h5",
+                       ["a", "b"], seq_len=L)
     with pytest.raises(ValueError, match="weights"):
-        score_variants(MotifModel(), fa, tmp_path / "ok.vcf", out, TARGETS, seq_len=L, weights={"nope": 1})
+        score_variants(MotifModel(), fa, tmp_path / "ok.vcf", tmp_path / "sad.h5", TARGETS, seq_len=L,
+                       weights={"nope": 1})
+    assert not (tmp_path / "sad.h5").exists()
 
 
 def test_score_variants_with_a_basset_net_takes_seq_len_from_its_config(tmp_path):
@@ -686,7 +721,7 @@ def test_score_variants_with_a_basset_net_takes_seq_len_from_its_config(tmp_path
     assert summary["seq_len"] == 24 and summary["scored"] == 7
     sad = read_sad(out)
     # expected: the net itself on slicing-built 24 bp windows (first REF base at index 12), one-hot by hand
-    rows = [(44, "T", "C"), (75, "C", "A"), (75, "C", "A"), (44, "T", "C"), (44, "T", "G"), (2, "C", "G"),
+    rows = [(44, "T", "C"), (75, "C", "A"), (75, "C", "A"), (44, "T", "G"), (44, "T", "A"), (2, "C", "G"),
             (44, "TA", "T")]
     assert sad[["pos", "ref", "alt"]].values.tolist() == [list(r) for r in rows]
 
@@ -695,17 +730,18 @@ def test_score_variants_with_a_basset_net_takes_seq_len_from_its_config(tmp_path
         with torch.no_grad():
             return torch.sigmoid(model.eval()(x)).double().mean(dim=0).numpy()
 
-    want = np.array([prob(want_alt(CHR1, p, r, a, 24)) - prob(want_ref(CHR1, p, 24)) for p, r, a in rows])
+    want = np.array([prob(want_alt(CHR1, p, r, a, 24)) - prob(want_ref(CHR1, p, 24, len(r))) for p, r, a in rows])
     assert np.abs(want).max() > 1e-3
     np.testing.assert_allclose(sad[["a", "b"]].to_numpy(), want, rtol=2e-5, atol=2e-6)
 
 
-def test_score_variants_empty_vcf_writes_a_header(tmp_path):
-    out = tmp_path / "sad.tsv"
-    summary = score_variants(MotifModel(), _genome(tmp_path), _write_vcf(tmp_path / "v.vcf", HEADER), out,
-                             TARGETS, seq_len=L)
-    assert summary["scored"] == 0 and summary["variants_read"] == 0
-    assert len(read_sad(out)) == 0
+def test_score_variants_without_records_fails_and_writes_nothing(tmp_path):
+    """A VCF of headers only produced nothing useful: an InputError naming it, no file left."""
+    out = tmp_path / "sad.h5"
+    with pytest.raises(InputError, match="v.vcf: no variant records"):
+        score_variants(MotifModel(), _genome(tmp_path), _write_vcf(tmp_path / "v.vcf", HEADER), out, TARGETS,
+                       seq_len=L, table=tmp_path / "t.tsv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.fa", "g.fa.fai", "v.vcf"]
 
 
 # ------------------------------------------------------------------------------------------ PICS
@@ -1006,13 +1042,16 @@ def test_score_snps_and_pics_enrichment_rules(tmp_path):
     save_model(tmp_path / "model.pt", build_model(cfg, 2), ["a", "b"])
     fa, vcf = _genome(tmp_path), _write_vcf(tmp_path / "v.vcf", _vcf_text())
     inputs = {"model": str(tmp_path / "model.pt"), "fasta": str(fa), "fai": []}
-    out = {"sad": str(tmp_path / "sad.tsv.gz"), "summary": str(tmp_path / "summary.tsv")}
+    out = {"sad": str(tmp_path / "sad.h5"), "table": str(tmp_path / "sad.tsv.gz"),
+           "rejects": str(tmp_path / "rejects.tsv.gz"), "summary": str(tmp_path / "summary.tsv")}
     variants = {"batch_size": 4, "rc_average": True, "weights": {}, "chunk_size": 3}
     run_script("score_snps", input={**inputs, "vcf": [str(vcf)]}, output=out,
                params={"device": "cpu", "variants": variants}, log=[str(tmp_path / "score.log")])
     model, meta = load_model(tmp_path / "model.pt")
-    summary = score_variants(model, fa, vcf, tmp_path / "direct.tsv.gz", meta["target_names"], batch_size=4)
+    summary = score_variants(model, fa, vcf, tmp_path / "direct.h5", meta["target_names"], batch_size=4,
+                             table=tmp_path / "direct.tsv.gz")
     assert (tmp_path / "sad.tsv.gz").read_bytes() == (tmp_path / "direct.tsv.gz").read_bytes()
+    pd.testing.assert_frame_equal(read_sad(tmp_path / "sad.h5"), read_sad(tmp_path / "direct.h5"))
     written = pd.read_csv(out["summary"], sep="\t").set_index("key")["value"]
     assert written["scored"] == str(summary["scored"]) == "7"
 
@@ -1021,10 +1060,10 @@ def test_score_snps_and_pics_enrichment_rules(tmp_path):
                     "edge\tchr1\t2\t0.01\n")
     out = {k: str(tmp_path / f"{k}.{ext}") for k, ext in (("summary", "tsv"), ("snps", "tsv"), ("fig5a", "png"),
                                                          ("fig5b", "png"))}
-    run_script("pics_enrichment", input={**inputs, "sad": str(tmp_path / "sad.tsv.gz"), "pics": [str(pics)]},
+    run_script("pics_enrichment", input={**inputs, "sad": str(tmp_path / "sad.h5"), "pics": [str(pics)]},
                output=out, params={"device": "cpu", "variants": {"plot_window": 20}}, log=[str(tmp_path / "p.log")])
     enrichment_summary = pd.read_csv(out["summary"], sep="\t").set_index("key")["value"]
-    direct = enrichment(read_sad(tmp_path / "sad.tsv.gz"), read_pics(pics))  # the rule's numbers are the function's
+    direct = enrichment(read_sad(tmp_path / "sad.h5"), read_pics(pics))  # the rule's numbers are the function's
     assert enrichment_summary["n_high"] == "2" and enrichment_summary["n_low"] == "1"
     for key in ("frac_high", "frac_low", "mean_high", "mean_low", "mannwhitney_u", "mannwhitney_p", "fisher_p"):
         assert float(enrichment_summary[key]) == pytest.approx(direct[key], rel=1e-9, nan_ok=True), key
@@ -1033,7 +1072,7 @@ def test_score_snps_and_pics_enrichment_rules(tmp_path):
     for k in ("fig5a", "fig5b"):
         assert (tmp_path / f"{k}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert (tmp_path / f"{k}.pdf").read_bytes()[:5] == b"%PDF-"
-    top, _ = top_snp(read_sad(tmp_path / "sad.tsv.gz"), read_pics(pics))
+    top, _ = top_snp(read_sad(tmp_path / "sad.h5"), read_pics(pics))
     assert f"Figure 5B: {top['id']} chr1:{top['pos']} " in (tmp_path / "p.log").read_text()
 
 
@@ -1070,7 +1109,8 @@ def test_pics_enrichment_detects_larger_sad_in_high_pics():
 def _null(table, pics_df):
     rng = np.random.default_rng(1)
     t = table.copy()
-    t[["t0", "t1", "t2"]] = rng.normal(0, 0.05, (len(t), 3))
+    t[["t0", "t1", "t2"]] = sad = rng.normal(0, 0.05, (len(t), 3))
+    t["mean_sad"], t["max_abs_sad"] = sad.mean(1), np.abs(sad).max(1)  # a SAD table's summaries follow its SAD
     return t, pics_df
 
 
@@ -1226,13 +1266,22 @@ def test_sad_scores_default_keeps_the_index_float64_and_names_errors():
     rows = [("h1", "c", 1, "C", [0.3, -0.3]), ("h2", "c", 2, "C", [0.1, -0.5]), ("l1", "c", 3, "C", [0.0, 0.05])]
     table = _sad_table(rows, targets=("x", "y")).iloc[[2, 0]]
     assert sad_scores(table).tolist() == [0.025, 0.0] and sad_scores(table).index.tolist() == [2, 0]
+    targets_only = table.drop(columns=["mean_sad", "max_abs_sad"])  # scores from the per-target columns
     for score in ("abs_mean", "mean_abs", "max_abs"):
         assert sad_scores(table, score).index.tolist() == [2, 0], score
-        ints = sad_scores(table.assign(x=[1, -3], y=[2, 0]), score)
+        assert sad_scores(targets_only, score).tolist() == sad_scores(table, score).tolist(), score
+        ints = sad_scores(targets_only.assign(x=[1, -3], y=[2, 0]), score)
         assert ints.dtype == np.float64 and ints.index.tolist() == [2, 0], score
-    assert sad_scores(table.assign(x=[1, -3], y=[2, 0]), "max_abs").tolist() == [2.0, 3.0]
-    with pytest.raises(ValueError, match=r"^the SAD table has no per-target columns$"):
-        sad_scores(table.drop(columns=["x", "y"]))
+    assert sad_scores(targets_only.assign(x=[1, -3], y=[2, 0]), "max_abs").tolist() == [2.0, 3.0]
+    # the summary columns (computed before the SAD was rounded) win over the targets when both are there
+    assert sad_scores(table.assign(mean_sad=[-0.5, 0.25]), "abs_mean").tolist() == [0.5, 0.25]
+    assert sad_scores(table.assign(max_abs_sad=[0.5, 0.25]), "max_abs").tolist() == [0.5, 0.25]
+    summary_only = table.drop(columns=["x", "y"])  # the summary TSV
+    assert sad_scores(summary_only, "max_abs").tolist() == [0.05, 0.3]
+    with pytest.raises(ValueError, match=r"^the SAD table has no per-target columns \(score 'mean_abs' needs them\)$"):
+        sad_scores(summary_only, "mean_abs")
+    with pytest.raises(ValueError, match=r"^the SAD table has no per-target columns \(score 'abs_mean' needs them\)$"):
+        sad_scores(targets_only.drop(columns=["x", "y"]))
     with pytest.raises(ValueError, match=r"^score must be one of abs_mean, mean_abs, max_abs, got 'max'$"):
         sad_scores(table, "max")
 
@@ -1314,7 +1363,7 @@ class BatchRecorder(PositionLinear):
 
 def test_predict_codes_pair_and_score_windows_defaults_device_and_batches():
     """With defaults (CPU, rc averaging on) both give the hand probabilities of both strands; the device asked
-    for is used (a bad one is refused); ref and alt go through in one pass, in batches of batch_size."""
+    for is used (a bad one is refused); ref, then alt, go through in batches of batch_size."""
     weight, bias = linear_weights(8, T=2, seed=3)
     ref_w, alt_w = ["ACGTTGCA", "NNNNACGT"], ["ACGTAGCA", "NNNNCCGT"]
     ref = np.stack([encode(w) for w in ref_w])
@@ -1326,18 +1375,19 @@ def test_predict_codes_pair_and_score_windows_defaults_device_and_batches():
     plain = [hand_prob(w, weight, bias, False) for w in ref_w]
     assert np.abs(np.asarray(plain) - p_ref).max() > 1e-3  # the model is not strand-symmetric
     sad = score_windows(model, ref, alt, 2)
-    assert sad.dtype == np.float64
+    assert sad.dtype == np.float32
     np.testing.assert_allclose(sad, np.asarray(p_alt, np.float64) - p_ref, rtol=1e-6, atol=1e-7)
     for call in (lambda: predict_codes_pair(model, ref, alt, device="nowhere"),
                  lambda: score_windows(model, ref, alt, 2, device="nowhere")):
         with pytest.raises(ConfigError, match="got 'nowhere'"):
             call()
     recorder = BatchRecorder(weight, bias)
-    predict_codes_pair(recorder, ref, alt, batch_size=3, rc_average=False)
-    assert recorder.batches == [3, 1]
+    predict_codes_pair(recorder, ref, alt, batch_size=1, rc_average=False)
+    assert recorder.batches == [1, 1, 1, 1]
     recorder.batches.clear()
-    score_windows(recorder, ref, alt, 2, batch_size=3, rc_average=False)
-    assert recorder.batches == [3, 1]
+    score_windows(recorder, np.concatenate([ref, ref]), np.concatenate([alt, alt]), 2, batch_size=3,
+                  rc_average=False)
+    assert recorder.batches == [3, 1, 3, 1]
 
 
 def test_sad_target_columns_prefers_the_recorded_target_names():
@@ -1366,3 +1416,391 @@ def test_variant_sequences_empty_alt_is_a_deletion_of_ref(genome_cd):
     assert want_alt(GENOME_C, 27, "GA", "", 8) == "CCGCAAGT"
     assert vs.status.tolist() == ["ok"] and vs.indel.tolist() == [True] and not vs.off_end.any()
     assert decode(vs.ref[0]) == "CCGCGAAA" and decode(vs.alt[0]) == "CCGCAAGT"
+
+
+# ------------------------------------------------------------------------------------------ SAD at scale (issue 13)
+# The HDF5 SAD file, shards joined in VCF order, rejects, chromosome names, N alleles, duplicates. Expected values
+# come from the VCF text written here and from plain h5py/pandas reads of the files.
+
+SCALE_TARGETS = ["t0", "t1", "t2", "t3"]
+SCALE_L = 12
+
+
+class CentreModel(nn.Module):
+    """Logits from the 4 bases around the window centre (position-dependent: a window centred one base off
+    scores differently), 4 targets."""
+
+    def __init__(self):
+        super().__init__()
+        g = torch.Generator().manual_seed(3)
+        self.w = nn.Parameter(torch.randn(len(SCALE_TARGETS), 4, 4, generator=g))
+
+    def forward(self, x):
+        c = x.shape[-1] // 2
+        return torch.einsum("bkl,tkl->bt", x[:, :, c - 2 : c + 2], self.w)
+
+
+def _scale_genome(path, names=("chr1", "chr2")):
+    rng = np.random.default_rng(5)
+    seqs = {n: "".join(rng.choice(list("ACGT"), 300)) for n in names}
+    path.write_text("".join(f">{n}\n{s}\n" for n, s in seqs.items()))
+    return path, seqs
+
+
+def _scale_records(seqs, chrom_out=lambda c: c):
+    """VCF lines of every kind, in file order: (line text)."""
+    s1, s2 = seqs["chr1"], seqs["chr2"]
+    other = {b: next(x for x in "ACGT" if x != b) for b in "ACGT"}
+    third = {b: next(x for x in "ACGT" if x not in (b, other[b])) for b in "ACGT"}
+    recs = []
+    for i, pos in enumerate(range(20, 280, 9)):  # SNVs on both chromosomes
+        for chrom, s in (("chr1", s1), ("chr2", s2)):
+            ref = s[pos - 1]
+            recs.append((chrom_out(chrom), pos, f"rs{chrom[-1]}_{i}", ref, other[ref]))
+    ref = s1[49]
+    recs += [
+        (chrom_out("chr1"), 50, "swap", other[ref], ref),                    # genome shows ALT: swapped
+        (chrom_out("chr1"), 50, "mismatch", third[ref], other[ref]),         # neither allele
+        (chrom_out("chr1"), 50, "multi", ref, f"{other[ref]},{third[ref]}"),  # two rows; the first repeats 'dup0'
+        (chrom_out("chr1"), 51, "refN", "N", "A"),                           # N alleles: skipped, never swapped
+        (chrom_out("chr1"), 52, "altN", s1[51], "N"),
+        ("chrUn", 5, "unknown", "A", "C"),
+        (chrom_out("chr2"), 299, "outside", s2[298:300] + "A", "A"),         # REF runs past the end
+        (chrom_out("chr1"), 60, "del", s1[59:63], s1[59]),                   # indels, centred
+        (chrom_out("chr1"), 70, "ins", s1[69], s1[69] + "GT"),
+        (chrom_out("chr1"), 80, "bad", "A", "X"),                            # malformed: bad ALT
+        (chrom_out("chr1"), "abc", "badpos", "A", "C"),                      # malformed: POS
+        (chrom_out("chr1"), 90, "sym", s1[89], "<DEL>"),                     # symbolic: skipped
+    ]
+    # a record repeating the first SNV (same chrom, pos, ref, alt), far away in the file: another chunk/shard
+    recs.insert(3, (chrom_out("chr1"), 50, "dup0", ref, other[ref]))
+    recs.append(recs[0][:2] + ("dup_first",) + recs[0][3:])
+    return recs
+
+
+def _scale_vcf(path, recs, gz=False):
+    """A VCF of the records ``(chrom, pos, id, ref, alt)`` with a 2-line header (data from line 3)."""
+    header = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    return _write_vcf(path, _vcf_text(recs, header), gz=gz)
+
+
+@pytest.fixture()
+def scale_data(tmp_path):
+    fa, seqs = _scale_genome(tmp_path / "g.fa")
+    recs = _scale_records(seqs)
+    return fa, seqs, recs, _scale_vcf(tmp_path / "v.vcf", recs)
+
+
+def _scale_score(fa, vcf, folder, **kw):
+    folder.mkdir(exist_ok=True)
+    out = {"out_path": folder / "sad.h5", "table": folder / "sad.tsv.gz", "rejects": folder / "sad.rejects.tsv.gz"}
+    summary = score_variants(CentreModel(), fa, vcf, target_names=SCALE_TARGETS, seq_len=SCALE_L, batch_size=5,
+                             **out, **kw)
+    return summary, out
+
+
+def _h5_datasets(path) -> dict:
+    """Every dataset and attribute of an HDF5 file, read with plain h5py."""
+    out = {}
+    with h5py.File(path) as f:
+        f.visititems(lambda name, obj: out.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
+        out["attrs"] = {k: v for k, v in f.attrs.items()}
+    return out
+
+
+def test_sad_file_layout_with_plain_h5py(scale_data, tmp_path):
+    """The layout the docs promise: one row per split record read (not the malformed or symbolic ones), in VCF
+    order, with its status; the SAD matrix chunked, shuffled and deflated float16, NaN where not scored."""
+    fa, seqs, recs, vcf = scale_data
+    summary, out = _scale_score(fa, vcf, tmp_path / "a", chunk_size=7)
+    with h5py.File(out["out_path"]) as f:
+        assert f["sad"].dtype == np.float16 and f["sad"].compression == "gzip" and f["sad"].shuffle
+        assert f["sad"].chunks[1] == len(SCALE_TARGETS)
+        assert f.attrs["format"] == "basset-sad" and f.attrs["targets"] == 4 and f.attrs["seq_len"] == SCALE_L
+        assert [t.decode() for t in f["target_names"][()]] == SCALE_TARGETS
+        status_names = h5py.check_enum_dtype(f["variants/status"].dtype)
+        assert status_names == {s: i for i, s in enumerate(STATUSES)}
+        status = np.array(STATUSES)[f["variants/status"][()]]
+        ids = f["variants/id"].asstr()[()]
+        lines = f["variants/line"][()]
+        sad = f["sad"][()]
+    # expected rows from the VCF text: every record but the malformed (bad, badpos) and symbolic (sym) ones,
+    # the multi-allelic record twice
+    want_ids = []
+    for c, p, i, r, a in recs:
+        if i in ("bad", "badpos", "sym"):
+            continue
+        want_ids += [i] * len(a.split(","))
+    assert ids.tolist() == want_ids
+    assert (np.diff(lines) >= 0).all() and lines[0] == 3  # VCF order, 1-based lines after 2 header lines
+    by_id = dict(zip(ids, status))
+    assert by_id["swap"] == "swapped" and by_id["mismatch"] == "ref_mismatch" and by_id["unknown"] == "unknown_chrom"
+    assert by_id["refN"] == by_id["altN"] == "n_allele" and by_id["outside"] == "outside_chrom"
+    assert by_id["dup_first"] == "duplicate" and by_id["del"] == by_id["ins"] == "ok"
+    multi = status[ids == "multi"].tolist()
+    assert multi == ["duplicate", "ok"]  # its first ALT repeats dup0 (same chrom, pos, ref, alt)
+    scored = np.isin(status, ["ok", "swapped"])
+    assert np.isnan(sad[~scored]).all() and not np.isnan(sad[scored]).any()
+    assert summary["scored"] == int(scored.sum()) and summary["duplicate_skipped"] == 2
+    assert summary["n_allele_skipped"] == 2 and summary["malformed_rejected"] == 2 and summary["symbolic_skipped"] == 1
+
+
+def test_hdf5_reads_back_as_the_tsvs_to_float16_precision(scale_data, tmp_path):
+    """read_sad of the HDF5 file, of the summary TSV and of the per-target TSV give the same rows; the SAD to
+    3 significant digits (float16), the summaries to 6."""
+    fa, _, _, vcf = scale_data
+    _, out = _scale_score(fa, vcf, tmp_path / "a")
+    h5 = read_sad(out["out_path"])
+    table = read_sad(out["table"])
+    write_sad_tsv(out["out_path"], tmp_path / "targets.tsv")
+    targets = read_sad(tmp_path / "targets.tsv")
+    assert len(h5) == len(table) == len(targets) > 50
+    for col in ("chrom", "pos", "id", "ref", "alt", "swapped", "top_target"):
+        assert h5[col].tolist() == table[col].tolist() == targets[col].tolist(), col
+    np.testing.assert_allclose(table["mean_sad"], h5["mean_sad"], rtol=1e-5, atol=1e-9)
+    _scale_score(fa, vcf, tmp_path / "b", dtype="float32")
+    full = read_sad(tmp_path / "b" / "sad.h5")
+    np.testing.assert_allclose(targets[SCALE_TARGETS].to_numpy(), full[SCALE_TARGETS].to_numpy(), rtol=2.0**-11,
+                               atol=1e-7)
+    assert targets.attrs["target_names"] == SCALE_TARGETS
+
+
+def test_sharded_scoring_equals_unsharded(scale_data, tmp_path):
+    """Scoring in 3 shards (chunks of 5 records in turn) and gathering gives the same SAD file, summary TSV,
+    rejects and counts as one job, with a duplicate whose first record sits in another shard and malformed
+    records in several shards."""
+    fa, _, _, vcf = scale_data
+    whole, out = _scale_score(fa, vcf, tmp_path / "whole", chunk_size=5)
+    parts = [_scale_score(fa, vcf, tmp_path / f"s{k}", chunk_size=5, shard=(k, 3)) for k in range(3)]
+    assert sum(p[0]["scored"] for p in parts) == whole["scored"]
+    from basset.tables import write_summary
+
+    for k, (summary, _) in enumerate(parts):
+        write_summary(tmp_path / f"s{k}" / "summary.tsv", summary)
+    gathered = {"sad": tmp_path / "g" / "sad.h5", "table": tmp_path / "g" / "sad.tsv.gz",
+                "rejects": tmp_path / "g" / "sad.rejects.tsv.gz", "summary": tmp_path / "g" / "summary.tsv"}
+    total = gather_sad([p[1]["out_path"] for p in reversed(parts)], rejects=[p[1]["rejects"] for p in parts],
+                       summary=[tmp_path / f"s{k}" / "summary.tsv" for k in range(3)], fasta=str(fa), out=gathered)
+    a, b = _h5_datasets(out["out_path"]), _h5_datasets(gathered["sad"])
+    assert sorted(a) == sorted(b)
+    for key in a:
+        if key == "attrs":
+            continue
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    def settings(attrs):
+        return {k: v for k, v in attrs.items() if k != "shard"}
+
+    assert settings(a["attrs"]) == settings(b["attrs"])
+    assert gzip.open(out["table"]).read() == gzip.open(gathered["table"]).read()
+    assert gzip.open(out["rejects"]).read() == gzip.open(gathered["rejects"]).read()
+    for key in ("variants_read", "scored", "duplicate_skipped", "malformed_rejected", "swapped", "n_allele_skipped"):
+        assert total[key] == whole[key], key
+
+
+def test_rejects_name_file_line_id_and_reason(scale_data, tmp_path):
+    """Malformed and skipped records are listed with the VCF, the 1-based line, the ID and why, in line order;
+    strict makes the first malformed one fatal."""
+    fa, _, recs, vcf = scale_data
+    _, out = _scale_score(fa, vcf, tmp_path / "a")
+    rej = pd.read_csv(out["rejects"], sep="\t", dtype=str, keep_default_na=False)
+    assert list(rej.columns) == ["file", "line", "id", "chrom", "pos", "ref", "alt", "reason"]
+    assert (rej["file"] == str(vcf)).all() and rej["line"].astype(int).is_monotonic_increasing
+    line_of = {r[2]: n + 3 for n, r in enumerate(recs)}
+    by_id = {i: row for i, row in zip(rej["id"], rej.itertuples())}
+    assert by_id["bad"].reason == "expected ALT alleles of A, C, G, T, N (or a symbolic allele), got 'X'"
+    assert by_id["badpos"].reason == "expected an integer POS, got 'abc'" and by_id["badpos"].pos == "abc"
+    assert by_id["sym"].reason.startswith("symbolic")
+    for i in ("bad", "badpos", "sym", "mismatch", "unknown", "outside", "refN", "altN", "dup_first"):
+        assert int(by_id[i].line) == line_of[i], i
+    assert "N" in by_id["refN"].reason and "duplicate" not in by_id["refN"].reason
+    assert by_id["dup_first"].reason.startswith("repeats an earlier record")
+    with pytest.raises(InputError, match=rf"v.vcf:{line_of['bad']}: expected ALT alleles"):
+        _scale_score(fa, vcf, tmp_path / "strict", strict=True)
+    assert not (tmp_path / "strict" / "sad.h5").exists()
+
+
+def test_chr_less_vcf_scores_every_variant_after_mapping(tmp_path, caplog):
+    """A VCF naming 1, 2 against a genome of chr1, chr2 scores exactly what the chr-named VCF scores, and the
+    mapping is logged; M is matched to chrM."""
+    fa, seqs = _scale_genome(tmp_path / "g.fa", names=("chr1", "chr2", "chrM"))
+    named = _scale_score(fa, _scale_vcf(tmp_path / "named.vcf", _scale_records(seqs)), tmp_path / "a")[0]
+    recs = _scale_records(seqs, chrom_out=lambda c: c.removeprefix("chr")) + [("M", 10, "mito", seqs["chrM"][9], "N")]
+    with caplog.at_level("INFO"):
+        bare, out = _scale_score(fa, _scale_vcf(tmp_path / "bare.vcf.gz", recs, gz=True), tmp_path / "b")
+    assert bare["scored"] == named["scored"] > 50 and bare["unknown_chrom_skipped"] == 1  # chrUn only
+    assert bare["chroms_mapped"] == "1->chr1,2->chr2,M->chrM"
+    assert "mapped onto the genome's: 1->chr1, 2->chr2, M->chrM" in caplog.text
+    table = read_sad(out["out_path"])
+    assert set(table["chrom"]) == {"1", "2"}  # the VCF's own names are kept
+
+
+def test_a_vcf_matching_no_chromosome_fails_with_names_from_both(tmp_path):
+    fa, seqs = _scale_genome(tmp_path / "g.fa")
+    vcf = _scale_vcf(tmp_path / "v.vcf", [("scaffold_1", 10, "a", "A", "C"), ("scaffold_2", 10, "b", "A", "C")])
+    with pytest.raises(InputError, match=r"v.vcf: no variant is on a chromosome of the genome .*g.fa: the VCF names "
+                                         r"scaffold_1, scaffold_2; the genome has chr1, chr2"):
+        _scale_score(fa, vcf, tmp_path / "a")
+    assert not any((tmp_path / "a").iterdir())
+
+
+def test_ref_n_is_skipped_not_swapped(tmp_path):
+    """REF N where the genome shows the ALT base would be 'swapped' by the allele check; it is skipped instead."""
+    fa, seqs = _scale_genome(tmp_path / "g.fa")
+    here, nxt = seqs["chr1"][99], seqs["chr1"][100]
+    vcf = _scale_vcf(tmp_path / "v.vcf", [("chr1", 100, "refN", "N", here),
+                                    ("chr1", 101, "ok", nxt, "A" if nxt != "A" else "C")])
+    summary, out = _scale_score(fa, vcf, tmp_path / "a")
+    assert summary["n_allele_skipped"] == 1 and summary["swapped"] == 0 and summary["scored"] == 1
+    assert read_sad(out["out_path"])["id"].tolist() == ["ok"]
+
+
+def test_one_hot_reverse_complement_is_the_flipped_one_hot():
+    codes = np.random.default_rng(0).integers(0, 5, (6, 9)).astype(np.uint8)
+    t = torch.from_numpy(codes)
+    np.testing.assert_array_equal(one_hot(t, reverse_complement=True).numpy(), one_hot(t).flip(dims=(1, 2)).numpy())
+    np.testing.assert_array_equal(one_hot(codes, reverse_complement=True), one_hot(codes)[:, ::-1, ::-1])
+    assert one_hot(t, dtype=torch.bfloat16).dtype == torch.bfloat16
+
+
+def test_record_deduper_against_a_python_set():
+    """Across chunks of uneven size (several levels merged), a row is a duplicate exactly when the same
+    (chrom, pos, ref, alt) came earlier, by a Python set."""
+    rng = np.random.default_rng(1)
+    dedup, seen = RecordDeduper(), set()
+    for size in [1, 5, 2, 40, 3, 3, 100, 7, 250, 1]:
+        df = pd.DataFrame({"chrom": rng.choice(["1", "2"], size), "pos": rng.integers(1, 30, size),
+                           "ref": rng.choice(list("AC"), size), "alt": rng.choice(list("GT"), size)})
+        got = dedup(df)
+        want = []
+        for key in zip(df["chrom"], df["pos"], df["ref"], df["alt"]):
+            want.append(key in seen)
+            seen.add(key)
+        assert got.tolist() == want
+    assert len(dedup.levels) < 10
+
+
+def test_bf16_scoring_moves_the_sad_a_little(scale_data, tmp_path):
+    """bfloat16 autocast (an option meant for CUDA; autocast runs on the CPU too) changes the SAD by about
+    bfloat16's precision, no more: the same rows, values within 2e-2 of float32, not all identical."""
+    fa, _, _, vcf = scale_data
+
+    class Conv(nn.Module):  # a layer that autocast really runs in bfloat16
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(0)
+            self.conv = nn.Conv1d(4, 8, 5)
+            self.lin = nn.Linear(8, len(SCALE_TARGETS))
+
+        def forward(self, x):
+            return self.lin(torch.relu(self.conv(x)).amax(dim=-1))
+
+    def run(folder, bf16):
+        score_variants(Conv(), fa, vcf, folder / "sad.h5", SCALE_TARGETS, seq_len=SCALE_L, bf16=bf16, dtype="float32")
+        return read_sad(folder / "sad.h5")
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    full, half = run(tmp_path / "a", False), run(tmp_path / "b", True)
+    assert full["id"].tolist() == half["id"].tolist()
+    diff = np.abs(full[SCALE_TARGETS].to_numpy() - half[SCALE_TARGETS].to_numpy())
+    assert 0 < diff.max() < 2e-2
+    with h5py.File(tmp_path / "b" / "sad.h5") as f:
+        assert bool(f.attrs["bf16"]) is True
+
+
+def test_a_reader_process_that_dies_is_an_error_and_leaves_no_output(tmp_path, monkeypatch):
+    """The VCF is read in a forked worker process; if it dies without a word (killed, out of memory) the run
+    stops with an error that says so, instead of waiting for ever or writing a partial SAD file."""
+    import os
+
+    import basset.stages.variants as stage
+
+    def dying(*args):
+        os._exit(3)
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(stage, "_prepare", dying)
+    fa = _genome(tmp_path)
+    vcf = _write_vcf(tmp_path / "v.vcf", _vcf_text())
+    with pytest.raises(RuntimeError, match=r"reader process ended without a result \(exit code 3"):
+        score_variants(MotifModel(), fa, vcf, tmp_path / "sad.h5", TARGETS, seq_len=L, table=tmp_path / "t.tsv")
+    assert not (tmp_path / "sad.h5").exists() and not (tmp_path / "t.tsv").exists()
+    assert not any(p.name.startswith((".tmp-", ".stage-")) for p in tmp_path.iterdir())
+
+
+def test_errors_cross_a_process_boundary_unchanged():
+    """Errors raised in the reader process are pickled to the scoring process: every basset error comes back with
+    its class, message and fields."""
+    import pickle
+
+    from basset.errors import UsageError
+    from basset.fileio import DiskFullError
+
+    for exc in (InputError("v.vcf", "expected an integer POS", line=7, record="chr1 x"),
+                ConfigError("variants.chunk_size", "must be >= 1"), UsageError("--target", "unknown target 'x'"),
+                DiskFullError("/x/sad.h5", "writing chunk 3")):
+        back = pickle.loads(pickle.dumps(exc))
+        assert type(back) is type(exc) and str(back) == str(exc) and back.args == exc.args
+        assert vars(back) == vars(exc)
+
+
+def test_the_reader_process_leaves_when_the_scoring_process_is_killed(tmp_path):
+    """kill -9 of `basset sad` in the middle: its VCF reader process does not linger (it notices that its parent
+    is gone), and no output exists under a final name."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    fa = _genome(tmp_path)
+    records = [("chr1", 44, f"v{i}", "T", "C") for i in range(400)]
+    vcf = _write_vcf(tmp_path / "v.vcf", _vcf_text(records))
+    script = (
+        "import time, torch\n"
+        "from basset.stages.variants import score_variants\n"
+        "class Slow(torch.nn.Module):\n"
+        "    def forward(self, x):\n"
+        "        time.sleep(0.2)\n"
+        "        return x.sum(dim=(1, 2))[:, None].repeat(1, 2)\n"
+        f"score_variants(Slow(), {str(fa)!r}, {str(vcf)!r}, {str(tmp_path / 'sad.h5')!r}, ['a', 'b'], seq_len=20,\n"
+        f"               chunk_size=5, batch_size=1, table={str(tmp_path / 'sad.tsv')!r})\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": str(Path(
+        basset.vcf.__file__).parents[1])})
+
+    def children():
+        kids = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as fh:
+                        fields = fh.read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == proc.pid and fields[0] != "Z":
+                    kids.append(int(entry))
+        return kids
+
+    for _ in range(600):  # until the reader process exists (the import of torch takes a while)
+        kids = children()
+        if kids:
+            break
+        time.sleep(0.1)
+    assert kids, "no reader process appeared"
+    time.sleep(0.5)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+    def alive(pid):
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+
+    for _ in range(300):
+        if not any(alive(k) for k in kids):
+            break
+        time.sleep(0.1)
+    assert not any(alive(k) for k in kids), "the reader process outlived the killed scoring process"
+    assert not (tmp_path / "sad.h5").exists() and not (tmp_path / "sad.tsv").exists()

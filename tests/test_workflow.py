@@ -140,12 +140,19 @@ def test_tiny_workflow_mutagenesis_and_variants(tiny_run):
         assert np.isfinite(h5["phylop"][...]).all()
     reg = pd.read_csv(res / "satmut/phylop_regression.tsv", sep="\t")
     assert list(reg["features"]) == ["loss", "gain", "both"] and reg["r"].notna().all()
-    sad = pd.read_csv(res / "variants/sad.tsv.gz", sep="\t")
+    from basset.sadfile import read_sad
+
+    sad = read_sad(res / "variants/sad.h5")
+    table = pd.read_csv(res / "variants/sad.tsv.gz", sep="\t")
     vcf = pd.read_csv(tiny_run[0] / "resources/tiny/snps.vcf.gz", sep="\t", comment="#", header=None)
     summary = pd.read_csv(res / "variants/summary.tsv", sep="\t", index_col=0)["value"]
-    assert int(summary["scored"]) == len(sad) == len(vcf)  # every simulated SNP matches the genome
+    assert int(summary["scored"]) == len(sad) == len(table) == len(vcf)  # every simulated SNP matches the genome
+    assert table["id"].tolist() == sad["id"].tolist()
     targets = list(pd.read_csv(tiny_run[0] / "config/samples/tiny.tsv", sep="\t")["name"])
-    np.testing.assert_allclose(sad["mean_sad"], sad[targets].mean(axis=1), atol=2e-6)
+    assert sad.attrs["target_names"] == targets
+    # mean_sad from the full-precision SAD, the stored SAD float16
+    np.testing.assert_allclose(sad["mean_sad"], sad[targets].mean(axis=1), atol=1e-3)
+    np.testing.assert_allclose(table["mean_sad"], sad["mean_sad"], rtol=1e-5, atol=1e-8)
     enrichment = pd.read_csv(res / "variants/pics_enrichment.tsv", sep="\t", index_col=0)["value"]
     assert int(enrichment["n_high"]) + int(enrichment["n_low"]) <= int(enrichment["n_matched"]) == len(vcf)
     for stem in ("satmut/fig4a_maps", "satmut/fig4bcd_phylop", "variants/fig5a_pics", "variants/fig5b_top_snp"):
@@ -299,3 +306,24 @@ def test_lint_and_snakefmt_are_clean():
     fmt = subprocess.run([str(Path(sys.executable).with_name("snakefmt")), "--check", "Snakefile", "workflow/rules"],
                          cwd=ROOT, capture_output=True, text=True)
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+
+
+def test_dry_run_shards_score_snps_in_jobs_and_gathers_them(workdir):
+    """variants.shards: 3 plans three score_snps_shard jobs (shard 0, 1, 2 of 3; each requesting the gpu resource
+    when the device is cuda, so that on SLURM each is its own GPU job) and one gather_sad writing sad.h5."""
+    import yaml
+
+    config = _merged(yaml.safe_load((workdir / "config/config.yaml").read_text()),
+                     {"variants": {"shards": 3}, "train": {"device": "cuda"}})
+    path = workdir / "config/shards.yaml"
+    path.write_text(yaml.safe_dump(config))
+    res = snakemake(workdir, "-n", "--configfile", str(path))
+    text = res.stdout + res.stderr
+    assert res.returncode == 0, text[-3000:]
+    jobs = text.split("\nrule ")
+    shards = [j for j in jobs if j.startswith("score_snps_shard:")]
+    assert sorted(j.split("wildcards: shard=")[1].split()[0] for j in shards) == ["0", "1", "2"]
+    assert all("gpu=1" in j for j in shards), shards[0]
+    gather = [j for j in jobs if j.startswith("gather_sad:")]
+    assert len(gather) == 1 and "results/default/variants/sad.h5" in gather[0]
+    assert not any(j.startswith("score_snps:") for j in jobs)

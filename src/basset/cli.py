@@ -254,6 +254,14 @@ def target_weight(text: str) -> tuple[str, float]:
     return target.strip(), weight
 
 
+def shard_spec(text: str) -> tuple[int, int]:
+    """``K/N`` with 0 <= K < N -> ``(k, n)``."""
+    k, sep, n = text.partition("/")
+    if not (sep and k.isdigit() and n.isdigit() and 0 <= int(k) < int(n)):
+        raise argparse.ArgumentTypeError(f"expected K/N with 0 <= K < N (shard K of N, 0-based), got {text!r}")
+    return int(k), int(n)
+
+
 def device_name(text: str) -> str:
     if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", text):
         raise argparse.ArgumentTypeError(f"expected auto, cpu, cuda or cuda:N, got {text!r}")
@@ -427,25 +435,52 @@ def cmd_satmut(args) -> dict:
 
 
 def cmd_sad(args) -> dict:
-    from .stages.variants import pics_enrichment, score_snps
+    from .stages.variants import pics_enrichment, sad_tsv, score_snps
 
     weights = dict(args.weights or [])
     if weights:
         _check_targets("--weights", list(weights), args.model, _model_meta(args.model)["target_names"])
     if args.pics and not args.low_pics < args.high_pics:
         raise UsageError("--low-pics", f"{args.low_pics} must be below --high-pics {args.high_pics}")
+    if args.pics and args.shard:
+        raise UsageError("--pics", "needs the whole VCF: run it on the gathered shards (basset gather-sad --pics)")
     variants = {"batch_size": args.batch_size, "rc_average": not args.no_rc, "weights": weights,
-                "chunk_size": args.chunk_size}
-    summary = score_snps(args.model, args.genome, args.vcf, out={"sad": args.out}, variants=variants,
-                         device=args.device, progress=not args.quiet)
+                "chunk_size": args.chunk_size, "strict": args.strict,
+                "sad_dtype": "float32" if args.float32 else "float16", "bf16": args.bf16}
+    out = layout.out_dir_paths(args.out, "variants", ["sad", "table", "rejects", "summary"])
+    summary = score_snps(args.model, args.genome, args.vcf, out=out, variants=variants, device=args.device,
+                         progress=not args.quiet, shard=args.shard)
+    if args.full_tsv:
+        sad_tsv(out["sad"], out={"table": layout.out_dir_paths(args.out, "variants", ["targets_tsv"])["targets_tsv"]})
     if args.pics:
-        stem = str(args.out).removesuffix(".gz").removesuffix(".tsv")
-        out = {"summary": f"{stem}_pics_enrichment.tsv", "snps": f"{stem}_pics_snps.tsv",
-               "fig5a": f"{stem}_fig5a.png", "fig5b": f"{stem}_fig5b.png"}
-        options = {"high_pics": args.high_pics, "low_pics": args.low_pics, "sad_threshold": args.sad_threshold,
-                   "score": args.score, "rc_average": not args.no_rc}
-        summary["pics_enrichment"] = pics_enrichment(args.out, args.pics, args.model, args.genome, out=out,
-                                                     variants=options, device=args.device)
+        summary["pics_enrichment"] = _pics_next_to(out["sad"], args, pics_enrichment)
+    return summary
+
+
+def _pics_next_to(sad, args, pics_enrichment) -> dict:
+    """The PICS enrichment (Figure 5A, 5B) of a SAD file, its files next to it in ``args.out``."""
+    out = layout.out_dir_paths(args.out, "variants", ["pics_summary", "pics_snps", "fig5a", "fig5b"])
+    out = {"summary": out["pics_summary"], "snps": out["pics_snps"], "fig5a": out["fig5a"], "fig5b": out["fig5b"]}
+    options = {"high_pics": args.high_pics, "low_pics": args.low_pics, "sad_threshold": args.sad_threshold,
+               "score": args.score, "rc_average": not args.no_rc}
+    return pics_enrichment(sad, args.pics, args.model, args.genome, out=out, variants=options, device=args.device)
+
+
+def cmd_gather_sad(args) -> dict:
+    from .stages.variants import gather_sad, pics_enrichment
+
+    if args.pics and not (args.model and args.genome):
+        raise UsageError("--pics", "needs --model and --genome too (Figure 5B maps the top SNP)")
+    parts = [layout.out_dir_paths(d, "variants", ["sad", "rejects", "summary"]) for d in args.shards]
+    for part in parts:
+        for path in part.values():
+            if not path.is_file():
+                raise UsageError("DIR", f"no such file: {path} (expected the --out of basset sad --shard K/N)")
+    out = layout.out_dir_paths(args.out, "variants", ["sad", "table", "rejects", "summary"])
+    summary = gather_sad([p["sad"] for p in parts], rejects=[p["rejects"] for p in parts],
+                         summary=[p["summary"] for p in parts], fasta=args.genome, out=out)
+    if args.pics:
+        summary["pics_enrichment"] = _pics_next_to(out["sad"], args, pics_enrichment)
     return summary
 
 
@@ -618,24 +653,53 @@ def args_satmut(p) -> None:
     _device_arg(p)
 
 
+def _pics_args(p, d) -> None:
+    p.add_argument("--pics", type=input_file, help="PICS table (Farh et al. 2015 layout) for the enrichment test")
+    for option, key in (("--high-pics", "high_pics"), ("--low-pics", "low_pics"), ("--sad-threshold", "sad_threshold")):
+        p.add_argument(option, type=config_value("variants", key), default=d[key], help="default: %(default)s")
+    p.add_argument("--score", choices=("abs_mean", "mean_abs", "max_abs"), default=d["score"],
+                   help="per-SNP score compared between PICS groups (default: %(default)s)")
+
+
 def args_sad(p) -> None:
     d = schema_defaults("variants")
     p.add_argument("--model", required=True, type=input_file, help="model.pt from train")
     p.add_argument("--vcf", required=True, type=input_file, help="variants (VCF, plain or gzipped)")
     p.add_argument("--genome", required=True, type=input_file, help="genome FASTA (indexed or indexable by pyfaidx)")
-    p.add_argument("--out", required=True, help="output TSV (gzipped if it ends in .gz)")
-    p.add_argument("--pics", type=input_file, help="PICS table (Farh et al. 2015 layout) for the enrichment test")
+    p.add_argument("--out", required=True,
+                   help="output directory: sad.h5 (every record, its status, the SAD matrix), sad.tsv.gz (summary "
+                        "columns of the scored variants), sad.rejects.tsv.gz (records rejected or skipped, with "
+                        "file:line and reason), summary.tsv (counts)")
+    _pics_args(p, d)
     p.add_argument("--weights", nargs="*", type=target_weight, metavar="TARGET=W",
                    help="weighted impact score over these targets")
-    for option, key in (("--high-pics", "high_pics"), ("--low-pics", "low_pics"), ("--sad-threshold", "sad_threshold")):
-        p.add_argument(option, type=config_value("variants", key), default=d[key], help="default: %(default)s")
-    p.add_argument("--score", choices=("abs_mean", "mean_abs", "max_abs"), default=d["score"],
-                   help="per-SNP score compared between PICS groups (default: %(default)s)")
     p.add_argument("--batch-size", type=config_value("variants", "batch_size"), default=d["batch_size"],
                    help="default: %(default)s")
     p.add_argument("--chunk-size", type=config_value("variants", "chunk_size"), default=d["chunk_size"],
                    help="VCF records scored at a time (default: %(default)s)")
+    p.add_argument("--strict", action="store_true",
+                   help="stop at the first malformed record (default: reject it to sad.rejects.tsv.gz and go on)")
+    p.add_argument("--float32", action="store_true", help="store the SAD matrix as float32 (default: float16)")
+    p.add_argument("--bf16", action="store_true", help="score under bfloat16 autocast (for CUDA: faster, slightly "
+                                                        "different SAD)")
+    p.add_argument("--full-tsv", action="store_true",
+                   help="also write sad_targets.tsv.gz: the scored variants with one SAD column per target, as text")
+    p.add_argument("--shard", type=shard_spec, metavar="K/N",
+                   help="score only shard K (0-based) of N: blocks of --chunk-size records in turn; join the N "
+                        "output directories with basset gather-sad")
     p.add_argument("--no-rc", action="store_true", help="do not average with the reverse complement")
+    _device_arg(p)
+
+
+def args_gather_sad(p) -> None:
+    d = schema_defaults("variants")
+    p.add_argument("shards", nargs="+", metavar="DIR", type=input_dir,
+                   help="the --out directories of basset sad --shard K/N (sad.h5, sad.rejects.tsv.gz, summary.tsv)")
+    p.add_argument("--out", required=True, help="output directory (the files of basset sad)")
+    p.add_argument("--genome", type=input_file, help="genome FASTA (names its chromosomes in errors; --pics)")
+    p.add_argument("--model", type=input_file, help="model.pt (for --pics)")
+    _pics_args(p, d)
+    p.add_argument("--no-rc", action="store_true", help="with --pics: do not average with the reverse complement")
     _device_arg(p)
 
 
@@ -704,9 +768,16 @@ COMMANDS = {
                "gain.tsv.gz) and one Figure-4A-style map per record."),
     "sad": ("SNP accessibility difference (SAD) of every variant of a VCF",
             "Scores each VCF record (plain or gzipped, streamed) with SAD = p(alt) - p(ref) per cell type, "
-            "averaged over both strands. The reference allele is checked against the genome: a record whose ALT "
-            "is the genome's base is swapped, one matching neither is skipped and counted. With --pics, also the "
-            "PICS enrichment (Figure 5A) and the maps around the top likely-causal SNP (5B), next to --out."),
+            "averaged over both strands, into --out/sad.h5 (HDF5: every record with its status, the SAD matrix "
+            "as float16, the summaries). The reference allele is checked against the genome: a record whose ALT "
+            "is the genome's base is swapped, one matching neither is skipped; chromosome names are matched "
+            "with or without 'chr' (and M/MT); malformed records go to sad.rejects.tsv.gz with file:line and "
+            "reason (--strict: stop instead). With --pics, also the PICS enrichment (Figure 5A) and the maps "
+            "around the top likely-causal SNP (5B), next to them."),
+    "gather-sad": ("join the SAD results of the shards of one VCF (basset sad --shard K/N) in VCF order",
+                   "Reads the N output directories of basset sad --shard K/N and writes the files one job scoring "
+                   "the whole VCF would have written (sad.h5, sad.tsv.gz, sad.rejects.tsv.gz, summary.tsv), "
+                   "identical to them. With --pics, also the PICS enrichment of the joined result."),
     "select-variants": ("the VCF records of the PICS SNPs, streamed from a sites VCF",
                         "The PICS table (Farh et al. 2015) names SNPs but gives no alleles. This reads a sites "
                         "VCF (dbSNP, 1000 Genomes; plain, gzipped or bgzipped, from a URL or a local file) once, "

@@ -167,7 +167,12 @@ def produces(config: dict, inputs: dict, stage: str, key: str) -> bool:
     if stage == "satmut" and key in ("phylop", "fig4bcd"):
         return bool(inputs["phylop"])
     if stage == "variants":
-        return bool(inputs["vcf"]) and (key in ("sad", "summary") or bool(inputs["pics"]))
+        v = config["variants"]
+        if key == "targets_tsv":
+            return bool(inputs["vcf"]) and bool(v["tsv_targets"])
+        if key.startswith("shard_"):
+            return bool(inputs["vcf"]) and int(v["shards"]) > 1
+        return bool(inputs["vcf"]) and (key in ("sad", "table", "rejects", "summary") or bool(inputs["pics"]))
     if stage == "transfer":
         return bool(config["transfer"]["enabled"])
     return True

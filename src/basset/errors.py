@@ -27,13 +27,20 @@ class InputError(BassetError, ValueError):
             text += f" (record: {record!r})"
         super().__init__(text)
 
+    def __reduce__(self):  # picklable (raised in a worker process, re-raised in the main one)
+        return type(self), (self.path, self.detail, self.line, self.record)
+
 
 class ConfigError(BassetError, ValueError):
     """A bad configuration value; the message starts with the key's path (``dataset.split.valid``)."""
 
     def __init__(self, key: str, message: str):
         self.key = key
+        self.detail = message
         super().__init__(f"{key}: {message}")
+
+    def __reduce__(self):
+        return type(self), (self.key, self.detail)
 
 
 class UsageError(BassetError, ValueError):
@@ -46,4 +53,8 @@ class UsageError(BassetError, ValueError):
 
     def __init__(self, option: str, message: str):
         self.option = option
+        self.detail = message
         super().__init__(f"argument {option}: {message}")
+
+    def __reduce__(self):
+        return type(self), (self.option, self.detail)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import gzip
+import hashlib
 import io
 import os
 import re
@@ -43,7 +44,11 @@ class DiskFullError(BassetError, OSError):
 
     def __init__(self, path: str | Path, detail: str = ""):
         self.path = str(path)
+        self.detail = detail
         super().__init__(errno.ENOSPC, f"no space left on device writing {path}" + (f" ({detail})" if detail else ""))
+
+    def __reduce__(self):  # picklable, as the errors of basset.errors
+        return type(self), (self.path, self.detail)
 
     def __str__(self) -> str:
         return self.args[1]
@@ -104,6 +109,15 @@ def read_errors(path: str | Path, what: str = "file"):
                                f"plain-text {what}") from None
     except UnicodeDecodeError as exc:
         raise InputError(path, f"not a text {what}: undecodable byte at offset {exc.start}") from None
+
+
+def file_sha256(path: str | Path, block: int = 1 << 20) -> str:
+    """The SHA-256 hex digest of a file's bytes (a model's identity in the files made with it)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(block):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def sniff_genome(path: str | Path) -> str:

@@ -19,9 +19,10 @@ with a binary activity per cell type (target):
 make minutes instead of seconds. :func:`merge_sorted_reference` is a line-by-line transcription of Basset's
 Python code, kept as the obviously-correct reference that the tests and benchmarks compare against.
 
-Before the merge, :func:`match_chromosomes` maps a peak file's chromosome names onto the genome's (``chr1`` /
-``1``) and :class:`ChromosomeFilter` says which peaks a site may come from (on the genome, on a chromosome
-at least one site long, optionally not on chrY or a non-canonical contig), counting the others by reason.
+Before the merge, :func:`basset.sequence.match_chromosomes` maps a peak file's chromosome names onto the
+genome's (``chr1`` / ``1``) and :class:`ChromosomeFilter` says which peaks a site may come from (on the genome,
+on a chromosome at least one site long, optionally not on chrY or a non-canonical contig), counting the others
+by reason.
 
 Coordinates are 0-based, half-open, in bp.
 """
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from .sequence import chrom_key
+from .sequence import match_chromosomes
 
 #: the canonical human chromosomes: chr1-22, X, Y (with or without ``chr``)
 CANONICAL = re.compile(r"^(chr)?([0-9]+|X|Y)$")
@@ -298,26 +299,6 @@ def merge_sorted_reference(p: SortedPeaks, n_targets: int, feature_size: int = 6
 # ----------------------------------------------------------------------------------------------------
 # Which peaks may make sites
 # ----------------------------------------------------------------------------------------------------
-def match_chromosomes(names, genome_names) -> dict[str, str]:
-    """Map the chromosome names of a peak file onto the genome's.
-
-    A name found in the genome maps to itself; one that is found only under another spelling of the same
-    chromosome (:func:`basset.sequence.chrom_key`: ``1`` / ``chr1``, ``chrM`` / ``MT``) maps to the genome's
-    name. Names with no match are left out of the returned dict.
-    """
-    genome = {str(g) for g in genome_names}
-    by_key: dict[str, str] = {}
-    for g in genome_names:
-        by_key.setdefault(chrom_key(str(g)), str(g))
-    out = {}
-    for name in map(str, names):
-        other = name if name in genome else by_key.get(chrom_key(name))
-        if other is not None:
-            out[name] = other
-    return out
-
-
-
 @dataclass
 class ChromosomeFilter:
     """The genome's chromosomes (in output order) and which of them take peaks: all arrays ``(n_chrom,)``."""

@@ -35,7 +35,7 @@ import pandas as pd
 
 from .errors import InputError
 from .fileio import atomic_open, compression, read_errors
-from .sad import sad_target_columns
+from .sadfile import sad_target_columns
 from .sequence import chrom_key
 from .vcf import vcf_lines
 
@@ -299,18 +299,23 @@ SCORES = ("abs_mean", "mean_abs", "max_abs")
 
 def sad_scores(sad_table: pd.DataFrame, score: str = "abs_mean") -> pd.Series:
     """Per-row variant score over targets: ``"abs_mean"`` ``|mean SAD|`` (the SAD mean, Basset's summary of
-    a SNP), ``"mean_abs"`` mean of ``|SAD|``, ``"max_abs"`` max of ``|SAD|`` (any cell type)."""
+    a SNP), ``"mean_abs"`` mean of ``|SAD|``, ``"max_abs"`` max of ``|SAD|`` (any cell type). ``abs_mean`` and
+    ``max_abs`` read the table's ``mean_sad`` and ``max_abs_sad`` columns when it has them (computed before the SAD
+    was rounded to float16; the summary TSV has no per-target columns), ``mean_abs`` needs the targets."""
+    if score not in SCORES:
+        raise ValueError(f"score must be one of {', '.join(SCORES)}, got {score!r}")
+    column = {"abs_mean": "mean_sad", "max_abs": "max_abs_sad"}.get(score)
+    if column in sad_table.columns:
+        return pd.Series(np.abs(sad_table[column].to_numpy(dtype=np.float64)), index=sad_table.index)
     cols = sad_target_columns(sad_table)
     if not cols:
-        raise ValueError("the SAD table has no per-target columns")
+        raise ValueError(f"the SAD table has no per-target columns (score {score!r} needs them)")
     values = sad_table[cols].to_numpy(dtype=np.float64)
     if score == "abs_mean":
         return pd.Series(np.abs(values.mean(axis=1)), index=sad_table.index)
     if score == "mean_abs":
         return pd.Series(np.abs(values).mean(axis=1), index=sad_table.index)
-    if score == "max_abs":
-        return pd.Series(np.abs(values).max(axis=1), index=sad_table.index)
-    raise ValueError(f"score must be one of {', '.join(SCORES)}, got {score!r}")
+    return pd.Series(np.abs(values).max(axis=1), index=sad_table.index)
 
 
 def join_pics(sad_table: pd.DataFrame, pics_df: pd.DataFrame, score: str = "abs_mean") -> pd.DataFrame:

@@ -13,6 +13,7 @@ Predictions are written as a gzipped TSV (:func:`write_predictions`): header
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -30,38 +31,54 @@ from .tables import write_table
 log = logging.getLogger("basset.predict")
 
 
-def _probs(model: torch.nn.Module, codes: torch.Tensor, rc_average: bool) -> torch.Tensor:
-    """Probabilities ``(B, T) float32`` of a batch of codes ``(B, L)`` already on the device."""
-    x = one_hot(codes)
-    p = torch.sigmoid(model(x).float())
-    if rc_average:
-        p = 0.5 * (p + torch.sigmoid(model(x.flip(dims=(1, 2))).float()))
+def _probs(model: torch.nn.Module, codes: torch.Tensor, rc_average: bool, bf16: bool = False,
+           buffer: torch.Tensor | None = None) -> torch.Tensor:
+    """Probabilities ``(B, T) float32`` of a batch of codes ``(B, L)`` already on the device; ``bf16``: the forward
+    passes under bfloat16 autocast (meant for CUDA, where it is about twice as fast); ``buffer``: a float tensor of
+    at least ``(B, 4, L)`` that receives the one-hot (reused across batches)."""
+    ctx = torch.autocast(codes.device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
+    x = None if buffer is None else buffer[: codes.shape[0]]
+    with ctx:
+        p = torch.sigmoid(model(one_hot(codes, out=x)).float())
+        if rc_average:  # in place: two fewer (B, T) tensors per batch
+            p.add_(torch.sigmoid(model(one_hot(codes, reverse_complement=True, out=x)).float())).mul_(0.5)
     return p
 
 
 def predict_codes(model: torch.nn.Module, codes, batch_size: int = 256, device="cpu", rc_average: bool = True,
-                  progress: bool = False) -> np.ndarray:
-    """Probabilities ``(N, T) float32`` for in-memory codes ``(N, L) uint8`` (numpy or torch).
+                  progress: bool = False, bf16: bool = False, out: np.ndarray | None = None) -> np.ndarray:
+    """Probabilities ``(N, T) float32`` for in-memory codes ``(N, L) uint8`` (numpy or torch); ``out``: a C-contiguous
+    ``(N, T) float32`` array to write them into (and return), allocated when ``None``.
 
     The model is moved to ``device`` (:func:`basset.device.resolve_device`; in place, as ``nn.Module.to``) and run
-    in eval mode under ``torch.inference_mode``; its training flag is restored afterwards.
+    in eval mode under ``torch.inference_mode``; its training flag is restored afterwards. On CUDA the codes are
+    pinned once so that each batch is copied asynchronously; ``bf16``: bfloat16 autocast (:func:`_probs`). The
+    one-hot of every batch is written into one buffer, and each batch's probabilities straight into ``out``.
     """
     device = resolve_device(device)
     codes = torch.as_tensor(np.asarray(codes, dtype=np.uint8) if not isinstance(codes, torch.Tensor) else codes)
     if codes.ndim != 2:
         raise ValueError(f"expected (N, L) codes, got shape {tuple(codes.shape)}")
+    n, L = codes.shape
+    if device.type == "cuda" and codes.device.type == "cpu":
+        codes = codes.pin_memory()
     model.to(device)
-    out = []
-    bar = progress_bar(codes.shape[0], progress, "predicting", "site")
+    if out is not None and (out.shape[0] != n or out.dtype != np.float32 or not out.flags.c_contiguous):
+        raise ValueError(f"out must be a C-contiguous ({n}, T) float32 array, got {out.shape} {out.dtype}")
+    if n == 0:
+        return out if out is not None else np.zeros((0, _n_outputs(model, L, device)), dtype=np.float32)
+    bar = progress_bar(n, progress, "predicting", "site")
+    buffer = torch.empty((min(batch_size, n), 4, L), dtype=torch.float32, device=device)
     with eval_mode(model), torch.inference_mode():
-        for lo in range(0, codes.shape[0], batch_size):  # batches, not sequences
+        for lo in range(0, n, batch_size):  # batches, not sequences
             batch = codes[lo : lo + batch_size].to(device, non_blocking=True)
-            out.append(_probs(model, batch, rc_average).cpu())
+            p = _probs(model, batch, rc_average, bf16, buffer).cpu()
+            if out is None:
+                out = np.empty((n, p.shape[1]), dtype=np.float32)
+            torch.from_numpy(out)[lo : lo + batch.shape[0]] = p
             bar.update(batch.shape[0])
     bar.close()
-    if not out:
-        return np.zeros((0, _n_outputs(model, codes.shape[1], device)), dtype=np.float32)
-    return torch.cat(out).numpy().astype(np.float32, copy=False)
+    return out
 
 
 def _n_outputs(model, L: int, device) -> int:

@@ -9,10 +9,12 @@ a file (:func:`vcf_lines`, which :func:`basset.pics.select_vcf_records` filters)
   rows are told apart by ``alt``. Symbolic or missing ALT alleles (``<DEL>``, ``*``, ``.``, breakends with
   ``[``/``]``) are skipped and counted, not errors. Alleles are upper-cased; any other character than
   ``ACGTN`` in REF or ALT is an error naming the file and line.
-* **Windows** (:func:`variant_sequences`): for a model input of ``L`` bp the variant's first REF base
-  (VCF ``POS``) sits at 0-based index ``c = L // 2`` of the window (index 300 of 600; Basset's own scripts
-  used ``L // 2 - 1``). Windows running off a chromosome end are padded with N (code 4) and counted
-  (``off_end_padded``), never skipped.
+* **Windows** (:func:`variant_sequences`): for a model input of ``L`` bp each allele is **centred**: its middle
+  base (the left one of the two middle bases for an even length) sits at 0-based index ``c = L // 2`` (index 300
+  of 600; an SNV's base itself; Basset's own scripts used ``L // 2 - 1``). Windows running off a chromosome end
+  are padded with N (code 4) and counted (``off_end_padded``), never skipped.
+* **Chromosome names** are matched to the genome's by :class:`basset.sequence.ChromosomeMatcher` (``1`` /
+  ``chr1``, ``M`` / ``MT`` / ``chrM``); the mapping is collected for the log.
 * **Reference check and swap**: the REF allele must match the genome at ``POS``. If a same-length variant
   (SNV or MNP) shows the ALT allele in the genome instead, the alleles are **swapped**: the scored ``ref``
   is the genome's allele (the VCF ALT), ``alt`` the VCF REF and ``swapped`` is true, so that the SAD is the
@@ -20,12 +22,18 @@ a file (:func:`vcf_lines`, which :func:`basset.pics.select_vcf_records` filters)
   instead edits the reference window to carry the VCF REF; for SNVs both score the same pair of sequences,
   only the sign and the labels differ. A variant matching neither allele is skipped (``ref_mismatch``); a
   chromosome missing from the genome is skipped (``unknown_chrom``); an allele running past the chromosome
-  end is skipped (``outside_chrom``).
-* **Indels** are scored by replacement, anchored on the left: the reference window is the genome window
-  above (REF starting at index ``c``); the alternative window keeps the same left flank (``c`` bases), then
-  the ALT allele, then the genome from just after REF, cut to ``L`` bp (an insertion pushes bases out on the
-  right, a deletion pulls more in). REF must match the genome (no swap for indels); otherwise the variant is
-  skipped and counted (``indel_ref_mismatch_skipped``).
+  end is skipped (``outside_chrom``); a REF or ALT holding N is skipped (``n_allele``), never swapped.
+* **Indels** are scored by replacement, each window centring its own allele: the reference window is the genome
+  with REF centred; the alternative window is the genome's left flank (``c - (len(ALT) - 1) // 2`` bases before
+  POS), ALT, then the genome from just after REF, cut to ``L`` bp. So an insertion pushes the flanks out on both
+  sides and a deletion pulls genome in from both, as Selene's variant effect scorer centres its alleles (it
+  leans even-length alleles the other way by one base). REF must match the genome (no swap for indels);
+  otherwise the variant is skipped and counted (``indel_ref_mismatch_skipped``).
+* **Malformed records** (fewer than 5 columns, a POS that is not an integer >= 1, other letters than ACGTN in an
+  allele) are rejected, with their file, line and reason, and the stream goes on, unless ``strict``: then the
+  first is an :class:`InputError` naming the file and line (:func:`iter_vcf`).
+* **Duplicates** (the same chrom, pos, ref and alt as an earlier record) are recognised over the whole stream by
+  :class:`RecordDeduper`.
 * **Streaming** (:func:`vcf_lines`): a dbSNP or 1000 Genomes sites VCF (gzip, bgzip or plain, a URL or a
   file) is read once in blocks and never stored whole; a connection lost or a body shorter than announced
   raises instead of passing for the end of the file.
@@ -56,7 +64,7 @@ from .download import DownloadError, check_url, open_url
 from .errors import InputError
 from .fileio import GZIP_MAGIC, compression, header_lines, line_at
 from .logs import progress_bar
-from .sequence import CODE_LUT, N_CODE, Genome
+from .sequence import CODE_LUT, N_CODE, ChromosomeMatcher, Genome
 
 VCF_COLUMNS = ["chrom", "pos", "id", "ref", "alt"]
 
@@ -105,30 +113,79 @@ def _is_symbolic(alt: pd.Series) -> np.ndarray:
             | s.contains("]", regex=False)).to_numpy(dtype=bool)
 
 
-def _positions(path, raw: pd.DataFrame) -> np.ndarray:
-    """``(n,) int64`` POS of a chunk of raw string columns; an :class:`InputError` names a bad one's line."""
+#: the columns of a table of rejected and skipped records (``rejects`` of :func:`iter_vcf`, the rejects file
+#: beside a SAD file): the VCF, its 1-based line, the record's fields as written, and why
+REJECT_COLUMNS = ["file", "line", "id", "chrom", "pos", "ref", "alt", "reason"]
+
+
+def reject_frame(path, rows: pd.DataFrame, reasons) -> pd.DataFrame:
+    """:data:`REJECT_COLUMNS` for the records ``rows`` (columns line, id, chrom, pos, ref, alt) of ``path``."""
+    return pd.DataFrame({"file": str(path), "line": rows["line"].to_numpy(dtype=np.int64),
+                         "id": rows["id"].to_numpy(dtype=object), "chrom": rows["chrom"].to_numpy(dtype=object),
+                         "pos": rows["pos"].astype(str).to_numpy(dtype=object),
+                         "ref": rows["ref"].to_numpy(dtype=object), "alt": rows["alt"].to_numpy(dtype=object),
+                         "reason": np.asarray(reasons, dtype=object)})
+
+
+def _pos_reason(value: str) -> str:
+    """Why ``value`` is not a VCF POS."""
+    if value.isdigit():
+        return f"POS too large, got {value!r}" if len(value) > 15 else \
+            f"POS must be >= 1 (VCF positions are 1-based), got {int(value)}"
+    if value.lstrip("-").isdigit():
+        return f"POS must be >= 1 (VCF positions are 1-based), got {value!r}"
+    return f"expected an integer POS, got {value!r}"
+
+
+def _positions(raw: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``(n,) int64`` POS of a chunk of raw string columns (0 where bad) and ``(n,) bool``: bad."""
     pos_text = raw["pos"].astype(str)
-    digits = pos_text.str.isdigit().to_numpy(dtype=bool)
-    if not digits.all():
-        i = int(np.argmax(~digits))
-        value = pos_text.iloc[i]
-        what = ("POS must be >= 1 (VCF positions are 1-based)" if value.lstrip("-").isdigit()
-                else "expected an integer POS")
-        raise InputError(path, f"{what}, got {value!r}", line=int(raw["line"].iloc[i]))
-    too_long = (pos_text.str.len() > 15).to_numpy(dtype=bool)
-    if too_long.any():
-        i = int(np.argmax(too_long))
-        raise InputError(path, f"POS too large, got {pos_text.iloc[i]!r}", line=int(raw["line"].iloc[i]))
-    pos = pos_text.to_numpy().astype(np.int64)
-    if (pos < 1).any():
-        i = int(np.argmax(pos < 1))
-        raise InputError(path, f"POS must be >= 1 (VCF positions are 1-based), got {pos[i]}",
-                         line=int(raw["line"].iloc[i]))
-    return pos
+    good = pos_text.str.isdigit().to_numpy(dtype=bool) & (pos_text.str.len() <= 15).to_numpy(dtype=bool)
+    pos = np.zeros(len(raw), dtype=np.int64)
+    if good.any():
+        pos[good] = pos_text.to_numpy(dtype=object)[good].astype(np.int64)
+    good &= pos >= 1
+    return pos, ~good
 
 
-def _split_alts(path, df: pd.DataFrame, n_records: int, counts: Counter) -> pd.DataFrame:
-    """One row per ALT allele of ``df``, symbolic ones dropped (both counted); bad ALT characters raise."""
+class _Rejector:
+    """Malformed records of one VCF: when ``strict`` the first of a chunk (by line) is raised as :class:`InputError`
+    by :meth:`raise_first`, else each goes to the ``rejects`` callable (a :data:`REJECT_COLUMNS` frame) and is
+    counted as ``malformed_rejected``."""
+
+    def __init__(self, path, strict: bool, rejects, counts: Counter):
+        self.path, self.strict, self.rejects, self.counts = path, strict, rejects, counts
+        self.first: InputError | None = None
+
+    def error(self, err: InputError) -> None:
+        """Keep ``err`` if it is on the earliest line so far (strict)."""
+        if self.first is None or err.line < self.first.line:
+            self.first = err
+
+    def raise_first(self) -> None:
+        if self.first is not None:
+            err, self.first = self.first, None
+            raise err
+
+    def __call__(self, rows: pd.DataFrame, bad: np.ndarray, reason) -> np.ndarray:
+        """Reject the rows of ``rows`` where ``bad``; ``reason(i)`` is the text for row ``i``. Returns ``~bad``."""
+        if not bad.any():
+            return ~bad
+        idx = np.flatnonzero(bad)
+        if self.strict:
+            i = int(idx[0])
+            self.error(InputError(self.path, reason(i), line=int(rows["line"].iloc[i])))
+            return ~bad
+        self.counts["malformed_rejected"] += int(idx.size)
+        if self.rejects is not None:
+            self.rejects(reject_frame(self.path, rows.iloc[idx], [reason(int(i)) for i in idx]))
+        return ~bad
+
+
+def _split_alts(df: pd.DataFrame, n_records: int, counts: Counter, reject: _Rejector, skipped=None
+                ) -> pd.DataFrame:
+    """One row per ALT allele of ``df``, symbolic ones dropped (counted, and listed by ``skipped`` when given);
+    a record with a bad ALT character is rejected whole."""
     multi = df["alt"].str.contains(",", regex=False).to_numpy(dtype=bool)
     if multi.any():
         counts["multiallelic_records"] += int(multi.sum())
@@ -138,58 +195,91 @@ def _split_alts(path, df: pd.DataFrame, n_records: int, counts: Counter) -> pd.D
     symbolic = _is_symbolic(df["alt"])
     if symbolic.any():
         counts["symbolic_skipped"] += int(symbolic.sum())
+        if skipped is not None:
+            skipped(reject_frame(reject.path, df.loc[symbolic], "symbolic or missing ALT allele: skipped"))
         df = df.loc[~symbolic].reset_index(drop=True)
     bad = _bad_allele_rows(df["alt"].to_numpy(dtype=object))
     if bad.any():
-        i = int(np.argmax(bad))
-        raise InputError(path, f"expected ALT alleles of A, C, G, T, N (or a symbolic allele), got "
-                         f"{df['alt'].iloc[i]!r}", line=int(df["line"].iloc[i]))
+        lines = df["line"].to_numpy()
+        bad_record = np.isin(lines, lines[bad])  # every ALT row of a record with one bad ALT
+        first = np.flatnonzero(bad_record)
+        first = first[np.unique(lines[first], return_index=True)[1]]  # one reject line per record
+        one = np.zeros(len(df), dtype=bool)
+        one[first] = True
+        alts = df["alt"].to_numpy(dtype=object)
+        record_alt: dict[int, str] = {}
+        for i, a in zip(np.flatnonzero(bad), alts[bad]):
+            record_alt.setdefault(int(lines[i]), a)  # the record's first bad ALT
+        reject(df, one, lambda i: "expected ALT alleles of A, C, G, T, N (or a symbolic allele), got "
+                                  f"{record_alt[int(lines[i])]!r}")
+        df = df.loc[~bad_record].reset_index(drop=True)
     return df
 
 
-def _check_chunk(path, raw: pd.DataFrame, counts: Counter) -> pd.DataFrame:
-    """Validate one chunk of raw string columns (+ ``line``) and split multi-allelic records."""
+def _check_chunk(path, raw: pd.DataFrame, counts: Counter, reject: _Rejector, skipped=None) -> pd.DataFrame:
+    """Validate one chunk of raw string columns (+ ``line``): malformed records rejected (:class:`_Rejector`),
+    multi-allelic records split."""
     raw = raw.fillna("")
     blank = (raw[VCF_COLUMNS] == "").all(axis=1).to_numpy() | raw["chrom"].str.startswith("#").to_numpy(dtype=bool)
     if blank.any():
         raw = raw.loc[~blank]
-    short = (raw["alt"] == "").to_numpy() | (raw["ref"] == "").to_numpy() | (raw["chrom"] == "").to_numpy()
-    if short.any():
-        lineno = int(raw["line"].to_numpy()[np.argmax(short)])
-        raise _short_line_error(path, lineno, line_at(path, lineno, "VCF"))
     counts["variants_read"] += len(raw)
-    pos = _positions(path, raw)
+    short = (raw["alt"] == "").to_numpy() | (raw["ref"] == "").to_numpy() | (raw["chrom"] == "").to_numpy()
+    if short.any() and reject.strict:
+        lineno = int(raw["line"].to_numpy()[np.argmax(short)])
+        reject.error(_short_line_error(path, lineno, line_at(path, lineno, "VCF")))
+    keep = reject(raw, short, lambda i: "expected at least 5 tab-separated columns (CHROM POS ID REF ALT) with "
+                                        "a CHROM, REF and ALT")
+    raw = raw.loc[keep]
+    pos, bad_pos = _positions(raw)
+    pos_text = raw["pos"].to_numpy(dtype=object)
+    keep = reject(raw, bad_pos, lambda i: _pos_reason(str(pos_text[i])))
     ref = raw["ref"].str.upper().to_numpy(dtype=object)
-    bad = _bad_allele_rows(ref)
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise InputError(path, f"expected a REF allele of A, C, G, T, N, got {raw['ref'].iloc[i]!r}",
-                         line=int(raw["line"].iloc[i]))
-    df = pd.DataFrame({"chrom": raw["chrom"].to_numpy(dtype=object), "pos": pos,
-                       "id": raw["id"].to_numpy(dtype=object), "ref": ref,
-                       "alt": raw["alt"].str.upper().to_numpy(dtype=object),
-                       "line": raw["line"].to_numpy(dtype=np.int64)})
-    return _split_alts(path, df, len(raw), counts)
+    ref_text = raw["ref"].to_numpy(dtype=object)
+    keep &= reject(raw, _bad_allele_rows(ref) & keep,
+                   lambda i: f"expected a REF allele of A, C, G, T, N, got {ref_text[i]!r}")
+    df = pd.DataFrame({"chrom": raw["chrom"].to_numpy(dtype=object)[keep], "pos": pos[keep],
+                       "id": raw["id"].to_numpy(dtype=object)[keep], "ref": ref[keep],
+                       "alt": raw["alt"].str.upper().to_numpy(dtype=object)[keep],
+                       "line": raw["line"].to_numpy(dtype=np.int64)[keep]})
+    df = _split_alts(df, len(df), counts, reject, skipped)
+    reject.raise_first()
+    return df
 
 
-def iter_vcf(path: str | Path, chunk_size: int = 100_000, counts: Counter | dict | None = None
+def iter_vcf(path: str | Path, chunk_size: int = 100_000, counts: Counter | dict | None = None, *,
+             strict: bool = True, rejects=None, skipped=None, shard: tuple[int, int] | None = None
              ) -> Iterator[pd.DataFrame]:
     """Stream a VCF as DataFrames of at most ``chunk_size`` records (more rows after multi-allelic splits).
 
     Columns: ``chrom`` (str), ``pos`` (int64, 1-based as in the VCF), ``id``, ``ref``, ``alt`` (upper case,
     one ALT per row) and ``line`` (1-based line number in the file). Plain or gzip/bgzip (by magic
     bytes); the header is optional. ``counts`` (a dict or Counter) is updated in place with
-    ``variants_read``, ``multiallelic_records``, ``multiallelic_extra_rows`` and ``symbolic_skipped``.
+    ``variants_read``, ``multiallelic_records``, ``multiallelic_extra_rows``, ``symbolic_skipped`` and
+    ``malformed_rejected``.
 
-    Raises :class:`InputError` (file and line) for fewer than 5 columns, a non-integer or < 1 POS, or
-    REF/ALT characters other than ACGTN.
+    A malformed record (fewer than 5 columns, a POS that is not an integer >= 1, a REF or ALT character other
+    than ACGTN) raises :class:`InputError` naming the file and line when ``strict``; otherwise it is left out,
+    counted, and passed to ``rejects`` (a callable taking a :data:`REJECT_COLUMNS` frame) with the reason.
+    ``skipped``, when given, receives the records of symbolic ALT alleles the same way.
+
+    ``shard=(k, n)``: the chunks ``i`` (0-based, ``chunk_size`` lines each) with ``i % n == k`` are this job's,
+    so that ``n`` jobs share a VCF by record count, each reading it once. Every chunk is still yielded, with
+    ``df.attrs["mine"]`` false for the others' (read leniently: their malformed records are dropped, not counted,
+    not passed to ``rejects`` and never raise), so that a job can see the records before its own (duplicates).
+    Without a shard every chunk is ``mine``.
     """
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    if shard is not None and not (shard[1] >= 1 and 0 <= shard[0] < shard[1]):
+        raise ValueError(f"shard must be (k, n) with 0 <= k < n, got {shard}")
     counts = counts if counts is not None else Counter()
-    for key in ("variants_read", "multiallelic_records", "multiallelic_extra_rows", "symbolic_skipped"):
+    for key in ("variants_read", "multiallelic_records", "multiallelic_extra_rows", "symbolic_skipped",
+                "malformed_rejected"):
         counts.setdefault(key, 0)
     tally: Counter = Counter()
+    reject = _Rejector(path, strict, rejects, tally)
+    lenient = _Rejector(path, False, None, tally)  # the chunks of other shards
     n_header, _ = header_lines(path, _is_vcf_header, "VCF")
     try:
         reader = pd.read_csv(path, sep="\t", header=None, usecols=range(5), names=None, dtype=str,
@@ -197,17 +287,20 @@ def iter_vcf(path: str | Path, chunk_size: int = 100_000, counts: Counter | dict
                              keep_default_na=False, na_filter=False, chunksize=chunk_size,
                              compression=compression(path), engine="c")
         chunks = iter(reader)
-        while True:
+        for i in itertools.count():
             try:
                 raw = next(chunks)
             except StopIteration:
                 break
+            mine = shard is None or i % shard[1] == shard[0]
             raw.columns = VCF_COLUMNS
             raw["line"] = raw.index.to_numpy(dtype=np.int64) + n_header + 1
-            df = _check_chunk(path, raw, tally)
-            for key, value in tally.items():
-                counts[key] = counts.get(key, 0) + value
+            df = _check_chunk(path, raw, tally, reject if mine else lenient, skipped if mine else None)
+            if mine:
+                for key, value in tally.items():
+                    counts[key] = counts.get(key, 0) + value
             tally.clear()
+            df.attrs["mine"] = mine
             if len(df):
                 yield df
     except pd.errors.EmptyDataError:
@@ -229,6 +322,43 @@ def read_vcf(path: str | Path, counts: Counter | dict | None = None) -> pd.DataF
                              "id": pd.Series(dtype=object), "ref": pd.Series(dtype=object),
                              "alt": pd.Series(dtype=object), "line": pd.Series(dtype=np.int64)})
     return pd.concat(chunks, ignore_index=True)
+
+
+class RecordDeduper:
+    """Which records repeat an earlier one (the same chrom, pos, ref and alt), over a whole stream of chunks.
+
+    Each record is reduced to a 64-bit hash (pandas' ``hash_pandas_object``); the hashes seen so far are kept in a
+    few sorted arrays of doubling size (8 bytes per record; merged as in a log-structured merge tree, so a file of
+    80 M records costs about 640 MB and a few merges). Two different records share a hash with probability
+    about ``n^2 / 2^65`` (3e-8 for a million records).
+    """
+
+    def __init__(self):
+        self.levels: list[np.ndarray] = []
+
+    def __call__(self, df: pd.DataFrame) -> np.ndarray:
+        """``(n,) bool``: row ``i`` of ``df`` repeats an earlier row of ``df`` or of an earlier chunk."""
+        if len(df) == 0:
+            return np.zeros(0, dtype=bool)
+        keys = pd.util.hash_pandas_object(df[["chrom", "pos", "ref", "alt"]], index=False).to_numpy(np.uint64)
+        order = np.argsort(keys, kind="stable")  # equal keys stay in row order: the first of each comes first
+        keys = keys[order]
+        dup_sorted = np.zeros(len(keys), dtype=bool)
+        dup_sorted[1:] = keys[1:] == keys[:-1]
+        for level in self.levels:  # sorted needles: searchsorted walks the level once, not at random
+            i = np.searchsorted(level, keys)
+            dup_sorted |= level[np.minimum(i, len(level) - 1)] == keys
+        # the new keys are sorted, distinct from each other and from every level, so a merge is a sort of two
+        # sorted runs (timsort merges them in linear time; np.union1d on uint64 costs 100x more in numpy 2.4)
+        new = keys[~dup_sorted]
+        if new.size:
+            self.levels.append(new)
+            while len(self.levels) > 1 and len(self.levels[-2]) <= 2 * len(self.levels[-1]):
+                top = self.levels.pop()
+                self.levels[-1] = np.sort(np.concatenate([self.levels[-1], top]), kind="stable")
+        dup = np.empty(len(keys), dtype=bool)
+        dup[order] = dup_sorted
+        return dup
 
 
 # --------------------------------------------------------------------------------------------- sequences
@@ -315,18 +445,20 @@ def _windows(seq: np.ndarray, starts: np.ndarray, length: int) -> tuple[np.ndarr
 
 
 def _replaced_windows(seq: np.ndarray, p0: np.ndarray, ref_len: np.ndarray, alt: np.ndarray, length: int,
-                      centre: int) -> tuple[np.ndarray, np.ndarray]:
-    """Alternative windows of indels: left flank (``centre`` bases) + ALT + genome after REF, cut to ``length``."""
+                      start: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
+    """Alternative windows of indels: the genome's left flank (``start`` bases, per row), the ALT allele from
+    index ``start``, then the genome after REF, cut to ``length``; and ``(n,)`` flags: N-padded off an end."""
     codes, alt_len = _allele_matrix(alt)
     j = np.arange(length, dtype=np.int64)[None, :]
-    right = p0[:, None] + ref_len[:, None] + (j - centre - alt_len[:, None])  # genome after REF
-    gidx = np.where(j < centre, p0[:, None] - centre + j, right)
+    s0 = np.broadcast_to(np.asarray(start, dtype=np.int64), p0.shape)[:, None]
+    right = p0[:, None] + ref_len[:, None] + (j - s0 - alt_len[:, None])  # genome after REF
+    gidx = np.where(j < s0, p0[:, None] - s0 + j, right)
     inside = (gidx >= 0) & (gidx < seq.shape[0])
     out = np.full(gidx.shape, N_CODE, dtype=np.uint8)
     out[inside] = seq[gidx[inside]]
-    in_allele = (j >= centre) & (j < centre + alt_len[:, None])
+    in_allele = (j >= s0) & (j < s0 + alt_len[:, None])
     rows, cols = np.nonzero(in_allele)
-    out[rows, cols] = codes[rows, cols - centre]
+    out[rows, cols] = codes[rows, cols - s0[rows, 0]]
     return out, ~(inside | in_allele).all(axis=1)
 
 
@@ -342,18 +474,30 @@ def _allele_matches(seq: np.ndarray, p0: np.ndarray, ref: np.ndarray, alt: np.nd
     return match_ref, can_swap & match_alt
 
 
-def _write_alleles(windows: np.ndarray, rows: np.ndarray, alleles: np.ndarray, centre: int) -> None:
-    """Write ``alleles`` over ``windows[rows]`` from index ``centre`` on (cut at the window end), in place."""
+def _write_alleles(windows: np.ndarray, rows: np.ndarray, alleles: np.ndarray, start: np.ndarray | int) -> None:
+    """Write ``alleles`` over ``windows[rows]`` from index ``start`` (per row) on, cut at the window end, in place."""
     codes, lengths = _allele_matrix(alleles)
-    for k in range(min(codes.shape[1], windows.shape[1] - centre)):  # one pass per allele position (1 for SNVs)
-        has = lengths > k
-        windows[rows[has], centre + k] = codes[has, k]
+    start = np.broadcast_to(np.asarray(start, dtype=np.int64), lengths.shape)
+    for k in range(codes.shape[1]):  # one pass per allele position (1 for SNVs)
+        has = (lengths > k) & (start + k < windows.shape[1])
+        windows[rows[has], start[has] + k] = codes[has, k]
 
 
-def variant_sequences(genome: Genome, df: pd.DataFrame, seq_len: int) -> VariantSequences:
+def allele_start(centre: int, lengths: np.ndarray) -> np.ndarray:
+    """0-based window index of an allele's first base when the allele is centred: its middle base (the left one
+    of the two for an even length) at ``centre``, i.e. ``centre - (length - 1) // 2`` (an empty allele at
+    ``centre``)."""
+    return centre - np.maximum(np.asarray(lengths, dtype=np.int64) - 1, 0) // 2
+
+
+def variant_sequences(genome: Genome, df: pd.DataFrame, seq_len: int, match: ChromosomeMatcher | None = None
+                      ) -> VariantSequences:
     """Reference and alternative windows ``(k, seq_len) uint8`` for the variants of ``df`` (columns chrom,
-    pos (1-based), ref, alt, one ALT per row), centred as in the module docstring (first REF base at
-    0-based index ``seq_len // 2``).
+    pos (1-based), ref, alt, one ALT per row), each allele centred as in the module docstring.
+
+    ``match`` maps the VCF's chromosome names onto the genome's (:class:`basset.sequence.ChromosomeMatcher`,
+    ``1`` / ``chr1``, ``M`` / ``MT``); give one for a whole file to collect its mapping in ``match.mapped``.
+    A REF or ALT allele holding N is skipped (``n_allele``), never swapped.
 
     Vectorised per chromosome: each chromosome's codes are fetched once (:meth:`Genome.chrom_codes`) and
     windows gathered with numpy indexing; only indels take a per-row index array.
@@ -361,6 +505,7 @@ def variant_sequences(genome: Genome, df: pd.DataFrame, seq_len: int) -> Variant
     L = int(seq_len)
     if L < 1:
         raise ValueError(f"seq_len must be >= 1, got {seq_len}")
+    match = match if match is not None else ChromosomeMatcher(genome.sizes)
     c = L // 2
     n = len(df)
     chrom = df["chrom"].to_numpy(dtype=object)
@@ -370,7 +515,11 @@ def variant_sequences(genome: Genome, df: pd.DataFrame, seq_len: int) -> Variant
     ref_len = np.fromiter((len(a) for a in ref_in), dtype=np.int64, count=n)
     alt_len = np.fromiter((len(a) for a in alt_in), dtype=np.int64, count=n)
     same_len = ref_len == alt_len
+    start_ref, start_alt = allele_start(c, ref_len), allele_start(c, alt_len)
     status = np.full(n, "unknown_chrom", dtype=object)
+    has_n = df["ref"].str.upper().str.contains("N", regex=False).to_numpy(dtype=bool) | \
+        df["alt"].str.upper().str.contains("N", regex=False).to_numpy(dtype=bool)
+    status[has_n] = "n_allele"
     swapped = np.zeros(n, dtype=bool)
     off_end = np.zeros(n, dtype=bool)
     ref_out, alt_out = ref_in.copy(), alt_in.copy()
@@ -382,9 +531,11 @@ def variant_sequences(genome: Genome, df: pd.DataFrame, seq_len: int) -> Variant
     bounds = np.searchsorted(codes_of_chrom[order], np.arange(len(first) + 1))
     for g, name in enumerate(first):  # one iteration per chromosome, not per variant
         rows = order[bounds[g] : bounds[g + 1]]
-        if name not in genome.sizes:
+        rows = rows[~has_n[rows]]
+        target = match(name)
+        if target is None or rows.size == 0:
             continue
-        seq = genome.chrom_codes(name)
+        seq = genome.chrom_codes(target)
         inside = pos0[rows] + ref_len[rows] <= seq.shape[0]
         status[rows[~inside]] = "outside_chrom"
         rows = rows[inside]
@@ -399,16 +550,16 @@ def variant_sequences(genome: Genome, df: pd.DataFrame, seq_len: int) -> Variant
         rows, p0 = rows[keep], p0[keep]
         if rows.size == 0:
             continue
-        win, off = _windows(seq, p0 - c, L)
+        win, off = _windows(seq, p0 - start_ref[rows], L)
         ref_win[rows] = win
         alt_win[rows] = win
         off_end[rows] = off
         sub = same_len[rows]
-        if sub.any():  # same-length variants: the reference window with the scored ALT written over the centre
-            _write_alleles(alt_win, rows[sub], alt_out[rows[sub]], c)
+        if sub.any():  # same-length variants: the reference window with the scored ALT written over REF
+            _write_alleles(alt_win, rows[sub], alt_out[rows[sub]], start_ref[rows[sub]])
         if (~sub).any():
             r = rows[~sub]
-            w, off2 = _replaced_windows(seq, p0[~sub], ref_len[r], alt_out[r], L, c)
+            w, off2 = _replaced_windows(seq, p0[~sub], ref_len[r], alt_out[r], L, start_alt[r])
             alt_win[r] = w
             off_end[r] |= off2
     kept = (status == "ok") | (status == "swapped")

@@ -243,6 +243,7 @@ def final_outputs():
         ("satmut", "fig4a"),
         ("satmut", "phylop"),
         ("variants", "sad"),
+        ("variants", "targets_tsv"),
         ("variants", "pics_summary"),
         ("transfer", "summary"),
         ("report", "html"),

@@ -22,6 +22,7 @@ from scipy.stats import spearmanr
 from .. import layout
 from ..errors import InputError
 from ..metrics import SITE_CLASSES, auroc
+from ..sadfile import read_sad
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ def truth_snp_scores(sad_path, truth_dir: Path | None, score: str) -> pd.DataFra
     truth = pd.read_csv(layout.truth_file(truth_dir, "snps"), sep="\t", usecols=["id", "role"])
     absolute = score.startswith("abs(") and score.endswith(")")
     column = score[4:-1] if absolute else score
-    sad = pd.read_csv(sad_path, sep="\t", usecols=["id", column])
+    sad = read_sad(sad_path, targets=False)
     # a multi-allelic record gives several rows per id: the SNP counts by its strongest allele
     values = sad[column].abs() if absolute else sad[column]
     sad = pd.DataFrame({"id": sad["id"], "score": values}).groupby("id", as_index=False)["score"].max()

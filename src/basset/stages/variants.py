@@ -16,16 +16,27 @@ The arithmetic is :mod:`basset.vcf` (records, windows), :mod:`basset.sad`, :mod:
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
+import heapq
 import logging
+import multiprocessing as mp
+import os
+import pickle
+import queue
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import torch
 
+from .. import __version__
 from ..config import with_defaults
 from ..device import use_device
 from ..errors import InputError
-from ..fileio import atomic_open
+from ..fileio import atomic_open, file_sha256, open_text
 from ..ism import ism, satmut_map
 from ..logs import progress_bar
 from ..models import load_model
@@ -33,33 +44,49 @@ from ..pics import enrichment, join_pics, read_pics, select_vcf_records, top_snp
 from ..plots.mutagenesis import fig_satmut
 from ..plots.variants import fig5a
 from ..sad import (
-    SAD_COLUMNS,
     check_target_names,
-    format_rows,
     input_length,
-    sad_frame,
-    sad_header,
-    sad_target_columns,
     score_windows,
     weight_vector,
 )
-from ..sequence import Genome
+from ..sadfile import SadWriter, merge_sad_files, read_sad, write_sad_tsv
+from ..sequence import ChromosomeMatcher, Genome
 from ..tables import write_summary, write_table
-from ..vcf import iter_vcf, variant_sequences
+from ..vcf import (
+    REJECT_COLUMNS,
+    RecordDeduper,
+    iter_vcf,
+    reject_frame,
+    variant_sequences,
+)
+from .report_numbers import read_kv
 
 log = logging.getLogger("basset.stages.variants")
 
 
 # ------------------------------------------------------------------------------------------------ score_snps
+#: why a record that was read is not scored (the rejects file's reason column)
+SKIP_REASONS = {
+    "ref_mismatch": "REF matches the genome neither as written nor swapped with ALT",
+    "unknown_chrom": "chromosome not in the genome (also not as chr-less/chr-prefixed or M/MT)",
+    "outside_chrom": "the REF allele runs past the end of its chromosome",
+    "n_allele": "REF or ALT holds N",
+    "duplicate": "repeats an earlier record (same chrom, pos, ref and alt), which was scored",
+}
+
+
 def score_snps(model, fasta, vcf, *, out: dict, variants: dict | None = None, device=None,
-               threads: int | None = None, fai=None, progress: bool = False) -> dict:
+               threads: int | None = None, fai=None, progress: bool = False, shard: tuple[int, int] | None = None
+               ) -> dict:
     """Rule score_snps: SAD = p(alt) - p(ref) per target of every record of ``vcf`` (plain or gzipped) against
     the genome ``fasta`` (indexed; ``fai``, its index, is the rule's dependency only), with the model.pt
     ``model``.
 
-    ``variants``: the config section (keys used: ``batch_size``, ``rc_average``, ``weights``, ``chunk_size``).
-    Writes ``out["sad"]`` (the SAD table, gzipped when its name ends in ``.gz``) and, when given,
-    ``out["summary"]`` (the counts of :func:`score_variants`, which it returns).
+    ``variants``: the config section (keys used: ``batch_size``, ``rc_average``, ``weights``, ``chunk_size``,
+    ``strict``, ``sad_dtype``, ``bf16``). Writes ``out["sad"]`` (the HDF5 SAD file, :mod:`basset.sadfile`), and
+    when given ``out["table"]`` (the summary TSV), ``out["rejects"]`` (rejected and skipped records) and
+    ``out["summary"]`` (the counts of :func:`score_variants`, which it returns). ``shard=(k, n)``: score only that
+    shard of the VCF's chunks (a shard of ``variants.shards`` jobs; :func:`gather_sad` joins them).
     """
     cfg = with_defaults("variants", variants)
     dev = use_device(device, threads)
@@ -67,32 +94,156 @@ def score_snps(model, fasta, vcf, *, out: dict, variants: dict | None = None, de
     summary = score_variants(net, fasta, vcf, out["sad"], target_names=meta["target_names"],
                              batch_size=int(cfg["batch_size"]), device=dev, rc_average=bool(cfg["rc_average"]),
                              weights=cfg.get("weights") or None, chunk_size=int(cfg["chunk_size"]),
-                             progress=progress)
+                             progress=progress, table=out.get("table"), rejects=out.get("rejects"),
+                             strict=bool(cfg["strict"]), dtype=cfg["sad_dtype"],
+                             shard=shard, attrs={"model": str(model), "model_sha256": file_sha256(model)},
+                             bf16=bool(cfg["bf16"]))
     if out.get("summary"):
         write_summary(out["summary"], summary)
     return summary
 
 
+def _reader_process(prepare_args: tuple, counts: Counter, match: ChromosomeMatcher, depth: int = 2):
+    """:func:`_prepare`'s items, made in a forked worker process ``depth`` chunks ahead while this process scores
+    the current one; ``counts`` and ``match.mapped`` are brought up to date item by item, and an exception of the
+    worker is raised here.
+
+    A process, not a thread: the reading, checking and windowing of a chunk hold the GIL most of the time, so a
+    reader thread made the scoring slower than no overlap at all (bench_sad.py: 28 s against 24.6 s for 1 M
+    SNVs). Forked before any output file is open (the child must not share an open HDF5 file); the child leaves
+    when this process is gone. Where ``fork`` does not exist the items are made here, in turn."""
+    if "fork" not in mp.get_all_start_methods():  # pragma: no cover - Linux has fork
+        yield from _prepare(*prepare_args, counts, match)
+        return
+    ctx = mp.get_context("fork")
+    q = ctx.Queue(maxsize=depth)
+    stop = ctx.Event()
+    proc = ctx.Process(target=_reader_main, args=(q, stop, os.getpid(), prepare_args, match), daemon=True,
+                       name="basset-sad-reader")
+    proc.start()
+    try:
+        while True:
+            try:
+                kind, value, delta, mapped = q.get(timeout=1.0)
+            except queue.Empty:
+                if not proc.is_alive():
+                    raise RuntimeError(f"the VCF reader process ended without a result (exit code {proc.exitcode}; "
+                                       "killed, or out of memory?)") from None
+                continue
+            counts.update(delta)
+            match.mapped.update(mapped)
+            if kind == "error":
+                raise value
+            if kind == "end":
+                return
+            yield value
+    finally:
+        stop.set()
+        proc.join(timeout=5)
+        if proc.is_alive():
+            proc.terminate()
+            proc.join()
+        q.close()
+
+
+def _reader_main(q, stop, parent: int, prepare_args: tuple, match: ChromosomeMatcher) -> None:
+    """The worker of :func:`_reader_process`: each item with the counts since the last one."""
+    counts: Counter = Counter()
+
+    def put(message) -> bool:
+        while not stop.is_set():
+            if os.getppid() != parent:  # the scoring process is gone (killed): nobody will read
+                os._exit(1)
+            try:
+                q.put(message, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    try:
+        for item in _prepare(*prepare_args, counts, match):
+            if not put(("item", item, dict(counts), dict(match.mapped))):
+                return
+            counts.clear()
+        put(("end", None, dict(counts), dict(match.mapped)))
+    except BaseException as exc:  # handed to the scoring process, picklable or as text
+        try:
+            pickle.dumps(exc)
+        except Exception:
+            exc = RuntimeError(f"{type(exc).__name__}: {exc}")
+        put(("error", exc, dict(counts), dict(match.mapped)))
+
+
+def _prepare(genome: Genome, vcf_path, L: int, chunk_size: int, strict: bool, shard, counts: Counter,
+             match: ChromosomeMatcher):
+    """Chunks of the VCF with their windows: ``(n, rows, ref, alt, scored_rows, rejected)``, where ``n`` is the
+    number of rows of the chunk, ``rows`` its :data:`basset.sadfile.VARIANT_COLUMNS`, ``ref`` and ``alt`` the
+    windows of the rows to score, ``scored_rows`` their positions in the chunk, ``rejected`` the reject frames
+    found since the last chunk (the last item may carry only those, with ``n = None``). Plain data, so that a
+    worker process can hand them over (:func:`_reader_process`)."""
+    rejected: list[pd.DataFrame] = []
+    dedup = RecordDeduper()
+    for chunk in iter_vcf(vcf_path, chunk_size=chunk_size, counts=counts, strict=strict, rejects=rejected.append,
+                          skipped=rejected.append, shard=shard):
+        dup = dedup(chunk)
+        if not chunk.attrs.get("mine", True):  # another shard's records: only remembered, for duplicates
+            continue
+        fresh = np.flatnonzero(~dup)
+        vs = variant_sequences(genome, chunk.iloc[fresh] if dup.any() else chunk, L, match)
+        counts.update(vs.tally())
+        counts["duplicate"] += int(dup.sum())
+        status = np.full(len(chunk), "duplicate", dtype=object)
+        status[fresh] = vs.status
+        ref = chunk["ref"].to_numpy(dtype=object).copy()
+        alt = chunk["alt"].to_numpy(dtype=object).copy()
+        ref[fresh], alt[fresh] = vs.ref_allele, vs.alt_allele
+        swapped = np.zeros(len(chunk), dtype=bool)
+        swapped[fresh] = vs.swapped
+        rows = pd.DataFrame({"chrom": chunk["chrom"].to_numpy(dtype=object), "pos": chunk["pos"].to_numpy(),
+                             "id": chunk["id"].to_numpy(dtype=object), "ref": ref, "alt": alt, "swapped": swapped,
+                             "status": status, "line": chunk["line"].to_numpy()})
+        skipped = ~np.isin(status, ["ok", "swapped"])
+        if skipped.any():
+            sk = chunk.loc[skipped]
+            rejected.append(reject_frame(vcf_path, sk, [SKIP_REASONS[x] for x in status[skipped]]))
+        found, rejected[:] = list(rejected), []
+        yield len(chunk), rows, vs.ref, vs.alt, fresh[vs.kept], found
+    if rejected:
+        yield None, None, None, None, None, list(rejected)
+
+
 def score_variants(model, genome: Genome | str | Path, vcf_path: str | Path, out_path: str | Path,
                    target_names, seq_len: int | None = None, batch_size: int = 256, device="cpu",
-                   rc_average: bool = True, weights: dict | None = None, chunk_size: int = 50_000,
-                   progress: bool = False) -> dict:
-    """Score every variant of a VCF with SAD = p(alt) - p(ref) per target and write a TSV (gzip if
-    ``out_path`` ends in ``.gz``).
+                   rc_average: bool = True, weights: dict | None = None, chunk_size: int = 10_000,
+                   progress: bool = False, *, table=None, rejects=None, strict: bool = False,
+                   dtype: str = "float16", shard: tuple[int, int] | None = None, attrs: dict | None = None,
+                   bf16: bool = False) -> dict:
+    """Score every variant of a VCF with SAD = p(alt) - p(ref) per target and write the HDF5 SAD file
+    ``out_path`` (:mod:`basset.sadfile`), and when given the summary TSV ``table`` and the ``rejects`` TSV
+    (gzipped when a name ends in ``.gz``).
 
     ``model``: any ``nn.Module`` mapping ``(B, 4, L)`` one-hot to ``(B, T)`` logits; ``seq_len`` defaults
     to ``model.config['seq_len']``. ``target_names``: ``T`` column names (``meta['target_names']`` of
     :func:`basset.models.load_model`). ``weights``: ``{target: w}`` adds ``weighted = sum w_t |SAD_t|``.
+    ``dtype``: ``float16`` or ``float32`` for the SAD matrix. ``bf16``: the model under bfloat16 autocast (for
+    CUDA; benchmarks/README.md says how far it moves the SAD).
 
-    The VCF is streamed ``chunk_size`` records at a time (memory does not grow with the file); rows are
-    written in VCF order as they are scored, to a temporary file renamed to ``out_path`` at the end
-    (:func:`basset.fileio.atomic_open`); a full disk raises :class:`basset.fileio.DiskFullError` naming it.
-    Columns: :func:`basset.sad.sad_header` (6 significant digits).
+    The VCF is streamed ``chunk_size`` records at a time (memory does not grow with the file), the next chunks
+    read and their windows built in a worker process while the model scores the current one. Malformed records
+    are rejected (file:line, ID and reason in ``rejects``) and the run goes on, unless ``strict``, which makes
+    the first one an :class:`InputError`. Records skipped (REF mismatch, unknown chromosome, outside the
+    chromosome, an N allele, a duplicate of an earlier record) stay in the SAD file with their status and are
+    listed in ``rejects`` too. VCF chromosome names that match the genome's only with or without ``chr`` (or M
+    against MT) are mapped and the mapping is logged. Unless ``shard`` is given, a VCF of which no variant lands
+    on a chromosome of the genome, or no variant can be scored, is an :class:`InputError` (with example names
+    from both files), and nothing is written.
 
     Returns a dict of counts (also logged): variants_read, multiallelic_records, multiallelic_extra_rows,
-    symbolic_skipped, scored, snvs_scored, indels_scored, mnps_scored, swapped, ref_mismatch_skipped
-    (of which indel_ref_mismatch_skipped), unknown_chrom_skipped, unknown_chroms (comma-separated),
-    outside_chrom_skipped, off_end_padded, plus seq_len, targets and rc_average.
+    symbolic_skipped, malformed_rejected, scored, snvs_scored, indels_scored, mnps_scored, swapped,
+    ref_mismatch_skipped (of which indel_ref_mismatch_skipped), unknown_chrom_skipped, unknown_chroms
+    (comma-separated), outside_chrom_skipped, n_allele_skipped, duplicate_skipped, off_end_padded,
+    chroms_mapped, plus seq_len, targets and rc_average.
     """
     target_names = check_target_names(target_names)
     L = input_length(model, seq_len)
@@ -100,34 +251,123 @@ def score_variants(model, genome: Genome | str | Path, vcf_path: str | Path, out
     own_genome = not isinstance(genome, Genome)
     if own_genome:
         genome = Genome(genome)
-    out_path = Path(out_path)
     counts: Counter = Counter()
     unknown_chroms: set[str] = set()
+    match = ChromosomeMatcher(genome.sizes)
+    T = len(target_names)
+    file_attrs = {"seq_len": L, "rc_average": bool(rc_average), "bf16": bool(bf16), "genome": str(genome.path),
+                  "vcf": str(vcf_path),
+                  "basset_version": __version__, "shard": "" if shard is None else f"{shard[0]}/{shard[1]}",
+                  **(attrs or {})}
     bar = progress_bar(None, progress, "scoring variants", "variant")
+    threads = _leave_a_core(device)
+    items = _reader_process((genome, vcf_path, L, chunk_size, strict, shard), counts, match)
+    writer = None
     try:
-        with atomic_open(out_path, "w", gzip_level=6 if out_path.name.endswith(".gz") else None) as fh:
-            fh.write("\t".join(sad_header(target_names, w_vec is not None)) + "\n")
-            for chunk in iter_vcf(vcf_path, chunk_size=chunk_size, counts=counts):
-                vs = variant_sequences(genome, chunk, L)
-                counts.update(vs.tally())
-                unknown_chroms.update(chunk["chrom"].to_numpy(dtype=object)[vs.status == "unknown_chrom"].tolist())
-                if vs.kept.any():
-                    sad = score_windows(model, vs.ref, vs.alt, len(target_names), batch_size, device, rc_average)
-                    fh.write(format_rows(sad_frame(vs.scored(chunk), sad, target_names, w_vec)))
-                bar.update(len(chunk))
+        next_item = next(items, None)  # the worker is forked before any output file is open
+        writer = SadWriter(out_path, target_names, table=table, weights=w_vec, dtype=dtype, attrs=file_attrs)
+        with contextlib.ExitStack() as stack:
+            reject_out = None
+            if rejects is not None:
+                reject_out = stack.enter_context(
+                    atomic_open(rejects, "w", gzip_level=1 if str(rejects).endswith(".gz") else None))
+                reject_out.write("\t".join(REJECT_COLUMNS) + "\n")
+            while next_item is not None:
+                n, rows, ref, alt, scored_rows, found = next_item
+                if found and reject_out is not None:
+                    frame = pd.concat(found, ignore_index=True).sort_values("line", kind="stable")
+                    reject_out.write(frame.to_csv(sep="\t", index=False, header=False))
+                if n is not None:
+                    writer.add_variants(rows)
+                    unknown = rows["status"].to_numpy() == "unknown_chrom"
+                    unknown_chroms.update(rows["chrom"].to_numpy(dtype=object)[unknown])
+                    sad = np.full((len(rows), T), np.nan, dtype=np.float32)
+                    if len(scored_rows):
+                        sad[scored_rows] = score_windows(model, ref, alt, T, batch_size, device, rc_average, bf16)
+                    writer.add_scores(rows, sad)
+                    del sad, ref, alt
+                    _release_free_memory()
+                    bar.update(n)
+                next_item = next(items, None)
+            summary = _sad_summary(counts, unknown_chroms, match, L, T, rc_average)
+            if shard is None:
+                _check_something_scored(vcf_path, list(genome.sizes), summary, unknown_chroms, genome.path)
+    except BaseException as exc:
+        items.close()
+        if writer is not None:
+            writer.abort(exc)
+        raise
     finally:
         bar.close()
+        torch.set_num_threads(threads)
         if own_genome:
             genome.close()
-    summary = _sad_summary(counts, unknown_chroms, L, len(target_names), rc_average)
+    writer.close()
+    if match.mapped:
+        log.info("VCF chromosome names mapped onto the genome's: %s", _mapping_text(match.mapped))
     _log_sad_summary(vcf_path, out_path, summary)
     return summary
 
 
-def _sad_summary(counts: Counter, unknown_chroms: set[str], L: int, T: int, rc_average: bool) -> dict:
+def _libc_trim():
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to do
+        return None
+
+
+_MALLOC_TRIM = _libc_trim()
+
+
+def _release_free_memory() -> None:
+    """Hand the heap's free pages back to the system after each chunk (glibc's ``malloc_trim``). Each chunk
+    allocates and frees tens of MB; glibc keeps the freed blocks and its heaps creep up
+    (+10 % over a million variants in bench_sad.py). With the trim memory stays flat; a no-op off glibc."""
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
+def _leave_a_core(device) -> int:
+    """On a CPU, one torch thread fewer while the reader process prepares the next chunks (torch's spinning
+    workers and the reader on the same cores slow both several-fold); returns the number to restore."""
+    threads = torch.get_num_threads()
+    if torch.device(device).type == "cpu" and threads > 1:
+        torch.set_num_threads(threads - 1)
+    return threads
+
+
+def _mapping_text(mapped: dict, most: int = 10) -> str:
+    items = [f"{a}->{b}" for a, b in sorted(mapped.items())]
+    return ", ".join(items[:most]) + (f" and {len(items) - most} more" if len(items) > most else "")
+
+
+def _check_something_scored(vcf_path, genome_names: list, s: dict, unknown_chroms: set[str], genome="") -> None:
+    """An :class:`InputError` when the VCF gave nothing useful: no record, no variant on a known chromosome, or
+    none that could be scored."""
+    if s["scored"] > 0:
+        return
+    if s["variants_read"] == 0:
+        raise InputError(vcf_path, "no variant records: expected tab-separated lines CHROM POS ID REF ALT")
+    names = list(genome_names)
+    landed = s["ref_mismatch_skipped"] + s["outside_chrom_skipped"]  # rows whose chromosome the genome has
+    if landed == 0 and s["unknown_chrom_skipped"] > 0:
+        vcf_names = sorted(unknown_chroms)
+        raise InputError(vcf_path, f"no variant is on a chromosome of the genome {genome}: the VCF names "
+                                   f"{', '.join(vcf_names[:5])}{' ...' if len(vcf_names) > 5 else ''}; the genome "
+                                   f"has {', '.join(names[:5])}{' ...' if len(names) > 5 else ''} (chr1/1 and M/MT "
+                                   "spellings are matched automatically)")
+    raise InputError(vcf_path, f"no variant could be scored: {s['ref_mismatch_skipped']} REF mismatching the "
+                               f"genome, {s['unknown_chrom_skipped']} on unknown chromosomes, "
+                               f"{s['outside_chrom_skipped']} outside their chromosome, {s['n_allele_skipped']} "
+                               f"with an N allele, {s['malformed_rejected']} malformed, {s['symbolic_skipped']} "
+                               "symbolic (see the rejects file)")
+
+
+def _sad_summary(counts: Counter, unknown_chroms: set[str], match: ChromosomeMatcher, L: int, T: int,
+                 rc_average: bool) -> dict:
     """The counts of :func:`score_variants` in the order of its docstring (statuses as ``..._skipped``)."""
     summary = {k: int(counts[k]) for k in ("variants_read", "multiallelic_records", "multiallelic_extra_rows",
-                                           "symbolic_skipped")}
+                                           "symbolic_skipped", "malformed_rejected")}
     summary["scored"] = int(counts["ok"] + counts["swapped"])
     for key in ("snvs_scored", "mnps_scored", "indels_scored", "swapped"):
         summary[key] = int(counts[key])
@@ -137,7 +377,10 @@ def _sad_summary(counts: Counter, unknown_chroms: set[str], L: int, T: int, rc_a
         "unknown_chrom_skipped": int(counts["unknown_chrom"]),
         "unknown_chroms": ",".join(sorted(unknown_chroms)),
         "outside_chrom_skipped": int(counts["outside_chrom"]),
+        "n_allele_skipped": int(counts["n_allele"]),
+        "duplicate_skipped": int(counts["duplicate"]),
         "off_end_padded": int(counts["off_end_padded"]),
+        "chroms_mapped": ",".join(f"{a}->{b}" for a, b in sorted(match.mapped.items())),
         "seq_len": L,
         "targets": T,
         "rc_average": bool(rc_average),
@@ -147,32 +390,76 @@ def _sad_summary(counts: Counter, unknown_chroms: set[str], L: int, T: int, rc_a
 
 def _log_sad_summary(vcf_path, out_path, s: dict) -> None:
     log.info("SAD of %s -> %s: %d variants read (%d multi-allelic records split into %d extra rows, %d symbolic "
-             "skipped); %d scored (%d SNVs, %d MNPs, %d indels; %d swapped to the genome's allele, %d padded "
-             "with N off a chromosome end); skipped: %d REF mismatching the genome (%d indels), %d on unknown "
-             "chromosomes (%s), %d outside their chromosome",
+             "skipped, %d malformed rejected); %d scored (%d SNVs, %d MNPs, %d indels; %d swapped to the genome's "
+             "allele, %d padded with N off a chromosome end); skipped: %d REF mismatching the genome (%d indels), "
+             "%d on unknown chromosomes (%s), %d outside their chromosome, %d with an N allele, %d duplicates",
              vcf_path, out_path, s["variants_read"], s["multiallelic_records"], s["multiallelic_extra_rows"],
-             s["symbolic_skipped"], s["scored"], s["snvs_scored"], s["mnps_scored"], s["indels_scored"],
-             s["swapped"], s["off_end_padded"], s["ref_mismatch_skipped"], s["indel_ref_mismatch_skipped"],
-             s["unknown_chrom_skipped"], s["unknown_chroms"] or "none", s["outside_chrom_skipped"])
+             s["symbolic_skipped"], s["malformed_rejected"], s["scored"], s["snvs_scored"], s["mnps_scored"],
+             s["indels_scored"], s["swapped"], s["off_end_padded"], s["ref_mismatch_skipped"],
+             s["indel_ref_mismatch_skipped"], s["unknown_chrom_skipped"], s["unknown_chroms"] or "none",
+             s["outside_chrom_skipped"], s["n_allele_skipped"], s["duplicate_skipped"])
 
 
-def read_sad(path: str | Path) -> pd.DataFrame:
-    """Read a :func:`score_variants` table; ``df.attrs['target_names']`` lists the per-target SAD columns."""
-    try:
-        header = pd.read_csv(path, sep="\t", nrows=0).columns
-    except pd.errors.EmptyDataError:
-        raise InputError(path, "empty file: expected a SAD table with a header", line=1) from None
-    text_cols = ("chrom", "id", "ref", "alt", "top_target", "swapped")
-    # IDs and names stay text ("NA", "nan" are valid IDs); only the numeric columns parse NaN
-    df = pd.read_csv(path, sep="\t", dtype={c: str for c in text_cols if c in header}, keep_default_na=False,
-                     na_values={c: ["nan", "NaN"] for c in header if c not in text_cols and c != "pos"})
-    missing = [c for c in SAD_COLUMNS if c != "weighted" and c not in df.columns]
-    if missing:
-        raise InputError(path, f"not a SAD table: missing columns {', '.join(missing)} (expected "
-                         f"{', '.join(SAD_COLUMNS[:-1])}, [weighted], then one column per target)", line=1)
-    df["swapped"] = df["swapped"].astype(str).str.lower().eq("true")
-    df.attrs["target_names"] = sad_target_columns(df)
-    return df
+# ------------------------------------------------------------------------------------------------ gather_sad
+def gather_sad(sad, *, out: dict, rejects=None, summary=None, fasta=None) -> dict:
+    """Rule gather_sad: join the SAD files ``sad`` of the shards of one VCF (:func:`score_snps` with
+    ``shard``) in VCF order into ``out["sad"]`` and ``out["table"]``, their ``rejects`` files into
+    ``out["rejects"]`` (line order) and their ``summary`` counts into ``out["summary"]``: the same files as one
+    job scoring the whole VCF. Like that job, it fails when no variant at all could be scored (``fasta``, the
+    genome, names its chromosomes in the message)."""
+    sads, rej, sums = _as_list(sad), _as_list(rejects), _as_list(summary)
+    total = _sum_summaries([read_kv(p) for p in sums]) if sums else None
+    if total is not None:
+        genome_names = list(Genome(fasta).sizes) if fasta else []
+        _check_something_scored(sads[0], genome_names, total, set(filter(None, total["unknown_chroms"].split(","))),
+                                genome=fasta or "the genome")
+    merge_sad_files(sads, out["sad"], table=out.get("table"))
+    if out.get("rejects"):
+        _merge_rejects(rej, out["rejects"])
+    if out.get("summary") and total is not None:
+        write_summary(out["summary"], total)
+    log.info("gathered %d shards into %s", len(sads), out["sad"])
+    return total or {}
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    return [value] if isinstance(value, (str, Path)) else list(value)
+
+
+def _sum_summaries(parts: list[dict]) -> dict:
+    """The counts of shard summaries added up (chromosome lists joined), the settings of the first."""
+    total = dict(parts[0])
+    for part in parts[1:]:
+        for key, value in part.items():
+            if key in ("unknown_chroms", "chroms_mapped"):
+                joined = set(filter(None, str(total[key]).split(","))) | set(filter(None, str(value).split(",")))
+                total[key] = ",".join(sorted(joined))
+            elif key.endswith(("_read", "_records", "_rows", "_skipped", "_rejected", "_scored", "_padded")) \
+                    or key in ("scored", "swapped"):
+                total[key] = int(total[key]) + int(value)
+    return total
+
+
+def _merge_rejects(paths: list, out) -> None:
+    """The shards' rejects files as one, in VCF line order (a k-way merge of files already in line order)."""
+    def lines(path):
+        with open_text(path) as fh:
+            next(fh, None)
+            for text in fh:
+                yield int(text.split("\t", 2)[1]), text
+    with atomic_open(out, "w", gzip_level=1 if str(out).endswith(".gz") else None) as fh:
+        fh.write("\t".join(REJECT_COLUMNS) + "\n")
+        for _, text in heapq.merge(*(lines(p) for p in paths), key=lambda x: x[0]):
+            fh.write(text)
+
+
+def sad_tsv(sad, *, out: dict) -> dict:
+    """Rule sad_tsv: the scored rows of the SAD file ``sad`` with one SAD column per target, as text
+    (``out["table"]``; config ``variants.tsv_targets``)."""
+    n = write_sad_tsv(sad, out["table"], targets=True)
+    return {"rows": n}
 
 
 # ------------------------------------------------------------------------------------------- pics_enrichment
