@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
+import functools
 import heapq
 import logging
 import multiprocessing as mp
@@ -227,7 +227,7 @@ def score_variants(model, genome: Genome | str | Path, vcf_path: str | Path, out
     to ``model.config['seq_len']``. ``target_names``: ``T`` column names (``meta['target_names']`` of
     :func:`basset.models.load_model`). ``weights``: ``{target: w}`` adds ``weighted = sum w_t |SAD_t|``.
     ``dtype``: ``float16`` or ``float32`` for the SAD matrix. ``bf16``: the model under bfloat16 autocast (for
-    CUDA; benchmarks/README.md says how far it moves the SAD).
+    CUDA; its shift of the SAD on a GPU is not measured yet, see benchmarks/README.md).
 
     The VCF is streamed ``chunk_size`` records at a time (memory does not grow with the file), the next chunks
     read and their windows built in a worker process while the model scores the current one. Malformed records
@@ -309,22 +309,23 @@ def score_variants(model, genome: Genome | str | Path, vcf_path: str | Path, out
     return summary
 
 
-def _libc_trim():
+@functools.cache
+def _malloc_trim():
+    """glibc's ``malloc_trim`` from the symbols already loaded (no library search, nothing at import); ``None``
+    off glibc (musl, macOS)."""
     try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to do
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
         return None
-
-
-_MALLOC_TRIM = _libc_trim()
 
 
 def _release_free_memory() -> None:
     """Hand the heap's free pages back to the system after each chunk (glibc's ``malloc_trim``). Each chunk
     allocates and frees tens of MB; glibc keeps the freed blocks and its heaps creep up
     (+10 % over a million variants in bench_sad.py). With the trim memory stays flat; a no-op off glibc."""
-    if _MALLOC_TRIM is not None:
-        _MALLOC_TRIM(0)
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def _leave_a_core(device) -> int:
