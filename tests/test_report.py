@@ -19,14 +19,19 @@ import pytest
 from conftest import run_script
 
 from basset import layout
+from basset.errors import InputError
 from basset.layout import REPORT_INPUTS
 from basset.stages.report import make_report, report_inputs
 from basset.stages.report_html import PNG_SIGNATURE
 from basset.stages.report_numbers import (
+    _scalar,
     fmt,
     headline_numbers,
+    insertion_rho,
     paper_comparison,
+    read_kv,
     resolve_source,
+    truth_snp_scores,
 )
 from basset.stages.report_text import FIGURE_6, PANELS, SECTIONS, place_skipped
 
@@ -409,6 +414,21 @@ def test_transfer_section_when_present(tmp_path):
     assert "targets where transfer comes within tolerance (±0.03) of the full model" in text
 
 
+def test_every_headline_is_labelled_and_sourced_as_reviewed(tmp_path):
+    """What the page says about each number, its section, its name, the table and key it names as the source and
+    its print format, is the reviewed text of tests/data/headline_labels.tsv (a number under the wrong name, in the
+    wrong figure, or with a source that is not where it came from, differs)."""
+    res, truth = fake_run(tmp_path, transfer=True)
+    out = tmp_path / "r" / "index.html"
+    _make_report(res, out, truth_dir=truth)
+    got = pd.read_csv(out.parent / "headline.tsv", sep="\t", dtype=str, keep_default_na=False)
+    want = pd.read_csv(ROOT / "tests" / "data" / "headline_labels.tsv", sep="\t", dtype=str, keep_default_na=False)
+    assert got[list(want.columns)].to_dict("records") == want.to_dict("records")
+    page = {r["data-id"]: r for r in _parse(out).rows}
+    for row in want.itertuples():
+        assert (page[row.id]["data-file"], page[row.id]["data-key"]) == (row.source_file, row.source_key)
+
+
 def test_transfer_without_training_from_scratch(tmp_path):
     """With transfer.scratch false the table's scratch_auroc is empty: the report claims nothing about training
     from scratch (not "transfer beats it on 0")."""
@@ -477,6 +497,13 @@ def test_paper_numbers_beside_ours_when_targets_are_the_papers(tmp_path):
                                        ("HeLa-S3", "", "0.956", "")):
         assert (f'<tr><td>{target}</td><td class="num">{ours}</td><td class="num">{theirs}</td>'
                 f'<td class="num">{diff}</td></tr>') in raw, target
+    # every target scored: the paper's numbers are over all of them, and the source says no more
+    _tsv(layout.path(res, "evaluate", "metrics"), pd.DataFrame({
+        "target": targets, "auroc": [0.8820, 0.9000, 0.8600, 0.7000, 0.9], "auprc": 0.5}))
+    heads = {h.id: h for h in headline_numbers(report_inputs(res), paper_aucs=aucs)}
+    assert heads["mean_auroc"].paper_value == pytest.approx((0.8441 * 4 + 0.9555) / 5, abs=1e-12)
+    assert heads["mean_auroc"].paper_source == "basset_pretrained_test_aucs.txt: mean of column 2"
+    assert heads["median_auroc"].paper_source == "basset_pretrained_test_aucs.txt: median of column 2"
     # other targets: no paper column
     res2, _ = fake_run(tmp_path / "other")
     heads = {h.id: h for h in headline_numbers(report_inputs(res2), paper_aucs=aucs)}
@@ -523,6 +550,33 @@ def test_resolve_source_grammar(tmp_path):
     _tsv(tmp_path / "dup.tsv", pd.DataFrame({"f": ["u", "u"], "x": [1, 2]}))
     with pytest.raises(ValueError, match="expected one row with f=u, found 2"):
         resolve_source(tmp_path / "dup.tsv", "x[f=u]")
+
+
+def test_key_value_summaries_keep_their_types_and_text(tmp_path):
+    """A summary's values come back as the stage wrote them: True and False as booleans (also from a table's
+    boolean column), integers as int even in a table of only numbers (not 17.0), an empty value and the text NA as
+    text (not NaN); a summary with a note column beside key and value reads; any other header is an error that
+    names the file and the columns it found."""
+    _kv(tmp_path / "kv.tsv", {"on": True, "off": False, "empty": "", "na": "NA", "n": 7})
+    kv = tmp_path / "kv.tsv"
+    assert resolve_source(kv, "on") is True and resolve_source(kv, "off") is False
+    assert resolve_source(kv, "empty") == "" and resolve_source(kv, "na") == "NA"
+    (tmp_path / "num.tsv").write_text("key\tvalue\ncount\t17\nmean\t0.25\n")
+    count = resolve_source(tmp_path / "num.tsv", "count")
+    assert count == 17 and type(count) is int
+    _tsv(tmp_path / "t.tsv", pd.DataFrame({"f": ["u", "v"], "ok": [True, False]}))
+    assert resolve_source(tmp_path / "t.tsv", "ok[#0]") is True and resolve_source(tmp_path / "t.tsv", "ok[f=v]") is False
+    assert _scalar(None) == "" and _scalar(np.bool_(True)) is True and type(_scalar(np.int64(3))) is int
+    _tsv(tmp_path / "noted.tsv", pd.DataFrame({"key": ["a"], "value": ["5"], "note": ["from x"]}))
+    assert read_kv(tmp_path / "noted.tsv") == {"a": 5}
+    _tsv(tmp_path / "bad.tsv", pd.DataFrame({"name": ["a"], "value": [5]}))
+    with pytest.raises(InputError, match=r"bad.tsv: expected a key/value table with header 'key<TAB>value', got "
+                                         r"columns \['name', 'value'\]"):
+        read_kv(tmp_path / "bad.tsv")
+    with pytest.raises(InputError, match=r"sad.tsv: a truth-graded number needs the simulation's truth folder"):
+        truth_snp_scores(tmp_path / "sad.tsv", None, "max_abs_sad")
+    with pytest.raises(InputError, match=r"ins.tsv: a truth-graded number needs"):
+        insertion_rho(tmp_path / "ins.tsv", None)
 
 
 def test_number_formats():

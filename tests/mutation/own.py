@@ -6,6 +6,11 @@ the function's module (issue 20: each engine on its own unit tests; a model test
 ``basset.metrics`` is not a metrics test), and handed over sorted by their recorded duration, so that a killed
 mutant is usually told by the fastest test. mutmut's saved stats keep every covering test: only the lookups
 that choose a mutant's tests are filtered.
+
+A module marked ``--every-test`` in own_tests.txt gets every test of its files instead of the covering ones. mutmut
+finds the covering tests by recording which test calls a function, and a module- or session-scoped fixture calls
+it once, inside the first test that asks for it: the other tests that read the fixture's output would never run on
+a mutant (the simulation's writers run once per module, in a fixture, and are read by every file check).
 """
 
 from __future__ import annotations
@@ -16,8 +21,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
+EVERY = "--every-test"
+
+
 def read_own_tests(path: Path = HERE / "own_tests.txt") -> dict[str, tuple[str, ...]]:
-    """``module -> test files`` from lines ``module file...`` (``#`` comments)."""
+    """``module -> test files`` from lines ``module [--every-test] file...`` (``#`` comments); the flag, when
+    given, stays in the tuple."""
     own = {}
     for line in path.read_text().splitlines():
         words = line.split("#", 1)[0].split()
@@ -43,7 +52,10 @@ class OwnTests(dict):
     def _filter(self, key, tests):
         module = own_module(key, self.own)
         if module is not None:
-            tests = [t for t in tests if t.split("::", 1)[0] in self.own[module]]
+            files = self.own[module]
+            if EVERY in files:
+                tests = self.durations  # every test that ran when the stats were collected
+            tests = [t for t in tests if t.split("::", 1)[0] in files]
         return sorted(tests, key=lambda t: (self.durations.get(t, 0.0), t))
 
     def __getitem__(self, key):
