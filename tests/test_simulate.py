@@ -714,6 +714,18 @@ def test_same_seed_identical_other_seed_differs(sim, tmp_path):
     assert "out/genome.fa" in differ and "out/truth/sites.tsv" in differ and "out/phylop.bw" in differ
 
 
+def test_gzipped_outputs_carry_no_name_and_no_time(case):
+    """The gzip header of every gzipped output (the VCF, the peak files) has no flags (so no file name: gzip
+    would store the staging path otherwise) and mtime 0 (RFC 1952), which is why a seed gives the same bytes
+    wherever and whenever it runs."""
+    files = [case["out"]["vcf"], *case["samples"]["peaks"]]
+    assert len(files) > 2
+    for path in files:
+        head = Path(path).read_bytes()[:10]
+        assert head[:3] == b"\x1f\x8b\x08", path  # gzip, deflate
+        assert head[3] == 0 and head[4:8] == b"\0\0\0\0", (path, head)
+
+
 # ----------------------------------------------------------- hand-built states: chromosome boundaries, properties
 def one_hot_motifs(consensus: dict[str, str]) -> Motifs:
     """Motifs whose sampling matrix is one-hot on ``consensus`` (every planted instance is the consensus); the
