@@ -6,6 +6,7 @@ import http.server
 import json
 import re
 import warnings
+from collections import Counter
 from pathlib import Path
 
 import h5py
@@ -46,7 +47,7 @@ from basset.sadfile import (
     summaries,
     write_sad_tsv,
 )
-from basset.sequence import Genome, decode, encode, one_hot, reverse_complement
+from basset.sequence import ChromosomeMatcher, Genome, decode, encode, one_hot, reverse_complement
 from basset.stages.variants import gather_sad, read_sad, score_variants
 from basset.vcf import RecordDeduper, iter_vcf, read_vcf, variant_sequences
 
@@ -1804,3 +1805,57 @@ def test_the_reader_process_leaves_when_the_scoring_process_is_killed(tmp_path):
         time.sleep(0.1)
     assert not any(alive(k) for k in kids), "the reader process outlived the killed scoring process"
     assert not (tmp_path / "sad.h5").exists() and not (tmp_path / "sad.tsv").exists()
+
+
+def test_core_share_leaves_a_core_only_when_the_reader_is_the_bottleneck():
+    """The scoring process keeps every torch thread unless, over the chunks after the first, it worked less than 4
+    times the reader's CPU time on them; the first chunk (start-up) does not count; a GPU run never changes the CPU
+    threads; restore gives the number back."""
+    import torch
+
+    from basset.stages.variants import _CoreShare
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        cheap = _CoreShare("cpu", probe=2)
+        cheap.record(0.0, 100.0)  # start-up: ignored
+        cheap.record(0.3, 1.0)
+        assert torch.get_num_threads() == 2  # not decided before probe chunks
+        cheap.record(0.3, 1.1)  # worked 2.1 < 4 x 0.6
+        assert torch.get_num_threads() == 1
+        cheap.record(0.0, 100.0)  # decided once
+        assert torch.get_num_threads() == 1
+        cheap.restore()
+        assert torch.get_num_threads() == 2
+        at_threshold = _CoreShare("cpu", probe=2)
+        for reader, worked in ((10.0, 0.0), (0.25, 1.0), (0.25, 1.0)):  # worked 2.0 = 4 x 0.5: keep all
+            at_threshold.record(reader, worked)
+        assert torch.get_num_threads() == 2 and not at_threshold.active
+        gpu = _CoreShare("cuda", probe=1)
+        for _ in range(3):
+            gpu.record(10.0, 1.0)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_the_reader_reports_its_cpu_time_and_not_in_the_counts(tmp_path):
+    """The reader process adds up its CPU time per chunk in ``stats`` (what _CoreShare weighs the model against);
+    the key never reaches the run's counts."""
+    from basset.stages.variants import _reader_process
+
+    fa = tmp_path / "g.fa"
+    fa.write_text(">chr1\n" + "ACGT" * 500 + "\n")
+    vcf = tmp_path / "v.vcf"
+    vcf.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\n"
+                   + "".join(f"chr1\t{p}\tv{p}\t{'ACGT'[(p - 1) % 4]}\t{'ACGT'[p % 4]}\n" for p in range(101, 1901, 3)))
+    counts, stats = Counter(), Counter()
+    genome = Genome(fa)
+    try:
+        items = list(_reader_process((genome, vcf, 100, 50, False, None), counts, ChromosomeMatcher(genome.sizes),
+                                     stats=stats))
+    finally:
+        genome.close()
+    assert sum(i[0] for i in items if i[0] is not None) == 600
+    assert stats["reader_cpu_seconds"] > 0 and "reader_cpu_seconds" not in counts

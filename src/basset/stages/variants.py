@@ -25,6 +25,7 @@ import multiprocessing as mp
 import os
 import pickle
 import queue
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -103,15 +104,18 @@ def score_snps(model, fasta, vcf, *, out: dict, variants: dict | None = None, de
     return summary
 
 
-def _reader_process(prepare_args: tuple, counts: Counter, match: ChromosomeMatcher, depth: int = 2):
+def _reader_process(prepare_args: tuple, counts: Counter, match: ChromosomeMatcher, depth: int = 2,
+                    stats: Counter | None = None):
     """:func:`_prepare`'s items, made in a forked worker process ``depth`` chunks ahead while this process scores
-    the current one; ``counts`` and ``match.mapped`` are brought up to date item by item, and an exception of the
-    worker is raised here.
+    the current one; ``counts`` and ``match.mapped`` are brought up to date item by item,
+    ``stats['reader_cpu_seconds']`` adds up the CPU time the worker spent on the items received so far, and an
+    exception of the worker is raised here.
 
     A process, not a thread: the reading, checking and windowing of a chunk hold the GIL most of the time, so a
     reader thread made the scoring slower than no overlap at all (bench_sad.py: 28 s against 24.6 s for 1 M
     SNVs). Forked before any output file is open (the child must not share an open HDF5 file); the child leaves
     when this process is gone. Where ``fork`` does not exist the items are made here, in turn."""
+    stats = Counter() if stats is None else stats
     if "fork" not in mp.get_all_start_methods():  # pragma: no cover - Linux has fork
         yield from _prepare(*prepare_args, counts, match)
         return
@@ -130,6 +134,7 @@ def _reader_process(prepare_args: tuple, counts: Counter, match: ChromosomeMatch
                     raise RuntimeError(f"the VCF reader process ended without a result (exit code {proc.exitcode}; "
                                        "killed, or out of memory?)") from None
                 continue
+            stats["reader_cpu_seconds"] += delta.pop("reader_cpu_seconds", 0.0)
             counts.update(delta)
             match.mapped.update(mapped)
             if kind == "error":
@@ -162,10 +167,13 @@ def _reader_main(q, stop, parent: int, prepare_args: tuple, match: ChromosomeMat
         return False
 
     try:
+        cpu = time.process_time()
         for item in _prepare(*prepare_args, counts, match):
+            counts["reader_cpu_seconds"] = time.process_time() - cpu  # the work of this item, not the waits
             if not put(("item", item, dict(counts), dict(match.mapped))):
                 return
             counts.clear()
+            cpu = time.process_time()
         put(("end", None, dict(counts), dict(match.mapped)))
     except BaseException as exc:  # handed to the scoring process, picklable or as text
         try:
@@ -260,8 +268,9 @@ def score_variants(model, genome: Genome | str | Path, vcf_path: str | Path, out
                   "basset_version": __version__, "shard": "" if shard is None else f"{shard[0]}/{shard[1]}",
                   **(attrs or {})}
     bar = progress_bar(None, progress, "scoring variants", "variant")
-    threads = _leave_a_core(device)
-    items = _reader_process((genome, vcf_path, L, chunk_size, strict, shard), counts, match)
+    cores = _CoreShare(device)
+    reader, reader_seen = Counter(), 0.0
+    items = _reader_process((genome, vcf_path, L, chunk_size, strict, shard), counts, match, stats=reader)
     writer = None
     try:
         next_item = next(items, None)  # the worker is forked before any output file is open
@@ -273,6 +282,8 @@ def score_variants(model, genome: Genome | str | Path, vcf_path: str | Path, out
                     atomic_open(rejects, "w", gzip_level=1 if str(rejects).endswith(".gz") else None))
                 reject_out.write("\t".join(REJECT_COLUMNS) + "\n")
             while next_item is not None:
+                started, reader_cpu = time.perf_counter(), reader["reader_cpu_seconds"] - reader_seen
+                reader_seen += reader_cpu
                 n, rows, ref, alt, scored_rows, found = next_item
                 if found and reject_out is not None:
                     frame = pd.concat(found, ignore_index=True).sort_values("line", kind="stable")
@@ -288,6 +299,7 @@ def score_variants(model, genome: Genome | str | Path, vcf_path: str | Path, out
                     del sad, ref, alt
                     _release_free_memory()
                     bar.update(n)
+                cores.record(reader_cpu, time.perf_counter() - started)
                 next_item = next(items, None)
             summary = _sad_summary(counts, unknown_chroms, match, L, T, rc_average)
             if shard is None:
@@ -299,7 +311,7 @@ def score_variants(model, genome: Genome | str | Path, vcf_path: str | Path, out
         raise
     finally:
         bar.close()
-        torch.set_num_threads(threads)
+        cores.restore()
         if own_genome:
             genome.close()
     writer.close()
@@ -328,13 +340,41 @@ def _release_free_memory() -> None:
         trim(0)
 
 
-def _leave_a_core(device) -> int:
-    """On a CPU, one torch thread fewer while the reader process prepares the next chunks (torch's spinning
-    workers and the reader on the same cores slow both several-fold); returns the number to restore."""
-    threads = torch.get_num_threads()
-    if torch.device(device).type == "cpu" and threads > 1:
-        torch.set_num_threads(threads - 1)
-    return threads
+class _CoreShare:
+    """How many torch threads the scoring process keeps beside the VCF reader process, on a CPU.
+
+    It starts with all of them. After ``probe`` chunks past the first, it compares the time the scoring process
+    worked on them (predicting and writing) with the CPU time the reader spent preparing them. When the scoring
+    took less than 4 times the reader's work, the model is cheap, the reader is (nearly) the bottleneck, and torch's
+    spinning workers on the reader's core would slow it down: one core is left to the reader. Otherwise (a CNN's
+    forward is nearly all of the time, and the reader mostly sleeps on a full queue) all threads stay. The reader's
+    CPU time, not the time spent waiting for it, because the queue is full of chunks read ahead when the probe starts.
+    Measured on 2 cores (benchmarks/README.md, bench_sad_model.py): the default model scores 1.55x faster with both
+    threads than with one left; a trivial model 1.5x faster with one left."""
+
+    def __init__(self, device, probe: int = 2, ratio: float = 4.0):
+        self.threads = torch.get_num_threads()
+        self.active = torch.device(device).type == "cpu" and self.threads > 1
+        self.probe, self.ratio, self.chunks, self.reader, self.worked = probe, ratio, 0, 0.0, 0.0
+
+    def record(self, reader_cpu: float, worked: float) -> None:
+        """One chunk: the reader's CPU seconds on it, and this process's seconds scoring and writing it."""
+        if not self.active:
+            return
+        self.chunks += 1
+        if self.chunks == 1:  # start-up: imports and caches on both sides
+            return
+        self.reader += reader_cpu
+        self.worked += worked
+        if self.chunks > self.probe:
+            self.active = False
+            if self.worked < self.ratio * self.reader:
+                torch.set_num_threads(self.threads - 1)
+                log.info("scoring (%.2f s) is cheap next to reading the VCF (%.2f s of CPU): one core left to the "
+                         "reader process", self.worked, self.reader)
+
+    def restore(self) -> None:
+        torch.set_num_threads(self.threads)
 
 
 def _mapping_text(mapped: dict, most: int = 10) -> str:
