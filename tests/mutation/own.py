@@ -54,7 +54,7 @@ class OwnTests(dict):
         if module is not None:
             files = self.own[module]
             if EVERY in files:
-                tests = self.durations  # every test that ran when the stats were collected
+                tests = self.durations  # every test of the last stats run, also those that call no mutant
             tests = [t for t in tests if t.split("::", 1)[0] in files]
         return sorted(tests, key=lambda t: (self.durations.get(t, 0.0), t))
 

@@ -235,7 +235,8 @@ def score_variants(model, genome: Genome | str | Path, vcf_path: str | Path, out
     to ``model.config['seq_len']``. ``target_names``: ``T`` column names (``meta['target_names']`` of
     :func:`basset.models.load_model`). ``weights``: ``{target: w}`` adds ``weighted = sum w_t |SAD_t|``.
     ``dtype``: ``float16`` or ``float32`` for the SAD matrix. ``bf16``: the model under bfloat16 autocast (for
-    CUDA; its shift of the SAD on a GPU is not measured yet, see benchmarks/README.md).
+    CUDA; on the default model it moves SAD by 0.006 at most, measured with CPU autocast in benchmarks/README.md).
+    On a CPU the torch threads are shared with the reader process as :class:`_CoreShare` decides.
 
     The VCF is streamed ``chunk_size`` records at a time (memory does not grow with the file), the next chunks
     read and their windows built in a worker process while the model scores the current one. Malformed records
