@@ -6,8 +6,8 @@
 
 mutmut keeps a copy of src/ and tests/ under ``mutants/`` and the result of every mutant there, so a run that is
 stopped goes on where it was. It re-copies tests/ on each run, and re-mutates a source file that changed, but it
-keeps its old copy of a file it does not mutate: this script refreshes those copies first, so the tests run
-against the current code. ``--rerun`` clears the results of the mutants it names, which mutmut would otherwise
+keeps its old copy of a file it does not mutate (another module, or package data such as the config schema): this
+script refreshes those copies first, so the tests run against the current code. ``--rerun`` clears the results of the mutants it names, which mutmut would otherwise
 keep when only the tests changed.
 """
 
@@ -28,11 +28,17 @@ from score import read_scope  # noqa: E402
 
 
 def refresh_unmutated(root: Path = ROOT) -> int:
-    """Copy each source file that mutmut does not mutate (no ``.meta`` beside its copy) over its stale copy."""
+    """Copy each file under src/ that mutmut does not mutate (no ``.meta`` beside its copy: other modules, and the
+    package data such as the config schema, whose defaults the code reads) over its stale or missing copy."""
     n = 0
-    for src in (root / "src").rglob("*.py"):
+    for src in (root / "src").rglob("*"):
+        if not src.is_file() or "__pycache__" in src.parts or src.suffix in (".pyc", ".meta", ".spans"):
+            continue
         copy = root / "mutants" / src.relative_to(root)
-        if copy.exists() and not copy.with_name(copy.name + ".meta").exists() and copy.read_bytes() != src.read_bytes():
+        if copy.with_name(copy.name + ".meta").exists():
+            continue
+        if not copy.exists() or copy.read_bytes() != src.read_bytes():
+            copy.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, copy)
             n += 1
     return n
