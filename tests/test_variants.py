@@ -43,11 +43,19 @@ from basset.sad import (
 from basset.sadfile import (
     STATUSES,
     _tsv_rows,
+    merge_sad_files,
     sad_target_columns,
     summaries,
     write_sad_tsv,
 )
-from basset.sequence import ChromosomeMatcher, Genome, decode, encode, one_hot, reverse_complement
+from basset.sequence import (
+    ChromosomeMatcher,
+    Genome,
+    decode,
+    encode,
+    one_hot,
+    reverse_complement,
+)
 from basset.stages.variants import gather_sad, read_sad, score_variants
 from basset.vcf import RecordDeduper, iter_vcf, read_vcf, variant_sequences
 
@@ -1859,3 +1867,71 @@ def test_the_reader_reports_its_cpu_time_and_not_in_the_counts(tmp_path):
         genome.close()
     assert sum(i[0] for i in items if i[0] is not None) == 600
     assert stats["reader_cpu_seconds"] > 0 and "reader_cpu_seconds" not in counts
+
+
+def test_sad_tables_read_back_with_text_ids_whatever_their_name(tmp_path):
+    """IDs and chromosome names that look like numbers or NA ('007', '1e5', 'NA', 'nan', chromosome '1') read back
+    from the summary TSV and the per-target TSV exactly as text, as from the HDF5 file; a per-target TSV of plain
+    text named .gz reads (gzip is told by content); ``targets=False`` drops the target columns."""
+    fa = tmp_path / "g.fa"
+    fa.write_text(">1\n" + CHR1 + "\n")
+    ids = ["007", "1e5", "NA", "nan"]
+    records = [("1", 44, ids[0], "T", "C"), ("1", 75, ids[1], "C", "A"), ("1", 44, ids[2], "T", "G"),
+               ("1", 75, ids[3], "A", "C")]
+    vcf = _write_vcf(tmp_path / "v.vcf", _vcf_text(records, header="#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"))
+    out, table = tmp_path / "sad.h5", tmp_path / "sad.tsv"
+    score_variants(MotifModel(), fa, vcf, out, TARGETS, seq_len=L, batch_size=4, table=table, dtype="float32")
+    write_sad_tsv(out, tmp_path / "plain.tsv")
+    (tmp_path / "plain.tsv").rename(tmp_path / "targets.tsv.gz")  # plain text under a .gz name
+    h5 = read_sad(out)
+    for frame in (read_sad(table), read_sad(tmp_path / "targets.tsv.gz"), h5):
+        assert frame["id"].tolist() == ids and frame["chrom"].tolist() == ["1"] * 4
+        assert frame["swapped"].tolist() == [False, False, False, True]
+        assert frame["top_target"].tolist() == h5["top_target"].tolist()
+    per_target = read_sad(tmp_path / "targets.tsv.gz")
+    assert per_target.attrs["target_names"] == TARGETS
+    np.testing.assert_allclose(per_target[TARGETS].to_numpy(), h5[TARGETS].to_numpy(), rtol=1e-5, atol=1e-7)
+    summary_only = read_sad(tmp_path / "targets.tsv.gz", targets=False)
+    assert summary_only.attrs["target_names"] == [] and not set(TARGETS) & set(summary_only.columns)
+    assert read_sad(out, targets=False).columns.tolist() == h5.columns.drop(TARGETS).tolist()
+
+
+def test_sad_readers_name_bad_files(tmp_path, scored):
+    """An empty table, a table without the SAD columns, a file that is not HDF5 under the reader of SAD files, and
+    an HDF5 file that is not a SAD file: each an InputError naming the file and what was expected."""
+    from basset.sadfile import read_sad_h5
+
+    (tmp_path / "empty.tsv").write_text("")
+    with pytest.raises(InputError, match=r"empty.tsv:1: empty file: expected a SAD table with a header"):
+        read_sad(tmp_path / "empty.tsv")
+    (tmp_path / "other.tsv").write_text("chrom\tpos\tid\nchr1\t5\tx\n")
+    with pytest.raises(InputError, match=r"other.tsv:1: not a SAD table: missing columns ref, alt, swapped, mean_sad, "
+                                         r"max_abs_sad, top_target \(expected chrom, pos, id, ref, alt, swapped, "
+                                         r"mean_sad, max_abs_sad, top_target, \[weighted\]"):
+        read_sad(tmp_path / "other.tsv")
+    with pytest.raises(InputError, match=r"other.tsv: not a readable HDF5 file"):
+        read_sad_h5(tmp_path / "other.tsv")
+    with h5py.File(tmp_path / "x.h5", "w") as f:
+        f.attrs["format"] = "something else"
+    with pytest.raises(InputError, match=r"x.h5: not a SAD file: the attribute format is 'something else', expected"):
+        read_sad_h5(tmp_path / "x.h5")
+    with pytest.raises(InputError, match=r"x.h5: not a SAD file \(format attribute 'something else'\)"):
+        merge_sad_files([tmp_path / "x.h5"], tmp_path / "g.h5")
+
+
+def test_sad_file_read_whole_keeps_every_row_and_its_status(scored):
+    """``scored_only=False`` gives every row of the file in VCF order with its status, NaN SAD where none was
+    scored, and the file's attributes; ``targets=False`` no SAD columns."""
+    from basset.sadfile import read_sad_h5
+
+    _, sad, folder = scored
+    every = read_sad_h5(folder / "sad.h5", scored_only=False)
+    assert every["line"].is_monotonic_increasing and len(every) > len(sad)
+    scored_rows = every[every["status"].isin(["ok", "swapped"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(scored_rows, sad.reset_index(drop=True), check_like=False)
+    skipped = every[~every["status"].isin(["ok", "swapped"])]
+    assert set(skipped["status"]) >= {"ref_mismatch", "unknown_chrom", "outside_chrom"}
+    assert skipped[TARGETS].isna().all().all() and not sad[TARGETS].isna().any().any()
+    assert every.attrs["seq_len"] == L and every.attrs["target_names"] == TARGETS
+    bare = read_sad_h5(folder / "sad.h5", targets=False, scored_only=False)
+    assert bare.columns.tolist() == every.columns.drop(TARGETS).tolist()
