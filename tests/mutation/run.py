@@ -3,6 +3,7 @@
     python tests/mutation/run.py                        # every mutant in scope (hours on 2 cores; resumable)
     python tests/mutation/run.py 'basset.metrics.*'     # some of them (mutmut-style globs)
     python tests/mutation/run.py --rerun 'basset.sad.*' # forget their results first (after adding tests)
+    python tests/mutation/run.py --fresh-stats          # after moving code between modules (see --help)
 
 mutmut keeps a copy of src/ and tests/ under ``mutants/`` and the result of every mutant there, so a run that is
 stopped goes on where it was. It re-copies tests/ on each run, and re-mutates a source file that changed, but it
@@ -84,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("names", nargs="*", help="mutant-name globs (default: tests/mutation/scope.txt)")
     ap.add_argument("--rerun", action="store_true", help="forget the named mutants' results first")
+    ap.add_argument("--fresh-stats", action="store_true",
+                    help="collect again which tests call which function (after code moved between modules: mutmut "
+                         "collects stats only for new tests, so old tests of moved code are not associated with it)")
     ap.add_argument("--max-children", type=int, default=2, help="parallel test runs (default: %(default)s)")
     ap.add_argument("--readme", type=Path, default=ROOT / "tests" / "README.md", help="where the score table goes")
     args = ap.parse_args(argv)
@@ -92,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"refreshed {refresh_unmutated()} unmutated source file(s) under mutants/")
         if args.rerun:
             print(f"forgot the results of {forget(names)} mutant(s)")
+        stats = ROOT / "mutants" / "mutmut-stats.json"
+        if args.fresh_stats and stats.exists():
+            stats.unlink()
+            print("removed mutmut's test stats: they are collected again over every test")
         # explicit names of the mutants still to run (mutmut would rerun every mutant matching a glob); on the
         # first run there are no .meta files yet and mutmut expands the globs itself
         results = mutant_results(names)
