@@ -835,3 +835,19 @@ def test_renders_in_headless_chromium(report, tmp_path):
 def _parse_title(dom: str) -> str:
     start = dom.find("<title>")
     return dom[start + 7: dom.find("</title>", start)] if start >= 0 else ""
+
+
+def test_paper_targets_match_ours_by_letters_digits_and_plus(tmp_path):
+    """Target names are matched to the paper's up to case, punctuation and '+' spelled 'pos': CD4+ is CD4pos and
+    not CD4, and two names with the same digits but other letters stay apart."""
+    ref = tmp_path / "reference"
+    ref.mkdir()
+    (ref / "basset_targets.txt").write_text("CD4+\tx\nCD4\tx\nGM12878\tx\nHeLa-S3\tx\n")
+    aucs = ref / "basset_pretrained_test_aucs.txt"
+    aucs.write_text("1 0.91\n2 0.82\n3 0.73\n4 0.64\n")
+    ours = pd.DataFrame({"target": ["cd4", "GM12878", "HELA_S3", "CD4pos"], "auroc": [0.5, 0.6, 0.7, 0.8]})
+    table = paper_comparison(ours, aucs)
+    assert table is not None
+    assert dict(zip(table["target"], table["paper_auroc"])) == {"cd4": 0.82, "GM12878": 0.73, "HELA_S3": 0.64,
+                                                                "CD4pos": 0.91}
+    assert paper_comparison(ours.assign(target=["cd4", "GM12878", "HELA_S3", "CD8pos"]), aucs) is None

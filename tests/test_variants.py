@@ -1935,3 +1935,76 @@ def test_sad_file_read_whole_keeps_every_row_and_its_status(scored):
     assert every.attrs["seq_len"] == L and every.attrs["target_names"] == TARGETS
     bare = read_sad_h5(folder / "sad.h5", targets=False, scored_only=False)
     assert bare.columns.tolist() == every.columns.drop(TARGETS).tolist()
+
+
+def test_merging_shards_a_few_rows_at_a_time_with_weights_equals_one_job(scale_data, tmp_path):
+    """Shards scored with weights, merged in blocks of 2 rows (so that each shard's line buffer is refilled many
+    times), give the one job's file: every dataset, the weighted column, the attributes and the summary TSV; the
+    merged and the whole file also write the same per-target TSV in blocks of 3 rows as in one block."""
+    fa, _, _, vcf = scale_data
+    weights = {SCALE_TARGETS[0]: 2.0, SCALE_TARGETS[-1]: 0.5}
+    _, out = _scale_score(fa, vcf, tmp_path / "whole", chunk_size=5, weights=weights)
+    parts = [_scale_score(fa, vcf, tmp_path / f"s{k}", chunk_size=5, shard=(k, 3), weights=weights)[1]["out_path"]
+             for k in range(3)]
+    merged = tmp_path / "m.h5"
+    merge_sad_files([parts[2], parts[0], parts[1]], merged, table=tmp_path / "m.tsv.gz", block=2)
+    a, b = _h5_datasets(out["out_path"]), _h5_datasets(merged)
+    assert sorted(a) == sorted(b) and "summary/weighted" in a
+    for key in a:
+        if key != "attrs":
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    assert {k: v for k, v in a["attrs"].items() if k != "shard"} == {k: v for k, v in b["attrs"].items()
+                                                                      if k != "shard"}
+    assert gzip.open(out["table"]).read() == gzip.open(tmp_path / "m.tsv.gz").read()
+    n = write_sad_tsv(merged, tmp_path / "blocks.tsv", block=3)
+    assert n == write_sad_tsv(out["out_path"], tmp_path / "one.tsv") == len(read_sad(out["out_path"]))
+    assert (tmp_path / "blocks.tsv").read_text() == (tmp_path / "one.tsv").read_text()
+    assert write_sad_tsv(merged, tmp_path / "summary.tsv", targets=False, block=4) == n
+    assert (tmp_path / "summary.tsv").read_text() == gzip.open(out["table"], "rt").read()
+
+
+@pytest.mark.parametrize("differs", ["targets", "dtype", "weights"])
+def test_merging_refuses_a_shard_of_other_settings(scale_data, tmp_path, differs):
+    """A shard scored with other targets, another precision or other weights, even when it is not the first two
+    given, is an InputError naming it and the first shard; nothing is written."""
+    fa, _, _, vcf = scale_data
+    same = [_scale_score(fa, vcf, tmp_path / f"s{k}", shard=(k, 3))[1]["out_path"] for k in range(2)]
+    other = tmp_path / "other"
+    if differs == "targets":
+        other.mkdir()
+        score_variants(CentreModel(), fa, vcf, other / "sad.h5", [t + "_x" for t in SCALE_TARGETS], seq_len=SCALE_L,
+                       shard=(2, 3))
+        odd = other / "sad.h5"
+    else:
+        kw = {"dtype": "float32"} if differs == "dtype" else {"weights": {SCALE_TARGETS[0]: 1.0}}
+        odd = _scale_score(fa, vcf, other, shard=(2, 3), **kw)[1]["out_path"]
+    with pytest.raises(InputError, match=rf"{re.escape(str(odd))}: its targets, precision or weights differ from "
+                                         rf"those of {re.escape(str(same[0]))}"):
+        merge_sad_files([same[0], same[1], odd], tmp_path / "m.h5")
+    assert not (tmp_path / "m.h5").exists()
+
+
+def test_iter_vcf_lists_symbolic_alleles_it_skips(tmp_path):
+    """Symbolic and missing ALT alleles are counted and handed to ``skipped`` with the file, the 1-based line, the
+    record's fields and the reason (the SAD rejects file lists them from there); the other ALT of the same record
+    is kept."""
+    text = ("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\n"
+            "c\t30\tsym\tA\t<DEL>\nc\t31\tkeep\tG\tT\nc\t32\tmix\tT\tC,<INS>\nc\t33\tstar\tA\t*\n")
+    vcf = _write_vcf(tmp_path / "s.vcf", text)
+    found, counts = [], Counter()
+    rows = pd.concat(list(iter_vcf(vcf, chunk_size=10, counts=counts, skipped=found.append)))
+    assert rows[["id", "alt"]].values.tolist() == [["keep", "T"], ["mix", "C"]]
+    assert counts["symbolic_skipped"] == 3
+    frame = pd.concat(found, ignore_index=True)
+    assert frame.columns.tolist() == basset.vcf.REJECT_COLUMNS
+    assert frame[["file", "line", "id", "chrom", "pos", "ref", "alt"]].values.tolist() == [
+        [str(vcf), 3, "sym", "c", "30", "A", "<DEL>"], [str(vcf), 5, "mix", "c", "32", "T", "<INS>"],
+        [str(vcf), 6, "star", "c", "33", "A", "*"]]
+    assert (frame["reason"] == "symbolic or missing ALT allele: skipped").all()
+
+
+def test_sad_target_columns_without_names_skip_status_and_line():
+    """A SAD frame without recorded target names (read_sad_h5's ``status`` and ``line`` joined on, or written and
+    read back by hand): its targets are the columns after the fixed ones, never status or line."""
+    df = pd.DataFrame(columns=SAD_COLUMNS + ["status", "line", "t1", "t2"])
+    assert sad_target_columns(df) == ["t1", "t2"]
