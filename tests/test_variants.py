@@ -1965,8 +1965,8 @@ def test_merging_shards_a_few_rows_at_a_time_with_weights_equals_one_job(scale_d
 
 @pytest.mark.parametrize("differs", ["targets", "dtype", "weights"])
 def test_merging_refuses_a_shard_of_other_settings(scale_data, tmp_path, differs):
-    """A shard scored with other targets, another precision or other weights, even when it is not the first two
-    given, is an InputError naming it and the first shard; nothing is written."""
+    """A shard scored with other targets, another precision or other weights, given second of three, is an
+    InputError naming it and the first shard (the one the others are held to); nothing is written."""
     fa, _, _, vcf = scale_data
     same = [_scale_score(fa, vcf, tmp_path / f"s{k}", shard=(k, 3))[1]["out_path"] for k in range(2)]
     other = tmp_path / "other"
@@ -1980,7 +1980,7 @@ def test_merging_refuses_a_shard_of_other_settings(scale_data, tmp_path, differs
         odd = _scale_score(fa, vcf, other, shard=(2, 3), **kw)[1]["out_path"]
     with pytest.raises(InputError, match=rf"{re.escape(str(odd))}: its targets, precision or weights differ from "
                                          rf"those of {re.escape(str(same[0]))}"):
-        merge_sad_files([same[0], same[1], odd], tmp_path / "m.h5")
+        merge_sad_files([same[0], odd, same[1]], tmp_path / "m.h5")
     assert not (tmp_path / "m.h5").exists()
 
 
