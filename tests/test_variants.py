@@ -2008,3 +2008,29 @@ def test_sad_target_columns_without_names_skip_status_and_line():
     read back by hand): its targets are the columns after the fixed ones, never status or line."""
     df = pd.DataFrame(columns=SAD_COLUMNS + ["status", "line", "t1", "t2"])
     assert sad_target_columns(df) == ["t1", "t2"]
+
+
+def test_genome_matches_alleles_base_by_base_up_to_the_last_base():
+    """An allele matches when every one of its bases is the genome's from ``p0``: two-base alleles alone in a batch
+    are compared on both bases, an allele ending on the chromosome's last base on that base, shorter alleles of a
+    batch only on their own length."""
+    from basset.vcf import _genome_matches
+
+    seq = encode("GATTACAAC")  # 9 bases, the last two A C
+    assert _genome_matches(seq, np.array([0, 0, 7, 7]), np.array(["GA", "GT", "AC", "AA"], dtype=object)).tolist() == [
+        True, False, True, False]
+    assert _genome_matches(seq, np.array([8, 2, 0]), np.array(["C", "TTACA", "G"], dtype=object)).tolist() == [
+        True, True, True]
+    assert _genome_matches(seq, np.array([8, 3]), np.array(["C", "T"], dtype=object)).tolist() == [True, True]
+    assert _genome_matches(seq, np.array([8, 3]), np.array(["A", "A"], dtype=object)).tolist() == [False, False]
+
+
+def test_windows_are_bytes_at_both_ends_and_inside():
+    """Windows are uint8 codes (a million 600 bp windows are 600 MB, not 4.8 GB of int64), with N beyond either end
+    of the chromosome."""
+    from basset.vcf import _windows
+
+    seq = encode("ACGTACGTAC")
+    out, off = _windows(seq, np.array([-2, 3, 7]), 5)
+    assert out.dtype == np.uint8 and off.tolist() == [True, False, True]
+    assert decode(out[0]) == "NNACG" and decode(out[1]) == "TACGT" and decode(out[2]) == "TACNN"
