@@ -2034,3 +2034,21 @@ def test_windows_are_bytes_at_both_ends_and_inside():
     out, off = _windows(seq, np.array([-2, 3, 7]), 5)
     assert out.dtype == np.uint8 and off.tolist() == [True, False, True]
     assert decode(out[0]) == "NNACG" and decode(out[1]) == "TACGT" and decode(out[2]) == "TACNN"
+
+
+def test_variant_sequences_records_the_mapping_in_the_given_matcher_and_skips_any_n(tmp_path):
+    """The matcher given for a whole file collects the chromosome mapping (the SAD log and summary read it from
+    there); a REF or an ALT holding N, either one alone, is n_allele, never swapped; seq_len below 1 is refused
+    with its value."""
+    genome = Genome(_genome(tmp_path))
+    try:
+        match = ChromosomeMatcher(genome.sizes)
+        df = pd.DataFrame({"chrom": ["1", "1", "1", "1"], "pos": [44, 44, 44, 75], "ref": ["T", "N", "T", "A"],
+                           "alt": ["C", "C", "N", "C"]})
+        vs = variant_sequences(genome, df, L, match)
+        assert match.mapped == {"1": "chr1"}
+        assert vs.status.tolist() == ["ok", "n_allele", "n_allele", "swapped"]
+        with pytest.raises(ValueError, match="seq_len must be >= 1, got 0"):
+            variant_sequences(genome, df, 0)
+    finally:
+        genome.close()
