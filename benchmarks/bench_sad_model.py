@@ -27,8 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-if "--child" not in sys.argv:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # this checkout's code, not an installed one
 
 
 def score(model, meta, genome, vcf, out: Path, device: str, bf16: bool) -> tuple[float, object, int]:
@@ -74,7 +73,8 @@ def main() -> None:
         print(f"|SAD bf16 - SAD float32|: max {diff.max():.4f}, mean {diff.mean():.5f}, "
               f"99th percentile {np.percentile(diff, 99):.4f}")
         print(f"|mean_sad| difference max {np.abs(d16['mean_sad'] - d32['mean_sad']).max():.4f}; "
-              f"Spearman rho of max_abs_sad {rho:.4f}; largest |SAD| float32 {np.abs(d32[targets].to_numpy()).max():.3f}")
+              f"Spearman rho of max_abs_sad {rho:.4f}; "
+              f"largest |SAD| float32 {np.abs(d32[targets].to_numpy()).max():.3f}")
         if args.threads:
             compare_threads(model, meta, args.genome, args.vcf, tmp, args.device, "trained model")
             sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -95,7 +95,7 @@ def compare_threads(model, meta, genome, vcf, tmp: Path, device: str, label: str
     import basset.stages.variants as sv
 
     class AllThreads(sv._CoreShare):
-        def record(self, waited, worked):
+        def record(self, reader_cpu, worked):
             pass
 
     class OneLeft(sv._CoreShare):
@@ -120,6 +120,7 @@ def compare_threads(model, meta, genome, vcf, tmp: Path, device: str, label: str
     print(f"{label}, torch threads beside the reader ({default} by default), best of 2: "
           + ", ".join(f"{k} {v:,.0f} variants/s" for k, v in best.items())
           + f"; adaptive / best fixed {best['adaptive'] / max(best['all threads'], best['one left']):.2f}")
+
 
 if __name__ == "__main__":
     main()
