@@ -1896,7 +1896,7 @@ def test_sad_tables_read_back_with_text_ids_whatever_their_name(tmp_path):
     assert read_sad(out, targets=False).columns.tolist() == h5.columns.drop(TARGETS).tolist()
 
 
-def test_sad_readers_name_bad_files(tmp_path, scored):
+def test_sad_readers_name_bad_files(tmp_path):
     """An empty table, a table without the SAD columns, a file that is not HDF5 under the reader of SAD files, and
     an HDF5 file that is not a SAD file: each an InputError naming the file and what was expected."""
     from basset.sadfile import read_sad_h5
