@@ -37,7 +37,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from basset import tomtom as T
@@ -149,9 +149,11 @@ def reference_tomtom(query, targets, distance="pearson", min_overlap=5):
         f, r = per_strand[j], per_strand[j + n]
         minus = r["p"] < f["p"] or (r["p"] == f["p"] and r["overlap"] > f["overlap"])
         keep = r if minus else f
-        out.append({**keep, "strand": int(minus), "cont": max(f["cont"], r["cont"]),
+        out.append({**keep, "strand": int(minus), "cont": max(f["cont"], r["cont"]), "per_strand": (f, r),
                     "strand_ties": [s for s, x in ((0, f), (1, r)) if (x["p"], x["overlap"]) ==
-                                    (keep["p"], keep["overlap"])]})
+                                    (keep["p"], keep["overlap"])],
+                    # p-values that float64 cannot tell apart (both strands near p = 1): either strand is right
+                    "float_tie": abs(float(f["p"]) - float(r["p"])) <= 1e-12 * float(keep["p"])})
     return out
 
 
@@ -269,6 +271,9 @@ def _assert_agrees(query, targets, distance, min_overlap, result):
     for j, r in enumerate(ref):
         p = float(r["p"])
         assert result["p"][j] == pytest.approx(p, rel=1e-9, abs=1e-300), (j, r)
+        if r["float_tie"] and result["strand"][j] != r["strand"]:
+            kept = int(result["strand"][j])  # check the strand it kept against that strand's reference
+            r = {**r["per_strand"][kept], "strand": kept, "strand_ties": [0, 1]}
         assert result["strand"][j] in r["strand_ties"] and result["strand"][j] == r["strand"], (j, r)
         assert result["overlap"][j] == r["overlap"], (j, r)
         assert result["offset"][j] in r["offsets"], (j, r)
@@ -388,8 +393,25 @@ def small_problems(draw):
     return q, targets, draw(st.integers(1, 6))
 
 
+# found by hypothesis: both strands at p = 1 - 4e-17, a difference that float64 cannot hold; the exact reference
+# prefers the - strand, the module keeps + (equal p, equal overlap)
+FLOAT_TIE = (np.array([[0.54225863, 0.0341235, 0.26608568, 0.15753218], [0.3231699, 0.340271, 0.28740037, 0.04915873],
+                       [0.11995598, 0.39953011, 0.43721176, 0.04330215],
+                       [0.0838663, 0.31410312, 0.26263786, 0.33939272],
+                       [0.50067339, 0.30047036, 0.06989888, 0.12895737]]),
+             [np.array([[0.09928193, 0.32162775, 0.22352504, 0.35556528],
+                        [0.82327717, 0.09144455, 0.02512368, 0.06015459],
+                        [0.17408363, 0.15037143, 0.2448417, 0.43070325],
+                        [0.34957991, 0.20343738, 0.03975377, 0.40722894],
+                        [0.04068119, 0.11335971, 0.53813324, 0.30782586]]),
+              np.array([[0.19141362, 0.18850216, 0.39011563, 0.22996859],
+                        [0.38452041, 0.15240213, 0.29091519, 0.17216226],
+                        [0.12709925, 0.14917664, 0.36324223, 0.36048189]])], 5)
+
+
 @settings(max_examples=60, deadline=None)
 @given(small_problems(), st.sampled_from(["pearson", "ed"]))
+@example(FLOAT_TIE, "ed")
 def test_agrees_with_brute_force_reference_on_random_small_motifs(problem, distance):
     q, targets, min_overlap = problem
     _assert_agrees(q, targets, distance, min_overlap, T.compare(q, T._Database(targets), distance, min_overlap))
