@@ -212,6 +212,35 @@ def test_variant_sequences_centre_swap_indels_and_padding(tmp_path):
     assert alt[3] == "TACATTACC"
     assert ref[4] == "NNNAACCGG" and alt[4] == "NNNACCCGG" and vs.off_end.tolist()[4]
     assert vs.indel.tolist()[2:4] == [True, True]
+    # the types the SAD stage writes and indexes with: uint8 codes, boolean flags
+    assert vs.ref.dtype == vs.alt.dtype == np.uint8
+    assert vs.swapped.dtype == vs.kept.dtype == vs.off_end.dtype == vs.indel.dtype == np.bool_
+
+
+def test_iter_vcf_not_strict_drops_each_record_with_a_bad_alt_whole_and_lists_it_once(tmp_path):
+    """Not strict: a record with a bad ALT character loses every ALT (also its good ones), is listed once on its
+    line naming its first bad ALT, and the good rows come out in file order with a fresh 0..n-1 index."""
+    vcf = tmp_path / "v.vcf"
+    vcf.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\n"
+                   "c\t10\tok1\tA\tC\n"        # line 3
+                   "c\t20\tbad1\tA\tG,Z,Q\n"   # line 4: Z is its first bad ALT; G goes with it
+                   "c\t30\tok2\tA\tT,G\n"      # line 5
+                   "c\t40\tbad2\tC\tJ\n"       # line 6
+                   "c\t50\tok3\tG\tA\n")       # line 7
+    frames, counts = [], Counter()
+    chunks = list(iter_vcf(vcf, chunk_size=100, counts=counts, strict=False, rejects=frames.append))
+    assert len(chunks) == 1
+    df = chunks[0]
+    assert list(df.columns) == ["chrom", "pos", "id", "ref", "alt", "line"]
+    assert df.index.tolist() == [0, 1, 2, 3]
+    assert df["id"].tolist() == ["ok1", "ok2", "ok2", "ok3"] and df["alt"].tolist() == ["C", "T", "G", "A"]
+    assert df["line"].tolist() == [3, 5, 5, 7]
+    rej = pd.concat(frames, ignore_index=True)
+    assert rej["line"].astype(int).tolist() == [4, 6] and rej["id"].tolist() == ["bad1", "bad2"]
+    assert rej["reason"].tolist() == [
+        "expected ALT alleles of A, C, G, T, N (or a symbolic allele), got 'Z'",
+        "expected ALT alleles of A, C, G, T, N (or a symbolic allele), got 'J'"]
+    assert counts["malformed_rejected"] == 2
 
 
 # hand-built references: plain string slicing of the genome text, never basset's window code
