@@ -1992,6 +1992,36 @@ def test_merging_shards_a_few_rows_at_a_time_with_weights_equals_one_job(scale_d
     assert (tmp_path / "summary.tsv").read_text() == gzip.open(out["table"], "rt").read()
 
 
+def test_merging_two_interleaved_float32_shards_equals_one_job(scale_data, tmp_path):
+    """Two shards of one record per chunk (their lines alternate), float32, merged 4 rows at a time: every
+    dataset equals the one job's in float32, and so does every attribute, the merged file's shard ("", not a
+    shard) included."""
+    fa, _, _, vcf = scale_data
+    _, out = _scale_score(fa, vcf, tmp_path / "whole", chunk_size=1, dtype="float32")
+    parts = [_scale_score(fa, vcf, tmp_path / f"s{k}", chunk_size=1, shard=(k, 2), dtype="float32")[1]["out_path"]
+             for k in range(2)]
+    merged = tmp_path / "m.h5"
+    merge_sad_files([parts[1], parts[0]], merged, block=4)
+    a, b = _h5_datasets(out["out_path"]), _h5_datasets(merged)
+    assert b["sad"].dtype == np.float32 and sorted(a) == sorted(b)
+    for key in a:
+        if key != "attrs":
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    assert a["attrs"] == b["attrs"] and b["attrs"]["shard"] == ""
+
+
+def test_a_merge_that_fails_midway_leaves_no_file(scale_data, tmp_path):
+    """A shard that breaks after the merge has begun writing (its SAD dataset is gone): the error goes up, and
+    neither the merged file nor its table is left under the final names."""
+    fa, _, _, vcf = scale_data
+    parts = [_scale_score(fa, vcf, tmp_path / f"s{k}", chunk_size=1, shard=(k, 2))[1]["out_path"] for k in range(2)]
+    with h5py.File(parts[1], "a") as f:
+        del f["sad"]
+    with pytest.raises(KeyError):
+        merge_sad_files(parts, tmp_path / "m.h5", table=tmp_path / "m.tsv.gz", block=4)
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith("m.") or ".tmp" in p.name]
+
+
 @pytest.mark.parametrize("differs", ["targets", "dtype", "weights"])
 def test_merging_refuses_a_shard_of_other_settings(scale_data, tmp_path, differs):
     """A shard scored with other targets, another precision or other weights, given second of three, is an
