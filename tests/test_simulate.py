@@ -13,6 +13,7 @@ import json
 import tempfile
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -34,7 +35,14 @@ from basset.simulate import (
 from basset.simulate.peaks import PEAK_COLUMNS
 from basset.simulate.sites import sample_instances, score_instances
 from basset.simulate.state import Access, Genome, Motifs, Planted, SimState, Sites
-from basset.simulate.write import truth_motifs, write_bigwig, write_fasta, write_truth
+from basset.simulate.write import (
+    truth_motifs,
+    truth_sites,
+    write_bigwig,
+    write_fasta,
+    write_peaks,
+    write_truth,
+)
 from basset.stages.simulate import simulate_genome
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -254,6 +262,9 @@ def test_motif_instances_file_equals_the_planted_instances(case):
     assert f["matrix_id"].tolist() == [mo.records[mo.factors[i]]["matrix_id"] for i in fac]
     np.testing.assert_allclose(f["score"], inst["score"], rtol=0, atol=5e-5)
     np.testing.assert_allclose(f["match"], inst["match"], rtol=0, atol=5e-5)
+    # written at 4 decimals, as the column docs say: not more
+    np.testing.assert_array_equal(f["score"], np.round(inst["score"].to_numpy(), 4))
+    np.testing.assert_array_equal(f["match"], np.round(inst["match"].to_numpy(), 4))
     # the inputs that reveal coordinate bugs are there: both strands, odd and even motif widths
     assert set(f["strand"]) == {"+", "-"}
     assert set((f["end"] - f["start"]) % 2) == {0, 1}
@@ -326,6 +337,9 @@ def test_sites_file_equals_the_sites_and_their_accessibility(case):
     assert f["cooperative"].tolist() == [int(x >= 0) for x in state.planted.pair]
     assert f["a_tract"].tolist() == sites.a_tract.astype(int).tolist()
     np.testing.assert_array_equal(f[cells].to_numpy(), acc.astype(int))
+    text = pd.read_csv(case["out"]["sites"], sep="\t", dtype=str, keep_default_na=False)
+    for col in ["n_motifs", "cooperative", "a_tract"] + cells:  # integers as integers: "1", never "1.0"
+        assert text[col].str.fullmatch(r"\d+").all(), col
     # every instance lies in its site, in its slot; a cooperative pair's two motifs fill slots 0 and 1 with
     # `spacing` bp between them, on the + strand
     m = pd.read_csv(case["out"]["motif_instances"], sep="\t", keep_default_na=False)
@@ -389,6 +403,7 @@ def test_snp_files_equal_the_variants(case):
     assert f["site"].tolist() == [site_id(x) if x >= 0 else "." for x in s["site"]]
     assert f["factor"].tolist() == [mo.factors[x] if x >= 0 else "." for x in s["factor_i"]]
     np.testing.assert_allclose(f["pics"], s["pics"], rtol=0, atol=5e-5)
+    np.testing.assert_array_equal(f["pics"], np.round(s["pics"].to_numpy(), 4))  # 4 decimals, not more
     # REF is the base at the 1-based position, in the FASTA and in memory; no two SNPs share a position
     assert (f["ref"] != f["alt"]).all() and s["gpos"].is_unique
     assert ["ACGT"[fasta[c][p - 1]] for c, p in zip(f["chrom"], f["pos"])] == f["ref"].tolist()
@@ -765,6 +780,33 @@ def small_state(chroms: dict[str, str], width: int, consensus: dict[str, str], p
     sample_instances(np.random.default_rng(0), inst, motifs, seq)
     score_instances(state)
     return state
+
+
+def test_peak_files_of_an_empty_format_are_narrowpeak(tmp_path):
+    """A sample whose format is left empty (inferred elsewhere from the file name) gets every column of its peak
+    frame, i.e. the 10 narrowPeak columns that its .narrowPeak.gz path promises; bed keeps 6 and hotspot 5."""
+    frame = pd.DataFrame([["chr1", 10, 20, "p1", 5, ".", 2.5, 3.1, 1.2, 4]], columns=PEAK_COLUMNS["narrowPeak"])
+    state = SimpleNamespace(samples=pd.DataFrame({"name": ["a", "b", "c"], "format": ["", "bed", "hotspot"]}))
+    (tmp_path / "peaks").mkdir()
+    out = write_peaks(state, tmp_path, {n: frame for n in ("a", "b", "c")})
+    cols = {n: gzip.open(out[n], "rt").read().rstrip("\n").split("\t") for n in ("a", "b", "c")}
+    assert cols == {"a": ["chr1", "10", "20", "p1", "5", ".", "2.5", "3.1", "1.2", "4"],
+                    "b": ["chr1", "10", "20", "p1", "5", "."], "c": ["chr1", "10", "20", "p1", "5"]}
+
+
+def test_sites_file_counts_zero_motifs_for_sites_at_the_end_without_one():
+    """The last two sites carry no planted motif: their n_motifs is 0 (the count runs over every site, not up to
+    the last site with a motif), and the accessibility columns stay integers."""
+    state = small_state({"chr1": "CCCCCCCCCCCC"}, 4, {"ODD": "GAC"}, [(1, 0, False)])
+    state.sites = Sites(np.array([2, 6, 10]), ["promoter"], np.zeros(3, dtype=np.int64), np.zeros(3, dtype=np.int64),
+                        np.zeros(3, dtype=bool), 61)
+    state.planted.pair = np.full(3, -1, dtype=np.int64)
+    acc = np.array([[1, 0], [0, 0], [1, 1]], dtype=bool)
+    state.access = Access(pd.DataFrame([[1.0], [0.0]], index=["c1", "c2"], columns=["ODD"]), acc.astype(float), acc,
+                          np.zeros(2))
+    f = truth_sites(state, np.array(["s1", "s2", "s3"], dtype=object))
+    assert f["n_motifs"].tolist() == [1, 0, 0]
+    assert f[["c1", "c2"]].to_numpy().tolist() == [[1, 0], [0, 0], [1, 1]]
 
 
 def test_writers_at_chromosome_boundaries(tmp_path):
