@@ -9,7 +9,7 @@ CORES ?= all
 # open `torch` requirement would pull a multi-GB CUDA build.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup run test lint bench mutate clean-results help
+.PHONY: setup run test lint bench mutate envs clean-results help
 
 help:
 	@echo "make run    set up .venv and run the workflow on the default (simulated) config"
@@ -17,6 +17,7 @@ help:
 	@echo "make lint   snakemake --lint and snakefmt --check"
 	@echo "make bench  run the benchmarks (see benchmarks/README.md)"
 	@echo "make mutate mutation testing of the engines (hours; tests/README.md has the scores)"
+	@echo "make envs   rewrite the conda environments (envs/*.yaml) from pyproject.toml"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +54,10 @@ test: setup
 # mutation testing of the engines (not in CI: hours on 2 cores; resumable). MUTANTS='basset.sad.*' runs some.
 mutate: setup
 	$(PY) tests/mutation/run.py $(MUTANTS)
+
+# the conda environments of the rules follow pyproject.toml's dependencies (envs/README.md)
+envs:
+	$(PYTHON) envs/update.py
 
 lint: setup
 	$(VENV)/bin/snakemake --lint

@@ -44,7 +44,7 @@ rule tomtom_filters:
     benchmark:
         bench("tomtom_filters")
     conda:
-        "../../envs/basset.yaml"
+        "../../envs/meme.yaml"
     params:
         motifs=keys("motifs", "database", "release", "tomtom_q", "engine", "distance"),
     script:

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import inspect
 import logging
+from pathlib import Path
 
+from .. import __version__
 from ..logs import setup_logging
 
 log = logging.getLogger("basset.stages")
@@ -49,6 +51,7 @@ def rule_arguments(snakemake, stage) -> dict:
 def run_rule(snakemake, stage) -> dict:
     """Run ``stage`` for a Snakemake rule: log to the rule's log, call it, log its summary; returns the summary."""
     setup_logging(snakemake.log[0])
+    log.info("basset %s from %s", __version__, Path(__file__).resolve().parents[1])  # which copy this job imported
     summary = stage(**rule_arguments(snakemake, stage)) or {}
     log.info("%s: %s", stage.__name__, ", ".join(f"{k}={v}" for k, v in summary.items() if _short(v)) or "done")
     return summary
