@@ -24,13 +24,17 @@ from basset.layout import REPORT_INPUTS
 from basset.stages.report import make_report, report_inputs
 from basset.stages.report_html import PNG_SIGNATURE
 from basset.stages.report_numbers import (
+    FILTER_COUNTS,
+    RunFiles,
     _scalar,
+    causal_top,
     fmt,
     headline_numbers,
     insertion_rho,
     paper_comparison,
     read_kv,
     resolve_source,
+    run_paper_comparison,
     truth_snp_scores,
 )
 from basset.stages.report_text import FIGURE_6, PANELS, SECTIONS, place_skipped
@@ -636,6 +640,7 @@ def test_filter_counts_from_the_filter_table_without_the_motif_summary(tmp_path)
     headline = pd.read_csv(out.parent / "headline.tsv", sep="\t", dtype=str, keep_default_na=False)
     rows = headline[headline["id"].isin(["filters", "annotated", "fraction_annotated"])]
     assert list(rows["source_file"]) == ["motifs/filter_summary.tsv"] * 3
+    assert list(rows["name"]) == [label for _, label, _, _, _ in FILTER_COUNTS]
     assert list(rows["value"].astype(float)) == [7, 4, pytest.approx(4 / 7)]
     shown = {r["data-id"]: r["value_text"] for r in _parse(out).rows}
     assert (shown["filters"], shown["annotated"], shown["fraction_annotated"]) == ("7", "4", "57.1%")
@@ -646,6 +651,74 @@ def test_filter_counts_from_the_filter_table_without_the_motif_summary(tmp_path)
         "influence_1_filter", "influence_1_match", "influence_1_value", "influence_2_filter", "influence_2_value",
         "influence_3_filter", "influence_3_match", "influence_3_value"]
     assert (numbers["filters"], numbers["annotated"], numbers["influence_3_value"]) == (3, 2, 0.0452)
+
+
+def test_truth_snp_scores_of_a_signed_column_keep_the_sign_and_the_strongest_allele(tmp_path):
+    """``causal_auroc(mean_sad)``'s frame: one row per truth SNP that was scored (id, role, score), the score the
+    signed maximum over the SNP's alleles (s02: max of 0.05, -0.45, 0.10), no absolute value taken; with
+    ``abs(mean_sad)`` the maximum of the absolute values (s02: 0.45)."""
+    res, truth = fake_run(tmp_path)
+    signed = truth_snp_scores(layout.path(res, "variants", "sad"), truth, "mean_sad")
+    assert list(signed.columns) == ["id", "role", "score"]
+    want = {"s01": -0.60, "s02": 0.10, "s03": 0.02, "s04": 0.90, "s05": 0.30, "s06": -0.50, "s07": 0.04,
+            "s08": -0.035, "s10": 0.025}
+    assert dict(zip(signed["id"], signed["score"])) == pytest.approx(want)
+    assert dict(zip(signed["id"], signed["role"])) == {k: SNP_ROLES[k] for k in want}
+    absolute = truth_snp_scores(layout.path(res, "variants", "sad"), truth, "abs(mean_sad)")
+    assert dict(zip(absolute["id"], absolute["score"])) == pytest.approx(
+        {**{k: abs(v) for k, v in want.items()}, "s02": 0.45})
+
+
+def test_causal_top_with_no_one_and_many_causal_snps_and_ties_at_the_cut():
+    """NaN without a causal SNP; with one, whether it is the top SNP; SNPs tied at the cut are taken in frame
+    order, as a plain stable sort of the scores takes them (70 SNPs, scores 0, 1 or 2)."""
+    frame = pd.DataFrame({"role": ["bystander"] * 3, "score": [0.3, 0.2, 0.1]})
+    assert np.isnan(causal_top(frame))
+    one = pd.DataFrame({"role": ["bystander", "causal_break", "bystander"], "score": [0.3, 0.2, 0.1]})
+    assert causal_top(one) == 0.0 and causal_top(one.assign(score=[0.1, 0.3, 0.2])) == 1.0
+    rng = np.random.default_rng(2)  # a draw where an unstable sort takes other SNPs at the cut
+    scores = rng.integers(0, 3, size=70).astype(float)
+    roles = np.where(rng.random(70) < 0.3, "causal_create", "bystander")
+    frame = pd.DataFrame({"role": roles, "score": scores})
+    n = int((roles == "causal_create").sum())
+    top = sorted(range(70), key=lambda i: -scores[i])[:n]  # Python's sort is stable
+    assert causal_top(frame) == pytest.approx(np.mean([roles[i] == "causal_create" for i in top]))
+
+
+def test_insertion_rho_needs_three_cells(tmp_path):
+    """Two shared cells give no Spearman rho (any two points are perfectly ranked): an empty float series."""
+    res, truth = fake_run(tmp_path)
+    _tsv(layout.path(res, "motifs", "insertion"), INSERTION.drop(columns=["mye_1", "lym_1"]))
+    rho = insertion_rho(layout.path(res, "motifs", "insertion"), truth)
+    assert rho.empty and rho.dtype == np.float64
+
+
+def test_unknown_source_function_names_the_file_and_the_key(tmp_path):
+    _tsv(tmp_path / "t.tsv", pd.DataFrame({"x": [1.0, 2.0]}))
+    with pytest.raises(InputError) as err:
+        resolve_source(tmp_path / "t.tsv", "mode(x)")
+    assert str(err.value) == f"{tmp_path / 't.tsv'}: unknown function 'mode' in source key 'mode(x)'"
+
+
+def test_paper_comparison_of_a_run_reads_the_target_list_it_is_given(tmp_path):
+    """A run without per-target metrics has no comparison; with them, the paper's targets come from the list
+    given (here not beside the AUROC file, where the default would look), and without a paper the headline's
+    paper source is empty."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    aucs, listed = tmp_path / "a" / "aucs.txt", tmp_path / "b" / "targets.txt"
+    aucs.write_text("2 0.91\n1 0.82\n")
+    listed.write_text("K562\tx.gz\nGM12878\ty.gz\n")
+    assert run_paper_comparison(RunFiles({}), aucs, listed) is None
+    _tsv(tmp_path / "metrics.tsv", pd.DataFrame({"target": ["GM12878", "K562"], "auroc": [0.9, 0.8]}))
+    files = RunFiles({layout.input_name("evaluate", "metrics"): tmp_path / "metrics.tsv"})
+    assert run_paper_comparison(files, aucs) is None  # no basset_targets.txt beside the AUROCs
+    table = run_paper_comparison(files, aucs, listed)
+    assert table[["target", "paper_target", "paper_auroc"]].values.tolist() == [["GM12878", "GM12878", 0.91],
+                                                                               ["K562", "K562", 0.82]]
+    res, _ = fake_run(tmp_path)
+    heads = {h.id: h for h in headline_numbers(report_inputs(res))}
+    assert (heads["mean_auroc"].paper_value, heads["mean_auroc"].paper_source) == (None, "")
 
 
 def test_insertion_rho_over_three_cells(tmp_path):

@@ -130,7 +130,8 @@ def causal_auroc(frame: pd.DataFrame) -> float:
 
 
 def causal_top(frame: pd.DataFrame) -> float:
-    """Fraction of causal SNPs among the top-n SNPs by score, n = the number of causal SNPs."""
+    """Fraction of causal SNPs among the top-n SNPs by score, n = the number of causal SNPs (NaN without one);
+    SNPs tied at the cut are taken in the order of the frame (a stable sort)."""
     frame = frame[frame["role"].isin(CAUSAL_ROLES + NULL_ROLES)]
     n = int(frame["role"].isin(CAUSAL_ROLES).sum())
     if n == 0:
@@ -339,12 +340,17 @@ def _evaluation_numbers(n: _Numbers, paper: pd.DataFrame | None, paper_aucs) -> 
             n.add(f"{cls}_mean_auroc", s, f"mean AUROC, {cls} sites", f, f"{cls}_mean_auroc")
 
 
+#: the filter counts: key, label, format, source in motifs/summary.tsv, source in motifs/filter_summary.tsv
+FILTER_COUNTS = (("filters", "first-layer filters", "int", "filters", "rows()"),
+                 ("annotated", "filters matching a database motif", "int", "annotated", "sum(annotated)"),
+                 ("fraction_annotated", "fraction of filters annotated", "pct", "annotated/filters", "mean(annotated)"))
+
+
 def _filter_numbers(n: _Numbers) -> None:
     s, f = "Figure 3", ("motifs", "summary")
     if n.files.has(f):
-        n.add("filters", s, "first-layer filters", f, "filters", "int")
-        n.add("annotated", s, "filters matching a database motif", f, "annotated", "int")
-        n.add("fraction_annotated", s, "fraction of filters annotated", f, "annotated/filters", "pct")
+        for key, label, fmt, source, _ in FILTER_COUNTS:
+            n.add(key, s, label, f, source, fmt)
         if "planted_factors" in read_kv(n.files.path(*f)):
             n.add("planted_factors", s, "planted factors", f, "planted_factors", "int")
             n.add("planted_factors_recovered", s, "planted factors recovered by a filter", f,
@@ -354,9 +360,8 @@ def _filter_numbers(n: _Numbers) -> None:
     if n.files.has(t):
         table = read_table(n.files.path(*t))
         if not n.files.has(f) and "annotated" in table:  # the same counts, from the filter table
-            n.add("filters", s, "first-layer filters", t, "rows()", "int")
-            n.add("annotated", s, "filters matching a database motif", t, "sum(annotated)", "int")
-            n.add("fraction_annotated", s, "fraction of filters annotated", t, "mean(annotated)", "pct")
+            for key, label, fmt, _, source in FILTER_COUNTS:
+                n.add(key, s, label, t, source, fmt)
         for i in range(min(5, len(table))):
             n.add(f"influence_{i + 1}_filter", s, f"influence leader {i + 1}: filter", t, f"filter[#{i}]", "text")
             if isinstance(_scalar(table["best_name"].iloc[i]), str) and str(table["best_name"].iloc[i]) != "":
