@@ -589,6 +589,32 @@ def test_number_formats():
     assert fmt(0.4226804, "pct") == "42.3%" and fmt(1.0, "pct") == "100.0%"
     assert fmt(0.0, "p") == "< 1e-300" and fmt(3.3e-05, "p") == "3.3e-05" and fmt(0.0123, "p") == "0.012"
     assert fmt(None) == "–" and fmt(float("nan")) == "n/a" and fmt(True) == "yes" and fmt("filter3") == "filter3"
+    assert fmt(False) == "no" and fmt(False, "int") == "no"
+    # a text cell that reads as a number (a filter or target named 12) is printed as written, not as 12.000
+    assert fmt(12, "text") == "12" and fmt(0.5, "text") == "0.5"
+
+
+def test_row_selectors_and_errors_name_the_file(tmp_path):
+    """A row selector's value may hold '=' (split at the first one); errors start with the file."""
+    t = tmp_path / "t.tsv"
+    _tsv(t, pd.DataFrame({"f": ["a=b", "c"], "x": [1.5, 2.5]}))
+    assert resolve_source(t, "x[f=a=b]") == 1.5 and resolve_source(t, "x[f=c]") == 2.5
+    with pytest.raises(InputError) as err:
+        resolve_source(t, "x[f=zz]")
+    assert str(err.value) == f"{t}: expected one row with f=zz, found 0"
+    _kv(tmp_path / "kv.tsv", {"a": 1})
+    with pytest.raises(InputError) as err:
+        resolve_source(tmp_path / "kv.tsv", "missing")
+    assert str(err.value) == f"{tmp_path / 'kv.tsv'}: no key 'missing'"
+
+
+def test_transfer_tolerance_in_the_label_only_when_the_summary_has_it(tmp_path):
+    res, truth = fake_run(tmp_path, transfer=True)
+    heads = {h.id: h for h in headline_numbers(report_inputs(res))}
+    assert heads["transfer_within"].name == "targets where transfer comes within tolerance (±0.03) of the full model"
+    _kv(layout.path(res, "transfer", "summary"), {k: v for k, v in TRANSFER_SUMMARY.items() if k != "tolerance"})
+    heads = {h.id: h for h in headline_numbers(report_inputs(res))}
+    assert heads["transfer_within"].name == "targets where transfer comes within tolerance of the full model"
 
 
 def _section(text: str, name: str) -> str:
@@ -716,9 +742,11 @@ def test_paper_comparison_of_a_run_reads_the_target_list_it_is_given(tmp_path):
     table = run_paper_comparison(files, aucs, listed)
     assert table[["target", "paper_target", "paper_auroc"]].values.tolist() == [["GM12878", "GM12878", 0.91],
                                                                                ["K562", "K562", 0.82]]
-    res, _ = fake_run(tmp_path)
+    res, _ = fake_run(tmp_path, targets=["K562", "GM12878"])
     heads = {h.id: h for h in headline_numbers(report_inputs(res))}
     assert (heads["mean_auroc"].paper_value, heads["mean_auroc"].paper_source) == (None, "")
+    heads = {h.id: h for h in headline_numbers(report_inputs(res), paper_aucs=aucs, paper_targets=listed)}
+    assert heads["mean_auroc"].paper_value == pytest.approx((0.91 + 0.82) / 2)
 
 
 def test_insertion_rho_over_three_cells(tmp_path):
