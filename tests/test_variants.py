@@ -2111,3 +2111,141 @@ def test_variant_sequences_records_the_mapping_in_the_given_matcher_and_skips_an
             variant_sequences(genome, df, 0)
     finally:
         genome.close()
+
+
+# ------------------------------------------------------------------ the SAD file's writer, in this process
+# (score_variants writes the per-variant columns from its reader process, where mutation testing cannot see
+# which test calls them: these tests call the writer directly, and read its files with plain h5py and zlib)
+@pytest.mark.parametrize("dtype,width", [(np.float16, 3), (np.float32, None), (np.int64, None), (np.bool_, None),
+                                         (np.int16, None), ("str", None)])
+def test_sad_column_round_trip_across_chunk_boundaries(tmp_path, dtype, width):
+    """A column of 4-row chunks fed blocks of 1, 3, 5, 0, 2, 7 and 4 rows (crossing, filling and missing chunk
+    ends): the dataset holds every row in order, in the dtype asked for, chunked by 4 rows, deflated at level 1
+    and shuffled when numeric (such chunks are compressed here, then written as they are)."""
+    from basset.sadfile import _STR, _Column
+
+    rng = np.random.default_rng(3)
+    sizes = [1, 3, 5, 0, 2, 7, 4]
+    shape = (sum(sizes),) if width is None else (sum(sizes), width)
+    if dtype == "str":
+        values = np.array([f"rs{i}" * (i % 3 + 1) for i in range(shape[0])], dtype=object)
+    elif dtype == np.bool_:
+        values = rng.random(shape) < 0.5
+    elif np.dtype(dtype).kind == "f":
+        values = rng.normal(size=shape).astype(dtype)
+    else:
+        values = rng.integers(-30000 if dtype == np.int16 else -(10**12), 30000, size=shape).astype(dtype)
+    with h5py.File(tmp_path / "c.h5", "w") as f:
+        col = _Column(f, "x", _STR if dtype == "str" else dtype, width=width, chunk_rows=4)
+        lo = 0
+        for k in sizes:
+            block = values[lo : lo + k]
+            # fed wider types than stored (Python floats and ints): the column converts them
+            col.add(block if dtype in ("str", np.bool_) else block.astype(np.float64 if block.dtype.kind == "f"
+                                                                           else np.int64))
+            lo += k
+            if dtype != "str":  # memory stays flat: fewer than a chunk of rows waits, the rest is written
+                assert col.n_pending < 4 and col.n + col.n_pending == lo and col.n % 4 == 0, (lo, col.n)
+        col.close()
+    with h5py.File(tmp_path / "c.h5") as f:
+        ds = f["x"]
+        got = ds.asstr()[:] if dtype == "str" else ds[:]
+        assert ds.shape == shape and ds.chunks == ((4,) if width is None else (4, width))
+        assert (ds.compression, ds.compression_opts, ds.shuffle) == ("gzip", 1, dtype != "str")
+        if dtype != "str":
+            assert ds.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(got, values)
+
+
+def _writer_rows(chroms, status, start=0):
+    k = len(chroms)
+    return pd.DataFrame({"chrom": chroms, "pos": np.arange(start, start + k, dtype=np.int64) * 10 + 5,
+                         "id": [f"v{start + i}" for i in range(k)], "ref": "A", "alt": "G",
+                         "swapped": [i % 2 == 1 for i in range(k)], "status": status,
+                         "line": np.arange(start, start + k, dtype=np.int64) + 3})
+
+
+def test_sad_writer_file_read_with_plain_h5py(tmp_path):
+    """Three blocks written in this process, chromosomes first seen in the second and third blocks, scored and
+    skipped rows: every dataset and attribute as the layout says, counted over all the blocks; the summaries NaN
+    (top target -1) where a row was not scored; the summary TSV lists the scored rows only."""
+    from basset.sadfile import SadWriter
+
+    names = ["t0", "t1", "t2"]
+    weights = np.array([2.0, 0.0, 0.5])
+    blocks = [_writer_rows(["chrB", "chrB"], ["ok", "ref_mismatch"]),
+              _writer_rows(["chrA", "chrB", "chrC"], ["swapped", "ok", "duplicate"], start=2),
+              _writer_rows(["chrC"], ["unknown_chrom"], start=5)]
+    sads = [np.array([[0.5, -0.25, 0.125], [np.nan] * 3]),
+            np.array([[-1.0, 0.5, 0.25], [0.0, 0.0, -0.75], [np.nan] * 3]), np.full((1, 3), np.nan)]
+    w = SadWriter(tmp_path / "s.h5", names, table=tmp_path / "s.tsv", weights=weights, dtype="float32",
+                  attrs={"model": "m.pt", "genome": None, "seq_len": 600})
+    for rows, sad in zip(blocks, sads):
+        w.add(rows, sad)
+    w.close()
+    rows = pd.concat(blocks, ignore_index=True)
+    sad = np.vstack(sads)
+    with h5py.File(tmp_path / "s.h5") as f:
+        attrs = dict(f.attrs)
+        assert {k: attrs[k] for k in ("format", "version", "targets", "sad_dtype", "rows", "scored")} == {
+            "format": "basset-sad", "version": 1, "targets": 3, "sad_dtype": "float32", "rows": 6, "scored": 3}
+        assert json.loads(attrs["weights"]) == {"t0": 2.0, "t1": 0.0, "t2": 0.5}
+        assert (attrs["model"], attrs["genome"], attrs["seq_len"]) == ("m.pt", "", 600)
+        assert f["target_names"].asstr()[:].tolist() == names and h5py.check_string_dtype(f["target_names"].dtype)
+        v = f["variants"]
+        assert f["chrom_names"].asstr()[:].tolist() == ["chrB", "chrA", "chrC"]  # in order of first appearance
+        assert v["chrom"][:].tolist() == [0, 0, 1, 0, 2, 2] and v["chrom"].dtype == np.int32
+        assert v["pos"][:].tolist() == rows["pos"].tolist() and v["pos"].dtype == np.int64
+        assert v["line"][:].tolist() == rows["line"].tolist() and v["line"].dtype == np.int64
+        assert v["swapped"][:].tolist() == rows["swapped"].tolist() and v["swapped"].dtype == np.bool_
+        assert [STATUSES[s] for s in v["status"][:]] == rows["status"].tolist()
+        assert h5py.check_enum_dtype(v["status"].dtype) is not None
+        assert v["id"].asstr()[:].tolist() == rows["id"].tolist()
+        np.testing.assert_array_equal(f["sad"][:], sad.astype(np.float32))
+        s = {k: f["summary"][k][:] for k in f["summary"]}
+    assert set(s) == {"mean_sad", "max_abs_sad", "top_target", "weighted"}
+    scored = [0, 2, 3]
+    np.testing.assert_allclose(s["mean_sad"][scored], [0.125 / 3 + 0.25 / 3, -0.25 / 3, -0.25], rtol=1e-6)
+    np.testing.assert_allclose(s["max_abs_sad"][scored], [0.5, 1.0, 0.75])
+    assert s["top_target"].tolist() == [0, -1, 0, 2, -1, -1] and s["top_target"].dtype == np.int16
+    np.testing.assert_allclose(s["weighted"][scored], [1.0 + 0.0625, 2.0 + 0.125, 0.375], rtol=1e-6)
+    for key in ("mean_sad", "max_abs_sad", "weighted"):
+        assert np.isnan(s[key][[1, 4, 5]]).all() and s[key].dtype == np.float32, key
+    table = pd.read_csv(tmp_path / "s.tsv", sep="\t")
+    assert table["id"].tolist() == ["v0", "v2", "v3"]
+
+
+def test_sad_writer_refuses_other_precisions_and_misshapen_blocks(tmp_path):
+    from basset.sadfile import SadWriter
+
+    with pytest.raises(ValueError, match=r"^dtype must be float16 or float32, got 'float64'$"):
+        SadWriter(tmp_path / "a.h5", ["t"], dtype="float64")
+    w = SadWriter(tmp_path / "b.h5", ["t0", "t1"])
+    with pytest.raises(ValueError, match=r"^SAD block of shape \(1, 3\) for 1 rows x 2 targets$"):
+        w.add(_writer_rows(["c"], ["ok"]), np.zeros((1, 3)))
+    w.close()
+    with h5py.File(tmp_path / "b.h5") as f:
+        assert f["sad"].dtype == np.float16 and f.attrs["sad_dtype"] == "float16"  # the default precision
+
+
+def test_chunk_rows_aim_at_a_mebibyte_within_bounds():
+    from basset.sadfile import chunk_rows_for
+
+    for targets, itemsize in [(1, 1), (2, 2), (16, 4), (164, 2), (164, 4), (1000, 2), (3000, 4), (100000, 2)]:
+        assert chunk_rows_for(targets, itemsize) == min(65536, max(256, 2**20 // (targets * itemsize)))
+    assert chunk_rows_for(164, 2) == 3196 and chunk_rows_for(5000, 4) == 256 and chunk_rows_for(8, 2) == 65536
+
+
+def test_summaries_accumulate_in_float64_and_handle_no_targets():
+    """A float32 block whose float32 mean loses the 1 (1e8 + 1 - 1e8); a block without targets: max |SAD| 0 and
+    top target 0; weighted sums in float64."""
+    block = np.array([[1e8, 1.0, -1e8]], dtype=np.float32)
+    out = summaries(block, np.array([1e-8, 1.0, 1e-8]))
+    assert out["mean_sad"][0] == np.float32(1 / 3) and out["mean_sad"].dtype == np.float32
+    assert out["max_abs_sad"][0] == 1e8 and out["top_target"].tolist() == [0] and out["top_target"].dtype == np.int16
+    assert out["weighted"][0] == np.float32(3.0) and out["weighted"].dtype == np.float32
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the mean of no targets
+        empty = summaries(np.zeros((2, 0), dtype=np.float32), None)
+    assert empty["max_abs_sad"].tolist() == [0.0, 0.0] and empty["top_target"].tolist() == [0, 0]
+    assert empty["max_abs_sad"].dtype == np.float32
