@@ -340,7 +340,7 @@ def _evaluation_numbers(n: _Numbers, paper: pd.DataFrame | None, paper_aucs) -> 
             n.add(f"{cls}_mean_auroc", s, f"mean AUROC, {cls} sites", f, f"{cls}_mean_auroc")
 
 
-#: the filter counts: key, label, format, source in motifs/summary.tsv, source in motifs/filter_summary.tsv
+#: the filter counts: key, label, format, source key in the motif summary, source key in the filter table
 FILTER_COUNTS = (("filters", "first-layer filters", "int", "filters", "rows()"),
                  ("annotated", "filters matching a database motif", "int", "annotated", "sum(annotated)"),
                  ("fraction_annotated", "fraction of filters annotated", "pct", "annotated/filters", "mean(annotated)"))
