@@ -101,6 +101,17 @@ class Namedlist(list):
         return self._names.get(key, default)
 
 
+def copy_workflow(dest: Path, with_src: bool = False) -> Path:
+    """The workflow's files (Snakefile, rules, config, envs, profiles) copied into ``dest``, and with ``with_src``
+    the basset package as ``dest/src/basset`` (a checkout elsewhere, whose rules import it from there)."""
+    root = Path(__file__).resolve().parents[1]
+    for item in ("Snakefile", "workflow", "config", "envs", "profiles"):
+        (shutil.copytree if (root / item).is_dir() else shutil.copy)(root / item, dest / item)
+    if with_src:
+        shutil.copytree(root / "src" / "basset", dest / "src" / "basset", ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
 def run_script(rule: str, *, input: dict | None = None, output: dict, params: dict | None = None, log,
                threads: int = 1):
     """Run ``main`` of workflow/scripts/<rule>.py with a stand-in for the ``snakemake`` object: named

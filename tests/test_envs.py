@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import copy_workflow
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
@@ -207,9 +208,7 @@ def test_a_job_imports_basset_from_the_workflows_src_without_an_install(tmp_path
     python = _python_without_basset(tmp_path)
     wf = tmp_path / "elsewhere" / "basset"
     wf.mkdir(parents=True)
-    for name in ("Snakefile", "workflow", "config", "envs", "profiles"):
-        (shutil.copytree if (ROOT / name).is_dir() else shutil.copy)(ROOT / name, wf / name)
-    shutil.copytree(ROOT / "src" / "basset", wf / "src" / "basset", ignore=shutil.ignore_patterns("__pycache__"))
+    copy_workflow(wf, with_src=True)
     run = wf
     if deployed == "module":
         run = tmp_path / "project"
@@ -229,9 +228,7 @@ def test_a_workflow_beside_another_installed_basset_says_so(tmp_path):
     and warns that rules run without conda would import the installed one."""
     wf = tmp_path / "copy"
     wf.mkdir()
-    for name in ("Snakefile", "workflow", "config", "envs", "profiles"):
-        (shutil.copytree if (ROOT / name).is_dir() else shutil.copy)(ROOT / name, wf / name)
-    shutil.copytree(ROOT / "src" / "basset", wf / "src" / "basset", ignore=shutil.ignore_patterns("__pycache__"))
+    copy_workflow(wf, with_src=True)
     installed = importlib.util.find_spec("basset").origin
     res = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1"], cwd=wf, capture_output=True,
                          text=True, timeout=600)

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import copy_workflow
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.slow, pytest.mark.workflow]
@@ -187,12 +188,6 @@ def cluster(tmp_path_factory):
         c.stop()
 
 
-def _copy_workflow(dest: Path) -> Path:
-    for item in ("Snakefile", "workflow", "config", "envs", "profiles"):
-        src = ROOT / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / item)
-    return dest
-
 
 def _job_stats(log: str) -> set[str]:
     """The rule names in Snakemake's "Job stats" table."""
@@ -202,7 +197,7 @@ def _job_stats(log: str) -> set[str]:
 
 @pytest.mark.timeout(1500)
 def test_tiny_workflow_runs_through_the_slurm_profile(cluster, tmp_path):
-    work = _copy_workflow(tmp_path)
+    work = copy_workflow(tmp_path)
     start = time.monotonic()
     res = subprocess.run(
         [sys.executable, "-m", "snakemake", "--profile", "profiles/slurm", "--configfile", "config/tiny.yaml",

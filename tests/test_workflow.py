@@ -1,6 +1,5 @@
 """The Snakemake workflow: config validation, the DAG of both configs, and the tiny config end to end."""
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +8,7 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import copy_workflow
 
 from basset.bed import read_activity, read_sites
 from basset.sequence import Genome
@@ -16,12 +16,6 @@ from basset.sequence import Genome
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.workflow
 
-
-def _copy_workflow(dest: Path) -> Path:
-    for item in ("Snakefile", "workflow", "config", "envs", "profiles"):
-        src = ROOT / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / item)
-    return dest
 
 
 def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
@@ -34,7 +28,7 @@ def tiny_run(tmp_path_factory):
     """The tiny config run twice, in two directories, through merging and the dataset."""
     runs = []
     for i in range(2):
-        work = _copy_workflow(tmp_path_factory.mktemp(f"tiny{i}"))
+        work = copy_workflow(tmp_path_factory.mktemp(f"tiny{i}"))
         res = snakemake(work, "--configfile", "config/tiny.yaml")
         assert res.returncode == 0, res.stderr[-5000:]
         runs.append(work)
@@ -211,7 +205,7 @@ def test_same_seed_gives_the_same_sites_splits_and_dataset(tiny_run):
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
-    return _copy_workflow(tmp_path_factory.mktemp("wf"))
+    return copy_workflow(tmp_path_factory.mktemp("wf"))
 
 
 def test_dry_run_default_config_shows_the_dag(workdir):
