@@ -75,18 +75,26 @@ def dependencies(pyproject: Path = ROOT / "pyproject.toml") -> list[tuple[str, s
     return out
 
 
+def source(dist: str) -> tuple[str, str]:
+    """Where dependency ``dist`` goes: ``("runner", "-")``, ``("pip", "-")`` or ``("conda", conda package)``."""
+    key = dist.lower()
+    if key in RUNNER_ONLY:
+        return "runner", "-"
+    if key in PIP_ONLY:
+        return "pip", "-"
+    return "conda", CONDA_NAME.get(key, key)
+
+
 def env_text(name: str, deps: list[tuple[str, str]]) -> str:
     """The YAML of environment ``name``."""
     comment, extra = ENVS[name]
     conda, pip = [f"python={PYTHON}"], []
     for dist, spec in deps:
-        key = dist.lower()
-        if key in RUNNER_ONLY:
-            continue
-        if key in PIP_ONLY:
+        where, package = source(dist)
+        if where == "pip":
             pip.append(f"{dist}{spec}")
-        else:
-            conda.append(f"{CONDA_NAME.get(key, key)}{spec}")
+        elif where == "conda":
+            conda.append(f"{package}{spec}")
     conda += extra + ["pip"]
     lines = [f"# {c}" for c in comment]
     lines += ["# Written by envs/update.py from pyproject.toml: change the dependencies there, then run `make envs`.",
@@ -101,11 +109,10 @@ def tested_versions(deps: list[tuple[str, str]]) -> str:
     from importlib.metadata import version
 
     rows = [f"| python | {sys.version.split()[0]} | python | conda-forge |"]
+    label = {"runner": "runner only", "pip": "pip", "conda": "conda-forge / bioconda"}
     for dist, _ in deps:
-        key = dist.lower()
-        where = "runner only" if key in RUNNER_ONLY else "pip" if key in PIP_ONLY else "conda-forge / bioconda"
-        conda = "-" if key in RUNNER_ONLY or key in PIP_ONLY else CONDA_NAME.get(key, key)
-        rows.append(f"| {dist} | {version(dist).split('+')[0]} | {conda} | {where} |")
+        where, package = source(dist)
+        rows.append(f"| {dist} | {version(dist).split('+')[0]} | {package} | {label[where]} |")
     return "\n".join(["| pip package | version tested | conda package | in the environments from |",
                       "|---|---|---|---|"] + rows) + "\n"
 
