@@ -112,13 +112,14 @@ def test_vectorised_influence_matches_hook_loop(batch_norm, shortcut):
 
 
 @pytest.mark.filterwarnings("ignore:Using padding=.same. with even kernel")
-@pytest.mark.parametrize("arch", ["one-conv-layer", "no-pool-first", "wide-second"])
+@pytest.mark.parametrize("arch", ["one-conv-layer", "no-pool-first", "wide-second", "three-conv"])
 def test_influence_of_other_architectures_matches_hook_loop(arch):
     """One conv layer (no second convolution for the shortcut), no pooling after the first ReLU, a wide second
-    convolution: the vectorised result is the hook loop's, with and without the shortcut."""
+    convolution, a third conv block after the shortcut's second convolution: the vectorised result is the hook loop's, with and without the shortcut."""
     kw = {"one-conv-layer": dict(filters=(5,), widths=(7,), pools=(4,)),
           "no-pool-first": dict(filters=(5, 4), widths=(4, 3), pools=(0, 3)),
-          "wide-second": dict(filters=(5, 4), widths=(3, 8), pools=(2, 2))}[arch]
+          "wide-second": dict(filters=(5, 4), widths=(3, 8), pools=(2, 2)),
+          "three-conv": dict(filters=(5, 4, 3), widths=(3, 3, 2), pools=(2, 2, 2))}[arch]
     model = _model(seed=3, **kw)
     codes, targets = _data(25, seed=4)
     ref = _naive_influence(model, codes, targets)
@@ -367,3 +368,107 @@ def test_influence_figures_are_written(tmp_path):
     fig_insertion(table, tmp_path / "ins.png", cluster=True)
     for stem in ("fig3a", "fig3c", "ins"):
         assert (tmp_path / f"{stem}.png").stat().st_size > 0 and (tmp_path / f"{stem}.pdf").exists()
+
+
+@pytest.mark.filterwarnings("ignore:Using padding=.same. with even kernel")
+def test_linear_shortcut_applies_only_where_it_is_exact():
+    """Max pooling or dropout after the first ReLU and an ungrouped Conv1d next: the shortcut applies, also to a
+    plain two-layer model (the smallest it applies to); not with one conv layer, a grouped second convolution or
+    average pooling after the ReLU (the mean of a nullified constant is the constant, but the shortcut's proof
+    uses max pooling: it is kept to what is checked)."""
+    from basset.influence import _linear_path_ok
+
+    assert _linear_path_ok(_model())
+    assert _linear_path_ok(_model(filters=(5, 4), widths=(4, 3), pools=(0, 3)))
+    assert not _linear_path_ok(_model(filters=(5,), widths=(7,), pools=(4,)))
+    grouped = _model()
+    conv = grouped.conv[1][0]
+    grouped.conv[1][0] = nn.Conv1d(conv.in_channels, conv.out_channels, conv.kernel_size, padding=conv.padding,
+                                   groups=2)
+    assert not _linear_path_ok(grouped)
+    avg = _model()
+    tail_at = next(i for i, m in enumerate(avg.conv[0]) if isinstance(m, nn.MaxPool1d))
+    avg.conv[0][tail_at] = nn.AvgPool1d(3)
+    assert not _linear_path_ok(avg)
+
+
+class _Bar:
+    """A stand-in for basset.logs.progress_bar that records its arguments and updates."""
+
+    def __init__(self, calls):
+        self.calls, self.n = calls, 0
+
+    def __call__(self, total, enabled=True, desc=None, unit="it"):
+        self.calls.append((total, enabled, desc, unit))
+        return self
+
+    def update(self, k):
+        self.n += k
+
+    def close(self):
+        self.calls.append(("closed", self.n))
+
+
+def test_filter_influence_defaults_shortcut_and_progress(monkeypatch):
+    """By default the shortcut is taken (about 3x faster) and no progress bar shows; the bar, when asked for,
+    counts sites up to the number of sequences."""
+    import basset.influence as infl
+
+    model = _model()
+    codes, targets = _data(23)
+    used = []
+    linear = infl._nullified_logits_linear
+    monkeypatch.setattr(infl, "_nullified_logits_linear", lambda *a: used.append(1) or linear(*a))
+    calls = []
+    monkeypatch.setattr(infl, "progress_bar", _Bar(calls))
+    infl.filter_influence(model, codes, targets, batch_size=10)
+    assert used and calls == [(23, False, "filter influence", "site"), ("closed", 23)]
+    used.clear(), calls.clear()
+    monkeypatch.setattr(infl, "progress_bar", _Bar(calls))
+    infl.filter_influence(model, codes, targets, batch_size=10, linear_shortcut=False, progress=True)
+    assert not used and calls == [(23, True, "filter influence", "site"), ("closed", 23)]
+
+
+def test_insertion_table_predicts_the_background_once(monkeypatch):
+    import basset.influence as infl
+
+    model = _model(seed=2)
+    bg = _data(6, seed=3)[0]
+    want = infl.insertion_table(model, bg, {"a": "GATA", "b": "CCGG"}, ["t0", "t1", "t2"])
+    seen = []
+    predict = infl.predict_codes
+    monkeypatch.setattr(infl, "predict_codes", lambda m, c, *a: seen.append(c.copy()) or predict(m, c, *a))
+    got = infl.insertion_table(model, bg, {"a": "GATA", "b": "CCGG"}, ["t0", "t1", "t2"])
+    pd.testing.assert_frame_equal(got, want)
+    assert len(seen) == 3  # the background once, then each motif's inserted copy
+    np.testing.assert_array_equal(seen[0], bg)
+    np.testing.assert_array_equal(seen[1], insert_codes(bg, "GATA"))
+
+
+def test_inputs_of_other_types_give_the_documented_dtypes():
+    """Lists and wider integer arrays, as a user passes them: uint8 codes out, float64 tables."""
+    bg = [[0, 1, 2, 3, 0, 1], [3, 3, 2, 2, 1, 1]]
+    out = insert_codes(bg, "GA")
+    assert out.dtype == np.uint8 and decode(out[0]) == "ACGAAC"
+    assert insert_codes(np.array(bg, dtype=np.int64), "GA").dtype == np.uint8
+    assert sample_background(np.array(bg, dtype=np.int64), 1, seed=0).dtype == np.uint8
+    df = influence_table([1, 2], [[1, 2], [3, 5]], ["a", "b"])
+    assert df["delta_loss"].dtype == df["a"].dtype == df["b"].dtype == df["influence_mean"].dtype == np.float64
+    assert df["influence_mean"].tolist() == [1.5, 4.0]
+
+
+def test_motif_specs_follow_the_release_and_upper_case_consensus():
+    """The JASPAR release is passed on, by matrix ID and by name; a consensus in capitals stays a consensus."""
+    assert resolve_motifs(["GATA1"], release="JASPAR2020")["GATA1"].shape == (11, 4)  # MA0035.4 then
+    with pytest.raises(ValueError, match="MA0035.5: no such matrix in JASPAR2020"):
+        resolve_motifs(["MA0035.5"], release="JASPAR2020")
+    assert resolve_motifs(["MA0035.4"], release="JASPAR2020")["MA0035.4"].shape == (11, 4)
+    assert resolve_motifs(["GATTACA", " CcGg "]) == {"GATTACA": "GATTACA", " CcGg ": "CCGG"}
+
+
+def test_error_messages_in_full():
+    model = _model()
+    with pytest.raises(ValueError, match="^no sequences to average over$"):
+        mean_activation(model, np.zeros((0, L), np.uint8))
+    with pytest.raises(ValueError, match="^empty motif$"):
+        consensus_codes("")

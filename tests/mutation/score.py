@@ -2,6 +2,7 @@
 
     python tests/mutation/score.py                 # print the table and the mutants left to look at
     python tests/mutation/score.py --readme tests/README.md   # also rewrite the table in tests/README.md
+    python tests/mutation/score.py --diff          # and each survivor's changed lines (faster than `mutmut show`)
 
 mutmut (https://github.com/boxed/mutmut) keeps one ``mutants/<path>.meta`` JSON per mutated file, with the
 exit code of the test run of every mutant (1: a test failed, the mutant is killed; 0: every test passed, it
@@ -53,6 +54,8 @@ def read_equivalent(path: Path = EQUIVALENT) -> dict[str, str]:
 # - the default of a parameter that only sizes the work (batch_size, chunk_size, block): results do not depend on it,
 #   which tests/test_*.py check where it matters (batched == unbatched);
 # - a progress bar's label (tqdm desc=/unit=);
+# - a device argument dropped or set to None (`device=x.device`, `.to(device)`, a positional `device`): the tests run
+#   on the CPU, the default device, so such a mutant is equivalent there; it would show only on a GPU, which CI lacks;
 # - the wording of an error message: a change inside a string literal of a `raise` that is not the exception's
 #   first argument (the key, file or option that the error names is that first argument, and tests check it).
 RULES = {
@@ -125,7 +128,25 @@ def _error_wording(x: str, y: str, statement: str) -> bool:
     return False
 
 
+_DEVICE = re.compile(r"^,?(device=)?(\w+\.)*device,?$")
+
+
+def _device_only(x: str, y: str) -> bool:
+    """Line ``y`` is ``x`` with one device expression removed or replaced by None (compared token by token)."""
+    tx, ty = re.findall(r"\w+|[^\w\s]", x), re.findall(r"\w+|[^\w\s]", y)
+    p = 0
+    while p < min(len(tx), len(ty)) and tx[p] == ty[p]:
+        p += 1
+    q = 0
+    while q < min(len(tx), len(ty)) - p and tx[len(tx) - 1 - q] == ty[len(ty) - 1 - q]:
+        q += 1
+    gone, new = "".join(tx[p : len(tx) - q]), "".join(ty[p : len(ty) - q])
+    return bool(_DEVICE.match(gone)) and new in ("", "None", ",")
+
+
 def _line_rule(x: str, y: str) -> str | None:
+    if _device_only(x, y):
+        return "device"
     a, b = _changed_span(x, y)
     for name in LINE_RULES:
         for m in RULES[name].finditer(x):
@@ -208,6 +229,17 @@ def collect(mutants: Path, equivalent: dict[str, str], scope: list[str]
     return counts, left
 
 
+def survivor_diff(mutants: Path, name: str) -> str:
+    """The lines that mutant ``name`` changes, ``-`` original then ``+`` mutant, from mutmut's generated file."""
+    module, short = name.rsplit(".", 1)
+    sources = _functions(mutants / "src" / (module.replace(".", "/") + ".py"))
+    orig = sources.get(short.rsplit("__mutmut_", 1)[0] + "__mutmut_orig", "").splitlines()[1:]
+    mutant = sources.get(short, "").splitlines()[1:]
+    if len(orig) != len(mutant):
+        return "\n".join(["    - " + x for x in orig] + ["    + " + y for y in mutant])
+    return "\n".join(f"    - {x.strip()}\n    + {y.strip()}" for x, y in zip(orig, mutant) if x != y)
+
+
 def table(counts: dict[str, Counter]) -> tuple[str, float]:
     rows = ["| module | mutants | killed | survived | no test | not run yet | equivalent | score of those run |",
             "|---|---:|---:|---:|---:|---:|---:|---:|"]
@@ -240,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--mutants", type=Path, default=ROOT / "mutants", help="mutmut's folder (default: %(default)s)")
     ap.add_argument("--readme", type=Path, help="rewrite the table between the markers in this file")
+    ap.add_argument("--diff", action="store_true", help="print each survivor's changed lines")
     ap.add_argument("--min", type=float, default=0.90, help="the lowest overall score accepted (default: %(default)s)")
     args = ap.parse_args(argv)
     if not (args.mutants / "src").is_dir():
@@ -254,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{module}: {len(names)} to look at")
         for name in names:
             print(f"  {name}")
+            if args.diff and name.endswith(": survived"):
+                print(survivor_diff(args.mutants, name.split(":")[0]))
     if args.readme:
         rewrite_readme(args.readme, text)
     print(f"\noverall {100 * score:.1f} % (minimum {100 * args.min:.0f} %)")
