@@ -390,6 +390,7 @@ class _Bar:
 
     def __init__(self, total, enabled=True, desc=None, unit="it"):
         self.total, self.enabled, self.count, self.closed = total, enabled, 0, False
+        self.desc, self.unit = desc, unit
         _Bar.made.append(self)
 
     def update(self, k):
@@ -503,3 +504,53 @@ def test_delta_and_satmut_map_by_hand():
     assert (m["start"], m["label"], m["mark"]) == (0, "", None)
     np.testing.assert_allclose(m["loss"], [0.0, 0.2, 0.0], atol=1e-7)
     np.testing.assert_allclose(m["gain"], [0.0, 0.1, 0.0], atol=1e-7)
+
+
+@pytest.mark.parametrize(("fn", "desc"), [(ism, "ISM"), (ism_naive, "ISM (naive)")])
+def test_progress_bar_is_off_by_default_and_labelled(fn, desc, monkeypatch):
+    model = tiny(9)
+    codes = random_codes(2, 9, seed=2, p_n=0.0)
+    codes[0, 0] = codes[0, -1] = 2  # no N: 3 substitutions at each position
+    _Bar.made = []
+    monkeypatch.setattr(basset.ism, "progress_bar", _Bar)
+    fn(model, codes)
+    assert [(b.total, b.enabled, b.desc, b.unit) for b in _Bar.made] == [(2 * 9 * 3, False, desc, "mutant")]
+
+
+def test_more_sequences_than_positions_in_small_batches():
+    """Reference predictions come in batches of sequences: with more sequences (14) than positions (9) every
+    sequence still gets its own, checked against whole-model predictions."""
+    model = tiny(9)
+    codes = random_codes(14, 9, seed=3, p_n=0.0)
+    codes[0, 0] = codes[0, -1] = 1
+    want = predict_codes(model, codes, rc_average=False)
+    for fn in (ism, ism_naive):
+        out = fn(model, codes, batch_size=4)
+        np.testing.assert_allclose(reference_probs(out, codes), want, rtol=1e-5, atol=1e-6)
+
+
+def test_summaries_keep_float32_whatever_the_input():
+    """float64 ISM output (or reference predictions) gives the float32 results that the float32 input gives."""
+    rng = np.random.default_rng(4)
+    probs = rng.random((2, 3, 4, 2)) + 2.0 ** -30  # float64 detail below float32 resolution
+    codes = np.array([[0, 1, 2], [3, 4, 0]], np.uint8)
+    ref64 = rng.random((2, 2))
+    for got, want in ((loss_gain(probs, codes), loss_gain(probs.astype(np.float32), codes)),
+                      ((delta(probs, ref64),), (delta(probs.astype(np.float32), ref64.astype(np.float32)),))):
+        for g, w in zip(got, want):
+            assert g.dtype == np.float32
+            np.testing.assert_array_equal(g, w)
+
+
+def test_satmut_map_of_a_list_gives_uint8_codes():
+    probs = np.random.default_rng(5).random((1, 3, 4, 2)).astype(np.float32)
+    m = satmut_map(probs, [0, 1, 3], target=1)
+    assert m["codes"].dtype == np.uint8 and m["codes"].tolist() == [0, 1, 3]
+
+
+def test_summary_errors_name_the_shapes():
+    probs = np.zeros((2, 3, 4, 5), np.float32)
+    with pytest.raises(ValueError, match=r"^expected reference probabilities \(2, 5\), got \(3, 5\)$"):
+        delta(probs, np.zeros((3, 5)))
+    with pytest.raises(ValueError, match=r"^window \[4, 7\) outside sequences of 6 bp$"):
+        loss_gain(probs[:, :3], np.zeros((2, 6), np.uint8), start=4)

@@ -466,9 +466,9 @@ def loss_gain(ism_probs: np.ndarray, codes, start: int | None = None) -> tuple[n
     is_n = ref_codes == N_CODE
     base = np.where(is_n, 0, ref_codes)
     ref = np.take_along_axis(ism_probs, base[:, :, None, None], axis=2)[:, :, 0]  # (N, L_win, T)
-    is_ref = (np.arange(4) == base[:, :, None])[..., None]  # (N, L_win, 4, 1)
-    lowest = np.where(is_ref, np.inf, ism_probs).min(2)
-    highest = np.where(is_ref, -np.inf, ism_probs).max(2)
+    # the min (max) over all four bases: the reference base itself gives ref - ref = 0, which max(0, .) gives
+    # anyway, so leaving it in changes nothing and needs no mask
+    lowest, highest = ism_probs.min(2), ism_probs.max(2)
     loss = np.maximum(ref - lowest, 0.0)
     gain = np.maximum(highest - ref, 0.0)
     loss[is_n] = 0.0
