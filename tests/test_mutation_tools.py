@@ -43,3 +43,12 @@ def test_a_rule_must_hold_for_every_changed_line():
     a = _fn("model.to(device)", "n = a + b")
     b = _fn("model.to(None)", "n = a - b").replace("x_f__mutmut_orig", "x_f__mutmut_2")
     assert equivalent_by_rule(a, b) is None
+
+
+def test_a_log_call_rewrapped_over_other_lines_is_a_log_change():
+    a = _fn('log.info("PICS %s: %d high "', '         "and %d low", score, hi,', "         lo)", "return codes")
+    b = _fn('log.info("PICS %s: %d high "', '         "and %d low", score, hi)', "return codes")
+    b = b.replace("x_f__mutmut_orig", "x_f__mutmut_3")
+    assert equivalent_by_rule(a, b) == "log"
+    c = _fn('log.info("PICS %s", score)', "return codes + 1").replace("x_f__mutmut_orig", "x_f__mutmut_4")
+    assert equivalent_by_rule(a, c) is None  # a change outside the log call too

@@ -158,8 +158,37 @@ def _line_rule(x: str, y: str) -> str | None:
     return None
 
 
+_LOG_LEVELS = {"debug", "info", "warning", "error", "exception"}
+
+
+def _without_logs(source: str) -> str | None:
+    """The AST dump of a function without its logging calls (statements ``log.info(...)`` and the like) and with
+    its name blanked, or None when it does not parse."""
+    import textwrap
+
+    try:
+        tree = ast.parse(textwrap.dedent(source))
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            node.name = "f"
+        for field in ("body", "orelse", "finalbody"):
+            stmts = getattr(node, field, None)
+            if isinstance(stmts, list):
+                kept = [s for s in stmts if not (
+                    isinstance(s, ast.Expr) and isinstance(s.value, ast.Call)
+                    and isinstance(s.value.func, ast.Attribute) and s.value.func.attr in _LOG_LEVELS
+                    and isinstance(s.value.func.value, ast.Name)
+                    and s.value.func.value.id in ("log", "logger", "logging"))]
+                setattr(node, field, kept or [ast.Pass()])
+    return ast.dump(tree)
+
+
 def equivalent_by_rule(orig: str, mutant: str) -> str | None:
     """The name of the rule that makes ``mutant`` equivalent to ``orig`` (function sources), or None."""
+    if orig != mutant and (stripped := _without_logs(orig)) is not None and stripped == _without_logs(mutant):
+        return "log"  # only logging calls differ (also where mutmut re-wrapped a call over other lines)
     a, b = orig.splitlines(), mutant.splitlines()
     a[0], b[0] = re.sub(r"__mutmut_\w+\(", "(", a[0]), re.sub(r"__mutmut_\w+\(", "(", b[0])
     if len(a) != len(b):
