@@ -364,7 +364,7 @@ def _filter_numbers(n: _Numbers) -> None:
                 n.add(key, s, label, t, source, fmt)
         for i in range(min(5, len(table))):
             n.add(f"influence_{i + 1}_filter", s, f"influence leader {i + 1}: filter", t, f"filter[#{i}]", "text")
-            if isinstance(_scalar(table["best_name"].iloc[i]), str) and str(table["best_name"].iloc[i]) != "":
+            if isinstance(_scalar(table["best_name"].iloc[i]), str):  # read_table reads an empty cell as NaN
                 n.add(f"influence_{i + 1}_match", s, f"influence leader {i + 1}: best match", t,
                       f"best_name[#{i}]", "text")
             n.add(f"influence_{i + 1}_value", s, f"influence leader {i + 1}: mean influence", t,
