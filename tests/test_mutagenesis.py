@@ -554,3 +554,37 @@ def test_summary_errors_name_the_shapes():
         delta(probs, np.zeros((3, 5)))
     with pytest.raises(ValueError, match=r"^window \[4, 7\) outside sequences of 6 bp$"):
         loss_gain(probs[:, :3], np.zeros((2, 6), np.uint8), start=4)
+
+
+def test_models_missing_a_part_or_with_layers_after_the_pool_are_refused_by_name():
+    nn = torch.nn
+    for missing in ("conv", "dense", "output"):
+        net = FakeNet([[nn.Conv1d(4, 3, 3), nn.ReLU()]])
+        delattr(net, missing)
+        with pytest.raises(TypeError, match=r"^expected a BassetNet \(conv, dense, output\), got FakeNet$"):
+            ism(net, random_codes(1, 20))
+    net = FakeNet([[nn.Conv1d(4, 3, 3), nn.ReLU(), nn.MaxPool1d(2), nn.Tanh()]])
+    with pytest.raises(NotImplementedError,
+                       match=r"^conv block 0: unsupported layers \['Conv1d', 'ReLU', 'MaxPool1d', 'Tanh'\]$"):
+        ism(net, random_codes(1, 20))
+    net = FakeNet([[nn.Conv1d(4, 3, 3), nn.ReLU()]])
+    net.dense = nn.Sequential(nn.Flatten(), nn.ReLU(), nn.Linear(54, 6))
+    with pytest.raises(NotImplementedError, match="^expected the flattened conv output to feed a Linear layer$"):
+        ism(net, random_codes(1, 20))
+
+
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_width_one_filters_and_a_single_output_position(batch_norm):
+    """A first layer of width-1 filters, and a stack whose last layer has exactly one output position (the
+    shortest input the model takes): fast ISM equals naive ISM; one base shorter is refused by name."""
+    nn = torch.nn
+    blocks = [[nn.Conv1d(4, 3, 1), *([nn.BatchNorm1d(3)] if batch_norm else []), nn.ReLU(), nn.MaxPool1d(2)],
+              [nn.Conv1d(3, 2, 5), nn.ReLU()]]
+    net = FakeNet(blocks, flat=2).eval()  # 12 bp -> 6 pooled -> 2 after width 5; 10 bp -> 1 position
+    net.dense = nn.Sequential(nn.Flatten(), nn.Linear(2, 6), nn.ReLU())
+    for length, flat in ((12, 4), (10, 2)):
+        net.dense[1] = nn.Linear(flat, 6)
+        codes = random_codes(3, length, seed=length, p_n=0.1)
+        np.testing.assert_allclose(ism(net, codes), ism_naive(net, codes), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match=r"^input of 9 bp is too short for the model's conv/pool stack$"):
+        ism(net, random_codes(1, 9))

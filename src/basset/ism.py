@@ -262,7 +262,7 @@ class _Dense:
         return h.view(*shape, -1)
 
 
-def _reference(net: nn.Module, layers: list[_Layer], dense: _Dense, x: torch.Tensor):
+def _reference(layers: list[_Layer], dense: _Dense, x: torch.Tensor):
     """Run the model on one-hot ``x (G, 4, L)``: per conv layer, channels last, ``(pre-ReLU after BN
     (G, L_conv, F), pooled output (G, L_out, F))``; the first dense layer's output ``(G, H)``; logits ``(G, T)``."""
     cache = []
@@ -395,7 +395,7 @@ def ism(model: nn.Module, codes, start: int | None = None, end: int | None = Non
             for g0 in range(0, codes.shape[0], group):  # groups of sequences whose activations are cached
                 seqs = codes[g0 : g0 + group].to(device)
                 x = one_hot(seqs, dtype=plan["layers"][0].kernel.dtype)
-                cache, h_ref, logits = _reference(net, plan["layers"], plan["dense"], x)
+                cache, h_ref, logits = _reference(plan["layers"], plan["dense"], x)
                 ref_probs = torch.sigmoid(logits.float()).cpu()
                 torch.from_numpy(out)[g0 : g0 + seqs.shape[0]] = ref_probs[:, None, None, :]
                 ref = seqs[:, start:end].long()

@@ -128,7 +128,7 @@ def _error_wording(x: str, y: str, statement: str) -> bool:
     return False
 
 
-_DEVICE = re.compile(r"^,?(device=)?(\w+\.)*device,?$")
+_DEVICE = re.compile(r"^,?(device=)?(\w+\.)*(device|dev),?$")
 
 
 def _device_only(x: str, y: str) -> bool:
