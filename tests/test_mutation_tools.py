@@ -52,3 +52,28 @@ def test_a_log_call_rewrapped_over_other_lines_is_a_log_change():
     assert equivalent_by_rule(a, b) == "log"
     c = _fn('log.info("PICS %s", score)', "return codes + 1").replace("x_f__mutmut_orig", "x_f__mutmut_4")
     assert equivalent_by_rule(a, c) is None  # a change outside the log call too
+
+
+def test_results_round_trip_through_the_committed_file(tmp_path):
+    """save_results then restore_results on a checkout without mutants/ gives mutmut's .meta back: the same exit
+    codes by mutant name (gaps as None) and the same function hashes."""
+    import json
+
+    from run import restore_results, save_results
+
+    meta = tmp_path / "mutants" / "src" / "basset" / "ism.py.meta"
+    meta.parent.mkdir(parents=True)
+    codes = {"basset.ism.x_f__mutmut_1": 1, "basset.ism.x_f__mutmut_3": 0, "basset.ism.xǁ_Cǁm__mutmut_2": None,
+             "basset.ism.xǁ_Cǁm__mutmut_1": 33}
+    hashes = {"x_f": "abc", "xǁ_Cǁm": "def"}
+    meta.write_text(json.dumps({"exit_code_by_key": codes, "hash_by_function_name": hashes, "durations_by_key": {},
+                                "estimated_durations_by_key": {}}))
+    saved = tmp_path / "results.json"
+    assert save_results(tmp_path, saved) == 4
+    assert '"x_f": [1,null,0]' in saved.read_text()  # one line per function
+    assert restore_results(tmp_path, saved) == 0  # mutants/ exists: left alone
+    (tmp_path / "mutants").rename(tmp_path / "old")
+    assert restore_results(tmp_path, saved) == 3  # results, not the gap or the pending one
+    back = json.loads(meta.read_text())
+    assert back["exit_code_by_key"] == {**codes, "basset.ism.x_f__mutmut_2": None}
+    assert back["hash_by_function_name"] == hashes

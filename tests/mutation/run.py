@@ -8,14 +8,21 @@
 mutmut keeps a copy of src/ and tests/ under ``mutants/`` and the result of every mutant there, so a run that is
 stopped goes on where it was. It re-copies tests/ on each run, and re-mutates a source file that changed, but it
 keeps its old copy of a file it does not mutate (another module, or package data such as the config schema): this
-script refreshes those copies first, so the tests run against the current code. ``--rerun`` clears the results of the mutants it names, which mutmut would otherwise
-keep when only the tests changed.
+script refreshes those copies first, so the tests run against the current code. ``--rerun`` clears the results of the
+mutants it names, which mutmut would otherwise keep when only the tests changed.
+
+The results live on in ``tests/mutation/results.json`` (committed): after each run this script writes there every
+mutant's exit code with the hash of its function, and on a checkout without ``mutants/`` it puts them back before
+mutmut starts. mutmut keeps a result only while its function's hash is unchanged, so a fresh clone runs just the
+mutants of the functions that changed since (plus a collection of which tests call what, about as long as the unit
+tests).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -77,6 +84,58 @@ def mutant_results(globs: list[str], root: Path = ROOT) -> dict[str, int | None]
             if _matches(key, globs)}
 
 
+RESULTS = HERE / "results.json"
+
+
+def save_results(root: Path = ROOT, path: Path = RESULTS) -> int:
+    """Write each mutated file's function hashes and its mutants' exit codes (a list per function, mutant N at
+    index N - 1) to ``path``; returns the number of mutants written."""
+    out, n = {}, 0
+    for meta, data in _metas(root):
+        codes: dict[str, list] = {}
+        for key, code in data["exit_code_by_key"].items():
+            func, _, num = key.rpartition(".")[2].rpartition("__mutmut_")
+            row = codes.setdefault(func, [])
+            row.extend([None] * (int(num) - len(row)))
+            row[int(num) - 1] = code
+            n += 1
+        rel = meta.relative_to(root / "mutants").as_posix()[: -len(".meta")]
+        out[rel] = {"hash_by_function_name": data.get("hash_by_function_name", {}), "codes": codes}
+    text = json.dumps(out, indent=1, sort_keys=True)
+    # one line per function's codes (a diff then shows which functions' results changed)
+    text = re.sub(r"\[[^\[\]{}]*\]", lambda m: "[" + ",".join(x.strip() for x in m.group(0)[1:-1].split(",")) + "]",
+                  text)
+    path.write_text(text + "\n")
+    return n
+
+
+def restore_results(root: Path = ROOT, path: Path = RESULTS) -> int:
+    """On a checkout without ``mutants/``: write mutmut's ``.meta`` files back from ``path`` (mutmut then keeps the
+    results of every function whose hash has not changed); returns the number of results restored."""
+    if (root / "mutants").exists() or not path.exists():
+        return 0
+    n = 0
+    for rel, data in json.loads(path.read_text()).items():
+        module = rel[: -len(".py")].replace("/", ".").removeprefix("src.")
+        codes = {f"{module}.{func}__mutmut_{i + 1}": code for func, row in data["codes"].items()
+                 for i, code in enumerate(row)}
+        meta = root / "mutants" / f"{rel}.meta"
+        meta.parent.mkdir(parents=True, exist_ok=True)
+        meta.write_text(json.dumps({"exit_code_by_key": codes, "hash_by_function_name": data["hash_by_function_name"],
+                                    "durations_by_key": {}, "estimated_durations_by_key": {}}))
+        n += sum(code is not None for code in codes.values())
+    return n
+
+
+def generate(max_children: int = 2, root: Path = ROOT) -> None:
+    """mutmut's mutant generation alone (the first step of ``mutmut run``): after :func:`restore_results`, so that
+    the results of changed functions are cleared (and new mutants listed) before the pending ones are chosen."""
+    code = ("import mutmut.__main__ as m; from pathlib import Path; m.set_mutant_under_test('mutant_generation'); "
+            "Path('mutants').mkdir(exist_ok=True); m.copy_src_dir(); m.copy_also_copy_files(); m.setup_source_paths(); "
+            f"m.store_lines_covered_by_tests(); m.create_mutants({int(max_children)})")
+    subprocess.run([sys.executable, "-c", code], cwd=root, check=True)
+
+
 def _score(readme: Path) -> int:
     return subprocess.call([sys.executable, str(HERE / "score.py"), "--readme", str(readme)], cwd=ROOT)
 
@@ -88,10 +147,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fresh-stats", action="store_true",
                     help="collect again which tests call which function (after code moved between modules: mutmut "
                          "collects stats only for new tests, so old tests of moved code are not associated with it)")
+    ap.add_argument("--save", action="store_true", help=f"only write the results to {RESULTS.name} and score them")
     ap.add_argument("--max-children", type=int, default=2, help="parallel test runs (default: %(default)s)")
     ap.add_argument("--readme", type=Path, default=ROOT / "tests" / "README.md", help="where the score table goes")
     args = ap.parse_args(argv)
     names = args.names or read_scope()
+    if args.save:
+        print(f"saved {save_results()} result(s) to {RESULTS.relative_to(ROOT)}")
+        return _score(args.readme)
+    restored = restore_results()
+    if restored:
+        print(f"restored {restored} result(s) from {RESULTS.relative_to(ROOT)}; mutmut keeps those of unchanged functions")
+        generate(args.max_children)
     if (ROOT / "mutants").exists():
         print(f"refreshed {refresh_unmutated()} unmutated source file(s) under mutants/")
         if args.rerun:
@@ -111,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     # mutmut's command line, each mutant tested by its module's own unit tests (own.py, own_tests.txt)
     rc = subprocess.call([sys.executable, str(HERE / "own.py"), "run", "--max-children", str(args.max_children),
                           *names], cwd=ROOT)
+    if (ROOT / "mutants").exists():
+        print(f"saved {save_results()} result(s) to {RESULTS.relative_to(ROOT)}")
     if rc:
         print(f"mutmut run exited {rc}", file=sys.stderr)
         return rc
