@@ -992,3 +992,28 @@ def test_torchrun_launches_ddp_training_from_the_cli(tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     assert "world size 2" in res.stderr
     check_ddp_outputs(tmp_path / "ddp")
+
+
+def test_a_gpu_checkpoints_rng_state_resumes_on_the_cpu(monkeypatch):
+    """A checkpoint written on a GPU holds a "cuda" RNG state; resuming it on the CPU restores the CPU generators
+    and leaves CUDA alone (touching it would fail on a machine without a GPU). Python's state may be lists, as
+    checkpoints before tuples were kept hold it."""
+    import random
+
+    from basset.train import _rng_state, _set_rng_state
+
+    def no_cuda(*_):
+        raise AssertionError("torch.cuda touched on the CPU")
+
+    monkeypatch.setattr(torch.cuda, "set_rng_state_all", no_cuda)
+    monkeypatch.setattr(torch.cuda, "get_rng_state_all", no_cuda)
+    cpu = torch.device("cpu")
+    state = {**_rng_state(cpu), "cuda": [torch.zeros(16, dtype=torch.uint8)]}
+    assert "cuda" not in _rng_state(cpu)
+    want = (torch.rand(3), np.random.random(3), random.random())
+    state["python"] = [list(x) if isinstance(x, tuple) else x for x in state["python"]]
+    _set_rng_state(state, cpu)
+    got = (torch.rand(3), np.random.random(3), random.random())
+    torch.testing.assert_close(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+    assert got[2] == want[2]

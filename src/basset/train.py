@@ -243,18 +243,14 @@ def _rng_state(device: torch.device) -> dict:
     state = {
         "torch": torch.get_rng_state(),
         "numpy": [np_state[0], np_state[1].tolist(), int(np_state[2]), int(np_state[3]), float(np_state[4])],
-        "python": _plain(random.getstate()),
+        "python": random.getstate(),  # tuples: torch.load(weights_only=True) reads them
     }
     if device.type == "cuda":
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
 
 
-def _plain(obj):
-    return [_plain(o) for o in obj] if isinstance(obj, (tuple, list)) else obj
-
-
-def _tupled(obj):
+def _tupled(obj):  # checkpoints written before 2026-12 hold the Python state as lists
     return tuple(_tupled(o) for o in obj) if isinstance(obj, list) else obj
 
 
