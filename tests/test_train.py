@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -1017,3 +1018,25 @@ def test_a_gpu_checkpoints_rng_state_resumes_on_the_cpu(monkeypatch):
     torch.testing.assert_close(got[0], want[0])
     np.testing.assert_array_equal(got[1], want[1])
     assert got[2] == want[2]
+
+
+def test_what_train_returns_and_the_timing_it_records(h5, tmp_path, monkeypatch):
+    """The returned summary names the files that were written and times the call; each epoch's seconds are
+    rounded to the millisecond and fit inside the call. The bar is shown by default."""
+    import time
+
+    bars = []
+    monkeypatch.setattr(bt, "progress_bar", lambda *args, **kwargs: bars.append(Bar(*args, **kwargs)) or bars[-1])
+    out = tmp_path / "run"
+    t0 = time.perf_counter()
+    res = train(h5, out, CFG, dict(OPTS, max_epochs=2), **RUN)
+    elapsed = time.perf_counter() - t0
+    assert res["model"] == str(out / "model.pt") and res["history_path"] == str(out / "history.tsv")
+    assert res["checkpoint_path"] == str(out / "checkpoint.pt")
+    for key in ("model", "history_path", "checkpoint_path"):
+        assert Path(res[key]).is_file(), key
+    assert 0 < res["seconds"] <= elapsed
+    seconds = [row["seconds"] for row in res["history"]]
+    assert len(seconds) == 2 and all(s == round(s, 3) and 0 < s for s in seconds)
+    assert sum(seconds) <= res["seconds"] + 0.002  # the epochs lie inside the call
+    assert len(bars) == 2  # one bar per epoch, by default

@@ -51,7 +51,7 @@ def read_equivalent(path: Path = EQUIVALENT) -> dict[str, str]:
 
 # Mutants equivalent by a rule: every line the mutant changes lies in a statement of one of these kinds.
 # - a logging call: only the text or level of a log line changes (the logs are read by people, not code);
-# - the default of a parameter that only sizes the work (batch_size, chunk_size, block): results do not depend on it,
+# - the default of a parameter that only sizes the work (batch_size, chunk_size, block_rows, buffer_blocks, ...): results do not depend on it,
 #   which tests/test_*.py check where it matters (batched == unbatched);
 # - a progress bar's label (tqdm desc=/unit=);
 # - a device argument dropped or set to None (`device=x.device`, `.to(device)`, a positional `device`): the tests run
@@ -60,7 +60,7 @@ def read_equivalent(path: Path = EQUIVALENT) -> dict[str, str]:
 #   first argument (the key, file or option that the error names is that first argument, and tests check it).
 RULES = {
     "log": re.compile(r"^\s*(log|logger|logging)\.(debug|info|warning|error|exception)\("),
-    "work size default": re.compile(r"\b(batch_size|chunk_size|block_rows|max_elements)\s*(:\s*int\s*)?=\s*\d+"),
+    "work size default": re.compile(r"\b(batch_size|valid_batch_size|chunk_size|block_rows|buffer_blocks|loader_chunk|max_elements)\s*(:\s*int\s*)?=\s*\d+"),
     "progress label": re.compile(r"\b(desc|unit)\s*=\s*[\"'f]"),
 }
 
