@@ -60,7 +60,8 @@ def read_equivalent(path: Path = EQUIVALENT) -> dict[str, str]:
 #   first argument (the key, file or option that the error names is that first argument, and tests check it).
 RULES = {
     "log": re.compile(r"^\s*(log|logger|logging)\.(debug|info|warning|error|exception)\("),
-    "work size default": re.compile(r"\b(batch_size|valid_batch_size|chunk_size|block_rows|buffer_blocks|loader_chunk|max_elements)\s*(:\s*int\s*)?=\s*\d+"),
+    "work size default": re.compile(r"\b(batch_size|valid_batch_size|chunk_size|block_rows|buffer_blocks|loader_chunk"
+                                    r"|max_elements)\s*(:\s*int\s*)?=\s*\d+"),
     "progress label": re.compile(r"\b(desc|unit)\s*=\s*[\"'f]"),
 }
 
