@@ -115,7 +115,8 @@ def test_vectorised_influence_matches_hook_loop(batch_norm, shortcut):
 @pytest.mark.parametrize("arch", ["one-conv-layer", "no-pool-first", "wide-second", "three-conv"])
 def test_influence_of_other_architectures_matches_hook_loop(arch):
     """One conv layer (no second convolution for the shortcut), no pooling after the first ReLU, a wide second
-    convolution, a third conv block after the shortcut's second convolution: the vectorised result is the hook loop's, with and without the shortcut."""
+    convolution, a third conv block after the shortcut's second convolution: the vectorised result is the hook
+    loop's, with and without the shortcut."""
     kw = {"one-conv-layer": dict(filters=(5,), widths=(7,), pools=(4,)),
           "no-pool-first": dict(filters=(5, 4), widths=(4, 3), pools=(0, 3)),
           "wide-second": dict(filters=(5, 4), widths=(3, 8), pools=(2, 2)),

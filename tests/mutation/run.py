@@ -157,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         return _score(args.readme)
     restored = restore_results()
     if restored:
-        print(f"restored {restored} result(s) from {RESULTS.relative_to(ROOT)}; mutmut keeps those of unchanged functions")
+        print(f"restored {restored} result(s) from {RESULTS.relative_to(ROOT)}; "
+              "mutmut keeps those of unchanged functions")
         generate(args.max_children)
     if (ROOT / "mutants").exists():
         print(f"refreshed {refresh_unmutated()} unmutated source file(s) under mutants/")

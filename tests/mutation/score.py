@@ -51,7 +51,8 @@ def read_equivalent(path: Path = EQUIVALENT) -> dict[str, str]:
 
 # Mutants equivalent by a rule: every line the mutant changes lies in a statement of one of these kinds.
 # - a logging call: only the text or level of a log line changes (the logs are read by people, not code);
-# - the default of a parameter that only sizes the work (batch_size, chunk_size, block_rows, buffer_blocks, ...): results do not depend on it,
+# - the default of a parameter that only sizes the work (batch_size, chunk_size, block_rows, buffer_blocks, ...):
+#   results do not depend on it,
 #   which tests/test_*.py check where it matters (batched == unbatched);
 # - a progress bar's label (tqdm desc=/unit=);
 # - a device argument dropped or set to None (`device=x.device`, `.to(device)`, a positional `device`): the tests run
