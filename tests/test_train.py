@@ -1040,3 +1040,18 @@ def test_what_train_returns_and_the_timing_it_records(h5, tmp_path, monkeypatch)
     assert len(seconds) == 2 and all(s == round(s, 3) and 0 < s for s in seconds)
     assert sum(seconds) <= res["seconds"] + 0.002  # the epochs lie inside the call
     assert len(bars) == 2  # one bar per epoch, by default
+
+
+def test_the_epoch_log_counts_steps_and_the_default_seed_is_one(h5, tmp_path, caplog):
+    """Each epoch's log line gives its optimiser steps (320 training rows in batches of 32: 10); without a seed the
+    run is the run with seed 1, and another seed gives another run."""
+    opts = dict(OPTS, max_epochs=1)
+    settings = {k: v for k, v in RUN.items() if k != "seed"}
+    with caplog.at_level(logging.INFO, logger="basset.train"):
+        default = train(h5, tmp_path / "a", CFG, opts, progress=False, **settings)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("epoch 0:")]
+    assert len(lines) == 1 and lines[0].endswith(" s, 10 steps)")
+    one = train(h5, tmp_path / "b", CFG, opts, progress=False, seed=1, **settings)
+    other = train(h5, tmp_path / "c", CFG, opts, progress=False, seed=2, **settings)
+    assert default["history"][0]["valid_loss"] == one["history"][0]["valid_loss"]
+    assert default["history"][0]["valid_loss"] != other["history"][0]["valid_loss"]
