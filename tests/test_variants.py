@@ -2249,3 +2249,20 @@ def test_summaries_accumulate_in_float64_and_handle_no_targets():
         empty = summaries(np.zeros((2, 0), dtype=np.float32), None)
     assert empty["max_abs_sad"].tolist() == [0.0, 0.0] and empty["top_target"].tolist() == [0, 0]
     assert empty["max_abs_sad"].dtype == np.float32
+
+
+def test_read_sad_tsv_parses_nan_in_numbers_and_keeps_numeric_looking_target_names(tmp_path):
+    """A per-target TSV as people edit it: "nan" and "NaN" in the score columns are missing values (floats), while
+    the IDs, alleles and targets named "007" and "1" stay text; swapped reads as a boolean whatever its case."""
+    path = tmp_path / "sad.tsv"
+    path.write_text("chrom\tpos\tid\tref\talt\tswapped\tmean_sad\tmax_abs_sad\ttop_target\t007\t1\n"
+                    "1\t10\tNA\tA\tG\tTrue\tnan\tNaN\t007\tnan\t0.5\n"
+                    "chr2\t20\t1e5\tC\tT\tfalse\t0.25\t0.5\t1\t0.1\tNaN\n")
+    df = read_sad(path)
+    assert df["chrom"].tolist() == ["1", "chr2"] and df["id"].tolist() == ["NA", "1e5"]
+    assert df["top_target"].tolist() == ["007", "1"] and df["swapped"].tolist() == [True, False]
+    for col in ("mean_sad", "max_abs_sad", "007", "1"):
+        assert df[col].dtype == np.float64, col
+    assert np.isnan(df.loc[0, "mean_sad"]) and np.isnan(df.loc[0, "max_abs_sad"]) and df.loc[1, "mean_sad"] == 0.25
+    assert np.isnan(df.loc[0, "007"]) and np.isnan(df.loc[1, "1"]) and df.loc[0, "1"] == 0.5
+    assert df.attrs["target_names"] == ["007", "1"] and df["pos"].tolist() == [10, 20]
