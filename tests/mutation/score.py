@@ -97,14 +97,20 @@ def _statement_lines(source: str) -> list[tuple[int, int, str]]:
 LINE_RULES = ("work size default", "progress label")  # the change itself must lie inside the rule's match
 
 
-def _changed_span(x: str, y: str) -> tuple[int, int]:
-    """``(start, end)`` of the part of line ``x`` that differs from line ``y`` (common prefix and suffix removed)."""
+def _common_ends(x, y) -> tuple[int, int]:
+    """Lengths of the common prefix and of the common suffix (not overlapping it) of two sequences."""
     p = 0
     while p < min(len(x), len(y)) and x[p] == y[p]:
         p += 1
     q = 0
     while q < min(len(x), len(y)) - p and x[len(x) - 1 - q] == y[len(y) - 1 - q]:
         q += 1
+    return p, q
+
+
+def _changed_span(x: str, y: str) -> tuple[int, int]:
+    """``(start, end)`` of the part of line ``x`` that differs from line ``y`` (common prefix and suffix removed)."""
+    p, q = _common_ends(x, y)
     return p, len(x) - q
 
 
@@ -136,12 +142,7 @@ _DEVICE = re.compile(r"^,?(device=)?(\w+\.)*(device|dev),?$")
 def _device_only(x: str, y: str) -> bool:
     """Line ``y`` is ``x`` with one device expression removed or replaced by None (compared token by token)."""
     tx, ty = re.findall(r"\w+|[^\w\s]", x), re.findall(r"\w+|[^\w\s]", y)
-    p = 0
-    while p < min(len(tx), len(ty)) and tx[p] == ty[p]:
-        p += 1
-    q = 0
-    while q < min(len(tx), len(ty)) - p and tx[len(tx) - 1 - q] == ty[len(ty) - 1 - q]:
-        q += 1
+    p, q = _common_ends(tx, ty)
     gone, new = "".join(tx[p : len(tx) - q]), "".join(ty[p : len(ty) - q])
     return bool(_DEVICE.match(gone)) and new in ("", "None", ",")
 
