@@ -8,6 +8,8 @@ against mutmut's mutated sources under ``mutants/src`` with that mutant switched
 that has imported torch and basset once: a second or two per mutant). It prints ``killed`` or ``survived`` per
 mutant. ``--record`` writes each kill into mutmut's results (a failing test kills a mutant whichever tests ran);
 a survival is not recorded, since only the chosen tests ran. Run ``run.py --save`` afterwards to keep the results.
+Record only into modules that mutmut is not running at that moment: mutmut rewrites a file's results from memory
+after each of its mutants, which would drop the recorded kills.
 """
 
 from __future__ import annotations
