@@ -32,7 +32,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
-from score import read_scope  # noqa: E402
+from score import module_of, read_scope  # noqa: E402
 
 
 def refresh_unmutated(root: Path = ROOT) -> int:
@@ -116,10 +116,10 @@ def restore_results(root: Path = ROOT, path: Path = RESULTS) -> int:
         return 0
     n = 0
     for rel, data in json.loads(path.read_text()).items():
-        module = rel[: -len(".py")].replace("/", ".").removeprefix("src.")
+        meta = root / "mutants" / f"{rel}.meta"
+        module = module_of(meta, root / "mutants")
         codes = {f"{module}.{func}__mutmut_{i + 1}": code for func, row in data["codes"].items()
                  for i, code in enumerate(row)}
-        meta = root / "mutants" / f"{rel}.meta"
         meta.parent.mkdir(parents=True, exist_ok=True)
         meta.write_text(json.dumps({"exit_code_by_key": codes, "hash_by_function_name": data["hash_by_function_name"],
                                     "durations_by_key": {}, "estimated_durations_by_key": {}}))

@@ -27,9 +27,10 @@ ROOT = HERE.parents[1]
 
 def record_kills(killed: dict[str, int], root: Path = ROOT) -> int:
     """Write exit codes of killed mutants into mutmut's ``.meta`` files; returns how many were written."""
+    from run import _metas
+
     n = 0
-    for meta in (root / "mutants" / "src").rglob("*.py.meta"):
-        data = json.loads(meta.read_text())
+    for meta, data in _metas(root):
         hit = {k: v for k, v in killed.items() if k in data["exit_code_by_key"]}
         if hit:
             data["exit_code_by_key"].update(hit)
