@@ -16,6 +16,18 @@ from pathlib import Path
 import pytest
 
 
+def this_basset_env(**extra: str) -> dict[str, str]:
+    """The environment for a subprocess that must import the basset these tests imported (``src/`` of this
+    checkout, or mutmut's mutated copy under ``mutants/src``), not whichever one is installed: ``PYTHONPATH``
+    starts with its folder."""
+    import basset
+
+    env = {**os.environ, **extra}
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(basset.__file__).resolve().parents[1]),
+                                         *filter(None, [os.environ.get("PYTHONPATH")])])
+    return env
+
+
 @pytest.fixture
 def small_tmpfs(tmp_path):
     """A 256 KiB tmpfs mounted on a fresh folder (skipped unless root and ``mount`` works); unmounted after."""

@@ -7,13 +7,14 @@ import sys
 from pathlib import Path
 
 import h5py
-from conftest import fill_up, leftovers
+from conftest import fill_up, leftovers, this_basset_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def basset(cwd, *args):
-    return subprocess.run([sys.executable, "-m", "basset.cli", "-q", *args], cwd=cwd, capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "basset.cli", "-q", *args], cwd=cwd, capture_output=True, text=True,
+                          env=this_basset_env())
 
 
 def test_help_lists_every_command():

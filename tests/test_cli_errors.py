@@ -17,6 +17,7 @@ from pathlib import Path
 
 import h5py
 import pytest
+from conftest import this_basset_env
 from test_cli import _small_model
 
 from basset import cli
@@ -338,7 +339,8 @@ def test_good_arguments_pass_the_checks(run):
 def test_end_to_end_one_line_and_exit_2(tmp_path, argv, status, expected):
     """The real process: ``python -m basset.cli`` (what the ``basset`` script runs)."""
     (tmp_path / "s.tsv").write_text("name\tpeaks\n")
-    res = subprocess.run([sys.executable, "-m", "basset.cli", *argv], cwd=tmp_path, capture_output=True, text=True)
+    res = subprocess.run([sys.executable, "-m", "basset.cli", *argv], cwd=tmp_path, capture_output=True, text=True,
+                         env=this_basset_env())
     assert res.returncode == status, res.stderr
     if status == 2:
         assert res.stderr == expected

@@ -77,3 +77,26 @@ def test_results_round_trip_through_the_committed_file(tmp_path):
     back = json.loads(meta.read_text())
     assert back["exit_code_by_key"] == {**codes, "basset.ism.x_f__mutmut_2": None}
     assert back["hash_by_function_name"] == hashes
+
+
+def test_also_lines_add_tests_that_start_processes_after_the_own_ones(tmp_path):
+    """own.py: a function's covering tests are cut to its module's files and sorted by duration; an ``also`` line
+    adds tests that mutmut cannot see calling it (the code runs in other processes), after the others, also for a
+    function no recorded test calls."""
+    from own import OwnTests, read_also, read_own_tests
+
+    own_txt = tmp_path / "own.txt"
+    own_txt.write_text("basset.m  tests/test_m.py  # the module's own file\n"
+                       "also basset.m.x_f basset.m.x_g tests/test_m.py::test_ddp tests/test_m.py::test_run\n")
+    own, also = read_own_tests(own_txt), read_also(own_txt)
+    assert own == {"basset.m": ("tests/test_m.py",)}
+    assert also == {f"basset.m.x_{f}": ("tests/test_m.py::test_ddp", "tests/test_m.py::test_run") for f in "fg"}
+    durations = {"tests/test_m.py::test_ddp": 0.001, "tests/test_m.py::slow": 2.0, "tests/test_m.py::fast": 0.5,
+                 "tests/test_other.py::t": 0.1}
+    lookup = OwnTests({"basset.m.x_f": ["tests/test_m.py::slow", "tests/test_other.py::t", "tests/test_m.py::fast"],
+                       "basset.m.x_h": ["tests/test_m.py::fast"]}, own, durations, also)
+    assert lookup["basset.m.x_f"] == ["tests/test_m.py::fast", "tests/test_m.py::slow", "tests/test_m.py::test_ddp",
+                                      "tests/test_m.py::test_run"]
+    assert lookup.get("basset.m.x_g") == ["tests/test_m.py::test_ddp", "tests/test_m.py::test_run"]
+    assert lookup["basset.m.x_h"] == ["tests/test_m.py::fast"]
+    assert lookup.get("basset.m.x_nobody", "none") == "none"

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import fill_up, leftovers
+from conftest import fill_up, leftovers, this_basset_env
 
 from basset.bed import read_peaks, read_sites
 from basset.config import check_config, check_model, check_split
@@ -191,7 +191,8 @@ def test_a_genome_that_is_neither_fasta_nor_sizes_is_refused(tmp_path):
 
 
 def _cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "basset.cli", *args], capture_output=True, text=True, cwd=cwd)
+    return subprocess.run([sys.executable, "-m", "basset.cli", *args], capture_output=True, text=True, cwd=cwd,
+                          env=this_basset_env())
 
 
 def test_cli_merge_peaks_with_a_sizes_file_and_a_bad_genome(tmp_path):

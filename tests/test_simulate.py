@@ -1076,3 +1076,12 @@ def test_check_programs_at_parse_time():
     samples.loc["hep_2", "group"] = ""
     with pytest.raises(ConfigError, match=r"simulate\.programs: sample 'hep_2' has group ''"):
         check_programs(samples, {"enabled": True})
+
+
+def test_summary_lists_each_truth_tables_columns(case):
+    """The summary's ``truth_columns`` (returned, and written to truth/simulation.json) names each truth table by its output key, with the
+    columns of the file's header in order."""
+    written = json.loads(case["out"]["summary"].read_text())["truth_columns"]
+    assert written == case["summary"]["truth_columns"]
+    assert written == {key: (case["out"][key]).read_text().split("\n", 1)[0].split("\t")
+                       for key in ("sites", "motif_instances", "snps")}

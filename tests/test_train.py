@@ -6,6 +6,8 @@ import json
 import logging
 import math
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -19,12 +21,12 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 import torch.nn.functional as F
-from conftest import fill_up, leftovers
+from conftest import fill_up, leftovers, this_basset_env
 
 import basset.train as bt
 from basset.config import schema_defaults
 from basset.dataset import SPLITS, H5Batches
-from basset.errors import ConfigError
+from basset.errors import ConfigError, InputError
 from basset.fileio import DiskFullError
 from basset.metrics import auroc
 from basset.models import build_model, cpu_state, load_model, model_config, save_model
@@ -179,13 +181,14 @@ class Bar:
     """A stand-in for the tqdm progress bar."""
 
     def __init__(self, total, enabled=True, desc=None, unit="it"):
-        self.total, self.n, self.closed, self.postfix = total, 0, False, None
+        self.total, self.n, self.closed, self.postfix, self.postfixes = total, 0, False, None, []
 
     def update(self, n):
         self.n += n
 
     def set_postfix(self, **kwargs):
         self.postfix = kwargs
+        self.postfixes.append((self.n, kwargs))
 
     def close(self):
         self.closed = True
@@ -421,6 +424,97 @@ def test_amp_dtype():
     assert bt.amp_dtype(True, cpu) is torch.bfloat16 and bt.amp_dtype(False, cuda) is None
 
 
+def test_amp_on_the_cpu_trains_and_validates_in_bf16(h5, tmp_path):
+    """``amp: true`` on the CPU: the loss, the steps and the validation run under bf16 autocast. With lr 1e-12 the
+    weights stay the initial ones to float precision in both runs, so the losses differ by the arithmetic alone:
+    a little, not much."""
+    model, (codes, targets) = plain_model(), batch(16)
+    with torch.no_grad():
+        bf16, fp32 = loss_fn(model, codes, targets, torch.bfloat16).item(), loss_fn(model, codes, targets).item()
+    assert bf16 != fp32 and bf16 == pytest.approx(fp32, rel=0.02)
+    rows = {amp: train(h5, tmp_path / str(amp), CFG, dict(OPTS, max_epochs=1, amp=amp, lr=1e-12), progress=False,
+                       max_train_batches=3, **RUN)["history"][0] for amp in (True, False)}
+    for key in ("train_loss", "valid_loss"):
+        assert rows[True][key] != rows[False][key] and rows[True][key] == pytest.approx(rows[False][key], rel=0.02)
+
+
+def test_the_epoch_progress_bar_counts_batches(h5, tmp_path, capsys):
+    """``progress``: a bar per epoch on stderr, labelled with the epoch, counting the epoch's batches."""
+    train(h5, tmp_path / "bar", CFG, dict(OPTS, max_epochs=1), progress=True, max_train_batches=2, **RUN)
+    err = capsys.readouterr().err
+    assert "epoch 0:   0%|" in err and "| 0/2 [" in err and "batch/s]" in err
+    train(h5, tmp_path / "quiet", CFG, dict(OPTS, max_epochs=1), progress=False, max_train_batches=2, **RUN)
+    assert "epoch 0" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("batch_size", [1, 32])
+def test_a_dataset_without_a_train_split_is_refused(h5, tmp_path, batch_size):
+    """A dataset holding no train split (one built for evaluation) has 0 training sites, fewer than any batch."""
+    copy = tmp_path / "no_train.h5"
+    shutil.copy(h5, copy)
+    with h5py.File(copy, "a") as f:
+        del f["train"]
+    with pytest.raises(ConfigError, match=rf"^train.batch_size: {batch_size} is more than the 0 training sites of "
+                                          rf"{re.escape(str(copy))}$"):
+        bt.set_up(copy, tmp_path / "out", CFG, full_opts({**OPTS, "batch_size": batch_size}))
+
+
+def test_a_model_config_without_a_preset_is_the_basset_preset():
+    assert bt._validated_model_config({}) == model_config("basset")
+    assert bt._validated_model_config({"conv_filters": [8, 8, 8]}) == model_config("basset", conv_filters=[8, 8, 8])
+    assert bt._validated_model_config({"preset": "cpu"}) == model_config("cpu")
+
+
+class RunsCode:
+    """Unpickling it makes a directory: it stands for the code that a pickled file from elsewhere could run."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return os.mkdir, (self.path,)
+
+
+def test_a_checkpoint_holding_code_is_refused_and_never_run(h5, tmp_path):
+    """A checkpoint.pt with pickled objects besides tensors and plain values is not loaded (so their code never
+    runs): an error names it and says how to start over, which then works. A file that is not a checkpoint, or
+    another program's dict, is refused the same way."""
+    out, ran = tmp_path / "run", tmp_path / "code_ran"
+    out.mkdir()
+    ckpt = out / "checkpoint.pt"
+    torch.save({"state_dict": {}, "optimizer": {}, "epoch": 0, "config": {}, "n_targets": T, "x": RunsCode(ran)}, ckpt)
+    run = dict(OPTS, max_epochs=1)
+    start_over = "delete it, or train with --restart (resume: false), to start over"
+    with pytest.raises(InputError) as err:
+        train(h5, out, CFG, run, progress=False, max_train_batches=1, **RUN)
+    assert str(err.value) == (f"{ckpt}: holds pickled Python objects (posix.mkdir) besides tensors and plain values, "
+                              f"which are not loaded (a checkpoint from another program?): {start_over}")
+    assert not ran.exists()
+    assert train(h5, out, CFG, run, resume=False, progress=False, max_train_batches=1, **RUN)["epochs"] == 1
+    assert not ran.exists() and torch.load(ckpt, weights_only=True)["epoch"] == 0
+    whole = ckpt.read_bytes()
+    for damaged in (b"not a checkpoint\n", whole[: len(whole) // 2]):
+        ckpt.write_bytes(damaged)
+        with pytest.raises(InputError) as err:
+            train(h5, out, CFG, run, progress=False, max_train_batches=1, **RUN)
+        assert str(err.value) == (f"{ckpt}: is not a readable checkpoint (not a PyTorch file, or a damaged one): "
+                                  f"{start_over}")
+    torch.save({"weights": torch.zeros(2)}, ckpt)
+    with pytest.raises(InputError) as err:
+        train(h5, out, CFG, run, progress=False, max_train_batches=1, **RUN)
+    assert str(err.value) == f"{ckpt}: is not a basset training checkpoint: {start_over}"
+
+
+def test_a_model_file_holding_code_does_not_count_as_the_best_weights(tmp_path):
+    """_holds_weights loads with weights_only: a model.pt with the right weights and epoch but pickled code besides
+    is not taken as written (it is rewritten), and its code does not run."""
+    state, ran = cpu_state(plain_model()), tmp_path / "code_ran"
+    torch.save({"state_dict": state, "epoch": 4}, tmp_path / "plain.pt")
+    torch.save({"state_dict": state, "epoch": 4, "x": RunsCode(ran)}, tmp_path / "code.pt")
+    assert bt._holds_weights(tmp_path / "plain.pt", state, 4) and not bt._holds_weights(tmp_path / "plain.pt", state, 3)
+    assert not bt._holds_weights(tmp_path / "code.pt", state, 4) and not ran.exists()
+
+
 def test_seed_sets_the_initial_weights_and_the_data_order(h5, tmp_path, monkeypatch):
     states = [cpu_state(bt.set_up(h5, tmp_path / str(i), CFG, full_opts(OPTS, seed=seed)).model)
               for i, seed in enumerate((3, 3, 4))]
@@ -559,10 +653,14 @@ def test_run_epoch_mean_loss_steps_cap_and_augmentation():
     loss, steps = bt.run_epoch(model, opt, batches, torch.device("cpu"), rc_gen=torch.Generator().manual_seed(5))
     assert steps == 4 and loss == pytest.approx(np.mean(flipped), rel=1e-6)
     assert np.mean(flipped) != pytest.approx(np.mean(losses), rel=1e-6)
-    many = [batch(16, seed=s % 4) for s in range(50)]
-    bar = Bar(50)
+    many = [batch(16, seed=s % 4) for s in range(101)]
+    bar = Bar(101)
     bt.run_epoch(model, opt, many, torch.device("cpu"), bar=bar)
-    assert bar.n == 50 and set(bar.postfix) == {"loss"}
+    # the running mean loss, shown after steps 50 and 100 only
+    shown = [(n, {"loss": f"{np.mean([losses[i % 4] for i in range(n)]):.4f}"}) for n in (50, 100)]
+    assert bar.n == 101 and bar.postfixes == shown
+    loss, steps = bt.run_epoch(model, opt, batches[:1], torch.device("cpu"))
+    assert steps == 1 and loss == pytest.approx(losses[0], rel=1e-6)  # one step: its own loss
 
 
 def test_train_step_flips_steps_and_bounds_the_norm():
@@ -819,7 +917,7 @@ def test_killed_training_ends_with_the_best_model(h5, tmp_path):
     killed = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, str(script), str(h5), str(killed), json.dumps(CFG), json.dumps(opts),
                              json.dumps(RUN), json.dumps(aurocs)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+                            text=True, env=this_basset_env())
     try:
         log = []
         for line in proc.stdout:
@@ -833,6 +931,8 @@ def test_killed_training_ends_with_the_best_model(h5, tmp_path):
     assert proc.returncode == -signal.SIGKILL, "".join(log)[-3000:]
     ckpt = torch.load(killed / "checkpoint.pt", weights_only=True)
     assert ckpt["best_epoch"] == 2 and 3 <= ckpt["epoch"] < 6  # killed after the best epoch, before the end
+    mid = torch.load(killed / "model.pt", weights_only=True)  # written when epoch 2 was best: usable as it is
+    assert mid["epoch"] == 2 and mid["valid_auroc"] == 0.9 and same_state(mid["state_dict"], ckpt["best_state"])
     (killed / "model.pt").unlink()
     assert killable["run"](h5, killed, CFG, opts, RUN, aurocs)["epochs"] == 7
     killable["run"](h5, tmp_path / "straight", CFG, opts, RUN, aurocs)
@@ -928,6 +1028,13 @@ def _ddp_worker(rank, world, port, codes, targets, h5, out):
     dist.barrier()
     os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world))
     train(h5, os.path.join(out, "ddp"), CFG, dict(OPTS, max_epochs=2, device="cpu"), progress=False, **RUN)
+    torch.save(torch.rand(8), os.path.join(out, f"draws{rank}.pt"))  # the dropout stream after the same steps
+    # (3) early stopping decided by rank 0 alone (it validates; the scripted AUROCs fall after epoch 0)
+    aurocs = iter([0.7, 0.6, 0.5, 0.4])
+    bt.evaluate = lambda *a, **k: {"loss": 1.0, "auroc": np.zeros(T), "mean_auroc": next(aurocs), "n": 96}
+    res = train(h5, os.path.join(out, "stop"), CFG, dict(OPTS, max_epochs=4, patience=1, min_epochs=1, device="cpu"),
+                progress=False, **RUN)
+    torch.save({"epochs": res["epochs"], "stopped_early": res["stopped_early"]}, os.path.join(out, f"stop{rank}.pt"))
 
 
 @pytest.fixture(scope="module")
@@ -962,6 +1069,21 @@ def test_train_under_ddp(ddp_run):
     check_ddp_outputs(ddp_run[0] / "ddp")
 
 
+def test_ddp_ranks_draw_their_own_dropout_masks(ddp_run):
+    """After the same steps, the two ranks' torch generators differ: rank 1 is seeded apart from rank 0, so the
+    ranks drop different units (one process on the doubled batch would draw different masks for its halves)."""
+    out = ddp_run[0]
+    assert not torch.equal(torch.load(out / "draws0.pt"), torch.load(out / "draws1.pt"))
+
+
+def test_ddp_ranks_stop_early_together(ddp_run):
+    """Rank 0 alone validates and decides to stop (after epoch 1: one epoch without improvement, patience 1); the
+    decision reaches rank 1, which stops after the same epoch instead of waiting for a step rank 0 never takes."""
+    out = ddp_run[0]
+    for rank in range(2):
+        assert torch.load(out / f"stop{rank}.pt") == {"epochs": 2, "stopped_early": True}, rank
+
+
 def check_ddp_outputs(out):
     """Rank 0's files of a 2-epoch DDP run: the history, model.pt holding the best epoch's weights, which are
     trained ones (the ranks ran steps; rank 0's initial weights are seed 3's)."""
@@ -989,7 +1111,7 @@ def test_torchrun_launches_ddp_training_from_the_cli(tmp_path):
     opts = [f"{k}={json.dumps(v)}" for k, v in {**OPTS, "device": "cpu"}.items()]
     res = subprocess.run([*torchrun, "-m", "basset.cli", "-q", "train", "--dataset", str(h5), "--out",
                           str(tmp_path / "ddp"), "--preset", "cpu", "--seed", "3", "--model", *model, "--set", *opts],
-                         capture_output=True, text=True, timeout=300)
+                         capture_output=True, text=True, timeout=300, env=this_basset_env())
     assert res.returncode == 0, res.stderr[-3000:]
     assert "world size 2" in res.stderr
     check_ddp_outputs(tmp_path / "ddp")

@@ -42,6 +42,7 @@ from basset.sad import (
 )
 from basset.sadfile import (
     STATUSES,
+    SUMMARY_COLUMNS,
     _tsv_rows,
     merge_sad_files,
     sad_target_columns,
@@ -2038,7 +2039,8 @@ def test_merging_refuses_a_shard_of_other_settings(scale_data, tmp_path, differs
         kw = {"dtype": "float32"} if differs == "dtype" else {"weights": {SCALE_TARGETS[0]: 1.0}}
         odd = _scale_score(fa, vcf, other, shard=(2, 3), **kw)[1]["out_path"]
     with pytest.raises(InputError, match=rf"{re.escape(str(odd))}: its targets, precision or weights differ from "
-                                         rf"those of {re.escape(str(same[0]))}"):
+                                         rf"those of {re.escape(str(same[0]))}: shards of one VCF must come from "
+                                         r"the same model and settings$"):
         merge_sad_files([same[0], odd, same[1]], tmp_path / "m.h5")
     assert not (tmp_path / "m.h5").exists()
 
@@ -2266,3 +2268,68 @@ def test_read_sad_tsv_parses_nan_in_numbers_and_keeps_numeric_looking_target_nam
     assert np.isnan(df.loc[0, "mean_sad"]) and np.isnan(df.loc[0, "max_abs_sad"]) and df.loc[1, "mean_sad"] == 0.25
     assert np.isnan(df.loc[0, "007"]) and np.isnan(df.loc[1, "1"]) and df.loc[0, "1"] == 0.5
     assert df.attrs["target_names"] == ["007", "1"] and df["pos"].tolist() == [10, 20]
+
+
+def test_sad_writer_that_cannot_open_its_table_leaves_no_file(tmp_path):
+    """The summary TSV cannot be created (its folder is a file) after the HDF5 file was opened: the error is
+    raised and neither file, nor a temporary, is left under any name."""
+    from basset.sadfile import SadWriter
+
+    (tmp_path / "afile").write_text("")
+    with pytest.raises(OSError):
+        SadWriter(tmp_path / "s.h5", ["t0"], table=tmp_path / "afile" / "s.tsv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_an_empty_sad_file_reads_as_an_empty_frame_of_the_right_types(tmp_path):
+    """A VCF with no variant left gives a SAD file of zero rows: every dataset empty, and a frame with the usual
+    columns and types (text chromosome, float32 SAD) rather than a made-up row or a float chromosome column."""
+    from basset.sadfile import SadWriter, read_sad_h5
+
+    SadWriter(tmp_path / "s.h5", ["t0", "t1"]).close()
+    with h5py.File(tmp_path / "s.h5") as f:
+        lengths = {name: f[name].shape[0] for name in ("sad", *(f"{g}/{k}" for g in ("variants", "summary")
+                                                                 for k in f[g]))}
+    assert set(lengths.values()) == {0} and len(lengths) == 12, lengths
+    for scored_only in (True, False):
+        df = read_sad_h5(tmp_path / "s.h5", scored_only=scored_only)
+        assert len(df) == 0 and df.columns.tolist()[:9] == list(SUMMARY_COLUMNS[:-1])
+        assert df["chrom"].dtype == object and (df[["t0", "t1"]].dtypes == np.float32).all()
+
+
+def test_sad_files_read_back_typed(scored):
+    """read_sad_h5: SAD columns float32 (as stored, not widened), attributes as plain Python values (a frame's
+    attrs go to JSON), an empty top target where a row was not scored; the summary TSV's NaN (a variant scored
+    where a target is NaN) is read as a number."""
+    from basset.sadfile import read_sad_h5
+
+    _, _, folder = scored
+    every = read_sad_h5(folder / "sad.h5", scored_only=False)
+    assert (every[TARGETS].dtypes == np.float32).all()
+    assert all(type(v) in (int, float, str, bool, list) for v in every.attrs.values()), every.attrs
+    json.dumps(every.attrs)
+    skipped = ~every["status"].isin(["ok", "swapped"])
+    assert skipped.any() and every.loc[skipped, "top_target"].tolist() == [""] * int(skipped.sum())
+    (folder / "nan.tsv").write_text("chrom\tpos\tid\tref\talt\tswapped\tmean_sad\tmax_abs_sad\ttop_target\tt0\n"
+                                    "chr1\t5\tnan\tA\tG\tFalse\tnan\t0.5\tt0\tNaN\n")
+    df = read_sad(folder / "nan.tsv")
+    assert df["id"].tolist() == ["nan"] and np.isnan(df["mean_sad"][0]) and np.isnan(df["t0"][0])
+    assert df["mean_sad"].dtype == np.float64 and df["max_abs_sad"][0] == 0.5
+
+
+def test_sad_tables_show_the_stored_values_with_six_significant_digits(tmp_path):
+    """The per-target TSV shows what the SAD file stores: float16 values (0.1 is stored as 0.0999756); the summary
+    columns are float32 summaries of the scores. Both printed by %.6g: small values keep a lower-case exponent."""
+    from basset.sadfile import SadWriter, write_sad_tsv
+
+    w = SadWriter(tmp_path / "s.h5", ["t0", "t1"], table=tmp_path / "s.tsv")
+    w.add(_writer_rows(["chr1"], ["ok"]), np.array([[0.1, 3e-7]]))
+    w.close()
+    summary = (tmp_path / "s.tsv").read_text().splitlines()[1].split("\t")
+    assert summary[6:9] == ["0.0500001", "0.1", "t0"]
+    write_sad_tsv(tmp_path / "s.h5", tmp_path / "t.tsv")
+    assert (tmp_path / "t.tsv").read_text().splitlines()[1].split("\t")[-2:] == ["0.0999756", "2.98023e-07"]
+    w = SadWriter(tmp_path / "f.h5", ["t0"], table=tmp_path / "f.tsv", dtype="float32")
+    w.add(_writer_rows(["chr1"], ["ok"]), np.array([[-1.5e-7]]))
+    w.close()
+    assert (tmp_path / "f.tsv").read_text().splitlines()[1].split("\t")[6:8] == ["-1.5e-07", "1.5e-07"]

@@ -44,7 +44,9 @@ from __future__ import annotations
 import logging
 import math
 import os
+import pickle
 import random
+import re
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -58,7 +60,7 @@ from . import layout, presets
 from .config import with_defaults
 from .dataset import Dataset, H5Batches
 from .device import resolve_device
-from .errors import ConfigError
+from .errors import ConfigError, InputError
 from .fileio import atomic_path
 from .logs import progress_bar
 from .metrics import auroc
@@ -358,11 +360,30 @@ def set_up(h5_path, outdir, model_config: dict, opts: dict) -> Run:
                own_group, model, make_optimizer(model, opts))
 
 
+def _load_checkpoint(path: Path) -> dict:
+    """A checkpoint's contents, loaded with ``weights_only`` (tensors and plain values; never code). A file that
+    holds other pickled objects, or is not a checkpoint, raises :class:`InputError` saying how to start over."""
+    start_over = "delete it, or train with --restart (resume: false), to start over"
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as err:
+        found = re.search(r"unsupported GLOBAL (\S+)", str(err))
+        if found:
+            raise InputError(path, f"holds pickled Python objects ({found.group(1)}) besides tensors and plain "
+                                   f"values, which are not loaded (a checkpoint from another program?): {start_over}"
+                             ) from err
+        raise InputError(path, f"is not a readable checkpoint (not a PyTorch file, or a damaged one): {start_over}"
+                         ) from err
+    if not isinstance(ckpt, dict) or not {"state_dict", "optimizer", "epoch", "config", "n_targets"} <= ckpt.keys():
+        raise InputError(path, f"is not a basset training checkpoint: {start_over}")
+    return ckpt
+
+
 def resume_run(run: Run, enabled: bool = True) -> Record:
     """The :class:`Record` to continue from: the checkpoint's when ``enabled`` and one made with the same model,
     dataset and optimiser settings exists (model, optimiser and RNG states are restored), else a fresh one."""
     ckpt_path = run.path("checkpoint")
-    ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True) if enabled and ckpt_path.exists() else None
+    ckpt = _load_checkpoint(ckpt_path) if enabled and ckpt_path.exists() else None
     if ckpt is not None and _stale(ckpt, run.cfg, run.info["n_targets"], run.opts):
         log.warning("%s was made with another model, dataset or optimiser settings: starting over", ckpt_path)
         ckpt = None

@@ -11,6 +11,11 @@ A module marked ``--every-test`` in own_tests.txt gets every test of its files i
 finds the covering tests by recording which test calls a function, and a module- or session-scoped fixture calls
 it once, inside the first test that asks for it: the other tests that read the fixture's output would never run on
 a mutant (the simulation's writers run once per module, in a fixture, and are read by every file check).
+
+A line ``also FUNCTION... TEST-ID...`` adds tests to the mutants of the functions named (mangled names such as
+``basset.train.x_end_epoch``; the test ids hold ``::``). mutmut records the calls made in its own test process
+only: code that runs in processes a test starts (the DDP ranks of ``mp.spawn`` and ``torchrun``) is never
+associated with those tests, which are the only ones that reach it.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 
 
 EVERY = "--every-test"
+ALSO = "also"
 
 
 def read_own_tests(path: Path = HERE / "own_tests.txt") -> dict[str, tuple[str, ...]]:
@@ -30,9 +36,21 @@ def read_own_tests(path: Path = HERE / "own_tests.txt") -> dict[str, tuple[str, 
     own = {}
     for line in path.read_text().splitlines():
         words = line.split("#", 1)[0].split()
-        if words:
+        if words and words[0] != ALSO:
             own[words[0]] = tuple(words[1:])
     return own
+
+
+def read_also(path: Path = HERE / "own_tests.txt") -> dict[str, tuple[str, ...]]:
+    """``function -> test ids`` from the lines ``also FUNCTION... TEST-ID...`` (test ids hold ``::``)."""
+    also: dict[str, tuple[str, ...]] = {}
+    for line in path.read_text().splitlines():
+        words = line.split("#", 1)[0].split()
+        if words[:1] == [ALSO]:
+            tests = tuple(w for w in words[1:] if "::" in w)
+            for function in (w for w in words[1:] if "::" not in w):
+                also[function] = also.get(function, ()) + tests
+    return also
 
 
 def own_module(function: str, own: dict) -> str | None:
@@ -45,9 +63,9 @@ class OwnTests(dict):
     """mutmut's ``tests_by_mangled_function_name`` whose lookups return only the module's own tests, sorted by
     duration; iteration (and so mutmut's saved stats) still sees every test."""
 
-    def __init__(self, data, own: dict, durations: dict):
+    def __init__(self, data, own: dict, durations: dict, also: dict | None = None):
         super().__init__(data)
-        self.own, self.durations = own, durations
+        self.own, self.durations, self.also = own, durations, also or {}
 
     def _filter(self, key, tests):
         module = own_module(key, self.own)
@@ -56,25 +74,27 @@ class OwnTests(dict):
             if EVERY in files:
                 tests = self.durations  # every test of the last stats run, also those that call no mutant
             tests = [t for t in tests if t.split("::", 1)[0] in files]
-        return sorted(tests, key=lambda t: (self.durations.get(t, 0.0), t))
+        extra = [t for t in self.also.get(key, ()) if t not in tests]  # last: they start processes (slow)
+        return sorted(tests, key=lambda t: (self.durations.get(t, 0.0), t)) + extra
 
     def __getitem__(self, key):  # mutmut's own mapping is a defaultdict: a function no test calls has no tests
         return self._filter(key, super().get(key, []))
 
     def get(self, key, default=None):
-        return self._filter(key, super().__getitem__(key)) if key in self else default
+        return self._filter(key, super().get(key, [])) if key in self or key in self.also else default
 
 
 def main() -> None:
     import mutmut.__main__ as mm
 
-    own = read_own_tests()
+    own, also = read_own_tests(), read_also()
     collect = mm.collect_or_load_stats
 
     def collect_then_filter(*args, **kwargs):
         collect(*args, **kwargs)
         st = mm.state()
-        st.tests_by_mangled_function_name = OwnTests(st.tests_by_mangled_function_name, own, st.duration_by_test)
+        st.tests_by_mangled_function_name = OwnTests(st.tests_by_mangled_function_name, own, st.duration_by_test,
+                                                   also)
 
     mm.collect_or_load_stats = collect_then_filter
     sys.argv[0] = "mutmut"
