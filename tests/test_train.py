@@ -330,6 +330,7 @@ def test_the_defaults_are_the_papers():
     defaults = {k: p.default for k, p in inspect.signature(train).parameters.items()}
     assert defaults["seed"] == 1 and defaults["resume"] is True and defaults["stop_after_epochs"] is None
     assert defaults["max_train_batches"] is None and defaults["loader_chunk"] == 8
+    assert defaults["progress"] is True
 
 
 @pytest.mark.parametrize("key, value", [
@@ -436,15 +437,43 @@ def test_amp_on_the_cpu_trains_and_validates_in_bf16(h5, tmp_path):
                        max_train_batches=3, **RUN)["history"][0] for amp in (True, False)}
     for key in ("train_loss", "valid_loss"):
         assert rows[True][key] != rows[False][key] and rows[True][key] == pytest.approx(rows[False][key], rel=0.02)
+    # the validation itself in bf16 (batch norm's running statistics alone would also move the valid loss)
+    model = build_model(arch(CFG), T)
+    model.load_state_dict(torch.load(tmp_path / "True" / "checkpoint.pt", weights_only=True)["state_dict"])
+    assert rows[True]["valid_loss"] == bt.evaluate(model, h5, amp=torch.bfloat16, batch_size=64)["loss"]
+    assert rows[True]["valid_loss"] != bt.evaluate(model, h5)["loss"]
+
+
+def test_autocast_is_asked_for_bf16_not_its_device_default(monkeypatch):
+    """On CUDA, autocast's default dtype is float16 (a narrower range than bf16, whose logits can overflow): the
+    loss asks for the dtype it is given. Seen through a spy, since on the CPU the default is bf16 anyway."""
+    asked = []
+    real = torch.autocast
+
+    def spy(device_type, *args, **kwargs):
+        asked.append((device_type, args, kwargs))
+        return real(device_type, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "autocast", spy)
+    model, (codes, targets) = plain_model(), batch(4)
+    loss_fn(model, codes, targets, torch.bfloat16)
+    assert asked == [("cpu", (), {"dtype": torch.bfloat16})]
 
 
 def test_the_epoch_progress_bar_counts_batches(h5, tmp_path, capsys):
-    """``progress``: a bar per epoch on stderr, labelled with the epoch, counting the epoch's batches."""
+    """``progress``: a bar per epoch on stderr, labelled with the epoch, counting the epoch's batches; none
+    without."""
     train(h5, tmp_path / "bar", CFG, dict(OPTS, max_epochs=1), progress=True, max_train_batches=2, **RUN)
     err = capsys.readouterr().err
     assert "epoch 0:   0%|" in err and "| 0/2 [" in err and "batch/s]" in err
-    train(h5, tmp_path / "quiet", CFG, dict(OPTS, max_epochs=1), progress=False, max_train_batches=2, **RUN)
-    assert "epoch 0" not in capsys.readouterr().err
+    run = bt.set_up(h5, tmp_path / "steps", CFG, full_opts({**OPTS, "max_epochs": 1}, max_train_batches=2))
+    bt.resume_run(run)
+    bt.open_loader(run)
+    bt.train_epoch(run, 4)  # the engine's own default: a bar
+    assert "epoch 4:   0%|" in capsys.readouterr().err
+    quiet = tmp_path / "not" / "yet" / "there"  # the output folder is made with its parents
+    train(h5, quiet, CFG, dict(OPTS, max_epochs=1), progress=False, max_train_batches=2, **RUN)
+    assert "epoch 0" not in capsys.readouterr().err and (quiet / "model.pt").exists()
 
 
 @pytest.mark.parametrize("batch_size", [1, 32])

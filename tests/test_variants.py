@@ -2329,7 +2329,7 @@ def test_sad_tables_show_the_stored_values_with_six_significant_digits(tmp_path)
     assert summary[6:9] == ["0.0500001", "0.1", "t0"]
     write_sad_tsv(tmp_path / "s.h5", tmp_path / "t.tsv")
     assert (tmp_path / "t.tsv").read_text().splitlines()[1].split("\t")[-2:] == ["0.0999756", "2.98023e-07"]
-    w = SadWriter(tmp_path / "f.h5", ["t0"], table=tmp_path / "f.tsv", dtype="float32")
+    w = SadWriter(tmp_path / "f.h5", ["t0"], table=tmp_path / "f.tsv", dtype="float32", weights=np.array([2.0]))
     w.add(_writer_rows(["chr1"], ["ok"]), np.array([[-1.5e-7]]))
     w.close()
-    assert (tmp_path / "f.tsv").read_text().splitlines()[1].split("\t")[6:8] == ["-1.5e-07", "1.5e-07"]
+    assert (tmp_path / "f.tsv").read_text().splitlines()[1].split("\t")[6:] == ["-1.5e-07", "1.5e-07", "t0", "3e-07"]
