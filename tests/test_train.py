@@ -866,6 +866,19 @@ def test_restore_best_model(tmp_path, caplog):
         assert bt._restore_best_model(path, model, names, state, meta) and restored()
 
 
+def test_the_engine_resumes_by_default(h5, tmp_path):
+    """resume_run without ``enabled`` continues a run's checkpoint (the engine's default, as train()'s); one that
+    does not say whether it stopped early has not."""
+    train(h5, tmp_path, CFG, dict(OPTS, max_epochs=1), progress=False, max_train_batches=1, **RUN)
+    run = bt.set_up(h5, tmp_path, CFG, full_opts({**OPTS, "max_epochs": 1}, max_train_batches=1))
+    record = bt.resume_run(run)
+    assert record.epoch == 1 and len(record.history) == 1 and record.best_epoch == 0 and not record.stopped_early
+    ckpt = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    del ckpt["stopped_early"]  # as checkpoints written before early stopping was saved
+    torch.save(ckpt, tmp_path / "checkpoint.pt")
+    assert bt.resume_run(run).stopped_early is False
+
+
 def test_stale_checkpoint_is_not_resumed():
     from basset.train import _plain_opts, _stale
 
