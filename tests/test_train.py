@@ -513,7 +513,7 @@ def test_a_checkpoint_holding_code_is_refused_and_never_run(h5, tmp_path):
     ckpt = out / "checkpoint.pt"
     torch.save({"state_dict": {}, "optimizer": {}, "epoch": 0, "config": {}, "n_targets": T, "x": RunsCode(ran)}, ckpt)
     run = dict(OPTS, max_epochs=1)
-    start_over = "delete it, or train with --restart (resume: false), to start over"
+    start_over = "delete it (or run basset train with --restart) to start over"
     with pytest.raises(InputError) as err:
         train(h5, out, CFG, run, progress=False, max_train_batches=1, **RUN)
     assert str(err.value) == (f"{ckpt}: holds pickled Python objects (posix.mkdir) besides tensors and plain values, "

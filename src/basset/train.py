@@ -363,7 +363,7 @@ def set_up(h5_path, outdir, model_config: dict, opts: dict) -> Run:
 def _load_checkpoint(path: Path) -> dict:
     """A checkpoint's contents, loaded with ``weights_only`` (tensors and plain values; never code). A file that
     holds other pickled objects, or is not a checkpoint, raises :class:`InputError` saying how to start over."""
-    start_over = "delete it, or train with --restart (resume: false), to start over"
+    start_over = "delete it (or run basset train with --restart) to start over"
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as err:

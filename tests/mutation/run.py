@@ -128,8 +128,9 @@ def restore_results(root: Path = ROOT, path: Path = RESULTS) -> int:
 
 
 def generate(max_children: int = 2, root: Path = ROOT) -> None:
-    """mutmut's mutant generation alone (the first step of ``mutmut run``): after :func:`restore_results`, so that
-    the results of changed functions are cleared (and new mutants listed) before the pending ones are chosen."""
+    """mutmut's mutant generation alone (the first step of ``mutmut run``), at the start of each run (after
+    :func:`restore_results` on a fresh clone): the results of changed functions are cleared (and new mutants listed)
+    before the pending ones are chosen."""
     code = ("import mutmut.__main__ as m; from pathlib import Path; m.set_mutant_under_test('mutant_generation'); "
             "Path('mutants').mkdir(exist_ok=True); m.copy_src_dir(); m.copy_also_copy_files(); m.setup_source_paths(); "
             f"m.store_lines_covered_by_tests(); m.create_mutants({int(max_children)})")
@@ -159,8 +160,10 @@ def main(argv: list[str] | None = None) -> int:
     if restored:
         print(f"restored {restored} result(s) from {RESULTS.relative_to(ROOT)}; "
               "mutmut keeps those of unchanged functions")
-        generate(args.max_children)
     if (ROOT / "mutants").exists():
+        # mutants of functions changed since the last run are made (and their old results cleared) before the
+        # pending ones are listed: otherwise they would wait for the next run
+        generate(args.max_children)
         print(f"refreshed {refresh_unmutated()} unmutated source file(s) under mutants/")
         if args.rerun:
             print(f"forgot the results of {forget(names)} mutant(s)")
