@@ -283,3 +283,20 @@ def test_bh_qvalues_float32_input_and_p_above_one():
     q = bh_qvalues([0.5, above, 0.01])  # sorted 0.01, 0.5, above: 3 p / rank = 0.03, 0.75, above
     assert q[1] == 1.0
     np.testing.assert_allclose(q, [0.75, 1.0, 0.03], rtol=1e-12)
+
+
+def test_bh_qvalues_leave_nan_p_values_out():
+    """A NaN p-value gets a NaN q-value and is not counted among the tests (R's p.adjust); the others are the
+    q-values of the rows without it (scipy's false_discovery_control). Reproduction: before, one NaN made every
+    q-value of its row NaN. Rows of one axis may hold different numbers of NaNs, also all NaN or none."""
+    p = np.array([[0.01, np.nan, 0.04, 0.03, np.nan, 0.5],
+                  [np.nan] * 6,
+                  [0.2, 0.01, 0.02, 0.9, 0.03, 0.04]])
+    q = bh_qvalues(p)
+    for row, qrow in zip(p, q):
+        ok = ~np.isnan(row)
+        assert np.array_equal(np.isnan(qrow), ~ok)
+        if ok.any():
+            np.testing.assert_allclose(qrow[ok], false_discovery_control(row[ok], method="bh"), rtol=1e-12)
+    # by hand: 4 tests; sorted 0.01, 0.03, 0.04, 0.5 -> 4 p / rank 0.04, 0.06, 0.0533, 0.5 -> step-up minimum
+    np.testing.assert_allclose(q[0, [0, 2, 3, 5]], [0.04, 0.16 / 3, 0.16 / 3, 0.5], rtol=1e-12)

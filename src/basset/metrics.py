@@ -121,12 +121,16 @@ def quantile_targets(aurocs, quantiles=(0.05, 0.33, 0.50, 0.67, 0.95)) -> np.nda
 
 
 def bh_qvalues(p) -> np.ndarray:
-    """Benjamini-Hochberg q-values along the last axis of ``p`` (``(..., n)``), monotone, capped at 1."""
+    """Benjamini-Hochberg q-values along the last axis of ``p`` (``(..., n)``), monotone, capped at 1.
+
+    A NaN p-value (a comparison that could not be scored) gets a NaN q-value and is not counted among the tests,
+    as R's ``p.adjust`` does; before, one NaN made every q-value of its row NaN."""
     p = np.asarray(p, dtype=np.float64)
-    n = p.shape[-1]
-    order = np.argsort(p, axis=-1, kind="stable")
-    ranked = np.take_along_axis(p, order, -1) * n / np.arange(1, n + 1)
-    ranked = np.minimum.accumulate(ranked[..., ::-1], axis=-1)[..., ::-1]
+    n = np.sum(~np.isnan(p), axis=-1, keepdims=True)  # tests per row
+    order = np.argsort(p, axis=-1, kind="stable")  # NaN last
+    ranked = np.take_along_axis(p, order, -1) * n / np.arange(1, p.shape[-1] + 1)
+    ranked = np.minimum.accumulate(np.where(np.isnan(ranked), np.inf, ranked)[..., ::-1], axis=-1)[..., ::-1]
     q = np.empty_like(p)
     np.put_along_axis(q, order, np.minimum(ranked, 1.0), -1)
+    q[np.isnan(p)] = np.nan
     return q
