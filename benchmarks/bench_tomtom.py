@@ -8,7 +8,7 @@ Target: under 30 s per database on this CPU. "cold" is the first call in this fr
 loading, or compiling if the numba cache is empty, memelite's kernels); "warm" a second identical call.
 The last column is each engine's warm time over memelite's warm time in the same process.
 
-    python benchmarks/bench_tomtom.py [--filters 300] [--cisbp /work/shared/reference/cisbp_Homo_sapiens.meme]
+    python benchmarks/bench_tomtom.py [--filters 300] [--cisbp ../shared/reference/cisbp_Homo_sapiens.meme]
 """
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ def time_call(queries, targets, engine: str, dist: str) -> tuple[float, int]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--filters", type=int, default=300)
-    ap.add_argument("--cisbp", default="/work/shared/reference/cisbp_Homo_sapiens.meme")
+    ap.add_argument("--cisbp", default=str(Path(__file__).resolve().parents[2] / "shared" / "reference"
+                                           / "cisbp_Homo_sapiens.meme"))
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
     jaspar, _table = jaspar_database()

@@ -15,6 +15,10 @@ from pathlib import Path
 
 import pytest
 
+#: the project's shared reference files (CIS-BP, the paper's targets and AUROCs, the PICS excerpt): ``../shared``
+#: beside the checkout, where CI puts it; tests that read them are skipped, naming the path, when it is absent
+SHARED_REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+
 
 def this_basset_env(**extra: str) -> dict[str, str]:
     """The environment for a subprocess that must import the basset these tests imported (``src/`` of this

@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import loopback_server, run_script
+from conftest import SHARED_REFERENCE, loopback_server, run_script
 
 import basset.download
 from basset.download import DownloadError, fetch, md5sum
@@ -27,7 +27,7 @@ from basset.samples import SAFE_NAME, read_sample_sheet
 from basset.stages.download import download_file, index_genome
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGETS = Path("/work/shared/reference/basset_targets.txt")
+TARGETS = SHARED_REFERENCE / "basset_targets.txt"
 SHEET = ROOT / "config" / "samples" / "encode_roadmap.tsv"
 
 PLAIN = b"chr1\t100\t200\tpeak1\n" * 500

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import SHARED_REFERENCE
 
 from basset import motifs as M
 from basset import tomtom as T
@@ -21,7 +22,7 @@ from basset.plots.logos import write_filter_logos
 from basset.sequence import encode
 from basset.stages.motifs import factor_recovery, similar_matrices
 
-CISBP = Path("/work/shared/reference/cisbp_Homo_sapiens.meme")
+CISBP = SHARED_REFERENCE / "cisbp_Homo_sapiens.meme"
 GATA, TTAG = "GATA", "TTAG"
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding=.same. with even kernel")
 

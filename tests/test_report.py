@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_script
+from conftest import SHARED_REFERENCE, run_script
 
 from basset import layout
 from basset.errors import InputError
@@ -517,7 +517,7 @@ def test_paper_numbers_beside_ours_when_targets_are_the_papers(tmp_path):
 def test_published_aucs_beside_the_papers_targets():
     """The real published file: its 164 AUROCs land on the paper's 164 targets (spelled as our sample sheet
     spells them), with the paper's mean AUROC of 0.894."""
-    ref = ROOT.parent / "shared" / "reference"
+    ref = SHARED_REFERENCE
     if not (ref / "basset_pretrained_test_aucs.txt").exists():
         pytest.skip(f"reference files not present in {ref}")
     labels = pd.read_csv(ref / "basset_targets.txt", sep="\t", header=None)[0]

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import loopback_server, run_script
+from conftest import SHARED_REFERENCE, loopback_server, run_script
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
@@ -63,7 +63,7 @@ from basset.vcf import RecordDeduper, iter_vcf, read_vcf, variant_sequences
 MOTIF = "GATTACA"
 L = 21  # window of the motif model
 TARGETS = ["up", "down", "flat"]
-FARH_EXCERPT = Path("/work/shared/reference/pics_farh2015_excerpt.tsv")
+FARH_EXCERPT = SHARED_REFERENCE / "pics_farh2015_excerpt.tsv"
 
 
 class MotifModel(nn.Module):
@@ -848,7 +848,7 @@ def test_read_pics_excel_without_reader_says_convert(tmp_path):
         read_pics(x)
 
 
-#: the columns of Farh et al. 2015 table S1, as in /work/shared/reference/pics_farh2015_excerpt.tsv
+#: the columns of Farh et al. 2015 table S1, as in the shared reference pics_farh2015_excerpt.tsv
 FARH_COLUMNS = (
     "Disease IndexSNP_riskAllele SNP chr pos PICS_probability Annotation nearestGene eQTL eQTLdirection "
     "topEnhancer inferior_temporal_lobe angular_gyrus mid_frontal_lobe cingulate_gyrus substantia_nigra "
