@@ -15,9 +15,20 @@ from pathlib import Path
 
 import pytest
 
-#: the project's shared reference files (CIS-BP, the paper's targets and AUROCs, the PICS excerpt): ``../shared``
-#: beside the checkout, where CI puts it; tests that read them are skipped, naming the path, when it is absent
-SHARED_REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+
+def _shared_reference() -> Path:
+    """``shared/reference`` in the nearest folder above the tests that has one: ``../shared`` beside the checkout,
+    where CI puts it, also for mutmut's copy of the tests one level deeper (``mutants/tests``)."""
+    here = Path(__file__).resolve()
+    for parent in here.parents[1:]:
+        if (parent / "shared" / "reference").is_dir():
+            return parent / "shared" / "reference"
+    return here.parents[2] / "shared" / "reference"
+
+
+#: the project's shared reference files (CIS-BP, the paper's targets and AUROCs, the PICS excerpt); tests that read
+#: them are skipped, naming the path, when they are absent
+SHARED_REFERENCE = _shared_reference()
 
 
 def this_basset_env(**extra: str) -> dict[str, str]:
