@@ -134,6 +134,7 @@ EXPECTED = {
     "promoter_mean_auroc": (0.6644, "0.664"), "intragenic_mean_auroc": (0.6122, "0.612"),
     "intergenic_mean_auroc": (0.5977, "0.598"),
     "filters": (97, "97"), "annotated": (41, "41"), "fraction_annotated": (41 / 97, "42.3%"),
+    "tomtom_engine": ("basset", "basset"), "tomtom_distance": ("pearson", "pearson"),
     "planted_factors": (7, "7"), "planted_factors_recovered": (5, "5"), "fraction_recovered": (0.714286, "71.4%"),
     "influence_1_filter": ("filter12", "filter12"), "influence_1_match": ("GATA1", "GATA1"),
     "influence_1_value": (0.0871, "0.087"),

@@ -351,7 +351,11 @@ def _filter_numbers(n: _Numbers) -> None:
     if n.files.has(f):
         for key, label, fmt, source, _ in FILTER_COUNTS:
             n.add(key, s, label, f, source, fmt)
-        if "planted_factors" in read_kv(n.files.path(*f)):
+        summary = read_kv(n.files.path(*f))
+        if "engine" in summary:  # which Tomtom ran: basset (ours), memelite or meme (MEME's program)
+            n.add("tomtom_engine", s, "Tomtom engine", f, "engine", "text")
+            n.add("tomtom_distance", s, "Tomtom column distance", f, "distance", "text")
+        if "planted_factors" in summary:
             n.add("planted_factors", s, "planted factors", f, "planted_factors", "int")
             n.add("planted_factors_recovered", s, "planted factors recovered by a filter", f,
                   "planted_factors_recovered", "int")
