@@ -31,13 +31,13 @@ def _shared_reference() -> Path:
 SHARED_REFERENCE = _shared_reference()
 
 
-def this_basset_env(**extra: str) -> dict[str, str]:
+def this_basset_env() -> dict[str, str]:
     """The environment for a subprocess that must import the basset these tests imported (``src/`` of this
     checkout, or mutmut's mutated copy under ``mutants/src``), not whichever one is installed: ``PYTHONPATH``
     starts with its folder."""
     import basset
 
-    env = {**os.environ, **extra}
+    env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(Path(basset.__file__).resolve().parents[1]),
                                          *filter(None, [os.environ.get("PYTHONPATH")])])
     return env

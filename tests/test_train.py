@@ -181,13 +181,12 @@ class Bar:
     """A stand-in for the tqdm progress bar."""
 
     def __init__(self, total, enabled=True, desc=None, unit="it"):
-        self.total, self.n, self.closed, self.postfix, self.postfixes = total, 0, False, None, []
+        self.total, self.n, self.closed, self.postfixes = total, 0, False, []
 
     def update(self, n):
         self.n += n
 
     def set_postfix(self, **kwargs):
-        self.postfix = kwargs
         self.postfixes.append((self.n, kwargs))
 
     def close(self):

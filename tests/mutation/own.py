@@ -30,23 +30,22 @@ EVERY = "--every-test"
 ALSO = "also"
 
 
+def _lines(path: Path) -> list[list[str]]:
+    """The words of each line of ``path`` that holds any (``#`` starts a comment)."""
+    return [words for line in path.read_text().splitlines() if (words := line.split("#", 1)[0].split())]
+
+
 def read_own_tests(path: Path = HERE / "own_tests.txt") -> dict[str, tuple[str, ...]]:
     """``module -> test files`` from lines ``module [--every-test] file...`` (``#`` comments); the flag, when
     given, stays in the tuple."""
-    own = {}
-    for line in path.read_text().splitlines():
-        words = line.split("#", 1)[0].split()
-        if words and words[0] != ALSO:
-            own[words[0]] = tuple(words[1:])
-    return own
+    return {words[0]: tuple(words[1:]) for words in _lines(path) if words[0] != ALSO}
 
 
 def read_also(path: Path = HERE / "own_tests.txt") -> dict[str, tuple[str, ...]]:
     """``function -> test ids`` from the lines ``also FUNCTION... TEST-ID...`` (test ids hold ``::``)."""
     also: dict[str, tuple[str, ...]] = {}
-    for line in path.read_text().splitlines():
-        words = line.split("#", 1)[0].split()
-        if words[:1] == [ALSO]:
+    for words in _lines(path):
+        if words[0] == ALSO:
             tests = tuple(w for w in words[1:] if "::" in w)
             for function in (w for w in words[1:] if "::" not in w):
                 also[function] = also.get(function, ()) + tests
