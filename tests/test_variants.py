@@ -2299,8 +2299,8 @@ def test_an_empty_sad_file_reads_as_an_empty_frame_of_the_right_types(tmp_path):
 
 def test_sad_files_read_back_typed(scored):
     """read_sad_h5: SAD columns float32 (as stored, not widened), attributes as plain Python values (a frame's
-    attrs go to JSON), an empty top target where a row was not scored; the summary TSV's NaN (a variant scored
-    where a target is NaN) is read as a number."""
+    attrs go to JSON), an empty top target where a row was not scored. (NaN in a SAD TSV:
+    test_read_sad_tsv_parses_nan_in_numbers_and_keeps_numeric_looking_target_names.)"""
     from basset.sadfile import read_sad_h5
 
     _, _, folder = scored
@@ -2310,11 +2310,6 @@ def test_sad_files_read_back_typed(scored):
     json.dumps(every.attrs)
     skipped = ~every["status"].isin(["ok", "swapped"])
     assert skipped.any() and every.loc[skipped, "top_target"].tolist() == [""] * int(skipped.sum())
-    (folder / "nan.tsv").write_text("chrom\tpos\tid\tref\talt\tswapped\tmean_sad\tmax_abs_sad\ttop_target\tt0\n"
-                                    "chr1\t5\tnan\tA\tG\tFalse\tnan\t0.5\tt0\tNaN\n")
-    df = read_sad(folder / "nan.tsv")
-    assert df["id"].tolist() == ["nan"] and np.isnan(df["mean_sad"][0]) and np.isnan(df["t0"][0])
-    assert df["mean_sad"].dtype == np.float64 and df["max_abs_sad"][0] == 0.5
 
 
 def test_sad_tables_show_the_stored_values_with_six_significant_digits(tmp_path):
