@@ -1,5 +1,7 @@
 """Tests of basset.influence (filter nullification, motif insertion) and basset.plots.motifs."""
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -50,9 +52,10 @@ def _data(n=40, seed=1):
     return rng.integers(0, 4, (n, L), dtype=np.uint8), rng.integers(0, 2, (n, T), dtype=np.uint8)
 
 
-def _naive_influence(model, codes, targets):
+def _naive_influence(model, codes, targets, formula="paper"):
     """One filter at a time, nullified with a forward hook on the first ReLU: its output replaced by the
-    filter's mean over all sequences and positions (read by another hook). Returns (d_loss, d_pred, means)."""
+    filter's mean over all sequences and positions (read by another hook). Returns (d_loss, d_pred, means), with
+    d_pred per target the squared mean change (paper) or the mean squared change (per_sequence)."""
     relu = next(m for m in model.conv[0] if isinstance(m, nn.ReLU))
     x = one_hot(torch.as_tensor(codes))
     y = torch.as_tensor(targets, dtype=torch.float64)
@@ -82,8 +85,52 @@ def _naive_influence(model, codes, targets):
         loss, p = loss_probs()
         handle.remove()
         d_loss.append(loss - loss0)
-        d_pred.append(((p - p0) ** 2).sum(0))
+        d_pred.append((p - p0).mean(0) ** 2 if formula == "paper" else ((p - p0) ** 2).mean(0))
     return np.array(d_loss), np.array(d_pred), means64
+
+
+def _hand_model(c, d):
+    """One width-1 filter that fires (1.0) on A only, max-pooled over the whole 4 bp sequence, then
+    ``logit_t = c_t * pooled + d_t``: a model small enough to compute its influence by hand."""
+    cfg = model_config("cpu", seq_len=4, conv_filters=[1], conv_widths=[1], conv_pools=[4], conv_dropout=0,
+                       dense_units=[], dense_dropout=[], batch_norm=False)
+    model = build_model(cfg, len(c))
+    with torch.no_grad():
+        conv = model.conv[0][0]
+        conv.weight.copy_(torch.tensor([[[1.0], [0.0], [0.0], [0.0]]]))
+        conv.bias.zero_()
+        model.output.weight.copy_(torch.tensor(c, dtype=torch.float32)[:, None])
+        model.output.bias.copy_(torch.tensor(d, dtype=torch.float32))
+    return model.eval()
+
+
+def test_influence_of_a_hand_built_model_is_the_papers_formula():
+    """AAAA, CCCC and ACGT: the filter's pooled output is 1, 0 and 1; its mean over all 12 positions is 5/12,
+    and nullified every sequence pools 5/12. Per target, the paper's influence is the square of the mean change
+    of sigmoid(c*pooled + d); the overall influence sums it over targets. The per-sequence formula is the mean
+    of the squared changes, which differs: CCCC's change has the opposite sign to the others'."""
+    c, d = [2.0, -1.0], [0.5, 0.25]
+    model = _hand_model(c, d)
+    codes = np.stack([encode(s) for s in ("AAAA", "CCCC", "ACGT")])
+    targets = np.array([[1, 0], [0, 1], [1, 1]], dtype=np.uint8)
+    sig = lambda z: 1.0 / (1.0 + math.exp(-z))  # noqa: E731
+    pooled, m = [1.0, 0.0, 1.0], 5.0 / 12.0
+    change = [[sig(ct * m + dt) - sig(ct * x + dt) for ct, dt in zip(c, d)] for x in pooled]  # (3 sites, 2 targets)
+    paper = [(sum(row[t] for row in change) / 3) ** 2 for t in range(2)]
+    per_sequence = [sum(row[t] ** 2 for row in change) / 3 for t in range(2)]
+    d_loss, d_pred, means = filter_influence(model, codes, targets)
+    assert means[0] == pytest.approx(m, rel=1e-6)
+    np.testing.assert_allclose(d_pred[0], paper, rtol=1e-5)
+    table = influence_table(d_loss, d_pred, ["a", "b"])
+    assert table["influence"].iloc[0] == pytest.approx(sum(paper), rel=1e-5)
+    _, d_sq, _ = filter_influence(model, codes, targets, formula="per_sequence")
+    np.testing.assert_allclose(d_sq[0], per_sequence, rtol=1e-5)
+    assert sum(per_sequence) > 2 * sum(paper)  # the two formulas do differ here
+    # the loss change by hand: summed BCE over targets, mean over sites
+    bce = lambda z, y: math.log1p(math.exp(-z)) if y else math.log1p(math.exp(z))  # noqa: E731
+    loss = lambda xs: sum(bce(ct * x + dt, y) for x, row in zip(xs, targets)  # noqa: E731
+                          for ct, dt, y in zip(c, d, row)) / 3
+    assert d_loss[0] == pytest.approx(loss([m] * 3) - loss(pooled), rel=1e-5)
 
 
 def test_rest_of_network_completes_forward():
@@ -95,19 +142,20 @@ def test_rest_of_network_completes_forward():
 
 @pytest.mark.parametrize("batch_norm", [True, False])
 @pytest.mark.parametrize("shortcut", [True, False])
-def test_vectorised_influence_matches_hook_loop(batch_norm, shortcut):
+@pytest.mark.parametrize("formula", ["paper", "per_sequence"])
+def test_vectorised_influence_matches_hook_loop(batch_norm, shortcut, formula):
     model = _model(batch_norm)
     codes, targets = _data()
     d_loss, d_pred, means = filter_influence(model, codes, targets, batch_size=16, filter_chunk=3,
-                                             linear_shortcut=shortcut)
-    ref_loss, ref_pred, ref_means = _naive_influence(model, codes, targets)
+                                             linear_shortcut=shortcut, formula=formula)
+    ref_loss, ref_pred, ref_means = _naive_influence(model, codes, targets, formula)
     assert d_loss.shape == (8,) and d_pred.shape == (8, T) and means.shape == (8,)
     assert d_loss.dtype == d_pred.dtype == means.dtype == np.float64
     np.testing.assert_allclose(means, ref_means, rtol=1e-6)
     np.testing.assert_allclose(mean_activation(model, codes, batch_size=7), ref_means, rtol=1e-6)
     np.testing.assert_allclose(d_loss, ref_loss, rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(d_pred, ref_pred, rtol=1e-4, atol=1e-8)
-    assert d_pred.min() > 1e-4 and np.abs(d_loss).min() > 1e-4  # every filter matters here
+    np.testing.assert_allclose(d_pred, ref_pred, rtol=1e-4, atol=1e-10)
+    assert d_pred.max(axis=1).min() > 1e-7 and np.abs(d_loss).min() > 1e-4  # every filter matters here
     assert not model.training
 
 
@@ -123,11 +171,13 @@ def test_influence_of_other_architectures_matches_hook_loop(arch):
           "three-conv": dict(filters=(5, 4, 3), widths=(3, 3, 2), pools=(2, 2, 2))}[arch]
     model = _model(seed=3, **kw)
     codes, targets = _data(25, seed=4)
-    ref = _naive_influence(model, codes, targets)
-    for shortcut in (True, False):
-        got = filter_influence(model, codes, targets, batch_size=10, filter_chunk=2, linear_shortcut=shortcut)
-        for u, v in zip(got, ref):
-            np.testing.assert_allclose(u, v, rtol=1e-4, atol=1e-7)
+    for formula in ("paper", "per_sequence"):
+        ref = _naive_influence(model, codes, targets, formula)
+        for shortcut in (True, False):
+            got = filter_influence(model, codes, targets, batch_size=10, filter_chunk=2, linear_shortcut=shortcut,
+                                   formula=formula)
+            for u, v, atol in zip(got, ref, (1e-7, 1e-10, 1e-7)):  # d_pred is small: (mean change) ** 2
+                np.testing.assert_allclose(u, v, rtol=1e-4, atol=atol)
 
 
 def test_influence_bad_input_and_chunk_sizes():
@@ -141,6 +191,8 @@ def test_influence_bad_input_and_chunk_sizes():
         filter_influence(model, codes, targets[:, 0])
     with pytest.raises(ValueError, match="no sequences"):
         mean_activation(model, codes[:0])
+    with pytest.raises(ValueError, match="influence formula 'squared': expected one of paper, per_sequence"):
+        filter_influence(model, codes, targets, formula="squared")
     # filters per chunk: as many as fit under max_elements, at least 1, at most all
     assert _auto_chunk(100, 8, 1000) == 8 and _auto_chunk(100, 8, 250) == 2 and _auto_chunk(100, 8, 99) == 1
     assert _auto_chunk(0, 8, 5) == 5 and _auto_chunk(100, 8, 200) == 2
@@ -154,10 +206,11 @@ def test_influence_bad_input_and_chunk_sizes():
 def test_influence_does_not_depend_on_batching():
     model = _model()
     codes, targets = _data(30)
-    a = filter_influence(model, codes, targets, batch_size=7, filter_chunk=5)
-    b = filter_influence(model, codes, targets, batch_size=64)
-    for u, v in zip(a, b):
-        np.testing.assert_allclose(u, v, rtol=1e-5, atol=1e-7)
+    for formula in ("paper", "per_sequence"):
+        a = filter_influence(model, codes, targets, batch_size=7, filter_chunk=5, formula=formula)
+        b = filter_influence(model, codes, targets, batch_size=64, formula=formula)
+        for u, v in zip(a, b):
+            np.testing.assert_allclose(u, v, rtol=1e-5, atol=1e-9)
 
 
 @pytest.mark.parametrize("batch_norm", [True, False])
@@ -168,7 +221,7 @@ def test_zero_filter_has_no_influence(batch_norm):
         model.conv[0][0].weight[f] = 0
         model.conv[0][0].bias[f] = 0
     codes, targets = _data()
-    d_loss, d_pred, means = filter_influence(model, codes, targets, batch_size=16)
+    d_loss, d_pred, means = filter_influence(model, codes, targets, batch_size=16, formula="per_sequence")
     # with batch norm the filter's output is a nonzero constant (relu of the BN shift): its mean is itself
     h = model.first_layer(one_hot(torch.as_tensor(codes))).detach()
     assert torch.all(h[:, f] == h[0, f, 0])
@@ -335,7 +388,7 @@ def test_insert_motif_and_table_by_hand():
 def test_influence_table_by_hand():
     d_pred = np.array([[1.0, 2.0, 6.0], [0.0, 0.5, 0.25]])
     df = influence_table([0.5, -0.25], d_pred, ["x", 7, "z"])
-    want = pd.DataFrame({"filter": [0, 1], "delta_loss": [0.5, -0.25], "influence_mean": [3.0, 0.25],
+    want = pd.DataFrame({"filter": [0, 1], "delta_loss": [0.5, -0.25], "influence": [9.0, 0.75],
                          "x": [1.0, 0.0], "7": [2.0, 0.5], "z": [6.0, 0.25]})
     pd.testing.assert_frame_equal(df, want, check_dtype=False)
     assert df["filter"].dtype.kind == "i" and df["delta_loss"].dtype == np.float64
@@ -454,8 +507,8 @@ def test_inputs_of_other_types_give_the_documented_dtypes():
     assert insert_codes(np.array(bg, dtype=np.int64), "GA").dtype == np.uint8
     assert sample_background(np.array(bg, dtype=np.int64), 1, seed=0).dtype == np.uint8
     df = influence_table([1, 2], [[1, 2], [3, 5]], ["a", "b"])
-    assert df["delta_loss"].dtype == df["a"].dtype == df["b"].dtype == df["influence_mean"].dtype == np.float64
-    assert df["influence_mean"].tolist() == [1.5, 4.0]
+    assert df["delta_loss"].dtype == df["a"].dtype == df["b"].dtype == df["influence"].dtype == np.float64
+    assert df["influence"].tolist() == [3.0, 8.0]
 
 
 def test_motif_specs_follow_the_release_and_upper_case_consensus():

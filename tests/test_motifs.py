@@ -394,9 +394,9 @@ def test_motif_stage_rules_write_their_outputs(tmp_path):
     assert summary["planted_factors_recovered"] == 1 and summary["annotated"] == table["filter"].nunique()
     fsum = pd.read_csv(out["filter_summary"], sep="\t")
     assert sorted(fsum["filter"]) == filters["filter"].tolist()
-    assert fsum.influence_mean.is_monotonic_decreasing
-    np.testing.assert_allclose(fsum.set_index("filter").loc[filters["filter"], "influence_mean"],
-                               influence.influence_mean, rtol=1e-5)
+    assert fsum.influence.is_monotonic_decreasing
+    np.testing.assert_allclose(fsum.set_index("filter").loc[filters["filter"], "influence"],
+                               influence.influence, rtol=1e-5)
     assert fsum.set_index("filter").loc["filter2", "best_id"] == "T3"
     assert fsum.annotated.sum() == table["filter"].nunique()
     recovery = pd.read_csv(out["recovery"], sep="\t")

@@ -79,7 +79,7 @@ FILTERS = pd.DataFrame({
     "filter": ["filter12", "filter3", "filter40", "filter7", "filter0", "filter55", "filter9"],
     "nsites": [31, 17, 44, 12, 9, 25, 6], "ic": [9.1, 4.2, 8.8, 7.7, 3.1, 10.4, 2.2],
     "consensus": "ACGT", "delta_loss": [0.51, 0.42, 0.33, 0.24, 0.15, 0.06, 0.01],
-    "influence_mean": [0.0871, 0.0613, 0.0452, 0.0311, 0.0207, 0.0105, 0.0042],
+    "influence": [0.0871, 0.0613, 0.0452, 0.0311, 0.0207, 0.0105, 0.0042],
     "annotated": [True, False, True, True, False, True, False],
     "best_id": ["MA0035.4", None, "MA9999.1", "MA0114.4", None, "MA0139.1", None],
     "best_name": ["GATA1", None, "<b>A&B</b>", "HNF4A", None, "CTCF", None],
@@ -135,15 +135,16 @@ EXPECTED = {
     "intergenic_mean_auroc": (0.5977, "0.598"),
     "filters": (97, "97"), "annotated": (41, "41"), "fraction_annotated": (41 / 97, "42.3%"),
     "tomtom_engine": ("basset", "basset"), "tomtom_distance": ("pearson", "pearson"),
+    "influence_formula": ("paper", "paper"),
     "planted_factors": (7, "7"), "planted_factors_recovered": (5, "5"), "fraction_recovered": (0.714286, "71.4%"),
     "influence_1_filter": ("filter12", "filter12"), "influence_1_match": ("GATA1", "GATA1"),
-    "influence_1_value": (0.0871, "0.087"),
-    "influence_2_filter": ("filter3", "filter3"), "influence_2_value": (0.0613, "0.061"),
+    "influence_1_value": (0.0871, "0.0871"),
+    "influence_2_filter": ("filter3", "filter3"), "influence_2_value": (0.0613, "0.0613"),
     "influence_3_filter": ("filter40", "filter40"), "influence_3_match": ("<b>A&B</b>", "<b>A&B</b>"),
-    "influence_3_value": (0.0452, "0.045"),
+    "influence_3_value": (0.0452, "0.0452"),
     "influence_4_filter": ("filter7", "filter7"), "influence_4_match": ("HNF4A", "HNF4A"),
-    "influence_4_value": (0.0311, "0.031"),
-    "influence_5_filter": ("filter0", "filter0"), "influence_5_value": (0.0207, "0.021"),
+    "influence_4_value": (0.0311, "0.0311"),
+    "influence_5_filter": ("filter0", "filter0"), "influence_5_value": (0.0207, "0.0207"),
     "insertion_rho_mean": ((0.8 + 0.0 - 0.4) / 3, "0.133"), "insertion_rho_positive": (1, "1"),
     "satmut_sites": (12, "12"), "satmut_nucleotides": (7200, "7,200"),
     "phylop_r_loss": (0.2020, "0.202"), "phylop_p_loss": (4.4e-7, "4.4e-07"),
@@ -175,8 +176,8 @@ def fake_run(root: Path, transfer: bool = False, targets=TARGETS) -> tuple[Path,
     _tsv(layout.path(res, "evaluate", "metrics"), pd.DataFrame({
         "target": targets, "auroc": auroc, "auprc": auroc - 0.2, "kmer_auroc": auroc - 0.05}))
     _kv(layout.path(res, "motifs", "summary"), {
-        "filters": 97, "annotated": 41, "engine": "basset", "distance": "pearson", "planted_factors": 7,
-        "planted_factors_recovered": 5, "fraction_recovered": 0.714286})
+        "filters": 97, "annotated": 41, "engine": "basset", "distance": "pearson", "influence_formula": "paper",
+        "planted_factors": 7, "planted_factors_recovered": 5, "fraction_recovered": 0.714286})
     _tsv(layout.path(res, "motifs", "filter_summary"), FILTERS)
     _tsv(layout.path(res, "motifs", "recovery"), pd.DataFrame({
         "factor": ["GATA1", "HNF4A"], "matrix_id": ["MA1", "MA3"], "recovered": [True, False],
@@ -309,7 +310,7 @@ def test_every_headline_number_is_the_planted_one(report):
     assert src["n_targets"] == ("evaluate/summary.tsv", "n_targets_scored")
     assert src["fraction_annotated"] == ("motifs/summary.tsv", "annotated/filters")
     assert src["phylop_p_loss"] == ("satmut/phylop_regression.tsv", "p[features=loss]")
-    assert src["influence_3_value"] == ("motifs/filter_summary.tsv", "influence_mean[#2]")
+    assert src["influence_3_value"] == ("motifs/filter_summary.tsv", "influence[#2]")
 
 
 def test_captions_and_titles_show_the_planted_numbers(report):
@@ -327,8 +328,10 @@ def test_captions_and_titles_show_the_planted_numbers(report):
             # Figure 3
             ("Figure 3. First-layer filters and their best database matches: 41 of 97 annotated; 5 of 7 planted "
              "factors recovered</h2>"),
-            ("for the 97 first-layer filters; 41 (42.3%) match a database motif. Most influential: filter12 (GATA1), "
-             "filter3, filter40 (<b>A&B</b>), filter7 (HNF4A), filter0."),
+            ("Information content against influence (the square of the mean over sites of the change in predicted "
+             "accessibility when the filter's output is replaced by its mean, the paper's formula, summed over cell "
+             "types) for the 97 first-layer filters; 41 (42.3%) match a database motif. Most influential: filter12 "
+             "(GATA1), filter3, filter40 (<b>A&B</b>), filter7 (HNF4A), filter0."),
             "(41 of 97 filters have one). Of the 7 factors planted by the simulation, 5 (71.4%) are recovered",
             "planted activity: mean 0.133; ρ > 0 for 1 planted motifs.",
             # Figure 4
@@ -590,6 +593,7 @@ def test_number_formats():
     assert fmt(0.4226804, "pct") == "42.3%" and fmt(1.0, "pct") == "100.0%"
     assert fmt(0.0, "p") == "< 1e-300" and fmt(3.3e-05, "p") == "3.3e-05" and fmt(0.0123, "p") == "0.012"
     assert fmt(None) == "–" and fmt(float("nan")) == "n/a" and fmt(True) == "yes" and fmt("filter3") == "filter3"
+    assert fmt(0.000123456, "3g") == "0.000123" and fmt(0.0871, "3g") == "0.0871" and fmt(12.34, "3g") == "12.3"
     assert fmt(False) == "no" and fmt(False, "int") == "no"
     # a text cell that reads as a number (a filter or target named 12) is printed as written, not as 12.000
     assert fmt(12, "text") == "12" and fmt(0.5, "text") == "0.5"
@@ -953,3 +957,16 @@ def test_paper_targets_match_ours_by_letters_digits_and_plus(tmp_path):
     assert dict(zip(table["target"], table["paper_auroc"])) == {"cd4": 0.82, "GM12878": 0.73, "HELA_S3": 0.64,
                                                                 "CD4pos": 0.91}
     assert paper_comparison(ours.assign(target=["cd4", "GM12878", "HELA_S3", "CD8pos"]), aucs) is None
+
+
+def test_influence_captions_name_the_formula_that_ran():
+    """Figure 3A and 3C say what a filter's influence is: the paper's squared mean change, or with
+    ``motifs.influence: per_sequence`` the mean squared change; a run that recorded no formula ran the paper's."""
+    from types import SimpleNamespace
+
+    from basset.stages.report_text import _influence_words
+    paper = _influence_words({"influence_formula": SimpleNamespace(value="paper")})
+    assert paper.startswith("the square of the mean over sites of the change") and "the paper's formula" in paper
+    assert _influence_words({}) == paper
+    per_seq = _influence_words({"influence_formula": SimpleNamespace(value="per_sequence")})
+    assert per_seq.startswith("the mean over sites of the squared change") and "paper" not in per_seq

@@ -117,7 +117,7 @@ def test_tiny_workflow_interprets_the_filters(tiny_run):
     assert int(summary["planted_factors_recovered"]) == int(recovery["recovered"].sum())
     assert float(summary["fraction_recovered"]) == pytest.approx(recovery["recovered"].sum() / len(factors))
     table = pd.read_csv(out / "filter_summary.tsv", sep="\t")
-    assert len(table) == 32 and table["influence_mean"].is_monotonic_decreasing
+    assert len(table) == 32 and table["influence"].is_monotonic_decreasing
     insertion = pd.read_csv(out / "insertion.tsv", sep="\t", index_col=0)
     assert insertion.shape[1] == 6 and len(insertion) >= 1
     for stem in ("fig3a_ic_vs_influence", "fig3b_matches", "fig3c_influence", "filter_logos", "motif_insertion"):

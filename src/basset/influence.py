@@ -4,12 +4,15 @@ Two experiments, as in Kelley et al. 2016:
 
 * **Influence by nullification** (:func:`filter_influence`). Each first-layer filter's output (after its
   ReLU, i.e. the input to the first pooling) is replaced by its mean over the given sequences, a single
-  scalar per filter (mean over sequences and positions), and the rest of the network is re-run. A filter's
-  influence is the change in loss (summed binary cross-entropy over targets, mean over sequences,
-  nullified minus original) and, per target, the sum over sequences of ``(p_null - p_orig) ** 2`` (Basset's
-  per-target influence). Nullification is vectorised over filters: the first layer is computed once per
-  batch, then ``chunk`` copies of its output, each with one filter replaced, go through the rest of the
-  network in one call.
+  scalar per filter (mean over sequences and positions), and the rest of the network is re-run. Per target
+  (cell type), a filter's influence is, as the paper defines it (``formula="paper"``), the square of the mean
+  change in predicted probability over the sequences, ``(E[p_null - p_orig]) ** 2``; its overall influence
+  (:func:`influence_table`) is the sum of that over targets. ``formula="per_sequence"`` takes the mean of the
+  squared per-sequence changes instead, ``E[(p_null - p_orig) ** 2]``: it also counts a filter whose removal
+  moves sequences both ways, which the paper's formula cancels. The change in loss (summed binary
+  cross-entropy over targets, mean over sequences, nullified minus original) is returned beside either.
+  Nullification is vectorised over filters: the first layer is computed once per batch, then ``chunk``
+  copies of its output, each with one filter replaced, go through the rest of the network in one call.
 * **Motif insertion** (:func:`insert_motif`, :func:`insertion_table`). A motif's consensus is written into
   background sequences (by default at their centre) and the mean change in predicted probability per target
   is recorded. The backgrounds are real sequences (e.g. the test split) drawn with a seed by
@@ -38,6 +41,11 @@ from .predict import predict_codes
 from .sequence import encode, one_hot
 
 log = logging.getLogger("basset.influence")
+
+#: how :func:`filter_influence` turns the changes in prediction into an influence per target
+INFLUENCE_FORMULAS = ("paper", "per_sequence")
+#: what each formula's per-target influence is, for axis labels and captions (dp = p_null - p_orig)
+INFLUENCE_LABEL = {"paper": "(mean Δp)²", "per_sequence": "mean (Δp²)"}
 
 _MATRIX_ID = re.compile(r"^MA\d{4}\.\d+$")
 
@@ -130,7 +138,8 @@ def _auto_chunk(per_copy: int, n_filters: int, max_elements: int) -> int:
 
 def filter_influence(model: nn.Module, codes, targets, batch_size: int = 256, device="cpu",
                      filter_chunk: int | None = None, max_elements: int = 2**26,
-                     linear_shortcut: bool = True, progress: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                     linear_shortcut: bool = True, progress: bool = False,
+                     formula: str = "paper") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Influence of each first-layer filter by nullification (module docstring).
 
     Parameters
@@ -144,14 +153,19 @@ def filter_influence(model: nn.Module, codes, targets, batch_size: int = 256, de
         output (:func:`_nullified_logits_linear`) instead of re-running that convolution: the same numbers up
         to float rounding, about 3x faster on the CPU. ``False``: re-run everything after the first ReLU
         (:func:`rest_of_network`) on each copy.
+    formula : ``"paper"`` (the square of the mean change per target) or ``"per_sequence"`` (the mean of the
+        squared changes), module docstring.
 
     Returns
     -------
     delta_loss : ``(F,) float64`` mean over sequences of the nullified minus original loss (BCE summed
         over targets, nats); positive when the filter helps.
-    delta_pred : ``(F, T) float64`` sum over sequences of ``(p_null - p_orig) ** 2`` (probabilities).
+    delta_pred : ``(F, T) float64`` influence per target: ``(mean over sequences of p_null - p_orig) ** 2``
+        (``paper``) or ``mean over sequences of (p_null - p_orig) ** 2`` (``per_sequence``), probabilities.
     mean_activation : ``(F,) float64`` the value each filter's output was replaced by.
     """
+    if formula not in INFLUENCE_FORMULAS:
+        raise ValueError(f"influence formula {formula!r}: expected one of {', '.join(INFLUENCE_FORMULAS)}")
     codes = torch.as_tensor(np.asarray(codes, dtype=np.uint8))
     y_all = torch.as_tensor(np.asarray(targets), dtype=torch.float32)
     if codes.ndim != 2 or y_all.ndim != 2 or codes.shape[0] != y_all.shape[0]:
@@ -190,21 +204,26 @@ def filter_influence(model: nn.Module, codes, targets, batch_size: int = 256, de
                     logits = _nullified_logits(model, h, means, fidx)  # (c, B, T)
                 logits = logits.double()
                 d_loss[fidx] += (_bce_per_sequence(logits, y) - loss0).sum(1)
-                d_pred[fidx] += ((torch.sigmoid(logits) - p0) ** 2).sum(1)
+                change = torch.sigmoid(logits) - p0  # (c, B, T)
+                d_pred[fidx] += (change if formula == "paper" else change**2).sum(1)
             bar.update(B)
     bar.close()
     log.info("filter influence: %d filters x %d sequences x %d targets", n_filters, n, T)
+    d_pred = d_pred / n
+    if formula == "paper":
+        d_pred = d_pred**2
     return (d_loss / n).cpu().numpy(), d_pred.cpu().numpy(), means64
 
 
 def influence_table(delta_loss, delta_pred, target_names) -> pd.DataFrame:
-    """One row per filter: ``filter`` (0-based), ``delta_loss``, ``influence_mean`` (mean over targets of
-    ``delta_pred``), then one ``delta_pred`` column per target."""
+    """One row per filter: ``filter`` (0-based), ``delta_loss``, ``influence`` (the sum over targets of
+    ``delta_pred``: with the paper's formula, the sum over cell types of the squared mean change), then one
+    ``delta_pred`` column per target."""
     delta_pred = np.asarray(delta_pred, dtype=np.float64)
     if delta_pred.shape[1] != len(target_names):
         raise ValueError(f"{delta_pred.shape[1]} influence columns but {len(target_names)} target names")
     df = pd.DataFrame(delta_pred, columns=[str(t) for t in target_names])
-    df.insert(0, "influence_mean", delta_pred.mean(axis=1))
+    df.insert(0, "influence", delta_pred.sum(axis=1))
     df.insert(0, "delta_loss", np.asarray(delta_loss, dtype=np.float64))
     df.insert(0, "filter", np.arange(delta_pred.shape[0]))
     return df

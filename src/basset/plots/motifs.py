@@ -65,8 +65,10 @@ def fig3a(information, influence, stem, annotated=None, labels=None, n_labels: i
         return save(fig, stem)
 
 
-def fig3c(delta_pred, target_names, stem, top_k: int | None = 50, filter_labels=None, title: str | None = None):
-    """Figure 3C: heat map of filter x cell-type influence ``delta_pred (F, T)``, both axes clustered.
+def fig3c(delta_pred, target_names, stem, top_k: int | None = 50, filter_labels=None, title: str | None = None,
+          colour_label: str = "influence"):
+    """Figure 3C: heat map of filter x cell-type influence ``delta_pred (F, T)``, both axes clustered;
+    ``colour_label`` names what the values are (the colour bar reads ``log10(1 + colour_label / median)``).
 
     Only filters with nonzero influence are shown, at most the ``top_k`` with the largest mean influence
     (``None``: all). Colour is ``log10(1 + influence / median)`` of the shown values so that both strong and
@@ -96,7 +98,7 @@ def fig3c(delta_pred, target_names, stem, top_k: int | None = 50, filter_labels=
         ax.set_ylabel(f"filter ({len(rows)} of {F}, clustered)")
         ax.set_title(title or "Filter influence by cell type")
         cbar = fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02)
-        cbar.set_label(f"log10(1 + influence / {scale:.3g})")
+        cbar.set_label(f"log10(1 + {colour_label} / {scale:.3g})")
         return save(fig, stem)
 
 

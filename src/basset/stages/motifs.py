@@ -23,13 +23,14 @@ from ..dataset import dataset_info, load_split
 from ..device import use_device
 from ..errors import InputError
 from ..fileio import atomic_path
-from ..influence import filter_influence as nullify_filters
 from ..influence import (
+    INFLUENCE_LABEL,
     influence_table,
     insertion_table,
     resolve_motifs,
     sample_background,
 )
+from ..influence import filter_influence as nullify_filters
 from ..jaspar import jaspar_database, motif_table
 from ..memefile import Motif, read_meme, write_meme
 from ..models import load_model
@@ -110,21 +111,22 @@ def filter_influence(model, h5, *, out: dict, motifs: dict | None = None, device
     """Influence of each first-layer filter by nullification (:func:`basset.influence.filter_influence`) on the
     ``motifs.split`` split of the dataset ``h5``.
 
-    Writes ``out["influence"]`` (TSV ``filter, delta_loss, influence_mean``, then one column per target) and
-    ``out["fig3c"]`` (the clustered filter x cell-type heat map, PNG and PDF).
+    Writes ``out["influence"]`` (TSV ``filter, delta_loss, influence``, then one column per target) and
+    ``out["fig3c"]`` (the clustered filter x cell-type heat map, PNG and PDF). ``motifs.influence`` chooses
+    the formula: ``paper`` (per cell type, the squared mean change in prediction) or ``per_sequence``.
     """
     cfg = with_defaults("motifs", motifs)
     dev = use_device(device, threads)
     net, _meta = load_model(model, map_location=dev)
     codes, targets = load_split(h5, cfg["split"])
     start = time.perf_counter()
-    delta_loss, delta_pred, _means = nullify_filters(net, codes, targets, device=dev)
+    delta_loss, delta_pred, _means = nullify_filters(net, codes, targets, device=dev, formula=cfg["influence"])
     log.info("influence of %d filters on %d %s sequences in %.1f s",
              len(delta_loss), codes.shape[0], cfg["split"], time.perf_counter() - start)
     names = dataset_info(h5)["target_names"]
     write_table(out["influence"], influence_table(delta_loss, delta_pred, names), float_format="%.6g")
-    fig3c(delta_pred, names, out["fig3c"])
-    return {"filters": len(delta_loss), "sequences": int(codes.shape[0])}
+    fig3c(delta_pred, names, out["fig3c"], colour_label=INFLUENCE_LABEL[cfg["influence"]])
+    return {"filters": len(delta_loss), "sequences": int(codes.shape[0]), "formula": cfg["influence"]}
 
 
 def insert_motifs(model, h5, truth=None, *, out: dict, motifs: dict | None = None, seed: int = 1, device=None,
@@ -166,13 +168,14 @@ def summarise_filters(filters, filters_meme, influence, tomtom, database_meme, d
     hits = read_tomtom_table(tomtom)
     table = filter_summary(pd.read_csv(filters, sep="\t"), pd.read_csv(influence, sep="\t"), hits)
     write_table(out["filter_summary"], table, float_format="%.6g")
-    fig3a(table["ic"], table["influence_mean"], out["fig3a"], annotated=table["annotated"],
+    fig3a(table["ic"], table["influence"], out["fig3a"], annotated=table["annotated"],
+          ylabel=f"influence: sum over cell types of {INFLUENCE_LABEL[cfg['influence']]}",
           labels=[f"{f} {n}" if isinstance(n, str) else f for f, n in zip(table["filter"], table["best_name"])])
     database = {m.id: m for m in read_meme(database_meme)}
     _figure3b(table[table["annotated"]].head(n_logos), read_meme(filters_meme), database, out["fig3b"])
     summary = {"filters": len(table), "annotated": int(table["annotated"].sum()),
                "engine": hits["engine"].iloc[0] if len(hits) else "",
-               "distance": hits["distance"].iloc[0] if len(hits) else ""}
+               "distance": hits["distance"].iloc[0] if len(hits) else "", "influence_formula": cfg["influence"]}
     if truth:
         factors = planted_factors(truth)
         # a shared JASPAR family counts only for a target that Tomtom also matches to the factor's own matrix
@@ -271,15 +274,15 @@ def similar_matrices(factors: dict, database: list[Motif], engine: str = "auto",
 
 def filter_summary(filters: pd.DataFrame, influence: pd.DataFrame, hits: pd.DataFrame) -> pd.DataFrame:
     """One row per filter: ``filter, nsites, ic, consensus`` (from :func:`basset.motifs.filter_table`),
-    ``delta_loss`` and ``influence_mean`` (:func:`basset.influence.influence_table`, rows in filter order), and
+    ``delta_loss`` and ``influence`` (:func:`basset.influence.influence_table`, rows in filter order), and
     the best Tomtom match at the hits' threshold (``best_id, best_name, best_q, orientation``; empty when
     unannotated), sorted by influence."""
     table = filters.reset_index(drop=True).copy()
     table["delta_loss"] = influence["delta_loss"].to_numpy()
-    table["influence_mean"] = influence["influence_mean"].to_numpy()
+    table["influence"] = influence["influence"].to_numpy()
     best = hits.sort_values(["filter", "q", "p"]).drop_duplicates("filter").set_index("filter")
     table["annotated"] = table["filter"].isin(best.index)
     for col, src in (("best_id", "target_id"), ("best_name", "target_name"), ("best_q", "q"),
                      ("orientation", "orientation")):
         table[col] = table["filter"].map(best[src]) if len(best) else np.nan
-    return table.sort_values("influence_mean", ascending=False, kind="stable").reset_index(drop=True)
+    return table.sort_values("influence", ascending=False, kind="stable").reset_index(drop=True)

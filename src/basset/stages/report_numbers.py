@@ -236,7 +236,7 @@ class Headline:
     value: object
     source_file: str
     source_key: str
-    format: str = "3f"  # 3f, int, p, pct, text
+    format: str = "3f"  # 3f, 3g (3 significant digits, for small values), int, p, pct, text
     paper_value: object = None
     paper_source: str = ""
 
@@ -258,6 +258,8 @@ def fmt(value, style: str = "3f") -> str:
         return "< 1e-300" if value == 0 else f"{value:.2g}"
     if style == "pct":
         return f"{100 * value:.1f}%"
+    if style == "3g":
+        return f"{value:.3g}"
     return f"{value:.3f}"
 
 
@@ -355,6 +357,8 @@ def _filter_numbers(n: _Numbers) -> None:
         if "engine" in summary:  # which Tomtom ran: basset (ours), memelite or meme (MEME's program)
             n.add("tomtom_engine", s, "Tomtom engine", f, "engine", "text")
             n.add("tomtom_distance", s, "Tomtom column distance", f, "distance", "text")
+        if "influence_formula" in summary:  # paper: per cell type the squared mean change; or per_sequence
+            n.add("influence_formula", s, "filter influence formula", f, "influence_formula", "text")
         if "planted_factors" in summary:
             n.add("planted_factors", s, "planted factors", f, "planted_factors", "int")
             n.add("planted_factors_recovered", s, "planted factors recovered by a filter", f,
@@ -371,8 +375,8 @@ def _filter_numbers(n: _Numbers) -> None:
             if isinstance(_scalar(table["best_name"].iloc[i]), str):  # read_table reads an empty cell as NaN
                 n.add(f"influence_{i + 1}_match", s, f"influence leader {i + 1}: best match", t,
                       f"best_name[#{i}]", "text")
-            n.add(f"influence_{i + 1}_value", s, f"influence leader {i + 1}: mean influence", t,
-                  f"influence_mean[#{i}]")
+            n.add(f"influence_{i + 1}_value", s, f"influence leader {i + 1}: influence", t, f"influence[#{i}]",
+                  "3g")  # squared mean changes in probability: often below 0.001
     ins = ("motifs", "insertion")
     if n.files.has(ins) and n.truth("cell_activity"):
         n.add("insertion_rho_mean", s, "motif insertion vs planted activity: mean Spearman ρ", ins,

@@ -194,13 +194,21 @@ def _evaluation_captions(h: dict, k: int | None) -> dict:
     return caps
 
 
+def _influence_words(h: dict) -> str:
+    """What a filter's influence on one cell type is, by the formula that ran (``motifs.influence``)."""
+    change = "change in predicted accessibility when the filter's output is replaced by its mean"
+    if "influence_formula" in h and h["influence_formula"].value == "per_sequence":
+        return f"the mean over sites of the squared {change}"
+    return f"the square of the mean over sites of the {change}, the paper's formula"
+
+
 def _filter_captions(h: dict) -> dict:
     v = functools.partial(number, h)
     if "filters" not in h:
         return {}
     caps = {}
-    caps["3A"] = (f"Information content against influence (mean over cell types of the loss change when the "
-                  f"filter is nullified) for the {v('filters', 'int')} first-layer filters; "
+    caps["3A"] = (f"Information content against influence ({_influence_words(h)}, summed over cell types) for "
+                  f"the {v('filters', 'int')} first-layer filters; "
                   f"{v('annotated', 'int')} ({v('fraction_annotated', 'pct')}) match a database motif.")
     if "influence_1_filter" in h:
         leaders = [h[f"influence_{i}_filter"].value + (f" ({h[f'influence_{i}_match'].value})"
@@ -213,7 +221,8 @@ def _filter_captions(h: dict) -> dict:
         caps["3B"] += (f" Of the {v('planted_factors', 'int')} factors planted by the simulation, "
                        f"{v('planted_factors_recovered', 'int')} ({v('fraction_recovered', 'pct')}) are "
                        f"recovered by some filter.")
-    caps["3C"] = "Influence of each filter (rows) on each cell type's predictions (columns), both clustered."
+    caps["3C"] = (f"Influence of each filter (rows) on each cell type's predictions (columns): {_influence_words(h)}; "
+                  f"both axes clustered; at most the 50 most influential filters are shown.")
     caps["3, filter logos"] = "Logos of the filters, from the sequence windows that activate them most."
     caps["3, motif insertion"] = ("Mean change in predicted accessibility when each motif is inserted into "
                                   "background sequences, per cell type.")
