@@ -116,7 +116,9 @@ SAD_ROWS = [("s05", 0.80, 0.30), ("s02", 0.40, 0.05), ("s01", 0.90, -0.60), ("z0
 PICS = {"score": "abs_mean", "high": 0.5, "low": 0.01, "sad_threshold": 0.1, "n_pics": 45, "n_matched": 40,
         "n_high": 17, "n_low": 23, "frac_high": 0.411765, "frac_low": 0.130435, "mean_high": 0.2222,
         "mean_low": 0.0707, "mannwhitney_u": 301.0, "mannwhitney_p": 3.3e-05, "fisher_odds_ratio": 4.67,
-        "fisher_p": 0.0123, "frac_high_any": 0.529412, "frac_low_any": 0.217391}
+        "fisher_p": 0.0123, "frac_high_any": 0.529412, "frac_low_any": 0.217391, "ratio": 3.156863,
+        "ratio_ci_low": 1.0625, "ratio_ci_high": 11.5, "n_boot": 10000, "coding_ld_sets": 12, "coding_ld_sets_coding": 2,
+        "coding_rows_dropped": 9, "coding_snps_before": 54, "coding_snps_dropped": 9}
 
 # transfer/transfer.tsv: transfer beats scratch on t1 and t4 only (t2 is a tie, 0.86 against 0.86)
 TRANSFER = pd.DataFrame({"target": ["t1", "t2", "t3", "t4", "t5"], "full_auroc": [0.81, 0.83, 0.79, 0.85, 0.77],
@@ -153,6 +155,8 @@ EXPECTED = {
     "snps_scored": (29, "29"), "pics_n_high": (17, "17"), "pics_n_low": (23, "23"),
     "pics_frac_high": (0.411765, "41.2%"), "pics_frac_low": (0.130435, "13.0%"),
     "pics_frac_high_any": (0.529412, "52.9%"), "pics_frac_low_any": (0.217391, "21.7%"),
+    "pics_ratio": (3.156863, "3.157"), "pics_ratio_ci_low": (1.0625, "1.062"), "pics_ratio_ci_high": (11.5, "11.500"),
+    "pics_ld_sets": (12, "12"), "pics_ld_sets_coding": (2, "2"), "pics_snps_coding_dropped": (9, "9"),
     "pics_mannwhitney_p": (3.3e-05, "3.3e-05"), "pics_fisher_p": (0.0123, "0.012"),
     "causal_auroc_max_abs": (11.5 / 15, "0.767"), "causal_auroc_abs_mean": (9 / 15, "0.600"),
     "causal_top_max_abs": (2 / 3, "66.7%"),
@@ -344,8 +348,10 @@ def test_captions_and_titles_show_the_planted_numbers(report):
             ("Figure 5. Genetic variants scored by SAD: 29 SNPs scored; 41.2% of likely and 13.0% of unlikely causal "
              "SNPs above the SAD threshold</h2>"),
             ("41.2% of 17 likely causal (high PICS) against 13.0% of 23 unlikely causal (low PICS) SNPs. One-sided "
-             "Mann–Whitney p (likely causal scored higher) = 3.3e-05; Fisher p on the fractions = 0.012. Against "
-             "the simulation's truth, AUROC of max |SAD| for the SNPs that break or create a planted motif against "
+             "Mann–Whitney p (likely causal scored higher) = 3.3e-05; Fisher p on the fractions = 0.012. Likely "
+             "causal SNPs are above the threshold 3.157 times as often as unlikely ones (95% bootstrap CI "
+             "1.062–11.500; the paper: more than 7 times). As the paper, the 2 of 12 LD sets that hold a "
+             "protein-coding SNP were removed first (9 SNPs). Against the simulation's truth, AUROC of max |SAD| for the SNPs that break or create a planted motif against "
              "bystanders: 0.767 (0.5 is chance).")):
         assert phrase in text, phrase
 

@@ -65,7 +65,7 @@ EDGE_PARAMS = {
     "variants": {"blocks_per_mb": 25, "create": 0.4, "outside": 0.2},
 }
 EDGE_SAMPLES = {"ery_1": ("erythroid", "bed"), "ery_2": ("erythroid", "hotspot"), "quiet_1": ("quiet", "narrowPeak")}
-SNP_COLUMNS = ["id", "chrom", "pos", "ref", "alt", "role", "block", "site", "factor", "pics"]
+SNP_COLUMNS = ["id", "chrom", "pos", "ref", "alt", "role", "block", "site", "factor", "pics", "annotation"]
 MOTIF_COLUMNS = ["site", "chrom", "start", "end", "strand", "factor", "matrix_id", "score", "match"]
 
 #: plain FASTA decoding: upper-case A, C, G, T, N -> 0-4, anything else 255 (so that it fails every comparison)
@@ -441,7 +441,8 @@ def test_snp_files_equal_the_variants(case):
     # PICS table: by block then position; the disease named after the causal site's class; the index SNP the
     # block's middle SNP with its ALT
     pics = pd.read_csv(case["out"]["pics"], sep="\t", keep_default_na=False)
-    assert list(pics.columns) == ["Disease", "IndexSNP_riskAllele", "SNP", "chr", "pos", "PICS_probability"]
+    assert list(pics.columns) == ["Disease", "IndexSNP_riskAllele", "SNP", "chr", "pos", "PICS_probability",
+                                  "Annotation"]
     order = s.assign(chrom=chrom, pos=local + 1).sort_values(["block", "gpos"], kind="stable")
     assert pics["SNP"].tolist() == order["id"].tolist()
     assert pics["chr"].tolist() == order["chrom"].tolist() and pics["pos"].tolist() == order["pos"].tolist()
@@ -830,7 +831,8 @@ def test_writers_at_chromosome_boundaries(tmp_path):
         "gpos": gpos, "ref": ref, "alt": (ref + 1) % 4,
         "role": ["causal_create", "bystander", "causal_break", "bystander", "causal_outside_site", "bystander"],
         "block": [0, 0, 1, 1, 2, 2], "site": [0, -1, 2, -1, -1, -1], "factor_i": [0, -1, 1, -1, -1, -1],
-        "pics": [0.9, 0.1, 0.8, 0.2, 0.7, 0.3], "id": [f"snp{i:06d}" for i in range(1, 7)]})
+        "pics": [0.9, 0.1, 0.8, 0.2, 0.7, 0.3], "id": [f"snp{i:06d}" for i in range(1, 7)],
+        "annotation": ["none", "missense", "none", "utr3", "none", "none"]})
     (tmp_path / "truth").mkdir()
     write_fasta(state, tmp_path)
     write_truth(state, tmp_path)
@@ -869,12 +871,12 @@ def test_writers_at_chromosome_boundaries(tmp_path):
     # VCF and the SNP table: 1-based positions, the first and last base of each chromosome, REF the base there
     snps = pd.read_csv(out["snps"], sep="\t", keep_default_na=False)
     assert snps.values.tolist() == [
-        ["snp000001", "chr1", 1, "G", "T", "causal_create", 0, "site000001", "ODD", 0.9],
-        ["snp000002", "chr1", 10, "T", "A", "bystander", 0, ".", ".", 0.1],
-        ["snp000003", "chr2", 1, "A", "C", "causal_break", 1, "site000003", "EVEN", 0.8],
-        ["snp000004", "chr2", 8, "C", "G", "bystander", 1, ".", ".", 0.2],
-        ["snp000005", "chr3", 1, "C", "G", "causal_outside_site", 2, ".", ".", 0.7],
-        ["snp000006", "chr3", 5, "C", "G", "bystander", 2, ".", ".", 0.3],
+        ["snp000001", "chr1", 1, "G", "T", "causal_create", 0, "site000001", "ODD", 0.9, "none"],
+        ["snp000002", "chr1", 10, "T", "A", "bystander", 0, ".", ".", 0.1, "missense"],
+        ["snp000003", "chr2", 1, "A", "C", "causal_break", 1, "site000003", "EVEN", 0.8, "none"],
+        ["snp000004", "chr2", 8, "C", "G", "bystander", 1, ".", ".", 0.2, "utr3"],
+        ["snp000005", "chr3", 1, "C", "G", "causal_outside_site", 2, ".", ".", 0.7, "none"],
+        ["snp000006", "chr3", 5, "C", "G", "bystander", 2, ".", ".", 0.3, "none"],
     ]
     header, vcf = read_vcf(out["vcf"])
     assert header == [  # VCF 4.2: the meta-information keys are case-sensitive
@@ -896,12 +898,12 @@ def test_writers_at_chromosome_boundaries(tmp_path):
     assert [text[c][int(p) - 1] for c, p in zip(vcf["chrom"], vcf["pos"])] == vcf["ref"].tolist()
     pics = pd.read_csv(out["pics"], sep="\t")
     assert pics.values.tolist() == [
-        ["Simulated_promoter_trait", "snp000002-A", "snp000001", "chr1", 1, 0.9],
-        ["Simulated_promoter_trait", "snp000002-A", "snp000002", "chr1", 10, 0.1],
-        ["Simulated_decoy_trait", "snp000004-G", "snp000003", "chr2", 1, 0.8],
-        ["Simulated_decoy_trait", "snp000004-G", "snp000004", "chr2", 8, 0.2],
-        ["Simulated_intergenic_trait", "snp000006-G", "snp000005", "chr3", 1, 0.7],
-        ["Simulated_intergenic_trait", "snp000006-G", "snp000006", "chr3", 5, 0.3],
+        ["Simulated_promoter_trait", "snp000002-A", "snp000001", "chr1", 1, 0.9, "none"],
+        ["Simulated_promoter_trait", "snp000002-A", "snp000002", "chr1", 10, 0.1, "missense"],
+        ["Simulated_decoy_trait", "snp000004-G", "snp000003", "chr2", 1, 0.8, "none"],
+        ["Simulated_decoy_trait", "snp000004-G", "snp000004", "chr2", 8, 0.2, "utr3"],
+        ["Simulated_intergenic_trait", "snp000006-G", "snp000005", "chr3", 1, 0.7, "none"],
+        ["Simulated_intergenic_trait", "snp000006-G", "snp000006", "chr3", 5, 0.3, "none"],
     ]
     import pyBigWig
 
@@ -1085,3 +1087,22 @@ def test_summary_lists_each_truth_tables_columns(case):
     assert written == case["summary"]["truth_columns"]
     assert written == {key: (case["out"][key]).read_text().split("\n", 1)[0].split("\t")
                        for key in ("sites", "motif_instances", "snps")}
+
+
+def test_coding_annotation_marks_one_bystander_in_a_fraction_of_blocks():
+    """1,000 blocks of one causal SNP and four bystanders: about 10 % of blocks get exactly one missense
+    bystander, never the causal SNP; utr3/utr5 decoys fall only in the other blocks; the rest is none."""
+    from basset.simulate.variants import coding_annotation
+
+    n = 1000
+    snps = pd.DataFrame({"block": np.repeat(np.arange(n), 5),
+                         "role": np.tile(["causal_break", "bystander", "bystander", "bystander", "bystander"], n)})
+    ann = coding_annotation(snps, np.random.default_rng(3), 0.1)
+    assert set(ann) == {"none", "missense", "utr3", "utr5"}
+    assert (ann[snps["role"].to_numpy() != "bystander"] == "none").all()
+    per_block = pd.Series(ann == "missense").groupby(snps["block"]).sum()
+    assert per_block.max() == 1 and 70 <= per_block.sum() <= 130  # Binomial(1000, 0.1): sd 9.5
+    coding_blocks = set(per_block.index[per_block == 1])
+    decoy_blocks = set(snps["block"][np.isin(ann, ["utr3", "utr5"])])
+    assert decoy_blocks and not decoy_blocks & coding_blocks
+    assert (coding_annotation(snps, np.random.default_rng(3), 0.0) == "none").all()

@@ -25,7 +25,9 @@ from basset.download import DownloadError
 from basset.errors import ConfigError, InputError
 from basset.models import build_model, load_model, save_model
 from basset.pics import (
+    CODING_ANNOTATIONS,
     enrichment,
+    fraction_ratio,
     join_pics,
     read_pics,
     sad_scores,
@@ -804,6 +806,86 @@ def test_read_pics_farh_layout_keeps_max_per_snp(tmp_path):
     assert df["pos"].dtype == np.int64
 
 
+def test_read_pics_coding_filter_drops_whole_ld_sets(tmp_path, caplog):
+    """An LD set is one Disease's rows of one index SNP. Asthma/rs1-T holds a missense SNP (written
+    "Missense": case is ignored), so all three of its SNPs go though only one is coding; Lupus/rs1-T (rs2 again)
+    goes too, with its utr5 SNP. rs1 stays through Crohns/rs3-A, whose SNPs are none and utr3 (not coding)."""
+    rows = [
+        ("Asthma", "rs1-T", "rs1", 100, 0.6, "none"), ("Asthma", "rs1-T", "rs2", 200, 0.3, "Missense"),
+        ("Asthma", "rs1-T", "rs9", 300, 0.1, "none"),
+        ("Lupus", "rs1-T", "rs2", 200, 0.2, "missense"), ("Lupus", "rs1-T", "rs8", 400, 0.7, "utr5"),
+        ("Crohns", "rs3-A", "rs3", 500, 0.8, "utr3"), ("Crohns", "rs3-A", "rs1", 100, 0.05, "none"),
+        ("Crohns", "rs7-G", "rs7", 600, 0.9, "none"),
+    ]
+    p = tmp_path / "pics.tsv"
+    p.write_text(FARH_HEADER + "".join(f"{d}\t{i}\t{s}\tchr1\t{pos}\t{pics}\t{a}\tG\tnone\tNA\tnone\t0\t0\n"
+                                       for d, i, s, pos, pics, a in rows))
+    whole = read_pics(p)
+    assert whole["snp"].tolist() == ["rs1", "rs2", "rs9", "rs8", "rs3", "rs7"]
+    assert "coding_filter" not in whole.attrs  # no filter ran
+    with caplog.at_level("INFO", logger="basset.pics"):
+        df = read_pics(p, coding=CODING_ANNOTATIONS)
+    # rs1 stays through Crohns (its PICS there, 0.05, since its Asthma row is gone); rs2, rs9, rs8 go
+    assert df["snp"].tolist() == ["rs3", "rs1", "rs7"]
+    assert df.set_index("snp").loc["rs1", "pics"] == 0.05 and df.set_index("snp").loc["rs1", "disease"] == "Crohns"
+    assert df.attrs["coding_filter"] == {"snps_before": 6, "ld_sets": 4, "ld_sets_coding": 2, "rows_dropped": 5,
+                                         "snps_dropped": 3}
+    res = enrichment(_sad_table([("rs3", "chr1", 500, "C", [0.3])]), df)
+    assert (res["coding_ld_sets"], res["coding_ld_sets_coding"], res["coding_snps_dropped"]) == (4, 2, 3)
+    assert "2 of 4 LD sets hold a protein-coding SNP" in caplog.text
+    # a custom list: utr5 counts as coding, missense does not
+    assert read_pics(p, coding=["UTR5"])["snp"].tolist() == ["rs1", "rs2", "rs9", "rs3", "rs7"]
+    # no Annotation column: kept whole, with a warning naming the file
+    plain = tmp_path / "plain.tsv"
+    plain.write_text("Disease\tIndexSNP_riskAllele\tSNP\tchr\tpos\tPICS_probability\nA\trs1-T\trs1\tchr1\t5\t0.5\n")
+    with caplog.at_level("WARNING", logger="basset.pics"):
+        kept = read_pics(plain, coding=CODING_ANNOTATIONS)
+    assert kept["snp"].tolist() == ["rs1"] and "coding_filter" not in kept.attrs
+    assert "plain.tsv: no Annotation column" in caplog.text
+
+
+@pytest.mark.skipif(not FARH_EXCERPT.exists(), reason="shared reference excerpt not available")
+def test_read_pics_coding_filter_on_the_published_excerpt():
+    """The excerpt's Asthma/rs4129267-T set holds rs2228145 (missense): its 6 SNPs go; its utr3/utr5 SNPs'
+    sets stay unless they also hold a coding SNP (checked by hand from the file)."""
+    lines = [line.split("\t") for line in FARH_EXCERPT.read_text().splitlines()]
+    col = {name: i for i, name in enumerate(lines[0])}
+    sets: dict = {}
+    for f in lines[1:]:
+        sets.setdefault((f[col["Disease"]], f[col["IndexSNP_riskAllele"]]), []).append(f)
+    coding = {k for k, rows in sets.items() if any(r[col["Annotation"]] == "missense" for r in rows)}
+    assert ("Asthma", "rs4129267-T") in coding
+    kept = {r[col["SNP"]] for k, rows in sets.items() if k not in coding for r in rows}
+    df = read_pics(FARH_EXCERPT, coding=CODING_ANNOTATIONS)
+    assert set(df["snp"]) == kept and "rs2228145" not in kept
+    assert df.attrs["coding_filter"]["ld_sets_coding"] == len(coding)
+
+
+def test_fraction_ratio_matches_scipy_bootstrap():
+    """30 of 100 against 4 of 100 above the threshold: ratio 7.5, and the percentile interval of scipy's
+    two-sample bootstrap (an outside reference) within Monte-Carlo error."""
+    from scipy import stats
+
+    hi = np.r_[np.ones(30, bool), np.zeros(70, bool)]
+    lo = np.r_[np.ones(4, bool), np.zeros(96, bool)]
+    ratio, ci_lo, ci_hi = fraction_ratio(hi, lo, n_boot=20000, seed=5)
+    assert ratio == 7.5
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ref = stats.bootstrap((hi.astype(float), lo.astype(float)), lambda a, b, axis=-1: a.mean(axis) / b.mean(axis),
+                              method="percentile", n_resamples=20000, random_state=1, vectorized=True)
+    assert ci_lo == pytest.approx(ref.confidence_interval.low, rel=0.08)
+    assert ci_hi == pytest.approx(ref.confidence_interval.high, rel=0.15)
+    assert ci_lo < ratio < ci_hi
+    assert fraction_ratio(hi, lo, n_boot=500, seed=5) == fraction_ratio(hi, lo, n_boot=500, seed=5)
+    # a low group with none above: an infinite ratio; empty groups or none above at all: NaN
+    r, a, b = fraction_ratio(hi, np.zeros(50, bool), n_boot=500)
+    assert r == np.inf and a == b == np.inf
+    assert all(np.isnan(fraction_ratio(hi, [], n_boot=100)))
+    assert all(np.isnan(fraction_ratio(np.zeros(5, bool), np.zeros(5, bool), n_boot=100)))
+    r, a, b = fraction_ratio(np.zeros(5, bool), lo, n_boot=100)
+    assert r == a == b == 0.0
+
+
 @pytest.mark.skipif(not FARH_EXCERPT.exists(), reason="shared reference excerpt not available")
 def test_read_pics_farh_excerpt():
     """The shared excerpt: every SNP once, with the maximum PICS over its rows (the file split by hand)."""
@@ -1228,6 +1310,9 @@ def test_enrichment_thresholds_fractions_and_tests_by_hand(tmp_path):
     assert res["fisher_odds_ratio"] == 6.0
     assert res["fisher_p"] == pytest.approx(13 / 35, rel=1e-12)
     assert (res["score"], res["high"], res["low"], res["sad_threshold"]) == ("abs_mean", 0.5, 0.05, 0.1)
+    # the paper's ratio of the fractions above the threshold, (2/3) / (1/4), inside its bootstrap interval
+    assert res["ratio"] == pytest.approx(8 / 3, rel=1e-12) and res["ratio_ci_low"] <= 8 / 3 <= res["ratio_ci_high"]
+    assert res["n_boot"] == 10000 and "coding_ld_sets" not in res  # a table read without the coding filter
 
     looser = enrichment(table, pics_df, sad_threshold=0.05)  # every high score and 0.15, 0.1 of the low above
     assert (looser["frac_high"], looser["frac_low"]) == (1.0, 0.5)
@@ -1328,7 +1413,8 @@ def test_sad_scores_default_keeps_the_index_float64_and_names_errors():
 #: the keys of enrichment's result (frac_*_any unless the score is max_abs)
 ENRICHMENT_KEYS = {"score", "high", "low", "sad_threshold", "n_pics", "n_matched", "n_high", "n_low", "frac_high",
                    "frac_low", "mean_high", "mean_low", "median_high", "median_low", "mannwhitney_u", "mannwhitney_p",
-                   "fisher_odds_ratio", "fisher_p", "frac_high_any", "frac_low_any"}
+                   "fisher_odds_ratio", "fisher_p", "frac_high_any", "frac_low_any", "ratio", "ratio_ci_low",
+                   "ratio_ci_high", "n_boot"}
 
 
 @pytest.mark.parametrize("pics", [0.9, 0.01, 0.2])
@@ -2328,3 +2414,19 @@ def test_sad_tables_show_the_stored_values_with_six_significant_digits(tmp_path)
     w.add(_writer_rows(["chr1"], ["ok"]), np.array([[-1.5e-7]]))
     w.close()
     assert (tmp_path / "f.tsv").read_text().splitlines()[1].split("\t")[6:] == ["-1.5e-07", "1.5e-07", "t0", "3e-07"]
+
+
+def test_fig5a_title_states_the_measured_ratio():
+    """Figure 5A's title says what was measured, in the direction it went."""
+    from basset.plots.variants import _ratio_title
+
+    assert _ratio_title({"ratio": 7.5, "ratio_ci_low": 3.4, "ratio_ci_high": 35.0}, 0.1) == (
+        "likely causal SNPs 7.5x as often above 0.1 as unlikely (95% CI 3.4-35)")
+    assert _ratio_title({"ratio": 0.5, "ratio_ci_low": 0.2, "ratio_ci_high": 1.3}, 0.1) == (
+        "likely causal SNPs above 0.1 less often than unlikely: ratio 0.5 (95% CI 0.2-1.3)")
+    assert _ratio_title({"ratio": 1.0, "ratio_ci_low": 0.5, "ratio_ci_high": 2.0}, 0.2).startswith(
+        "likely causal SNPs 1x as often above 0.2")
+    assert _ratio_title({"ratio": np.inf, "ratio_ci_low": np.inf, "ratio_ci_high": np.inf}, 0.1) == (
+        "likely causal SNPs above 0.1, no unlikely causal one")
+    assert _ratio_title({"ratio": np.nan}, 0.1).startswith("no fraction ratio")
+    assert _ratio_title({}, 0.1).startswith("no fraction ratio")

@@ -22,11 +22,27 @@ from . import RC, save  # noqa: E402
 log = logging.getLogger("basset.plots.variants")
 
 
+def _ratio_title(summary: dict, threshold: float) -> str:
+    """Figure 5A's first title line: what was measured, the ratio of the fractions above the threshold with its
+    bootstrap interval (:func:`basset.pics.fraction_ratio`), in words that follow its direction."""
+    ratio = summary.get("ratio", float("nan"))
+    lo, hi = summary.get("ratio_ci_low", float("nan")), summary.get("ratio_ci_high", float("nan"))
+    if not np.isfinite(ratio) and not (np.isinf(ratio) and ratio > 0):
+        return f"no fraction ratio (a group is empty, or no SNP of either is above {threshold})"
+    if np.isinf(ratio):
+        return f"likely causal SNPs above {threshold}, no unlikely causal one"
+    ci = f"95% CI {lo:.2g}-{hi:.2g}" if np.isfinite(lo) else "no CI"
+    if ratio >= 1:
+        return f"likely causal SNPs {ratio:.2g}x as often above {threshold} as unlikely ({ci})"
+    return f"likely causal SNPs above {threshold} less often than unlikely: ratio {ratio:.2g} ({ci})"
+
+
 def fig5a(summary: dict, stem, threshold: float = 0.1):
     """Figure 5A: fraction of SNPs with a score above ``threshold`` for high- and low-PICS SNPs.
 
     ``summary`` is :func:`basset.pics.enrichment`'s dict: ``n_high, n_low, frac_high, frac_low``,
-    ``score``, ``mannwhitney_p``, ``fisher_p`` and, when present, ``frac_high_any``/``frac_low_any`` (|SAD|
+    ``score``, ``mannwhitney_p``, ``fisher_p``, ``ratio`` (with its interval; the title's first line) and,
+    when present, ``frac_high_any``/``frac_low_any`` (|SAD|
     above the threshold in some cell type), drawn as a second pair of bars.
     """
     names = {"abs_mean": "|mean SAD|", "mean_abs": "mean |SAD|", "max_abs": "max |SAD|"}
@@ -47,7 +63,7 @@ def fig5a(summary: dict, stem, threshold: float = 0.1):
         top = max([v for g in groups for v in g[1:] if np.isfinite(v)] + [0.05])
         ax.set_ylim(0, top * 1.35)
         ax.legend(frameon=False, loc="upper left")
-        notes = []
+        notes = [_ratio_title(summary, threshold)]
         if "mannwhitney_p" in summary:
             notes.append(f"{groups[0][0]}: Mann-Whitney p = {summary['mannwhitney_p']:.2g}")
         if "fisher_p" in summary:

@@ -26,7 +26,8 @@ Model, in order (all coordinates 0-based, half-open unless said otherwise), one 
    few extra false peaks per cell land at random background positions.
 4. Peaks (:mod:`.peaks`; narrowPeak or hotspot BED, gzip with mtime 0), genes and conservation
    (:mod:`.annotation`), variants (:mod:`.variants`: LD blocks with one causal SNP breaking or creating a
-   planted motif and linked bystanders) and truth, written by :mod:`.write`.
+   planted motif and linked bystanders; in ``variants.coding_blocks`` of the blocks one bystander is annotated
+   missense, which the paper's coding-LD filter removes) and truth, written by :mod:`.write`.
 
 Everything is drawn from one :class:`numpy.random.SeedSequence`, one spawned stream per stage
 (:data:`.state.STREAMS`); the same seed and params give byte-identical files.

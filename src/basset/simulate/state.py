@@ -16,7 +16,7 @@ import pandas as pd
 #: the random stream of each stage, in the order they are spawned from the seed (never reorder: the files of
 #: a seed would change)
 STREAMS = ("genome", "sites", "motifs", "create", "activities", "accessibility", "variants", "conservation",
-           "genes", "peaks")
+           "genes", "peaks", "coding")
 #: genome code of N (A, C, G, T are 0-3)
 N = 4
 

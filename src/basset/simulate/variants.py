@@ -101,7 +101,7 @@ def bystanders(state: SimState, rng: np.random.Generator, causal: pd.DataFrame, 
 
 
 def make_variants(state: SimState) -> pd.DataFrame:
-    """Every SNP (gpos, ref, alt, role, block, site, factor_i, pics, id), sorted by position."""
+    """Every SNP (gpos, ref, alt, role, block, site, factor_i, pics, id, annotation), sorted by position."""
     v, rng = state.p["variants"], state.rng("variants")
     causal = causal_snps(state, rng)
     lo, hi = v["block_kb"]
@@ -127,4 +127,21 @@ def make_variants(state: SimState) -> pd.DataFrame:
         "pics": np.concatenate([cpics, bp]),
     }).sort_values("gpos", kind="stable").reset_index(drop=True)
     snps["id"] = [f"snp{i:06d}" for i in range(1, len(snps) + 1)]
+    snps["annotation"] = coding_annotation(snps, state.rng("coding"), v["coding_blocks"])
     return snps
+
+
+def coding_annotation(snps: pd.DataFrame, rng: np.random.Generator, fraction: float) -> np.ndarray:
+    """The PICS table's Annotation of each SNP: in a ``fraction`` of the LD blocks, one bystander is
+    ``missense`` (protein-coding: the paper removed such LD sets); as many other bystanders, drawn at the same
+    rate, are ``utr3`` or ``utr5`` (non-coding, kept); the rest, and every causal SNP, ``none``."""
+    ann = np.full(len(snps), "none", dtype=object)
+    block = snps["block"].to_numpy()
+    bystander = np.flatnonzero(snps["role"].to_numpy() == "bystander")
+    blocks = np.unique(block[bystander])
+    for b in blocks[rng.random(blocks.size) < fraction]:
+        ann[rng.choice(bystander[block[bystander] == b])] = "missense"
+    coding_block = np.isin(block, block[ann == "missense"])
+    decoys = bystander[~coding_block[bystander] & (rng.random(bystander.size) < fraction / 5)]
+    ann[decoys] = rng.choice(np.array(["utr3", "utr5"], dtype=object), decoys.size)
+    return ann

@@ -147,12 +147,13 @@ def truth_snps(state: SimState, site_ids: np.ndarray) -> pd.DataFrame:
         "site": np.where(s["site"] >= 0, site_ids[np.maximum(s["site"].to_numpy(), 0)], "."),
         "factor": np.where(fi >= 0, np.array(state.motifs.factors + ["."], dtype=object)[fi], "."),
         "pics": np.round(s["pics"].to_numpy(), 4),
+        "annotation": s["annotation"],
     })
 
 
 def pics_table(snps: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
-    """PICS-like table (Farh et al. 2015 columns); the disease is named after the causal site's class and the
-    index SNP is the middle SNP of the block (a GWAS lead may be any SNP of it)."""
+    """PICS-like table (Farh et al. 2015 columns, with their Annotation); the disease is named after the causal
+    site's class and the index SNP is the middle SNP of the block (a GWAS lead may be any SNP of it)."""
     causal = snps[snps["role"] != "bystander"].set_index("block")
     cls_of_site = dict(zip(sites["site"], sites["class"]))
     disease = {b: f"Simulated_{cls_of_site.get(r.site, 'intergenic')}_trait" for b, r in causal.iterrows()}
@@ -166,6 +167,7 @@ def pics_table(snps: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
         "chr": snps["chrom"],
         "pos": snps["pos"],
         "PICS_probability": snps["pics"],
+        "Annotation": snps["annotation"],
         "block": snps["block"],
     }).sort_values(["block", "pos"], kind="stable").drop(columns="block")
 

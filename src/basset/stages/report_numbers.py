@@ -419,6 +419,16 @@ def _variant_numbers(n: _Numbers) -> None:
                           ("frac_low_any", "low-PICS SNPs above the threshold in some cell type")):
             if key in pe:
                 n.add(f"pics_{key}", s, name, f, key, "pct")
+        if "ratio" in pe:  # the paper's "more than 7x": frac_high / frac_low, with a bootstrap interval
+            n.add("pics_ratio", s, "ratio of the fractions above the SAD threshold (high / low PICS)", f, "ratio")
+            n.add("pics_ratio_ci_low", s, "fraction ratio: 95% bootstrap CI, low end", f, "ratio_ci_low")
+            n.add("pics_ratio_ci_high", s, "fraction ratio: 95% bootstrap CI, high end", f, "ratio_ci_high")
+        if "coding_ld_sets" in pe:  # the paper removed LD sets with a protein-coding SNP
+            n.add("pics_ld_sets", s, "PICS LD sets", f, "coding_ld_sets", "int")
+            n.add("pics_ld_sets_coding", s, "PICS LD sets removed for a protein-coding SNP", f, "coding_ld_sets_coding",
+                  "int")
+            n.add("pics_snps_coding_dropped", s, "PICS SNPs removed with those LD sets", f, "coding_snps_dropped",
+                  "int")
         n.add("pics_mannwhitney_p", s, "enrichment p (Mann–Whitney, high vs low scores)", f, "mannwhitney_p", "p")
         n.add("pics_fisher_p", s, "enrichment p (Fisher, fraction above threshold)", f, "fisher_p", "p")
     f = ("variants", "sad")

@@ -258,6 +258,14 @@ def _variant_captions(h: dict) -> dict:
                   f"of {v('pics_n_low', 'int')} unlikely causal (low PICS) SNPs. One-sided Mann–Whitney p "
                   f"(likely causal scored higher) {p_phrase(h['pics_mannwhitney_p'].value)}; Fisher p on "
                   f"the fractions {p_phrase(h['pics_fisher_p'].value)}.")
+    if "pics_ratio" in h:
+        caps["5A"] += (f" Likely causal SNPs are above the threshold {v('pics_ratio')} times as often as unlikely "
+                       f"ones (95% bootstrap CI {v('pics_ratio_ci_low')}–{v('pics_ratio_ci_high')}; the paper: more "
+                       f"than 7 times).")
+    if "pics_ld_sets_coding" in h:
+        caps["5A"] += (f" As the paper, the {v('pics_ld_sets_coding', 'int')} of {v('pics_ld_sets', 'int')} LD sets "
+                       f"that hold a protein-coding SNP were removed first ({v('pics_snps_coding_dropped', 'int')} "
+                       f"SNPs).")
     if "causal_auroc_max_abs" in h:
         caps["5A"] += (f" Against the simulation's truth, AUROC of max |SAD| for the SNPs that break or create "
                        f"a planted motif against bystanders: {v('causal_auroc_max_abs')} (0.5 is chance).")

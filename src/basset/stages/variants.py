@@ -41,7 +41,14 @@ from ..fileio import atomic_open, file_sha256, open_text
 from ..ism import ism, satmut_map
 from ..logs import progress_bar
 from ..models import load_model
-from ..pics import enrichment, join_pics, read_pics, select_vcf_records, top_snp
+from ..pics import (
+    CODING_ANNOTATIONS,
+    enrichment,
+    join_pics,
+    read_pics,
+    select_vcf_records,
+    top_snp,
+)
 from ..plots.mutagenesis import fig_satmut
 from ..plots.variants import fig5a
 from ..sad import (
@@ -511,15 +518,16 @@ def pics_enrichment(sad, pics, model, fasta, *, out: dict, variants: dict | None
     text or .xls); likely-causal (PICS >= ``high_pics``) against unlikely (<= ``low_pics``) SNPs.
 
     ``variants``: the config section (keys used: ``high_pics``, ``low_pics``, ``sad_threshold``, ``score``,
-    ``plot_window``, ``rc_average``). Writes ``out["summary"]`` (the :func:`basset.pics.enrichment` dict, which
+    ``pics_coding``, ``pics_bootstrap``, ``plot_window``, ``rc_average``). LD sets with a protein-coding SNP
+    are removed first (:func:`pics_coding`). Writes ``out["summary"]`` (the :func:`basset.pics.enrichment` dict, which
     it returns), ``out["snps"]`` (the PICS SNPs with their score), ``out["fig5a"]`` and ``out["fig5b"]`` (the
     maps around the top SNP, from the model.pt ``model`` and the genome ``fasta``).
     """
     cfg = with_defaults("variants", variants)
     high, threshold = float(cfg["high_pics"]), float(cfg["sad_threshold"])
-    sad_table, pics_df = read_sad(sad), read_pics(pics)
+    sad_table, pics_df = read_sad(sad), read_pics(pics, coding=pics_coding(cfg))
     summary = enrichment(sad_table, pics_df, high=high, low=float(cfg["low_pics"]), sad_threshold=threshold,
-                         score=cfg["score"])
+                         score=cfg["score"], n_boot=int(cfg["pics_bootstrap"]))
     write_table(out["snps"], join_pics(sad_table, pics_df, cfg["score"]), float_format="%.6g")
     fig5a(summary, out["fig5a"], threshold=threshold)
     dev = use_device(device, threads)
@@ -530,6 +538,12 @@ def pics_enrichment(sad, pics, model, fasta, *, out: dict, variants: dict | None
     log.info("Figure 5B: %s", title)
     write_summary(out["summary"], summary)
     return summary
+
+
+def pics_coding(cfg: dict) -> tuple[str, ...]:
+    """The Annotation values whose LD sets are removed: ``variants.pics_coding``, or when null
+    :data:`basset.pics.CODING_ANNOTATIONS` (an empty list removes none)."""
+    return CODING_ANNOTATIONS if cfg.get("pics_coding") is None else tuple(cfg["pics_coding"])
 
 
 def top_snp_maps(model, genome: Genome | str | Path, sad_table: pd.DataFrame, pics_df: pd.DataFrame,
