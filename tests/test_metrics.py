@@ -15,8 +15,10 @@ from basset.metrics import (
     auroc,
     auroc_by_class,
     bh_qvalues,
+    meme_qvalues,
     quantile_targets,
     roc_curve,
+    storey_pi0,
 )
 
 
@@ -300,3 +302,56 @@ def test_bh_qvalues_leave_nan_p_values_out():
             np.testing.assert_allclose(qrow[ok], false_discovery_control(row[ok], method="bh"), rtol=1e-12)
     # by hand: 4 tests; sorted 0.01, 0.03, 0.04, 0.5 -> 4 p / rank 0.04, 0.06, 0.0533, 0.5 -> step-up minimum
     np.testing.assert_allclose(q[0, [0, 2, 3, 5]], [0.04, 0.16 / 3, 0.16 / 3, 0.5], rtol=1e-12)
+
+
+# the hand example of MEME's pi0 (qvalue.c, estimate_pi_zero): 10 p-values, lambdas 0.2, 0.4, 0.6, 0.8
+HAND_P = [0.01, 0.02, 0.03, 0.2, 0.3, 0.45, 0.55, 0.7, 0.85, 0.95]
+HAND_BOOTS = [[0.95, 0.01, 0.7, 0.3], [0.85, 0.02, 0.45, 0.03]]  # unsorted, as drawn
+
+
+def test_storey_pi0_by_hand():
+    """pi0(lambda) = #(p >= lambda) / ((1 - lambda) 10): 7/8, 5/6, 3/4, 2/2; plug-in min 3/4. Bootstrap 1
+    (0.01 0.3 0.7 0.95): 3/3.2, 2/2.4, 2/1.6, 1/0.8; bootstrap 2 (0.02 0.03 0.45 0.85): 2/3.2, 2/2.4, 1/1.6,
+    1/0.8. Squared errors against 3/4 summed: 0.0508, 0.0139, 0.2656, 0.5: lambda 0.4 wins, pi0 = 5/6."""
+    kw = dict(bootstraps=HAND_BOOTS, n_lambda=4, max_lambda=0.8, min_samples=0)
+    assert storey_pi0(HAND_P, **kw) == pytest.approx(5 / 6, rel=1e-12)
+    assert storey_pi0(HAND_P[::-1], **kw) == pytest.approx(5 / 6, rel=1e-12)  # any order
+    # a lambda no p-value reaches has no estimate (inf), so it is never the plug-in: p all below 0.5
+    low = [0.01, 0.1, 0.2, 0.3, 0.35, 0.45]  # lambdas 0.2, 0.4: 4/4.8, 1/3.6; 0.6, 0.8: none
+    assert storey_pi0(low, bootstraps=[low, low], n_lambda=4, max_lambda=0.8, min_samples=0) == \
+        pytest.approx(1 / 3.6, rel=1e-12)
+    # MEME's rule: 100 p-values or fewer give pi0 = 1 (here the estimate would be 5/6)
+    assert storey_pi0(HAND_P, bootstraps=HAND_BOOTS, n_lambda=4, max_lambda=0.8) == 1.0
+    assert storey_pi0(HAND_P * 11, n_lambda=4, max_lambda=0.8) < 1.0  # 110 > 100
+    # all p-values tiny: no lambda has an estimate, pi0 = 1; NaNs are left out of the count
+    assert storey_pi0(np.full(200, 1e-9)) == 1.0
+    assert storey_pi0(np.r_[HAND_P, np.nan], **kw) == pytest.approx(5 / 6, rel=1e-12)
+
+
+def test_bh_with_pi0_by_hand():
+    """BH of the hand p-values (p * 10 / rank: 0.1, 0.1, 0.1, 0.5, 0.6, 0.75, 0.786, 0.875, 0.944, 0.95) times
+    pi0 = 5/6, monotone already; and the cap at 1 applies after the product (MEME's order)."""
+    bh = np.array([0.1, 0.1, 0.1, 0.5, 0.6, 0.75, 5.5 / 7, 0.875, 8.5 / 9, 0.95])
+    np.testing.assert_allclose(bh_qvalues(HAND_P, 5 / 6), bh * 5 / 6, rtol=1e-12)
+    # p * n / rank above 1 before the product: 0.9 * 2 / 1 = 1.8 * 0.5 = 0.9, not min(1.8, 1) * 0.5
+    np.testing.assert_allclose(bh_qvalues([0.9, 0.95], 0.5), [0.475, 0.475], rtol=1e-12)
+    np.testing.assert_allclose(bh_qvalues([[0.9, 0.95], [0.1, 0.2]], [0.5, 1.0]), [[0.475, 0.475], [0.2, 0.2]])
+
+
+def test_meme_qvalues_estimate_pi0_per_row():
+    """Half the p-values from the null (uniform), half near 0: pi0 about 0.5, so the q-values are about half of
+    BH's; all from the null: pi0 about 1 (never above); 100 p-values or fewer: plain BH; the same seed gives
+    the same q-values."""
+    rng = np.random.default_rng(7)
+    mixed = np.r_[rng.uniform(size=1500), rng.uniform(0, 1e-4, 1500)]
+    null = rng.uniform(size=3000)
+    q = meme_qvalues(np.stack([mixed, null]))
+    ratio = q / bh_qvalues(np.stack([mixed, null]))
+    small = bh_qvalues(mixed) < 1  # below the cap the ratio is pi0
+    assert 0.45 < np.median(ratio[0][small]) < 0.55 and np.ptp(ratio[0][small]) < 1e-9
+    assert 0.93 < ratio[1].min() and ratio[1].max() <= 1.0
+    np.testing.assert_array_equal(meme_qvalues(np.stack([mixed, null]), seed=3), meme_qvalues(np.stack([mixed, null]),
+                                                                                             seed=3))
+    np.testing.assert_allclose(meme_qvalues(HAND_P), bh_qvalues(HAND_P), rtol=1e-12)
+    q = meme_qvalues(np.r_[mixed[:200], np.nan])
+    assert np.isnan(q[-1]) and not np.isnan(q[:-1]).any()

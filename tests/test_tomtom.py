@@ -30,6 +30,7 @@ continuous null with numpy; it brackets the module's p-values within the error t
 
 import itertools
 import math
+import os
 import warnings
 from collections import Counter
 from fractions import Fraction
@@ -591,8 +592,8 @@ def test_query_wider_than_the_whole_database(w, distance):
 
 def test_uniform_query_scores_nothing_p_is_one():
     """An all-uniform query has Pearson 0 with every column: every complete score is 0 (max = min), p = q = 1
-    for every target, the alignment of largest overlap (first offset) on the + strand. tomtom() keeps q < thresh
-    strictly, so thresh 1 keeps none of its pairs, and the default thresh (0.1) none either."""
+    for every target, the alignment of largest overlap (first offset) on the + strand. tomtom() keeps q <= thresh,
+    as MEME's -thresh: thresh 1 keeps all its pairs, just below 1 none, and the default thresh (0.1) none either."""
     rng = np.random.default_rng(8)
     uniform = np.full((3, 4), 0.25)
     targets = [_cols(rng, 2), _cols(rng, 5), _cols(rng, 3)]
@@ -609,6 +610,8 @@ def test_uniform_query_scores_nothing_p_is_one():
     real_rows = table[table["filter"] == "real"]
     assert (real_rows.q < 1.0).any()
     hits = T.tomtom(queries, motifs, engine="basset", thresh=1.0, dist="pearson")
+    assert (hits["filter"] == "uniform").sum() == 3 and len(hits) == 6
+    hits = T.tomtom(queries, motifs, engine="basset", thresh=np.nextafter(1.0, 0), dist="pearson")
     assert hits.target_id.tolist() == real_rows[real_rows.q < 1.0].sort_values(["q", "p"]).target_id.tolist()
     assert (hits["filter"] == "real").all()
     default = T.tomtom(queries, motifs, engine="basset", dist="pearson")  # thresh 0.1
@@ -617,29 +620,38 @@ def test_uniform_query_scores_nothing_p_is_one():
 
 def _overhang_case():
     """A 6-column query whose columns 1..5 start a width-8 target: the best alignment overlaps exactly 5 columns
-    (offset -1), allowed by the default min_overlap 5 and not by 6."""
+    (offset -1), allowed by min_overlap 5 and not by 6."""
     rng = np.random.default_rng(7)
     q = _cols(rng, 6)
     return q, [np.vstack([q[1:6], _cols(rng, 3)]), _cols(rng, 4), _cols(rng, 7)]
 
 
-def test_defaults_are_pearson_and_min_overlap_5():
+def test_defaults_are_pearson_and_memes_min_overlap_1():
+    """The defaults are the paper's call (tomtom -dist pearson, MEME's -min-overlap 1): the reference at
+    min_overlap 1, which differs from min_overlap 5 for a target here."""
     q, targets = _overhang_case()
-    assert reference_tomtom(q, targets, "pearson", 6)[0]["overlap"] == 6  # min_overlap 6 would move the match
+    assert T.MIN_OVERLAP == 1
     got = T.compare(q, T._Database(targets))
-    _assert_agrees(q, targets, "pearson", 5, got)
+    _assert_agrees(q, targets, "pearson", 1, got)
     assert (got["offset"][0], got["overlap"][0], got["strand"][0]) == (-1, 5, 0)
+    five = T.compare(q, T._Database(targets), "pearson", 5)
+    assert not np.array_equal(got["p"], five["p"]) or not np.array_equal(got["overlap"], five["overlap"])
     cols = np.vstack(targets)
     np.testing.assert_allclose(T.column_scores(q, cols), [[_pearson(a, b) for b in cols] for a in q], atol=1e-12)
     motifs = [Motif(f"T{k}", f"t{k}", t) for k, t in enumerate(targets)]
     table = T.tomtom_table([Motif("q", "q", q)], motifs)
     assert (table.distance == "pearson").all()
-    ref = reference_tomtom(q, targets, "pearson", 5)
+    ref = reference_tomtom(q, targets, "pearson", 1)
     np.testing.assert_allclose(table.p, [float(r["p"]) for r in ref], rtol=1e-9)
     assert table.overlap.tolist() == [r["overlap"] for r in ref]
     table = T.tomtom_all([Motif("q", "q", q)], motifs, engine="basset")
     assert (table.distance == "pearson").all()
     np.testing.assert_allclose(table.p, [float(r["p"]) for r in ref], rtol=1e-9)
+    # min_overlap reaches the engine through tomtom_all and tomtom
+    table5 = T.tomtom_all([Motif("q", "q", q)], motifs, engine="basset", min_overlap=5)
+    np.testing.assert_allclose(table5.p, five["p"], rtol=1e-12)
+    hits5 = T.tomtom([Motif("q", "q", q)], motifs, engine="basset", thresh=1.0, min_overlap=5)
+    np.testing.assert_allclose(hits5.set_index("target_id").loc[table5.target_id, "p"], five["p"], rtol=1e-12)
 
 
 def test_results_index_the_aligned_columns():
@@ -726,7 +738,7 @@ def test_auto_engine_runs_meme_when_tomtom_is_on_path(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     calls = []
 
-    def fake_meme_all(queries, targets, dist="pearson", min_overlap=5):
+    def fake_meme_all(queries, targets, dist="pearson", min_overlap=T.MIN_OVERLAP):
         calls.append((queries, targets, dist))
         return pd.DataFrame({"filter": [queries[0].id], "target_id": [targets[0].id], "target_name": ["x"],
                              "p": [0.001], "E": [0.002], "q": [0.002], "offset": [0], "orientation": ["+"],
@@ -883,3 +895,25 @@ def test_parse_tomtom_text_header_cells_padded_with_spaces():
              "Target consensus\t Orientation"
     table = T.parse_tomtom_text(padded + "\n" + MEME5_ROWS, GATA1)
     _assert_meme5_table(table)
+
+
+def test_meme_call_passes_the_papers_options_only(tmp_path, monkeypatch):
+    """The tomtom program is called with the paper's -dist and MEME's own -min-overlap (none given) unless another
+    is asked for; every pair is reported (-evalue -thresh above the number of targets) and the caller filters q.
+    A stand-in tomtom on PATH records its arguments and prints MEME 5 text."""
+    argv = tmp_path / "argv"
+    exe = tmp_path / "tomtom"
+    exe.write_text(f"#!/bin/sh\necho \"$@\" >> {argv}\ncat <<'EOF'\n{MEME5_HEADER}\n"
+                   "q0\tT0\t0\t0.001\t0.002\t0.05\t5\tAAAAA\tAAAAA\t+\nq0\tT1\t0\t0.5\t1\t0.2\t5\tAAAAA\tAAAAA\t+\nEOF\n")
+    exe.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    rng = np.random.default_rng(3)
+    queries, targets = _random_motifs(1, rng, prefix="q"), _random_motifs(2, rng)
+    hits = T.tomtom(queries, targets, engine="meme", thresh=0.1)
+    assert hits.target_id.tolist() == ["T0"] and hits.engine.tolist() == ["meme"]
+    T.tomtom_all(queries, targets, engine="meme", dist="ed", min_overlap=5)
+    first, second = argv.read_text().splitlines()
+    assert first.split()[:-2] == ["-no-ssc", "-text", "-dist", "pearson", "-evalue", "-thresh", "3"]
+    assert second.split()[:-2] == ["-no-ssc", "-text", "-min-overlap", "5", "-dist", "ed", "-evalue", "-thresh", "3"]
+    # q <= thresh, as MEME's -thresh: a q-value equal to the threshold is kept
+    assert T.tomtom(queries, targets, engine="meme", thresh=0.05).target_id.tolist() == ["T0"]

@@ -120,17 +120,76 @@ def quantile_targets(aurocs, quantiles=(0.05, 0.33, 0.50, 0.67, 0.95)) -> np.nda
     return ok[np.argmin(np.abs(a[ok][None, :] - q[:, None]), axis=1)]
 
 
-def bh_qvalues(p) -> np.ndarray:
+def bh_qvalues(p, pi0=1.0) -> np.ndarray:
     """Benjamini-Hochberg q-values along the last axis of ``p`` (``(..., n)``), monotone, capped at 1.
 
+    ``pi0``: the estimated fraction of true nulls, one per row (``(...,)``) or one for all; each FDR is
+    multiplied by it before the cap and the step-up minimum, as MEME does (:func:`meme_qvalues`).
     A NaN p-value (a comparison that could not be scored) gets a NaN q-value and is not counted among the tests,
     as R's ``p.adjust`` does; before, one NaN made every q-value of its row NaN."""
     p = np.asarray(p, dtype=np.float64)
     n = np.sum(~np.isnan(p), axis=-1, keepdims=True)  # tests per row
     order = np.argsort(p, axis=-1, kind="stable")  # NaN last
-    ranked = np.take_along_axis(p, order, -1) * n / np.arange(1, p.shape[-1] + 1)
+    pi0 = np.asarray(pi0, dtype=np.float64)[..., None]
+    ranked = np.take_along_axis(p, order, -1) * n * pi0 / np.arange(1, p.shape[-1] + 1)
     ranked = np.minimum.accumulate(np.where(np.isnan(ranked), np.inf, ranked)[..., ::-1], axis=-1)[..., ::-1]
     q = np.empty_like(p)
     np.put_along_axis(q, order, np.minimum(ranked, 1.0), -1)
     q[np.isnan(p)] = np.nan
     return q
+
+
+#: MEME's q-value settings (qvalue.h): bootstraps, p-values drawn per bootstrap, lambdas, largest lambda, and
+#: the fewest p-values from which pi0 is estimated (below it, pi0 = 1)
+MEME_PI0 = {"n_boot": 100, "boot_size": 1000, "n_lambda": 100, "max_lambda": 0.99, "min_samples": 100}
+
+
+def _pi0_by_lambda(sorted_p: np.ndarray, lambdas: np.ndarray) -> np.ndarray:
+    """Storey's pi0(lambda) = #(p >= lambda) / ((1 - lambda) m) along the last axis of sorted p-values; a lambda
+    that no p-value reaches gives inf (no estimate), as MEME."""
+    m = sorted_p.shape[-1]
+    if sorted_p.ndim == 1:
+        first = np.searchsorted(sorted_p, lambdas, side="left")
+    else:
+        first = np.stack([np.searchsorted(row, lambdas, side="left") for row in sorted_p])
+    est = (m - first) / ((1.0 - lambdas) * m)
+    return np.where(est == 0, np.inf, est)
+
+
+def storey_pi0(p, rng=None, *, bootstraps=None, n_boot: int = MEME_PI0["n_boot"],
+               boot_size: int = MEME_PI0["boot_size"], n_lambda: int = MEME_PI0["n_lambda"],
+               max_lambda: float = MEME_PI0["max_lambda"], min_samples: int = MEME_PI0["min_samples"]) -> float:
+    """The fraction of true nulls among the p-values ``p`` (1-D; NaNs left out), by Storey's bootstrap method
+    as MEME's ``estimate_pi_zero`` (qvalue.c) computes it.
+
+    pi0(lambda) is estimated at ``lambda = max_lambda * k / n_lambda`` (k = 1..n_lambda); the plug-in value is
+    the smallest of them; the lambda kept is the one whose estimate, over ``n_boot`` bootstrap samples of
+    ``boot_size`` p-values (drawn with ``rng``, or given as ``bootstraps``, ``(n_boot, boot_size)`` p-values),
+    has the least squared error against the plug-in; its pi0 on all p-values, clipped to [0, 1], is returned.
+    With ``min_samples`` p-values or fewer, 1.0 (MEME: too few to estimate). MEME's own random draws cannot
+    be reproduced, so the estimate may differ from the binary's in the last digits of close calls."""
+    p = np.asarray(p, dtype=np.float64)
+    p = np.sort(p[~np.isnan(p)])
+    if p.size <= min_samples:
+        return 1.0
+    lambdas = np.arange(1, n_lambda + 1) / n_lambda * max_lambda
+    pi0 = _pi0_by_lambda(p, lambdas)
+    plug_in = pi0.min()
+    if not np.isfinite(plug_in):
+        return 1.0
+    if bootstraps is None:
+        rng = np.random.default_rng(0) if rng is None else rng
+        bootstraps = rng.choice(p, (n_boot, boot_size), replace=True)
+    boot = _pi0_by_lambda(np.sort(np.asarray(bootstraps, dtype=np.float64), axis=-1), lambdas)
+    mse = ((boot - plug_in) ** 2).sum(axis=0)
+    return float(np.clip(pi0[int(np.argmin(mse))], 0.0, 1.0))  # argmin: the first of tied errors, as MEME
+
+
+def meme_qvalues(p, seed: int = 0) -> np.ndarray:
+    """q-values along the last axis of ``p`` as MEME's ``compute_qvalues`` (Tomtom's): Benjamini-Hochberg times
+    each row's :func:`storey_pi0` (bootstraps drawn with ``seed``), capped at 1, monotone. Rows of 100 p-values
+    or fewer get pi0 = 1, i.e. plain BH. NaN p-values get NaN q-values and are not counted."""
+    p = np.asarray(p, dtype=np.float64)
+    rows = p.reshape(-1, p.shape[-1]) if p.ndim else p.reshape(1, 1)
+    pi0 = np.array([storey_pi0(row, np.random.default_rng(seed)) for row in rows]).reshape(p.shape[:-1])
+    return bh_qvalues(p, pi0)

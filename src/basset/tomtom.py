@@ -20,13 +20,15 @@ complemented, as ``tomtom`` does unless ``-norc``):
 6. Its p-value is that of the maximum over *all* ``w + L - 1`` offsets of a width-``L`` target on both
    strands, with independent alignments: ``P(max >= s) = 1 - prod_a P(S_a < s)``, computed in log space
    so that small p-values keep their precision.
-7. Per database motif the better strand is kept; ``E = p * n_motifs``; ``q`` is the Benjamini-Hochberg
-   q-value over the query's motifs (MEME estimates pi0 a la Storey, which gives q-values up to pi0 times
-   smaller: BH is the conservative choice).
+7. Per database motif the better strand is kept; ``E = p * n_motifs``; ``q`` is MEME's q-value over the
+   query's motifs (:func:`basset.metrics.meme_qvalues`): Benjamini-Hochberg times pi0, the fraction of true
+   nulls estimated by Storey's bootstrap method with MEME's settings (pi0 = 1 for 100 targets or fewer).
 
 Differences from MEME's binary, all small: no motif pseudocount (MEME adds 0.1 x background, which
-hardly moves a Pearson correlation), no rounding of the Pearson terms to a fixed number of digits, and the
-q-values above.
+hardly moves a Pearson correlation), no rounding of the Pearson terms to a fixed number of digits, and
+pi0's bootstrap draws (ours are seeded; MEME's random generator cannot be reproduced). The defaults are the
+paper's call, ``tomtom -dist pearson -thresh 0.1``: MEME's default minimum overlap of 1 column, and a match is
+kept when its q-value is at most the threshold.
 
 :func:`tomtom_all` and :func:`tomtom` are the entry points: they dispatch to an engine, MEME's ``tomtom`` binary
 when it is on ``PATH`` (``engine="auto"``), otherwise the algorithm above (``"basset"``); memelite's
@@ -48,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from .memefile import write_meme
-from .metrics import bh_qvalues
+from .metrics import meme_qvalues
 
 #: MEME's tomtom: score bins per column, and the quantile that defines an unaligned column's score
 BINS = 100
@@ -56,6 +58,8 @@ SHIFT_QUANTILE = 0.5
 DISTANCES = ("pearson", "ed")
 #: Tomtom engines: MEME's binary, basset's numpy re-implementation (any distance), memelite (Euclidean)
 ENGINES = ("meme", "basset", "memelite")
+#: MEME tomtom's default -min-overlap (the paper passed none)
+MIN_OVERLAP = 1
 #: columns of every Tomtom table, in order
 TOMTOM_COLUMNS = ["filter", "target_id", "target_name", "p", "E", "q", "offset", "orientation", "overlap",
                   "engine", "distance"]
@@ -147,7 +151,7 @@ def _alignment_scores(ints: np.ndarray, db: _Database, L: int, members: np.ndarr
     return scores.astype(np.int64), overlap, offsets, spans
 
 
-def compare(query: np.ndarray, db: _Database, distance: str = "pearson", min_overlap: int = 5) -> dict:
+def compare(query: np.ndarray, db: _Database, distance: str = "pearson", min_overlap: int = MIN_OVERLAP) -> dict:
     """One query ``(w, 4)`` against the database: per target motif (better strand) ``p, offset, overlap,
     strand (0 = +, 1 = -)`` as arrays of length ``db.n``."""
     query = np.asarray(query, dtype=np.float64)
@@ -186,7 +190,7 @@ def compare(query: np.ndarray, db: _Database, distance: str = "pearson", min_ove
             "strand": strand.astype(np.int64)}
 
 
-def tomtom_table(queries, targets, distance: str = "pearson", min_overlap: int = 5) -> pd.DataFrame:
+def tomtom_table(queries, targets, distance: str = "pearson", min_overlap: int = MIN_OVERLAP) -> pd.DataFrame:
     """Every (query, target) pair: ``filter, target_id, target_name, p, E, q, offset, orientation, overlap,
     engine, distance`` (:data:`TOMTOM_COLUMNS`), by the algorithm of the module docstring.
 
@@ -204,7 +208,7 @@ def tomtom_table(queries, targets, distance: str = "pearson", min_overlap: int =
             "target_name": [m.name for m in targets],
             "p": r["p"],
             "E": r["p"] * db.n,
-            "q": bh_qvalues(r["p"]),
+            "q": meme_qvalues(r["p"]),
             "offset": r["offset"],
             "orientation": np.where(r["strand"] == 1, "-", "+"),
             "overlap": r["overlap"],
@@ -258,7 +262,7 @@ def _memelite_all(queries, targets, n_jobs: int = -1) -> pd.DataFrame:
         "target_name": np.tile([m.name for m in targets], nq),
         "p": p.ravel(),
         "E": (p * nt).ravel(),
-        "q": bh_qvalues(p).ravel(),
+        "q": meme_qvalues(p).ravel(),
         "offset": offsets.astype(np.int64).ravel(),
         "orientation": np.where(strands.ravel() > 0, "-", "+"),
         "overlap": overlaps.astype(np.int64).ravel(),
@@ -296,27 +300,31 @@ def parse_tomtom_text(text: str, targets_by_id: dict, dist: str = "pearson") -> 
     return table[TOMTOM_COLUMNS]
 
 
-def _meme_all(queries, targets, dist: str = "pearson", min_overlap: int = 5) -> pd.DataFrame:
+def _meme_all(queries, targets, dist: str = "pearson", min_overlap: int = MIN_OVERLAP) -> pd.DataFrame:
     # MEME's binary reads motif files: the motifs go through a temporary folder
     with tempfile.TemporaryDirectory(prefix="basset_tomtom_") as tmp:
         qpath, tpath = Path(tmp) / "query.meme", Path(tmp) / "target.meme"
         write_meme(qpath, queries)
         write_meme(tpath, targets)
-        # -evalue -thresh above the number of targets: every pair is reported; q is filtered by the caller
-        cmd = ["tomtom", "-no-ssc", "-text", "-min-overlap", str(min_overlap), "-dist", dist, "-evalue",
-               "-thresh", str(len(targets) + 1), str(qpath), str(tpath)]
+        # the paper's options (-dist, and -thresh 0.1 applied by the caller to q); -evalue -thresh above the
+        # number of targets reports every pair, with the same q-values; -min-overlap only when not MEME's default
+        overlap = [] if min_overlap == MIN_OVERLAP else ["-min-overlap", str(min_overlap)]
+        cmd = ["tomtom", "-no-ssc", "-text", *overlap, "-dist", dist, "-evalue", "-thresh", str(len(targets) + 1),
+               str(qpath), str(tpath)]
         run = subprocess.run(cmd, capture_output=True, text=True)
         if run.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed ({run.returncode}): {run.stderr[-2000:]}")
     return parse_tomtom_text(run.stdout, {m.id: m for m in targets}, dist)
 
 
-def tomtom_all(queries, targets, engine: str = "auto", dist: str = "pearson") -> pd.DataFrame:
+def tomtom_all(queries, targets, engine: str = "auto", dist: str = "pearson",
+               min_overlap: int = MIN_OVERLAP) -> pd.DataFrame:
     """Every (query, target) pair compared with Tomtom: a table with :data:`TOMTOM_COLUMNS`.
 
     ``queries`` and ``targets`` are :class:`basset.memefile.Motif` lists. ``p`` is the p-value of the best
-    alignment (both strands), ``E = p * len(targets)``, ``q`` the Benjamini-Hochberg q-value over all targets
-    of the query (as MEME's tomtom). ``offset`` is the 0-based position in the (reverse-complemented when
+    alignment (both strands), ``E = p * len(targets)``, ``q`` MEME's q-value (BH times pi0) over all targets
+    of the query (as MEME's tomtom). ``min_overlap``: the fewest aligned columns of the best alignment
+    (MEME's default 1; memelite has its own, fixed). ``offset`` is the 0-based position in the (reverse-complemented when
     ``orientation == "-"``) target of the query's first column (negative when the query overhangs the target's
     start); ``overlap`` in bp. ``engine="basset"`` supports ``dist`` ``pearson`` and ``ed``;
     ``engine="memelite"`` always uses the Euclidean distance (``dist`` is ignored). The ``engine`` and
@@ -327,18 +335,19 @@ def tomtom_all(queries, targets, engine: str = "auto", dist: str = "pearson") ->
         return pd.DataFrame(columns=TOMTOM_COLUMNS)
     engine = resolve_engine(engine)
     if engine == "meme":
-        table = _meme_all(queries, targets, dist)
+        table = _meme_all(queries, targets, dist, min_overlap)
     elif engine == "basset":
-        table = tomtom_table(queries, targets, distance=dist)
+        table = tomtom_table(queries, targets, distance=dist, min_overlap=min_overlap)
     else:
         table = _memelite_all(queries, targets)
     return table[TOMTOM_COLUMNS].reset_index(drop=True)
 
 
-def tomtom(queries, targets, engine: str = "auto", thresh: float = 0.1, dist: str = "pearson") -> pd.DataFrame:
-    """The pairs of :func:`tomtom_all` with ``q < thresh``, sorted by query then q-value."""
-    table = tomtom_all(queries, targets, engine, dist)
-    hits = table[table["q"] < thresh]
+def tomtom(queries, targets, engine: str = "auto", thresh: float = 0.1, dist: str = "pearson",
+           min_overlap: int = MIN_OVERLAP) -> pd.DataFrame:
+    """The pairs of :func:`tomtom_all` with ``q <= thresh`` (MEME's ``-thresh``), sorted by query then q-value."""
+    table = tomtom_all(queries, targets, engine, dist, min_overlap)
+    hits = table[table["q"] <= thresh]
     order = {m.id: k for k, m in enumerate(queries)}
     hits = hits.assign(_k=hits["filter"].map(order)).sort_values(["_k", "q", "p"], kind="stable")
     return hits.drop(columns="_k").reset_index(drop=True)

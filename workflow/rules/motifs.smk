@@ -46,7 +46,7 @@ rule tomtom_filters:
     conda:
         "../../envs/meme.yaml"
     params:
-        motifs=keys("motifs", "database", "release", "tomtom_q", "engine", "distance"),
+        motifs=keys("motifs", "database", "release", "tomtom_q", "engine", "distance", "min_overlap"),
     script:
         "../scripts/tomtom_filters.py"
 
@@ -75,7 +75,7 @@ rule filter_influence:
         gpu=GPU,
     params:
         device=DEVICE,
-        motifs=keys("motifs", "split"),
+        motifs=keys("motifs", "split", "influence"),
     script:
         "../scripts/filter_influence.py"
 
@@ -140,6 +140,6 @@ rule summarise_filters:
         "../../envs/basset.yaml"
     params:
         n_logos=12,
-        motifs=keys("motifs", "tomtom_q", "engine", "distance"),
+        motifs=keys("motifs", "tomtom_q", "engine", "distance", "min_overlap", "influence"),
     script:
         "../scripts/summarise_filters.py"

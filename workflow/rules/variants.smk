@@ -156,6 +156,8 @@ rule pics_enrichment:
             "low_pics",
             "sad_threshold",
             "score",
+            "pics_coding",
+            "pics_bootstrap",
             "plot_window",
             "rc_average",
         ),

@@ -38,7 +38,7 @@ from ..motifs import background_from_gc, filter_pwms, filter_table
 from ..plots.logos import write_filter_logos
 from ..plots.motifs import fig3a, fig3b, fig3c, fig_insertion
 from ..tables import write_summary, write_table
-from ..tomtom import TOMTOM_COLUMNS, tomtom
+from ..tomtom import MIN_OVERLAP, TOMTOM_COLUMNS, tomtom
 
 log = logging.getLogger("basset.motifs")
 
@@ -91,17 +91,18 @@ def tomtom_filters(filters_meme, database=None, *, out: dict, motifs: dict | Non
     """Tomtom of the filter PWMs ``filters_meme`` against a motif database (:func:`basset.tomtom.tomtom`).
 
     ``database``: a MEME file, or None for ``motifs.database`` (``jaspar``: JASPAR CORE vertebrates of
-    ``motifs.release``, exported offline). Writes ``out["tomtom"]`` (the matches at ``q < motifs.tomtom_q``,
+    ``motifs.release``, exported offline). Writes ``out["tomtom"]`` (the matches at ``q <= motifs.tomtom_q``,
     :data:`basset.tomtom.TOMTOM_COLUMNS`) and the database (:func:`motif_database`). ``motifs``: the config
     section (``database``, ``release``, ``tomtom_q``, ``engine``, ``distance`` are read).
     """
     cfg = with_defaults("motifs", motifs)
     targets = motif_database(database or cfg["database"], out, cfg["release"])
     queries = read_meme(filters_meme)
-    hits = tomtom(queries, targets, engine=cfg["engine"], thresh=cfg["tomtom_q"], dist=cfg["distance"])
+    hits = tomtom(queries, targets, engine=cfg["engine"], thresh=cfg["tomtom_q"], dist=cfg["distance"],
+                  min_overlap=cfg["min_overlap"])
     write_table(out["tomtom"], hits)
     engine = hits["engine"].iloc[0] if len(hits) else cfg["engine"]
-    log.info("%d of %d filters match %d database motifs at q < %s (engine %s)", hits["filter"].nunique(),
+    log.info("%d of %d filters match %d database motifs at q <= %s (engine %s)", hits["filter"].nunique(),
              len(queries), hits["target_id"].nunique(), cfg["tomtom_q"], engine)
     return {"filters": len(queries), "annotated": int(hits["filter"].nunique()), "engine": engine}
 
@@ -175,12 +176,13 @@ def summarise_filters(filters, filters_meme, influence, tomtom, database_meme, d
     _figure3b(table[table["annotated"]].head(n_logos), read_meme(filters_meme), database, out["fig3b"])
     summary = {"filters": len(table), "annotated": int(table["annotated"].sum()),
                "engine": hits["engine"].iloc[0] if len(hits) else "",
-               "distance": hits["distance"].iloc[0] if len(hits) else "", "influence_formula": cfg["influence"]}
+               "distance": hits["distance"].iloc[0] if len(hits) else "", "min_overlap": cfg["min_overlap"],
+               "tomtom_q": cfg["tomtom_q"], "influence_formula": cfg["influence"]}
     if truth:
         factors = planted_factors(truth)
         # a shared JASPAR family counts only for a target that Tomtom also matches to the factor's own matrix
         similar = similar_matrices(factors, list(database.values()), engine=cfg["engine"], thresh=cfg["tomtom_q"],
-                                   dist=cfg["distance"])
+                                   dist=cfg["distance"], min_overlap=cfg["min_overlap"])
         recovery = factor_recovery(hits, factors, pd.read_csv(database_table, sep="\t"), similar=similar)
         write_table(out["recovery"], recovery)
         summary["planted_factors"] = len(recovery)
@@ -259,15 +261,15 @@ def factor_recovery(hits: pd.DataFrame, factors: dict, jaspar: pd.DataFrame, sim
 
 
 def similar_matrices(factors: dict, database: list[Motif], engine: str = "auto", thresh: float = 0.1,
-                     dist: str = "pearson") -> dict[str, set[str]]:
+                     dist: str = "pearson", min_overlap: int = MIN_OVERLAP) -> dict[str, set[str]]:
     """For each factor (name -> matrix ID in ``database``), the database matrices that Tomtom matches to the
-    factor's own matrix at ``q < thresh`` (itself included): its cluster of look-alike motifs."""
+    factor's own matrix at ``q <= thresh`` (itself included): its cluster of look-alike motifs."""
     by_id = {m.id: m for m in database}
     missing = [f"{name} ({mid})" for name, mid in factors.items() if mid not in by_id]
     if missing:
         raise ValueError(f"planted factors missing from the motif database: {', '.join(missing)}")
     queries = [Motif(name, name, by_id[mid].pwm) for name, mid in factors.items()]
-    hits = tomtom(queries, database, engine=engine, thresh=thresh, dist=dist)
+    hits = tomtom(queries, database, engine=engine, thresh=thresh, dist=dist, min_overlap=min_overlap)
     out = hits.groupby("filter")["target_id"].apply(set).to_dict()
     return {name: out.get(name, set()) | {mid} for name, mid in factors.items()}
 
