@@ -98,7 +98,8 @@ ACTIVITY = pd.DataFrame({"cell": ["mye_1", "neu_1", "lym_1", "ery_1", "hep_1"],
 
 # satmut/phylop_regression.tsv, its rows not in loss/gain/both order
 PHYLOP = pd.DataFrame({"features": ["gain", "both", "loss"], "n_train": [801, 844, 799], "n_test": [205, 211, 199],
-                       "alpha": 10, "r": [0.3131, 0.4242, 0.2020], "p": [1.2e-9, 0.0, 4.4e-7]})
+                       "alpha": 10, "r": [0.3131, 0.4242, 0.2020], "p": [1.2e-9, 0.0, 4.4e-7],
+                       "repeat_excluded": 57})
 
 # truth/snps.tsv and variants/sad.tsv.gz: three causal SNPs (s01-s03), five scored bystanders (s05-s08, s10) and
 # one SNP that changes a motif outside a site (s04, in neither class) with the highest score; s02 is multi-allelic
@@ -152,6 +153,7 @@ EXPECTED = {
     "phylop_r_loss": (0.2020, "0.202"), "phylop_p_loss": (4.4e-7, "4.4e-07"),
     "phylop_r_gain": (0.3131, "0.313"), "phylop_p_gain": (1.2e-9, "1.2e-09"),
     "phylop_r_both": (0.4242, "0.424"), "phylop_p_both": (0.0, "< 1e-300"), "phylop_n_test": (211, "211"),
+    "phylop_repeat_excluded": (57, "57"),
     "snps_scored": (29, "29"), "pics_n_high": (17, "17"), "pics_n_low": (23, "23"),
     "pics_frac_high": (0.411765, "41.2%"), "pics_frac_low": (0.130435, "13.0%"),
     "pics_frac_high_any": (0.529412, "52.9%"), "pics_frac_low_any": (0.217391, "21.7%"),
@@ -343,7 +345,8 @@ def test_captions_and_titles_show_the_planted_numbers(report):
              "with Pearson r 0.424</h2>"),
             "(7,200 nucleotides of 12 sites scored in all)",
             ("loss scores (B: r = 0.202), gain scores (C: r = 0.313) and both (D: r = 0.424, p < 1e-300) on 211 "
-             "held-out nucleotides."),
+             "held-out nucleotides. As the paper (non-repetitive regions only), the 57 soft-masked (repeat) "
+             "nucleotides were left out."),
             # Figure 5
             ("Figure 5. Genetic variants scored by SAD: 29 SNPs scored; 41.2% of likely and 13.0% of unlikely causal "
              "SNPs above the SAD threshold</h2>"),

@@ -82,6 +82,82 @@ def test_saturation_mutagenesis_matches_ism_and_coordinates(stage):
         _scan(tmp, {"window": 61})
 
 
+@pytest.fixture
+def stranded(tmp_path):
+    """A 3 kb genome with soft-masked stretches, 12 sites of 60 bp, every other on the '-' strand, their sequences
+    read from the genome (reverse-complemented on '-'), and a phyloP track whose value at position x is x / 100."""
+    import pyBigWig
+
+    rng = np.random.default_rng(4)
+    n, L = 12, 60
+    genome = rng.integers(0, 4, 3000)
+    lower = np.zeros(3000, bool)
+    for a in rng.integers(0, 2950, 30):
+        lower[a : a + rng.integers(3, 40)] = True
+    text = "".join("acgt"[b] if low else "ACGT"[b] for b, low in zip(genome, lower))
+    (tmp_path / "g.fa").write_text(">chr1\n" + "\n".join(text[i : i + 70] for i in range(0, 3000, 70)) + "\n")
+    starts = 100 + 230 * np.arange(n)
+    strands = np.where(np.arange(n) % 2 == 1, "-", "+")
+    codes = np.stack([genome[s : s + L] if d == "+" else (3 - genome[s : s + L])[::-1] for s, d in zip(starts, strands)])
+    with h5py.File(tmp_path / "d.h5", "w") as h5:
+        h5["target_names"] = np.array([n.encode() for n in NAMES])
+        g = h5.create_group("test")
+        g["seqs"] = codes.astype(np.uint8)
+        g["targets"] = np.zeros((n, 3), np.uint8)
+        g["site_index"] = np.arange(n, dtype=np.int64)
+    with open(tmp_path / "sites.bed", "w") as f:
+        for i, (s, d) in enumerate(zip(starts, strands)):
+            f.write(f"chr1\t{s}\t{s + L}\tsite{i}\t0\t{d}\n")
+    bw = pyBigWig.open(str(tmp_path / "p.bw"), "w")
+    bw.addHeader([("chr1", 3000)])
+    bw.addEntries("chr1", 0, values=np.arange(3000, dtype=np.float64) / 100, span=1, step=1)
+    bw.close()
+    save_model(tmp_path / "m.pt", _model(), NAMES)
+    return tmp_path, genome, lower, starts, strands, codes
+
+
+@pytest.mark.parametrize("window", [21, 20])  # L - window odd and even: the '-' window's start differs from '+'
+def test_phylop_and_repeats_line_up_with_the_sequence_on_both_strands(stranded, window):
+    """Column j of a scored window is sequence column lo + j. On a '+' site that is genome start + lo + j; on a
+    '-' site (reverse-complemented) genome start + L - 1 - (lo + j), whose base is the complement of the
+    sequence's. phyloP and the repeat mask must be the values at that genome position, and the sequence's base
+    must match the genome's there (computed here from the definition, not from the code's helper)."""
+    tmp, genome, lower, starts, strands, codes = stranded
+    L = 60
+    lo = (L - window) // 2
+    summary, scan = _scan(tmp, {"window": window, "rc_average": False}, phylop=tmp / "p.bw", fasta=tmp / "g.fa")
+    assert summary["minus_strand_sites"] == 6 and summary["repeat_nucleotides"] == int(scan["repeat"].sum()) > 0
+    for r, i in enumerate(scan["site_index"]):
+        cols = lo + np.arange(window)
+        pos = starts[i] + cols if strands[i] == "+" else starts[i] + L - 1 - cols
+        seq = codes[i, cols]
+        np.testing.assert_array_equal(seq, genome[pos] if strands[i] == "+" else 3 - genome[pos])
+        np.testing.assert_allclose(scan["phylop"][r], pos / 100, rtol=1e-6)
+        np.testing.assert_array_equal(scan["repeat"][r], lower[pos])
+        assert scan["start"][r] == pos.min() and bool(scan["minus"][r]) == (strands[i] == "-")
+
+
+def test_satmut_phylop_leaves_repeats_out(stranded):
+    """With the repeat mask, soft-masked nucleotides are not regressed (exclude_repeats, the default, as the
+    paper); the count is in the table; exclude_repeats false keeps them; scores made without the FASTA have no
+    mask, and nothing is excluded."""
+    tmp = stranded[0]
+    _, scan = _scan(tmp, {"window": 40, "rc_average": False}, phylop=tmp / "p.bw", fasta=tmp / "g.fa")
+    n_rep = int(scan["repeat"].sum())
+    out = {"table": tmp / "phylop.tsv", "fig4bcd": tmp / "fig4bcd.png"}
+    satmut_phylop(scores=tmp / "scores.h5", out=out, seed=2)
+    table = pd.read_csv(out["table"], sep="\t")
+    assert (table["repeat_excluded"] == n_rep).all() and 0 < n_rep < 12 * 40
+    assert (table["n_train"] + table["n_test"] == 12 * 40 - n_rep).all()
+    satmut_phylop(scores=tmp / "scores.h5", out=out, satmut={"exclude_repeats": False}, seed=2)
+    table = pd.read_csv(out["table"], sep="\t")
+    assert (table["repeat_excluded"] == 0).all() and (table["n_train"] + table["n_test"] == 12 * 40).all()
+    _scan(tmp, {"window": 40, "rc_average": False}, phylop=tmp / "p.bw")  # no FASTA: no mask
+    assert read_scores(tmp / "scores.h5")["repeat"] is None
+    satmut_phylop(scores=tmp / "scores.h5", out=out, seed=2)
+    assert (pd.read_csv(out["table"], sep="\t")["repeat_excluded"] == 0).all()
+
+
 def test_satmut_phylop_regresses_and_draws(stage):
     tmp = stage[0]
     _scan(tmp, {"window": 30, "rc_average": False}, phylop=tmp / "p.bw")

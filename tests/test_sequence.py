@@ -55,3 +55,19 @@ def test_sample_sheet_errors_name_file_and_line(tmp_path):
     sheet.write_text("name\tpeaks\nA\tx/a.narrowPeak.gz\nB\thttps://h/b.hotspot.bed.gz\n")
     df = read_sample_sheet(sheet)
     assert df["format"].tolist() == ["narrowPeak", "hotspot"]
+
+
+def test_soft_masked_windows_and_strand_window_start(tmp_path):
+    """Lowercase bases are the mask, whatever the letter (n too); windows past either end are False there.
+    On the - strand, columns [lo, lo + width) of a 10 bp sequence start at genome start + 10 - lo - width."""
+    from basset.sequence import Genome, strand_window_start
+
+    (tmp_path / "g.fa").write_text(">c\nACgtNnAC\nGT\n")
+    with Genome(tmp_path / "g.fa") as g:
+        got = g.soft_masked("c", np.array([-2, 0, 6, 8]), 4)
+    np.testing.assert_array_equal(got, [[False, False, False, False], [False, False, True, True],
+                                        [False, False, False, False], [False, False, False, False]])
+    with Genome(tmp_path / "g.fa") as g:
+        assert g.soft_masked("c", np.array([3]), 3).tolist() == [[True, False, True]]
+    np.testing.assert_array_equal(strand_window_start([100, 100], [False, True], 10, 2, 5), [102, 103])
+    np.testing.assert_array_equal(strand_window_start([100, 100], [False, True], 10, 2, 6), [102, 102])

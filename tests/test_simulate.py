@@ -72,6 +72,7 @@ MOTIF_COLUMNS = ["site", "chrom", "start", "end", "strand", "factor", "matrix_id
 LUT = np.full(256, 255, dtype=np.uint8)
 for _i, _b in enumerate(b"ACGTN"):
     LUT[_b] = _i
+    LUT[_b + 32] = _i  # soft-masked (lowercase) repeats
 
 
 def make_samples(root: Path, cells: dict | None = None) -> pd.DataFrame:
@@ -220,6 +221,13 @@ def test_fasta_index_and_sizes_equal_the_genome(case):
         L = int(g.lengths[c])
         np.testing.assert_array_equal(fasta[name], g.seq[g.offsets[c] : g.offsets[c + 1]])
         assert lines[name] == [width] * (L // width) + ([L % width] if L % width else [])
+    # lowercase exactly at the repeats, which cover about genome.repeat_fraction of it and never an N
+    raw = np.frombuffer(b"".join(line for line in out["fasta"].read_bytes().split(b"\n")
+                                 if not line.startswith(b">")), dtype=np.uint8)
+    np.testing.assert_array_equal(raw >= ord("a"), g.repeat)
+    assert not (g.repeat & (g.seq == 4)).any()  # 4: N
+    frac = float(state.p["genome"]["repeat_fraction"])
+    assert 0.5 * frac < g.repeat.mean() <= 1.05 * frac
     # N exactly in the gaps
     in_gap = np.zeros(g.seq.size, bool)
     for a, b in g.gaps:
@@ -460,8 +468,9 @@ def test_snp_files_equal_the_variants(case):
 
 
 def test_conservation_bigwig_equals_the_track(case):
-    """Every base's value is the in-memory track's (N: none); at the planted motifs the track holds
-    ``per_bit`` times the information content of the motif position, read on the instance's strand."""
+    """Every base's value is the in-memory track's (N: none); at the planted motifs outside repeats the track
+    holds ``per_bit`` times the information content of the motif position, read on the instance's strand; in
+    repeats, the neutral background only."""
     import pyBigWig
 
     state, cons = case["state"], case["cons"]
@@ -479,9 +488,13 @@ def test_conservation_bigwig_equals_the_track(case):
     m = pd.read_csv(case["out"]["motif_instances"], sep="\t", keep_default_na=False)
     gstart, _ = instance_windows(state)
     resid = {"stated": [], "flipped": [], "shifted": []}
+    in_repeat = []
     for i, row in enumerate(m.itertuples()):
         ic = state.motifs.ic[state.motifs.factors.index(row.factor)] * per_bit
         v = vals[gstart[i] : gstart[i] + ic.size]
+        if g.repeat[gstart[i] : gstart[i] + ic.size].any():  # a repeat: no motif signal
+            in_repeat.append(v[g.repeat[gstart[i] : gstart[i] + ic.size]])
+            continue
         v = v if row.strand == "+" else v[::-1]  # motif order
         resid["stated"].append(v - ic)
         resid["flipped"].append(v - ic[::-1])
@@ -493,6 +506,9 @@ def test_conservation_bigwig_equals_the_track(case):
     mse = {k: float(np.mean(np.concatenate(x) ** 2)) for k, x in resid.items()}
     assert mse["stated"] < 1.3 * sd**2 < min(mse["flipped"], mse["shifted"]), mse
     assert abs(np.mean(np.concatenate(resid["stated"]))) < 0.1
+    if in_repeat:  # motif positions in repeats: the background, mean 0 and sd as elsewhere
+        rep = np.concatenate(in_repeat)
+        assert abs(rep.mean()) < 4 * sd / np.sqrt(rep.size) + 0.05 and rep.std() < 1.3 * sd
 
 
 def test_peak_files_equal_the_peaks_of_the_accessible_sites(case):

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .sequence import Genome
 
 log = logging.getLogger("basset.conservation")
 
@@ -58,6 +59,21 @@ def phylop_windows(bigwig: str | Path, chroms, starts, length: int) -> np.ndarra
         log.warning("%s: no chromosome(s) %s; their windows are NaN", path, ", ".join(sorted(unknown)))
     if missing:
         log.info("%s: %d of %d positions have no phyloP value", path, missing, out.size)
+    return out
+
+
+def soft_masked_windows(fasta, chroms, starts, length: int) -> np.ndarray:
+    """``(n, length) bool``: the soft-masked (lowercase) bases of the windows ``chroms[i]:starts[i]`` of the
+    genome ``fasta``, one chromosome read at a time; the count is logged (a FASTA without lowercase masks
+    nothing)."""
+    chroms = np.asarray(chroms)
+    out = np.zeros((len(chroms), length), dtype=bool)
+    with Genome(fasta) as g:
+        for c in dict.fromkeys(chroms):
+            rows = np.flatnonzero(chroms == c)
+            if c in g.sizes:
+                out[rows] = g.soft_masked(c, np.asarray(starts)[rows], length)
+    log.info("%s: %d of %d scored nucleotides are soft-masked (repeats)", fasta, int(out.sum()), out.size)
     return out
 
 

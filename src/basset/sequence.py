@@ -77,6 +77,16 @@ def one_hot(codes, dtype=None, reverse_complement: bool = False, out=None):
     return np.ascontiguousarray(np.swapaxes(eye[codes], -1, -2))
 
 
+def strand_window_start(start, minus, length: int, lo: int, width: int) -> np.ndarray:
+    """The lowest genome coordinate of columns ``[lo, lo + width)`` of sequences of ``length`` bp whose lowest
+    genome coordinate is ``start``: ``start + lo`` on the + strand; on the - strand (``minus``; the sequence is
+    reverse-complemented, so column ``j`` is genome ``start + length - 1 - j``) ``start + length - lo - width``.
+    The two differ when ``length - width`` is odd. The window's genome values, read left to right, must then be
+    reversed on the - strand to line up with the columns."""
+    start = np.asarray(start, dtype=np.int64)
+    return np.where(np.asarray(minus, dtype=bool), start + length - lo - width, start + lo)
+
+
 def chrom_key(name: str) -> str:
     """A chromosome name without its ``chr`` prefix (any case) and with the mitochondrion as ``MT``, so that
     the UCSC and Ensembl spellings of one chromosome share a key (``chr1``/``1``, ``chrM``/``MT``/``M``) and
@@ -173,6 +183,18 @@ class Genome:
         inside = (idx >= 0) & (idx < seq.shape[0])
         out = np.full(idx.shape, N_CODE, dtype=np.uint8)
         out[inside] = seq[idx[inside]]
+        return out
+
+    def soft_masked(self, chrom: str, starts: np.ndarray, length: int) -> np.ndarray:
+        """``(n, length) bool``: True where the FASTA has a lowercase base (soft-masked: a repeat, as
+        RepeatMasker marks the UCSC and Ensembl genomes) in the windows starting at ``starts`` on ``chrom``;
+        positions outside the chromosome are False. Reads the chromosome's raw text (not cached)."""
+        raw = np.frombuffer(self._fa[chrom][:].encode("ascii", "replace"), dtype=np.uint8)
+        lower = raw >= ord("a")
+        idx = np.asarray(starts, dtype=np.int64)[:, None] + np.arange(length, dtype=np.int64)[None, :]
+        inside = (idx >= 0) & (idx < lower.shape[0])
+        out = np.zeros(idx.shape, dtype=bool)
+        out[inside] = lower[idx[inside]]
         return out
 
     def close(self) -> None:

@@ -9,6 +9,8 @@ rule saturation_mutagenesis:
         h5=rules.build_dataset.output.h5,
         sites=rules.merge_peaks.output.sites,
         phylop=optional_input(INPUT["phylop"]),
+        fasta=genome_fasta(),
+        fai=fasta_index(),
     output:
         scores=out("satmut", "scores"),
         summary=out("satmut", "summary"),
@@ -49,6 +51,7 @@ rule satmut_phylop:
     conda:
         "../../envs/basset.yaml"
     params:
+        satmut=keys("satmut", "exclude_repeats"),
         seed=config["seed"],
     script:
         "../scripts/satmut_phylop.py"

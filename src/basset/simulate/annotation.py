@@ -11,7 +11,8 @@ from .state import SimState
 
 def conservation(state: SimState) -> np.ndarray:
     """phyloP-like scores (G,) float32, rounded to 0.01: a smoothed neutral background, plus ``per_bit`` per
-    bit of information content at planted motif positions."""
+    bit of information content at planted motif positions outside repeats (``genome.repeat``; in a repeat the
+    background only, as repeat alignments carry no reliable conservation)."""
     c, rng, seq = state.p["conservation"], state.rng("conservation"), state.genome.seq
     e = rng.normal(0, 1, seq.size + 1).astype(np.float32)
     ar = float(c["autocorrelation"])
@@ -20,7 +21,8 @@ def conservation(state: SimState) -> np.ndarray:
     for f in np.unique(fac):
         r = np.flatnonzero(fac == f)
         pos = state.planted.positions(r, state.motifs.flen[f])
-        x[pos] += np.float32(c["per_bit"]) * state.motifs.ic[f][None].astype(np.float32)
+        bonus = np.float32(c["per_bit"]) * state.motifs.ic[f][None].astype(np.float32)
+        x[pos] += bonus if state.genome.repeat is None else np.where(state.genome.repeat[pos], 0, bonus)
     return np.round(x * 100) / 100  # phyloP-like precision
 
 

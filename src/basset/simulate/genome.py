@@ -89,3 +89,17 @@ def make_genome(state: SimState) -> Genome:
     for s, e in gaps:
         seq[s:e] = N
     return Genome([f"chr{i + 1}" for i in range(int(g["chromosomes"]))], lengths, offsets, seq, gaps)
+
+
+def repeat_mask(state: SimState) -> np.ndarray:
+    """``(G,) bool`` repeat positions: intervals of ``genome.repeat_bp`` at uniform random positions, as many as
+    cover about ``genome.repeat_fraction`` of the genome (overlaps merge, so a little less), never on N."""
+    g, rng, seq = state.p["genome"], state.rng("repeats"), state.genome.seq
+    lo, hi = (int(x) for x in g["repeat_bp"])
+    n = int(round(seq.size * float(g["repeat_fraction"]) / ((lo + hi) / 2)))
+    starts = rng.integers(0, seq.size, n)
+    ends = np.minimum(starts + rng.integers(lo, hi + 1, n), seq.size)
+    depth = np.zeros(seq.size + 1, dtype=np.int64)
+    np.add.at(depth, starts, 1)
+    np.add.at(depth, ends, -1)
+    return (np.cumsum(depth[:-1]) > 0) & (seq != N)

@@ -17,7 +17,7 @@ from ..errors import ConfigError
 from ..fileio import staging_dir
 from .accessibility import accessibility
 from .annotation import conservation, gene_table
-from .genome import make_genome
+from .genome import make_genome, repeat_mask
 from .params import check_groups, simulate_params
 from .peaks import make_peaks
 from .sites import load_factor_motifs, place_sites, plant_motifs, score_instances
@@ -62,6 +62,7 @@ def run_stages(state: SimState, step) -> np.ndarray:
     state.motifs = load_factor_motifs(state)
     step("motifs")
     state.genome = make_genome(state)
+    state.genome.repeat = repeat_mask(state)
     step("genome")
     state.sites = place_sites(state)
     step("sites")
@@ -84,6 +85,7 @@ def counts(state: SimState, peaks: dict, n_false: dict, n_genes: int) -> dict:
     return {
         "genome_bp": int(state.genome.lengths.sum()),
         "gap_bp": int((seq == N).sum()),
+        "repeat_bp": int(state.genome.repeat.sum()) if state.genome.repeat is not None else 0,
         "gc": float(np.isin(seq, (1, 2)).sum() / max((seq != N).sum(), 1)),
         "sites": int(sites.centre.size),
         "sites_by_class": {c: int((sites.cls == i).sum()) for i, c in enumerate(sites.classes)},

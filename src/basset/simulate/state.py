@@ -16,7 +16,7 @@ import pandas as pd
 #: the random stream of each stage, in the order they are spawned from the seed (never reorder: the files of
 #: a seed would change)
 STREAMS = ("genome", "sites", "motifs", "create", "activities", "accessibility", "variants", "conservation",
-           "genes", "peaks", "coding")
+           "genes", "peaks", "coding", "repeats")
 #: genome code of N (A, C, G, T are 0-3)
 N = 4
 
@@ -43,6 +43,7 @@ class Genome:
     offsets: np.ndarray  # (C + 1,) int64: start of each chromosome in ``seq``, then the total length
     seq: np.ndarray  # (G,) uint8 codes 0-4 (ACGTN); later stages edit it in place
     gaps: np.ndarray  # (n, 2) int64: N gaps, genome positions [start, end)
+    repeat: np.ndarray | None = None  # (G,) bool: soft-masked (lowercase in the FASTA) repeat positions
 
     def chrom_index(self, gpos) -> np.ndarray:
         """Index of the chromosome of each genome position."""

@@ -33,7 +33,8 @@ def write_gz_tsv(path: Path, df: pd.DataFrame) -> None:
 
 
 def write_fasta(state: SimState, tmp: Path) -> None:
-    """The genome FASTA (``genome.line_width`` bases a line), its samtools index and chrom.sizes."""
+    """The genome FASTA (``genome.line_width`` bases a line; repeats soft-masked, lowercase), its samtools index
+    and chrom.sizes."""
     genome, width = state.genome, int(state.p["genome"]["line_width"])
     letters = np.frombuffer(b"ACGTN", dtype=np.uint8)
     fai, sizes, offset = [], [], 0
@@ -46,6 +47,8 @@ def write_fasta(state: SimState, tmp: Path) -> None:
             fai.append(f"{name}\t{L}\t{offset}\t{width}\t{width + 1}\n")
             sizes.append(f"{name}\t{L}\n")
             s = letters[genome.seq[genome.offsets[c] : genome.offsets[c + 1]]]
+            if genome.repeat is not None:  # soft-masked repeats: lowercase, as RepeatMasker's genomes
+                s = s + (genome.repeat[genome.offsets[c] : genome.offsets[c + 1]] * 32).astype(np.uint8)
             full = L // width
             body = np.full((full, width + 1), ord("\n"), dtype=np.uint8)
             body[:, :width] = s[: full * width].reshape(full, width)

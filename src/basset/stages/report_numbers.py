@@ -402,6 +402,9 @@ def _satmut_numbers(n: _Numbers) -> None:
                   f"p[features={features}]", "p")
     if (table["features"] == "both").sum() == 1:
         n.add("phylop_n_test", s, "held-out nucleotides", f, "n_test[features=both]", "int")
+        if "repeat_excluded" in table:  # soft-masked nucleotides left out, as the paper (non-repetitive only)
+            n.add("phylop_repeat_excluded", s, "repeat (soft-masked) nucleotides left out of the regression", f,
+                  "repeat_excluded[features=both]", "int")
 
 
 def _variant_numbers(n: _Numbers) -> None:

@@ -245,6 +245,9 @@ def _satmut_captions(h: dict) -> dict:
                         f"gain scores (C: r = {v('phylop_r_gain')}) and both (D: r = {v('phylop_r_both')}, "
                         f"p {p_phrase(h['phylop_p_both'].value)}) on {v('phylop_n_test', 'int')} held-out "
                         f"nucleotides.")
+        if "phylop_repeat_excluded" in h:
+            caps["4B–D"] += (f" As the paper (non-repetitive regions only), the {v('phylop_repeat_excluded', 'int')} "
+                             f"soft-masked (repeat) nucleotides were left out.")
     return caps
 
 

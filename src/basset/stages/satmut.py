@@ -12,11 +12,14 @@ The arithmetic is :mod:`basset.ism` (the model) and :mod:`basset.conservation` (
 :mod:`basset.plots.mutagenesis`. ``scores.h5``::
 
     site_index (n,) int64   row of each site in sites.bed (sorted)
-    chrom (n,) str, start (n,) int64   genomic start (0-based) of each site's window
+    chrom (n,) str, start (n,) int64   lowest genome coordinate (0-based) of each site's window
+    minus (n,) bool         a '-' strand site: its sequence is reverse-complemented, so window column j is
+                            genome position start + W - 1 - j
     target_names (T,) str
     ref (n, T) float32      prediction of the unmutated sequence
     loss, gain (n, W, T) float32       per nucleotide and target (see basset.ism.loss_gain)
-    phylop (n, W) float32   when a phyloP bigWig is given; NaN where the track has no value
+    phylop (n, W) float32   when a phyloP bigWig is given, in column order; NaN where the track has no value
+    repeat (n, W) bool      when the genome FASTA is given: soft-masked (lowercase) nucleotides, in column order
     attrs: window, split, rc_average
 """
 
@@ -32,7 +35,7 @@ import pandas as pd
 
 from ..bed import read_sites
 from ..config import with_defaults
-from ..conservation import phylop_windows, ridge_phylop
+from ..conservation import phylop_windows, ridge_phylop, soft_masked_windows
 from ..dataset import load_split
 from ..device import use_device
 from ..errors import InputError
@@ -41,18 +44,22 @@ from ..ism import ism, loss_gain, reference_probs, satmut_map
 from ..models import load_model, model_seq_len
 from ..plots.mutagenesis import fig4bcd, fig_satmut
 from ..predict import split_site_index
-from ..sequence import Genome, decode
+from ..sequence import Genome, decode, strand_window_start
 from ..tables import write_summary, write_table
 
 log = logging.getLogger("basset.stages.satmut")
 
 
 # ------------------------------------------------------------------------------- saturation_mutagenesis
-def saturation_mutagenesis(model, h5, sites, phylop=None, *, out: dict, satmut: dict | None = None, seed: int = 1,
-                           device=None, threads: int | None = None, chunk: int = 64) -> dict:
+def saturation_mutagenesis(model, h5, sites, phylop=None, fasta=None, fai=None, *, out: dict,
+                           satmut: dict | None = None, seed: int = 1, device=None, threads: int | None = None,
+                           chunk: int = 64) -> dict:
     """Rule saturation_mutagenesis: loss and gain scores of every nucleotide of the central ``satmut.window``
     bp of the ``satmut.split`` sites of dataset ``h5`` (a random ``satmut.max_sites`` of them, drawn with
-    ``seed``), with phyloP from the bigWig ``phylop`` when given.
+    ``seed``), with phyloP from the bigWig ``phylop`` and the repeat mask (soft-masked, lowercase bases) of the
+    genome ``fasta`` when given (``fai``: its index, read by pyfaidx beside it). Both are lined up with the
+    sequence columns: on a '-' strand site the sequence is reverse-complemented, so they are read backwards
+    from the window's other end (:func:`basset.sequence.strand_window_start`).
 
     ``model``: model.pt; ``sites``: sites.bed (for the sites' coordinates). Writes ``out["scores"]`` (see the
     module docstring) and ``out["summary"]``. Sites are scored ``chunk`` at a time, so memory holds one chunk's
@@ -72,7 +79,8 @@ def saturation_mutagenesis(model, h5, sites, phylop=None, *, out: dict, satmut: 
     site_index = split_site_index(h5, split)[rows]
     chosen = read_sites(sites).iloc[site_index]
     lo = (L - window) // 2
-    starts = chosen["start"].to_numpy(np.int64) + lo
+    minus = chosen["strand"].astype(str).to_numpy() == "-"
+    starts = strand_window_start(chosen["start"].to_numpy(np.int64), minus, L, lo, window)
     chroms = chosen["chrom"].astype(str).to_numpy()
     n, T = len(rows), len(names)
     t0 = time.perf_counter()
@@ -82,18 +90,32 @@ def saturation_mutagenesis(model, h5, sites, phylop=None, *, out: dict, satmut: 
         f["site_index"] = site_index
         f.create_dataset("chrom", data=chroms.astype(object), dtype=h5py.string_dtype())
         f["start"] = starts
+        f["minus"] = minus
         _write_scores(f, net, codes, lo, window, T, chunk, rc_average=rc_average,
                       batch_size=int(cfg["batch_size"]), device=dev)
         if phylop:
-            f["phylop"] = phylop_windows(phylop, chroms, starts, window)
+            f["phylop"] = _on_strand(phylop_windows(phylop, chroms, starts, window), minus)
+        repeat = _on_strand(soft_masked_windows(fasta, chroms, starts, window), minus) if fasta else None
+        if repeat is not None:
+            f["repeat"] = repeat
     seconds = time.perf_counter() - t0
     log.info("saturation mutagenesis of %d %s sites x %d bp x %d targets in %.1f s -> %s", n, split, window, T,
              seconds, out["scores"])
     summary = {"sites": n, "sites_in_split": int(n_all), "window_bp": window, "targets": T,
                "nucleotides": n * window, "mutants": n * window * 3 * (1 + rc_average), "rc_average": rc_average,
-               "phylop": bool(phylop), "seconds": round(seconds, 1)}
+               "phylop": bool(phylop), "minus_strand_sites": int(minus.sum()), "seconds": round(seconds, 1)}
+    if repeat is not None:
+        summary["repeat_nucleotides"] = int(repeat.sum())
     write_summary(out["summary"], summary)
     return summary
+
+
+def _on_strand(values: np.ndarray, minus: np.ndarray) -> np.ndarray:
+    """``(n, W)`` values read along the genome, reversed on the rows of '-' strand sites to follow their
+    (reverse-complemented) sequence columns."""
+    values = values.copy()
+    values[minus] = values[minus, ::-1]
+    return values
 
 
 def _sample_rows(n_all: int, max_sites: int | None, seed: int) -> np.ndarray:
@@ -123,30 +145,47 @@ def _write_scores(f: h5py.File, net, codes: np.ndarray, lo: int, window: int, n_
 
 def read_scores(path) -> dict:
     """``scores.h5`` (see the module docstring) as a dict of numpy arrays, the attributes as plain values and
-    ``target_names`` as a list; ``phylop`` is None when absent."""
+    ``target_names`` as a list; ``phylop`` and ``repeat`` are None when absent."""
     with h5py.File(path, "r") as h5:
         out = {k: h5[k][...] for k in ("site_index", "start", "ref", "loss", "gain")}
         out["chrom"] = np.array([c.decode() if isinstance(c, bytes) else c for c in h5["chrom"][...]])
         out["target_names"] = [t.decode() if isinstance(t, bytes) else str(t) for t in h5["target_names"][...]]
         out["phylop"] = h5["phylop"][...] if "phylop" in h5 else None
+        out["repeat"] = h5["repeat"][...] if "repeat" in h5 else None
+        out["minus"] = h5["minus"][...] if "minus" in h5 else np.zeros(len(out["start"]), bool)  # older files
         out.update({k: (v.item() if isinstance(v, np.generic) else v) for k, v in h5.attrs.items()})
     return out
 
 
 # ---------------------------------------------------------------------------------------- satmut_phylop
-def satmut_phylop(scores, *, out: dict, seed: int = 1) -> dict:
+def satmut_phylop(scores, *, out: dict, satmut: dict | None = None, seed: int = 1) -> dict:
     """Rule satmut_phylop: ridge regression of phyloP on the loss, the gain and both scores of every scored
-    nucleotide of ``scores`` (scores.h5), fitted on 80 % and tested on 20 % (split drawn with ``seed``).
+    nucleotide of ``scores`` (scores.h5), fitted on 80 % and tested on 20 % (split drawn with ``seed``). As the
+    paper (non-repetitive regions only), soft-masked nucleotides are left out when ``satmut.exclude_repeats``
+    and the scores carry a repeat mask.
 
-    Writes ``out["table"]`` (one row per feature set: features, n_train, n_test, alpha, r, p) and
-    ``out["fig4bcd"]`` (Figures 4B-D). Returns the test Pearson r of each feature set.
+    Writes ``out["table"]`` (one row per feature set: features, n_train, n_test, alpha, r, p, and
+    repeat_excluded, the nucleotides left out as repeats) and ``out["fig4bcd"]`` (Figures 4B-D). Returns the
+    test Pearson r of each feature set.
     """
+    cfg = with_defaults("satmut", satmut)
     scan = read_scores(scores)
     if scan["phylop"] is None:
         raise InputError(scores, "no phyloP values (set genome.phylop in the config)")
     T = scan["loss"].shape[-1]
-    table, preds = ridge_phylop(scan["loss"].reshape(-1, T), scan["gain"].reshape(-1, T), scan["phylop"].ravel(),
+    phylop = scan["phylop"].astype(np.float64)
+    excluded = 0
+    if cfg["exclude_repeats"] and scan["repeat"] is not None:
+        excluded = int(scan["repeat"].sum())
+        phylop[scan["repeat"]] = np.nan  # ridge_phylop drops NaN nucleotides
+        log.info("phyloP regression: %d of %d nucleotides soft-masked (repeats), left out as the paper did",
+                 excluded, phylop.size)
+    elif cfg["exclude_repeats"]:
+        log.warning("%s: no repeat mask (the scores were made without the genome FASTA): repeats are not "
+                    "excluded from the phyloP regression", scores)
+    table, preds = ridge_phylop(scan["loss"].reshape(-1, T), scan["gain"].reshape(-1, T), phylop.ravel(),
                                 seed=seed)
+    table["repeat_excluded"] = excluded
     write_table(out["table"], table, float_format="%.6g")
     fig4bcd(preds, table, out["fig4bcd"])
     return {f"r_{f}": round(float(r), 4) for f, r in zip(table["features"], table["r"])}
@@ -176,11 +215,13 @@ def plot_satmut(model, h5, scores, *, out: dict, satmut: dict | None = None, dev
     window = min(int(cfg["plot_window"]), L)
     lo = (L - window) // 2
     probs = ism(net, codes, lo, lo + window, rc_average=bool(cfg["rc_average"]), device=dev)
-    offset = lo - (L - int(scan["window"])) // 2  # plot window start relative to the scan window start
-    starts = scan["start"][order] + offset
+    # the plot window's columns within the scan window's, then on the genome (backwards on '-' sites)
+    W = int(scan["window"])
+    minus = scan["minus"][order]
+    starts = strand_window_start(scan["start"][order], minus, W, lo - (L - W) // 2, window)
     maps = [satmut_map(probs[k : k + 1], codes[k, lo : lo + window], t, start=int(starts[k]),
-                       label=f"{names[t]}: {scan['chrom'][i]}:{int(starts[k]) + 1}-{int(starts[k]) + window} "
-                             f"(p = {scan['ref'][i, t]:.2f})")
+                       label=f"{names[t]}: {scan['chrom'][i]}:{int(starts[k]) + 1}-{int(starts[k]) + window}"
+                             f"{'(-)' if minus[k] else ''} (p = {scan['ref'][i, t]:.2f})")
             for k, i in enumerate(order)]
     fig_satmut(maps, out["fig4a"])
     table = pd.DataFrame({"site_index": scan["site_index"][order], "chrom": scan["chrom"][order],
