@@ -244,7 +244,10 @@ def test_build_contents(built):
     assert info["n_sites"] == {s: summary[s] for s in ("train", "valid", "test")} and info["target_names"] == names
 
 
-def test_build_reverse_complement_and_n_zero(tmp_path, genome_fixture):
+@pytest.mark.parametrize("n_handling", ["zero", "uniform"])
+def test_build_reverse_complement_and_n_zero(tmp_path, genome_fixture, n_handling):
+    """zero and uniform (the paper's 0.25 per channel, applied by the model) both keep N as code 4 in the file,
+    and the file says which."""
     fasta, text, sites, activity, names = genome_fixture
     sites = sites.copy()
     sites["strand"] = np.where(np.arange(len(sites)) % 2, "-", "+")
@@ -252,8 +255,10 @@ def test_build_reverse_complement_and_n_zero(tmp_path, genome_fixture):
     out = tmp_path / "zero.h5"
     with Genome(fasta) as g:
         summary = write_dataset(
-            out, g, sites, activity, names, splits, {"n_handling": "zero", "compression": "lzf"}, progress=False
+            out, g, sites, activity, names, splits, {"n_handling": n_handling, "compression": "lzf"}, progress=False
         )
+    with h5py.File(out, "r") as h5:
+        assert h5.attrs["n_handling"] == n_handling
     codes, targets = load_split(out, "train")
     with h5py.File(out, "r") as h5:
         idx = h5["train/site_index"][...]

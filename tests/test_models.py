@@ -23,6 +23,7 @@ from basset.models import (
     eval_mode,
     first_block_tail,
     first_layer_geometry,
+    flat_length,
     load_model,
     model_config,
     model_seq_len,
@@ -77,6 +78,18 @@ def test_basset_preset_is_the_paper():
     assert cfg["conv_pools"] == [3, 4, 4] and cfg["dense_units"] == [1000, 1000]
     assert cfg["dense_dropout"] == [0.3, 0.3] and cfg["batch_norm"] and cfg["seq_len"] == 600
     assert cfg["conv_padding"] == "same" and cfg["conv_dropout"] == [0.0, 0.0, 0.0]
+    # Torch7's ceil pooling: 600 -> 200 -> 50 -> 13 positions x 200 filters = 2,600 inputs to the first dense
+    # layer, as the published model (shared/reference/basset_pretrained_params.txt); floor pooling gives 12
+    assert cfg["pool_ceil"] and flat_length(cfg) == 13
+    model = build_model(cfg, 164)
+    assert model.dense[1].in_features == 2600 and model.dense[1].out_features == 1000
+    x = one_hot(torch.randint(0, 4, (2, 600), dtype=torch.uint8))
+    with torch.no_grad():
+        h = x
+        for block in model.conv:
+            h = block(h)
+    assert h.shape == (2, 200, 13)
+    assert build_model(model_config("basset", pool_ceil=False), 164).dense[1].in_features == 2400
 
 
 def test_config_errors_name_the_key():
@@ -89,7 +102,10 @@ def test_config_errors_name_the_key():
     with pytest.raises(ConfigError, match=r"^model\.preset"):
         model_config("nope")
     with pytest.raises(ConfigError, match=r"^model\.seq_len"):
-        model_config("basset", seq_len=20)
+        model_config("basset", seq_len=20, pool_ceil=False)  # 20 -> 6 -> 1 -> 0 positions
+    assert model_config("basset", seq_len=20)["pool_ceil"]  # ceil: 20 -> 7 -> 2 -> 1, enough
+    with pytest.raises(ConfigError, match=r"^model\.pool_ceil: expected true or false"):
+        model_config("cpu", pool_ceil="yes")
     # None means "the preset's default"; scalar dropout applies to every layer
     cfg = model_config("basset", seq_len=None, conv_dropout=0.1)
     assert cfg["seq_len"] == 600 and cfg["conv_dropout"] == [0.1, 0.1, 0.1]
@@ -132,18 +148,22 @@ def test_layers_follow_the_config():
 
 # lengths after each conv block, by hand: "valid" L -> L - w + 1, "same" L -> L; pool p: L -> floor(L / p)
 @pytest.mark.parametrize(
-    "seq_len, widths, pools, padding, lengths",
+    "seq_len, widths, pools, padding, lengths, ceil",
     [
-        (61, [6, 3], [3, 2], "valid", [18, 8]),  # 61-5=56 -> 18; 18-2=16 -> 8
-        (61, [6, 3], [3, 2], "same", [20, 10]),  # 61 -> 20; 20 -> 10
-        (60, [7, 4], [4, 1], "valid", [13, 10]),  # 60-6=54 -> 13; 13-3=10 (pool 1: none)
-        (60, [7, 4], [4, 1], "same", [15, 15]),  # 60 -> 15; 15
-        (64, [8, 5], [2, 3], "valid", [28, 8]),  # 64-7=57 -> 28; 28-4=24 -> 8
-        (64, [8, 5], [2, 3], "same", [32, 10]),  # 64 -> 32; 32 -> 10 (floor)
+        (61, [6, 3], [3, 2], "valid", [18, 8], False),  # 61-5=56 -> 18; 18-2=16 -> 8
+        (61, [6, 3], [3, 2], "same", [20, 10], False),  # 61 -> 20; 20 -> 10
+        (60, [7, 4], [4, 1], "valid", [13, 10], False),  # 60-6=54 -> 13; 13-3=10 (pool 1: none)
+        (60, [7, 4], [4, 1], "same", [15, 15], False),  # 60 -> 15; 15
+        (64, [8, 5], [2, 3], "valid", [28, 8], False),  # 64-7=57 -> 28; 28-4=24 -> 8
+        (64, [8, 5], [2, 3], "same", [32, 10], False),  # 64 -> 32; 32 -> 10 (floor)
+        (61, [6, 3], [3, 2], "valid", [19, 9], True),  # ceil: 56 -> 19; 19-2=17 -> 9
+        (64, [8, 5], [2, 3], "same", [32, 11], True),  # ceil: 64 -> 32; 32 -> 11
+        (60, [7, 4], [4, 1], "same", [15, 15], True),  # ceil with exact windows: as floor
     ],
 )
-def test_lengths_through_the_conv_stack(seq_len, widths, pools, padding, lengths):
-    cfg = tiny(seq_len=seq_len, conv_widths=widths, conv_pools=pools, conv_padding=padding)
+def test_lengths_through_the_conv_stack(seq_len, widths, pools, padding, lengths, ceil):
+    cfg = tiny(seq_len=seq_len, conv_widths=widths, conv_pools=pools, conv_padding=padding, pool_ceil=ceil)
+    assert flat_length(cfg) == lengths[-1]
     torch.manual_seed(0)
     model = build_model(cfg, 2).eval()
     h = one_hot(codes(3, seq_len))
@@ -383,6 +403,45 @@ def test_save_load_round_trip(tmp_path):
     with pytest.raises(ValueError, match="1 target names for a model with 3 outputs"):
         save_model(path, model, ["a"])
     assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]  # no temporary file left
+
+
+def test_fill_n_puts_the_value_in_every_channel_of_an_n():
+    """An all-zero column (N) gets 0.25 in each channel, bases are unchanged; a model with n_fill 0.25 gives
+    the same logits as one without it fed that input by hand (same weights)."""
+    from basset.models import fill_n
+
+    x = one_hot(torch.tensor([[0, 4, 3, 4]], dtype=torch.uint8))
+    want = torch.tensor([[[1, 0.25, 0, 0.25], [0, 0.25, 0, 0.25], [0, 0.25, 0, 0.25], [0, 0.25, 1, 0.25]]])
+    assert torch.equal(fill_n(x, 0.25), want) and fill_n(x, 0.0) is x
+    torch.manual_seed(0)
+    plain = build_model(tiny(), 3).eval()
+    filled = build_model(tiny(n_fill=0.25), 3).eval()
+    filled.load_state_dict(plain.state_dict())
+    c = codes(3, 60)
+    c[:, ::7] = 4
+    with torch.no_grad():
+        assert torch.allclose(filled(one_hot(c)), plain(fill_n(one_hot(c), 0.25)))
+        assert not torch.allclose(filled(one_hot(c)), plain(one_hot(c)), atol=1e-4)
+        assert torch.allclose(filled.first_layer(one_hot(c)), plain.first_layer(fill_n(one_hot(c), 0.25)))
+    with pytest.raises(ConfigError, match=r"^model\.n_fill"):
+        model_config("cpu", n_fill=2)
+
+
+def test_a_model_saved_before_pool_ceil_loads_with_floor_pooling(tmp_path):
+    """Files written before pool_ceil existed have no such key: they pooled with floor, whatever their preset
+    (the basset preset's default is now ceil), so they load as floor models, and meta says so."""
+    model = build_model(model_config("basset", conv_filters=[6, 5, 4], dense_units=[8], dense_dropout=0.3,
+                                     pool_ceil=False), 2)
+    path = tmp_path / "old.pt"
+    save_model(path, model, ["a", "b"])
+    raw = torch.load(path, weights_only=True)
+    del raw["config"]["pool_ceil"]
+    torch.save(raw, path)
+    loaded, meta = load_model(path)
+    assert meta["config"]["pool_ceil"] is False and loaded.dense[1].in_features == 4 * 12
+    x = one_hot(torch.randint(0, 4, (2, 600), dtype=torch.uint8))
+    with torch.no_grad():
+        assert torch.equal(model.eval()(x), loaded(x))
 
 
 def test_save_model_writes_the_given_state(tmp_path):

@@ -27,6 +27,15 @@ ARCHS = {
                                         conv_dropout=0.0, dense_units=[10], dense_dropout=0.0), 77),
     "no-dense": ("basset", dict(conv_filters=[6, 5], conv_widths=[9, 3], conv_pools=[5, 2],
                                 conv_dropout=0.0, dense_units=[], dense_dropout=[]), 123),
+    # the basset preset pools in ceil mode (a partial last window kept): 600 bp ends in 13 positions; floor, 12
+    "basset-600-floor": ("basset", dict(conv_filters=[6, 5, 4], dense_units=[8], dense_dropout=0.3,
+                                        pool_ceil=False), 600),
+    # ceil mode with a partial window at every pooling: 97 -> 33 -> 9 -> 3 (floor: 32 -> 8 -> 2)
+    "ceil-partial-each": ("cpu", dict(conv_filters=[6, 5, 4], conv_widths=[5, 3, 3], conv_pools=[3, 4, 3],
+                                      dense_units=[8], dense_dropout=0.0, pool_ceil=True), 97),
+    # the paper's N: 0.25 in each channel (random_codes puts N in 10 % of the positions, and at both ends)
+    "n-fill-quarter": ("basset", dict(conv_filters=[8, 6], conv_widths=[7, 4], conv_pools=[3, 2], conv_dropout=0.0,
+                                      dense_units=[12], dense_dropout=0.0, n_fill=0.25), 90),
 }
 
 
@@ -73,7 +82,7 @@ def test_fast_matches_naive(arch):
     naive = ism_naive(model, codes, batch_size=251)
     assert naive.shape == (2, length, 4, 3) and naive.dtype == np.float32
     spread = np.abs(naive - naive.mean(2, keepdims=True)).max()
-    assert spread > 1e-2  # mutations change the predictions, so agreement below means something
+    assert spread > 4e-3  # mutations change the predictions (40x the tolerance), so agreement means something
     for bs in (64, 1000):  # batches crossing sequences, and one batch for everything
         fast = ism(model, codes, batch_size=bs)
         np.testing.assert_allclose(fast, naive, atol=1e-4, rtol=0)
@@ -200,7 +209,6 @@ def test_unsupported_model_is_refused():
         ("expected ReLU", [[nn.Conv1d(4, 3, 3, padding=1), nn.BatchNorm1d(3), nn.Tanh()]]),
         ("stride k", [[nn.Conv1d(4, 3, 3), nn.ReLU(), nn.MaxPool1d(4, stride=2)]]),
         ("stride k", [[nn.Conv1d(4, 3, 3), nn.ReLU(), nn.MaxPool1d(2, padding=1)]]),
-        ("stride k", [[nn.Conv1d(4, 3, 3), nn.ReLU(), nn.MaxPool1d(3, ceil_mode=True)]]),
         ("stride k", [[nn.Conv1d(4, 3, 3), nn.ReLU(), nn.MaxPool1d(2, dilation=2)]]),
         ("only stride 1", [[nn.Conv1d(4, 3, 3, stride=2), nn.ReLU()]]),
         ("only stride 1", [[nn.Conv1d(4, 3, 3, dilation=2), nn.ReLU()]]),

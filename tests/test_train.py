@@ -416,6 +416,23 @@ def test_set_up_and_open_loader(h5, tmp_path):
     auto = bt.set_up(h5, tmp_path / "auto", CFG, full_opts({**OPTS, "device": "cpu"}))
     assert auto.workers == 0 and auto.amp is None  # "auto" on the CPU
     assert bt.set_up(h5, tmp_path / "all", CFG, full_opts({**OPTS, "batch_size": 320})).opts["batch_size"] == 320
+    assert run.model.n_fill == 0.0 and run.cfg["n_fill"] == 0.0
+
+
+def test_a_uniform_n_dataset_gives_the_model_the_papers_n(h5, tmp_path):
+    """dataset.n_handling: uniform keeps N in the file; the model trained on it gets n_fill 0.25 (0.25 in each
+    channel at an N, as the paper), and keeps it in model.pt, so prediction, ISM and SAD see N the same way."""
+    import shutil
+
+    uniform = tmp_path / "uniform.h5"
+    shutil.copy(h5, uniform)
+    with h5py.File(uniform, "a") as f:
+        f.attrs["n_handling"] = "uniform"
+    run = bt.set_up(uniform, tmp_path / "out", CFG, full_opts(OPTS))
+    assert run.cfg["n_fill"] == 0.25 and run.model.n_fill == 0.25
+    bt.train(uniform, tmp_path / "trained", CFG, {**OPTS, "max_epochs": 1}, **RUN)
+    model, meta = load_model(tmp_path / "trained" / "model.pt")
+    assert meta["config"]["n_fill"] == 0.25 and model.n_fill == 0.25
 
 
 def test_amp_dtype():

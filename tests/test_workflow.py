@@ -321,3 +321,25 @@ def test_dry_run_shards_score_snps_in_jobs_and_gathers_them(workdir):
     gather = [j for j in jobs if j.startswith("gather_sad:")]
     assert len(gather) == 1 and "results/default/variants/sad.h5" in gather[0]
     assert not any(j.startswith("score_snps:") for j in jobs)
+
+
+def test_paper_config_has_the_papers_settings():
+    """config/encode_roadmap.yaml, completed with the schema's defaults as the workflow does: the published
+    architecture (13 x 200 = 2,600 inputs to the first dense layer), N as 0.25 per channel, up to 1,000
+    epochs, no reverse-complement augmentation or averaging, non-canonical contigs kept (only chrY dropped),
+    Tomtom's q <= 0.1 with Pearson columns, and the paper's influence, PICS and phyloP choices."""
+    import yaml
+
+    from basset.config import complete_config
+    from basset.models import build_model, model_config
+
+    cfg = complete_config(yaml.safe_load((ROOT / "config" / "encode_roadmap.yaml").read_text()))
+    model = build_model(model_config(**cfg["model"]), 164)
+    assert model.dense[1].in_features == 2600
+    assert cfg["dataset"]["n_handling"] == "uniform" and cfg["train"]["max_epochs"] == 1000
+    assert not cfg["train"]["rc_augment"]
+    assert not any(cfg[s]["rc_average"] for s in ("evaluate", "satmut", "variants"))
+    assert cfg["peaks"]["drop_chry"] and not cfg["peaks"]["drop_noncanonical"]
+    assert (cfg["motifs"]["distance"], cfg["motifs"]["tomtom_q"], cfg["motifs"]["min_overlap"]) == ("pearson", 0.1, 1)
+    assert cfg["motifs"]["influence"] == "paper" and cfg["satmut"]["exclude_repeats"]
+    assert cfg["variants"]["pics_coding"] is None  # basset.pics.CODING_ANNOTATIONS

@@ -574,7 +574,7 @@ def args_build_dataset(p) -> None:
     p.add_argument("--genome", required=True, type=input_file, help="genome FASTA")
     p.add_argument("--out", required=True, help="output HDF5 file")
     p.add_argument("--summary", help="also write the counts as a TSV here")
-    p.add_argument("--n-handling", choices=["random", "zero"], default=d["n_handling"],
+    p.add_argument("--n-handling", choices=["random", "zero", "uniform"], default=d["n_handling"],
                    help="N bases: a random base or all-zero (default: %(default)s); the paper put 0.25 in each channel")
     p.add_argument("--max-n-fraction", type=config_value("dataset", "max_n_fraction"), default=d["max_n_fraction"],
                    help="skip sites with more N (default: %(default)s)")

@@ -23,7 +23,7 @@ length (bp), ``T`` the number of targets (cell types)::
     /{split}/strand      (n,)   fixed-length utf-8 strings '+', '-' or '.'
     /{split}/site_index  (n,)   int64  row of the site in the merged sites table (sites.bed,
                                        activity.tsv.gz), 0-based
-    attributes of /:     seq_length (L, bp), n_handling ("random" or "zero"), alphabet "ACGTN",
+    attributes of /:     seq_length (L, bp), n_handling ("random", "zero" or "uniform"), alphabet "ACGTN",
                          seed, basset_version, format_version (1), max_n_fraction
     (h5py reads the strings as bytes: ``.decode()`` them, or use ``.asstr()[...]``.)
 
@@ -186,8 +186,10 @@ def site_codes(windows: np.ndarray, starts: np.ndarray, minus: np.ndarray, max_n
         Sites on the ``-`` strand: reverse-complemented.
     max_n : int
         Sites with more N bases than this are dropped.
-    n_handling : {"random", "zero"}
-        ``"random"``: each remaining N becomes a base drawn from ``rng``; ``"zero"``: N stays code 4.
+    n_handling : {"random", "zero", "uniform"}
+        ``"random"``: each remaining N becomes a base drawn from ``rng``; ``"zero"`` and ``"uniform"``: N stays
+        code 4 (the model then sees an all-zero column, or with ``uniform`` 0.25 in each channel: the
+        trainer gives the model ``n_fill`` 0.25, :func:`basset.models.fill_n`).
 
     Returns
     -------

@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .logs import progress_bar
-from .models import conv_padding, eval_mode, unwrap
+from .models import conv_padding, eval_mode, fill_n, unwrap
 from .sequence import N_CODE, one_hot, reverse_complement
 
 log = logging.getLogger("basset.ism")
@@ -154,6 +154,7 @@ class _Layer:
     left: int  # zero padding on the left (output i reads inputs i - left .. i - left + w - 1)
     right: int
     pool: int  # max-pool kernel = stride; 1 = none
+    ceil: bool  # ceil mode: a last partial pool window gives an output (its missing positions count as -inf)
     kernel: torch.Tensor  # (C, w, F): s_f * W[f, c, w - 1 - u], the flipped kernel with BN's scale folded in
     deconv: torch.Tensor  # (C, F, w): kernel as the weight of a transposed convolution (of a change)
 
@@ -181,7 +182,7 @@ def _layers(net: nn.Module) -> list[_Layer]:
     layers = []
     for i, block in enumerate(net.conv):
         mods = [m for m in block if not isinstance(m, (nn.Dropout, nn.Identity))]
-        conv, bn, pool = mods[0], None, 1
+        conv, bn, pool, ceil = mods[0], None, 1, False
         rest = mods[1:]
         if rest and isinstance(rest[0], nn.BatchNorm1d):
             bn, rest = rest[0], rest[1:]
@@ -192,9 +193,9 @@ def _layers(net: nn.Module) -> list[_Layer]:
         if rest and isinstance(rest[0], nn.MaxPool1d):
             mp, rest = rest[0], rest[1:]
             k, s = int(np.ravel(mp.kernel_size)[0]), int(np.ravel(mp.stride)[0])
-            if k != s or int(np.ravel(mp.padding)[0]) or int(np.ravel(mp.dilation)[0]) != 1 or mp.ceil_mode:
-                raise NotImplementedError(f"conv block {i}: only MaxPool1d(k) with stride k, no padding, floor")
-            pool = k
+            if k != s or int(np.ravel(mp.padding)[0]) or int(np.ravel(mp.dilation)[0]) != 1:
+                raise NotImplementedError(f"conv block {i}: only MaxPool1d(k) with stride k, no padding")
+            pool, ceil = k, bool(mp.ceil_mode)
         if not isinstance(conv, nn.Conv1d) or rest:
             raise NotImplementedError(f"conv block {i}: unsupported layers {[type(m).__name__ for m in mods]}")
         if conv.stride != (1,) or conv.dilation != (1,) or conv.groups != 1 or conv.padding_mode != "zeros":
@@ -206,7 +207,7 @@ def _layers(net: nn.Module) -> list[_Layer]:
         if bn is not None:
             scale = (bn.weight.detach() / torch.sqrt(bn.running_var.detach() + bn.eps)).to(W.dtype)
         kernel = (W * scale[:, None, None]).flip(-1).permute(1, 2, 0).contiguous()
-        layers.append(_Layer(conv, bn, w, left, right, pool, kernel, kernel.permute(0, 2, 1).contiguous()))
+        layers.append(_Layer(conv, bn, w, left, right, pool, ceil, kernel, kernel.permute(0, 2, 1).contiguous()))
     return layers
 
 
@@ -214,7 +215,7 @@ def _geometry(layers: list[_Layer], length: int) -> list[_Geometry]:
     geo, L, V = [], length, 1  # V: width of the changed input window (one base at layer 0)
     for layer in layers:
         L_conv = L + layer.left + layer.right - layer.width + 1
-        L_out = L_conv // layer.pool
+        L_out = -(-L_conv // layer.pool) if layer.ceil else L_conv // layer.pool
         if L_out < 1:
             raise ValueError(f"input of {length} bp is too short for the model's conv/pool stack")
         U = V + layer.width - 1
@@ -225,14 +226,15 @@ def _geometry(layers: list[_Layer], length: int) -> list[_Geometry]:
     return geo
 
 
-def _first_layer_table(layer: _Layer, g: _Geometry) -> torch.Tensor:
+def _first_layer_table(layer: _Layer, g: _Geometry, n_fill: float = 0.0) -> torch.Tensor:
     """``(5, w + Wc + 1, Wc, F)`` conv-output changes of layer 0 over a window of ``Wc = P * pool`` positions:
-    ``[c, s + Wc, k]`` is the change at window position ``k`` from a one-hot column ``c`` (row N = 0) whose
+    ``[c, s + Wc, k]`` is the change at window position ``k`` from a one-hot column ``c`` (row N: ``n_fill``
+    times the sum of the four bases' rows, 0 unless the model fills N, :func:`basset.models.fill_n`) whose
     change starts ``s`` positions before the window (``s = window start - first changed position``). Every
     ``s`` outside ``[-Wc, w]`` gives an all-zero window, so it is clamped into that range."""
     Wc = g.P * layer.pool
     padded = F.pad(layer.kernel, (0, 0, Wc, Wc))  # (4, w + 2 Wc, F)
-    padded = torch.cat([padded, torch.zeros_like(padded[:1])])  # N
+    padded = torch.cat([padded, n_fill * padded.sum(0, keepdim=True)])  # N
     return padded.unfold(1, Wc, 1).permute(0, 1, 3, 2).contiguous()
 
 
@@ -262,17 +264,21 @@ class _Dense:
         return h.view(*shape, -1)
 
 
-def _reference(layers: list[_Layer], dense: _Dense, x: torch.Tensor):
+def _reference(layers: list[_Layer], dense: _Dense, x: torch.Tensor, n_fill: float = 0.0):
     """Run the model on one-hot ``x (G, 4, L)``: per conv layer, channels last, ``(pre-ReLU after BN
     (G, L_conv, F), pooled output (G, L_out, F))``; the first dense layer's output ``(G, H)``; logits ``(G, T)``."""
     cache = []
+    x = fill_n(x, n_fill)
     for layer in layers:
         z = layer.conv(x)
         if layer.bn is not None:
             z = layer.bn(z)
         x = torch.relu(z)
         if layer.pool > 1:
-            x = F.max_pool1d(x, layer.pool)
+            x = F.max_pool1d(x, layer.pool, ceil_mode=layer.ceil)
+            short = x.shape[-1] * layer.pool - z.shape[-1]
+            if short > 0:  # ceil mode: -inf conv outputs complete the last window (ReLU makes them 0, as absent)
+                z = F.pad(z, (0, short), value=float("-inf"))
         cache.append((z.transpose(1, 2).contiguous(), x.transpose(1, 2).contiguous()))
     h = dense.first(x.flatten(1))
     return cache, h, dense.head(h)
@@ -354,7 +360,8 @@ def _dense_batch(dense: _Dense, pooled_ref, h_ref, n, j0, d) -> torch.Tensor:
 def _plan(net: nn.Module, length: int) -> dict:
     layers = _layers(net)
     geo = _geometry(layers, length)
-    return {"layers": layers, "geo": geo, "table0": _first_layer_table(layers[0], geo[0]),
+    n_fill = float(getattr(net, "n_fill", 0.0))
+    return {"layers": layers, "geo": geo, "table0": _first_layer_table(layers[0], geo[0], n_fill), "n_fill": n_fill,
             "dense": _Dense(net, layers[-1].kernel.shape[2], geo[-1].L_out)}
 
 
@@ -395,7 +402,7 @@ def ism(model: nn.Module, codes, start: int | None = None, end: int | None = Non
             for g0 in range(0, codes.shape[0], group):  # groups of sequences whose activations are cached
                 seqs = codes[g0 : g0 + group].to(device)
                 x = one_hot(seqs, dtype=plan["layers"][0].kernel.dtype)
-                cache, h_ref, logits = _reference(plan["layers"], plan["dense"], x)
+                cache, h_ref, logits = _reference(plan["layers"], plan["dense"], x, plan["n_fill"])
                 ref_probs = torch.sigmoid(logits.float()).cpu()
                 torch.from_numpy(out)[g0 : g0 + seqs.shape[0]] = ref_probs[:, None, None, :]
                 ref = seqs[:, start:end].long()

@@ -10,8 +10,12 @@ time. The architecture is set by a plain config dict (see :data:`PRESETS` and :f
     per dense layer j: Linear(dense_units[j]) -> BatchNorm1d -> ReLU -> Dropout(dense_dropout[j])
     Linear(T)          logits
 
-``batch_norm: false`` drops the BatchNorm layers. Pooling uses ``kernel = stride = pool`` and drops a
-partial last window (``floor``).
+An N is an all-zero one-hot column; a model trained on a ``dataset.n_handling: uniform`` dataset has
+``n_fill`` 0.25 and sees 0.25 in each channel there (:func:`fill_n`, the first step of :meth:`BassetNet.forward`
+and :meth:`BassetNet.first_layer`), as the paper encoded N. ``batch_norm: false`` drops the BatchNorm layers. Pooling uses ``kernel = stride = pool``; a partial last
+window is dropped (floor), or with ``pool_ceil`` (the ``basset`` preset, as Torch7's ceil mode that the paper's
+model used) kept: 600 bp then gives 13 positions after the third pooling, 2,600 inputs to the first dense
+layer as the published model, rather than 12.
 
 Padding (``conv_padding``): ``"same"`` (default; the Basset and cpu presets) pads each convolution so that
 its output has the input's length and output position ``i`` is the window centred on input position
@@ -40,7 +44,7 @@ from torch import nn
 from . import __version__
 from .errors import ConfigError, InputError
 from .fileio import atomic_path
-from .presets import PRESETS, flat_length, model_config  # noqa: F401 (re-exported: basset.models.PRESETS)
+from .presets import PRESETS, flat_length, model_config  # noqa: F401 (re-exported: PRESETS, flat_length)
 
 
 class BassetNet(nn.Module):
@@ -51,6 +55,7 @@ class BassetNet(nn.Module):
         self.config = model_config("basset", **config)  # validated copy; every key is given
         cfg = self.config
         self.n_targets = int(n_targets)
+        self.n_fill = float(cfg["n_fill"])  # each channel's value at an N (all-zero one-hot column)
         bn = cfg["batch_norm"]
         layers: list[nn.Module] = []
         channels = 4
@@ -62,7 +67,7 @@ class BassetNet(nn.Module):
                 block.append(nn.BatchNorm1d(f))
             block.append(nn.ReLU())
             if p > 1:
-                block.append(nn.MaxPool1d(p))
+                block.append(nn.MaxPool1d(p, ceil_mode=cfg["pool_ceil"]))
             if d > 0:
                 block.append(nn.Dropout(d))
             layers.append(nn.Sequential(*block))
@@ -83,6 +88,7 @@ class BassetNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, 4, seq_len)`` one-hot -> ``(B, T)`` logits."""
+        x = fill_n(x, self.n_fill)
         for block in self.conv:
             x = block(x)
         return self.output(self.dense(x))
@@ -94,6 +100,7 @@ class BassetNet(nn.Module):
         ``"valid"`` (position ``i`` starts at base ``i``). Any input length ``L >= w`` is accepted.
         """
         block = self.conv[0]
+        x = fill_n(x, self.n_fill)
         for layer in block:
             if isinstance(layer, (nn.MaxPool1d, nn.Dropout)):
                 break
@@ -104,6 +111,14 @@ class BassetNet(nn.Module):
 # ------------------------------------------------------------------------------------------ anatomy
 # The one owner of the network's anatomy: the engines (motifs, influence, ISM) read the first layer, the network
 # after its ReLU and the padding of each convolution from here.
+
+
+def fill_n(x: torch.Tensor, value: float) -> torch.Tensor:
+    """One-hot ``x (B, 4, L)`` with ``value`` in each channel of an all-zero column (an N): the paper's 0.25
+    (``dataset.n_handling: uniform``). ``value`` 0 returns ``x`` itself."""
+    if not value:
+        return x
+    return x + value * (1 - x.sum(1, keepdim=True))
 
 
 def conv_padding(conv: nn.Conv1d) -> tuple[int, int]:
@@ -259,12 +274,15 @@ def load_model(path: str | Path, map_location="cpu") -> tuple[BassetNet, dict]:
     if missing:
         raise InputError(path, f"not a basset model file: missing {', '.join(missing)}")
     try:
-        model = build_model(payload["config"], int(payload["n_targets"]))
+        # a model saved before pool_ceil existed pooled with floor whatever its preset
+        config = {"pool_ceil": False, **payload["config"]} if isinstance(payload["config"], dict) else payload["config"]
+        model = build_model(config, int(payload["n_targets"]))
         model.load_state_dict(payload["state_dict"])
     except (ConfigError, RuntimeError, TypeError, ValueError) as exc:  # also: config not settings, n_targets < 1
         raise InputError(path, f"model does not match its config: {exc}") from None
     model.to(map_location if isinstance(map_location, (str, torch.device)) else "cpu").eval()
     meta = {k: v for k, v in payload.items() if k != "state_dict"}
+    meta["config"] = dict(model.config)  # complete: every key, old files' defaults filled in
     return model, meta
 
 

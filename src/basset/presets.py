@@ -24,6 +24,9 @@ PRESETS: dict[str, dict] = {
         "dense_units": [1000, 1000],
         "dense_dropout": [0.3, 0.3],
         "batch_norm": True,
+        # Torch7's SpatialMaxPooling:ceil(): 600 -> 200 -> 50 -> 13 positions, 13 x 200 = 2,600 dense inputs
+        "pool_ceil": True,
+        "n_fill": 0.0,
     },
     "deepsea": {
         "seq_len": 1000,
@@ -35,6 +38,8 @@ PRESETS: dict[str, dict] = {
         "dense_units": [925],
         "dense_dropout": [0.0],
         "batch_norm": False,
+        "pool_ceil": False,
+        "n_fill": 0.0,
     },
     # chosen on the default simulated genome (14k training sites): see benchmarks/README.md. The wide first
     # pooling (12 rather than Basset's 3) makes first-layer filters learn whole motifs instead of pieces that
@@ -49,6 +54,8 @@ PRESETS: dict[str, dict] = {
         "dense_units": [256],
         "dense_dropout": [0.5],
         "batch_norm": True,
+        "pool_ceil": False,
+        "n_fill": 0.0,
     },
 }
 
@@ -116,19 +123,27 @@ def model_config(preset: str = "basset", **overrides) -> dict:
         raise ConfigError("model.seq_len", f"expected a length in bp, got {cfg['seq_len']!r}") from None
     if cfg["conv_padding"] not in ("same", "valid"):
         raise ConfigError("model.conv_padding", f"expected 'same' or 'valid', got {cfg['conv_padding']!r}")
-    if not isinstance(cfg["batch_norm"], bool):
-        raise ConfigError("model.batch_norm", f"expected true or false, got {cfg['batch_norm']!r}")
+    for key in ("batch_norm", "pool_ceil"):
+        if not isinstance(cfg[key], bool):
+            raise ConfigError(f"model.{key}", f"expected true or false, got {cfg[key]!r}")
+    try:
+        cfg["n_fill"] = float(cfg["n_fill"])
+    except (TypeError, ValueError):
+        raise ConfigError("model.n_fill", f"expected a number, got {cfg['n_fill']!r}") from None
+    if not 0 <= cfg["n_fill"] <= 1:
+        raise ConfigError("model.n_fill", f"expected a value in [0, 1] for each channel at an N, got {cfg['n_fill']}")
     if flat_length(cfg) < 1:
         raise ConfigError("model.seq_len", f"{cfg['seq_len']} bp is too short for the convolution/pooling stack")
     return cfg
 
 
 def flat_length(cfg: dict) -> int:
-    """Positions left after the conv/pool stack for a ``seq_len`` input."""
+    """Positions left after the conv/pool stack for a ``seq_len`` input (``pool_ceil``: a last partial window
+    of each pooling still gives a position, as Torch7's ceil mode; else it is dropped)."""
     length = cfg["seq_len"]
     for width, pool in zip(cfg["conv_widths"], cfg["conv_pools"]):
         if cfg["conv_padding"] == "valid":
             length -= width - 1
         if pool > 1:
-            length //= pool
+            length = -(-length // pool) if cfg.get("pool_ceil") and length > 0 else length // pool
     return length

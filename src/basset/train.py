@@ -325,6 +325,8 @@ def set_up(h5_path, outdir, model_config: dict, opts: dict) -> Run:
     model (seeded with ``opts["seed"]``) and optimiser on the device."""
     cfg = _validated_model_config(model_config)
     info = Dataset(h5_path).info()
+    # the paper's N (0.25 in each channel): a property of the model, kept in model.pt for every later use
+    cfg["n_fill"] = 0.25 if info.get("n_handling") == "uniform" else cfg["n_fill"]
     if info["seq_length"] != cfg["seq_len"]:
         raise ConfigError(
             "model.seq_len", f"is {cfg['seq_len']} bp but {h5_path} holds {info['seq_length']} bp sequences"

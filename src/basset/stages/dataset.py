@@ -110,8 +110,9 @@ def dataset_options(options: dict | None) -> dict:
     """The writer's keys of the config's ``dataset`` section (``n_handling``, ``max_n_fraction``,
     ``compression``) over the schema's defaults, checked; ``compression`` ``"none"`` becomes ``None``."""
     opts = with_defaults("dataset", options, drop=("split",))
-    if opts["n_handling"] not in ("random", "zero"):
-        raise ConfigError("dataset.n_handling", f"expected 'random' or 'zero', got {opts['n_handling']!r}")
+    if opts["n_handling"] not in ("random", "zero", "uniform"):
+        raise ConfigError("dataset.n_handling",
+                          f"expected 'random', 'zero' or 'uniform', got {opts['n_handling']!r}")
     if not 0 <= opts["max_n_fraction"] <= 1:
         raise ConfigError("dataset.max_n_fraction", f"expected a fraction in [0, 1], got {opts['max_n_fraction']!r}")
     if opts["compression"] not in ("gzip", "lzf", "none"):
