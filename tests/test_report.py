@@ -979,3 +979,22 @@ def test_influence_captions_name_the_formula_that_ran():
     assert _influence_words({}) == paper
     per_seq = _influence_words({"influence_formula": SimpleNamespace(value="per_sequence")})
     assert per_seq.startswith("the mean over sites of the squared change") and "paper" not in per_seq
+
+
+def test_methods_section_says_where_the_run_follows_the_paper(report, tmp_path):
+    """With the run's config the page ends with the methods table: each step, the paper's setting, this run's,
+    and why it differs; the Tomtom engine is the one that ran (the fake run's motif summary: basset), not the
+    config's "auto". Without a config there is no such section."""
+    _, _, out, _ = report
+    page = out.read_text()
+    assert page.count("<h2>Methods. Where this run follows the paper</h2>") == 1
+    methods = page[page.index("<h2>Methods."):]
+    assert "steps ran as the paper" in methods and "<td>filter influence</td>" in methods
+    assert "<td>N bases</td><td>0.25 in each channel</td><td>a random base</td>" in methods
+    assert "basset engine, -dist pearson" not in methods  # Tomtom as the paper: shown as such
+    assert "<td>Tomtom</td><td>tomtom -dist pearson -thresh 0.1 (MEME&#x27;s q-values; minimum overlap 1)</td><td>" \
+           "as the paper</td>" in methods
+    res, _ = fake_run(tmp_path / "bare")
+    bare = tmp_path / "bare.html"
+    _make_report(res, bare)
+    assert "Methods." not in bare.read_text()

@@ -23,12 +23,14 @@ from pathlib import Path
 import pandas as pd
 
 from .. import layout
+from ..fidelity import fidelity_table
 from ..fileio import atomic_open
 from ..layout import REPORT_INPUTS, input_name
 from ..metrics import SITE_CLASSES
 from ..tables import write_table
 from .report_html import (
     escape,
+    fidelity_html,
     figure_html,
     headline_table,
     missing_panel_html,
@@ -245,6 +247,11 @@ def make_report(*, out: dict, config: dict | None = None, truth=None, paper_aucs
     run.paper = run_paper_comparison(files, paper_aucs, paper_targets)
     heads = headline_numbers(files, run.truth_dir, paper_aucs, paper_targets)
     sections, n_figures, n_placeholders = _sections(run, heads, (config.get("kmer") or {}).get("k"))
+    if config:  # the methods: this run's settings beside the paper's
+        engine = next((h.value for h in heads if h.id == "tomtom_engine"), None)
+        sections.append(("Methods", "Where this run follows the paper",
+                         "<h2>Methods. Where this run follows the paper</h2>\n"
+                         + fidelity_html(fidelity_table(config, engine))))
     name, meta = _meta(config, run)
     preamble = skipped_list_html(run.skips) if run.skips else ""
     with atomic_open(out_html) as fh:

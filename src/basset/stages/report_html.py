@@ -146,6 +146,18 @@ def missing_panel_html(label: str, title: str, file: tuple[str, str], folder: st
     return f'<p class="note missing placeholder" data-figure="{_e(label)}">{_e(text)}.</p>'
 
 
+def fidelity_html(table: pd.DataFrame) -> str:
+    """The methods section's table (:func:`basset.fidelity.fidelity_table`): each step, the paper's setting, this
+    run's ("as the paper" where it is the same), and why it differs."""
+    rows = "".join(f"<tr><td>{_e(r.step)}</td><td>{_e(r.paper)}</td><td>{'as the paper' if r.same else _e(r.ours)}"
+                   f"</td><td>{_e(r.why)}</td></tr>" for r in table.itertuples())
+    n_same = int(table["same"].sum())
+    return (f"<p>{n_same} of {len(table)} steps ran as the paper (Kelley et al. 2016, Methods and Basset's "
+            f"scripts) describes them; the others differ for the reasons given.</p>\n"
+            "<table><thead><tr><th>step</th><th>paper</th><th>this run</th><th>why it differs</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>")
+
+
 def render_html(title: str, meta: list[str], sections: list[tuple], preamble: str = "") -> str:
     """The page: ``sections`` are ``(name, title, html)`` (or ``(name, html)``, titled by :data:`SECTIONS`);
     ``preamble`` goes between the header and the table of contents."""
