@@ -35,6 +35,7 @@ CONDA_NAME = {
 PIP_ONLY = {
     "pyjaspar": "bioconda's pyjaspar predates 4.0, the release that ships JASPAR 2024",
     "memelite": "published on PyPI only",
+    "gkmsvm-lite": "published on PyPI only",
 }
 
 #: dependencies of the process that runs Snakemake, not of the rule jobs

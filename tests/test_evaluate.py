@@ -259,3 +259,98 @@ def test_predict_codes_writes_into_out_and_reuses_its_one_hot_buffer():
     for bad in (np.zeros((10, 3), np.float32), np.zeros((11, 3), np.float64), np.zeros((3, 11), np.float32).T):
         with pytest.raises(ValueError, match="out must be"):
             predict_codes(model, codes, out=bad)
+
+
+def test_gkmsvm_stages_and_the_same_sites_comparison(tmp_path):
+    """gkmsvm_target fits one cell type on a balanced subsample and scores max_test test sites (the same for every
+    cell type); a cell type with one class in training is skipped with its reason; gkmsvm_baseline joins the parts
+    and refuses parts scored on other sites; evaluate_model puts each AUROC beside the CNN's and the k-mer
+    baseline's on those sites. AUROCs are checked with scikit-learn on the written scores."""
+    from sklearn.metrics import roc_auc_score
+
+    from basset.errors import InputError
+    from basset.layout import out_dir_paths
+    from basset.models import build_model, model_config, save_model
+    from basset.sequence import encode
+    from basset.stages.evaluate import (
+        evaluate_model,
+        gkmsvm_baseline,
+        gkmsvm_target,
+        kmer_baseline,
+    )
+
+    rng = np.random.default_rng(9)
+    L, T = 30, 3
+    motif = encode("GATAAG")
+    with h5py.File(tmp_path / "d.h5", "w") as h5:
+        h5["target_names"] = np.array([b"t0", b"t1", b"t2"])
+        for split, n in (("train", 90), ("test", 50)):
+            codes = rng.integers(0, 4, size=(n, L), dtype=np.uint8)
+            y = np.zeros((n, T), np.uint8)
+            y[:, 0] = rng.random(n) < 0.4
+            for row in np.flatnonzero(y[:, 0]):
+                at = rng.integers(0, L - 6)
+                codes[row, at:at + 6] = motif
+            y[:, 1] = rng.random(n) < 0.5
+            y[:, 2] = 0 if split == "train" else rng.random(n) < 0.5  # one class in training: skipped
+            g = h5.create_group(split)
+            g["seqs"], g["targets"] = codes, y
+            g["site_index"] = rng.permutation(n).astype(np.int64) + (1000 if split == "test" else 0)
+    cfg = {"max_train": 40, "max_test": 30, "l": 6, "k": 4, "d": 2}
+    parts, metrics = {}, {}
+    for t in ("t0", "t1", "t2"):
+        out = {"part": tmp_path / f"{t}.tsv.gz", "metrics": tmp_path / f"{t}.metrics.tsv"}
+        metrics[t] = gkmsvm_target(tmp_path / "d.h5", out=out, target=t, gkmsvm=cfg, seed=2, threads=1)
+        parts[t] = out
+    with h5py.File(tmp_path / "d.h5") as h5:
+        y_test, test_index = h5["test/targets"][...], h5["test/site_index"][...]
+        y_train = h5["train/targets"][...]
+    sites, names, scores = read_predictions(parts["t0"]["part"])
+    assert names == ["t0"] and len(sites) == 30 and set(sites) <= set(test_index)
+    rows = np.array([int(np.flatnonzero(test_index == s)[0]) for s in sites])
+    assert metrics["t0"]["auroc"] == pytest.approx(roc_auc_score(y_test[rows, 0], scores[:, 0]), abs=1e-6)
+    assert metrics["t0"]["auroc"] > 0.8  # the planted motif is learnt
+    n_pos = int(y_train[:, 0].sum())
+    assert metrics["t0"]["n_train_pos"] == metrics["t0"]["n_train_neg"] == min(20, n_pos, 90 - n_pos)
+    assert np.array_equal(read_predictions(parts["t1"]["part"])[0], sites)  # the same test sites
+    assert metrics["t2"]["skipped"] and np.isnan(metrics["t2"]["auroc"])
+    assert np.isnan(read_predictions(parts["t2"]["part"])[2]).all()
+    out = {"predictions": tmp_path / "gkm.tsv.gz", "metrics": tmp_path / "gkm_metrics.tsv"}
+    summary = gkmsvm_baseline([parts[t]["part"] for t in ("t0", "t1", "t2")],
+                              [parts[t]["metrics"] for t in ("t0", "t1", "t2")], out=out)
+    table = pd.read_csv(out["metrics"], sep="\t")
+    assert list(table["target"]) == ["t0", "t1", "t2"] and summary["targets"] == 3
+    assert table["auroc"].iloc[0] == pytest.approx(metrics["t0"]["auroc"], rel=1e-5)
+    joined_sites, joined_names, _ = read_predictions(out["predictions"])
+    assert joined_names == ["t0", "t1", "t2"] and np.array_equal(joined_sites, sites)
+    other = tmp_path / "other.tsv.gz"
+    gkmsvm_target(tmp_path / "d.h5", out={"part": other, "metrics": tmp_path / "o.tsv"}, target="t1",
+                  gkmsvm={**cfg, "max_test": 20}, seed=2, threads=1)
+    with pytest.raises(InputError, match="other.tsv.gz: scores other test sites"):
+        gkmsvm_baseline([parts["t0"]["part"], other], [parts["t0"]["metrics"], tmp_path / "o.tsv"],
+                        out={"predictions": tmp_path / "x.tsv.gz", "metrics": tmp_path / "x.tsv"})
+    # evaluate_model: the CNN and the k-mer baseline on the gkm-SVM's 30 sites
+    ev = {k: str(v) for k, v in out_dir_paths(tmp_path / "evaluate", "evaluate").items()}
+    kmer_baseline(tmp_path / "d.h5", out=ev, kmer={"k": 3})
+    torch.manual_seed(0)
+    mcfg = model_config("cpu", seq_len=L, conv_filters=[4], conv_widths=[3], conv_pools=[2], conv_dropout=0.0,
+                        dense_units=[4], dense_dropout=0.0)
+    model = build_model(mcfg, T).eval()
+    save_model(tmp_path / "model.pt", model, ["t0", "t1", "t2"])
+    summary = evaluate_model(tmp_path / "model.pt", tmp_path / "d.h5", ev["kmer_metrics"],
+                             gkmsvm_predictions=out["predictions"], kmer_predictions=ev["kmer_predictions"],
+                             gkmsvm_metrics=out["metrics"], out=ev, evaluate={"rc_average": False}, device="cpu")
+    m = pd.read_csv(ev["metrics"], sep="\t").set_index("target")
+    with h5py.File(tmp_path / "d.h5") as h5:
+        codes = h5["test/seqs"][...]
+    cnn = _forward(model, codes[rows])
+    assert m.loc["t0", "cnn_auroc_gkmsvm_sites"] == pytest.approx(roc_auc_score(y_test[rows, 0], cnn[:, 0]), abs=1e-6)
+    assert m.loc["t0", "gkmsvm_auroc"] == pytest.approx(metrics["t0"]["auroc"], abs=1e-6)
+    k_sites, _, k_probs = read_predictions(ev["kmer_predictions"])
+    krows = [int(np.flatnonzero(k_sites == s)[0]) for s in sites]
+    assert m.loc["t1", "kmer_auroc_gkmsvm_sites"] == pytest.approx(
+        roc_auc_score(y_test[rows, 1], k_probs[krows, 1]), abs=1e-6)
+    assert (m["gkmsvm_n_test"] == 30).all() and np.isnan(m.loc["t2", "gkmsvm_auroc"])
+    assert summary["gkmsvm_targets"] == 2 and summary["gkmsvm_test_sites"] == 30
+    assert summary["gkmsvm_train_sites"] == 2 * max(metrics["t0"]["n_train_pos"], metrics["t1"]["n_train_pos"])
+    assert summary["gkmsvm_mean_auroc"] == pytest.approx(np.nanmean(m["gkmsvm_auroc"]))

@@ -6,6 +6,7 @@
     basset build-dataset --peaks-dir results/run/peaks --splits splits.tsv --genome genome.fa --out dataset.h5
     basset train         --dataset dataset.h5 --out results/run/train [--preset cpu] [--set lr=0.001 ...]
     basset kmer          --dataset dataset.h5 --out results/run/evaluate
+    basset gkmsvm        --dataset dataset.h5 --out results/run/evaluate [--targets ery_1 ...] [--max-train 256]
     basset evaluate      --model model.pt --dataset dataset.h5 --out results/run/evaluate [--kmer-metrics ...]
     basset motifs        --model model.pt --dataset dataset.h5 --out results/run/motifs [--database jaspar]
     basset satmut        --model model.pt --fasta seqs.fa --out DIR [--target CELL] [--start 250 --end 350]
@@ -390,11 +391,38 @@ def cmd_kmer(args) -> dict:
     return summary
 
 
+def cmd_gkmsvm(args) -> dict:
+    from .config import choose_targets
+    from .dataset import dataset_info
+    from .stages.evaluate import gkmsvm_baseline, gkmsvm_target
+
+    names = dataset_info(args.dataset)["target_names"]
+    targets = args.targets or choose_targets(names, None, args.n_targets)
+    cfg = {"max_train": args.max_train, "max_test": args.max_test, "l": args.l, "k": args.k, "d": args.d,
+           "C": args.C, "device": args.gkm_device}
+    parts, metrics = [], []
+    for target in targets:
+        part = {key: Path(args.out) / layout.name("evaluate", f"gkmsvm_{key}").format(target=target)
+                for key in ("part", "part_metrics")}
+        part["part"].parent.mkdir(parents=True, exist_ok=True)
+        gkmsvm_target(args.dataset, out={"part": part["part"], "metrics": part["part_metrics"]}, target=target,
+                      gkmsvm=cfg, seed=args.seed, threads=args.threads)
+        parts.append(part["part"])
+        metrics.append(part["part_metrics"])
+    out = layout.out_dir_paths(args.out, "evaluate", ["gkmsvm_predictions", "gkmsvm_metrics"])
+    summary = gkmsvm_baseline(parts, metrics, out={"predictions": out["gkmsvm_predictions"],
+                                                   "metrics": out["gkmsvm_metrics"]})
+    print(f"gkm-SVM mean test AUROC {summary['mean_auroc']:.4f} over {summary['targets']} cell types "
+          f"-> {out['gkmsvm_metrics']}")
+    return summary
+
+
 def cmd_evaluate(args) -> dict:
     from .stages.evaluate import evaluate_model
 
     keys = ["metrics", "by_class", "summary", "fig2a", "fig2b", "fig2c", "fig_classes"]
     return evaluate_model(args.model, args.dataset, args.kmer_metrics, args.sites, args.genes,
+                          gkmsvm_predictions=args.gkmsvm_predictions, kmer_predictions=args.kmer_predictions,
                           out=layout.out_dir_paths(args.out, "evaluate", keys),
                           evaluate={"rc_average": not args.no_rc}, seed=args.seed, device=args.device)
 
@@ -613,11 +641,38 @@ def args_kmer(p) -> None:
     _seed_arg(p)
 
 
+def args_gkmsvm(p) -> None:
+    d = schema_defaults("gkmsvm")
+    p.add_argument("--dataset", required=True, type=hdf5_file, help="HDF5 dataset from build-dataset")
+    p.add_argument("--out", required=True,
+                   help="output directory (gkmsvm_metrics.tsv, gkmsvm_predictions.tsv.gz, gkmsvm/<target>.*)")
+    p.add_argument("--targets", nargs="+", metavar="NAME", help="cell types to fit (default: --n-targets of them)")
+    p.add_argument("--n-targets", type=POSITIVE_INT, default=d["targets"],
+                   help="without --targets: this many, the dataset's first (default: %(default)s)")
+    p.add_argument("--max-train", type=config_value("gkmsvm", "max_train"), default=d["max_train"],
+                   help="balanced training sites per cell type (the paper: 100000; default: %(default)s)")
+    p.add_argument("--max-test", type=config_value("gkmsvm", "max_test"), default=d["max_test"],
+                   help="test sites scored, the same for every cell type (default: %(default)s)")
+    for key, what in (("l", "word length"), ("k", "informative positions"), ("d", "maximum mismatches"),
+                      ("C", "SVM regularisation")):
+        p.add_argument(f"--{key}", type=config_value("gkmsvm", key), default=d[key],
+                       help=f"{what}, as LS-GKM's -{key.lower()} (default: %(default)s)")
+    p.add_argument("--gkm-device", choices=["cpu", "cuda"], default=d["device"],
+                   help="cuda: gkmsvm-lite's CuPy kernels (default: %(default)s)")
+    p.add_argument("--threads", type=POSITIVE_INT, default=os.cpu_count() or 1,
+                   help="numba threads of the kernels (default: %(default)s)")
+    _seed_arg(p)
+
+
 def args_evaluate(p) -> None:
     p.add_argument("--model", required=True, type=input_file, help="model.pt from train")
     p.add_argument("--dataset", required=True, type=hdf5_file, help="HDF5 dataset from build-dataset")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--kmer-metrics", type=input_file, help="kmer_metrics.tsv from `basset kmer` (Figure 2B)")
+    p.add_argument("--kmer-predictions", type=input_file,
+                   help="kmer_predictions.tsv.gz from `basset kmer` (its AUROC on the gkm-SVM's test sites)")
+    p.add_argument("--gkmsvm-predictions", type=input_file,
+                   help="gkmsvm_predictions.tsv.gz from `basset gkmsvm` (Figure 2B: the CNN against it)")
     p.add_argument("--sites", type=input_file, help="sites.bed (for site classes)")
     p.add_argument("--genes", type=input_file, help="gene annotation GTF (for site classes)")
     p.add_argument("--no-rc", action="store_true", help="do not average with reverse-complement predictions")
@@ -757,6 +812,10 @@ COMMANDS = {
               "checkpoint.pt (every epoch; resumed automatically) and history.tsv. Under torchrun, trains with "
               "DDP on all processes."),
     "kmer": ("fit the k-mer baseline on the train split and score the test split", None),
+    "gkmsvm": ("the paper's gkm-SVM baseline for a few cell types (balanced subsample, gkmsvm-lite)",
+               "The paper's baseline: per cell type, a gapped k-mer SVM (gkmsvm-lite, LS-GKM's kernels) fitted on a "
+               "balanced random subsample of the training sites and scored on a shared subsample of the test "
+               "sites; its cost grows with the square of --max-train (benchmarks/README.md)."),
     "evaluate": ("test-set AUROC/AUPRC, Figure 2 and AUROC by site class", None),
     "motifs": ("filter PWMs, Tomtom matches, influence, motif insertion and Figure 3",
                "The motif stage of the workflow: PWMs of the first-layer filters from their activating windows, "

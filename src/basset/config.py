@@ -346,3 +346,47 @@ def with_defaults(section: str, values: dict | None, drop: tuple = ()) -> dict:
     node = _schema("config.schema.yaml")["properties"][section]
     merged = merge(schema_defaults(section), values or {}, section, node)
     return {k: v for k, v in merged.items() if k not in drop}
+
+
+def choose_targets(names, groups=None, n: int | None = None) -> list[str]:
+    """``n`` of the target ``names`` spread over their ``groups`` (lineages; parallel to ``names``, None: one
+    group): the groups in order of first appearance, one target of each in turn (each group's in sheet order)
+    until ``n`` are taken; ``n`` None or at least ``len(names)``: all, in sheet order. The paper drew 50 cell types
+    at random; a spread keeps a small default from landing in one lineage. Here rather than in :mod:`basset.gkmsvm`
+    because the workflow names the gkm-SVM jobs from it when it is parsed (no numba import there)."""
+    names = [str(x) for x in names]
+    if n is None or n >= len(names):
+        return names
+    if n < 1:
+        raise ValueError(f"expected at least one target, got {n}")
+    groups = ["" for _ in names] if groups is None else [str(g) for g in groups]
+    by_group: dict[str, list[str]] = {}
+    for name, group in zip(names, groups):
+        by_group.setdefault(group, []).append(name)
+    queues = list(by_group.values())
+    chosen: list[str] = []
+    depth = 0
+    while len(chosen) < n:
+        for queue in queues:
+            if depth < len(queue) and len(chosen) < n:
+                chosen.append(queue[depth])
+        depth += 1
+    return [name for name in names if name in set(chosen)]
+
+
+def gkmsvm_targets(config: dict, samples) -> list[str]:
+    """The cell types of the gkm-SVM baseline (``gkmsvm.targets``: a number spread over the sample sheet's groups by
+    :func:`choose_targets`, or names); none when ``gkmsvm.enabled`` is false. ConfigError for unknown names."""
+    cfg = complete_config(config)["gkmsvm"]
+    if not cfg["enabled"]:
+        return []
+    names = [str(n) for n in samples.index]
+    wanted = cfg["targets"]
+    if isinstance(wanted, list):
+        unknown = [t for t in wanted if t not in names]
+        if unknown:
+            raise ConfigError("gkmsvm.targets", f"unknown target(s) {', '.join(unknown)}; the sample sheet has "
+                                                f"{', '.join(names[:6])}{', ...' if len(names) > 6 else ''}")
+        return [n for n in names if n in set(wanted)]
+    groups = samples["group"].fillna("").astype(str).tolist() if "group" in samples else None
+    return choose_targets(names, groups, int(wanted))

@@ -36,6 +36,10 @@ STAGES: dict[str, dict[str, str]] = {
     "evaluate": {
         "kmer_predictions": "kmer_predictions.tsv.gz",
         "kmer_metrics": "kmer_metrics.tsv",
+        "gkmsvm_part": "gkmsvm/{target}.tsv.gz",
+        "gkmsvm_part_metrics": "gkmsvm/{target}.metrics.tsv",
+        "gkmsvm_predictions": "gkmsvm_predictions.tsv.gz",
+        "gkmsvm_metrics": "gkmsvm_metrics.tsv",
         "metrics": "metrics.tsv",
         "by_class": "auroc_by_class.tsv",
         "summary": "summary.tsv",

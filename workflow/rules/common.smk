@@ -15,6 +15,7 @@ from basset.config import (
     SCHEMA_DIR,
     check_config,
     check_targets,
+    gkmsvm_targets,
     produces,
     skipped_stages,
     workflow_inputs,

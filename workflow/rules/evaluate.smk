@@ -1,5 +1,7 @@
 # Evaluate on the test split (Figure 2 of the paper): per-target AUROC/AUPRC of the CNN, a k-mer baseline
-# beside it (standing in for the paper's gkm-SVM), ROC curves, and AUROC by site class (basset.stages.evaluate).
+# beside it for every cell type, the paper's gkm-SVM for gkmsvm.targets cell types (one job each, joined by
+# gkmsvm_baseline), ROC curves, and AUROC by site class (basset.stages.evaluate).
+GKMSVM_TARGETS = _checked(gkmsvm_targets, config, SAMPLES)
 
 
 rule kmer_baseline:
@@ -25,11 +27,60 @@ rule kmer_baseline:
         "../scripts/kmer_baseline.py"
 
 
+rule gkmsvm_target:
+    input:
+        h5=rules.build_dataset.output.h5,
+    output:
+        part=out("evaluate", "gkmsvm_part"),
+        metrics=out("evaluate", "gkmsvm_part_metrics"),
+    log:
+        log_file("evaluate", "gkmsvm_{target}"),
+    benchmark:
+        bench("gkmsvm_{target}")
+    wildcard_constraints:
+        target="|".join(re.escape(t) for t in GKMSVM_TARGETS) or "^$",
+    conda:
+        "../../envs/basset.yaml"
+    threads: 2
+    resources:
+        gpu=1 if config["gkmsvm"]["device"] == "cuda" else 0,
+        mem_mb=8000,
+        runtime=600,
+    params:
+        target=lambda wc: wc.target,
+        gkmsvm=config["gkmsvm"],
+        seed=config["seed"],
+    script:
+        "../scripts/gkmsvm_target.py"
+
+
+rule gkmsvm_baseline:
+    input:
+        parts=expand(out("evaluate", "gkmsvm_part"), target=GKMSVM_TARGETS),
+        part_metrics=expand(
+            out("evaluate", "gkmsvm_part_metrics"), target=GKMSVM_TARGETS
+        ),
+    output:
+        predictions=out("evaluate", "gkmsvm_predictions"),
+        metrics=out("evaluate", "gkmsvm_metrics"),
+    log:
+        log_file("evaluate", "gkmsvm_baseline"),
+    conda:
+        "../../envs/basset.yaml"
+    script:
+        "../scripts/gkmsvm_baseline.py"
+
+
 rule evaluate_model:
     input:
         model=rules.train_model.output.model,
         h5=rules.build_dataset.output.h5,
         kmer_metrics=rules.kmer_baseline.output.kmer_metrics,
+        kmer_predictions=rules.kmer_baseline.output.kmer_predictions,
+        gkmsvm_predictions=(
+            rules.gkmsvm_baseline.output.predictions if GKMSVM_TARGETS else []
+        ),
+        gkmsvm_metrics=rules.gkmsvm_baseline.output.metrics if GKMSVM_TARGETS else [],
         sites=rules.merge_peaks.output.sites,
         genes=optional_input(INPUT["genes"]),
     output:

@@ -46,7 +46,15 @@ rule tomtom_filters:
     conda:
         "../../envs/meme.yaml"
     params:
-        motifs=keys("motifs", "database", "release", "tomtom_q", "engine", "distance", "min_overlap"),
+        motifs=keys(
+            "motifs",
+            "database",
+            "release",
+            "tomtom_q",
+            "engine",
+            "distance",
+            "min_overlap",
+        ),
     script:
         "../scripts/tomtom_filters.py"
 
@@ -140,6 +148,8 @@ rule summarise_filters:
         "../../envs/basset.yaml"
     params:
         n_logos=12,
-        motifs=keys("motifs", "tomtom_q", "engine", "distance", "min_overlap", "influence"),
+        motifs=keys(
+            "motifs", "tomtom_q", "engine", "distance", "min_overlap", "influence"
+        ),
     script:
         "../scripts/summarise_filters.py"

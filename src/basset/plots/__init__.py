@@ -95,8 +95,10 @@ def _auroc_square(ax, lo: float, xlabel: str, ylabel: str, title: str) -> None:
     ax.set_title(title)
 
 
-def fig2b(cnn_auroc, kmer_auroc, target_names, stem, title: str | None = None):
-    """Figure 2B: per-target AUROC, CNN (y) against the k-mer baseline (x), with the diagonal."""
+def fig2b(cnn_auroc, kmer_auroc, target_names, stem, title: str | None = None, gkmsvm=None):
+    """Figure 2B: per-target AUROC, CNN (y) against the k-mer baseline (x), with the diagonal; with ``gkmsvm``
+    ``(cnn_auroc_on_its_sites (T,), gkmsvm_auroc (T,), n_test_sites)`` (NaN where no gkm-SVM was fitted) also the
+    CNN against the paper's gkm-SVM on the test sites the gkm-SVM scored, as triangles."""
     y = np.asarray(cnn_auroc, dtype=np.float64)
     x = np.asarray(kmer_auroc, dtype=np.float64)
     ok = np.isfinite(x) & np.isfinite(y)
@@ -114,7 +116,17 @@ def fig2b(cnn_auroc, kmer_auroc, target_names, stem, title: str | None = None):
         my = float(np.mean(y[ok])) if ok.any() else float("nan")
         ax.plot([mx], [my], marker="*", ms=14, color="black", ls="none", zorder=3,
                 label=f"mean: CNN {my:.3f}, k-mer {mx:.3f}")
-        _auroc_square(ax, lo, "k-mer baseline AUROC", "CNN AUROC",
+        if gkmsvm is not None:
+            gy, gx = (np.asarray(a, dtype=np.float64) for a in gkmsvm[:2])
+            g = np.isfinite(gx) & np.isfinite(gy)
+            if g.any():
+                lo = min(lo, max(0.0, np.floor(min(gx[g].min(), gy[g].min()) * 20) / 20 - 0.02))
+                ax.plot([lo, 1], [lo, 1], color="0.5", lw=1, ls="--", zorder=1)
+                ax.scatter(gx[g], gy[g], s=48, marker="^", color="#e08214", edgecolor="black", lw=0.5, zorder=4,
+                           label=f"gkm-SVM, {int(g.sum())} cell types on {gkmsvm[2]:,} test sites: "
+                                 f"CNN {gy[g].mean():.3f}, gkm-SVM {gx[g].mean():.3f}")
+        _auroc_square(ax, lo, "baseline AUROC (k-mer; gkm-SVM: triangles)" if gkmsvm is not None
+                      else "k-mer baseline AUROC", "CNN AUROC",
                       title or f"Per-cell-type AUROC ({int(ok.sum())} targets)")
         ax.legend(loc="upper left", frameon=True, framealpha=0.9)  # the corner where CNN >> k-mer: rarely used
         ax.grid(alpha=0.3)

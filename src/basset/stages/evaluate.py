@@ -1,7 +1,9 @@
-"""Stage evaluate: the k-mer baseline beside the CNN and the CNN's test-set evaluation with Figure 2.
+"""Stage evaluate: the baselines beside the CNN and the CNN's test-set evaluation with Figure 2.
 
-Rules ``kmer_baseline`` (:func:`kmer_baseline`) and ``evaluate_model`` (:func:`evaluate_model`); the arithmetic is
-in :mod:`basset.kmer`, :mod:`basset.predict`, :mod:`basset.metrics` and :mod:`basset.evaluate`.
+Rules ``kmer_baseline`` (:func:`kmer_baseline`), ``gkmsvm_target`` (:func:`gkmsvm_target`, one job per cell
+type) and ``gkmsvm_baseline`` (:func:`gkmsvm_baseline`, their gather), and ``evaluate_model``
+(:func:`evaluate_model`); the arithmetic is in :mod:`basset.kmer`, :mod:`basset.gkmsvm`, :mod:`basset.predict`,
+:mod:`basset.metrics` and :mod:`basset.evaluate`.
 """
 
 from __future__ import annotations
@@ -16,14 +18,16 @@ import pandas as pd
 from .. import plots
 from ..bed import read_sites
 from ..config import with_defaults
-from ..dataset import dataset_info, load_split
+from ..dataset import Dataset, dataset_info, load_split
 from ..device import use_device
 from ..errors import InputError
 from ..evaluate import metrics_table, site_classes, summarise
+from ..gkmsvm import balanced_subsample, test_subsample
+from ..gkmsvm import gkmsvm_baseline as fit_and_score
 from ..kmer import KmerBaseline
 from ..metrics import SITE_CLASSES, auroc_by_class
 from ..models import load_model
-from ..predict import predict, split_site_index, write_predictions
+from ..predict import predict, read_predictions, split_site_index, write_predictions
 from ..tables import write_summary, write_table
 
 log = logging.getLogger("basset.evaluate")
@@ -96,11 +100,128 @@ def _by_class(h5, y, p, names, sites, genes) -> tuple[pd.DataFrame, dict]:
     return by_class, summary
 
 
+#: columns of a gkm-SVM metrics table, one row per cell type
+GKMSVM_COLUMNS = ["target", "auroc", "n_test", "n_train_pos", "n_train_neg", "n_support", "fit_seconds",
+                  "score_seconds", "skipped"]
+
+
+def gkmsvm_target(h5, *, out: dict, target: str, gkmsvm: dict | None = None, seed: int = 1,
+                  threads: int | None = None) -> dict:
+    """Rule gkmsvm_target: the paper's gkm-SVM for one cell type ``target`` of the dataset ``h5``
+    (:mod:`basset.gkmsvm`): fitted on a balanced random subsample of at most ``gkmsvm.max_train`` training sites
+    (drawn from ``seed`` and the target's column; only those rows are read), scored on ``gkmsvm.max_test`` test
+    sites (drawn from ``seed``, the same for every cell type) with ``threads`` numba threads.
+
+    Writes ``out["part"]`` (:func:`basset.predict.write_predictions`: ``site_index`` and the target's SVM score)
+    and ``out["metrics"]`` (key/value: :data:`GKMSVM_COLUMNS`); a cell type whose training sites hold one class is
+    skipped with its reason (NaN scores). Returns the metrics."""
+    cfg = with_defaults("gkmsvm", gkmsvm)
+    ds = Dataset(h5)
+    col = ds.columns([target])[0]
+    y_train = ds.targets("train", columns=[col])[:, 0]
+    test_codes, test_y = ds.codes("test"), ds.targets("test", columns=[col])
+    metrics = {"target": target, "auroc": float("nan"), "n_test": 0, "n_train_pos": 0, "n_train_neg": 0,
+               "n_support": 0, "fit_seconds": 0.0, "score_seconds": 0.0, "skipped": ""}
+    try:
+        rows = balanced_subsample(y_train, int(cfg["max_train"]), np.random.default_rng([seed, 1, col]))
+    except ValueError as err:
+        rows = np.zeros(0, np.int64)
+        metrics["skipped"] = str(err)
+        log.warning("gkm-SVM: %s skipped: %s", target, err)
+    if rows.size:
+        res = fit_and_score(ds.codes("train", rows), y_train[rows][:, None], test_codes, test_y, targets=[0],
+                            max_train=None, max_test=cfg["max_test"], seed=seed, l=cfg["l"], k=cfg["k"], d=cfg["d"],
+                            C=cfg["C"], device=cfg["device"], n_threads=threads)
+        test_rows, scores = res["test_rows"], res["scores"][:, 0]
+        metrics.update(auroc=float(res["auroc"][0]), n_test=int(test_rows.size),
+                       n_train_pos=int(res["n_train_pos"][0]), n_train_neg=int(res["n_train_neg"][0]),
+                       n_support=int(res["n_support"][0]), fit_seconds=round(float(res["fit_seconds"][0]), 2),
+                       score_seconds=round(float(res["score_seconds"][0]), 2))
+    else:  # the test rows the others score, with no score
+        test_rows = test_subsample(test_codes.shape[0], cfg["max_test"], seed)
+        scores = np.full(test_rows.size, np.nan)
+    write_predictions(out["part"], ds.site_index("test")[test_rows], scores[:, None], [target])
+    write_summary(out["metrics"], metrics)
+    log.info("gkm-SVM %s: test AUROC %.4f on %d sites; %d + %d training sites, %d support vectors; fit %.1f s, "
+             "scoring %.1f s", target, metrics["auroc"], metrics["n_test"], metrics["n_train_pos"],
+             metrics["n_train_neg"], metrics["n_support"], metrics["fit_seconds"], metrics["score_seconds"])
+    return metrics
+
+
+def gkmsvm_baseline(parts, part_metrics, *, out: dict) -> dict:
+    """Rule gkmsvm_baseline: the cell types' :func:`gkmsvm_target` files joined: ``out["predictions"]`` (``site_index``
+    then one score column per cell type; every part must score the same test sites) and ``out["metrics"]`` (one
+    row per cell type, :data:`GKMSVM_COLUMNS`). Returns the number of cell types and their mean AUROC."""
+    parts = [parts] if isinstance(parts, (str, Path)) else list(parts)  # one file arrives as a path
+    part_metrics = [part_metrics] if isinstance(part_metrics, (str, Path)) else list(part_metrics)
+    sites, names, columns = None, [], []
+    for path in parts:
+        site_index, part_names, scores = read_predictions(path)
+        if sites is None:
+            sites = site_index
+        elif not np.array_equal(site_index, sites):
+            raise InputError(path, f"scores other test sites than {parts[0]} (the parts must share gkmsvm.max_test "
+                                   "and the seed)")
+        names += part_names
+        columns.append(scores)
+    write_predictions(out["predictions"], sites, np.hstack(columns), names)
+    rows = []
+    for path in part_metrics:
+        kv = pd.read_csv(path, sep="\t", keep_default_na=False).set_index("key")["value"]
+        rows.append({c: kv.get(c, "") for c in GKMSVM_COLUMNS})
+    table = pd.DataFrame(rows, columns=GKMSVM_COLUMNS)
+    for c in GKMSVM_COLUMNS[1:-1]:
+        table[c] = pd.to_numeric(table[c], errors="coerce")
+    write_table(out["metrics"], table, float_format="%.6g")
+    summary = {"targets": len(table), "mean_auroc": float(table["auroc"].mean())}
+    log.info("gkm-SVM baseline: %d cell types, mean test AUROC %.4f", summary["targets"], summary["mean_auroc"])
+    return summary
+
+
+def _with_gkmsvm(metrics: pd.DataFrame, y, p, site_index, gkmsvm_predictions, kmer_predictions) -> tuple[
+        pd.DataFrame, dict]:
+    """Figure 2B's fair comparison: on the test sites the gkm-SVM scored, per cell type it was fitted on, the
+    gkm-SVM's AUROC beside the CNN's (and the k-mer baseline's, from its predictions) on the same sites; added to
+    ``metrics`` as ``gkmsvm_auroc, gkmsvm_n_test, cnn_auroc_gkmsvm_sites, kmer_auroc_gkmsvm_sites``; and the
+    summary's ``gkmsvm_*`` means."""
+    from ..metrics import auroc
+
+    g_sites, g_names, g_scores = read_predictions(gkmsvm_predictions)
+    pos = pd.Series(np.arange(len(site_index)), index=site_index)
+    missing = ~np.isin(g_sites, site_index)
+    if missing.any():
+        raise InputError(gkmsvm_predictions, f"{int(missing.sum())} of its sites are not test sites of the dataset")
+    rows = pos.loc[g_sites].to_numpy()
+    names = list(metrics["target"])
+    cols = [names.index(n) for n in g_names]
+    y_sub = y[rows][:, cols]
+    table = pd.DataFrame({"target": g_names, "gkmsvm_auroc": auroc(y_sub, g_scores),
+                          "gkmsvm_n_test": len(rows), "cnn_auroc_gkmsvm_sites": auroc(y_sub, p[rows][:, cols])})
+    if kmer_predictions:
+        k_sites, k_names, k_probs = read_predictions(kmer_predictions)
+        kpos = pd.Series(np.arange(len(k_sites)), index=k_sites)
+        table["kmer_auroc_gkmsvm_sites"] = auroc(y_sub, k_probs[kpos.loc[g_sites].to_numpy()][
+            :, [k_names.index(n) for n in g_names]])
+    merged = metrics.merge(table, on="target", how="left")
+    summary = {"gkmsvm_targets": int(table["gkmsvm_auroc"].notna().sum()), "gkmsvm_test_sites": int(len(rows)),
+               "gkmsvm_mean_auroc": float(np.nanmean(table["gkmsvm_auroc"])) if len(table) else float("nan"),
+               "cnn_mean_auroc_gkmsvm_sites": float(np.nanmean(table["cnn_auroc_gkmsvm_sites"]))
+               if len(table) else float("nan")}
+    if "kmer_auroc_gkmsvm_sites" in table:
+        summary["kmer_mean_auroc_gkmsvm_sites"] = float(np.nanmean(table["kmer_auroc_gkmsvm_sites"]))
+    log.info("gkm-SVM on %d test sites: mean AUROC %.4f over %d cell types, the CNN %.4f on the same sites",
+             summary["gkmsvm_test_sites"], summary["gkmsvm_mean_auroc"], summary["gkmsvm_targets"],
+             summary["cnn_mean_auroc_gkmsvm_sites"])
+    return merged, summary
+
+
 def _figure2(y, p, names, metrics: pd.DataFrame, by_class: pd.DataFrame, out: dict, heatmap_sites: int,
              seed: int) -> None:
     plots.fig2a(y, names, out["fig2a"], max_sites=heatmap_sites, seed=seed)
+    gkm = ((metrics["cnn_auroc_gkmsvm_sites"], metrics["gkmsvm_auroc"], int(metrics["gkmsvm_n_test"].max()))
+           if "gkmsvm_auroc" in metrics else None)
     if "kmer_auroc" in metrics:
-        plots.fig2b(metrics["auroc"], metrics["kmer_auroc"], names, out["fig2b"])
+        plots.fig2b(metrics["auroc"], metrics["kmer_auroc"], names, out["fig2b"], gkmsvm=gkm)
     else:
         plots.fig2b(metrics["auroc"], np.full(len(names), np.nan), names, out["fig2b"],
                     title="Per-cell-type AUROC (no k-mer baseline)")
@@ -108,14 +229,17 @@ def _figure2(y, p, names, metrics: pd.DataFrame, by_class: pd.DataFrame, out: di
     plots.fig_classes(by_class, out["fig_classes"])
 
 
-def evaluate_model(model, h5, kmer_metrics=None, sites=None, genes=None, *, out: dict,
-                   evaluate: dict | None = None, seed: int = 1, device=None, threads: int | None = None) -> dict:
+def evaluate_model(model, h5, kmer_metrics=None, sites=None, genes=None, gkmsvm_predictions=None,
+                   kmer_predictions=None, gkmsvm_metrics=None, *, out: dict, evaluate: dict | None = None, seed: int = 1, device=None,
+                   threads: int | None = None) -> dict:
     """Evaluate the model file ``model`` on the test split of the dataset ``h5`` and draw Figure 2.
 
     ``out`` maps ``metrics``, ``by_class``, ``summary`` (TSVs) and ``fig2a``, ``fig2b``, ``fig2c``, ``fig_classes``
     (``.png`` paths; a PDF is written beside each). The metrics TSV has the CNN's ``target, auroc, auprc, n_pos,
     n_neg`` and, with ``kmer_metrics`` (the baseline's metrics TSV), ``kmer_auroc, kmer_auprc,
-    auroc_minus_kmer``. Site classes need ``sites`` (sites.bed) and ``genes`` (a GTF); without either the
+    auroc_minus_kmer``; with ``gkmsvm_predictions`` (rule gkmsvm_baseline) the gkm-SVM's AUROC beside the CNN's and
+    the k-mer baseline's (``kmer_predictions``) on the test sites it scored (:func:`_with_gkmsvm`), drawn in
+    Figure 2B, and with its ``gkmsvm_metrics`` the largest number of training sites a cell type was fitted on. Site classes need ``sites`` (sites.bed) and ``genes`` (a GTF); without either the
     by-class table is empty. ``evaluate``: the config section (``rc_average``, ``batch_size``,
     ``heatmap_sites``); ``device``: the ``train.device`` value. Returns the summary written to ``out["summary"]``.
     """
@@ -126,9 +250,16 @@ def evaluate_model(model, h5, kmer_metrics=None, sites=None, genes=None, *, out:
     y, p = predict(net, h5, "test", batch_size=cfg["batch_size"], device=dev, rc_average=cfg["rc_average"])
     kmer = read_metrics(kmer_metrics)[["target", "auroc", "auprc"]] if kmer_metrics else None
     metrics = _with_kmer(metrics_table(y, p, names), kmer)
+    gkm_summary = {}
+    if gkmsvm_predictions:
+        metrics, gkm_summary = _with_gkmsvm(metrics, y, p, split_site_index(h5, "test"), gkmsvm_predictions,
+                                            kmer_predictions)
+        if gkmsvm_metrics:
+            fitted = pd.read_csv(gkmsvm_metrics, sep="\t")
+            gkm_summary["gkmsvm_train_sites"] = int((fitted["n_train_pos"] + fitted["n_train_neg"]).max())
     write_table(out["metrics"], metrics, float_format="%.6g")
     summary = {"n_test_sites": int(y.shape[0]), "rc_average": bool(cfg["rc_average"])}
-    summary |= summarise(metrics[["target", "auroc", "auprc"]], kmer)
+    summary |= summarise(metrics[["target", "auroc", "auprc"]], kmer) | gkm_summary
     if sites and genes:
         by_class, class_summary = _by_class(h5, y, p, names, sites, genes)
         summary |= class_summary

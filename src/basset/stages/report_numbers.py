@@ -337,6 +337,18 @@ def _evaluation_numbers(n: _Numbers, paper: pd.DataFrame | None, paper_aucs) -> 
         n.add("cnn_minus_kmer_mean_auroc", s, "CNN − k-mer, mean AUROC", f, "cnn_minus_kmer_mean_auroc")
         n.add("n_targets_cnn_better", s, "targets where the CNN beats the k-mer baseline", f,
               "n_targets_cnn_better", "int")
+    if "gkmsvm_mean_auroc" in ev:  # the paper's baseline, on a few cell types and a shared subsample of test sites
+        n.add("gkmsvm_targets", s, "cell types with a gkm-SVM", f, "gkmsvm_targets", "int")
+        n.add("gkmsvm_test_sites", s, "test sites the gkm-SVM scored", f, "gkmsvm_test_sites", "int")
+        if "gkmsvm_train_sites" in ev:
+            n.add("gkmsvm_train_sites", s, "balanced training sites per gkm-SVM (at most)", f, "gkmsvm_train_sites",
+                  "int")
+        n.add("gkmsvm_mean_auroc", s, "mean AUROC (gkm-SVM) on those sites", f, "gkmsvm_mean_auroc")
+        n.add("cnn_mean_auroc_gkmsvm_sites", s, "mean AUROC (CNN) on the same sites and cell types", f,
+              "cnn_mean_auroc_gkmsvm_sites")
+        if "kmer_mean_auroc_gkmsvm_sites" in ev:
+            n.add("kmer_mean_auroc_gkmsvm_sites", s, "mean AUROC (k-mer baseline) on the same sites and cell types",
+                  f, "kmer_mean_auroc_gkmsvm_sites")
     for cls in SITE_CLASSES:
         if f"{cls}_mean_auroc" in ev:
             n.add(f"{cls}_mean_auroc", s, f"mean AUROC, {cls} sites", f, f"{cls}_mean_auroc")
