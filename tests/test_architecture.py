@@ -20,7 +20,7 @@ LAYERS = {
     "base": {"errors", "logs", "tables", "fileio", "layout", "device", "config", "presets", "samples"},
     "engines": {"sequence", "bed", "peaks", "dataset", "models", "train", "transfer", "predict", "evaluate", "ism",
                 "sad", "sadfile", "vcf", "pics", "influence", "motifs", "tomtom", "memefile", "metrics", "kmer", "jaspar",
-                "conservation", "download", "simulate"},
+                "conservation", "download", "simulate", "gkmsvm", "fidelity"},
     "plots": {"plots"},
     "stages": {"stages"},
     "faces": {"cli"},
@@ -29,9 +29,11 @@ ORDER = list(LAYERS)
 
 #: the only modules that library code may import inside a function: third-party dependencies that are slow to
 #: import (the workflow's parse runs in every cluster job and imports basset.config, .samples, .simulate, .layout)
-#: or that only one stage needs (pyBigWig, pybedtools, memelite, pyjaspar, sklearn), and tqdm for progress bars
-LAZY_IMPORTS = {"h5py", "jsonschema", "matplotlib", "memelite", "pyBigWig", "pybedtools", "pyfaidx", "pyjaspar", "scipy", "sklearn",
-                "torch", "tqdm", "yaml"}
+#: or that only one stage needs (pyBigWig, pybedtools, memelite, pyjaspar, sklearn, gkmsvm: importing gkmsvm-lite also
+#: pins numba's threading layer, and basset.gkmsvm sets numba's thread count around its calls), and tqdm for progress
+#: bars
+LAZY_IMPORTS = {"gkmsvm", "h5py", "jsonschema", "matplotlib", "memelite", "numba", "pyBigWig", "pybedtools", "pyfaidx",
+                "pyjaspar", "scipy", "sklearn", "torch", "tqdm", "yaml"}
 
 
 def _modules():

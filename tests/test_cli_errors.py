@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pytest
 from conftest import this_basset_env
 from test_cli import _small_model
@@ -37,8 +38,10 @@ BASE = {
                       "OUT/data.h5"],
     "train": ["--dataset", "data.h5", "--out", "OUT"],
     "kmer": ["--dataset", "data.h5", "--out", "OUT"],
+    "gkmsvm": ["--dataset", "data.h5", "--out", "OUT"],
     "evaluate": ["--model", "model.pt", "--dataset", "data.h5", "--out", "OUT", "--kmer-metrics", "kmer.tsv",
-                 "--sites", "sites.bed", "--genes", "genes.gtf"],
+                 "--sites", "sites.bed", "--genes", "genes.gtf", "--kmer-predictions", "kmer_predictions.tsv",
+                 "--gkmsvm-predictions", "gkmsvm_predictions.tsv"],
     "motifs": ["--model", "model.pt", "--dataset", "data.h5", "--out", "OUT", "--database", "db.meme", "--truth",
                "truth.json"],
     "satmut": ["--model", "model.pt", "--fasta", "seqs.fa", "--out", "OUT"],
@@ -46,7 +49,7 @@ BASE = {
             "pics.tsv"],
     "gather-sad": ["shard0", "--out", "OUT", "--genome", "genome.fa", "--model", "model.pt", "--pics", "pics.tsv"],
     "select-variants": ["--source", "snps.vcf", "--pics", "pics.tsv", "--out", "OUT/pics.vcf.gz"],
-    "report": ["--results", "results", "--truth", "truth.json", "--paper-aucs", "aucs.tsv"],
+    "report": ["--results", "results", "--truth", "truth.json", "--paper-aucs", "aucs.tsv", "--config", "params.yaml"],
     "download": ["file:FILE_URL", "OUT/dest"],
     "info": ["data.h5"],
 }
@@ -86,6 +89,11 @@ BAD_VALUES = [
     (_with("kmer", "--C", "0"), "--C", "'0'"),
     (_with("kmer", "--max-train", "many"), "--max-train", "'many'"),
     (_with("kmer", "--jobs", "0"), "--jobs", "'0'"),
+    (_with("gkmsvm", "--max-train", "1"), "--max-train", "'1'"),
+    (_with("gkmsvm", "--l", "ten"), "--l", "'ten'"),
+    (_with("gkmsvm", "--n-targets", "0"), "--n-targets", "'0'"),
+    (_with("gkmsvm", "--max-test", "0"), "--max-test", "'0'"),
+    (_with("gkmsvm", "--device", "gpu"), "--device", "'gpu'"),
     (_with("evaluate", "--device", "gpu"), "--device", "'gpu'"),
     (_with("evaluate", "--seed", "1.5"), "--seed", "'1.5'"),
     (_with("motifs", "--split", "training"), "--split", "'training'"),
@@ -118,6 +126,7 @@ BAD_VALUES = [
 UNKNOWN_TARGETS = {
     ("satmut", "--target"): (_with("satmut", "--target", "nope"), "'nope'", "c1, c2"),
     ("sad", "--weights"): (_with("sad", "--weights", "c1=1", "nope=2"), "'nope'", "c1, c2"),
+    ("gkmsvm", "--targets"): (_with("gkmsvm", "--targets", "c2", "nope"), "'nope'", "the dataset data.h5 holds c1, c2"),
 }
 
 
@@ -153,7 +162,8 @@ def _targets_options():
 def inputs(tmp_path_factory):
     """A folder with one small file of each kind BASE names; the model is real (targets c1, c2; input L bp)."""
     d = tmp_path_factory.mktemp("inputs")
-    for name in ("sheet.tsv", "genome.fa", "sites.bed", "splits.tsv", "kmer.tsv", "genes.gtf", "db.meme",
+    for name in ("sheet.tsv", "genome.fa", "sites.bed", "splits.tsv", "kmer.tsv", "kmer_predictions.tsv",
+                 "gkmsvm_predictions.tsv", "genes.gtf", "db.meme",
                  "snps.vcf", "pics.tsv", "aucs.tsv", "download.txt"):
         (d / name).write_text("text\n")
     (d / "params.yaml").write_text("simulate: {}\n")
@@ -163,8 +173,8 @@ def inputs(tmp_path_factory):
         (d / folder).mkdir()
     for name in ("sad.h5", "sad.rejects.tsv.gz", "summary.tsv"):
         (d / "shard0" / name).write_text("text\n")
-    with h5py.File(d / "data.h5", "w"):
-        pass
+    with h5py.File(d / "data.h5", "w") as h5:  # a dataset with targets c1, c2 and no split
+        h5["target_names"] = np.array([b"c1", b"c2"])
     _small_model(d / "model.pt", L=L, names=("c1", "c2"))
     return d
 

@@ -988,11 +988,16 @@ def test_influence_captions_name_the_formula_that_ran():
     assert per_seq.startswith("the mean over sites of the squared change") and "paper" not in per_seq
 
 
-def test_methods_section_says_where_the_run_follows_the_paper(report, tmp_path):
-    """With the run's config the page ends with the methods table: each step, the paper's setting, this run's,
-    and why it differs; the Tomtom engine is the one that ran (the fake run's motif summary: basset), not the
-    config's "auto". Without a config there is no such section."""
-    _, _, out, _ = report
+def test_methods_section_says_where_the_run_follows_the_paper(tmp_path):
+    """With the run's whole config the page ends with the methods table: each step, the paper's setting, this
+    run's, and why it differs. Without it (only a few keys, as `basset report` without --config) there is no
+    such section."""
+    import yaml
+
+    res, truth = fake_run(tmp_path)
+    out = tmp_path / "report" / "index.html"
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "config.yaml").read_text())
+    _make_report(res, out, config={**config, "run": "fake"}, truth_dir=truth)
     page = out.read_text()
     assert page.count("<h2>Methods. Where this run follows the paper</h2>") == 1
     methods = page[page.index("<h2>Methods."):]
@@ -1001,7 +1006,21 @@ def test_methods_section_says_where_the_run_follows_the_paper(report, tmp_path):
     assert "basset engine, -dist pearson" not in methods  # Tomtom as the paper: shown as such
     assert "<td>Tomtom</td><td>tomtom -dist pearson -thresh 0.1 (MEME&#x27;s q-values; minimum overlap 1)</td><td>" \
            "as the paper</td>" in methods
-    res, _ = fake_run(tmp_path / "bare")
     bare = tmp_path / "bare.html"
-    _make_report(res, bare)
+    _make_report(res, bare, config={"run": "fake", "seed": 1, "kmer": {"k": 6}})
     assert "Methods." not in bare.read_text()
+
+
+def test_phylop_caption_when_no_repeat_was_left_out():
+    """With no repeat excluded the caption does not claim the paper's exclusion happened."""
+    from types import SimpleNamespace
+
+    from basset.stages.report_text import _satmut_captions
+
+    h = {k: SimpleNamespace(value=v) for k, v in {
+        "phylop_r_loss": 0.2, "phylop_r_gain": 0.3, "phylop_r_both": 0.4, "phylop_p_both": 1e-5,
+        "phylop_n_test": 100, "phylop_repeat_excluded": 0}.items()}
+    text = _satmut_captions(h)["4B–D"]
+    assert "No soft-masked (repeat) nucleotide was left out" in text and "As the paper" not in text
+    h["phylop_repeat_excluded"] = SimpleNamespace(value=12)
+    assert "As the paper (non-repetitive regions only), the 12 soft-masked" in _satmut_captions(h)["4B–D"]

@@ -317,12 +317,13 @@ def _some(names, n: int = 8) -> str:
     return ", ".join(names[:n]) + (f", ... ({len(names)} in all)" if len(names) > n else "")
 
 
-def _check_targets(option: str, given, model: str, known) -> None:
-    """UsageError naming ``option`` when a name in ``given`` is not a target of the model."""
+def _check_targets(option: str, given, model: str, known, holder: str | None = None) -> None:
+    """UsageError naming ``option`` when a name in ``given`` is not a target of the model (``holder``: what has the
+    targets instead, e.g. ``the dataset X holds``)."""
     unknown = [t for t in given if t not in set(known)]
     if unknown:
         what = "unknown target" + ("s " + ", ".join(map(repr, unknown)) if len(unknown) > 1 else f" {unknown[0]!r}")
-        raise UsageError(option, f"{what}: the model {model} predicts {_some(known)}")
+        raise UsageError(option, f"{what}: {holder or f'the model {model} predicts'} {_some(known)}")
 
 
 # ------------------------------------------------------------------------------------------------ commands
@@ -397,16 +398,18 @@ def cmd_gkmsvm(args) -> dict:
     from .stages.evaluate import gkmsvm_baseline, gkmsvm_target
 
     names = dataset_info(args.dataset)["target_names"]
+    if args.targets:
+        _check_targets("--targets", args.targets, args.dataset, names, f"the dataset {args.dataset} holds")
     targets = args.targets or choose_targets(names, None, args.n_targets)
     cfg = {"max_train": args.max_train, "max_test": args.max_test, "l": args.l, "k": args.k, "d": args.d,
-           "C": args.C, "device": args.gkm_device}
+           "C": args.C}
     parts, metrics = [], []
     for target in targets:
         part = {key: Path(args.out) / layout.name("evaluate", f"gkmsvm_{key}").format(target=target)
                 for key in ("part", "part_metrics")}
         part["part"].parent.mkdir(parents=True, exist_ok=True)
         gkmsvm_target(args.dataset, out={"part": part["part"], "metrics": part["part_metrics"]}, target=target,
-                      gkmsvm=cfg, seed=args.seed, threads=args.threads)
+                      gkmsvm=cfg, seed=args.seed, device=args.device, threads=args.threads)
         parts.append(part["part"])
         metrics.append(part["part_metrics"])
     out = layout.out_dir_paths(args.out, "evaluate", ["gkmsvm_predictions", "gkmsvm_metrics"])
@@ -524,8 +527,15 @@ def cmd_report(args) -> dict:
 
     results = Path(args.results)
     out = layout.stage_paths(args.out or results, "report")
+    config = {"run": results.name}
+    if args.config:  # the run's settings, for the Methods section (schema defaults fill what the file leaves out)
+        import yaml
+
+        config = {**yaml.safe_load(Path(args.config).read_text()), "run": results.name}
+        config.setdefault("model", {})
+        config.setdefault("train", {})
     return make_report(out=out, **report_inputs(results), truth=args.truth, paper_aucs=args.paper_aucs,
-                       config={"run": results.name})
+                       config=config)
 
 
 def cmd_download(args) -> dict:
@@ -646,8 +656,8 @@ def args_gkmsvm(p) -> None:
     p.add_argument("--dataset", required=True, type=hdf5_file, help="HDF5 dataset from build-dataset")
     p.add_argument("--out", required=True,
                    help="output directory (gkmsvm_metrics.tsv, gkmsvm_predictions.tsv.gz, gkmsvm/<target>.*)")
-    p.add_argument("--targets", nargs="+", metavar="NAME", help="cell types to fit (default: --n-targets of them)")
-    p.add_argument("--n-targets", type=POSITIVE_INT, default=d["targets"],
+    p.add_argument("--targets", nargs="+", metavar="TARGET", help="cell types to fit (default: --n-targets of them)")
+    p.add_argument("--n-targets", type=POSITIVE_INT, default=d["targets"], metavar="N",
                    help="without --targets: this many, the dataset's first (default: %(default)s)")
     p.add_argument("--max-train", type=config_value("gkmsvm", "max_train"), default=d["max_train"],
                    help="balanced training sites per cell type (the paper: 100000; default: %(default)s)")
@@ -657,8 +667,7 @@ def args_gkmsvm(p) -> None:
                       ("C", "SVM regularisation")):
         p.add_argument(f"--{key}", type=config_value("gkmsvm", key), default=d[key],
                        help=f"{what}, as LS-GKM's -{key.lower()} (default: %(default)s)")
-    p.add_argument("--gkm-device", choices=["cpu", "cuda"], default=d["device"],
-                   help="cuda: gkmsvm-lite's CuPy kernels (default: %(default)s)")
+    _device_arg(p)
     p.add_argument("--threads", type=POSITIVE_INT, default=os.cpu_count() or 1,
                    help="numba threads of the kernels (default: %(default)s)")
     _seed_arg(p)
@@ -773,6 +782,8 @@ def args_report(p) -> None:
     p.add_argument("--truth", type=input_file,
                    help="a simulation's truth/simulation.json (grades the numbers against the truth)")
     p.add_argument("--paper-aucs", type=input_file, help="the paper's per-cell AUCs (.xls or TSV) to compare with")
+    p.add_argument("--config", type=input_file,
+                   help="the run's config YAML: adds the Methods section, its settings beside the paper's")
 
 
 def args_download(p) -> None:

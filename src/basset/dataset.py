@@ -238,6 +238,9 @@ class Dataset:
 
         self.path = str(path)
         with h5py.File(self.path, "r") as h5:
+            if "target_names" not in h5:
+                raise InputError(self.path, "not a basset dataset: no target_names (expected a file written by "
+                                            "build-dataset)")
             self.attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in h5.attrs.items()}
             self.target_names = [t.decode() if isinstance(t, bytes) else str(t) for t in h5["target_names"][...]]
             self._shapes = {s: (h5[s]["seqs"].shape, h5[s]["seqs"].chunks, h5[s]["targets"].shape[1])

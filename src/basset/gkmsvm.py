@@ -45,6 +45,7 @@ import time
 
 import numpy as np
 
+from .logs import progress_bar
 from .metrics import auroc
 
 log = logging.getLogger("basset.gkmsvm")
@@ -198,8 +199,6 @@ def gkmsvm_baseline(train_codes, train_targets, test_codes, test_targets, target
     ``fit_seconds``, ``score_seconds (T',) float64``, and ``skipped``: ``{target: reason}`` for targets whose
     training rows lack a class (their scores and AUROC are NaN, counts 0).
     """
-    from .logs import progress_bar
-
     train_codes = _check_codes(train_codes, "train_codes")
     test_codes = _check_codes(test_codes, "test_codes")
     train_targets = np.asarray(train_targets)

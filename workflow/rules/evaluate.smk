@@ -43,10 +43,11 @@ rule gkmsvm_target:
         "../../envs/basset.yaml"
     threads: 2
     resources:
-        gpu=1 if config["gkmsvm"]["device"] == "cuda" else 0,
+        gpu=GPU,
         mem_mb=8000,
         runtime=600,
     params:
+        device=DEVICE,
         target=lambda wc: wc.target,
         gkmsvm=config["gkmsvm"],
         seed=config["seed"],

@@ -18,11 +18,11 @@ rule make_report:
     params:
         paper_aucs=config["report"]["paper_aucs"],
         skipped=SKIPPED,
+        # the whole config: the Methods section sets the run's settings beside the paper's (basset.fidelity)
         config={
+            **config,
             "run": RUN,
-            "seed": config["seed"],
-            "simulate": {"enabled": SIMULATE},
-            "kmer": {"k": config["kmer"]["k"]},
+            "simulate": {**config["simulate"], "enabled": SIMULATE},
         },
     script:
         "../scripts/make_report.py"

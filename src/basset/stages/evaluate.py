@@ -8,6 +8,7 @@ type) and ``gkmsvm_baseline`` (:func:`gkmsvm_baseline`, their gather), and ``eva
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import time
 from pathlib import Path
@@ -19,13 +20,13 @@ from .. import plots
 from ..bed import read_sites
 from ..config import with_defaults
 from ..dataset import Dataset, dataset_info, load_split
-from ..device import use_device
+from ..device import resolve_device, use_device
 from ..errors import InputError
 from ..evaluate import metrics_table, site_classes, summarise
 from ..gkmsvm import balanced_subsample, test_subsample
 from ..gkmsvm import gkmsvm_baseline as fit_and_score
 from ..kmer import KmerBaseline
-from ..metrics import SITE_CLASSES, auroc_by_class
+from ..metrics import SITE_CLASSES, auroc, auroc_by_class
 from ..models import load_model
 from ..predict import predict, read_predictions, split_site_index, write_predictions
 from ..tables import write_summary, write_table
@@ -105,17 +106,20 @@ GKMSVM_COLUMNS = ["target", "auroc", "n_test", "n_train_pos", "n_train_neg", "n_
                   "score_seconds", "skipped"]
 
 
-def gkmsvm_target(h5, *, out: dict, target: str, gkmsvm: dict | None = None, seed: int = 1,
+def gkmsvm_target(h5, *, out: dict, target: str, gkmsvm: dict | None = None, seed: int = 1, device=None,
                   threads: int | None = None) -> dict:
     """Rule gkmsvm_target: the paper's gkm-SVM for one cell type ``target`` of the dataset ``h5``
     (:mod:`basset.gkmsvm`): fitted on a balanced random subsample of at most ``gkmsvm.max_train`` training sites
     (drawn from ``seed`` and the target's column; only those rows are read), scored on ``gkmsvm.max_test`` test
-    sites (drawn from ``seed``, the same for every cell type) with ``threads`` numba threads.
+    sites (drawn from ``seed``, the same for every cell type) with ``threads`` numba threads; on the GPU when
+    ``device`` (``train.device``) resolves to CUDA and gkmsvm-lite's CuPy kernels are installed
+    (``gkmsvm-lite[gpu]``), else on the CPU (logged).
 
     Writes ``out["part"]`` (:func:`basset.predict.write_predictions`: ``site_index`` and the target's SVM score)
     and ``out["metrics"]`` (key/value: :data:`GKMSVM_COLUMNS`); a cell type whose training sites hold one class is
     skipped with its reason (NaN scores). Returns the metrics."""
     cfg = with_defaults("gkmsvm", gkmsvm)
+    kernels = _gkmsvm_device(device)
     ds = Dataset(h5)
     col = ds.columns([target])[0]
     y_train = ds.targets("train", columns=[col])[:, 0]
@@ -131,7 +135,7 @@ def gkmsvm_target(h5, *, out: dict, target: str, gkmsvm: dict | None = None, see
     if rows.size:
         res = fit_and_score(ds.codes("train", rows), y_train[rows][:, None], test_codes, test_y, targets=[0],
                             max_train=None, max_test=cfg["max_test"], seed=seed, l=cfg["l"], k=cfg["k"], d=cfg["d"],
-                            C=cfg["C"], device=cfg["device"], n_threads=threads)
+                            C=cfg["C"], device=kernels, n_threads=threads)
         test_rows, scores = res["test_rows"], res["scores"][:, 0]
         metrics.update(auroc=float(res["auroc"][0]), n_test=int(test_rows.size),
                        n_train_pos=int(res["n_train_pos"][0]), n_train_neg=int(res["n_train_neg"][0]),
@@ -146,6 +150,17 @@ def gkmsvm_target(h5, *, out: dict, target: str, gkmsvm: dict | None = None, see
              "scoring %.1f s", target, metrics["auroc"], metrics["n_test"], metrics["n_train_pos"],
              metrics["n_train_neg"], metrics["n_support"], metrics["fit_seconds"], metrics["score_seconds"])
     return metrics
+
+
+def _gkmsvm_device(device) -> str:
+    """``"cuda"`` where ``device`` resolves to a GPU and CuPy (gkmsvm-lite's GPU kernels) is installed, else
+    ``"cpu"``; a GPU without CuPy is logged, not an error (the CPU kernels give the same scores)."""
+    if resolve_device(device).type != "cuda":
+        return "cpu"
+    if importlib.util.find_spec("cupy") is None:
+        log.warning("gkm-SVM on the CPU: the GPU needs gkmsvm-lite's CuPy kernels (pip install gkmsvm-lite[gpu])")
+        return "cpu"
+    return "cuda"
 
 
 def gkmsvm_baseline(parts, part_metrics, *, out: dict) -> dict:
@@ -184,8 +199,6 @@ def _with_gkmsvm(metrics: pd.DataFrame, y, p, site_index, gkmsvm_predictions, km
     gkm-SVM's AUROC beside the CNN's (and the k-mer baseline's, from its predictions) on the same sites; added to
     ``metrics`` as ``gkmsvm_auroc, gkmsvm_n_test, cnn_auroc_gkmsvm_sites, kmer_auroc_gkmsvm_sites``; and the
     summary's ``gkmsvm_*`` means."""
-    from ..metrics import auroc
-
     g_sites, g_names, g_scores = read_predictions(gkmsvm_predictions)
     pos = pd.Series(np.arange(len(site_index)), index=site_index)
     missing = ~np.isin(g_sites, site_index)

@@ -231,7 +231,9 @@ def make_report(*, out: dict, config: dict | None = None, truth=None, paper_aucs
 
     ``inputs``: the files of :data:`REPORT_INPUTS` as ``<stage>_<key>=path`` (``evaluate_summary=...``), None
     or left out where the run has none (:func:`report_inputs` gives them for a results folder); ``config``: the
-    workflow config, of which the report reads ``run``, ``seed``, ``simulate.enabled`` and ``kmer.k``;
+    workflow config, of which the report reads ``run``, ``seed``, ``simulate.enabled`` and ``kmer.k``, and, when
+    it is the whole config (with ``model`` and ``train``), every setting for the Methods section
+    (:func:`basset.fidelity.fidelity_table`);
     ``truth``: the simulation's ``truth/simulation.json`` (``snps.tsv`` and ``cell_factor_activity.tsv`` lie
     beside it), None on real data; ``paper_aucs``: the published model's per-target test AUROCs
     (``basset_pretrained_test_aucs.txt``; ``paper_targets``: its target names, default ``basset_targets.txt``
@@ -247,7 +249,7 @@ def make_report(*, out: dict, config: dict | None = None, truth=None, paper_aucs
     run.paper = run_paper_comparison(files, paper_aucs, paper_targets)
     heads = headline_numbers(files, run.truth_dir, paper_aucs, paper_targets)
     sections, n_figures, n_placeholders = _sections(run, heads, (config.get("kmer") or {}).get("k"))
-    if config:  # the methods: this run's settings beside the paper's
+    if "model" in config and "train" in config:  # the run's whole config: its settings beside the paper's
         engine = next((h.value for h in heads if h.id == "tomtom_engine"), None)
         sections.append(("Methods", "Where this run follows the paper",
                          "<h2>Methods. Where this run follows the paper</h2>\n"

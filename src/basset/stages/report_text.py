@@ -255,9 +255,12 @@ def _satmut_captions(h: dict) -> dict:
                         f"gain scores (C: r = {v('phylop_r_gain')}) and both (D: r = {v('phylop_r_both')}, "
                         f"p {p_phrase(h['phylop_p_both'].value)}) on {v('phylop_n_test', 'int')} held-out "
                         f"nucleotides.")
-        if "phylop_repeat_excluded" in h:
+        if "phylop_repeat_excluded" in h and h["phylop_repeat_excluded"].value:
             caps["4B–D"] += (f" As the paper (non-repetitive regions only), the {v('phylop_repeat_excluded', 'int')} "
                              f"soft-masked (repeat) nucleotides were left out.")
+        elif "phylop_repeat_excluded" in h:
+            caps["4B–D"] += (" No soft-masked (repeat) nucleotide was left out: the genome has none among them, or "
+                             "satmut.exclude_repeats is off (the paper used non-repetitive regions only).")
     return caps
 
 
