@@ -119,7 +119,8 @@ PICS = {"score": "abs_mean", "high": 0.5, "low": 0.01, "sad_threshold": 0.1, "n_
         "n_high": 17, "n_low": 23, "frac_high": 0.411765, "frac_low": 0.130435, "mean_high": 0.2222,
         "mean_low": 0.0707, "mannwhitney_u": 301.0, "mannwhitney_p": 3.3e-05, "fisher_odds_ratio": 4.67,
         "fisher_p": 0.0123, "frac_high_any": 0.529412, "frac_low_any": 0.217391, "ratio": 3.156863,
-        "ratio_ci_low": 1.0625, "ratio_ci_high": 11.5, "n_boot": 10000, "coding_ld_sets": 12, "coding_ld_sets_coding": 2,
+        "ratio_ci_low": 1.0625, "ratio_ci_high": 11.5, "ratio_any": 2.435294, "ratio_any_ci_low": 1.1,
+        "ratio_any_ci_high": float("inf"), "n_boot": 10000, "coding_ld_sets": 12, "coding_ld_sets_coding": 2,
         "coding_rows_dropped": 9, "coding_snps_before": 54, "coding_snps_dropped": 9}
 
 # transfer/transfer.tsv: transfer beats scratch on t1 and t4 only (t2 is a tie, 0.86 against 0.86)
@@ -162,6 +163,8 @@ EXPECTED = {
     "pics_frac_high": (0.411765, "41.2%"), "pics_frac_low": (0.130435, "13.0%"),
     "pics_frac_high_any": (0.529412, "52.9%"), "pics_frac_low_any": (0.217391, "21.7%"),
     "pics_ratio": (3.156863, "3.157"), "pics_ratio_ci_low": (1.0625, "1.062"), "pics_ratio_ci_high": (11.5, "11.500"),
+    "pics_ratio_any": (2.435294, "2.435"), "pics_ratio_any_ci_low": (1.1, "1.100"),
+    "pics_ratio_any_ci_high": (float("inf"), "inf"),
     "pics_ld_sets": (12, "12"), "pics_ld_sets_coding": (2, "2"), "pics_snps_coding_dropped": (9, "9"),
     "pics_mannwhitney_p": (3.3e-05, "3.3e-05"), "pics_fisher_p": (0.0123, "0.012"),
     "causal_auroc_max_abs": (11.5 / 15, "0.767"), "causal_auroc_abs_mean": (9 / 15, "0.600"),
@@ -360,7 +363,8 @@ def test_captions_and_titles_show_the_planted_numbers(report):
             ("41.2% of 17 likely causal (high PICS) against 13.0% of 23 unlikely causal (low PICS) SNPs. One-sided "
              "Mann–Whitney p (likely causal scored higher) = 3.3e-05; Fisher p on the fractions = 0.012. Likely "
              "causal SNPs are above the threshold 3.157 times as often as unlikely ones (95% bootstrap CI "
-             "1.062–11.500; the paper: more than 7 times). As the paper, the 2 of 12 LD sets that hold a "
+             "1.062–11.500) (the paper: more than 7 times). Likely causal SNPs are above it in some cell type (max "
+             "|SAD|) 2.435 times as often as unlikely ones (95% bootstrap CI 1.100–inf). As the paper, the 2 of 12 LD sets that hold a "
              "protein-coding SNP were removed first (9 SNPs). Against the simulation's truth, AUROC of max |SAD| for the SNPs that break or create a planted motif against "
              "bystanders: 0.767 (0.5 is chance).")):
         assert phrase in text, phrase
@@ -1024,3 +1028,21 @@ def test_phylop_caption_when_no_repeat_was_left_out():
     assert "No soft-masked (repeat) nucleotide was left out" in text and "As the paper" not in text
     h["phylop_repeat_excluded"] = SimpleNamespace(value=12)
     assert "As the paper (non-repetitive regions only), the 12 soft-masked" in _satmut_captions(h)["4B–D"]
+
+
+def test_ratio_sentence_in_words_when_unbounded_or_undefined():
+    """An infinite ratio (no unlikely causal SNP above) and a NaN one (neither group) are said in words, never
+    printed as 'inf times as often'."""
+    from types import SimpleNamespace
+
+    from basset.stages.report_text import _ratio_sentence
+
+    def h(r, lo, hi):
+        return {k: SimpleNamespace(value=v) for k, v in (("x", r), ("x_ci_low", lo), ("x_ci_high", hi))}
+
+    assert _ratio_sentence(h(float("inf"), 0.0, float("inf")), "x", "above it") == (
+        "Likely causal SNPs are above it while no unlikely causal one is: the ratio is unbounded")
+    assert _ratio_sentence(h(float("nan"), float("nan"), float("nan")), "x", "above it").startswith(
+        "No SNP of either group is above it")
+    assert _ratio_sentence(h(7.5, 3.4, 35.0), "x", "above it") == (
+        "Likely causal SNPs are above it 7.500 times as often as unlikely ones (95% bootstrap CI 3.400–35.000)")

@@ -1313,6 +1313,7 @@ def test_enrichment_thresholds_fractions_and_tests_by_hand(tmp_path):
     # the paper's ratio of the fractions above the threshold, (2/3) / (1/4), inside its bootstrap interval
     assert res["ratio"] == pytest.approx(8 / 3, rel=1e-12) and res["ratio_ci_low"] <= 8 / 3 <= res["ratio_ci_high"]
     assert res["n_boot"] == 10000 and "coding_ld_sets" not in res  # a table read without the coding filter
+    assert res["ratio_any"] == pytest.approx((2 / 3) / (1 / 4), rel=1e-12)  # one target: the same fractions
 
     looser = enrichment(table, pics_df, sad_threshold=0.05)  # every high score and 0.15, 0.1 of the low above
     assert (looser["frac_high"], looser["frac_low"]) == (1.0, 0.5)
@@ -1414,7 +1415,7 @@ def test_sad_scores_default_keeps_the_index_float64_and_names_errors():
 ENRICHMENT_KEYS = {"score", "high", "low", "sad_threshold", "n_pics", "n_matched", "n_high", "n_low", "frac_high",
                    "frac_low", "mean_high", "mean_low", "median_high", "median_low", "mannwhitney_u", "mannwhitney_p",
                    "fisher_odds_ratio", "fisher_p", "frac_high_any", "frac_low_any", "ratio", "ratio_ci_low",
-                   "ratio_ci_high", "n_boot"}
+                   "ratio_ci_high", "ratio_any", "ratio_any_ci_low", "ratio_any_ci_high", "n_boot"}
 
 
 @pytest.mark.parametrize("pics", [0.9, 0.01, 0.2])

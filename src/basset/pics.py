@@ -421,7 +421,8 @@ def enrichment(sad_table: pd.DataFrame, pics_df: pd.DataFrame, high: float = 0.5
     mean_high / mean_low and median_high / median_low of the score, mannwhitney_u and mannwhitney_p
     (one-sided, high > low; scipy.stats.mannwhitneyu), fisher_odds_ratio and fisher_p (one-sided Fisher's
     exact test of the above-threshold fractions), ratio with ratio_ci_low / ratio_ci_high (frac_high /
-    frac_low, 95 % bootstrap interval of :func:`fraction_ratio` with ``n_boot`` and ``seed``), the coding
+    frac_low, 95 % bootstrap interval of :func:`fraction_ratio` with ``n_boot`` and ``seed``; ``ratio_any`` and its
+    interval for the ``*_any`` fractions), the coding
     filter's counts when ``pics_df`` came from :func:`read_pics` with one (``coding_*``), and the settings.
     Statistics are NaN when a group is empty.
     """
@@ -463,6 +464,8 @@ def enrichment(sad_table: pd.DataFrame, pics_df: pd.DataFrame, high: float = 0.5
         mh, ml = m.loc[m["pics"] >= high, "score"], m.loc[m["pics"] <= low, "score"]
         res["frac_high_any"] = float((mh > sad_threshold).mean()) if len(mh) else nan
         res["frac_low_any"] = float((ml > sad_threshold).mean()) if len(ml) else nan
+        res["ratio_any"], res["ratio_any_ci_low"], res["ratio_any_ci_high"] = fraction_ratio(
+            mh.to_numpy() > sad_threshold, ml.to_numpy() > sad_threshold, n_boot=n_boot, seed=seed)
     log.info("PICS enrichment (%s): %d high-PICS (>= %g) vs %d low-PICS (<= %g) SNPs of %d; fraction > %g: "
              "%.3f vs %.3f (ratio %.3g, 95%% CI %.3g-%.3g); Mann-Whitney p = %.3g, Fisher p = %.3g", score,
              res["n_high"], high, res["n_low"], low, res["n_pics"], sad_threshold, res["frac_high"], res["frac_low"],

@@ -438,6 +438,11 @@ def _variant_numbers(n: _Numbers) -> None:
             n.add("pics_ratio", s, "ratio of the fractions above the SAD threshold (high / low PICS)", f, "ratio")
             n.add("pics_ratio_ci_low", s, "fraction ratio: 95% bootstrap CI, low end", f, "ratio_ci_low")
             n.add("pics_ratio_ci_high", s, "fraction ratio: 95% bootstrap CI, high end", f, "ratio_ci_high")
+        if "ratio_any" in pe:  # the same for |SAD| above the threshold in some cell type
+            n.add("pics_ratio_any", s, "ratio of the fractions above the threshold in some cell type (high / low)", f,
+                  "ratio_any")
+            n.add("pics_ratio_any_ci_low", s, "that ratio: 95% bootstrap CI, low end", f, "ratio_any_ci_low")
+            n.add("pics_ratio_any_ci_high", s, "that ratio: 95% bootstrap CI, high end", f, "ratio_any_ci_high")
         if "coding_ld_sets" in pe:  # the paper removed LD sets with a protein-coding SNP
             n.add("pics_ld_sets", s, "PICS LD sets", f, "coding_ld_sets", "int")
             n.add("pics_ld_sets_coding", s, "PICS LD sets removed for a protein-coding SNP", f, "coding_ld_sets_coding",

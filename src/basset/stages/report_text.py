@@ -264,6 +264,19 @@ def _satmut_captions(h: dict) -> dict:
     return caps
 
 
+def _ratio_sentence(h: dict, key: str, where: str) -> str:
+    """How many times as often likely causal SNPs are ``where`` as unlikely ones, with the bootstrap interval of
+    headline ``key``; an unbounded ratio (no unlikely causal SNP there) or none (neither group) said in words."""
+    v = functools.partial(number, h)
+    ratio = h[key].value
+    if is_nan(ratio):
+        return f"No SNP of either group is {where}, so there is no ratio"
+    if ratio == float("inf"):
+        return f"Likely causal SNPs are {where} while no unlikely causal one is: the ratio is unbounded"
+    return (f"Likely causal SNPs are {where} {v(key)} times as often as unlikely ones (95% bootstrap CI "
+            f"{v(key + '_ci_low')}–{v(key + '_ci_high')})")
+
+
 def _variant_captions(h: dict) -> dict:
     v = functools.partial(number, h)
     if "pics_n_high" not in h:
@@ -275,9 +288,9 @@ def _variant_captions(h: dict) -> dict:
                   f"(likely causal scored higher) {p_phrase(h['pics_mannwhitney_p'].value)}; Fisher p on "
                   f"the fractions {p_phrase(h['pics_fisher_p'].value)}.")
     if "pics_ratio" in h:
-        caps["5A"] += (f" Likely causal SNPs are above the threshold {v('pics_ratio')} times as often as unlikely "
-                       f"ones (95% bootstrap CI {v('pics_ratio_ci_low')}–{v('pics_ratio_ci_high')}; the paper: more "
-                       f"than 7 times).")
+        caps["5A"] += " " + _ratio_sentence(h, "pics_ratio", "above the threshold") + " (the paper: more than 7 times)."
+    if "pics_ratio_any" in h:
+        caps["5A"] += " " + _ratio_sentence(h, "pics_ratio_any", "above it in some cell type (max |SAD|)") + "."
     if "pics_ld_sets_coding" in h:
         caps["5A"] += (f" As the paper, the {v('pics_ld_sets_coding', 'int')} of {v('pics_ld_sets', 'int')} LD sets "
                        f"that hold a protein-coding SNP were removed first ({v('pics_snps_coding_dropped', 'int')} "
