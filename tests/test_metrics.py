@@ -355,3 +355,47 @@ def test_meme_qvalues_estimate_pi0_per_row():
     np.testing.assert_allclose(meme_qvalues(HAND_P), bh_qvalues(HAND_P), rtol=1e-12)
     q = meme_qvalues(np.r_[mixed[:200], np.nan])
     assert np.isnan(q[-1]) and not np.isnan(q[:-1]).any()
+
+
+def test_storey_pi0_lambda_grid_and_squared_error_by_hand():
+    """Ten p-values, lambdas 0.2, 0.4, 0.6, 0.8: pi0 7/8, 6/6, 3/4, 2/2 (plug-in 3/4). Three given bootstraps
+    of six give 0.833, 1.25, 0.833 at 0.2; 1.111, 0.833, 1.111 at 0.4; 1.25, 0.417, 0.833 at 0.6; inf at 0.8.
+    Summed squared errors against 3/4: 0.264, 0.268, 0.368, inf: lambda 0.2 wins by a hair, pi0 = 7/8. (Cubed,
+    signed errors would pick 0.6; a grid from 0 or from 0.4, or without its top, would end at 1.)"""
+    p = [0.92, 0.06, 0.93, 0.52, 0.43, 0.47, 0.07, 0.22, 0.08, 0.74]
+    boots = [[0.74, 0.93, 0.06, 0.52, 0.74, 0.06], [0.43, 0.22, 0.22, 0.22, 0.47, 0.74],
+             [0.74, 0.47, 0.06, 0.43, 0.06, 0.74]]
+    assert storey_pi0(p, bootstraps=boots, n_lambda=4, max_lambda=0.8, min_samples=0) == pytest.approx(7 / 8)
+
+
+def test_storey_pi0_boundaries_clip_and_random_draws():
+    """MEME estimates pi0 from more than 100 p-values only (exactly 100: 1); an estimate above 1 is clipped to 1;
+    the bootstraps are drawn from the given generator, or from seed 0 when none is given."""
+    rng = np.random.default_rng(11)
+    n = int(rng.integers(101, 300))
+    k = int(rng.integers(5, n // 2))
+    p = np.r_[rng.uniform(size=n - k), rng.uniform(0, 0.05, k)]  # 127 p-values, 12 of them near 0
+    assert storey_pi0(p[:100]) == 1.0 and storey_pi0(p[:101]) < 1.0
+    # every p-value 0.95: pi0(lambda) = 1 / (1 - lambda) > 1 at every lambda, clipped
+    assert storey_pi0(np.full(150, 0.95)) == 1.0
+    by_seed = [storey_pi0(p, np.random.default_rng(s)) for s in (0, 1)]
+    assert by_seed[0] != by_seed[1]  # the bootstraps matter for these p-values
+    assert storey_pi0(p) == by_seed[0] == storey_pi0(p)  # no generator: seed 0, the same every call
+    # meme_qvalues draws each row's bootstraps from its seed
+    np.testing.assert_allclose(meme_qvalues(p, seed=1), bh_qvalues(p, by_seed[1]), rtol=1e-12)
+    np.testing.assert_allclose(meme_qvalues(p), bh_qvalues(p, by_seed[0]), rtol=1e-12)
+
+
+def test_meme_qvalues_of_a_scalar_and_of_more_dimensions():
+    """One p-value is its own q-value (fewer than 101: plain BH); a scalar is refused; a (2, 3, n) array gets one
+    pi0 per row."""
+    assert meme_qvalues([0.3]).tolist() == [0.3]
+    with pytest.raises(ValueError, match="a scalar"):
+        meme_qvalues(0.3)
+    rng = np.random.default_rng(2)
+    p = rng.uniform(size=(2, 3, 150)) ** 3
+    q = meme_qvalues(p)
+    assert q.shape == p.shape
+    for i in range(2):
+        for j in range(3):
+            np.testing.assert_allclose(q[i, j], meme_qvalues(p[i, j]), rtol=1e-12)

@@ -190,6 +190,8 @@ def meme_qvalues(p, seed: int = 0) -> np.ndarray:
     each row's :func:`storey_pi0` (bootstraps drawn with ``seed``), capped at 1, monotone. Rows of 100 p-values
     or fewer get pi0 = 1, i.e. plain BH. NaN p-values get NaN q-values and are not counted."""
     p = np.asarray(p, dtype=np.float64)
-    rows = p.reshape(-1, p.shape[-1]) if p.ndim else p.reshape(1, 1)
+    if p.ndim == 0:
+        raise ValueError("expected p-values along a last axis, got a scalar")
+    rows = p.reshape(-1, p.shape[-1])
     pi0 = np.array([storey_pi0(row, np.random.default_rng(seed)) for row in rows]).reshape(p.shape[:-1])
     return bh_qvalues(p, pi0)
