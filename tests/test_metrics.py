@@ -390,7 +390,7 @@ def test_meme_qvalues_of_a_scalar_and_of_more_dimensions():
     """One p-value is its own q-value (fewer than 101: plain BH); a scalar is refused; a (2, 3, n) array gets one
     pi0 per row."""
     assert meme_qvalues([0.3]).tolist() == [0.3]
-    with pytest.raises(ValueError, match="a scalar"):
+    with pytest.raises(ValueError, match="^expected p-values along a last axis, got a scalar$"):
         meme_qvalues(0.3)
     rng = np.random.default_rng(2)
     p = rng.uniform(size=(2, 3, 150)) ** 3
