@@ -2431,3 +2431,24 @@ def test_fig5a_title_states_the_measured_ratio():
         "likely causal SNPs above 0.1, no unlikely causal one")
     assert _ratio_title({"ratio": np.nan}, 0.1).startswith("no fraction ratio")
     assert _ratio_title({}, 0.1).startswith("no fraction ratio")
+
+
+def test_enrichment_passes_its_bootstrap_settings_to_both_ratios():
+    """The ratio intervals are fraction_ratio's with the given n_boot and seed, for |mean SAD| and for some cell
+    type (max |SAD|): changing the seed or n_boot changes them the same way."""
+    rng = np.random.default_rng(4)
+    rows = [(f"rs{i}", "c", i + 1, "C", [float(x) for x in rng.normal(0, 0.15, 2)]) for i in range(60)]
+    table = _sad_table(rows, targets=("t1", "t2"))
+    pics_df = pd.DataFrame({"snp": [r[0] for r in rows], "chrom": "c", "pos": [r[2] for r in rows],
+                            "pics": np.r_[np.full(30, 0.8), np.full(30, 0.01)]})
+    scores = sad_scores(table).to_numpy()
+    any_scores = sad_scores(table, "max_abs").to_numpy()
+    for n_boot, seed in ((300, 3), (500, 7)):
+        res = enrichment(table, pics_df, n_boot=n_boot, seed=seed)
+        want = fraction_ratio(scores[:30] > 0.1, scores[30:] > 0.1, n_boot=n_boot, seed=seed)
+        assert (res["ratio"], res["ratio_ci_low"], res["ratio_ci_high"]) == want
+        want_any = fraction_ratio(any_scores[:30] > 0.1, any_scores[30:] > 0.1, n_boot=n_boot, seed=seed)
+        assert (res["ratio_any"], res["ratio_any_ci_low"], res["ratio_any_ci_high"]) == want_any
+        assert res["n_boot"] == n_boot
+    assert enrichment(table, pics_df)["ratio_ci_low"] == fraction_ratio(scores[:30] > 0.1, scores[30:] > 0.1,
+                                                                        n_boot=10000, seed=0)[1]
