@@ -27,9 +27,23 @@ def _model(L=60, T=3):
     return m.eval()
 
 
+def _sites_track_model(tmp_path, starts, strands, L, size):
+    """sites.bed (chr1, one site of L bp per start, on its strand), a phyloP-like bigWig p.bw whose value at
+    position x is x / 100 over chr1 of ``size`` bp, and a small model m.pt."""
+    import pyBigWig
+
+    with open(tmp_path / "sites.bed", "w") as f:
+        for i, (s, d) in enumerate(zip(starts, strands)):
+            f.write(f"chr1\t{s}\t{s + L}\tsite{i}\t0\t{d}\n")
+    bw = pyBigWig.open(str(tmp_path / "p.bw"), "w")
+    bw.addHeader([("chr1", size)])
+    bw.addEntries("chr1", 0, values=np.arange(size, dtype=np.float64) / 100, span=1, step=1)
+    bw.close()
+    save_model(tmp_path / "m.pt", _model(), NAMES)
+
+
 @pytest.fixture
 def stage(tmp_path):
-    import pyBigWig
 
     rng = np.random.default_rng(0)
     n, L = 12, 60
@@ -42,14 +56,7 @@ def stage(tmp_path):
         g["targets"] = np.zeros((n, 3), np.uint8)
         g["site_index"] = site_index
     starts = 1000 + 100 * np.arange(n)
-    with open(tmp_path / "sites.bed", "w") as f:
-        for i, s in enumerate(starts):
-            f.write(f"chr1\t{s}\t{s + L}\tsite{i}\t0\t+\n")
-    bw = pyBigWig.open(str(tmp_path / "p.bw"), "w")
-    bw.addHeader([("chr1", 5000)])
-    bw.addEntries("chr1", 0, values=np.arange(5000, dtype=np.float64) / 100, span=1, step=1)
-    bw.close()
-    save_model(tmp_path / "m.pt", _model(), NAMES)
+    _sites_track_model(tmp_path, starts, ["+"] * n, L, 5000)
     return tmp_path, codes, site_index, starts
 
 
@@ -86,7 +93,6 @@ def test_saturation_mutagenesis_matches_ism_and_coordinates(stage):
 def stranded(tmp_path):
     """A 3 kb genome with soft-masked stretches, 12 sites of 60 bp, every other on the '-' strand, their sequences
     read from the genome (reverse-complemented on '-'), and a phyloP track whose value at position x is x / 100."""
-    import pyBigWig
 
     rng = np.random.default_rng(4)
     n, L = 12, 60
@@ -105,14 +111,7 @@ def stranded(tmp_path):
         g["seqs"] = codes.astype(np.uint8)
         g["targets"] = np.zeros((n, 3), np.uint8)
         g["site_index"] = np.arange(n, dtype=np.int64)
-    with open(tmp_path / "sites.bed", "w") as f:
-        for i, (s, d) in enumerate(zip(starts, strands)):
-            f.write(f"chr1\t{s}\t{s + L}\tsite{i}\t0\t{d}\n")
-    bw = pyBigWig.open(str(tmp_path / "p.bw"), "w")
-    bw.addHeader([("chr1", 3000)])
-    bw.addEntries("chr1", 0, values=np.arange(3000, dtype=np.float64) / 100, span=1, step=1)
-    bw.close()
-    save_model(tmp_path / "m.pt", _model(), NAMES)
+    _sites_track_model(tmp_path, starts, strands, L, 3000)
     return tmp_path, genome, lower, starts, strands, codes
 
 
