@@ -70,8 +70,9 @@ EVALUATE = {  # evaluate/summary.tsv; the median_*, kmer_median_* and *_sites ke
     "n_test_sites": 1234, "rc_average": True, "n_targets": 23, "n_targets_scored": 17, "mean_auroc": 0.6271,
     "median_auroc": 0.6248, "mean_auprc": 0.4117, "median_auprc": 0.4033, "kmer_mean_auroc": 0.5838,
     "kmer_median_auroc": 0.5791, "cnn_minus_kmer_mean_auroc": 0.0433, "n_targets_cnn_better": 13,
-    "gkmsvm_targets": 4, "gkmsvm_test_sites": 400, "gkmsvm_mean_auroc": 0.5512, "cnn_mean_auroc_gkmsvm_sites": 0.6389,
-    "kmer_mean_auroc_gkmsvm_sites": 0.5907, "gkmsvm_train_sites": 256, "promoter_sites": 71, "promoter_mean_auroc": 0.6644, "intragenic_sites": 52, "intragenic_mean_auroc": 0.6122,
+    "gkmsvm_targets": 4, "gkmsvm_test_sites": 400, "gkmsvm_mean_auroc": 0.5512,
+    "cnn_mean_auroc_gkmsvm_sites": 0.6389, "kmer_mean_auroc_gkmsvm_sites": 0.5907, "gkmsvm_train_sites": 256,
+    "promoter_sites": 71, "promoter_mean_auroc": 0.6644, "intragenic_sites": 52, "intragenic_mean_auroc": 0.6122,
     "intergenic_sites": 38, "intergenic_mean_auroc": 0.5977}
 
 # motifs/filter_summary.tsv as the motifs stage writes it: sorted by influence, 4 of 7 annotated; the 6th filter
@@ -364,9 +365,10 @@ def test_captions_and_titles_show_the_planted_numbers(report):
              "Mann–Whitney p (likely causal scored higher) = 3.3e-05; Fisher p on the fractions = 0.012. Likely "
              "causal SNPs are above the threshold 3.157 times as often as unlikely ones (95% bootstrap CI "
              "1.062–11.500) (the paper: more than 7 times). Likely causal SNPs are above it in some cell type (max "
-             "|SAD|) 2.435 times as often as unlikely ones (95% bootstrap CI 1.100–inf). As the paper, the 2 of 12 LD sets that hold a "
-             "protein-coding SNP were removed first (9 SNPs). Against the simulation's truth, AUROC of max |SAD| for the SNPs that break or create a planted motif against "
-             "bystanders: 0.767 (0.5 is chance).")):
+             "|SAD|) 2.435 times as often as unlikely ones (95% bootstrap CI 1.100–inf). As the paper, the 2 of 12 "
+             "LD sets that hold a protein-coding SNP were removed first (9 SNPs). Against the simulation's truth, "
+             "AUROC of max |SAD| for the SNPs that break or create a planted motif against bystanders: 0.767 (0.5 is "
+             "chance).")):
         assert phrase in text, phrase
 
 

@@ -104,7 +104,8 @@ def stranded(tmp_path):
     (tmp_path / "g.fa").write_text(">chr1\n" + "\n".join(text[i : i + 70] for i in range(0, 3000, 70)) + "\n")
     starts = 100 + 230 * np.arange(n)
     strands = np.where(np.arange(n) % 2 == 1, "-", "+")
-    codes = np.stack([genome[s : s + L] if d == "+" else (3 - genome[s : s + L])[::-1] for s, d in zip(starts, strands)])
+    codes = np.stack([genome[s : s + L] if d == "+" else (3 - genome[s : s + L])[::-1]
+                      for s, d in zip(starts, strands)])
     with h5py.File(tmp_path / "d.h5", "w") as h5:
         h5["target_names"] = np.array([n.encode() for n in NAMES])
         g = h5.create_group("test")

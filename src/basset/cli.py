@@ -320,7 +320,8 @@ def _some(names, n: int = 8) -> str:
 def _check_targets(option: str, given, model: str, known, holder: str | None = None) -> None:
     """UsageError naming ``option`` when a name in ``given`` is not a target of the model (``holder``: what has the
     targets instead, e.g. ``the dataset X holds``)."""
-    unknown = [t for t in given if t not in set(known)]
+    known_set = set(known)
+    unknown = [t for t in given if t not in known_set]
     if unknown:
         what = "unknown target" + ("s " + ", ".join(map(repr, unknown)) if len(unknown) > 1 else f" {unknown[0]!r}")
         raise UsageError(option, f"{what}: {holder or f'the model {model} predicts'} {_some(known)}")

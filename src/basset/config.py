@@ -371,7 +371,8 @@ def choose_targets(names, groups=None, n: int | None = None) -> list[str]:
             if depth < len(queue) and len(chosen) < n:
                 chosen.append(queue[depth])
         depth += 1
-    return [name for name in names if name in set(chosen)]
+    taken = set(chosen)
+    return [name for name in names if name in taken]
 
 
 def gkmsvm_targets(config: dict, samples) -> list[str]:
@@ -387,6 +388,7 @@ def gkmsvm_targets(config: dict, samples) -> list[str]:
         if unknown:
             raise ConfigError("gkmsvm.targets", f"unknown target(s) {', '.join(unknown)}; the sample sheet has "
                                                 f"{', '.join(names[:6])}{', ...' if len(names) > 6 else ''}")
-        return [n for n in names if n in set(wanted)]
+        listed = set(wanted)
+        return [n for n in names if n in listed]
     groups = samples["group"].fillna("").astype(str).tolist() if "group" in samples else None
     return choose_targets(names, groups, int(wanted))

@@ -110,8 +110,8 @@ def _rows(cfg: dict, engine: str | None = None) -> list[tuple[str, str, bool]]:
     rows.append(("baseline", _baseline(cfg), False))  # the cell types are never drawn at random (WHY)
     rows.append(("filter PWMs", f"windows activating a filter above {m['threshold']:g} × (max − mean) + mean",
                  m["threshold"] == 0.5))
-    rows.append(("Tomtom", f"{engine or m['engine']} engine, -dist {m['distance']}, q ≤ {m['tomtom_q']:g} (MEME's q-values); "
-                           f"minimum overlap {m['min_overlap']}",
+    rows.append(("Tomtom", f"{engine or m['engine']} engine, -dist {m['distance']}, q ≤ {m['tomtom_q']:g} "
+                           f"(MEME's q-values); minimum overlap {m['min_overlap']}",
                  m["distance"] == "pearson" and m["tomtom_q"] == 0.1 and m["min_overlap"] == 1))
     rows.append(("filter influence", "per cell type (mean Δp)², summed over cell types" if m["influence"] == "paper"
                  else "per cell type mean(Δp²), summed over cell types", m["influence"] == "paper"))

@@ -181,6 +181,25 @@ def score_gkmsvm(model, codes, *, batch_size: int | None = None, n_threads: int 
     return out
 
 
+def fit_and_score(train_codes, train_labels, test_codes, test_labels, *, l: int = 10, k: int = 6, d: int = 3,
+                  C: float = 1.0, kernel_type: str | int = "estimated", solver: str = "auto", device: str = "cpu",
+                  n_threads: int | None = None) -> dict:
+    """One cell type: :func:`fit_gkmsvm` on ``train_codes`` and 0/1 ``train_labels`` (already sampled, e.g. by
+    :func:`balanced_subsample`), then :func:`score_gkmsvm` of ``test_codes``. Returns ``scores (m,) float64``,
+    ``auroc`` (:func:`basset.metrics.auroc` against ``test_labels``; NaN with one class), ``n_train_pos``,
+    ``n_train_neg``, ``n_support``, ``fit_seconds`` and ``score_seconds``."""
+    y_fit = _check_labels(train_labels, name="train_labels")
+    t0 = time.perf_counter()
+    model = fit_gkmsvm(train_codes, y_fit, l=l, k=k, d=d, C=C, kernel_type=kernel_type, solver=solver,
+                       device=device, n_threads=n_threads)
+    t1 = time.perf_counter()
+    scores = score_gkmsvm(model, test_codes, n_threads=n_threads)
+    t2 = time.perf_counter()
+    return {"scores": scores, "auroc": float(auroc(np.asarray(test_labels), scores)[0]),
+            "n_train_pos": int(y_fit.sum()), "n_train_neg": int(y_fit.size - y_fit.sum()),
+            "n_support": int(model.num_support_vectors), "fit_seconds": t1 - t0, "score_seconds": t2 - t1}
+
+
 def gkmsvm_baseline(train_codes, train_targets, test_codes, test_targets, targets=None, *,
                     max_train: int | None = 2000, max_test: int | None = None, seed: int = 1,
                     l: int = 10, k: int = 6, d: int = 3, C: float = 1.0, kernel_type: str | int = "estimated",
@@ -189,9 +208,10 @@ def gkmsvm_baseline(train_codes, train_targets, test_codes, test_targets, target
     """The paper's gkm-SVM baseline for the target columns ``targets`` (None: all), one SVM per target.
 
     ``train_codes (n, L)``, ``train_targets (n, T)`` 0/1; ``test_codes (m, L)``, ``test_targets (m, T)``.
-    Each target is fitted on :func:`balanced_subsample` of the training rows (at most ``max_train``; the rows
-    are drawn from ``(seed, target)``, so a target's result does not depend on the other targets chosen) and
-    scores the test rows: all of them, or ``max_test`` rows drawn once from ``seed`` and shared by all targets.
+    Each target is fitted (:func:`fit_and_score`) on :func:`balanced_subsample` of the training rows (at most
+    ``max_train``; the rows are drawn from ``(seed, target)``, so a target's result does not depend on the other
+    targets chosen) and scores the test rows (:func:`test_subsample`): all of them, or ``max_test`` rows drawn
+    once from ``seed`` and shared by all targets.
 
     Returns a dict of arrays aligned with ``targets`` (``T'`` entries): ``targets (T',) int64``, ``test_rows
     (m',) int64``, ``scores (m', T') float64``, ``auroc (T',)`` (:func:`basset.metrics.auroc` on the test rows;
@@ -236,23 +256,14 @@ def gkmsvm_baseline(train_codes, train_targets, test_codes, test_targets, target
                 log.warning("target %d skipped: %s", col, err)
                 bar.update(1)
                 continue
-            y_fit = _check_labels(y[rows], name="train_targets")
-            t0 = time.perf_counter()
-            model = fit_gkmsvm(train_codes[rows], y_fit, l=l, k=k, d=d, C=C, kernel_type=kernel_type,
-                               solver=solver, device=device, n_threads=n_threads)
-            t1 = time.perf_counter()
-            scores = score_gkmsvm(model, x_test, n_threads=n_threads)
-            t2 = time.perf_counter()
-            res["scores"][:, j] = scores
-            res["auroc"][j] = auroc(test_targets[test_rows, col], scores)[0]
-            res["n_train_pos"][j] = int(y_fit.sum())
-            res["n_train_neg"][j] = int(y_fit.size - y_fit.sum())
-            res["n_support"][j] = int(model.num_support_vectors)
-            res["fit_seconds"][j] = t1 - t0
-            res["score_seconds"][j] = t2 - t1
+            one = fit_and_score(train_codes[rows], y[rows], x_test, test_targets[test_rows, col], l=l, k=k, d=d,
+                                C=C, kernel_type=kernel_type, solver=solver, device=device, n_threads=n_threads)
+            res["scores"][:, j] = one.pop("scores")
+            for key, value in one.items():
+                res[key][j] = value
             log.info("target %d: %d+%d training sequences, %d support vectors, fit %.1f s, %d test sequences "
                      "scored in %.1f s, AUROC %.3f", col, res["n_train_pos"][j], res["n_train_neg"][j],
-                     res["n_support"][j], t1 - t0, test_rows.size, t2 - t1, res["auroc"][j])
+                     res["n_support"][j], one["fit_seconds"], test_rows.size, one["score_seconds"], res["auroc"][j])
             bar.update(1)
     finally:
         bar.close()

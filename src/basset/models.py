@@ -12,10 +12,10 @@ time. The architecture is set by a plain config dict (see :data:`PRESETS` and :f
 
 An N is an all-zero one-hot column; a model trained on a ``dataset.n_handling: uniform`` dataset has
 ``n_fill`` 0.25 and sees 0.25 in each channel there (:func:`fill_n`, the first step of :meth:`BassetNet.forward`
-and :meth:`BassetNet.first_layer`), as the paper encoded N. ``batch_norm: false`` drops the BatchNorm layers. Pooling uses ``kernel = stride = pool``; a partial last
-window is dropped (floor), or with ``pool_ceil`` (the ``basset`` preset, as Torch7's ceil mode that the paper's
-model used) kept: 600 bp then gives 13 positions after the third pooling, 2,600 inputs to the first dense
-layer as the published model, rather than 12.
+and :meth:`BassetNet.first_layer`), as the paper encoded N. ``batch_norm: false`` drops the BatchNorm layers.
+Pooling uses ``kernel = stride = pool``; a partial last window is dropped (floor), or with ``pool_ceil`` (the
+``basset`` preset, as Torch7's ceil mode that the paper's model used) kept: 600 bp then gives 13 positions after
+the third pooling, 2,600 inputs to the first dense layer as the published model, rather than 12.
 
 Padding (``conv_padding``): ``"same"`` (default; the Basset and cpu presets) pads each convolution so that
 its output has the input's length and output position ``i`` is the window centred on input position

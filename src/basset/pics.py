@@ -179,23 +179,21 @@ def _drop_coding_ld_sets(df: pd.DataFrame, raw: pd.DataFrame, by_lower: dict, co
     """``df`` (one row per table row) without the rows of every LD set holding a SNP annotated as one of
     ``coding``; and the counts of :func:`read_pics` (None when no filter ran: no ``coding``, or no Annotation
     column)."""
-    counts = {"snps_before": int(df["snp"].nunique()), "ld_sets": 0, "ld_sets_coding": 0, "rows_dropped": 0,
-              "snps_dropped": 0}
-    index_col = by_lower.get("indexsnp_riskallele")
-    ld = df["disease"] + "\t" + (raw[index_col].astype(str).str.strip() if index_col else df["snp"])
-    counts["ld_sets"] = int(ld.nunique())
     if not coding:
         return df, None
+    snps_before = int(df["snp"].nunique())
     if "annotation" not in by_lower:
         log.warning("%s: no Annotation column, so no LD set with a protein-coding SNP can be removed (as the paper "
-                    "did); all %d SNPs are kept", path, counts["snps_before"])
+                    "did); all %d SNPs are kept", path, snps_before)
         return df, None
+    index_col = by_lower.get("indexsnp_riskallele")
+    ld = df["disease"] + "\t" + (raw[index_col].astype(str).str.strip() if index_col else df["snp"])
     wanted = {str(c).strip().lower() for c in coding}
     is_coding = raw[by_lower["annotation"]].astype(str).str.strip().str.lower().isin(wanted).to_numpy()
     drop = ld.isin(set(ld[is_coding])).to_numpy()
     kept = df[~drop]
-    counts.update(ld_sets_coding=int(ld[is_coding].nunique()), rows_dropped=int(drop.sum()),
-                  snps_dropped=counts["snps_before"] - int(kept["snp"].nunique()))
+    counts = {"snps_before": snps_before, "ld_sets": int(ld.nunique()), "ld_sets_coding": int(ld[is_coding].nunique()),
+              "rows_dropped": int(drop.sum()), "snps_dropped": snps_before - int(kept["snp"].nunique())}
     log.info("%s: %d of %d LD sets hold a protein-coding SNP (%s) and were removed: %d rows, %d of %d SNPs",
              path, counts["ld_sets_coding"], counts["ld_sets"], ", ".join(sorted(wanted)), counts["rows_dropped"],
              counts["snps_dropped"], counts["snps_before"])

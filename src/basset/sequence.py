@@ -144,6 +144,15 @@ def read_fai(path: str | Path) -> dict[str, int]:
     return sizes
 
 
+def _windows(values: np.ndarray, starts, length: int, fill) -> np.ndarray:
+    """``(n, length)`` slices of the 1-D ``values`` starting at ``starts`` (0-based), ``fill`` outside it."""
+    idx = np.asarray(starts, dtype=np.int64)[:, None] + np.arange(length, dtype=np.int64)[None, :]
+    inside = (idx >= 0) & (idx < values.shape[0])
+    out = np.full(idx.shape, fill, dtype=values.dtype)
+    out[inside] = values[idx[inside]]
+    return out
+
+
 class Genome:
     """Random access to a FASTA file (indexed with pyfaidx) returning uint8 codes.
 
@@ -178,24 +187,14 @@ class Genome:
 
         Positions outside the chromosome are N.
         """
-        seq = self.chrom_codes(chrom)
-        idx = np.asarray(starts, dtype=np.int64)[:, None] + np.arange(length, dtype=np.int64)[None, :]
-        inside = (idx >= 0) & (idx < seq.shape[0])
-        out = np.full(idx.shape, N_CODE, dtype=np.uint8)
-        out[inside] = seq[idx[inside]]
-        return out
+        return _windows(self.chrom_codes(chrom), starts, length, N_CODE)
 
     def soft_masked(self, chrom: str, starts: np.ndarray, length: int) -> np.ndarray:
         """``(n, length) bool``: True where the FASTA has a lowercase base (soft-masked: a repeat, as
         RepeatMasker marks the UCSC and Ensembl genomes) in the windows starting at ``starts`` on ``chrom``;
         positions outside the chromosome are False. Reads the chromosome's raw text (not cached)."""
         raw = np.frombuffer(self._fa[chrom][:].encode("ascii", "replace"), dtype=np.uint8)
-        lower = raw >= ord("a")
-        idx = np.asarray(starts, dtype=np.int64)[:, None] + np.arange(length, dtype=np.int64)[None, :]
-        inside = (idx >= 0) & (idx < lower.shape[0])
-        out = np.zeros(idx.shape, dtype=bool)
-        out[inside] = lower[idx[inside]]
-        return out
+        return _windows(raw >= ord("a"), starts, length, False)
 
     def close(self) -> None:
         self._fa.close()

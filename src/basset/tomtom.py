@@ -324,9 +324,9 @@ def tomtom_all(queries, targets, engine: str = "auto", dist: str = "pearson",
     ``queries`` and ``targets`` are :class:`basset.memefile.Motif` lists. ``p`` is the p-value of the best
     alignment (both strands), ``E = p * len(targets)``, ``q`` MEME's q-value (BH times pi0) over all targets
     of the query (as MEME's tomtom). ``min_overlap``: the fewest aligned columns of the best alignment
-    (MEME's default 1; memelite has its own, fixed). ``offset`` is the 0-based position in the (reverse-complemented when
-    ``orientation == "-"``) target of the query's first column (negative when the query overhangs the target's
-    start); ``overlap`` in bp. ``engine="basset"`` supports ``dist`` ``pearson`` and ``ed``;
+    (MEME's default 1; memelite has its own, fixed). ``offset`` is the 0-based position in the
+    (reverse-complemented when ``orientation == "-"``) target of the query's first column (negative when the query
+    overhangs the target's start); ``overlap`` in bp. ``engine="basset"`` supports ``dist`` ``pearson`` and ``ed``;
     ``engine="memelite"`` always uses the Euclidean distance (``dist`` is ignored). The ``engine`` and
     ``distance`` columns say which were used.
     """

@@ -23,13 +23,13 @@ from ..dataset import Dataset, dataset_info, load_split
 from ..device import resolve_device, use_device
 from ..errors import InputError
 from ..evaluate import metrics_table, site_classes, summarise
-from ..gkmsvm import balanced_subsample, test_subsample
-from ..gkmsvm import gkmsvm_baseline as fit_and_score
+from ..gkmsvm import balanced_subsample, fit_and_score, test_subsample
 from ..kmer import KmerBaseline
 from ..metrics import SITE_CLASSES, auroc, auroc_by_class
 from ..models import load_model
 from ..predict import predict, read_predictions, split_site_index, write_predictions
 from ..tables import write_summary, write_table
+from .report_numbers import read_kv
 
 log = logging.getLogger("basset.evaluate")
 
@@ -123,27 +123,21 @@ def gkmsvm_target(h5, *, out: dict, target: str, gkmsvm: dict | None = None, see
     ds = Dataset(h5)
     col = ds.columns([target])[0]
     y_train = ds.targets("train", columns=[col])[:, 0]
-    test_codes, test_y = ds.codes("test"), ds.targets("test", columns=[col])
-    metrics = {"target": target, "auroc": float("nan"), "n_test": 0, "n_train_pos": 0, "n_train_neg": 0,
-               "n_support": 0, "fit_seconds": 0.0, "score_seconds": 0.0, "skipped": ""}
+    test_rows = test_subsample(ds.n_sites["test"], cfg["max_test"], seed)  # the same for every cell type
+    metrics = {"target": target, "auroc": float("nan"), "n_test": int(test_rows.size), "n_train_pos": 0,
+               "n_train_neg": 0, "n_support": 0, "fit_seconds": 0.0, "score_seconds": 0.0, "skipped": ""}
+    scores = np.full(test_rows.size, np.nan)
     try:
         rows = balanced_subsample(y_train, int(cfg["max_train"]), np.random.default_rng([seed, 1, col]))
     except ValueError as err:
-        rows = np.zeros(0, np.int64)
         metrics["skipped"] = str(err)
         log.warning("gkm-SVM: %s skipped: %s", target, err)
-    if rows.size:
-        res = fit_and_score(ds.codes("train", rows), y_train[rows][:, None], test_codes, test_y, targets=[0],
-                            max_train=None, max_test=cfg["max_test"], seed=seed, l=cfg["l"], k=cfg["k"], d=cfg["d"],
-                            C=cfg["C"], device=kernels, n_threads=threads)
-        test_rows, scores = res["test_rows"], res["scores"][:, 0]
-        metrics.update(auroc=float(res["auroc"][0]), n_test=int(test_rows.size),
-                       n_train_pos=int(res["n_train_pos"][0]), n_train_neg=int(res["n_train_neg"][0]),
-                       n_support=int(res["n_support"][0]), fit_seconds=round(float(res["fit_seconds"][0]), 2),
-                       score_seconds=round(float(res["score_seconds"][0]), 2))
-    else:  # the test rows the others score, with no score
-        test_rows = test_subsample(test_codes.shape[0], cfg["max_test"], seed)
-        scores = np.full(test_rows.size, np.nan)
+    else:  # only the sampled training rows and the scored test rows are read
+        one = fit_and_score(ds.codes("train", rows), y_train[rows], ds.codes("test", test_rows),
+                            ds.targets("test", columns=[col], rows=test_rows)[:, 0], l=cfg["l"], k=cfg["k"],
+                            d=cfg["d"], C=cfg["C"], device=kernels, n_threads=threads)
+        scores = one.pop("scores")
+        metrics.update(one, fit_seconds=round(one["fit_seconds"], 2), score_seconds=round(one["score_seconds"], 2))
     write_predictions(out["part"], ds.site_index("test")[test_rows], scores[:, None], [target])
     write_summary(out["metrics"], metrics)
     log.info("gkm-SVM %s: test AUROC %.4f on %d sites; %d + %d training sites, %d support vectors; fit %.1f s, "
@@ -180,17 +174,18 @@ def gkmsvm_baseline(parts, part_metrics, *, out: dict) -> dict:
         names += part_names
         columns.append(scores)
     write_predictions(out["predictions"], sites, np.hstack(columns), names)
-    rows = []
-    for path in part_metrics:
-        kv = pd.read_csv(path, sep="\t", keep_default_na=False).set_index("key")["value"]
-        rows.append({c: kv.get(c, "") for c in GKMSVM_COLUMNS})
-    table = pd.DataFrame(rows, columns=GKMSVM_COLUMNS)
-    for c in GKMSVM_COLUMNS[1:-1]:
+    table = pd.DataFrame([read_kv(path) for path in part_metrics], columns=GKMSVM_COLUMNS)
+    for c in GKMSVM_COLUMNS[1:-1]:  # a skipped cell type's NaN AUROC is written as an empty cell
         table[c] = pd.to_numeric(table[c], errors="coerce")
     write_table(out["metrics"], table, float_format="%.6g")
     summary = {"targets": len(table), "mean_auroc": float(table["auroc"].mean())}
     log.info("gkm-SVM baseline: %d cell types, mean test AUROC %.4f", summary["targets"], summary["mean_auroc"])
     return summary
+
+
+def _rows_of(site_index, wanted) -> np.ndarray:
+    """The rows of ``site_index`` (a file's site column) that hold the sites ``wanted``, in that order."""
+    return pd.Series(np.arange(len(site_index)), index=site_index).loc[wanted].to_numpy()
 
 
 def _with_gkmsvm(metrics: pd.DataFrame, y, p, site_index, gkmsvm_predictions, kmer_predictions) -> tuple[
@@ -200,11 +195,10 @@ def _with_gkmsvm(metrics: pd.DataFrame, y, p, site_index, gkmsvm_predictions, km
     ``metrics`` as ``gkmsvm_auroc, gkmsvm_n_test, cnn_auroc_gkmsvm_sites, kmer_auroc_gkmsvm_sites``; and the
     summary's ``gkmsvm_*`` means."""
     g_sites, g_names, g_scores = read_predictions(gkmsvm_predictions)
-    pos = pd.Series(np.arange(len(site_index)), index=site_index)
     missing = ~np.isin(g_sites, site_index)
     if missing.any():
         raise InputError(gkmsvm_predictions, f"{int(missing.sum())} of its sites are not test sites of the dataset")
-    rows = pos.loc[g_sites].to_numpy()
+    rows = _rows_of(site_index, g_sites)
     names = list(metrics["target"])
     cols = [names.index(n) for n in g_names]
     y_sub = y[rows][:, cols]
@@ -212,8 +206,7 @@ def _with_gkmsvm(metrics: pd.DataFrame, y, p, site_index, gkmsvm_predictions, km
                           "gkmsvm_n_test": len(rows), "cnn_auroc_gkmsvm_sites": auroc(y_sub, p[rows][:, cols])})
     if kmer_predictions:
         k_sites, k_names, k_probs = read_predictions(kmer_predictions)
-        kpos = pd.Series(np.arange(len(k_sites)), index=k_sites)
-        table["kmer_auroc_gkmsvm_sites"] = auroc(y_sub, k_probs[kpos.loc[g_sites].to_numpy()][
+        table["kmer_auroc_gkmsvm_sites"] = auroc(y_sub, k_probs[_rows_of(k_sites, g_sites)][
             :, [k_names.index(n) for n in g_names]])
     merged = metrics.merge(table, on="target", how="left")
     summary = {"gkmsvm_targets": int(table["gkmsvm_auroc"].notna().sum()), "gkmsvm_test_sites": int(len(rows)),
@@ -243,8 +236,8 @@ def _figure2(y, p, names, metrics: pd.DataFrame, by_class: pd.DataFrame, out: di
 
 
 def evaluate_model(model, h5, kmer_metrics=None, sites=None, genes=None, gkmsvm_predictions=None,
-                   kmer_predictions=None, gkmsvm_metrics=None, *, out: dict, evaluate: dict | None = None, seed: int = 1, device=None,
-                   threads: int | None = None) -> dict:
+                   kmer_predictions=None, gkmsvm_metrics=None, *, out: dict, evaluate: dict | None = None,
+                   seed: int = 1, device=None, threads: int | None = None) -> dict:
     """Evaluate the model file ``model`` on the test split of the dataset ``h5`` and draw Figure 2.
 
     ``out`` maps ``metrics``, ``by_class``, ``summary`` (TSVs) and ``fig2a``, ``fig2b``, ``fig2c``, ``fig_classes``
@@ -252,9 +245,10 @@ def evaluate_model(model, h5, kmer_metrics=None, sites=None, genes=None, gkmsvm_
     n_neg`` and, with ``kmer_metrics`` (the baseline's metrics TSV), ``kmer_auroc, kmer_auprc,
     auroc_minus_kmer``; with ``gkmsvm_predictions`` (rule gkmsvm_baseline) the gkm-SVM's AUROC beside the CNN's and
     the k-mer baseline's (``kmer_predictions``) on the test sites it scored (:func:`_with_gkmsvm`), drawn in
-    Figure 2B, and with its ``gkmsvm_metrics`` the largest number of training sites a cell type was fitted on. Site classes need ``sites`` (sites.bed) and ``genes`` (a GTF); without either the
-    by-class table is empty. ``evaluate``: the config section (``rc_average``, ``batch_size``,
-    ``heatmap_sites``); ``device``: the ``train.device`` value. Returns the summary written to ``out["summary"]``.
+    Figure 2B, and with its ``gkmsvm_metrics`` the largest number of training sites a cell type was fitted on.
+    Site classes need ``sites`` (sites.bed) and ``genes`` (a GTF); without either the by-class table is empty.
+    ``evaluate``: the config section (``rc_average``, ``batch_size``, ``heatmap_sites``); ``device``: the
+    ``train.device`` value. Returns the summary written to ``out["summary"]``.
     """
     cfg = with_defaults("evaluate", evaluate)
     dev = use_device(device, threads)
