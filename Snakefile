@@ -54,6 +54,7 @@ include: "workflow/rules/motifs.smk"
 include: "workflow/rules/satmut.smk"
 include: "workflow/rules/variants.smk"
 include: "workflow/rules/transfer.smk"
+include: "workflow/rules/attribution.smk"
 include: "workflow/rules/report.smk"
 
 

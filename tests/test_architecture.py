@@ -21,7 +21,7 @@ LAYERS = {
     "engines": {"sequence", "bed", "peaks", "dataset", "models", "train", "transfer", "predict", "evaluate", "ism",
                 "sad", "sadfile", "vcf", "pics", "influence", "motifs", "tomtom", "memefile", "metrics", "kmer", "jaspar",
                 "conservation", "download", "simulate",
-                "gkmsvm", "fidelity"},
+                "gkmsvm", "fidelity", "attribution", "modisco"},
     "plots": {"plots"},
     "stages": {"stages"},
     "faces": {"cli"},
@@ -33,7 +33,7 @@ ORDER = list(LAYERS)
 #: or that only one stage needs (pyBigWig, pybedtools, memelite, pyjaspar, sklearn, gkmsvm: importing gkmsvm-lite also
 #: pins numba's threading layer, and basset.gkmsvm sets numba's thread count around its calls), and tqdm for progress
 #: bars
-LAZY_IMPORTS = {"gkmsvm", "h5py", "jsonschema", "matplotlib", "memelite", "numba", "pyBigWig", "pybedtools", "pyfaidx",
+LAZY_IMPORTS = {"gkmsvm", "h5py", "tangermeme", "modiscolite", "jsonschema", "matplotlib", "memelite", "numba", "pyBigWig", "pybedtools", "pyfaidx",
                 "pyjaspar", "scipy", "sklearn", "torch", "tqdm", "yaml"}
 
 

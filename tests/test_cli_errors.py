@@ -52,6 +52,11 @@ BASE = {
     "report": ["--results", "results", "--truth", "truth.json", "--paper-aucs", "aucs.tsv", "--config", "params.yaml"],
     "download": ["file:FILE_URL", "OUT/dest"],
     "info": ["data.h5"],
+    "predict": ["--model", "model.pt", "--fasta", "seqs.fa", "--out", "OUT/p.tsv", "--bed", "sites.bed", "--genome",
+                "genome.fa"],
+    "attribute": ["--model", "model.pt", "--dataset", "data.h5", "--sites-bed", "sites.bed", "--out", "OUT",
+                  "--samples", "sheet.tsv", "--instances", "instances.tsv", "--truth", "truth.json"],
+    "transfer": ["--model", "model.pt", "--dataset", "data.h5", "--out", "OUT", "--metrics", "kmer.tsv"],
 }
 
 
@@ -120,6 +125,13 @@ BAD_VALUES = [
     (_with("download", "--deadline", "-1"), "--deadline", "'-1'"),
     (_with("download", "--md5", "xyz"), "--md5", "'xyz'"),
     (_with("info", replace={"data.h5": "sheet.tsv"}), "dataset", "sheet.tsv is not an HDF5 file"),
+    (_with("predict", "--stride", "0"), "--stride", "'0'"),
+    (_with("predict", "--bigwig", "OUT/bw", "--stride", "100000"), "--stride", "100000 bp is longer"),
+    (_with("attribute", "--sites", "0"), "--sites", "'0'"),
+    (_with("attribute", "--n-shuffles", "many"), "--n-shuffles", "'many'"),
+    (_with("attribute", "--by", "cell"), "--by", "'cell'"),
+    (_with("transfer", "--passes", "0"), "--passes", "'0'"),
+    (_with("transfer", "--tolerance", "-1"), "--tolerance", "'-1'"),
 ]
 
 #: option -> (argv with an unknown target, what the line must contain): the model's targets are c1 and c2
@@ -127,6 +139,9 @@ UNKNOWN_TARGETS = {
     ("satmut", "--target"): (_with("satmut", "--target", "nope"), "'nope'", "c1, c2"),
     ("sad", "--weights"): (_with("sad", "--weights", "c1=1", "nope=2"), "'nope'", "c1, c2"),
     ("gkmsvm", "--targets"): (_with("gkmsvm", "--targets", "c2", "nope"), "'nope'", "the dataset data.h5 holds c1, c2"),
+    ("predict", "--targets"): (_with("predict", "--bigwig", "OUT/bw", "--targets", "nope"), "'nope'", "c1, c2"),
+    ("attribute", "--targets"): (_with("attribute", "--targets", "c1", "nope"), "'nope'", "c1, c2"),
+    ("transfer", "--targets"): (_with("transfer", "--targets", "nope"), "'nope'", "the dataset data.h5 holds c1, c2"),
 }
 
 
@@ -164,7 +179,7 @@ def inputs(tmp_path_factory):
     d = tmp_path_factory.mktemp("inputs")
     for name in ("sheet.tsv", "genome.fa", "sites.bed", "splits.tsv", "kmer.tsv", "kmer_predictions.tsv",
                  "gkmsvm_predictions.tsv", "genes.gtf", "db.meme",
-                 "snps.vcf", "pics.tsv", "aucs.tsv", "download.txt"):
+                 "snps.vcf", "pics.tsv", "aucs.tsv", "download.txt", "instances.tsv"):
         (d / name).write_text("text\n")
     (d / "params.yaml").write_text("simulate: {}\n")
     (d / "truth.json").write_text("{}\n")

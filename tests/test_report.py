@@ -809,7 +809,7 @@ def test_skipped_stages_are_placed_in_their_sections():
                       "PICS enrichment (Figure 5A)": ("variants.pics", ("Figure 5",)),
                       "site classes": ("genome.genes", ("Figure 2",)),
                       "transfer learning (Figure 6)": ("transfer.enabled", ("Figure 6",)),
-                      "planted-factor grading": ("simulate.enabled", ("Figure 3", "Figure 5"))}
+                      "planted-factor grading": ("simulate.enabled", ("Figure 3", "Figure 5", "Figure 7"))}
     odd = place_skipped({"something else": "no reason that names a key"})[0]
     assert odd.key is None and odd.sections == () and odd.hint == ""
     assert place_skipped(None) == []

@@ -12,6 +12,10 @@
     basset satmut        --model model.pt --fasta seqs.fa --out DIR [--target CELL] [--start 250 --end 350]
     basset sad           --model model.pt --vcf snps.vcf.gz --genome genome.fa --out sad.tsv.gz [--pics pics.tsv]
     basset select-variants --source URL_OR_PATH --pics pics.xls --out pics_snps.vcf.gz
+    basset predict       --model model.pt (--fasta seqs.fa | --bed sites.bed --genome genome.fa) --out preds.tsv.gz
+    basset predict       --model model.pt --genome genome.fa --bigwig tracks/ [--region chr1:1-1000000] [--stride 50]
+    basset attribute     --model model.pt --dataset dataset.h5 --sites-bed sites.bed --samples sheet.tsv --out DIR
+    basset transfer      --model pretrained.pt --dataset dataset.h5 --targets CELL ... --out DIR
     basset report        --results results/run
     basset download      URL DEST [--md5 HEX] [--gunzip]
     basset info          dataset.h5
@@ -523,6 +527,126 @@ def cmd_select_variants(args) -> dict:
                                 timeout=args.timeout)
 
 
+def cmd_predict(args) -> dict:
+    from .stages.predict import model_length, parse_region, predict_file, predict_tracks
+
+    meta = _model_meta(args.model)
+    if args.targets:
+        _check_targets("--targets", args.targets, args.model, meta["target_names"])
+    if args.bigwig or args.bed:
+        if not args.genome:
+            raise UsageError("--genome", f"{'--bigwig' if args.bigwig else '--bed'} needs the genome FASTA (--genome)")
+    if args.bigwig:
+        L = model_length(meta, args.model)
+        if args.stride > L:
+            raise UsageError("--stride", f"{args.stride} bp is longer than the model's input ({L} bp)")
+        from .sequence import genome_sizes
+
+        sizes = genome_sizes(args.genome) if args.region else {}
+        for r in args.region or []:
+            try:
+                parse_region(r, sizes)
+            except ValueError as err:
+                raise UsageError("--region", str(err)) from None
+    elif args.region or args.targets:
+        raise UsageError("--region" if args.region else "--targets", "only with --bigwig DIR")
+    if not (args.fasta or args.bed or args.bigwig):
+        raise UsageError("--fasta", "give --fasta, --bed with --genome, or --bigwig DIR with --genome")
+    if args.fasta and args.bed:
+        raise UsageError("--bed", "give --fasta or --bed, not both")
+    if (args.fasta or args.bed) and not args.out:
+        raise UsageError("--out", "--fasta and --bed write a table: name it with --out (.tsv, .tsv.gz or .h5)")
+    common = {"rc_average": not args.no_rc, "batch_size": args.batch_size, "device": args.device,
+              "progress": not args.quiet}
+    summary = {}
+    if args.fasta or args.bed:
+        summary["table"] = predict_file(args.model, args.out, fasta=args.fasta, bed=args.bed, genome=args.genome,
+                                        **common)
+    if args.bigwig:
+        summary["tracks"] = predict_tracks(args.model, args.genome, args.bigwig, args.region, stride=args.stride,
+                                           targets=args.targets, **common)
+    return summary
+
+
+def cmd_attribute(args) -> dict:
+    """The attribution stage's three steps in the workflow's order (attributions, TF-MoDISco per lineage,
+    annotation)."""
+    from .config import lineages_of
+    from .stages import attribution as stage
+
+    names = list(_model_meta(args.model)["target_names"])
+    if args.targets:
+        _check_targets("--targets", args.targets, args.model, names)
+    groups = None
+    if args.samples and not args.targets:
+        from .samples import read_sample_sheet
+
+        sheet = read_sample_sheet(args.samples)
+        _check_targets("--samples", list(sheet.index), args.model, names)
+        names = [str(n) for n in sheet.index]
+        groups = sheet["group"].fillna("").astype(str).tolist() if "group" in sheet else None
+    cfg = {"by": args.by, "shared": not args.no_shared, "sites": args.sites, "n_shuffles": args.n_shuffles,
+           "split": args.split, "min_seqlets": args.min_seqlets, "databases": args.databases}
+    lineages = lineages_of(names, groups, args.by, not args.no_shared)
+    if args.targets:
+        lineages = {"_".join(args.targets) if len(args.targets) <= 3 else "targets": list(args.targets)}
+    out = layout.out_dir_paths(args.out, "attribution")
+    out = {k: str(v) for k, v in out.items()}
+    if not args.instances:
+        out.pop("truth")
+    summary = {"attribute": stage.attribute_sites(args.model, args.dataset, args.sites_bed, args.instances, out=out,
+                                                  lineages=lineages, attribution=cfg, seed=args.seed,
+                                                  device=args.device)}
+    if args.no_modisco:
+        return summary
+    files = []
+    for lineage in lineages:
+        part = {"modisco": out["modisco"].format(lineage=lineage)}
+        summary[f"modisco {lineage}"] = stage.modisco_lineage(out["attributions"], out=part, lineage=lineage,
+                                                              attribution=cfg)
+        files.append(part["modisco"])
+    if not args.truth:
+        for key in ("recovery", "spacing", "fig_spacing"):
+            out.pop(key)
+    summary["patterns"] = stage.annotate_patterns(files, args.truth, out=out, lineages=lineages, attribution=cfg,
+                                                  motifs={"database": "jaspar"}, cooperative=args.cooperative)
+    return summary
+
+
+def cmd_transfer(args) -> dict:
+    from .stages.transfer import transfer_learning, write_holdout
+
+    data_targets = _dataset_targets(args.dataset)
+    if args.targets:
+        _check_targets("--targets", args.targets, args.dataset, data_targets,
+                       holder=f"the dataset {args.dataset} holds")
+    else:
+        known = set(_model_meta(args.model)["target_names"])
+        args.targets = [t for t in data_targets if t not in known]
+        if not args.targets:
+            raise UsageError("--targets", f"the model {args.model} already predicts every target of {args.dataset}: "
+                                          "name the ones to transfer to")
+    out = layout.out_dir_paths(args.out, "transfer", ["holdout", "table", "summary", "fig6", "models"])
+    aurocs = {}
+    if args.metrics:
+        from .stages.transfer import read_full_aurocs
+
+        aurocs = read_full_aurocs(args.metrics)
+    write_holdout(out["holdout"], list(args.targets), aurocs)
+    transfer = {"passes": args.passes, "lr": args.lr, "scratch": not args.no_scratch, "tolerance": args.tolerance}
+    summary = transfer_learning(args.dataset, out["holdout"], args.model, None, args.metrics,
+                                out=out, transfer=transfer, seed=args.seed, device=args.device,
+                                models_dir=out["models"])
+    summary["models"] = str(out["models"])
+    return summary
+
+
+def _dataset_targets(path) -> list[str]:
+    from .dataset import dataset_info
+
+    return list(dataset_info(path)["target_names"])
+
+
 def cmd_report(args) -> dict:
     from .stages.report import make_report, report_inputs
 
@@ -777,6 +901,85 @@ def args_select_variants(p) -> None:
                    help="seconds allowed to connect and for each read of a URL (default: %(default)s)")
 
 
+def args_predict(p) -> None:
+    p.add_argument("--model", required=True, type=input_file, help="model.pt from train")
+    p.add_argument("--fasta", type=input_file,
+                   help="sequences to predict, each at least the model's input length (its central bases are used)")
+    p.add_argument("--bed", type=input_file,
+                   help="intervals of --genome: the model-length window centred on each midpoint is predicted")
+    p.add_argument("--genome", type=input_file, help="genome FASTA (for --bed and --bigwig)")
+    p.add_argument("--out", help="table of per-target probabilities: .tsv, .tsv.gz or .h5 (HDF5)")
+    p.add_argument("--bigwig", metavar="DIR",
+                   help="write one bigWig per target into DIR: the genome (or --region) tiled in bins of --stride bp, "
+                        "each the prediction of the window centred on it")
+    p.add_argument("--region", action="append", metavar="CHROM[:START-END]",
+                   help="with --bigwig: a region to tile (1-based, inclusive; repeatable); default: every chromosome")
+    p.add_argument("--stride", type=POSITIVE_INT, default=50, help="with --bigwig: bin size in bp (default: %(default)s)")
+    p.add_argument("--targets", nargs="+", metavar="TARGET", help="with --bigwig: only these targets' tracks")
+    p.add_argument("--batch-size", type=POSITIVE_INT, default=256, help="default: %(default)s")
+    p.add_argument("--no-rc", action="store_true", help="do not average with the reverse complement")
+    _device_arg(p)
+
+
+def args_attribute(p) -> None:
+    d = schema_defaults("attribution")
+    p.add_argument("--model", required=True, type=input_file, help="model.pt from train")
+    p.add_argument("--dataset", required=True, type=hdf5_file, help="HDF5 dataset from build-dataset")
+    p.add_argument("--sites-bed", required=True, type=input_file, help="sites.bed from merge-peaks (coordinates)")
+    p.add_argument("--out", required=True,
+                   help="output directory: attributions.h5, modisco/<lineage>.h5, patterns.tsv, patterns.meme, "
+                        "pattern_matches.tsv, summary.tsv and Figures 7A-C")
+    p.add_argument("--samples", type=input_file,
+                   help="sample sheet: its group column makes the lineages (default: the model's targets, one group)")
+    p.add_argument("--targets", nargs="+", metavar="TARGET",
+                   help="explain the mean over these targets only (one lineage), instead of the sheet's groups")
+    p.add_argument("--by", choices=["group", "target"], default=d["by"],
+                   help="one lineage per sheet group, or per target (default: %(default)s)")
+    p.add_argument("--no-shared", action="store_true", help="no lineage 'all' (the mean over every target)")
+    p.add_argument("--sites", type=config_value("attribution", "sites"), default=d["sites"],
+                   help="sites per lineage (default: %(default)s)")
+    p.add_argument("--n-shuffles", type=config_value("attribution", "n_shuffles"), default=d["n_shuffles"],
+                   help="dinucleotide-shuffled references per site (default: %(default)s)")
+    p.add_argument("--split", type=config_value("attribution", "split"), default=d["split"],
+                   help="dataset split explained (default: %(default)s)")
+    p.add_argument("--min-seqlets", type=config_value("attribution", "min_seqlets"), default=d["min_seqlets"],
+                   help="TF-MoDISco: fewest seqlets of a pattern (default: %(default)s)")
+    p.add_argument("--databases", nargs="+", default=d["databases"],
+                   help="motif databases the patterns are matched against: jaspar, cisbp or MEME files "
+                        "(default: %(default)s)")
+    p.add_argument("--no-modisco", action="store_true", help="stop after the attributions")
+    p.add_argument("--instances", type=input_file,
+                   help="a simulation's truth/motif_instances.tsv: grade the attributions (truth_auroc.tsv)")
+    p.add_argument("--truth", type=input_file,
+                   help="a simulation's truth/simulation.json: which planted factors the patterns recover")
+    p.add_argument("--cooperative", type=json.loads, default=[],
+                   help="with --truth: the simulation's cooperative pairs as JSON (simulate.cooperative)")
+    _device_arg(p)
+    _seed_arg(p)
+
+
+def args_transfer(p) -> None:
+    d = schema_defaults("transfer")
+    p.add_argument("--model", required=True, type=input_file,
+                   help="the pre-trained model.pt (trained without the targets to transfer to)")
+    p.add_argument("--dataset", required=True, type=hdf5_file, help="HDF5 dataset holding the new targets")
+    p.add_argument("--targets", nargs="+", metavar="TARGET",
+                   help="the new cell types (default: the dataset's targets that the model does not predict)")
+    p.add_argument("--out", required=True,
+                   help="output directory: transfer.tsv, summary.tsv, Figure 6 and fine_tuned/<target>.pt (the "
+                        "fine-tuned models)")
+    p.add_argument("--metrics", type=input_file,
+                   help="a full model's evaluate/metrics.tsv, to compare against (default: no comparison)")
+    p.add_argument("--passes", type=config_value("transfer", "passes"), default=d["passes"],
+                   help="passes over each target's positives + as many negatives (default: %(default)s)")
+    p.add_argument("--lr", type=float, default=d["lr"], help="learning rate (default: train.lr)")
+    p.add_argument("--tolerance", type=config_value("transfer", "tolerance"), default=d["tolerance"],
+                   help="AUROC difference counted as within (default: %(default)s)")
+    p.add_argument("--no-scratch", action="store_true", help="do not also train from a random initialisation")
+    _device_arg(p)
+    _seed_arg(p)
+
+
 def args_report(p) -> None:
     p.add_argument("--results", required=True, type=input_dir, help="a run's results folder (results/<run>)")
     p.add_argument("--out", help="folder of index.html and headline.tsv (default: RESULTS/report)")
@@ -855,6 +1058,20 @@ COMMANDS = {
                         "as a stream that is never stored whole, and keeps the records whose ID is a PICS SNP or "
                         "whose CHROM and POS are a PICS SNP's (chr1 and 1 match). Writes them, after the VCF "
                         "header, to --out (gzipped) for `basset sad`, and prints the counts."),
+    "predict": ("per-target probabilities of sequences, BED intervals, or genome tiles as bigWig tracks",
+                "Predicts with a trained model: the records of a FASTA file (their central bases) or the "
+                "model-length windows centred on a BED file's intervals, into a table (--out: TSV or HDF5); with "
+                "--bigwig DIR, tiles --region(s) or every chromosome of --genome in bins of --stride bp and writes "
+                "one bigWig per target that a genome browser opens."),
+    "attribute": ("DeepLIFT/SHAP attributions, TF-MoDISco patterns and their database matches",
+                  "The attribution stage of the workflow: per lineage (a sample-sheet group, every target, or "
+                  "--targets), DeepLIFT/SHAP hypothetical contributions (tangermeme, dinucleotide-shuffled "
+                  "references) and gradient x input of the sites open in it; TF-MoDISco (modisco-lite) on them; "
+                  "the patterns' PFMs matched against JASPAR and CIS-BP (Tomtom) and drawn as logos."),
+    "transfer": ("fine-tune a pre-trained model to new cell types and save the models",
+                 "Transfer learning as the paper's Figure 6: per target, a copy of the pre-trained network with a new "
+                 "single-output layer, trained for --passes over its positives plus as many sampled negatives; "
+                 "writes the test AUROCs (transfer.tsv), Figure 6 and each fine-tuned model (fine_tuned/<target>.pt)."),
     "report": ("the run's HTML report and headline numbers from a results folder", None),
     "download": ("fetch a URL atomically, with retries and an optional md5 check", None),
     "info": ("describe an HDF5 dataset (splits, shapes, targets)", None),

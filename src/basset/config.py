@@ -153,6 +153,8 @@ def skipped_stages(config: dict, inputs: dict) -> dict[str, str]:
         out["PICS enrichment (Figure 5A-B)"] = f"{missing} null: set them to a VCF and a PICS table"
     if not config["transfer"]["enabled"]:
         out["transfer learning (Figure 6)"] = "transfer.enabled is false"
+    if not config["attribution"]["enabled"]:
+        out["attributions and TF-MoDISco (Figure 7)"] = "attribution.enabled is false"
     if not config["simulate"]["enabled"]:
         out["grading against the simulation's truth"] = "simulate.enabled is false (real data: no planted truth)"
     return out
@@ -175,6 +177,9 @@ def produces(config: dict, inputs: dict, stage: str, key: str) -> bool:
         return bool(inputs["vcf"]) and (key in ("sad", "table", "rejects", "summary") or bool(inputs["pics"]))
     if stage == "transfer":
         return bool(config["transfer"]["enabled"])
+    if stage == "attribution":
+        truth_only = key in ("truth", "recovery", "spacing", "fig_spacing")
+        return bool(config["attribution"]["enabled"]) and (not truth_only or bool(config["simulate"]["enabled"]))
     return True
 
 
@@ -392,3 +397,40 @@ def gkmsvm_targets(config: dict, samples) -> list[str]:
         return [n for n in names if n in listed]
     groups = samples["group"].fillna("").astype(str).tolist() if "group" in samples else None
     return choose_targets(names, groups, int(wanted))
+
+
+#: the lineage of attribution.shared: the mean over every cell type
+SHARED_LINEAGE = "all"
+
+
+def attribution_lineages(config: dict, samples) -> dict[str, list[str]]:
+    """What the attribution stage explains for a config and its sample sheet (:func:`lineages_of` of the sheet's names
+    and groups, ``attribution.by`` and ``shared``); empty when ``attribution.enabled`` is false. Here rather than in the
+    stage because the workflow names the TF-MoDISco jobs from it when it is parsed."""
+    cfg = complete_config(config)["attribution"]
+    if not cfg["enabled"]:
+        return {}
+    names = [str(n) for n in samples.index]
+    groups = samples["group"].fillna("").astype(str).tolist() if "group" in samples else None
+    return lineages_of(names, groups, cfg["by"], cfg["shared"])
+
+
+def lineages_of(names, groups=None, by: str = "group", shared: bool = True) -> dict[str, list[str]]:
+    """Lineage name -> its cell types (the output explained is their mean logit), in sheet order: with ``by="group"``
+    one lineage per group (``groups``, parallel to ``names``; None or empty groups: the lineage ``all``); with
+    ``by="target"`` each cell type alone. ``shared`` adds ``all`` (every cell type) when there is more than one
+    lineage and none is named so. ConfigError for a name that cannot name a file."""
+    names = [str(n) for n in names]
+    if by == "target":
+        out = {n: [n] for n in names}
+    else:
+        out = {}
+        for name, group in zip(names, groups if groups is not None else [""] * len(names)):
+            out.setdefault(str(group) or SHARED_LINEAGE, []).append(name)
+    bad = [n for n in out if not n or any(c in n for c in "/\\ \t")]
+    if bad:
+        raise ConfigError("attribution.by", f"lineage name(s) {', '.join(map(repr, bad))} cannot name a file "
+                                            "(no slash, backslash or space)")
+    if shared and SHARED_LINEAGE not in out and len(out) > 1:
+        out[SHARED_LINEAGE] = names
+    return out

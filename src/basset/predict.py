@@ -137,3 +137,21 @@ def read_predictions(path: str | Path) -> tuple[np.ndarray, list[str], np.ndarra
         raise InputError(path, f"expected a header starting with 'site_index', got {list(df.columns[:3])!r}", line=1)
     names = [str(c) for c in df.columns[1:]]
     return df["site_index"].to_numpy(np.int64), names, df[names].to_numpy(np.float32)
+
+
+# ------------------------------------------------------------------------------------------------ tiling
+def tile_bins(start: int, end: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(starts, ends)`` of the bins of ``stride`` bp that tile ``[start, end)`` from ``start`` (the last one cut at
+    ``end``); empty when ``end <= start``."""
+    if stride < 1:
+        raise ValueError(f"stride must be at least 1 bp, got {stride}")
+    starts = np.arange(int(start), int(end), int(stride), dtype=np.int64)
+    return starts, np.minimum(starts + int(stride), int(end))
+
+
+def centred_windows(bin_starts, stride: int, length: int) -> np.ndarray:
+    """Start of the ``length``-bp window whose central ``stride`` bp begin at each of ``bin_starts``: the window's
+    prediction is the value of that bin. ``length - stride`` odd puts the extra base on the right."""
+    if stride > length:
+        raise ValueError(f"stride {stride} bp is longer than the model's input ({length} bp): bins would be unseen")
+    return np.asarray(bin_starts, dtype=np.int64) - (int(length) - int(stride)) // 2

@@ -164,7 +164,10 @@ class Genome:
         import pyfaidx
 
         self.path = Path(fasta)
-        self._fa = pyfaidx.Fasta(str(fasta), as_raw=True, sequence_always_upper=False, rebuild=False)
+        try:
+            self._fa = pyfaidx.Fasta(str(fasta), as_raw=True, sequence_always_upper=False, rebuild=False)
+        except (pyfaidx.FastaIndexingError, pyfaidx.UnsupportedCompressionFormat) as exc:
+            raise InputError(fasta, f"cannot read the FASTA: {exc}") from None
         self.sizes = {name: len(self._fa[name]) for name in self._fa.keys()}
         self._cache_name: str | None = None
         self._cache: np.ndarray | None = None

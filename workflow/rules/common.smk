@@ -12,6 +12,7 @@ from snakemake.utils import validate
 from basset import layout
 from basset.config import (
     PICS_VCF,
+    attribution_lineages,
     SCHEMA_DIR,
     check_config,
     check_targets,
@@ -218,6 +219,11 @@ def simulation_truth():
     return [f"{SIM}/{layout.OUTPUTS['summary']}"] if SIMULATE else []
 
 
+def simulation_instances():
+    """The simulation's planted motif instances as an input, when the data are simulated."""
+    return [f"{SIM}/{layout.OUTPUTS['motif_instances']}"] if SIMULATE else []
+
+
 def check_user_files_are_not_outputs():
     """Refuse a DAG in which a file that the user brings could be written (or deleted) by a rule."""
     user = [
@@ -247,6 +253,7 @@ def final_outputs():
         ("variants", "targets_tsv"),
         ("variants", "pics_summary"),
         ("transfer", "summary"),
+        ("attribution", "summary"),
         ("report", "html"),
     ]
     return [out(stage, key) for stage, key in wanted if produced(stage, key)]

@@ -69,6 +69,8 @@ rule transfer_learning:
             labels={"figure": "6"},
         ),
         pdf=pdf("transfer", "fig6"),
+        # the fine-tuned models, one <target>.pt each (basset predict, satmut, sad read them)
+        models=directory(out("transfer", "models")),
     log:
         log_file("transfer", "transfer_learning"),
     benchmark:

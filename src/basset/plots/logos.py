@@ -14,7 +14,7 @@ from ..motifs import column_information
 _COLOURS = {"A": "#109648", "C": "#255C99", "G": "#F7B32B", "T": "#D62839"}
 
 
-def _letter_paths():
+def letter_paths():
     from matplotlib.font_manager import FontProperties
     from matplotlib.textpath import TextPath
 
@@ -31,7 +31,7 @@ def draw_logo(ax, pwm, letters=None, heights=None) -> None:
     from matplotlib.patches import PathPatch
     from matplotlib.transforms import Affine2D
 
-    letters = letters or _letter_paths()
+    letters = letters or letter_paths()
     pwm = np.asarray(pwm, dtype=np.float64)
     custom = heights is not None
     heights = (np.clip(np.asarray(heights, dtype=np.float64), 0, None) if custom
@@ -68,7 +68,7 @@ def write_filter_logos(pwms, names, path, ncols: int = 8, titles=None) -> list[P
     n = max(len(pwms), 1)
     nrows = -(-n // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(2.2 * ncols, 1.1 * nrows), squeeze=False)
-    letters = _letter_paths()
+    letters = letter_paths()
     for k, ax in enumerate(axes.flat):
         ax.set_xticks([])
         ax.set_yticks([])

@@ -145,6 +145,16 @@ def _section_extras(section: str, run: _Run) -> str:
                 if c in rec.columns]
         parts.append("<details><summary>Planted factors and the filters that recover them (simulation truth)"
                      "</summary>" + table_html(rec[cols], "recovery", "{:.3g}") + "</details>")
+    if section == "Figure 7" and run.files.has(("attribution", "recovery")):
+        rec = read_table(run.files.path("attribution", "recovery"))
+        cols = [c for c in ("factor", "matrix_id", "recovered", "best_pattern", "best_target", "best_q")
+                if c in rec.columns]
+        parts.append("<details><summary>Planted factors and the TF-MoDISco patterns that recover them (simulation "
+                     "truth)</summary>" + table_html(rec[cols], "pattern-recovery", "{:.3g}") + "</details>")
+    if section == "Figure 7" and run.files.has(("attribution", "truth")):
+        parts.append("<details><summary>Attribution at planted motif bases, per lineage (AUROC)</summary>"
+                     + table_html(read_table(run.files.path("attribution", "truth")), "attribution-truth", "{:.4g}")
+                     + "</details>")
     if section == "Figure 5" and run.truth_dir is not None and layout.truth_file(run.truth_dir, "snps").exists() \
             and run.files.has(("variants", "sad")):
         frame = truth_snp_scores(run.files.path("variants", "sad"), run.truth_dir, "max_abs_sad")

@@ -171,6 +171,8 @@ def _function_value(path: Path, source_key: str, fn: str, arg: str, truth_dir):
         return float(table[arg].mean())
     if fn == "median":
         return float(table[arg].median())
+    if fn == "min":
+        return float(table[arg].min())
     if fn == "sum":
         return _scalar(table[arg].sum())
     if fn == "rows":
@@ -199,7 +201,7 @@ def resolve_source(path, source_key: str, truth_dir=None):
     - ``a/b``: ratio of two keys of a key/value summary;
     - ``col[field=value]``: column ``col`` of the row whose ``field`` is ``value``; ``col[#i]``: of row ``i``
       (0-based, in the table's order);
-    - ``mean(col)``, ``median(col)``, ``sum(col)``, ``count(a>b)``, ``rows()``: over the rows of a table
+    - ``mean(col)``, ``median(col)``, ``min(col)``, ``sum(col)``, ``count(a>b)``, ``rows()``: over the rows of a table
       (a ``True``/``False`` column counts as 1/0);
     - truth-graded, on simulated data (``truth_dir``: the simulation's truth folder): ``causal_auroc(score)``
       and ``causal_top(score)`` over a SAD table and ``truth/snps.tsv`` (score: a SAD column or
@@ -489,6 +491,37 @@ def _transfer_numbers(n: _Numbers) -> None:
                 n.add(f"transfer_{key}", s, name, f, key)
 
 
+def _attribution_numbers(n: _Numbers) -> None:
+    s, f = "Figure 7", ("attribution", "summary")
+    if n.files.has(f):
+        summary = read_kv(n.files.path(*f))
+        n.add("modisco_lineages", s, "lineages explained", f, "lineages", "int")
+        n.add("modisco_patterns", s, "TF-MoDISco patterns", f, "patterns", "int")
+        n.add("modisco_seqlets", s, "seqlets in the patterns", f, "seqlets", "int")
+        n.add("modisco_annotated", s, "patterns matching a database motif", f, "annotated", "int")
+        if "planted_factors" in summary:
+            n.add("modisco_planted", s, "planted factors", f, "planted_factors", "int")
+            n.add("modisco_recovered", s, "planted factors recovered by a TF-MoDISco pattern", f,
+                  "planted_factors_recovered", "int")
+            n.add("modisco_fraction_recovered", s, "fraction of planted factors recovered by a pattern", f,
+                  "fraction_recovered", "pct")
+        if "pair" in summary:
+            n.add("pair_name", s, "cooperative pair", f, "pair", "text")
+            n.add("pair_expected_distance", s, "its planted centre-to-centre distance (bp)", f,
+                  "pair_expected_distance", "3g")
+            n.add("pair_composite_patterns", s, "composite patterns holding both motifs", f,
+                  "pair_composite_patterns", "int")
+            n.add("pair_composite_distance", s, "distance of the two motifs in the composite pattern (bp)", f,
+                  "pair_composite_distance", "3g")
+            n.add("pair_seqlet_pairs", s, "co-occurring seqlets of separate patterns", f, "pair_seqlet_pairs", "int")
+    t = ("attribution", "truth")
+    if n.files.has(t) and len(read_table(n.files.path(*t))):
+        n.add("attribution_auroc_deeplift", s, "planted motif bases vs others: AUROC of DeepLIFT/SHAP (mean over "
+                                              "lineages)", t, "mean(auroc_deeplift)")
+        n.add("attribution_auroc_gxi", s, "the same for gradient x input", t, "mean(auroc_gradient_x_input)")
+        n.add("attribution_auroc_deeplift_min", s, "lowest lineage AUROC of DeepLIFT/SHAP", t, "min(auroc_deeplift)")
+
+
 def headline_numbers(inputs, truth_dir=None, paper_aucs=None, paper_targets=None) -> list[Headline]:
     """Every headline number of the report, each with its source (a stage table and a key in the grammar of
     :func:`resolve_source`). ``inputs``: ``{<stage>_<key>: path or None}`` (or a :class:`RunFiles`); absent
@@ -501,4 +534,5 @@ def headline_numbers(inputs, truth_dir=None, paper_aucs=None, paper_targets=None
     _satmut_numbers(numbers)
     _variant_numbers(numbers)
     _transfer_numbers(numbers)
+    _attribution_numbers(numbers)
     return numbers.rows

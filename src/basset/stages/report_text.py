@@ -45,6 +45,9 @@ PANELS = [
     ("4B–D", "Figure 4", ("satmut", "fig4bcd"), "PhyloP predicted from mutagenesis scores"),
     ("5A", "Figure 5", ("variants", "fig5a"), "SNPs above the SAD threshold, likely against unlikely causal"),
     ("5B", "Figure 5", ("variants", "fig5b"), "The top-scoring likely causal SNP"),
+    ("7A", "Figure 7", ("attribution", "fig_patterns"), "TF-MoDISco patterns and their best database matches"),
+    ("7B", "Figure 7", ("attribution", "fig_spacing"), "A cooperative pair in the patterns"),
+    ("7C", "Figure 7", ("attribution", "fig_tracks"), "Attribution of one site per lineage"),
 ]
 # Figure 6 is drawn when transfer learning ran; it has no placeholder (its section says it was not run).
 FIGURE_6 = ("6", "Figure 6", ("transfer", "fig6"), "Transfer learning")
@@ -56,6 +59,7 @@ SECTIONS = {
     "Figure 4": "In silico saturation mutagenesis",
     "Figure 5": "Genetic variants scored by SAD",
     "Figure 6": "Transfer learning to held-out cell types",
+    "Figure 7": "Beyond the filters: DeepLIFT/SHAP attributions and TF-MoDISco motifs",
 }
 
 # What a section needs to be drawn: the stage, the (stage, key) of the table that shows it ran, and the config key
@@ -66,6 +70,7 @@ SECTION_STAGES = {
     "Figure 4": ("saturation mutagenesis", ("satmut", "summary"), None),
     "Figure 5": ("SNP scoring (SAD)", ("variants", "summary"), "variants.vcf"),
     "Figure 6": ("transfer learning", ("transfer", "table"), "transfer.enabled"),
+    "Figure 7": ("attributions and TF-MoDISco", ("attribution", "summary"), "attribution.enabled"),
 }
 
 # Panels drawn only when the config provides an input: the key, and the input it names.
@@ -74,6 +79,7 @@ PANEL_NEEDS = {
     "4B–D": ("genome.phylop", "a phyloP conservation track"),
     "5A": ("variants.pics", "a PICS fine-mapping table"),
     "5B": ("variants.pics", "a PICS fine-mapping table"),
+    "7B": ("simulate.enabled", "the simulation's cooperative pairs"),
 }
 
 # How to bring back what a config key switched off.
@@ -83,11 +89,12 @@ KEY_HINTS = {
     "variants.vcf": "set variants.vcf to a VCF of SNPs",
     "variants.pics": "set variants.pics to a PICS fine-mapping table (and variants.vcf to its SNPs)",
     "transfer.enabled": "set transfer.enabled to true",
+    "attribution.enabled": "set attribution.enabled to true",
     "simulate.enabled": "set simulate.enabled to true (only simulated data carry a truth to grade against)",
     "report.paper_aucs": "set report.paper_aucs to the published model's per-target AUROCs",
 }
 CONFIG_SECTIONS = ("run", "seed", "samples", "simulate", "downloads", "genome", "variants", "transfer", "report",
-                   "satmut", "motifs", "peaks", "dataset", "model", "train", "kmer", "evaluate")
+                   "satmut", "motifs", "peaks", "dataset", "model", "train", "kmer", "gkmsvm", "evaluate", "attribution")
 _CONFIG_KEY = re.compile(r"\b(?:" + "|".join(CONFIG_SECTIONS) + r")(?:\.[A-Za-z_][A-Za-z0-9_]*)+\b")
 # A skipped stage's name or key -> the sections it belongs to, when its name cites no figure.
 _STAGE_WORDS = [
@@ -96,9 +103,10 @@ _STAGE_WORDS = [
     (re.compile(r"phylop|conservation|satmut|mutagenesis", re.I), ("Figure 4",)),
     (re.compile(r"\bsad\b|snp|variant|pics|vcf", re.I), ("Figure 5",)),
     (re.compile(r"transfer", re.I), ("Figure 6",)),
-    (re.compile(r"planted|truth|simulat", re.I), ("Figure 3", "Figure 5")),
+    (re.compile(r"attribution|modisco|deeplift", re.I), ("Figure 7",)),
+    (re.compile(r"planted|truth|simulat", re.I), ("Figure 3", "Figure 5", "Figure 7")),
 ]
-_FIGURE_REF = re.compile(r"\bFig(?:ure)?s?\.?\s*([2-6](?:[A-Z](?:[-–][A-Z])?)?(?:\s*(?:,|and|&)\s*[2-6]"
+_FIGURE_REF = re.compile(r"\bFig(?:ure)?s?\.?\s*([2-7](?:[A-Z](?:[-–][A-Z])?)?(?:\s*(?:,|and|&)\s*[2-7]"
                          r"(?:[A-Z](?:[-–][A-Z])?)?)*)", re.I)
 
 
@@ -132,7 +140,7 @@ def place_skipped(skipped: dict | None) -> list[Skipped]:
         stage, reason = str(stage), str(reason)
         key = _CONFIG_KEY.search(reason) or _CONFIG_KEY.search(stage)
         key = key.group(0) if key else None
-        cited = [f"Figure {d}" for ref in _FIGURE_REF.findall(stage) for d in re.findall(r"(?<![A-Z])[2-6]", ref)]
+        cited = [f"Figure {d}" for ref in _FIGURE_REF.findall(stage) for d in re.findall(r"(?<![A-Z])[2-7]", ref)]
         if not cited:
             for words, sections in _STAGE_WORDS:
                 if words.search(stage) or (key and words.search(key)):
@@ -319,11 +327,36 @@ def _transfer_captions(h: dict) -> dict:
     return {"6": caption}
 
 
+def _attribution_captions(h: dict) -> dict:
+    v = functools.partial(number, h)
+    caps = {}
+    if "modisco_patterns" in h:
+        caps["7A"] = (f"{v('modisco_patterns', 'int')} TF-MoDISco patterns ({v('modisco_seqlets', 'int')} seqlets) "
+                      f"from the DeepLIFT/SHAP attributions of {v('modisco_lineages', 'int')} lineages; "
+                      f"{v('modisco_annotated', 'int')} match a database motif.")
+        if "modisco_recovered" in h:
+            caps["7A"] += (f" They recover {v('modisco_recovered', 'int')} of the {v('modisco_planted', 'int')} "
+                           f"planted factors ({v('modisco_fraction_recovered', 'pct')})")
+            caps["7A"] += (f", the first-layer filters {v('planted_factors_recovered', 'int')} (Figure 3), by the "
+                           f"same matching rule." if "planted_factors_recovered" in h else ".")
+    if "pair_name" in h:
+        caps["7B"] = (f"The planted {h['pair_name'].value} pair, {v('pair_expected_distance', '3g')} bp between motif "
+                      f"centres: {v('pair_composite_patterns', 'int')} composite pattern(s) hold both motifs"
+                      + (f", {v('pair_composite_distance', '3g')} bp apart" if "pair_composite_distance" in h
+                         and not is_nan(h["pair_composite_distance"].value) else "")
+                      + f"; {v('pair_seqlet_pairs', 'int')} co-occurring seqlets of separate patterns.")
+    if "attribution_auroc_deeplift" in h:
+        caps["7C"] = (f"Over all explained sites, the per-base DeepLIFT/SHAP contribution ranks planted motif bases "
+                      f"above the others with AUROC {v('attribution_auroc_deeplift')} (mean over lineages; lowest "
+                      f"{v('attribution_auroc_deeplift_min')}), gradient x input with {v('attribution_auroc_gxi')}.")
+    return caps
+
+
 def captions(h: dict, k: int | None) -> dict:
     """Caption of each panel (label -> text), from the headline numbers ``h`` (id -> Headline); ``k``: the
     k-mer baseline's k."""
     return {**_evaluation_captions(h, k), **_filter_captions(h), **_satmut_captions(h), **_variant_captions(h),
-            **_transfer_captions(h)}
+            **_transfer_captions(h), **_attribution_captions(h)}
 
 
 def panel_titles(h: dict, k: int | None) -> dict:
@@ -341,6 +374,9 @@ def panel_titles(h: dict, k: int | None) -> dict:
         titles["3B"] += f" ({v('annotated', 'int')} of {v('filters', 'int')} filters annotated)"
     if "phylop_r_both" in h:
         titles["4B–D"] += f": Pearson r {v('phylop_r_both')} from loss and gain scores"
+    if "modisco_recovered" in h:
+        titles["7A"] += (f" ({v('modisco_recovered', 'int')} of {v('modisco_planted', 'int')} planted factors "
+                         f"recovered)")
     if "pics_frac_high" in h:
         titles["5A"] = (f"SNPs above the SAD threshold: {v('pics_frac_high', 'pct')} of likely causal, "
                         f"{v('pics_frac_low', 'pct')} of unlikely causal")
@@ -383,4 +419,9 @@ def section_titles(h: dict, k: int | None) -> dict:
                   (("transfer_auroc", "after transfer"), ("full_auroc", "with all targets"))
                   if f"transfer_mean_{col}" in h]
         titles["Figure 6"] += ": " + ", ".join(parts)
+    if "modisco_patterns" in h:
+        titles["Figure 7"] += f": {v('modisco_patterns', 'int')} patterns"
+        if "modisco_recovered" in h:
+            titles["Figure 7"] += (f", {v('modisco_recovered', 'int')} of {v('modisco_planted', 'int')} planted "
+                                   f"factors recovered")
     return titles

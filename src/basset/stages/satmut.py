@@ -260,7 +260,7 @@ def satmut_fasta(model, fasta, out_dir, *, target: str | None = None, start: int
     L = model_seq_len(net)
     if L is None:  # ism() handles BassetNet only, which always has one
         raise ValueError("the model has no config['seq_len']")
-    records, codes, offsets = _fasta_windows(fasta, L)
+    records, codes, offsets = fasta_windows(fasta, L)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)  # only once the input is known to be good
     probs = ism(net, codes, start, end, rc_average=rc_average, batch_size=batch_size, device=dev)
@@ -284,7 +284,7 @@ def satmut_fasta(model, fasta, out_dir, *, target: str | None = None, start: int
             "outputs": [str(out_dir / "loss.tsv.gz"), str(out_dir / "gain.tsv.gz"), *figures]}
 
 
-def _fasta_windows(fasta, L: int) -> tuple[list[str], np.ndarray, list[int]]:
+def fasta_windows(fasta, L: int) -> tuple[list[str], np.ndarray, list[int]]:
     """The central ``L`` bp of every record: ``(names, codes (n, L) uint8, 0-based offsets in the records)``."""
     genome = Genome(fasta)
     records, codes, offsets = [], [], []

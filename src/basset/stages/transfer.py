@@ -57,8 +57,9 @@ def transfer_learning(h5: str | Path, holdout: str | Path, pretrained: str | Pat
     summary); ``metrics``: the full model's ``evaluate/metrics.tsv``. ``transfer``, ``train``, ``evaluate``: the
     config's sections (this stage reads ``transfer.lr``, ``passes``, ``scratch``, ``tolerance``, the training
     options, with ``transfer.lr`` over ``train.lr`` when set, and ``evaluate.rc_average``). ``device``: the config's
-    ``train.device`` (``None``: ``train["device"]``). ``models_dir``: if given, each fine-tuned model is saved there
-    as ``{target}.pt``. Returns the summary.
+    ``train.device`` (``None``: ``train["device"]``). ``models_dir`` (or ``out["models"]``): if given, each fine-tuned
+    model is saved there as ``{target}.pt``, loadable by ``basset predict`` and the other stages. ``metrics`` None:
+    no full model to compare with (its AUROC column is empty). Returns the summary.
     """
     cfg = with_defaults("transfer", transfer)
     options = train_options(train)
@@ -67,7 +68,8 @@ def transfer_learning(h5: str | Path, holdout: str | Path, pretrained: str | Pat
     dev = use_device(options["device"] if device is None else device, threads)
     rc_average = bool(with_defaults("evaluate", evaluate)["rc_average"])
     passes, tolerance = int(cfg["passes"]), float(cfg["tolerance"])
-    targets, full, data = read_holdout(holdout), read_full_aurocs(metrics), Dataset(h5)
+    targets, full, data = read_holdout(holdout), read_full_aurocs(metrics) if metrics else {}, Dataset(h5)
+    models_dir = out.get("models") if models_dir is None else models_dir
     cols = data.columns(targets)
     _pre, meta = load_model(pretrained)
     leaked = sorted(set(targets) & set(meta.get("target_names", [])))
