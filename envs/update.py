@@ -36,6 +36,8 @@ PIP_ONLY = {
     "pyjaspar": "bioconda's pyjaspar predates 4.0, the release that ships JASPAR 2024",
     "memelite": "published on PyPI only",
     "gkmsvm-lite": "published on PyPI only",
+    "tangermeme": "published on PyPI only",
+    "modisco-lite": "pinned to the PyPI release tested here (3.0, which the attribution stage's tests use)",
 }
 
 #: dependencies of the process that runs Snakemake, not of the rule jobs

@@ -207,3 +207,67 @@ def test_modisco_with_too_few_seqlets_writes_an_empty_result(tmp_path, scale):
     result = run_modisco(one_hot(codes), hyp, path)
     assert result == {"patterns": 0, "negative_patterns": 0, "seqlets": 0}
     assert read_patterns(path) == []
+
+
+# ------------------------------------------------------------------------------------------------ the stage's rules
+def test_choose_sites_takes_sites_open_in_half_the_lineage_without_n():
+    from basset.stages.attribution import choose_sites
+
+    targets = np.array([[1, 1, 0, 0], [1, 0, 0, 0], [1, 1, 1, 1], [0, 1, 1, 0], [1, 1, 0, 0]])[:, :4]
+    codes = np.zeros((5, 6), np.uint8)
+    codes[4, 2] = 4  # open, but holds an N
+    rows, with_n = choose_sites(targets, codes, n=10, seed=1)
+    assert rows.tolist() == [0, 2, 3] and with_n == 1  # 2 of 4 is half: open; 1 of 4 is not
+    rows, _ = choose_sites(targets, codes, n=2, seed=1)
+    assert len(rows) == 2 and set(rows) <= {0, 2, 3} and list(rows) == sorted(rows)
+
+
+def test_lineages_of_groups_targets_and_the_shared_lineage():
+    from basset.config import lineages_of
+    from basset.errors import ConfigError
+
+    names, groups = ["a1", "a2", "b1", "c"], ["A", "A", "B", ""]
+    assert lineages_of(names, groups) == {"A": ["a1", "a2"], "B": ["b1"], "all": ["c"]}  # 'all' exists: not added
+    assert lineages_of(names[:3], groups[:3]) == {"A": ["a1", "a2"], "B": ["b1"], "all": ["a1", "a2", "b1"]}
+    assert lineages_of(names[:3], groups[:3], shared=False) == {"A": ["a1", "a2"], "B": ["b1"]}
+    assert lineages_of(["x", "y"], None) == {"all": ["x", "y"]}  # one lineage: no second 'all'
+    assert lineages_of(["x", "y"], None, by="target") == {"x": ["x"], "y": ["y"], "all": ["x", "y"]}
+    with pytest.raises(ConfigError, match="cannot name a file"):
+        lineages_of(["x"], ["my group"])
+
+
+def test_composite_distance_from_tomtom_offsets():
+    from basset.stages.attribution import composite_distance
+
+    # a 25-column pattern: a 10-wide first motif aligned at offset -2 (its columns 0-9 at pattern 2-11, centre
+    # 6.5) and a 7-wide second motif at offset -15 (pattern 15-21, centre 18); the worse first match is ignored
+    hits = pd.DataFrame({"target_id": ["F1", "F2", "S1"], "offset": [-2, -9, -15], "p": [1e-5, 1e-3, 1e-4],
+                         "q": [0.01, 0.05, 0.02]})
+    widths = {"F1": 10, "F2": 8, "S1": 7}
+    assert composite_distance(hits, {"F1", "F2"}, {"S1"}, widths) == pytest.approx(11.5)
+    assert np.isnan(composite_distance(hits, {"F1"}, {"S2"}, widths))
+
+
+def test_attribution_ranks_a_planted_motif_above_background():
+    """A network that detects GATAAG (one width-6 filter, ReLU, max-pool over the sequence, linear): DeepLIFT/SHAP
+    puts the contribution on the motif's bases, so the instance AUROC is near 1; gradient x input does too."""
+    L, motif = 80, encode("GATAAG")
+    net = nn.Sequential(nn.Conv1d(4, 1, 6), nn.ReLU(), nn.MaxPool1d(L - 5), nn.Flatten(), nn.Linear(1, 2))
+    with torch.no_grad():
+        net[0].weight.copy_(torch.from_numpy(one_hot(motif[None])[0] * 2 - 1)[None])
+        net[0].bias.fill_(-3.0)  # fires on 5 or 6 matching bases
+        net[4].weight.fill_(1.0)
+        net[4].bias.zero_()
+    net.eval()
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, 4, (20, L)).astype(np.uint8)
+    starts = rng.integers(5, L - 11, 20)
+    for row, at in zip(codes, starts):
+        row[at:at + 6] = motif
+    inst = pd.DataFrame({"chrom": "c", "start": 1000 + 100 * np.arange(20) + starts,
+                         "end": 1006 + 100 * np.arange(20) + starts})
+    mask = instance_mask(["c"] * 20, 1000 + 100 * np.arange(20), np.zeros(20, bool), L, inst)
+    assert mask.sum() == 120
+    contrib = actual(deep_lift_shap(net, codes, [0, 1], n_shuffles=8, seed=2), codes)
+    assert instance_auroc(contrib, mask) > 0.95
+    assert instance_auroc(gradient_x_input(net, codes, [0, 1]), mask) > 0.9

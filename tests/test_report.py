@@ -178,8 +178,26 @@ EXPECTED_TRANSFER = {
     "transfer_max_shortfall": (0.07, "0.070"),
 }
 
+ATTRIBUTION_SUMMARY = {"lineages": 3, "patterns": 11, "seqlets": 1234, "annotated": 10, "databases": "JASPAR, CIS-BP",
+                       "planted_factors": 7, "planted_factors_recovered": 6, "planted_factors_by_name": 4,
+                       "fraction_recovered": 0.857143, "pair": "GATA1-KLF1", "pair_expected_distance": 17.5,
+                       "pair_composite_patterns": 1, "pair_composite_distance": 16.0, "pair_composite_seqlets": 80,
+                       "pair_seqlet_pairs": 9, "pair_seqlet_mode": 44}
+ATTRIBUTION_TRUTH = pd.DataFrame({"lineage": ["a", "b", "all"], "sites": [10, 20, 30], "bases": [600, 1200, 1800],
+                                  "bases_in_instances": [30, 60, 90], "auroc_deeplift": [0.8, 0.9, 0.85],
+                                  "auroc_gradient_x_input": [0.7, 0.6, 0.65]})
+EXPECTED_ATTRIBUTION = {
+    "modisco_lineages": (3, "3"), "modisco_patterns": (11, "11"), "modisco_seqlets": (1234, "1,234"),
+    "modisco_annotated": (10, "10"), "modisco_planted": (7, "7"), "modisco_recovered": (6, "6"),
+    "modisco_fraction_recovered": (0.857143, "85.7%"), "modisco_by_name": (4, "4"),
+    "pair_name": ("GATA1-KLF1", "GATA1-KLF1"), "pair_expected_distance": (17.5, "17.5"),
+    "pair_composite_patterns": (1, "1"), "pair_composite_distance": (16.0, "16"), "pair_seqlet_pairs": (9, "9"),
+    "attribution_auroc_deeplift": (0.85, "0.850"), "attribution_auroc_gxi": (0.65, "0.650"),
+    "attribution_auroc_deeplift_min": (0.8, "0.800"),
+}
 
-def fake_run(root: Path, transfer: bool = False, targets=TARGETS) -> tuple[Path, Path]:
+
+def fake_run(root: Path, transfer: bool = False, targets=TARGETS, attribution: bool = False) -> tuple[Path, Path]:
     """Outputs of every stage of a simulated run with the planted values above (results folder, truth folder)."""
     res, truth = root / "results" / "fake", root / "truth"
     for i, (_, _, file, _) in enumerate(PANELS):
@@ -223,6 +241,13 @@ def fake_run(root: Path, transfer: bool = False, targets=TARGETS) -> tuple[Path,
             within=[True, True, False, True, False]))
         layout.path(res, "transfer", "fig6").write_bytes(tiny_png(shade=200))
         _kv(layout.path(res, "transfer", "summary"), TRANSFER_SUMMARY)
+    if attribution:
+        _kv(layout.path(res, "attribution", "summary"), ATTRIBUTION_SUMMARY)
+        _tsv(layout.path(res, "attribution", "truth"), ATTRIBUTION_TRUTH)
+        _tsv(layout.path(res, "attribution", "recovery"), pd.DataFrame({
+            "factor": ["GATA1", "NFYA"], "matrix_id": ["MA1", "MA9"], "by_name": [True, False],
+            "by_family": [True, False], "recovered": [True, False], "best_pattern": ["a/pos_patterns.pattern_0", None],
+            "best_target": ["MA1 GATA1", None], "best_q": [0.002, None]}))
     return res, truth
 
 
@@ -444,11 +469,37 @@ def test_transfer_section_when_present(tmp_path):
     assert "targets where transfer comes within tolerance (±0.03) of the full model" in text
 
 
+def test_attribution_section_states_the_runs_numbers(tmp_path):
+    """Figure 7: every number from the attribution tables, the captions and titles in words with them, the filters'
+    recovery beside the patterns', and the recovery and per-lineage tables under the section."""
+    res, truth = fake_run(tmp_path, attribution=True)
+    out = tmp_path / "r.html"
+    numbers = _make_report(res, out, truth_dir=truth)
+    assert list(numbers) == list(EXPECTED) + list(EXPECTED_ATTRIBUTION)
+    _check_numbers(numbers, EXPECTED_ATTRIBUTION)
+    fig7 = _section(_text(out), "Figure 7")
+    assert "Figure 7. Beyond the filters: DeepLIFT/SHAP attributions and TF-MoDISco motifs: 11 patterns, 6 of 7 " \
+           "planted factors recovered" in fig7
+    assert ("They recover 6 of the 7 planted factors (85.7%; 4 by the factor's own matrix or name, the others by a "
+            "similar matrix of its family), the first-layer filters 5 (Figure 3), by the same matching rule.") in fig7
+    assert ("The planted GATA1-KLF1 pair, 17.5 bp between motif centres: 1 composite pattern(s) hold both motifs, "
+            "16 bp apart; 9 co-occurring seqlets of separate patterns.") in fig7
+    assert "ranks planted motif bases above the others with AUROC 0.850 (mean over lineages; lowest 0.800), " \
+           "gradient x input with 0.650." in fig7
+    assert "a/pos_patterns.pattern_0" in fig7 and "auroc_gradient_x_input" in fig7
+    # without the attribution stage the section says so and how to bring it back
+    res2, truth2 = fake_run(tmp_path / "none")
+    out2 = tmp_path / "none.html"
+    _make_report(res2, out2, truth_dir=truth2, skipped={"attributions and TF-MoDISco (Figure 7)":
+                                                        "attribution.enabled is false"})
+    assert "set attribution.enabled to true" in _section(_text(out2), "Figure 7")
+
+
 def test_every_headline_is_labelled_and_sourced_as_reviewed(tmp_path):
     """What the page says about each number, its section, its name, the table and key it names as the source and
     its print format, is the reviewed text of tests/data/headline_labels.tsv (a number under the wrong name, in the
     wrong figure, or with a source that is not where it came from, differs)."""
-    res, truth = fake_run(tmp_path, transfer=True)
+    res, truth = fake_run(tmp_path, transfer=True, attribution=True)
     out = tmp_path / "r" / "index.html"
     _make_report(res, out, truth_dir=truth)
     got = pd.read_csv(out.parent / "headline.tsv", sep="\t", dtype=str, keep_default_na=False)

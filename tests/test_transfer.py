@@ -183,3 +183,25 @@ def test_stages_write_holdout_table_summary_and_figure(data, tmp_path):
     assert "pretrain_seconds" in on_disk
     assert (tmp_path / "fig6.png").read_bytes()[:4] == b"\x89PNG" and (tmp_path / "fig6.pdf").read_bytes()[:4] == b"%PDF"
     assert load_model(tmp_path / "m" / "t3.pt")[1]["target_names"] == ["t3"]
+
+
+def test_cli_transfer_saves_a_model_that_predicts_the_new_target(data, tmp_path, capsys):
+    """basset transfer: the targets the pre-trained model lacks by default; each fine-tuned model is saved and
+    predicts its target as well as the table says."""
+    from basset import cli
+    from basset.predict import predict_codes
+
+    assert cli.main(["-q", "transfer", "--model", str(data["model"]), "--dataset", str(data["h5"]), "--out",
+                     str(tmp_path), "--no-scratch", "--device", "cpu"]) == 0
+    capsys.readouterr()
+    table = pd.read_csv(tmp_path / "transfer.tsv", sep="\t")
+    assert table["target"].tolist() == ["t3"]  # the pre-trained model predicts t0-t2
+    assert table["full_auroc"].isna().all()  # no --metrics: nothing to compare with
+    model, meta = load_model(tmp_path / "fine_tuned" / "t3.pt")
+    assert meta["target_names"] == ["t3"]
+    with h5py.File(data["h5"], "r") as h5:
+        codes, y = h5["test"]["seqs"][...], h5["test"]["targets"][:, 3]
+    from basset.metrics import auroc
+
+    p = predict_codes(model, codes, device="cpu", rc_average=True)
+    assert auroc(y, p[:, 0])[0] == pytest.approx(table.loc[0, "transfer_auroc"], abs=1e-6)

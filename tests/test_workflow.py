@@ -168,6 +168,38 @@ def test_tiny_workflow_transfer_and_report(tiny_run):
     assert len(row) == 1 and float(row["value"].iloc[0]) == pytest.approx(float(summary["mean_auroc"]))
 
 
+def g_length(res) -> int:
+    with h5py.File(res / "attribution/attributions.h5") as f:
+        return int(f["all"]["codes"].shape[1])
+
+
+def test_tiny_workflow_attributions_and_modisco(tiny_run):
+    """The attribution rules ran for every lineage of the tiny sheet and 'all'; the attributions are graded on the
+    planted instances; the report has Figure 7; the fine-tuned transfer models are kept."""
+    res = tiny_run[0] / "results" / "tiny"
+    with h5py.File(res / "attribution/attributions.h5") as f:
+        assert sorted(f) == ["all", "erythroid", "hepatocyte", "myeloid"]
+        g = f["erythroid"]
+        assert g["hypothetical"].shape == (len(g["rows"]), 4, g["codes"].shape[1]) == g["gradient_x_input"].shape
+    for lineage in ("all", "erythroid", "hepatocyte", "myeloid"):
+        assert (res / f"attribution/modisco/{lineage}.h5").exists()
+    truth = pd.read_csv(res / "attribution/truth_auroc.tsv", sep="\t")
+    assert sorted(truth["lineage"]) == ["all", "erythroid", "hepatocyte", "myeloid"]
+    assert (truth["bases"] == truth["sites"] * g_length(res)).all() and (truth["bases_in_instances"] > 0).all()
+    assert truth["auroc_deeplift"].between(0, 1).all(), truth  # two epochs of a small model: near chance here
+    patterns = pd.read_csv(res / "attribution/patterns.tsv", sep="\t")
+    assert {"pattern", "lineage", "seqlets", "jaspar_name", "cisbp_name", "planted"} <= set(patterns.columns)
+    recovery = pd.read_csv(res / "attribution/planted_factor_recovery.tsv", sep="\t")
+    assert "CTCF" in set(recovery["factor"])
+    summary = pd.read_csv(res / "attribution/summary.tsv", sep="\t", index_col=0)["value"]
+    assert int(summary["planted_factors"]) == len(recovery)
+    for stem in ("fig7a_patterns", "fig7b_pair_spacing", "fig7c_tracks"):
+        assert (res / f"attribution/{stem}.png").read_bytes()[:4] == b"\x89PNG"
+    assert "Figure 7. Beyond the filters" in (res / "report/index.html").read_text()
+    assert sorted(p.name for p in (res / "transfer/fine_tuned").iterdir()) == sorted(
+        pd.read_csv(res / "transfer/transfer.tsv", sep="\t")["target"] + ".pt")
+
+
 def test_every_model_rule_runs_on_the_configured_device(tiny_run):
     """tiny.yaml says ``train.device: cpu``: every rule that runs a model logs that it resolved the CPU from that key.
 
@@ -178,7 +210,7 @@ def test_every_model_rule_runs_on_the_configured_device(tiny_run):
     rules = {"train": ["train_model"], "evaluate": ["evaluate_model"],
              "motifs": ["filter_motifs", "filter_influence", "insert_motifs"],
              "satmut": ["saturation_mutagenesis", "plot_satmut"], "variants": ["score_snps", "pics_enrichment"],
-             "transfer": ["pretrain_public", "transfer_learning"]}
+             "transfer": ["pretrain_public", "transfer_learning"], "attribution": ["attribute_sites"]}
     for stage, names in rules.items():
         for name in names:
             text = (logs / stage / f"{name}.log").read_text()
@@ -213,7 +245,7 @@ def test_dry_run_default_config_shows_the_dag(workdir):
     assert res.returncode == 0, res.stderr[-3000:]
     for rule in ("simulate_genome", "merge_peaks", "split_sites", "build_dataset", "train_model", "kmer_baseline",
                  "evaluate_model", "filter_motifs", "tomtom_filters", "filter_influence", "insert_motifs",
-                 "summarise_filters"):
+                 "summarise_filters", "attribute_sites", "modisco_lineage", "annotate_patterns"):
         assert rule in res.stdout + res.stderr
 
 

@@ -609,7 +609,7 @@ def cmd_attribute(args) -> dict:
         for key in ("recovery", "spacing", "fig_spacing"):
             out.pop(key)
     summary["patterns"] = stage.annotate_patterns(files, args.truth, out=out, lineages=lineages, attribution=cfg,
-                                                  motifs={"database": "jaspar"}, cooperative=args.cooperative)
+                                                  motifs={"database": "jaspar"})
     return summary
 
 
@@ -951,9 +951,8 @@ def args_attribute(p) -> None:
     p.add_argument("--instances", type=input_file,
                    help="a simulation's truth/motif_instances.tsv: grade the attributions (truth_auroc.tsv)")
     p.add_argument("--truth", type=input_file,
-                   help="a simulation's truth/simulation.json: which planted factors the patterns recover")
-    p.add_argument("--cooperative", type=json.loads, default=[],
-                   help="with --truth: the simulation's cooperative pairs as JSON (simulate.cooperative)")
+                   help="a simulation's truth/simulation.json: which planted factors the patterns recover, and its "
+                        "cooperative pairs")
     _device_arg(p)
     _seed_arg(p)
 

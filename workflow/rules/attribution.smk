@@ -111,6 +111,5 @@ rule annotate_patterns:
         motifs=keys(
             "motifs", "release", "engine", "distance", "tomtom_q", "min_overlap"
         ),
-        cooperative=config["simulate"].get("cooperative", []) if SIMULATE else [],
     script:
         "../scripts/annotate_patterns.py"

@@ -21,6 +21,7 @@ explained: the mean logit over the lineage's cell types).
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from importlib.resources import files as package_files
@@ -224,7 +225,7 @@ def pair_expected(pair: dict, factors: dict, database: list) -> float:
 
 
 def annotate_patterns(modisco, truth=None, *, out: dict, lineages: dict, attribution: dict | None = None,
-                      motifs: dict | None = None, cooperative: list | None = None) -> dict:
+                      motifs: dict | None = None) -> dict:
     """Rule annotate_patterns: each lineage's TF-MoDISco patterns (``modisco``: its files, in the order of
     ``lineages``) matched against ``attribution.databases`` by Tomtom (``motifs.engine``, ``distance``,
     ``tomtom_q``, ``min_overlap``, ``release``).
@@ -233,8 +234,8 @@ def annotate_patterns(modisco, truth=None, *, out: dict, lineages: dict, attribu
     its database), ``out["patterns"]`` (one row per pattern: lineage, seqlets, core width, consensus, the best match
     of each database, the planted factors it recovers), ``out["summary"]`` and Figure 7A (``out["fig_patterns"]``).
     With the simulation's ``truth`` (simulation.json): ``out["recovery"]`` (one row per planted factor, the filters'
-    rule) and, for each ``cooperative`` pair (``simulate.cooperative``), the spacing of its seqlets in its program's
-    lineage (``out["spacing"]``, Figure 7B ``out["fig_spacing"]``).
+    rule) and, for each cooperative pair the simulation planted (its ``params.cooperative``), the pair in its
+    program's lineage (``out["spacing"]``, Figure 7B ``out["fig_spacing"]``: :func:`_spacing`).
     """
     cfg = with_defaults("attribution", attribution)
     mcfg = with_defaults("motifs", motifs)
@@ -293,8 +294,12 @@ def annotate_patterns(modisco, truth=None, *, out: dict, lineages: dict, attribu
             label.append("planted: " + (", ".join(per_pattern[m.id]) if per_pattern.get(m.id) else "none"))
         rows.append(row)
         fig_rows.append({"cwm": p["contrib"][lo:hi], "pfm": m.pwm, "sign": p["sign"], "label": "\n".join(label)})
-    table = pd.DataFrame(rows)
-    write_table(out["patterns"], table, float_format="%.6g")
+    columns = ["pattern", "lineage", "sign", "seqlets", "width", "consensus"]
+    for db_name in hits:
+        key = db_name.lower().replace("-", "")
+        columns += [f"{key}_id", f"{key}_name", f"{key}_q"]
+    columns += ["planted"] if factors is not None else []
+    write_table(out["patterns"], pd.DataFrame(rows, columns=columns), float_format="%.6g")
 
     summary = {"lineages": len(lineages), "patterns": len(all_motifs),
                "seqlets": int(sum(len(lineage_of[m.id][1]["seqlets"]) for m in all_motifs)),
@@ -303,6 +308,7 @@ def annotate_patterns(modisco, truth=None, *, out: dict, lineages: dict, attribu
     if recovery is not None:
         n_rec = int(recovery["recovered"].sum())
         summary.update({"planted_factors": len(recovery), "planted_factors_recovered": n_rec,
+                        "planted_factors_by_name": int(recovery["by_name"].sum()),
                         "fraction_recovered": round(n_rec / len(recovery), 4) if len(recovery) else float("nan")})
     title = f"TF-MoDISco: {len(all_motifs)} patterns from {len(lineages)} lineages"
     if recovery is not None:
@@ -310,10 +316,15 @@ def annotate_patterns(modisco, truth=None, *, out: dict, lineages: dict, attribu
     fig_patterns(fig_rows, out["fig_patterns"], title=title)
 
     if factors is not None and recovery is not None:
-        summary.update(_spacing(patterns, per_pattern, jhits, similar, cooperative or [], factors, dbs["JASPAR"][0],
-                                out))
+        summary.update(_spacing(patterns, per_pattern, jhits, similar, planted_pairs(truth), factors,
+                                dbs["JASPAR"][0], out))
     write_summary(out["summary"], summary)
     return summary
+
+
+def planted_pairs(truth) -> list[dict]:
+    """The cooperative pairs a simulation planted (``program, first, second, spacing, ...``), from its truth JSON."""
+    return list((json.loads(Path(truth).read_text()).get("params") or {}).get("cooperative") or [])
 
 
 def composite_distance(hits: pd.DataFrame, first_ids, second_ids, widths: dict) -> float:

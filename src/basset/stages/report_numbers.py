@@ -505,6 +505,9 @@ def _attribution_numbers(n: _Numbers) -> None:
                   "planted_factors_recovered", "int")
             n.add("modisco_fraction_recovered", s, "fraction of planted factors recovered by a pattern", f,
                   "fraction_recovered", "pct")
+            if "planted_factors_by_name" in summary:
+                n.add("modisco_by_name", s, "of them matched by the factor's own matrix or name", f,
+                      "planted_factors_by_name", "int")
         if "pair" in summary:
             n.add("pair_name", s, "cooperative pair", f, "pair", "text")
             n.add("pair_expected_distance", s, "its planted centre-to-centre distance (bp)", f,

@@ -336,7 +336,9 @@ def _attribution_captions(h: dict) -> dict:
                       f"{v('modisco_annotated', 'int')} match a database motif.")
         if "modisco_recovered" in h:
             caps["7A"] += (f" They recover {v('modisco_recovered', 'int')} of the {v('modisco_planted', 'int')} "
-                           f"planted factors ({v('modisco_fraction_recovered', 'pct')})")
+                           f"planted factors ({v('modisco_fraction_recovered', 'pct')}"
+                           + (f"; {v('modisco_by_name', 'int')} by the factor's own matrix or name, the others by a "
+                              f"similar matrix of its family" if "modisco_by_name" in h else "") + ")")
             caps["7A"] += (f", the first-layer filters {v('planted_factors_recovered', 'int')} (Figure 3), by the "
                            f"same matching rule." if "planted_factors_recovered" in h else ".")
     if "pair_name" in h:
