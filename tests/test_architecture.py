@@ -33,8 +33,8 @@ ORDER = list(LAYERS)
 #: or that only one stage needs (pyBigWig, pybedtools, memelite, pyjaspar, sklearn, gkmsvm: importing gkmsvm-lite also
 #: pins numba's threading layer, and basset.gkmsvm sets numba's thread count around its calls), and tqdm for progress
 #: bars
-LAZY_IMPORTS = {"gkmsvm", "h5py", "tangermeme", "modiscolite", "jsonschema", "matplotlib", "memelite", "numba", "pyBigWig", "pybedtools", "pyfaidx",
-                "pyjaspar", "scipy", "sklearn", "torch", "tqdm", "yaml"}
+LAZY_IMPORTS = {"gkmsvm", "h5py", "jsonschema", "matplotlib", "memelite", "modiscolite", "numba", "pyBigWig",
+                "pybedtools", "pyfaidx", "pyjaspar", "scipy", "sklearn", "tangermeme", "torch", "tqdm", "yaml"}
 
 
 def _modules():

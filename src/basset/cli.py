@@ -914,7 +914,8 @@ def args_predict(p) -> None:
                         "each the prediction of the window centred on it")
     p.add_argument("--region", action="append", metavar="CHROM[:START-END]",
                    help="with --bigwig: a region to tile (1-based, inclusive; repeatable); default: every chromosome")
-    p.add_argument("--stride", type=POSITIVE_INT, default=50, help="with --bigwig: bin size in bp (default: %(default)s)")
+    p.add_argument("--stride", type=POSITIVE_INT, default=50,
+                   help="with --bigwig: bin size in bp (default: %(default)s)")
     p.add_argument("--targets", nargs="+", metavar="TARGET", help="with --bigwig: only these targets' tracks")
     p.add_argument("--batch-size", type=POSITIVE_INT, default=256, help="default: %(default)s")
     p.add_argument("--no-rc", action="store_true", help="do not average with the reverse complement")

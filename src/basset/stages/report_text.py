@@ -94,7 +94,8 @@ KEY_HINTS = {
     "report.paper_aucs": "set report.paper_aucs to the published model's per-target AUROCs",
 }
 CONFIG_SECTIONS = ("run", "seed", "samples", "simulate", "downloads", "genome", "variants", "transfer", "report",
-                   "satmut", "motifs", "peaks", "dataset", "model", "train", "kmer", "gkmsvm", "evaluate", "attribution")
+                   "satmut", "motifs", "peaks", "dataset", "model", "train", "kmer", "gkmsvm", "evaluate",
+                   "attribution")
 _CONFIG_KEY = re.compile(r"\b(?:" + "|".join(CONFIG_SECTIONS) + r")(?:\.[A-Za-z_][A-Za-z0-9_]*)+\b")
 # A skipped stage's name or key -> the sections it belongs to, when its name cites no figure.
 _STAGE_WORDS = [
