@@ -185,3 +185,38 @@ def test_motifs_and_report_commands(tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     html = (tmp_path / "results/run/report/index.html").read_text()
     assert "Figure 3" in html and "first-layer filters" in html
+
+
+def test_attribute_command_runs_the_three_steps(tmp_path):
+    """``basset attribute``: attributions of one lineage per sheet group plus 'all', TF-MoDISco per lineage and the
+    pattern table, into one folder under the layout's names; a target the model lacks is one line, exit 2."""
+    import numpy as np
+    from test_train import L, write_h5
+
+    from basset.layout import STAGES
+
+    write_h5(tmp_path / "d.h5")
+    with h5py.File(tmp_path / "d.h5", "a") as h5:
+        offset = 0
+        for split in ("train", "valid", "test"):
+            n = h5[split]["seqs"].shape[0]
+            h5[split]["site_index"] = np.arange(offset, offset + n)
+            offset += n
+    (tmp_path / "sites.bed").write_text("".join(f"chr1\t{1000 * i}\t{1000 * i + L}\ts{i}\t0\t+\n"
+                                                for i in range(offset)))
+    (tmp_path / "sheet.tsv").write_text("name\tpeaks\tgroup\nt0\tx\tA\nt1\tx\tA\nt2\tx\tB\n")
+    _small_model(tmp_path / "m.pt", L=L, names=("t0", "t1", "t2"))
+    res = basset(tmp_path, "attribute", "--model", "m.pt", "--dataset", "d.h5", "--sites-bed", "sites.bed",
+                 "--samples", "sheet.tsv", "--out", "attr", "--sites", "20", "--n-shuffles", "2", "--databases",
+                 "cisbp", "--device", "cpu")
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = json.loads(res.stdout)
+    assert set(out) == {"attribute", "modisco A", "modisco B", "modisco all", "patterns"}
+    with h5py.File(tmp_path / "attr" / STAGES["attribution"]["attributions"]) as f:
+        assert sorted(f) == ["A", "B", "all"] and [t.decode() for t in f["A"]["targets"][:]] == ["t0", "t1"]
+    for lineage in ("A", "B", "all"):
+        assert (tmp_path / "attr" / STAGES["attribution"]["modisco"].format(lineage=lineage)).exists()
+    assert (tmp_path / "attr" / STAGES["attribution"]["patterns"]).exists()
+    res = basset(tmp_path, "attribute", "--model", "m.pt", "--dataset", "d.h5", "--sites-bed", "sites.bed",
+                 "--targets", "t9", "--out", "attr2")
+    assert res.returncode == 2 and "unknown target 't9'" in res.stderr
