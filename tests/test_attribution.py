@@ -131,6 +131,8 @@ def test_attribute_dispatches_and_refuses_unknown_methods_and_ns():
     assert has_n(with_n).tolist() == [False, True]
     with pytest.raises(ValueError, match="sequence 1 holds an N"):
         deep_lift_shap(net, with_n, [0], n_shuffles=2)
+    empty = np.zeros((0, 12), np.uint8)  # a lineage with no open site
+    assert deep_lift_shap(net, empty, [0]).shape == gradient_x_input(net, empty, [0]).shape == (0, 4, 12)
 
 
 # ------------------------------------------------------------------------------------------------ truth

@@ -78,10 +78,11 @@ def test_bed_windows_are_centred_and_out_of_range_intervals_skipped(files):
     tmp, chroms, net = files
     # midpoints 50 (even length), 101 (odd length), on chr2 at 45: its 40-bp window fits; one runs off chr1's end;
     # one names a chromosome the genome lacks
-    (tmp / "s.bed").write_text("track name=x\nchr1\t40\t60\tp1\nchr1\t100\t103\nchr2\t30\t60\tp3\n"
-                               "chr1\t290\t300\toff\nchrX\t10\t20\tnone\n")
+    # (a plain-text file named .gz, with Windows line ends and mixed column counts)
+    (tmp / "s.bed.gz").write_bytes(b"track name=x\r\nchr1\t40\t60\tp1\r\nchr1\t100\t103\r\nchr2\t30\t60\tp3\t0\t+\r\n"
+                                   b"chr1\t290\t300\toff\r\nchrX\t10\t20\tnone\r\n")
     out = tmp / "p.tsv.gz"
-    summary = predict_file(tmp / "m.pt", out, bed=tmp / "s.bed", genome=tmp / "g.fa", device="cpu")
+    summary = predict_file(tmp / "m.pt", out, bed=tmp / "s.bed.gz", genome=tmp / "g.fa", device="cpu")
     assert summary["sequences"] == 3 and summary["skipped"] == 2
     table = pd.read_csv(out, sep="\t")
     assert table["name"].tolist() == ["p1", "chr1:100-103", "p3"]

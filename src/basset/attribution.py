@@ -139,6 +139,8 @@ def gradient_x_input(model: nn.Module, codes, columns, *, batch_size: int = 128,
 
     device = resolve_device(device)
     x = _one_hot_tensor(codes)
+    if x.shape[0] == 0:
+        return np.zeros(tuple(x.shape), dtype=np.float32)
     head = OutputMean(model, columns).to(device)
     with eval_mode(model):
         out = saliency(head, x, target=0, batch_size=int(batch_size), gradient_correction=bool(correct),

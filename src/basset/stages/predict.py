@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..device import use_device
 from ..errors import InputError
-from ..fileio import atomic_path
+from ..fileio import atomic_path, open_text, read_errors
 from ..models import load_model
 from ..predict import centred_windows, predict_codes, tile_bins
 from ..sequence import Genome
@@ -47,12 +47,11 @@ def read_bed_windows(bed, genome: Genome, L: int) -> tuple[pd.DataFrame, np.ndar
     window_start; codes (n, L) uint8; skipped)``; intervals on a chromosome the genome lacks, or whose window leaves
     it, are skipped and counted (the first few are logged). Lines starting with #, track or browser are headers."""
     rows, skipped, examples = [], 0, []
-    opener = __import__("gzip").open if str(bed).endswith(".gz") else open
-    with opener(bed, "rt") as fh:
+    with read_errors(bed, "BED file"), open_text(bed, newline="") as fh:  # plain or gzipped, whatever the name
         for lineno, line in enumerate(fh, 1):
             if not line.strip() or line.startswith(("#", "track", "browser")):
                 continue
-            parts = line.rstrip("\n").split("\t")
+            parts = line.rstrip("\r\n").split("\t")
             if len(parts) < 3:
                 raise InputError(bed, f"expected at least 3 tab-separated columns (chrom, start, end), got "
                                       f"{len(parts)}", line=lineno)
