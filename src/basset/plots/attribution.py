@@ -38,8 +38,9 @@ def fig_patterns(rows: list[dict], stem, title: str | None = None):
             if k == 0:
                 row_axes[0].set_title("contribution (CWM)", fontsize=10)
                 row_axes[1].set_title("sequence (PFM, bits)", fontsize=10)
-        fig.suptitle(title or "TF-MoDISco patterns", fontsize=12)
-        fig.tight_layout()
+        height = 0.95 * n + 0.8
+        fig.suptitle(title or "TF-MoDISco patterns", fontsize=12, y=1 - 0.15 / height)
+        fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / height))  # the title above the column headings
     return save(fig, stem, dpi=110)
 
 
