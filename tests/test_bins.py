@@ -1,0 +1,105 @@
+"""DeepSEA's bin labels (basset.bins): hand-made intervals at the thresholds, chromosome ends, and a plain loop over
+every bin as the outside reference on random peaks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from basset.bins import label_bins, touched_bins
+
+
+def _label(peaks, sizes=(5000,), n_features=2, **kw):
+    """peaks: (chrom, start, end, feature) tuples."""
+    c, s, e, f = (np.array(x) for x in zip(*peaks)) if peaks else (np.zeros(0, int),) * 4
+    return label_bins(c, s, e, f, list(sizes), n_features, **kw)
+
+
+def test_half_a_bin_is_0_and_just_over_half_is_1():
+    # feature 0 (TF) selects bins 1000-1200 and 2000-2200; feature 1 covers exactly 100 bp of the first, 101 of the
+    # second
+    out = _label([(0, 1050, 1060, 0), (0, 2050, 2060, 0), (0, 1100, 1200, 1), (0, 1999, 2101, 1)],
+                 bin_size=200, length=1000, select=[0])
+    assert out["start"].tolist() == [1000, 2000]
+    assert out["labels"][:, 1].tolist() == [0, 1]
+    assert out["labels"][:, 0].tolist() == [0, 0]  # the TF's own 10 bp peaks cover far less than half
+    assert out["window"].tolist() == [600, 1600]
+
+
+def test_two_peaks_of_one_feature_do_not_add_up():
+    # 60 + 60 bp of feature 1 in one bin: neither peak covers more than half
+    out = _label([(0, 1000, 1200, 0), (0, 1000, 1060, 1), (0, 1140, 1200, 1)])
+    assert out["labels"].tolist() == [[1, 0]]
+
+
+def test_a_bin_without_a_selecting_peak_is_not_a_sample():
+    # feature 1 (a histone mark) covers bins 3000-3400 whole, but no TF peak touches them
+    out = _label([(0, 3000, 3400, 1), (0, 1199, 1201, 0)], select=[0])
+    assert out["start"].tolist() == [1000, 1200]  # a 2 bp TF peak across a boundary touches both bins
+    assert out["labels"].tolist() == [[0, 0], [0, 0]]
+    everything = _label([(0, 3000, 3400, 1), (0, 1199, 1201, 0)], select=None)
+    assert everything["start"].tolist() == [1000, 1200, 3000, 3200]
+    assert everything["labels"][:, 1].tolist() == [0, 0, 1, 1]
+
+
+def test_chromosome_ends():
+    # chromosome of 1,050 bp: bins 0-1000 whole, 1000-1050 cut short (not a bin); with 400 bp windows the first bin's
+    # window starts at -100 (leaves the chromosome), bin 200 fits, bin 800's window ends at 1,100 > 1,050
+    out = _label([(0, 0, 1050, 0)], sizes=(1050,), n_features=1, bin_size=200, length=400)
+    assert out["start"].tolist() == [200, 400, 600]
+    assert out["skipped_edge"] == 2 and out["skipped_partial"] == 1
+    # a second chromosome keeps its own coordinates; an odd slack puts the extra base on the right of the window
+    out = _label([(1, 205, 215, 0)], sizes=(1050, 2000), n_features=1, bin_size=200, length=401)
+    assert out["chrom"].tolist() == [1] and out["start"].tolist() == [200] and out["window"].tolist() == [100]
+
+
+def test_touched_bins():
+    rows, bins = touched_bins([0, 199, 200, 390], [1, 201, 400, 600], 200)
+    assert rows.tolist() == [0, 1, 1, 2, 3, 3]
+    assert bins.tolist() == [0, 0, 1, 1, 1, 2]
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="fraction"):
+        _label([(0, 10, 20, 0)], fraction=1.0)
+    with pytest.raises(ValueError, match="start < end"):
+        _label([(0, 20, 20, 0)])
+    with pytest.raises(ValueError, match="feature indices"):
+        _label([(0, 10, 20, 2)])
+
+
+def _loop(peaks, sizes, n_features, bin_size, fraction, select, length):
+    """The rule as written, bin by bin."""
+    out = []
+    for c, size in enumerate(sizes):
+        for k in range(size // bin_size):
+            lo, hi = k * bin_size, (k + 1) * bin_size
+            touching = [p for p in peaks if p[0] == c and p[1] < hi and p[2] > lo]
+            if not any(select is None or p[3] in select for p in touching):
+                continue
+            w = lo - (length - bin_size) // 2
+            if w < 0 or w + length > size:
+                continue
+            row = [0] * n_features
+            for p in touching:
+                if min(p[2], hi) - max(p[1], lo) > fraction * bin_size:
+                    row[p[3]] = 1
+            out.append((c, lo, row))
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_equals_a_plain_loop_over_every_bin(seed):
+    rng = np.random.default_rng(seed)
+    sizes, n_features = [3001, 2400, 999], 4
+    peaks = []
+    for _ in range(120):
+        c = int(rng.integers(0, 3))
+        s = int(rng.integers(0, sizes[c] - 1))
+        e = min(sizes[c], s + int(rng.integers(1, 500)))
+        peaks.append((c, s, e, int(rng.integers(0, n_features))))
+    kw = dict(bin_size=200, fraction=0.5, select=[0, 1], length=600)
+    out = _label(peaks, sizes=sizes, n_features=n_features, **kw)
+    want = _loop(peaks, sizes, n_features, **kw)
+    assert list(zip(out["chrom"].tolist(), out["start"].tolist())) == [(c, s) for c, s, _ in want]
+    assert out["labels"].tolist() == [r for *_, r in want]
