@@ -196,7 +196,7 @@ def test_tiny_workflow_attributions_and_modisco(tiny_run):
     for stem in ("fig7a_patterns", "fig7b_pair_spacing", "fig7c_tracks"):
         assert (res / f"attribution/{stem}.png").read_bytes()[:4] == b"\x89PNG"
     assert "Figure 7. Beyond the filters" in (res / "report/index.html").read_text()
-    assert sorted(p.name for p in (res / "transfer/fine_tuned").iterdir()) == sorted(
+    assert sorted(p.name for p in (res / "transfer/fine_tuned").glob("*.pt")) == sorted(
         pd.read_csv(res / "transfer/transfer.tsv", sep="\t")["target"] + ".pt")
 
 

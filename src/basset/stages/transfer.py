@@ -132,6 +132,7 @@ def transfer_summary(table: pd.DataFrame, tolerance: float, pretrain: dict | Non
     """Counts, mean differences and times of a transfer table (key -> value); ``pretrain``:
     :func:`pretrain_stats`; ``meta``: the pre-trained model file's entries (its target names)."""
     d = table["difference"].to_numpy(float)
+    d = d[np.isfinite(d)]  # no full model to compare with (basset transfer without --metrics): no difference
     return {
         "holdout": len(table),
         "public_targets": len((meta or {}).get("target_names", [])),
@@ -141,8 +142,8 @@ def transfer_summary(table: pd.DataFrame, tolerance: float, pretrain: dict | Non
         "mean_full_auroc": round(float(table["full_auroc"].mean()), 4),
         "mean_transfer_auroc": round(float(table["transfer_auroc"].mean()), 4),
         "mean_scratch_auroc": round(float(table["scratch_auroc"].mean()), 4),
-        "mean_difference": round(float(np.nanmean(d)), 4) if len(d) else float("nan"),
-        "max_shortfall": round(float(-np.nanmin(d)), 4) if len(d) else float("nan"),
+        "mean_difference": round(float(d.mean()), 4) if len(d) else float("nan"),
+        "max_shortfall": round(float(-d.min()), 4) if len(d) else float("nan"),
         "seconds_transfer_mean": round(float(table["seconds_transfer"].mean()), 2),
         "seconds_scratch_mean": round(float(table["seconds_scratch"].mean()), 2),
         **(pretrain or {}),
