@@ -103,3 +103,40 @@ def test_equals_a_plain_loop_over_every_bin(seed):
     want = _loop(peaks, sizes, n_features, **kw)
     assert list(zip(out["chrom"].tolist(), out["start"].tolist())) == [(c, s) for c, s, _ in want]
     assert out["labels"].tolist() == [r for *_, r in want]
+
+
+def test_bin_peaks_stage_writes_merge_peaks_files(tmp_path):
+    """The deepsea mode's stage: peak files of a sheet with an assay column -> the four files of merge_peaks, which
+    the dataset stage reads; a TF peak selects, a histone domain labels, a DNase peak covering less than half
+    does not."""
+    import gzip
+
+    import pandas as pd
+
+    from basset.bed import read_sites
+    from basset.stages.peaks import bin_peaks
+
+    (tmp_path / "g.fa.fai").write_text("chr1\t3000\t6\t60\t61\nchr2\t500\t3063\t60\t61\n")
+    (tmp_path / "tf.bed").write_text("chr1\t1020\t1060\nchr1\t1410\t1420\nchr1\t2900\t2950\nchr2\t100\t120\n")
+    with gzip.open(tmp_path / "h3k27ac.bed.gz", "wt") as f:
+        f.write("track name=x\n1\t900\t1500\n")  # named without 'chr': mapped; bin 1000 whole, bin 1400 half
+    (tmp_path / "dnase.bed").write_text("chr1\t1400\t1499\n")  # 99 of bin 1400's 200 bp
+    (tmp_path / "sheet.tsv").write_text("name\tpeaks\tassay\tcell\nctcf\ttf.bed\ttf\tK562\n"
+                                        "ac\th3k27ac.bed.gz\thistone\tK562\nopen\tdnase.bed\t\tK562\n")
+    out = {k: tmp_path / f"{k}.out" for k in ("sites", "activity", "targets", "summary")}
+    out["activity"] = tmp_path / "activity.tsv.gz"
+    summary = bin_peaks(samples=str(tmp_path / "sheet.tsv"), fai=str(tmp_path / "g.fa.fai"), out=out,
+                        peaks=[str(tmp_path / n) for n in ("tf.bed", "h3k27ac.bed.gz", "dnase.bed")],
+                        dataset={"bin": 200, "bin_fraction": 0.5, "select": ["tf"]}, length=600)
+    sites = read_sites(out["sites"])
+    # TF peaks touch bins 1000, 1400 and 2800 of chr1; bin 2800's window would end at 3,200 > 3,000 (skipped); chr2 is
+    # shorter than one window (its peaks are skipped as Basset's mode skips them)
+    assert sites[["chrom", "start", "end"]].values.tolist() == [["chr1", 800, 1400], ["chr1", 1200, 1800]]
+    activity = pd.read_csv(out["activity"], sep="\t")
+    assert activity.columns.tolist() == ["site", "ctcf", "ac", "open"]
+    assert activity[["ctcf", "ac", "open"]].values.tolist() == [[0, 1, 0], [0, 0, 0]]  # 100 of 200 bp: 0
+    targets = pd.read_csv(out["targets"], sep="\t")
+    assert targets["assay"].tolist() == ["tf", "histone", "dnase"]
+    assert targets["selects_bins"].tolist() == [True, False, False]
+    assert summary["sites"] == 2 and summary["skipped_bins_at_chromosome_ends"] == 1
+    assert summary["skipped_short_chrom"] == 1

@@ -41,12 +41,15 @@ _CHROM, _START, _END, _STRAND, _SUMMIT = 0, 1, 2, 5, 9
 @dataclass
 class Peaks:
     """Midpoints of one peak file: chromosome ``codes`` (n,) int into ``names``, ``mid`` (n,) int64 bp,
-    ``minus`` (n,) bool. Chromosomes stay categorical: no Python string per peak."""
+    ``minus`` (n,) bool, and the intervals ``start``, ``end``. Chromosomes stay categorical: no Python string per
+    peak."""
 
     names: np.ndarray  # (n_chrom,) object
     codes: np.ndarray  # (n,) int
     mid: np.ndarray
     minus: np.ndarray
+    start: np.ndarray | None = None  # (n,) int64: the intervals themselves (0-based, half-open), for binning
+    end: np.ndarray | None = None
 
     @property
     def chrom(self) -> np.ndarray:
@@ -58,7 +61,8 @@ class Peaks:
 
 
 def _no_peaks() -> Peaks:
-    return Peaks(np.empty(0, object), np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, bool))
+    return Peaks(np.empty(0, object), np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, bool),
+                 np.empty(0, np.int64), np.empty(0, np.int64))
 
 
 # ------------------------------------------------------------------------------------------------ peak files
@@ -202,7 +206,7 @@ def read_peaks(path: str | Path, fmt: str = "bed", midpoint: str = "center") -> 
     if use_summit and _SUMMIT in df:
         _summit_mid(df, start, mid, check)
     return Peaks(np.asarray([str(c) for c in chrom.categories], dtype=object), chrom.codes.astype(np.int64), mid,
-                 minus)
+                 minus, start.astype(np.int64), end.astype(np.int64))
 
 
 # ------------------------------------------------------------------------------------------------ merged sites

@@ -87,6 +87,15 @@ def check_model(model: dict, feature_size: int) -> dict:
     return cfg
 
 
+def site_length(config: dict) -> int:
+    """The sites' length (bp): ``peaks.feature_size`` (Basset's merged peaks), or in ``dataset.mode: deepsea`` the
+    model's input length, the window centred on each bin."""
+    config = complete_config(config)
+    if config["dataset"]["mode"] == "deepsea":
+        return int(architecture(config["model"])["seq_len"])
+    return int(config["peaks"]["feature_size"])
+
+
 def check_config(config: dict) -> None:
     """Raise :class:`ConfigError` naming the keys when keys of ``config`` contradict each other."""
     config = complete_config(config)
@@ -100,12 +109,17 @@ def check_config(config: dict) -> None:
                           f"an overlap of {overlap} bp can never be reached by sites of {size} bp, so nothing "
                           f"would merge; expected merge_overlap < feature_size")
     check_split(config["dataset"]["split"])
+    if config["dataset"]["mode"] == "deepsea":
+        size = site_length(config)
+        if config["dataset"]["bin"] > size:
+            raise ConfigError("dataset.bin, model.seq_len", f"bins of {config['dataset']['bin']} bp do not fit in the "
+                                                            f"model's {size} bp input")
     check_model(config["model"], size)
     satmut = config["satmut"]
     for key in ("window", "plot_window"):
         if satmut[key] > size:
             raise ConfigError(f"satmut.{key}", f"{satmut[key]} bp is longer than the {size} bp sites "
-                                               "(peaks.feature_size)")
+                                               "(peaks.feature_size, or the model's input in deepsea mode)")
     variants = config["variants"]
     if variants["low_pics"] >= variants["high_pics"]:
         raise ConfigError("variants.low_pics, variants.high_pics",
@@ -164,6 +178,8 @@ def produces(config: dict, inputs: dict, stage: str, key: str) -> bool:
     """Whether a run of ``config`` makes the results file ``key`` of ``stage`` (:data:`basset.layout.STAGES`): the
     stages that :func:`skipped_stages` names leave theirs out. ``inputs``: :func:`workflow_inputs`."""
     config = complete_config(config)
+    if stage == "peaks":  # Basset's merged sites, or DeepSEA's bins
+        return key.startswith("bin_") == (config["dataset"]["mode"] == "deepsea")
     if (stage, key) == ("motifs", "recovery"):
         return bool(config["simulate"]["enabled"])
     if stage == "satmut" and key in ("phylop", "fig4bcd"):

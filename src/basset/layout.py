@@ -22,6 +22,10 @@ STAGES: dict[str, dict[str, str]] = {
         "activity": "activity.tsv.gz",
         "targets": "targets.tsv",
         "summary": "summary.tsv",
+        "bin_sites": "bins/sites.bed",  # dataset.mode deepsea: DeepSEA's bins, the same kinds of file
+        "bin_activity": "bins/activity.tsv.gz",
+        "bin_targets": "bins/targets.tsv",
+        "bin_summary": "bins/summary.tsv",
     },
     "dataset": {
         "splits": "splits.tsv",

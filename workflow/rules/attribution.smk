@@ -9,7 +9,7 @@ rule attribute_sites:
     input:
         model=rules.train_model.output.model,
         h5=rules.build_dataset.output.h5,
-        sites=rules.merge_peaks.output.sites,
+        sites=PEAKS.output.sites,
         instances=simulation_instances(),
     output:
         attributions=out("attribution", "attributions"),

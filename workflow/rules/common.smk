@@ -18,6 +18,7 @@ from basset.config import (
     check_targets,
     gkmsvm_targets,
     produces,
+    site_length,
     skipped_stages,
     workflow_inputs,
 )
@@ -243,6 +244,7 @@ def final_outputs():
     """The targets of the default target: the last output of every stage this config runs."""
     wanted = [
         ("peaks", "sites"),
+        ("peaks", "bin_sites"),
         ("dataset", "h5"),
         ("evaluate", "summary"),
         ("motifs", "summary"),

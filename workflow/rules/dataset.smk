@@ -3,7 +3,7 @@
 
 rule split_sites:
     input:
-        sites=rules.merge_peaks.output.sites,
+        sites=PEAKS.output.sites,
     output:
         splits=out("dataset", "splits"),
     log:
@@ -19,8 +19,8 @@ rule split_sites:
 
 rule build_dataset:
     input:
-        sites=rules.merge_peaks.output.sites,
-        activity=rules.merge_peaks.output.activity,
+        sites=PEAKS.output.sites,
+        activity=PEAKS.output.activity,
         splits=rules.split_sites.output.splits,
         fasta=genome_fasta(),
         fai=fasta_index(),

@@ -82,7 +82,7 @@ rule evaluate_model:
             rules.gkmsvm_baseline.output.predictions if GKMSVM_TARGETS else []
         ),
         gkmsvm_metrics=rules.gkmsvm_baseline.output.metrics if GKMSVM_TARGETS else [],
-        sites=rules.merge_peaks.output.sites,
+        sites=PEAKS.output.sites,
         genes=optional_input(INPUT["genes"]),
     output:
         metrics=out("evaluate", "metrics"),

@@ -7,7 +7,7 @@ rule saturation_mutagenesis:
     input:
         model=rules.train_model.output.model,
         h5=rules.build_dataset.output.h5,
-        sites=rules.merge_peaks.output.sites,
+        sites=PEAKS.output.sites,
         phylop=optional_input(INPUT["phylop"]),
         fasta=genome_fasta(),
         fai=fasta_index(),

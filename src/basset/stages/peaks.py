@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..bed import read_peaks, write_activity, write_sites
+from ..bins import label_bins
 from ..config import with_defaults
 from ..errors import InputError
 from ..fileio import atomic_path
@@ -90,7 +91,7 @@ def merge_peak_files(samples: pd.DataFrame, chrom_sizes: dict[str, int], feature
         rows.append(row)
         parts.append(part)
     bar.close()
-    chrom, minus, mid, target = (np.concatenate(column) for column in zip(*parts))
+    chrom, minus, mid, target = (np.concatenate(column) for column in list(zip(*parts))[:4])
     del parts
     sp = sort_peaks(chrom, minus, mid, target, chroms.names, chroms.sizes)
     sites = merge_sorted(sp, len(names), feature_size, merge_overlap)
@@ -102,8 +103,77 @@ def merge_peak_files(samples: pd.DataFrame, chrom_sizes: dict[str, int], feature
     return MergeResult(sites, names, stats, skipped)
 
 
+def bin_peaks(*, samples: str, fai: str, out: dict, peaks: str | list[str] | None = None,
+              peaks_config: dict | None = None, dataset: dict | None = None, length: int = 1000,
+              progress: bool = False) -> dict:
+    """Rule ``bin_peaks`` (``dataset.mode: deepsea``): DeepSEA's samples and labels (:mod:`basset.bins`) from the
+    sample sheet's peak files, written as the four files of :func:`merge_peaks` (so the dataset, training and every
+    later stage read them unchanged): a site is the ``length``-bp input window centred on a bin (``length``: the
+    model's input), its activity the features' labels. ``dataset``: the config section (``bin``, ``bin_fraction``,
+    ``select``: the assays that make a bin a sample, by the sheet's ``assay`` column, empty meaning dnase);
+    ``peaks_config``: ``drop_chry`` and ``drop_noncanonical`` apply as in Basset's mode."""
+    opts = with_defaults("peaks", peaks_config)
+    cfg = with_defaults("dataset", dataset)
+    sheet = read_sample_sheet(samples)
+    paths = None if peaks is None else [peaks] if isinstance(peaks, str) else list(peaks)
+    result = bin_peak_files(sheet, genome_sizes(fai), int(cfg["bin"]), float(cfg["bin_fraction"]),
+                            list(cfg["select"]), int(length), drop_chry=opts["drop_chry"],
+                            drop_noncanonical=opts["drop_noncanonical"], paths=paths, progress=progress)
+    return write_merge(result, out["sites"], out["activity"], out["targets"], out["summary"], sheet)
+
+
+def sample_assays(samples: pd.DataFrame) -> list[str]:
+    """Each sample's assay (the sheet's ``assay`` column, lower case; empty or absent: ``dnase``)."""
+    if "assay" not in samples:
+        return ["dnase"] * len(samples)
+    return [str(a).strip().lower() or "dnase" for a in samples["assay"].fillna("")]
+
+
+def bin_peak_files(samples: pd.DataFrame, chrom_sizes: dict[str, int], bin_size: int = 200, fraction: float = 0.5,
+                   select=("tf",), length: int = 1000, drop_chry: bool = False, drop_noncanonical: bool = False,
+                   paths: list[str] | None = None, progress: bool = True) -> MergeResult:
+    """Read every sample's peak intervals (chromosome names mapped and peaks skipped as :func:`merge_peak_files`
+    does) and label DeepSEA's bins (:func:`basset.bins.label_bins`); features whose assay is in ``select`` choose the
+    bins (none of them in the sheet: every feature does, with a warning)."""
+    names = list(samples["name"])
+    files = list(paths) if paths is not None else list(samples["peaks"])
+    formats = list(samples["format"]) if "format" in samples else ["bed"] * len(names)
+    chroms = ChromosomeFilter.for_genome(chrom_sizes, length, drop_chry, drop_noncanonical)
+    assays = sample_assays(samples)
+    selecting = [i for i, a in enumerate(assays) if a in {str(x).lower() for x in select}]
+    if not selecting:
+        log.warning("no sample's assay is one of dataset.select (%s; the sheet has %s): every peak selects bins",
+                    ", ".join(select), ", ".join(sorted(set(assays))))
+    parts, rows = [], []
+    bar = progress_bar(len(names), progress, "reading peaks", "file")
+    for t, (name, path, fmt) in enumerate(zip(names, files, formats)):
+        row, part = _read_sample(t, name, path, fmt, "center", chroms)
+        bar.update(1)
+        rows.append(row)
+        parts.append(part)
+    bar.close()
+    chrom, _minus, _mid, target, start, end = (np.concatenate(column) for column in zip(*parts))
+    end = np.minimum(end, chroms.sizes[chrom])
+    keep = end > start  # zero-length peaks (start == end in the file) cover no base
+    bins = label_bins(chrom[keep], start[keep], end[keep], target[keep], chroms.sizes, len(names), bin_size=bin_size,
+                      fraction=fraction, select=selecting or None, length=length)
+    n = bins["labels"].shape[0]
+    sites = Sites(np.asarray(chroms.names, dtype=object)[bins["chrom"]], bins["window"], bins["window"] + length,
+                  np.full(n, "+", dtype=object), bins["labels"])
+    stats = pd.DataFrame(rows)
+    stats.insert(3, "assay", assays)
+    stats["selects_bins"] = [i in selecting or not selecting for i in range(len(names))]
+    stats["active_sites"] = bins["labels"].sum(axis=0, dtype=np.int64)
+    skipped = {c: int(stats[c].sum()) for c in stats.columns if c.startswith("skipped_")}
+    skipped["skipped_bins_at_chromosome_ends"] = bins["skipped_edge"] + bins["skipped_partial"]
+    log.info("%d peaks of %d features into %d bins of %d bp (inputs of %d bp; %d selecting features); %d bins at "
+             "chromosome ends left out", int(keep.sum()), len(names), n, bin_size, length, len(selecting) or len(names),
+             skipped["skipped_bins_at_chromosome_ends"])
+    return MergeResult(sites, names, stats, skipped)
+
+
 def _read_sample(t: int, name: str, path, fmt: str, midpoint: str, chroms: ChromosomeFilter) -> tuple[dict, tuple]:
-    """One sample's row of the per-target table and its kept peaks ``(chrom, minus, mid, target)``."""
+    """One sample's row of the per-target table and its kept peaks ``(chrom, minus, mid, target, start, end)``."""
     pk = read_peaks(path, fmt, midpoint)
     if len(pk) == 0:
         raise InputError(path, f"sample {name!r}: the peak file holds no peaks")
@@ -120,7 +190,8 @@ def _read_sample(t: int, name: str, path, fmt: str, midpoint: str, chroms: Chrom
                     ", ..." if len(missing) > 5 else "")
     if row["kept"] == 0:
         raise _all_dropped_error(path, name, row, pk.names, chroms.names)
-    part = (index[kept].astype(np.int32), pk.minus[kept], pk.mid[kept], np.full(row["kept"], t, dtype=np.int32))
+    part = (index[kept].astype(np.int32), pk.minus[kept], pk.mid[kept], np.full(row["kept"], t, dtype=np.int32),
+            pk.start[kept], pk.end[kept])
     return row, part
 
 
