@@ -326,6 +326,23 @@ def test_dot_sample_names_are_refused(workdir, name):
     assert res.returncode != 0 and f"{sheet}:3" in res.stdout + res.stderr
 
 
+def test_dry_run_deepsea_mode_bins_instead_of_merging(workdir):
+    """dataset.mode deepsea: bin_peaks makes the sites (under peaks/bins/) and split_sites reads them; merge_peaks is
+    not in the DAG. A bin longer than the model's input is refused before any job."""
+    res = snakemake(workdir, "-n", "--configfile", "config/tiny.yaml", "--config", 'dataset={"mode": "deepsea"}')
+    text = res.stdout + res.stderr
+    assert res.returncode == 0, text[-3000:]
+    assert "rule bin_peaks:" in text and "rule merge_peaks:" not in text
+    assert "input: results/tiny/peaks/bins/sites.bed" in text
+    import yaml
+
+    config = _merged(yaml.safe_load((workdir / "config/tiny.yaml").read_text()),
+                     {"dataset": {"mode": "deepsea", "bin": 700}})
+    (workdir / "config/deep.yaml").write_text(yaml.safe_dump(config))
+    res = snakemake(workdir, "-n", "--configfile", "config/deep.yaml")
+    assert res.returncode != 0 and "dataset.bin, model.seq_len" in res.stdout + res.stderr
+
+
 def test_lint_and_snakefmt_are_clean():
     res = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 0 and "Lints for" not in res.stdout + res.stderr, res.stdout + res.stderr
