@@ -140,3 +140,28 @@ def test_bin_peaks_stage_writes_merge_peaks_files(tmp_path):
     assert targets["selects_bins"].tolist() == [True, False, False]
     assert summary["sites"] == 2 and summary["skipped_bins_at_chromosome_ends"] == 1
     assert summary["skipped_short_chrom"] == 1
+
+
+def test_evaluation_by_assay(tmp_path):
+    """Medians per assay by hand; a feature without a finite AUROC is counted, not averaged; an empty assay cell is
+    DNase; the stage writes the table, the figure and the key numbers."""
+    import pandas as pd
+
+    from basset.evaluate import assay_summary
+    from basset.stages.evaluate import evaluate_by_assay
+
+    metrics = pd.DataFrame({"target": ["d1", "t1", "t2", "t3", "h1", "h2"],
+                            "auroc": [0.8, 0.9, 0.7, np.nan, 0.6, 0.64], "auprc": [0.3, 0.5, 0.4, np.nan, 0.2, 0.1]})
+    assays = {"t1": "tf", "t2": "tf", "t3": "tf", "h1": "histone", "h2": "histone"}
+    table = assay_summary(metrics, assays)
+    assert table["assay"].tolist() == ["dnase", "tf", "histone"]
+    assert table["features"].tolist() == [1, 3, 2] and table["unscored"].tolist() == [0, 1, 0]
+    np.testing.assert_allclose(table["median_auroc"], [0.8, 0.8, 0.62])
+    np.testing.assert_allclose(table["median_auprc"], [0.3, 0.45, 0.15])
+    metrics.to_csv(tmp_path / "metrics.tsv", sep="\t", index=False)
+    (tmp_path / "sheet.tsv").write_text("name\tpeaks\tassay\n" + "".join(
+        f"{t}\tx.bed\t{assays.get(t, '')}\n" for t in metrics["target"]))
+    out = {"by_assay": tmp_path / "a.tsv", "assay_summary": tmp_path / "s.tsv", "fig_assay": tmp_path / "f.png"}
+    summary = evaluate_by_assay(tmp_path / "metrics.tsv", tmp_path / "sheet.tsv", out=out)
+    assert summary["tf_median_auroc"] == 0.8 and summary["histone_features"] == 2 and summary["assays"] == 3
+    assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG" and (tmp_path / "f.pdf").exists()

@@ -178,8 +178,11 @@ def produces(config: dict, inputs: dict, stage: str, key: str) -> bool:
     """Whether a run of ``config`` makes the results file ``key`` of ``stage`` (:data:`basset.layout.STAGES`): the
     stages that :func:`skipped_stages` names leave theirs out. ``inputs``: :func:`workflow_inputs`."""
     config = complete_config(config)
+    deepsea = config["dataset"]["mode"] == "deepsea"
     if stage == "peaks":  # Basset's merged sites, or DeepSEA's bins
-        return key.startswith("bin_") == (config["dataset"]["mode"] == "deepsea")
+        return key.startswith("bin_") == deepsea
+    if stage == "evaluate" and key in ("by_assay", "assay_summary", "fig_assay"):
+        return deepsea
     if (stage, key) == ("motifs", "recovery"):
         return bool(config["simulate"]["enabled"])
     if stage == "satmut" and key in ("phylop", "fig4bcd"):

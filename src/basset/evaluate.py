@@ -159,3 +159,21 @@ def site_classes(sites: pd.DataFrame, genes_gtf: str | Path) -> np.ndarray:
     counts = {c: int((out == c).sum()) for c in SITE_CLASSES}
     log.info("site classes: %s", ", ".join(f"{k} {v}" for k, v in counts.items()))
     return out
+
+
+def assay_summary(metrics: pd.DataFrame, assays: dict) -> pd.DataFrame:
+    """DeepSEA's evaluation by assay: per assay (``assays``: target -> assay), the number of features and the median
+    and mean of their test AUROC and AUPRC (features without a finite AUROC are left out of the statistics, and
+    counted in ``unscored``). ``metrics``: the per-target table with ``target``, ``auroc``, ``auprc``. Rows in the
+    order the assays first appear among the targets."""
+    frame = metrics.assign(assay=metrics["target"].map(lambda t: assays.get(str(t), "dnase")))
+    rows = []
+    for assay, g in frame.groupby("assay", sort=False):
+        scored = g[np.isfinite(g["auroc"].to_numpy(float))]
+        rows.append({"assay": assay, "features": len(g), "unscored": len(g) - len(scored),
+                     "median_auroc": float(scored["auroc"].median()) if len(scored) else np.nan,
+                     "median_auprc": float(scored["auprc"].median()) if len(scored) else np.nan,
+                     "mean_auroc": float(scored["auroc"].mean()) if len(scored) else np.nan,
+                     "mean_auprc": float(scored["auprc"].mean()) if len(scored) else np.nan})
+    return pd.DataFrame(rows, columns=["assay", "features", "unscored", "median_auroc", "median_auprc", "mean_auroc",
+                                       "mean_auprc"])

@@ -51,6 +51,9 @@ STAGES: dict[str, dict[str, str]] = {
         "fig2b": "fig2b_cnn_vs_kmer.png",
         "fig2c": "fig2c_roc.png",
         "fig_classes": "auroc_by_class.png",
+        "by_assay": "auroc_by_assay.tsv",  # dataset.mode deepsea: DeepSEA's evaluation by assay
+        "assay_summary": "assay_summary.tsv",
+        "fig_assay": "fig_auroc_by_assay.png",
     },
     "motifs": {
         "filters_meme": "filters.meme",

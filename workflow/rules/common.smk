@@ -247,6 +247,7 @@ def final_outputs():
         ("peaks", "bin_sites"),
         ("dataset", "h5"),
         ("evaluate", "summary"),
+        ("evaluate", "by_assay"),
         ("motifs", "summary"),
         ("motifs", "insertion"),
         ("satmut", "fig4a"),

@@ -132,3 +132,27 @@ rule evaluate_model:
         seed=config["seed"],
     script:
         "../scripts/evaluate_model.py"
+
+
+# dataset.mode deepsea: the features' AUROC and AUPRC grouped by the sample sheet's assay column, as DeepSEA reports
+# them (basset.stages.evaluate.evaluate_by_assay).
+rule evaluate_by_assay:
+    input:
+        metrics=rules.evaluate_model.output.metrics,
+        samples=config["samples"],
+    output:
+        by_assay=out("evaluate", "by_assay"),
+        assay_summary=out("evaluate", "assay_summary"),
+        fig_assay=report(
+            out("evaluate", "fig_assay"),
+            caption="../report/fig_assay.rst",
+            category="Figure 2: accuracy",
+            labels={"figure": "AUROC by assay"},
+        ),
+        fig_assay_pdf=pdf("evaluate", "fig_assay"),
+    log:
+        log_file("evaluate", "evaluate_by_assay"),
+    conda:
+        "../../envs/basset.yaml"
+    script:
+        "../scripts/evaluate_by_assay.py"

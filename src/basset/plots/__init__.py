@@ -223,3 +223,28 @@ def fig6(table, stem, tolerance: float = 0.03, title: str | None = None):
         ax.grid(alpha=0.3)
         fig.tight_layout()
     return save(fig, stem)
+
+
+def fig_assays(metrics, assays: dict, stem, title: str | None = None):
+    """Per-feature test AUROC grouped by assay (DeepSEA's figure): one column of points per assay with its median
+    as a bar; ``assays``: target -> assay. Returns the (png, pdf) paths."""
+    frame = metrics.assign(assay=metrics["target"].map(lambda t: assays.get(str(t), "dnase")))
+    order = list(dict.fromkeys(frame["assay"]))
+    with plt.rc_context(RC):
+        fig, ax = plt.subplots(figsize=(max(4, 1.6 * len(order) + 2), 4.5))
+        rng = np.random.default_rng(0)
+        for i, assay in enumerate(order):
+            values = frame.loc[frame["assay"] == assay, "auroc"].to_numpy(float)
+            values = values[np.isfinite(values)]
+            ax.scatter(i + rng.uniform(-0.18, 0.18, values.size), values, s=14, alpha=0.7, color="#2166ac")
+            if values.size:
+                med = float(np.median(values))
+                ax.plot([i - 0.3, i + 0.3], [med, med], color="#b2182b", lw=2)
+                ax.annotate(f"median {med:.3f}", (i, med), xytext=(0, 6), textcoords="offset points", ha="center",
+                            fontsize=9, color="#b2182b")
+        ax.set_xticks(range(len(order)), [f"{a}\n({(frame['assay'] == a).sum()})" for a in order])
+        ax.set_ylabel("test AUROC per feature")
+        ax.set_title(title or "AUROC by assay", fontsize=12)
+        ax.grid(axis="y", alpha=0.3)
+        fig.tight_layout()
+    return save(fig, stem)

@@ -22,7 +22,7 @@ from ..config import with_defaults
 from ..dataset import Dataset, dataset_info, load_split
 from ..device import resolve_device, use_device
 from ..errors import InputError
-from ..evaluate import metrics_table, site_classes, summarise
+from ..evaluate import assay_summary, metrics_table, site_classes, summarise
 from ..gkmsvm import balanced_subsample, fit_and_score, test_subsample
 from ..kmer import KmerBaseline
 from ..metrics import SITE_CLASSES, auroc, auroc_by_class
@@ -276,4 +276,30 @@ def evaluate_model(model, h5, kmer_metrics=None, sites=None, genes=None, gkmsvm_
     write_table(out["by_class"], by_class, float_format="%.6g")
     write_summary(out["summary"], summary)
     _figure2(y, p, names, metrics, by_class, out, cfg["heatmap_sites"], seed)
+    return summary
+
+
+def evaluate_by_assay(metrics, samples, *, out: dict) -> dict:
+    """Rule evaluate_by_assay (``dataset.mode: deepsea``): the per-target test metrics (``evaluate/metrics.tsv``)
+    grouped by the sample sheet's ``assay`` column (:func:`basset.evaluate.assay_summary`: median and mean AUROC and
+    AUPRC per assay, as DeepSEA reports them) into ``out["by_assay"]``, the per-feature AUROC by assay as
+    ``out["fig_assay"]``, and their key numbers into ``out["assay_summary"]`` (``<assay>_median_auroc``, ...)."""
+    from ..samples import read_sample_sheet
+    from .peaks import sample_assays
+
+    table = pd.read_csv(metrics, sep="\t")
+    if not {"target", "auroc", "auprc"} <= set(table.columns):
+        raise InputError(metrics, "expected the columns target, auroc and auprc of evaluate/metrics.tsv")
+    sheet = read_sample_sheet(samples)
+    assays = dict(zip([str(n) for n in sheet["name"]], sample_assays(sheet)))
+    by_assay = assay_summary(table, assays)
+    write_table(out["by_assay"], by_assay, float_format="%.6g")
+    plots.fig_assays(table, assays, out["fig_assay"],
+                     title="Test AUROC per feature by assay: " + ", ".join(
+                         f"{r.assay} {r.median_auroc:.3f}" for r in by_assay.itertuples()) + " (medians)")
+    summary = {"assays": len(by_assay)}
+    for r in by_assay.itertuples():
+        summary.update({f"{r.assay}_features": int(r.features), f"{r.assay}_median_auroc": round(r.median_auroc, 6),
+                        f"{r.assay}_median_auprc": round(r.median_auprc, 6)})
+    write_summary(out["assay_summary"], summary)
     return summary
