@@ -56,6 +56,9 @@ def test_tile_bins_and_centred_windows():
     s, e = tile_bins(10, 33, 10)
     assert s.tolist() == [10, 20, 30] and e.tolist() == [20, 30, 33]
     assert tile_bins(5, 5, 10)[0].size == 0
+    assert tile_bins(7, 10, 1)[0].tolist() == [7, 8, 9]  # a stride of 1 bp is allowed
+    with pytest.raises(ValueError, match="stride must be at least 1 bp"):
+        tile_bins(0, 10, 0)
     # window of 40 whose central 10 bp start at 100: 15 bp on each side; odd slack puts the extra base right
     assert centred_windows([100], 10, 40).tolist() == [85]
     assert centred_windows([100], 9, 40).tolist() == [85]  # 31 bp of slack: 15 left, 16 right
