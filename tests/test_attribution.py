@@ -169,6 +169,8 @@ def test_trim_bounds_and_pair_spacing_by_hand():
     contrib[7, 1] = 0.29
     assert trim_bounds(contrib, 0.3) == (2, 7)  # column 7 (0.29) falls below 0.3 of the largest
     assert trim_bounds(np.zeros((4, 4))) == (0, 4)
+    contrib[8, 2] = 0.3  # exactly the threshold: kept
+    assert trim_bounds(contrib, 0.3) == (2, 9)
     a = pd.DataFrame({"example": [0, 0, 1, 2], "start": [10, 100, 5, 0], "end": [30, 120, 25, 20]})
     b = pd.DataFrame({"example": [0, 1, 1, 3], "start": [31, 5, 40, 0], "end": [51, 25, 60, 20]})
     # example 0: centres 20 and 110 against 41 -> 21 and 69 (dropped, > 60); example 1: 15 against 15 (a seqlet

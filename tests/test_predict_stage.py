@@ -62,8 +62,9 @@ def test_tile_bins_and_centred_windows():
     # window of 40 whose central 10 bp start at 100: 15 bp on each side; odd slack puts the extra base right
     assert centred_windows([100], 10, 40).tolist() == [85]
     assert centred_windows([100], 9, 40).tolist() == [85]  # 31 bp of slack: 15 left, 16 right
+    assert centred_windows([100], 40, 40).tolist() == [100]  # a bin as long as the input is its own window
     with pytest.raises(ValueError, match="longer than the model's input"):
-        centred_windows([0], 50, 40)
+        centred_windows([0], 41, 40)
 
 
 def test_parse_region_is_one_based_inclusive():
