@@ -343,6 +343,21 @@ def test_dry_run_deepsea_mode_bins_instead_of_merging(workdir):
     assert res.returncode != 0 and "dataset.bin, model.seq_len" in res.stdout + res.stderr
 
 
+def test_dry_run_deepsea_encode_config(workdir):
+    """config/deepsea_encode.yaml: 18 ENCODE peak files (3 DNase, 9 TF ChIP-seq, 6 histone marks of GM12878, K562 and
+    HepG2) downloaded, binned DeepSEA's way and evaluated by assay, through the report."""
+    sheet = pd.read_csv(workdir / "config/samples/deepsea_encode.tsv", sep="\t", dtype=str, keep_default_na=False)
+    assert sheet["assay"].value_counts().to_dict() == {"tf": 9, "histone": 6, "dnase": 3}
+    assert set(sheet["cell"]) == {"GM12878", "K562", "HepG2"}
+    res = snakemake(workdir, "-n", "--configfile", "config/deepsea_encode.yaml", "--quiet", "rules")
+    text = res.stdout + res.stderr
+    assert res.returncode == 0, text[-3000:]
+    counts = {line.split()[0]: int(line.split()[1]) for line in text.splitlines()
+              if len(line.split()) == 2 and line.split()[1].isdigit()}
+    assert counts.get("download_peaks") == 18 and counts.get("bin_peaks") == 1
+    assert counts.get("evaluate_by_assay") == 1 and counts.get("make_report") == 1 and "merge_peaks" not in counts
+
+
 def test_lint_and_snakefmt_are_clean():
     res = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 0 and "Lints for" not in res.stdout + res.stderr, res.stdout + res.stderr
