@@ -1099,3 +1099,25 @@ def test_ratio_sentence_in_words_when_unbounded_or_undefined():
         "No SNP of either group is above it")
     assert _ratio_sentence(h(7.5, 3.4, 35.0), "x", "above it") == (
         "Likely causal SNPs are above it 7.500 times as often as unlikely ones (95% bootstrap CI 3.400–35.000)")
+
+
+def test_deepsea_evaluation_by_assay_in_figure_2(tmp_path):
+    """dataset.mode deepsea: the medians per assay are headline numbers of Figure 2 with their source, and the panel
+    of AUROC by assay has them in its caption; a run without them shows no such panel and no placeholder."""
+    res, truth = fake_run(tmp_path)
+    _kv(layout.path(res, "evaluate", "assay_summary"), {
+        "assays": 2, "dnase_features": 3, "dnase_median_auroc": 0.81, "dnase_median_auprc": 0.4,
+        "tf_features": 9, "tf_median_auroc": 0.93, "tf_median_auprc": 0.5})
+    out = tmp_path / "r.html"
+    numbers = _make_report(res, out, truth_dir=truth)
+    assert numbers["tf_median_auroc"] == 0.93 and numbers["dnase_features"] == 3
+    fig2 = _section(_text(out), "Figure 2")
+    assert ("Test AUROC of each feature grouped by assay, as DeepSEA reports it; medians: dnase 0.810 (3 features), "
+            "tf 0.930 (9 features).") in fig2
+    page = {r["data-id"]: r for r in _parse(out).rows}
+    assert (page["tf_median_auroc"]["data-file"], page["tf_median_auroc"]["data-key"]) == \
+        ("evaluate/assay_summary.tsv", "tf_median_auroc")
+    layout.path(res, "evaluate", "fig_assay").unlink()
+    layout.path(res, "evaluate", "assay_summary").unlink()
+    _make_report(res, out, truth_dir=truth)
+    assert "AUROC by assay" not in _text(out)

@@ -130,13 +130,14 @@ STAGES: dict[str, dict[str, str]] = {
 #: (in every cluster job): the report's own modules need numpy, pandas and scipy. tests/test_report.py checks that
 #: the report's panels are these figures.
 REPORT_INPUTS: list[tuple[str, str]] = [
-    ("evaluate", "summary"), ("evaluate", "metrics"), ("evaluate", "by_class"),
+    ("evaluate", "summary"), ("evaluate", "metrics"), ("evaluate", "by_class"), ("evaluate", "assay_summary"),
     ("motifs", "summary"), ("motifs", "filter_summary"), ("motifs", "recovery"), ("motifs", "insertion"),
     ("satmut", "summary"), ("satmut", "phylop"),
     ("variants", "summary"), ("variants", "sad"), ("variants", "pics_summary"),
     ("transfer", "table"), ("transfer", "summary"),
     ("attribution", "summary"), ("attribution", "truth"), ("attribution", "recovery"),
     ("evaluate", "fig2a"), ("evaluate", "fig2b"), ("evaluate", "fig2c"), ("evaluate", "fig_classes"),
+    ("evaluate", "fig_assay"),
     ("motifs", "fig3a"), ("motifs", "fig3b"), ("motifs", "fig3c"), ("motifs", "logos"), ("motifs", "insertion_figure"),
     ("satmut", "fig4a"), ("satmut", "fig4bcd"),
     ("variants", "fig5a"), ("variants", "fig5b"),

@@ -55,6 +55,7 @@ from .report_text import (
     PANELS,
     SECTION_STAGES,
     SECTIONS,
+    SHOWN_WHEN_DRAWN,
     Figure,
     captions,
     is_nan,
@@ -103,7 +104,7 @@ def _figures(run: _Run, heads: dict, k) -> tuple[list[Figure], dict]:
     figs, placeholders = [], {}
     for label, section, file, title in PANELS + [FIGURE_6]:
         drawn = run.files.has(file)
-        if label == FIGURE_6[0]:
+        if label == FIGURE_6[0] or label in SHOWN_WHEN_DRAWN:
             if not drawn:
                 continue
         elif not drawn:

@@ -354,6 +354,15 @@ def _evaluation_numbers(n: _Numbers, paper: pd.DataFrame | None, paper_aucs) -> 
     for cls in SITE_CLASSES:
         if f"{cls}_mean_auroc" in ev:
             n.add(f"{cls}_mean_auroc", s, f"mean AUROC, {cls} sites", f, f"{cls}_mean_auroc")
+    a = ("evaluate", "assay_summary")
+    if n.files.has(a):  # dataset.mode deepsea: DeepSEA's evaluation by assay
+        by_assay = read_kv(n.files.path(*a))
+        for key in by_assay:
+            if key.endswith("_median_auroc"):
+                assay = key[: -len("_median_auroc")]
+                n.add(f"{assay}_features", s, f"{assay} features", a, f"{assay}_features", "int")
+                n.add(key, s, f"median AUROC of the {assay} features", a, key)
+                n.add(f"{assay}_median_auprc", s, f"median AUPRC of the {assay} features", a, f"{assay}_median_auprc")
 
 
 #: the filter counts: key, label, format, source key in the motif summary, source key in the filter table

@@ -36,6 +36,7 @@ PANELS = [
     ("2B", "Figure 2", ("evaluate", "fig2b"), "CNN against the baselines"),
     ("2C", "Figure 2", ("evaluate", "fig2c"), "ROC curves"),
     ("2, site classes", "Figure 2", ("evaluate", "fig_classes"), "AUROC by site class"),
+    ("2, assays", "Figure 2", ("evaluate", "fig_assay"), "AUROC by assay"),
     ("3A", "Figure 3", ("motifs", "fig3a"), "Information content against influence"),
     ("3B", "Figure 3", ("motifs", "fig3b"), "Annotated filters beside their best database match"),
     ("3C", "Figure 3", ("motifs", "fig3c"), "Filter influence per cell type"),
@@ -49,6 +50,8 @@ PANELS = [
     ("7B", "Figure 7", ("attribution", "fig_spacing"), "A cooperative pair in the patterns"),
     ("7C", "Figure 7", ("attribution", "fig_tracks"), "Attribution of one site per lineage"),
 ]
+# Panels shown only when drawn, without a placeholder otherwise: DeepSEA's evaluation by assay (dataset.mode deepsea)
+SHOWN_WHEN_DRAWN = {"2, assays"}
 # Figure 6 is drawn when transfer learning ran; it has no placeholder (its section says it was not run).
 FIGURE_6 = ("6", "Figure 6", ("transfer", "fig6"), "Transfer learning")
 
@@ -202,6 +205,11 @@ def _evaluation_captions(h: dict, k: int | None) -> dict:
                        f"{fmt(h['mean_auroc'].paper_value)}.")
     caps["2C"] = ("ROC curves of the cell types at the 5th, 33rd, 50th, 67th and 95th percentiles of the "
                   f"per-target AUROC (median {v('median_auroc')}).")
+    assays = [k[: -len("_median_auroc")] for k in h if k.endswith("_median_auroc")]
+    if assays:
+        caps["2, assays"] = ("Test AUROC of each feature grouped by assay, as DeepSEA reports it; medians: "
+                             + ", ".join(f"{a} {v(a + '_median_auroc')} ({v(a + '_features', 'int')} features)"
+                                         for a in assays) + ".")
     classes = [c for c in SITE_CLASSES if f"{c}_mean_auroc" in h]
     if classes:
         caps["2, site classes"] = ("AUROC of each cell type within each site class; means: "
