@@ -28,7 +28,9 @@ from ..kmer import KmerBaseline
 from ..metrics import SITE_CLASSES, auroc, auroc_by_class
 from ..models import load_model
 from ..predict import predict, read_predictions, split_site_index, write_predictions
+from ..samples import read_sample_sheet
 from ..tables import write_summary, write_table
+from .peaks import sample_assays
 from .report_numbers import read_kv
 
 log = logging.getLogger("basset.evaluate")
@@ -280,16 +282,13 @@ def evaluate_model(model, h5, kmer_metrics=None, sites=None, genes=None, gkmsvm_
 
 
 def evaluate_by_assay(metrics, samples, *, out: dict) -> dict:
-    """Rule evaluate_by_assay (``dataset.mode: deepsea``): the per-target test metrics (``evaluate/metrics.tsv``)
+    """Rule evaluate_by_assay (``dataset.mode: deepsea``): the per-target test metrics of :func:`evaluate_model`
     grouped by the sample sheet's ``assay`` column (:func:`basset.evaluate.assay_summary`: median and mean AUROC and
     AUPRC per assay, as DeepSEA reports them) into ``out["by_assay"]``, the per-feature AUROC by assay as
     ``out["fig_assay"]``, and their key numbers into ``out["assay_summary"]`` (``<assay>_median_auroc``, ...)."""
-    from ..samples import read_sample_sheet
-    from .peaks import sample_assays
-
     table = pd.read_csv(metrics, sep="\t")
     if not {"target", "auroc", "auprc"} <= set(table.columns):
-        raise InputError(metrics, "expected the columns target, auroc and auprc of evaluate/metrics.tsv")
+        raise InputError(metrics, "expected the per-target metrics of evaluate_model: columns target, auroc, auprc")
     sheet = read_sample_sheet(samples)
     assays = dict(zip([str(n) for n in sheet["name"]], sample_assays(sheet)))
     by_assay = assay_summary(table, assays)
