@@ -140,18 +140,14 @@ def _section_extras(section: str, run: _Run) -> str:
                      f"scored targets at or above it)</summary>"
                      + table_html(paper[["target", "auroc", "paper_auroc", "difference"]], "paper-targets")
                      + "</details>")
-    if section == "Figure 3" and run.files.has(("motifs", "recovery")):
-        rec = read_table(run.files.path("motifs", "recovery"))
-        cols = [c for c in ("factor", "matrix_id", "recovered", "best_filter", "best_target", "best_q")
-                if c in rec.columns]
-        parts.append("<details><summary>Planted factors and the filters that recover them (simulation truth)"
-                     "</summary>" + table_html(rec[cols], "recovery", "{:.3g}") + "</details>")
-    if section == "Figure 7" and run.files.has(("attribution", "recovery")):
-        rec = read_table(run.files.path("attribution", "recovery"))
-        cols = [c for c in ("factor", "matrix_id", "recovered", "best_pattern", "best_target", "best_q")
-                if c in rec.columns]
-        parts.append("<details><summary>Planted factors and the TF-MoDISco patterns that recover them (simulation "
-                     "truth)</summary>" + table_html(rec[cols], "pattern-recovery", "{:.3g}") + "</details>")
+    for sect, stage, best, what, table_id in (("Figure 3", "motifs", "best_filter", "filters", "recovery"),
+                                               ("Figure 7", "attribution", "best_pattern", "TF-MoDISco patterns",
+                                                "pattern-recovery")):
+        if section == sect and run.files.has((stage, "recovery")):
+            rec = read_table(run.files.path(stage, "recovery"))
+            cols = [c for c in ("factor", "matrix_id", "recovered", best, "best_target", "best_q") if c in rec.columns]
+            parts.append(f"<details><summary>Planted factors and the {what} that recover them (simulation truth)"
+                         "</summary>" + table_html(rec[cols], table_id, "{:.3g}") + "</details>")
     if section == "Figure 7" and run.files.has(("attribution", "truth")):
         parts.append("<details><summary>Attribution at planted motif bases, per lineage (AUROC)</summary>"
                      + table_html(read_table(run.files.path("attribution", "truth")), "attribution-truth", "{:.4g}")
