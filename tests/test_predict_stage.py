@@ -95,6 +95,18 @@ def test_bed_windows_are_centred_and_out_of_range_intervals_skipped(files):
     np.testing.assert_allclose(table[NAMES].to_numpy(), expected, rtol=1e-5, atol=1e-6)
 
 
+def test_bed_and_regions_named_without_chr_are_mapped(files):
+    tmp, chroms, net = files
+    (tmp / "s.bed").write_text("1\t40\t60\n2\t30\t60\tp3\n")
+    out = tmp / "p.tsv"
+    assert predict_file(tmp / "m.pt", out, bed=tmp / "s.bed", genome=tmp / "g.fa", device="cpu")["skipped"] == 0
+    table = pd.read_csv(out, sep="\t")
+    assert table["chrom"].tolist() == ["chr1", "chr2"] and table["name"].tolist() == ["1:40-60", "p3"]
+    expected = _by_hand(net, np.stack([encode(chroms["chr1"][30:70]), encode(chroms["chr2"][25:65])]))
+    np.testing.assert_allclose(table[NAMES].to_numpy(), expected, rtol=1e-5, atol=1e-6)
+    assert parse_region("2:11-20", {"chr1": 300, "chr2": 90}) == ("chr2", 10, 20)
+
+
 def test_fasta_table_as_hdf5(files):
     tmp, chroms, net = files
     (tmp / "s.fa").write_text(">long\n" + chroms["chr1"][:45] + "\n>exact\n" + chroms["chr2"][:40] + "\n")

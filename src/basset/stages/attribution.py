@@ -101,7 +101,7 @@ def attribute_sites(model, h5, sites, instances=None, *, out: dict, lineages: di
     site_index = data.site_index(split)
     bed = read_sites(sites)
     inst = pd.read_csv(instances, sep="\t") if instances else None
-    truth_rows, tracks, pairs, seconds = [], [], 0, 0.0
+    truth_rows, tracks, pairs, seconds, n_sites = [], [], 0, 0.0, 0
     with atomic_path(out["attributions"]) as tmp, h5py.File(tmp, "w") as f:
         f.attrs.update({"split": split, "n_shuffles": int(cfg["n_shuffles"]), "seed": int(seed),
                         "output": "mean logit over the lineage's cell types"})
@@ -120,6 +120,7 @@ def attribute_sites(model, h5, sites, instances=None, *, out: dict, lineages: di
                                  batch_size=int(cfg["batch_size"]), seed=int(seed), device=dev)
             seconds += time.perf_counter() - t0
             pairs += rows.size * int(cfg["n_shuffles"])
+            n_sites += int(rows.size)
             gxi = gradient_x_input(net, codes[rows], cols, batch_size=int(cfg["batch_size"]), device=dev)
             g = f.create_group(lineage)
             g.create_dataset("targets", data=np.array(members, dtype=object), dtype=h5py.string_dtype())
@@ -150,7 +151,7 @@ def attribute_sites(model, h5, sites, instances=None, *, out: dict, lineages: di
         write_table(out["truth"], pd.DataFrame(truth_rows, columns=list(TRUTH_COLUMNS)))
     fig_tracks(tracks, out["fig_tracks"], title="Attribution of one site per lineage (per-base contribution to "
                                                 "the lineage's mean logit)")
-    summary = {"lineages": len(lineages), "sites": int(sum(len(v) for v in _rows_per_lineage(out["attributions"]))),
+    summary = {"lineages": len(lineages), "sites": n_sites,
                "n_shuffles": int(cfg["n_shuffles"]), "deeplift_seconds": round(seconds, 1),
                "pairs_per_second": round(pairs / seconds, 1) if seconds else float("nan")}
     if truth_rows:
@@ -158,11 +159,6 @@ def attribute_sites(model, h5, sites, instances=None, *, out: dict, lineages: di
         summary["auroc_gradient_x_input_mean"] = round(
             float(np.nanmean([r["auroc_gradient_x_input"] for r in truth_rows])), 4)
     return summary
-
-
-def _rows_per_lineage(path) -> list[np.ndarray]:
-    with h5py.File(path, "r") as f:
-        return [f[k]["rows"][:] for k in f]
 
 
 def read_attributions(path, lineage: str) -> dict:

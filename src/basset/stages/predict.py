@@ -25,7 +25,7 @@ from ..errors import InputError
 from ..fileio import atomic_path, open_text, read_errors
 from ..models import load_model
 from ..predict import centred_windows, predict_codes, tile_bins
-from ..sequence import Genome
+from ..sequence import ChromosomeMatcher, Genome
 from ..tables import write_table
 from .satmut import fasta_windows
 
@@ -45,8 +45,11 @@ def model_length(meta: dict, model) -> int:
 def read_bed_windows(bed, genome: Genome, L: int) -> tuple[pd.DataFrame, np.ndarray, int]:
     """The ``L``-bp windows centred on the midpoints of a BED file's intervals: ``(table chrom, start, end, name,
     window_start; codes (n, L) uint8; skipped)``; intervals on a chromosome the genome lacks, or whose window leaves
-    it, are skipped and counted (the first few are logged). Lines starting with #, track or browser are headers."""
+    it, are skipped and counted (the first few are logged); names spelled otherwise than the genome's (``1`` for
+    ``chr1``, ``MT`` for ``chrM``) are mapped as everywhere (:class:`basset.sequence.ChromosomeMatcher`). Lines
+    starting with #, track or browser are headers."""
     rows, skipped, examples = [], 0, []
+    matcher = ChromosomeMatcher(genome.sizes)
     with read_errors(bed, "BED file"), open_text(bed, newline="") as fh:  # plain or gzipped, whatever the name
         for lineno, line in enumerate(fh, 1):
             if not line.strip() or line.startswith(("#", "track", "browser")):
@@ -62,15 +65,15 @@ def read_bed_windows(bed, genome: Genome, L: int) -> tuple[pd.DataFrame, np.ndar
                                  line=lineno) from None
             if end <= start or start < 0:
                 raise InputError(bed, f"expected 0 <= start < end, got {start} and {end}", line=lineno)
-            chrom = parts[0]
+            chrom = matcher(parts[0])
             lo = (start + end) // 2 - L // 2
-            size = genome.sizes.get(chrom)
+            size = genome.sizes.get(chrom) if chrom is not None else None
             if size is None or lo < 0 or lo + L > size:
                 skipped += 1
                 if len(examples) < 5:
-                    examples.append(f"line {lineno} ({chrom}:{start}-{end})")
+                    examples.append(f"line {lineno} ({parts[0]}:{start}-{end})")
                 continue
-            name = parts[3] if len(parts) > 3 and parts[3] else f"{chrom}:{start}-{end}"
+            name = parts[3] if len(parts) > 3 and parts[3] else f"{parts[0]}:{start}-{end}"
             rows.append((chrom, start, end, name, lo))
     if skipped:
         log.warning("%s: %d interval(s) skipped (chromosome not in the genome, or the %d-bp window leaves it): %s",
@@ -78,12 +81,14 @@ def read_bed_windows(bed, genome: Genome, L: int) -> tuple[pd.DataFrame, np.ndar
     table = pd.DataFrame(rows, columns=["chrom", "start", "end", "name", "window_start"])
     if table.empty:
         raise InputError(bed, f"no interval to predict ({skipped} skipped)")
-    codes = np.concatenate([genome.windows(c, g["window_start"].to_numpy(), L)
-                            for c, g in table.groupby("chrom", sort=False)])
-    order = np.concatenate([g.index.to_numpy() for _, g in table.groupby("chrom", sort=False)])
-    out = np.empty_like(codes)
-    out[order] = codes
-    return table, out, skipped
+    if matcher.mapped:
+        log.info("%s: chromosome names mapped onto the genome's: %s", bed,
+                 ", ".join(f"{a}->{b}" for a, b in matcher.mapped.items()))
+    codes = np.empty((len(table), L), dtype=np.uint8)
+    window_start = table["window_start"].to_numpy()
+    for chrom, idx in table.groupby("chrom", sort=False).indices.items():  # one chromosome in memory at a time
+        codes[idx] = genome.windows(chrom, window_start[idx], L)
+    return table, codes, skipped
 
 
 def write_probabilities(path, table: pd.DataFrame, probs: np.ndarray, names: list[str]) -> None:
@@ -132,13 +137,14 @@ def predict_file(model, out, fasta=None, bed=None, genome=None, *, rc_average: b
 
 def parse_region(text: str, sizes: dict) -> tuple[str, int, int]:
     """``chrom`` or ``chrom:start-end`` (1-based, inclusive, as a genome browser shows it; commas allowed) ->
-    ``(chrom, start, end)`` 0-based half-open, checked against the genome's ``sizes``."""
+    ``(chrom, start, end)`` 0-based half-open in the genome's spelling of the chromosome, checked against its
+    ``sizes``."""
     m = _REGION.match(text.strip())
     if not m:
         raise ValueError(f"expected chrom or chrom:start-end, got {text!r}")
-    chrom = m["chrom"]
-    if chrom not in sizes:
-        raise ValueError(f"{chrom} is not in the genome (it has {', '.join(list(sizes)[:5])}"
+    chrom = ChromosomeMatcher(sizes)(m["chrom"])  # chr1 or 1, as the genome spells it
+    if chrom is None:
+        raise ValueError(f"{m['chrom']} is not in the genome (it has {', '.join(list(sizes)[:5])}"
                          f"{', ...' if len(sizes) > 5 else ''})")
     if m["start"] is None:
         return chrom, 0, int(sizes[chrom])
