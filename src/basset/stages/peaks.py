@@ -80,17 +80,8 @@ def merge_peak_files(samples: pd.DataFrame, chrom_sizes: dict[str, int], feature
     is left raises :class:`InputError` naming the sample, the count per reason and the key behind each.
     """
     names = list(samples["name"])
-    files = list(paths) if paths is not None else list(samples["peaks"])
-    formats = list(samples["format"]) if "format" in samples else ["bed"] * len(names)
     chroms = ChromosomeFilter.for_genome(chrom_sizes, feature_size, drop_chry, drop_noncanonical)
-    parts, rows = [], []
-    bar = progress_bar(len(names), progress, "reading peaks", "file")
-    for t, (name, path, fmt) in enumerate(zip(names, files, formats)):
-        row, part = _read_sample(t, name, path, fmt, midpoint, chroms)
-        bar.update(1)
-        rows.append(row)
-        parts.append(part)
-    bar.close()
+    rows, parts = _read_samples(samples, paths, midpoint, chroms, progress)
     chrom, minus, mid, target = (np.concatenate(column) for column in list(zip(*parts))[:4])
     del parts
     sp = sort_peaks(chrom, minus, mid, target, chroms.names, chroms.sizes)
@@ -136,22 +127,13 @@ def bin_peak_files(samples: pd.DataFrame, chrom_sizes: dict[str, int], bin_size:
     does) and label DeepSEA's bins (:func:`basset.bins.label_bins`); features whose assay is in ``select`` choose the
     bins (none of them in the sheet: every feature does, with a warning)."""
     names = list(samples["name"])
-    files = list(paths) if paths is not None else list(samples["peaks"])
-    formats = list(samples["format"]) if "format" in samples else ["bed"] * len(names)
     chroms = ChromosomeFilter.for_genome(chrom_sizes, length, drop_chry, drop_noncanonical)
     assays = sample_assays(samples)
     selecting = [i for i, a in enumerate(assays) if a in {str(x).lower() for x in select}]
     if not selecting:
         log.warning("no sample's assay is one of dataset.select (%s; the sheet has %s): every peak selects bins",
                     ", ".join(select), ", ".join(sorted(set(assays))))
-    parts, rows = [], []
-    bar = progress_bar(len(names), progress, "reading peaks", "file")
-    for t, (name, path, fmt) in enumerate(zip(names, files, formats)):
-        row, part = _read_sample(t, name, path, fmt, "center", chroms)
-        bar.update(1)
-        rows.append(row)
-        parts.append(part)
-    bar.close()
+    rows, parts = _read_samples(samples, paths, "center", chroms, progress)
     chrom, _minus, _mid, target, start, end = (np.concatenate(column) for column in zip(*parts))
     end = np.minimum(end, chroms.sizes[chrom])
     keep = end > start  # zero-length peaks (start == end in the file) cover no base
@@ -170,6 +152,24 @@ def bin_peak_files(samples: pd.DataFrame, chrom_sizes: dict[str, int], bin_size:
              "chromosome ends left out", int(keep.sum()), len(names), n, bin_size, length, len(selecting) or len(names),
              skipped["skipped_bins_at_chromosome_ends"])
     return MergeResult(sites, names, stats, skipped)
+
+
+def _read_samples(samples: pd.DataFrame, paths, midpoint: str, chroms: ChromosomeFilter, progress: bool
+                  ) -> tuple[list[dict], list[tuple]]:
+    """Every sample's row of the per-target table and its kept peaks (:func:`_read_sample`), in sheet order;
+    ``paths`` overrides the sheet's ``peaks`` column."""
+    names = list(samples["name"])
+    files = list(paths) if paths is not None else list(samples["peaks"])
+    formats = list(samples["format"]) if "format" in samples else ["bed"] * len(names)
+    rows, parts = [], []
+    bar = progress_bar(len(names), progress, "reading peaks", "file")
+    for t, (name, path, fmt) in enumerate(zip(names, files, formats)):
+        row, part = _read_sample(t, name, path, fmt, midpoint, chroms)
+        bar.update(1)
+        rows.append(row)
+        parts.append(part)
+    bar.close()
+    return rows, parts
 
 
 def _read_sample(t: int, name: str, path, fmt: str, midpoint: str, chroms: ChromosomeFilter) -> tuple[dict, tuple]:
