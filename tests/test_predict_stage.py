@@ -170,3 +170,18 @@ def test_cli_predict_and_its_errors(files, capsys):
                      str(tmp / "g.fa"), "--out", str(tmp / "q.tsv")]) == 2
     assert "bad.bed.gz:1: start and end must be integers" in capsys.readouterr().err
     assert not (tmp / "q.tsv").exists()
+
+
+def test_bigwig_tracks_on_a_full_disk_are_one_line_and_leave_nothing(files, small_tmpfs, capsys):
+    """pyBigWig reports a failed write as a bare RuntimeError: on a full file system ``basset predict --bigwig`` says
+    which folder could not be written, exits 2 and leaves no partial track. (Before, a traceback.)"""
+    from conftest import fill_up, leftovers
+
+    tmp, _, _ = files
+    (small_tmpfs / "bw").mkdir()
+    fill_up(small_tmpfs)
+    assert cli.main(["-q", "predict", "--model", str(tmp / "m.pt"), "--genome", str(tmp / "g.fa"), "--bigwig",
+                     str(small_tmpfs / "bw"), "--stride", "10"]) == 2
+    err = capsys.readouterr().err
+    assert f"basset predict: error: no space left on device writing {small_tmpfs / 'bw'}" in err
+    assert "Traceback" not in err and leftovers(small_tmpfs / "bw") == []

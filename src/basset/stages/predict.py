@@ -12,8 +12,10 @@ each bin's value is the prediction of the model-length window centred on it (:fu
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+import shutil
 from pathlib import Path
 
 import h5py
@@ -22,7 +24,7 @@ import pandas as pd
 
 from ..device import use_device
 from ..errors import InputError
-from ..fileio import atomic_path, open_text, read_errors
+from ..fileio import DiskFullError, atomic_path, open_text, read_errors
 from ..models import load_model
 from ..predict import centred_windows, predict_codes, tile_bins
 from ..sequence import ChromosomeMatcher, Genome
@@ -154,13 +156,25 @@ def parse_region(text: str, sizes: dict) -> tuple[str, int, int]:
     return chrom, start, end
 
 
+@contextlib.contextmanager
+def _bigwig_errors(folder):
+    """pyBigWig reports any failed write as a bare RuntimeError ("Received an error while writing the bigWig
+    header"); when the folder's file system is full that is :class:`basset.fileio.DiskFullError` naming it."""
+    try:
+        yield
+    except RuntimeError as exc:
+        if shutil.disk_usage(folder).free < (1 << 20):
+            raise DiskFullError(folder, f"pyBigWig: {exc}") from None
+        raise
+
+
 def predict_tracks(model, genome, out_dir, regions=None, *, stride: int = 50, targets=None, rc_average: bool = True,
                    batch_size: int = 256, chunk: int = 20000, device=None, progress: bool = False) -> dict:
     """One bigWig per target in ``out_dir`` (``<target>.bw``): the model's probability over ``regions``
     (``chrom`` or ``chrom:start-end`` strings; None: every chromosome) in bins of ``stride`` bp, each the
     prediction of the window centred on it. ``targets``: a subset of the model's targets. Windows are predicted
-    ``chunk`` at a time (memory stays flat over a whole genome); each file is written under a temporary name and
-    renamed when complete."""
+    ``chunk`` at a time (memory stays flat over a whole genome); each file is written under a temporary name
+    (:func:`basset.fileio.atomic_path`: swept if the process is killed) and renamed when all are complete."""
     import pyBigWig
 
     dev = use_device(device)
@@ -182,14 +196,16 @@ def predict_tracks(model, genome, out_dir, regions=None, *, stride: int = 50, ta
         if c1 == c2 and s2 < e1:
             raise ValueError(f"regions {c1}:{s1 + 1}-{e1} and {c2}:{s2 + 1}-... overlap")
     header = [(c, int(n)) for c, n in g.sizes.items()]
-    tmp_paths = {t: out_dir / f".{t}.bw.part" for t in chosen}
-    writers = {}
     n_bins = 0
-    try:
-        for t, p in tmp_paths.items():
-            bw = pyBigWig.open(str(p), "w")
-            bw.addHeader(header)
-            writers[t] = bw
+    # every track under a temporary name, renamed when all are complete
+    with _bigwig_errors(out_dir), contextlib.ExitStack() as stack:
+        stack.callback(g.close)
+        writers = {}
+        for t in chosen:
+            tmp = stack.enter_context(atomic_path(out_dir / f"{t}.bw"))
+            writers[t] = pyBigWig.open(str(tmp), "w")
+            stack.callback(writers[t].close)  # closed (and flushed) before its file is renamed
+            writers[t].addHeader(header)
         for chrom, start, end in spans:
             bins, ends = tile_bins(start, end, stride)
             for lo in range(0, bins.size, chunk):
@@ -202,16 +218,5 @@ def predict_tracks(model, genome, out_dir, regions=None, *, stride: int = 50, ta
                                           values=probs[:, j].astype(np.float64).tolist())
                 n_bins += b.size
             log.info("%s:%d-%d: %d bins of %d bp", chrom, start + 1, end, bins.size, stride)
-        for bw in writers.values():
-            bw.close()
-        writers = {}
-        for t, p in tmp_paths.items():
-            p.replace(out_dir / f"{t}.bw")
-    finally:
-        for bw in writers.values():
-            bw.close()
-        for p in tmp_paths.values():
-            p.unlink(missing_ok=True)
-        g.close()
     return {"targets": len(chosen), "regions": len(spans), "bins": int(n_bins), "stride": int(stride),
             "out": str(out_dir)}
