@@ -1122,3 +1122,129 @@ def test_coding_annotation_marks_one_bystander_in_a_fraction_of_blocks():
     decoy_blocks = set(snps["block"][np.isin(ann, ["utr3", "utr5"])])
     assert decoy_blocks and not decoy_blocks & coding_blocks
     assert (coding_annotation(snps, np.random.default_rng(3), 0.0) == "none").all()
+
+
+# ------------------------------------------------------------------------------------------------ DeepSEA-style rows
+CHIP_PARAMS = {"genome": {"chromosomes": 2, "size": 1_500_000}, "accessibility": {"fraction": [0.25, 0.3]}}
+
+
+def chip_sheet(rows) -> pd.DataFrame:
+    """A sample sheet of (name, group, format, assay, cell, factor) rows; peaks where the simulation writes them."""
+    df = pd.DataFrame(rows, columns=["name", "group", "format", "assay", "cell", "factor"])
+    df.insert(1, "peaks", "")
+    return df
+
+
+CHIP_ROWS = [("ery_dnase", "erythroid", "narrowPeak", "dnase", "ery", ""),
+             ("ery_gata1", "erythroid", "narrowPeak", "tf", "ery", "gata1"),  # case-insensitive factor
+             ("ery_ctcf", "erythroid", "narrowPeak", "tf", "ery", "CTCF"),
+             ("ery_k27ac", "erythroid", "bed", "histone", "ery", "H3K27ac"),
+             ("ery_k4me3", "erythroid", "bed", "histone", "ery", "H3K4me3"),
+             ("hep_dnase", "hepatocyte", "narrowPeak", "", "hep", ""),  # empty assay: dnase
+             ("hep_gata1", "hepatocyte", "narrowPeak", "tf", "hep", "GATA1")]
+
+
+def _read_peaks(path) -> pd.DataFrame:
+    """chrom, start, end of a gzipped peak file (no rows for an empty one: a factor that binds nowhere)."""
+    with gzip.open(path, "rt") as fh:
+        rows = [line.split("\t")[:3] for line in fh if line.strip()]
+    return pd.DataFrame(rows, columns=["chrom", "start", "end"]).astype({"start": np.int64, "end": np.int64})
+
+
+@pytest.fixture(scope="module")
+def chip(tmp_path_factory):
+    root = tmp_path_factory.mktemp("chip")
+    sheet = chip_sheet(CHIP_ROWS)
+    summary = simulate(root, sheet, CHIP_PARAMS, seed=5, progress=False)
+    paths = simulated_paths(root, sheet)["peaks"]
+    peaks = {n: _read_peaks(paths[n]) for n in sheet["name"]}
+    sites = pd.read_csv(root / OUTPUTS["sites"], sep="\t")
+    inst = pd.read_csv(root / OUTPUTS["motif_instances"], sep="\t")
+    return {"root": root, "sheet": sheet, "summary": summary, "peaks": peaks, "sites": sites, "inst": inst}
+
+
+def _covers(peaks: pd.DataFrame, chrom, pos) -> np.ndarray:
+    """Whether each (chrom, pos) lies in one of ``peaks`` (a plain loop)."""
+    out = []
+    for c, p in zip(chrom, pos):
+        sub = peaks[peaks["chrom"] == c]
+        out.append(bool(((sub["start"] <= p) & (p < sub["end"])).any()))
+    return np.array(out)
+
+
+def test_rows_of_one_cell_share_its_accessibility(chip):
+    """The truth has one accessibility column per cell (the `cell` column), not per row; a cell's DNase peaks are its
+    open sites (plus the few false peaks), and the other rows of the cell follow the same column."""
+    sites = chip["sites"]
+    assert {"ery", "hep"} <= set(sites.columns) and not {"ery_dnase", "ery_gata1"} & set(sites.columns)
+    assert set(chip["summary"]["accessible_fraction"]) == {"ery", "hep"}
+    for cell in ("ery", "hep"):
+        covered = _covers(chip["peaks"][f"{cell}_dnase"], sites["chrom"], sites["centre"])
+        assert (covered == sites[cell].astype(bool)).mean() > 0.99
+
+
+def test_tf_peaks_are_occupied_instances_of_their_factor_in_open_sites(chip):
+    """Every TF peak but the false ones (summary) holds an instance of its factor (truth/motif_instances.tsv) whose
+    site is open in the row's cell (truth/sites.tsv); no peak lies on a site closed in that cell; GATA1, active in
+    erythroid cells only, binds hundreds of sites there and almost none in hepatocytes."""
+    sites, inst = chip["sites"].set_index("site"), chip["inst"]
+    false = chip["summary"]["counts"]["false_peaks"]
+    for row, cell, factor in (("ery_gata1", "ery", "GATA1"), ("ery_ctcf", "ery", "CTCF")):
+        peaks = chip["peaks"][row]
+        own = inst[inst["factor"].str.upper() == factor]
+        mid = (own["start"] + own["end"]) // 2
+        has_instance = np.array([bool(((own["chrom"] == c) & (s <= mid) & (mid < e)).any())
+                                 for c, s, e in zip(peaks["chrom"], peaks["start"], peaks["end"])])
+        assert has_instance.sum() >= len(peaks) - false[row] and len(peaks) > 20
+        # the instances under a peak belong to sites open in the cell
+        bound = own[_covers(peaks, own["chrom"], mid)]
+        assert sites.loc[bound["site"], cell].all()
+    assert len(chip["peaks"]["hep_gata1"]) < 0.1 * len(chip["peaks"]["ery_gata1"])
+    widths = chip["peaks"]["ery_gata1"].eval("end - start")
+    lo, hi = simulate_params(CHIP_PARAMS)["chip"]["tf_width"]
+    assert widths.between(lo, hi).all()
+
+
+def test_histone_domains_cover_open_sites_merged(chip):
+    """H3K27ac domains: sorted, never overlapping each other (overlaps merged), each over at least one site open in the
+    cell, covering most of its open sites; H3K4me3 domains cover open promoters and no other open site's centre
+    away from them."""
+    sites = chip["sites"]
+    for row, cls in (("ery_k27ac", None), ("ery_k4me3", "promoter")):
+        d = chip["peaks"][row]
+        for _, sub in d.groupby("chrom"):
+            assert (sub["start"].to_numpy()[1:] >= sub["end"].to_numpy()[:-1]).all()
+        open_ = sites[sites["ery"] == 1]
+        target = open_ if cls is None else open_[open_["class"] == cls]
+        assert _covers(d, target["chrom"], target["centre"]).mean() > 0.8
+        widths = d.eval("end - start")
+        assert widths.min() >= simulate_params(CHIP_PARAMS)["chip"]["domain_width"][0] - 1
+    k4 = chip["peaks"]["ery_k4me3"]
+    closed_promoters = sites[(sites["ery"] == 0) & (sites["class"] == "promoter")]
+    assert not _covers(k4, closed_promoters["chrom"], closed_promoters["centre"]).any()
+
+
+def test_chip_rows_leave_the_dnase_peaks_unchanged(chip, tmp_path):
+    """TF and histone rows draw from their own stream: the same sheet without them writes the same DNase files."""
+    sheet = chip_sheet([r for r in CHIP_ROWS if r[3] in ("dnase", "")])
+    simulate(tmp_path, sheet, CHIP_PARAMS, seed=5, progress=False)
+    for name in sheet["name"]:
+        mine = simulated_paths(tmp_path, sheet)["peaks"][name]
+        theirs = simulated_paths(chip["root"], chip["sheet"])["peaks"][name]
+        assert Path(mine).read_bytes() == Path(theirs).read_bytes()
+
+
+@pytest.mark.parametrize("row, message", [
+    (("x_tf", "erythroid", "narrowPeak", "tf", "x", "HNF4A"), r"tf sample 'x_tf' has factor 'HNF4A', which its "
+                                                               r"simulation does not plant; expected one of GATA1"),
+    (("x_h", "erythroid", "bed", "histone", "x", "H3K9me3"), r"histone sample 'x_h' has factor 'H3K9me3'; the "
+                                                              r"simulation writes the marks H3K27ac, H3K4me3"),
+    (("x_a", "erythroid", "bed", "atac", "x", ""), r"sample 'x_a' has assay 'atac'; the simulation writes dnase, tf, "
+                                                   r"histone"),
+    (("x_g", "hepatocyte", "bed", "dnase", "ery", ""), r"sample 'x_g' of cell 'ery' has group 'hepatocyte', another "
+                                                        r"row of that cell 'erythroid'"),
+])
+def test_chip_rows_the_simulation_cannot_write_are_named(tmp_path, row, message):
+    sheet = chip_sheet([CHIP_ROWS[0], row])
+    with pytest.raises(ConfigError, match=message):
+        simulate(tmp_path, sheet, CHIP_PARAMS, progress=False)

@@ -18,11 +18,11 @@ def activities(state: SimState, rng: np.random.Generator) -> pd.DataFrame:
     """Cell x factor activity: a cell's own lineage factors high, other lineages' low, promoter and
     constitutive factors in their ranges in every cell, then per-cell log-normal variation."""
     a, factors = state.p["accessibility"], state.motifs.factors
-    cells = state.samples["name"].tolist()
+    cells = state.cells["name"].tolist()
     act = np.zeros((len(cells), len(factors)))
     fidx = {f: i for i, f in enumerate(factors)}
     act[:] = rng.uniform(*a["other_activity"], act.shape)
-    for ci, group in enumerate(state.samples["group"]):
+    for ci, group in enumerate(state.cells["group"]):
         for f in state.programs[group]:
             act[ci, fidx[f]] = rng.uniform(*a["lineage_activity"])
     for f in state.p["motifs"]["promoter"]:

@@ -8,9 +8,13 @@ import pandas as pd
 
 from ..config import schema_defaults, with_defaults
 from ..errors import ConfigError
+from ..samples import assay_of
 
 #: keys of the section that the workflow uses and :func:`basset.simulate.simulate` does not take
 NOT_PARAMS = ("enabled", "outdir")
+#: the assays the simulation writes (a sheet's ``assay`` column; empty is dnase) and the histone marks it knows
+ASSAYS = ("dnase", "tf", "histone")
+MARKS = ("H3K27ac", "H3K4me3")
 #: free mappings and lists that a given value replaces as a whole (the schema says so), not key by key
 REPLACED = ("programs", "cooperative")
 
@@ -27,7 +31,38 @@ def simulate_params(params: dict | None) -> dict:
 def check_programs(samples: pd.DataFrame, simulate_config: dict) -> None:
     """Check a ``simulate:`` config section and a sample sheet before simulating (at workflow parse time):
     parameters as :func:`basset.simulate.simulate` checks them, and every sample's ``group`` a program."""
-    check_groups(samples, simulate_params(simulate_config)["programs"])
+    p = simulate_params(simulate_config)
+    check_groups(samples, p["programs"])
+    check_rows(samples, p)
+
+
+def planted_factors(samples: pd.DataFrame, p: dict) -> list[str]:
+    """The factors a simulation of ``samples`` plants: its groups' programs, constitutive and promoter factors, and
+    the cooperative pairs of its programs."""
+    used = list(dict.fromkeys(samples["group"]))
+    factors = [f for g in used for f in p["programs"][g]] + list(p["motifs"]["constitutive"])
+    factors += list(p["motifs"]["promoter"])
+    factors += [f for c in p["cooperative"] if c["program"] in used for f in (c["first"], c["second"])]
+    return list(dict.fromkeys(factors))
+
+
+def check_rows(samples: pd.DataFrame, p: dict) -> None:
+    """Every row's ``assay`` one the simulation writes (empty: dnase), a tf row's ``factor`` one it plants
+    (case-insensitive), a histone row's ``factor`` a mark of :data:`MARKS`; :class:`ConfigError` naming the row."""
+    factors = planted_factors(samples, p)
+    known = {f.upper() for f in factors}
+    for _, row in samples.iterrows():
+        assay = assay_of(row.get("assay"))
+        target = str(row.get("factor", "") or "")
+        if assay not in ASSAYS:
+            raise ConfigError("samples", f"sample {row['name']!r} has assay {assay!r}; the simulation writes "
+                                         f"{', '.join(ASSAYS)}")
+        if assay == "tf" and target.upper() not in known:
+            raise ConfigError("samples", f"tf sample {row['name']!r} has factor {target!r}, which its simulation "
+                                         f"does not plant; expected one of {', '.join(factors)}")
+        if assay == "histone" and target not in MARKS:
+            raise ConfigError("samples", f"histone sample {row['name']!r} has factor {target!r}; the simulation "
+                                         f"writes the marks {', '.join(MARKS)}")
 
 
 def check_groups(samples: pd.DataFrame, programs: dict) -> None:
@@ -62,6 +97,8 @@ def check_params(p: dict) -> None:
     _range("simulate.genome.a_tract_bp", g["a_tract_bp"], 1)
     _range("simulate.accessibility.fraction", p["accessibility"]["fraction"], 0.0, 1.0)
     _range("simulate.peaks.width", p["peaks"]["width"], 20)
+    _range("simulate.chip.tf_width", p["chip"]["tf_width"], 20)
+    _range("simulate.chip.domain_width", p["chip"]["domain_width"], 20)
     _range("simulate.variants.causal_pics", p["variants"]["causal_pics"], 0.0, 1.0)
     _range("simulate.motifs.sharpness", p["motifs"]["sharpness"], 0.1)
     s = p["sites"]

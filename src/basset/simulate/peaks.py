@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..samples import assay_of
+from .params import ASSAYS, MARKS  # noqa: F401 (the assays and marks it writes)
 from .state import N, SimState
 
 #: the columns of each peak format (all gzipped): ENCODE narrowPeak, hotspot (5 columns), BED6
@@ -38,25 +40,108 @@ def peak_intervals(state: SimState, rng: np.random.Generator, c: int) -> tuple:
     return start[order], end[order], summit[order], strength[order], int(fpos.size)
 
 
-def make_peaks(state: SimState) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
-    """Every cell's narrowPeak frame (by sample name) and its number of false peaks."""
-    rng = state.rng("peaks")
-    out, n_false = {}, {}
-    for c, cell in enumerate(state.samples["name"]):
-        start, end, summit, strength, n_false[cell] = peak_intervals(state, rng, c)
-        chrom, s_local = state.genome.to_chrom(start)
-        pval = 4 + 6 * strength + rng.exponential(1.0, strength.size)
-        out[cell] = pd.DataFrame({
-            "chrom": chrom,
-            "start": s_local,
-            "end": end - (start - s_local),
-            "name": [f"{cell}_peak{i + 1}" for i in range(start.size)],
-            "score": np.minimum(1000, np.round(pval * 40)).astype(np.int64),
-            "strand": ".",
-            "signalValue": np.round(2 + 3 * strength + rng.exponential(0.5, strength.size), 3),
-            "pValue": np.round(pval, 3),
-            "qValue": np.round(np.maximum(pval - 2, 0.5), 3),
-            "peak": np.clip(summit - start, 0, end - start - 1),
-        })
-    return out, n_false
+def peak_frame(state: SimState, rng: np.random.Generator, name: str, start, end, summit, strength) -> pd.DataFrame:
+    """Peaks (genome positions) as a narrowPeak frame named after sample ``name``; p-values, scores and signal
+    drawn from ``strength``."""
+    chrom, s_local = state.genome.to_chrom(start)
+    pval = 4 + 6 * strength + rng.exponential(1.0, strength.size)
+    return pd.DataFrame({
+        "chrom": chrom,
+        "start": s_local,
+        "end": end - (start - s_local),
+        "name": [f"{name}_peak{i + 1}" for i in range(start.size)],
+        "score": np.minimum(1000, np.round(pval * 40)).astype(np.int64),
+        "strand": ".",
+        "signalValue": np.round(2 + 3 * strength + rng.exponential(0.5, strength.size), 3),
+        "pValue": np.round(pval, 3),
+        "qValue": np.round(np.maximum(pval - 2, 0.5), 3),
+        "peak": np.clip(summit - start, 0, end - start - 1),
+    })
 
+
+def row_target(row) -> tuple[str, str]:
+    """A sample row's assay (dnase when empty) and ChIP target (its ``factor`` column), as
+    :func:`basset.simulate.params.check_rows` checked them."""
+    return assay_of(row.get("assay")), str(row.get("factor", "") or "")
+
+
+def tf_intervals(state: SimState, rng: np.random.Generator, c: int, factor: str) -> tuple:
+    """ChIP-seq-like peaks of ``factor`` in cell ``c``: one per open site (in cell ``c``) holding an instance of it
+    whose occupancy ``activity * match^2 + noise`` exceeds ``chip.occupancy`` (the best instance of the site),
+    centred on that instance; plus ``chip.false_peaks`` at background positions. Returns (start, end, summit,
+    strength) sorted by start, and the number of false peaks."""
+    ch, inst, sites = state.p["chip"], state.planted.inst, state.sites
+    f = state.motifs.factors.index(factor)
+    act = float(state.access.act.iloc[c, f])
+    rows = np.flatnonzero((inst["factor"].to_numpy() == f) & state.access.acc[inst["site"].to_numpy(), c])
+    occ = act * inst["match"].to_numpy()[rows] ** 2 + rng.normal(0, ch["occupancy_sd"], rows.size)
+    rows, occ = rows[occ > ch["occupancy"]], occ[occ > ch["occupancy"]]
+    best = pd.DataFrame({"site": inst["site"].to_numpy()[rows], "occ": occ, "row": rows})
+    best = best.sort_values(["site", "occ"], ascending=[True, False], kind="stable").drop_duplicates("site")
+    rows, occ = best["row"].to_numpy(), best["occ"].to_numpy()
+    centre = inst["start"].to_numpy()[rows] + inst["length"].to_numpy()[rows] // 2
+    n_false = int(round(ch["false_peaks"] * rows.size / max(1 - ch["false_peaks"], 1e-9)))
+    fpos = sites.far_from(rng.integers(0, state.genome.seq.size, 20 * n_false + 10), sites.background_dist)
+    fpos = fpos[state.genome.seq[fpos] != N][:n_false]
+    centre = np.concatenate([centre, fpos])
+    strength = np.concatenate([occ - ch["occupancy"], rng.exponential(0.2, fpos.size)])
+    width = rng.integers(ch["tf_width"][0], ch["tf_width"][1] + 1, centre.size)
+    summit = centre + np.round(rng.normal(0, ch["tf_jitter_sd"], centre.size)).astype(np.int64)
+    start = summit - width // 2
+    return (*_clip_sorted(state, start, start + width, summit, strength), int(fpos.size))
+
+
+def histone_intervals(state: SimState, rng: np.random.Generator, c: int, mark: str) -> tuple:
+    """Broad domains of ``mark`` in cell ``c``: H3K27ac over ``chip.domain_prob`` of the cell's open sites, H3K4me3
+    over that fraction of its open promoters, each ``chip.domain_width`` wide around the site, overlapping domains
+    merged. Returns (start, end, summit, strength) sorted by start."""
+    ch, sites = state.p["chip"], state.sites
+    open_ = state.access.acc[:, c] & ((sites.cls == 0) if mark == "H3K4me3" else True)
+    idx = np.flatnonzero(open_ & (rng.random(open_.size) < ch["domain_prob"]))
+    width = rng.integers(ch["domain_width"][0], ch["domain_width"][1] + 1, idx.size)
+    centre = sites.centre[idx] + np.round(rng.normal(0, 100, idx.size)).astype(np.int64)
+    start, end, summit, strength = _clip_sorted(state, centre - width // 2, centre - width // 2 + width, centre,
+                                                state.access.z[idx, c] - state.access.thr[c])
+    chrom = state.genome.chrom_index(start)
+    # merge overlapping domains of one chromosome: a new domain starts where the start passes every end before it
+    reach = np.maximum.accumulate(end)
+    new = np.ones(start.size, bool)
+    new[1:] = (start[1:] >= reach[:-1]) | (chrom[1:] != chrom[:-1])
+    first = np.flatnonzero(new)
+    if not first.size:
+        return start, end, summit, strength
+    return (start[first], np.maximum.reduceat(end, first), summit[first],
+            np.maximum(np.maximum.reduceat(strength, first), 0.0))
+
+
+def _clip_sorted(state: SimState, start, end, summit, strength) -> tuple:
+    """Intervals clipped to their chromosome (of ``summit``), sorted by start."""
+    offsets = state.genome.offsets
+    ci = np.searchsorted(offsets, summit, side="right") - 1
+    start = np.maximum(start, offsets[ci])
+    end = np.minimum(end, offsets[ci + 1])
+    order = np.argsort(start, kind="stable")
+    return start[order], end[order], summit[order], strength[order]
+
+
+def make_peaks(state: SimState) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+    """Every sample's narrowPeak frame (by sample name) and its number of false peaks: DNase-like peaks for the
+    dnase rows (stream ``peaks``, drawn in row order, so a sheet without tf or histone rows gives the files it gave
+    before those existed), ChIP-seq-like peaks and domains for the others (stream ``chip``)."""
+    rng, chip_rng = state.rng("peaks"), state.rng("chip")
+    out, n_false = {}, {}
+    for i, name in enumerate(state.samples["name"]):
+        assay, target = row_target(state.samples.iloc[i])
+        c = int(state.cell_of[i])
+        if assay == "dnase":
+            start, end, summit, strength, n_false[name] = peak_intervals(state, rng, c)
+            out[name] = peak_frame(state, rng, name, start, end, summit, strength)
+            continue
+        if assay == "tf":
+            target = {f.upper(): f for f in state.motifs.factors}[target.upper()]
+            start, end, summit, strength, n_false[name] = tf_intervals(state, chip_rng, c, target)
+        else:
+            start, end, summit, strength = histone_intervals(state, chip_rng, c, target)
+            n_false[name] = 0
+        out[name] = peak_frame(state, chip_rng, name, start, end, summit, strength)
+    return out, n_false

@@ -18,7 +18,7 @@ from ..fileio import staging_dir
 from .accessibility import accessibility
 from .annotation import conservation, gene_table
 from .genome import make_genome, repeat_mask
-from .params import check_groups, simulate_params
+from .params import check_groups, check_rows, simulate_params
 from .peaks import make_peaks
 from .sites import load_factor_motifs, place_sites, plant_motifs, score_instances
 from .state import N, SimState
@@ -120,7 +120,7 @@ def write_all(state: SimState, tmp: Path, cons: np.ndarray) -> tuple[dict, dict[
         "factors": {f: motifs.records[f]["matrix_id"] for f in motifs.factors},
         "factor_names": {f: motifs.records[f]["name"] for f in motifs.factors},
         "programs_used": state.programs,
-        "accessible_fraction": {c: round(float(x), 6) for c, x in zip(state.samples["name"], state.access.acc.mean(0))},
+        "accessible_fraction": {c: round(float(x), 6) for c, x in zip(state.cells["name"], state.access.acc.mean(0))},
         "counts": counts(state, peaks, n_false, (genes["feature"] == "gene").sum()),
         "outputs": OUTPUTS,
         "truth_columns": truth,
@@ -181,6 +181,7 @@ def simulate(outdir, samples: pd.DataFrame, params: dict | None = None, seed: in
     if "format" not in samples.columns:
         samples["format"] = "narrowPeak"
     check_groups(samples, p["programs"])
+    check_rows(samples, p)
     state = SimState.start(samples, p, seed)
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ import pandas as pd
 from ..errors import ConfigError
 from ..jaspar import load_motifs
 from .genome import draw_bases, paint_tracts
+from .params import planted_factors
 from .state import Genome, Motifs, N, Planted, SimState, Sites
 
 #: bp kept free of sites at each chromosome end
@@ -31,12 +32,7 @@ def load_factor_motifs(state: SimState) -> Motifs:
     """The JASPAR matrices of every factor the used programs, constitutive and promoter sites and the used
     cooperative pairs name (in that order), with their PWM tables."""
     p, m = state.p, state.p["motifs"]
-    factors = list(dict.fromkeys(
-        [f for fs in state.programs.values() for f in fs] + list(m["constitutive"]) + list(m["promoter"])
-    ))
-    for c in p["cooperative"]:
-        if c["program"] in state.programs:
-            factors += [f for f in (c["first"], c["second"]) if f not in factors]
+    factors = planted_factors(state.samples, p)
     records = load_motifs(factors, m["release"], m["collection"], m["tax_group"])
     prob, lo, ic = zip(*(pwm_tables(records[f]["counts"], m["pseudocount"]) for f in factors))
     flen = np.array([x.shape[0] for x in prob])

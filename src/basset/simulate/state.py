@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..errors import ConfigError
+
 #: the random stream of each stage, in the order they are spawned from the seed (never reorder: the files of
 #: a seed would change)
 STREAMS = ("genome", "sites", "motifs", "create", "activities", "accessibility", "variants", "conservation",
-           "genes", "peaks", "coding", "repeats")
+           "genes", "peaks", "coding", "repeats", "chip")
 #: genome code of N (A, C, G, T are 0-3)
 N = 4
 
@@ -100,15 +102,36 @@ class Access:
     thr: np.ndarray  # (cells,) score of the last accessible site
 
 
+def sample_cells(samples: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """The cell types of a sample sheet (``name``, ``group``, in order of first use) and each row's index into them.
+
+    A row's cell type is its ``cell`` column, or the row itself when that is absent or empty (Basset's sheets: one
+    row per cell type). Rows of one cell type (its DNase, ChIP-seq and histone files) share one accessibility
+    state, so they must share a group; :class:`~basset.errors.ConfigError` otherwise."""
+    given = samples["cell"].fillna("").astype(str) if "cell" in samples.columns else pd.Series([""] * len(samples))
+    key = [c or n for c, n in zip(given, samples["name"])]
+    names = list(dict.fromkeys(key))
+    group: dict[str, str] = {}
+    for k, g, n in zip(key, samples["group"], samples["name"]):
+        if group.setdefault(k, g) != g:
+            raise ConfigError("samples", f"sample {n!r} of cell {k!r} has group {g!r}, another row of that cell "
+                                         f"{group[k]!r}: the rows of one cell type share its program")
+    index = {k: i for i, k in enumerate(names)}
+    return (pd.DataFrame({"name": names, "group": [group[k] for k in names]}),
+            np.array([index[k] for k in key], dtype=np.int64))
+
+
 @dataclass
 class SimState:
     """One simulation: parameters, sample sheet, random streams and the products of the stages so far."""
 
     p: dict
     seed: int
-    samples: pd.DataFrame  # columns name, group, format
+    samples: pd.DataFrame  # columns name, group, format (and assay, cell, factor when given)
     programs: dict[str, list[str]]  # the programs of the sheet's groups, in order of first use
     streams: list = field(repr=False, default_factory=list)
+    cells: pd.DataFrame | None = None  # one row per cell type: name, group (:func:`sample_cells`; derived when None)
+    cell_of: np.ndarray | None = None  # (rows,) index into ``cells`` of each sample row
     motifs: Motifs | None = None
     genome: Genome | None = None
     sites: Sites | None = None
@@ -124,6 +147,10 @@ class SimState:
         used = list(dict.fromkeys(samples["group"]))
         return cls(p, int(seed), samples, {k: list(p["programs"][k]) for k in used},
                    np.random.SeedSequence(int(seed)).spawn(32))
+
+    def __post_init__(self):
+        if self.cells is None:
+            self.cells, self.cell_of = sample_cells(self.samples)
 
     def rng(self, stage: str) -> np.random.Generator:
         """The random generator of ``stage`` (a name of :data:`STREAMS`)."""

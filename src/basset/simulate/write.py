@@ -96,7 +96,7 @@ def write_peaks(state: SimState, tmp: Path, peaks: dict[str, pd.DataFrame]) -> d
 
 def truth_sites(state: SimState, site_ids: np.ndarray) -> pd.DataFrame:
     """One row per candidate site: position (``start``, ``end``: the slots, 0-based half-open), class, motifs, pair,
-    A-tract, then 0/1 accessibility per cell."""
+    A-tract, then 0/1 accessibility per cell type (the sheet's rows, or its ``cell`` column when given)."""
     sites = state.sites
     chrom, centre = state.genome.to_chrom(sites.centre)
     span = int(state.p["sites"]["slots"]) * int(state.p["sites"]["slot_bp"])  # the slots start span // 2 before
@@ -111,7 +111,7 @@ def truth_sites(state: SimState, site_ids: np.ndarray) -> pd.DataFrame:
         "cooperative": (state.planted.pair >= 0).astype(np.int8),
         "a_tract": sites.a_tract.astype(np.int8),
     })
-    acc = pd.DataFrame(state.access.acc.astype(np.int8), columns=state.samples["name"].tolist())
+    acc = pd.DataFrame(state.access.acc.astype(np.int8), columns=state.cells["name"].tolist())
     return pd.concat([frame, acc], axis=1)
 
 
