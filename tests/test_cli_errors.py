@@ -46,7 +46,7 @@ BASE = {
                "truth.json"],
     "satmut": ["--model", "model.pt", "--fasta", "seqs.fa", "--out", "OUT"],
     "sad": ["--model", "model.pt", "--vcf", "snps.vcf", "--genome", "genome.fa", "--out", "OUT/sad.tsv", "--pics",
-            "pics.tsv"],
+            "pics.tsv", "--samples", "sheet.tsv"],
     "gather-sad": ["shard0", "--out", "OUT", "--genome", "genome.fa", "--model", "model.pt", "--pics", "pics.tsv"],
     "select-variants": ["--source", "snps.vcf", "--pics", "pics.tsv", "--out", "OUT/pics.vcf.gz"],
     "report": ["--results", "results", "--truth", "truth.json", "--paper-aucs", "aucs.tsv", "--config", "params.yaml"],
@@ -137,7 +137,8 @@ BAD_VALUES = [
 #: option -> (argv with an unknown target, what the line must contain): the model's targets are c1 and c2
 UNKNOWN_TARGETS = {
     ("satmut", "--target"): (_with("satmut", "--target", "nope"), "'nope'", "c1, c2"),
-    ("sad", "--weights"): (_with("sad", "--weights", "c1=1", "nope=2"), "'nope'", "c1, c2"),
+    ("sad", "--weights"): (_with("sad", "--weights", "c1=1", "tf=1", "nope=2"), "'nope'", "c1, c2",
+                           "nor an assay of sheet.tsv: histone, tf"),
     ("gkmsvm", "--targets"): (_with("gkmsvm", "--targets", "c2", "nope"), "'nope'", "the dataset data.h5 holds c1, c2"),
     ("predict", "--targets"): (_with("predict", "--bigwig", "OUT/bw", "--targets", "nope"), "'nope'", "c1, c2"),
     ("attribute", "--targets"): (_with("attribute", "--targets", "c1", "nope"), "'nope'", "c1, c2"),
@@ -181,6 +182,7 @@ def inputs(tmp_path_factory):
                  "gkmsvm_predictions.tsv", "genes.gtf", "db.meme",
                  "snps.vcf", "pics.tsv", "aucs.tsv", "download.txt", "instances.tsv"):
         (d / name).write_text("text\n")
+    (d / "sheet.tsv").write_text("name\tpeaks\tgroup\tassay\nc1\tx.bed\terythroid\ttf\nc2\tx.bed\terythroid\thistone\n")
     (d / "params.yaml").write_text("simulate: {}\n")
     (d / "truth.json").write_text("{}\n")
     (d / "seqs.fa").write_text(">s\n" + "ACGT" * (L // 4) + "\n")

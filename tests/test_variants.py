@@ -533,7 +533,7 @@ def test_sad_streaming_gzip_and_weights_give_the_same_table(scored):
                    weights={"up": 2.0}, table=table)
     with gzip.open(table, "rt") as fh:
         header = fh.readline().rstrip("\n").split("\t")
-    assert header == ["chrom", "pos", "id", "ref", "alt", "swapped", "mean_sad", "max_abs_sad", "top_target",
+    assert header == ["chrom", "pos", "id", "ref", "alt", "swapped", "mean_sad", "max_abs_sad", "top_target", "delta_class",
                       "weighted"]
     small = read_sad(out)
     np.testing.assert_allclose(small["weighted"], 2 * small["up"].abs(), rtol=1e-3)
@@ -685,7 +685,7 @@ def test_summaries_by_hand():
     w = weight_vector({"a": 1.0, "c": 4.0}, SUMMARY_TARGETS)
     assert w.tolist() == [1.0, 0.0, 4.0]
     got = summaries(SUMMARY_SAD, w)
-    assert sorted(got) == ["max_abs_sad", "mean_sad", "top_target", "weighted"]
+    assert sorted(got) == ["delta_class", "max_abs_sad", "mean_sad", "top_target", "weighted"]
     assert got["mean_sad"].dtype == np.float32 and got["top_target"].dtype == np.int16
     np.testing.assert_allclose(got["mean_sad"], [-0.1, 0.25 / 3, -0.1 / 3, 0.0], rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(got["max_abs_sad"], [0.4, 0.5, 0.2, 0.0], rtol=1e-7)
@@ -714,6 +714,42 @@ def test_summaries_property(rows, weights):
         assert got["weighted"][i] == pytest.approx(sum(w * v for w, v in zip(weights, absolute)), abs=1e-6)
 
 
+def test_delta_classes_at_their_bounds():
+    """DeepSEA's classes of |Delta|: below 0.2 weak, 0.2 to 0.5 moderate (both bounds included), above 0.5 strong,
+    in the float32 precision of the SAD file's max_abs_sad (float32(0.2) is moderate, the float32 just below
+    weak); NaN (not scored) none. Written out by hand, not from the thresholds."""
+    from basset.sadfile import DELTA_CLASSES, delta_class
+
+    below = np.nextafter(np.float32(0.2), np.float32(0))
+    above = np.nextafter(np.float32(0.5), np.float32(1))
+    x = np.array([0.0, 0.1, below, 0.2, 0.35, 0.5, above, 0.9, 1.0, np.nan], dtype=np.float32)
+    assert [DELTA_CLASSES[c] for c in delta_class(x)] == [
+        "weak", "weak", "weak", "moderate", "moderate", "moderate", "strong", "strong", "strong", "none"]
+    assert [DELTA_CLASSES[c] for c in summaries(np.array([[-0.6, 0.1], [0.2, -0.05], [0.0, 0.0]]), None)[
+        "delta_class"]] == ["strong", "moderate", "weak"]  # of the largest |SAD|, whatever its sign
+
+
+def test_weights_by_target_or_by_assay():
+    """variants.weights may name assays: every target of that assay takes the assay's weight, unless the target is
+    named itself; a name that is neither is an error that lists the assays."""
+    from basset.samples import resolve_weights
+
+    targets = ["ery_dnase", "ery_GATA1", "ery_H3K27ac", "hep_H3K27ac"]
+    assays = ["dnase", "tf", "histone", "histone"]
+    assert resolve_weights({"histone": 1.0, "ery_GATA1": 2.0}, targets, assays) == {
+        "ery_GATA1": 2.0, "ery_H3K27ac": 1.0, "hep_H3K27ac": 1.0}
+    assert resolve_weights({"histone": 1.0, "hep_H3K27ac": 0.5}, targets, assays) == {
+        "ery_H3K27ac": 1.0, "hep_H3K27ac": 0.5}
+    assert resolve_weights({"ery_dnase": 3}, targets) == {"ery_dnase": 3.0}
+    assert resolve_weights(None, targets, assays) is None
+    w = weight_vector(resolve_weights({"histone": 1.0, "ery_GATA1": 2.0}, targets, assays), targets)
+    assert w.tolist() == [0.0, 2.0, 1.0, 1.0]
+    with pytest.raises(ValueError, match=r"does not have: chip \(nor assays: the targets' are dnase, histone, tf\)"):
+        resolve_weights({"chip": 1.0}, targets, assays)
+    with pytest.raises(ValueError, match="does not have: histone$"):
+        resolve_weights({"histone": 1.0}, targets)  # no assays known: only target names
+
+
 def test_tsv_rows_are_to_csv_with_six_digits():
     """The TSV lines write what pandas' ``to_csv(float_format='%.6g')`` writes for the same values: integers as
     integers, booleans as True/False, floats to 6 significant digits, the top target by name (a written-out
@@ -722,13 +758,14 @@ def test_tsv_rows_are_to_csv_with_six_digits():
     rows = _summary_variants(2)
     summ = summaries(sad, np.array([1.0, 0.0, 0.0]))
     text = _tsv_rows(rows, summ, SUMMARY_TARGETS, sad)
-    assert text.splitlines()[1] == "chr1\t6\trs1\tA\tC\tTrue\t-0.133333\t0.5\tc\t0.1\t0.1\t0\t-0.5"
-    assert text.splitlines()[0].split("\t")[10:] == ["0.123457", "-4e-07", "1.23457e+07"]
+    assert text.splitlines()[1] == "chr1\t6\trs1\tA\tC\tTrue\t-0.133333\t0.5\tc\tmoderate\t0.1\t0.1\t0\t-0.5"
+    assert text.splitlines()[0].split("\t")[11:] == ["0.123457", "-4e-07", "1.23457e+07"]
     frame = rows.assign(mean_sad=summ["mean_sad"], max_abs_sad=summ["max_abs_sad"],
-                        top_target=np.array(SUMMARY_TARGETS)[summ["top_target"]], weighted=summ["weighted"])
+                        top_target=np.array(SUMMARY_TARGETS)[summ["top_target"]],
+                        delta_class=["strong", "moderate"], weighted=summ["weighted"])
     frame = pd.concat([frame, pd.DataFrame(sad, columns=SUMMARY_TARGETS)], axis=1)
     assert text == frame.to_csv(sep="\t", index=False, header=False, float_format="%.6g", lineterminator="\n")
-    assert _tsv_rows(rows, summ, SUMMARY_TARGETS) == frame.iloc[:, :10].to_csv(
+    assert _tsv_rows(rows, summ, SUMMARY_TARGETS) == frame.iloc[:, :11].to_csv(
         sep="\t", index=False, header=False, float_format="%.6g", lineterminator="\n")
 
 
@@ -2024,7 +2061,7 @@ def test_sad_readers_name_bad_files(tmp_path):
     (tmp_path / "other.tsv").write_text("chrom\tpos\tid\nchr1\t5\tx\n")
     with pytest.raises(InputError, match=r"other.tsv:1: not a SAD table: missing columns ref, alt, swapped, mean_sad, "
                                          r"max_abs_sad, top_target \(expected chrom, pos, id, ref, alt, swapped, "
-                                         r"mean_sad, max_abs_sad, top_target, \[weighted\]"):
+                                         r"mean_sad, max_abs_sad, top_target, \[delta_class\], \[weighted\]"):
         read_sad(tmp_path / "other.tsv")
     with pytest.raises(InputError, match=r"other.tsv: not a readable HDF5 file"):
         read_sad_h5(tmp_path / "other.tsv")
@@ -2292,7 +2329,11 @@ def test_sad_writer_file_read_with_plain_h5py(tmp_path):
         assert v["id"].asstr()[:].tolist() == rows["id"].tolist()
         np.testing.assert_array_equal(f["sad"][:], sad.astype(np.float32))
         s = {k: f["summary"][k][:] for k in f["summary"]}
-    assert set(s) == {"mean_sad", "max_abs_sad", "top_target", "weighted"}
+        assert h5py.check_enum_dtype(f["summary/delta_class"].dtype) == {"none": 0, "weak": 1, "moderate": 2,
+                                                                         "strong": 3}
+    assert set(s) == {"mean_sad", "max_abs_sad", "top_target", "delta_class", "weighted"}
+    # DeepSEA's classes of max |SAD|, an enum: 0.5 is moderate (strong is above 0.5), 1.0 and 0.75 strong, none unscored
+    assert s["delta_class"].tolist() == [2, 0, 3, 3, 0, 0]
     scored = [0, 2, 3]
     np.testing.assert_allclose(s["mean_sad"][scored], [0.125 / 3 + 0.25 / 3, -0.25 / 3, -0.25], rtol=1e-6)
     np.testing.assert_allclose(s["max_abs_sad"][scored], [0.5, 1.0, 0.75])
@@ -2377,10 +2418,10 @@ def test_an_empty_sad_file_reads_as_an_empty_frame_of_the_right_types(tmp_path):
     with h5py.File(tmp_path / "s.h5") as f:
         lengths = {name: f[name].shape[0] for name in ("sad", *(f"{g}/{k}" for g in ("variants", "summary")
                                                                  for k in f[g]))}
-    assert set(lengths.values()) == {0} and len(lengths) == 12, lengths
+    assert set(lengths.values()) == {0} and len(lengths) == 13, lengths
     for scored_only in (True, False):
         df = read_sad_h5(tmp_path / "s.h5", scored_only=scored_only)
-        assert len(df) == 0 and df.columns.tolist()[:9] == list(SUMMARY_COLUMNS[:-1])
+        assert len(df) == 0 and df.columns.tolist()[:10] == list(SUMMARY_COLUMNS[:-1])
         assert df["chrom"].dtype == object and (df[["t0", "t1"]].dtypes == np.float32).all()
 
 
@@ -2408,13 +2449,13 @@ def test_sad_tables_show_the_stored_values_with_six_significant_digits(tmp_path)
     w.add(_writer_rows(["chr1"], ["ok"]), np.array([[0.1, 3e-7]]))
     w.close()
     summary = (tmp_path / "s.tsv").read_text().splitlines()[1].split("\t")
-    assert summary[6:9] == ["0.0500001", "0.1", "t0"]
+    assert summary[6:10] == ["0.0500001", "0.1", "t0", "weak"]
     write_sad_tsv(tmp_path / "s.h5", tmp_path / "t.tsv")
     assert (tmp_path / "t.tsv").read_text().splitlines()[1].split("\t")[-2:] == ["0.0999756", "2.98023e-07"]
     w = SadWriter(tmp_path / "f.h5", ["t0"], table=tmp_path / "f.tsv", dtype="float32", weights=np.array([2.0]))
     w.add(_writer_rows(["chr1"], ["ok"]), np.array([[-1.5e-7]]))
     w.close()
-    assert (tmp_path / "f.tsv").read_text().splitlines()[1].split("\t")[6:] == ["-1.5e-07", "1.5e-07", "t0", "3e-07"]
+    assert (tmp_path / "f.tsv").read_text().splitlines()[1].split("\t")[6:] == ["-1.5e-07", "1.5e-07", "t0", "weak", "3e-07"]
 
 
 def test_fig5a_title_states_the_measured_ratio():
@@ -2452,3 +2493,46 @@ def test_enrichment_passes_its_bootstrap_settings_to_both_ratios():
         assert res["n_boot"] == n_boot
     assert enrichment(table, pics_df)["ratio_ci_low"] == fraction_ratio(scores[:30] > 0.1, scores[30:] > 0.1,
                                                                         n_boot=10000, seed=0)[1]
+
+
+def test_delta_profile_of_the_top_likely_causal_snp(tmp_path):
+    """Rule delta_profile (DeepSEA-style runs): the likely causal SNP (PICS >= 0.5) of largest max |SAD| is v1 (v3 has
+    a larger SAD but PICS 0.01); its Delta for every feature, ordered by assay as they first appear in the sheet
+    (dnase, tf, histone), with each feature's class; the class counts of the likely (v0, v1, v2) and unlikely (v3,
+    v4) SNPs by hand; a target missing from the sheet counts as dnase."""
+    from basset.sadfile import SadWriter
+    from basset.stages.variants import delta_profile
+
+    names = ["e_dnase", "e_h3k27ac", "e_gata1", "h_dnase", "extra"]
+    sad = np.array([[0.1, 0.0, 0.05, 0.0, 0.0],      # v0 likely: max 0.1 weak
+                    [0.3, -0.55, 0.2, 0.0, 0.125],   # v1 likely: max 0.55 strong (the top one)
+                    [0.0, 0.0, -0.5, 0.0, 0.0],      # v2 likely: 0.5 moderate
+                    [0.9, 0.0, 0.0, 0.0, 0.0],       # v3 unlikely: strong
+                    [0.0, 0.0, 0.0, 0.19, 0.0]])     # v4 unlikely: weak
+    w = SadWriter(tmp_path / "sad.h5", names, dtype="float32")
+    rows = pd.DataFrame({"chrom": "chr1", "pos": np.arange(5, dtype=np.int64) * 100 + 50,
+                         "id": [f"v{i}" for i in range(5)], "ref": "A", "alt": "G", "swapped": False,
+                         "status": "ok", "line": np.arange(5, dtype=np.int64) + 2})
+    w.add(rows, sad)
+    w.close()
+    pics = tmp_path / "pics.tsv"
+    pics.write_text("Disease\tIndexSNP_riskAllele\tSNP\tchr\tpos\tPICS_probability\n" + "".join(
+        f"D\tv0-G\tv{i}\tchr1\t{i * 100 + 50}\t{p}\n" for i, p in enumerate([0.6, 0.7, 0.9, 0.01, 0.02])))
+    sheet = tmp_path / "s.tsv"
+    sheet.write_text("name\tpeaks\tassay\tcell\n" + "e_dnase\tx.bed\tdnase\te\n" + "e_h3k27ac\tx.bed\thistone\te\n"
+                     "e_gata1\tx.bed\ttf\te\n" + "h_dnase\tx.bed\t\th\n")
+    out = {"profile": tmp_path / "p.tsv", "summary": tmp_path / "s_sum.tsv", "fig_delta": tmp_path / "fig"}
+    summary = delta_profile(tmp_path / "sad.h5", pics, sheet, out=out, variants={"high_pics": 0.5, "low_pics": 0.05})
+    profile = pd.read_csv(out["profile"], sep="\t", keep_default_na=False)
+    assert profile["target"].tolist() == ["e_dnase", "h_dnase", "extra", "e_h3k27ac", "e_gata1"]
+    assert profile["assay"].tolist() == ["dnase", "dnase", "dnase", "histone", "tf"]
+    assert profile["cell"].tolist() == ["e", "h", "extra", "e", "e"]
+    np.testing.assert_allclose(profile["delta"], [0.3, 0.0, 0.125, -0.55, 0.2], rtol=1e-6)
+    assert profile["class"].tolist() == ["moderate", "weak", "weak", "strong", "moderate"]
+    assert (summary["snp"], summary["class"], summary["top_target"]) == ("v1", "strong", "e_h3k27ac")
+    assert summary["max_abs_delta"] == pytest.approx(0.55) and summary["pics"] == pytest.approx(0.7)
+    assert (summary["dnase_max_abs_delta"], summary["histone_max_abs_delta"], summary["tf_max_abs_delta"]) == \
+        pytest.approx((0.3, 0.55, 0.2))
+    assert [summary[f"likely_{c}"] for c in ("strong", "moderate", "weak")] == [1, 1, 1]
+    assert [summary[f"unlikely_{c}"] for c in ("strong", "moderate", "weak")] == [1, 0, 1]
+    assert (tmp_path / "fig.png").stat().st_size > 0 and (tmp_path / "fig.pdf").stat().st_size > 0

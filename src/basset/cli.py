@@ -471,11 +471,24 @@ def cmd_satmut(args) -> dict:
 
 
 def cmd_sad(args) -> dict:
+    from .samples import read_sample_sheet, resolve_weights, sample_assays
     from .stages.variants import pics_enrichment, sad_tsv, score_snps
 
     weights = dict(args.weights or [])
     if weights:
-        _check_targets("--weights", list(weights), args.model, _model_meta(args.model)["target_names"])
+        known = [str(t) for t in _model_meta(args.model)["target_names"]]
+        assays = None
+        if args.samples:
+            sheet = read_sample_sheet(args.samples)
+            by_name = dict(zip(sheet["name"].astype(str), sample_assays(sheet)))
+            assays = [by_name.get(t, "") for t in known]
+        try:
+            weights = resolve_weights(weights, known, assays)
+        except ValueError:
+            unknown = [k for k in weights if k not in known and k not in set(assays or [])]
+            _check_targets("--weights", unknown, args.model, known,
+                           None if assays is None else f"(nor an assay of {args.samples}: "
+                           f"{', '.join(sorted(set(a for a in assays if a)))}) the model {args.model} predicts")
     if args.pics and not args.low_pics < args.high_pics:
         raise UsageError("--low-pics", f"{args.low_pics} must be below --high-pics {args.high_pics}")
     if args.pics and args.shard:
@@ -490,7 +503,20 @@ def cmd_sad(args) -> dict:
         sad_tsv(out["sad"], out={"table": layout.out_dir_paths(args.out, "variants", ["targets_tsv"])["targets_tsv"]})
     if args.pics:
         summary["pics_enrichment"] = _pics_next_to(out["sad"], args, pics_enrichment)
+        if args.samples:
+            summary["delta_profile"] = _delta_next_to(out["sad"], args)
     return summary
+
+
+def _delta_next_to(sad, args) -> dict:
+    """DeepSEA's reading of the PICS SNPs (the top likely causal SNP's Delta by assay, the Delta classes) of a SAD file,
+    its files next to it in ``args.out``."""
+    from .stages.variants import delta_profile
+
+    out = layout.out_dir_paths(args.out, "variants", ["delta_profile", "delta_summary", "fig_delta"])
+    out = {"profile": out["delta_profile"], "summary": out["delta_summary"], "fig_delta": out["fig_delta"]}
+    return delta_profile(sad, args.pics, args.samples, out=out,
+                         variants={"high_pics": args.high_pics, "low_pics": args.low_pics})
 
 
 def _pics_next_to(sad, args, pics_enrichment) -> dict:
@@ -861,7 +887,13 @@ def args_sad(p) -> None:
                         "file:line and reason), summary.tsv (counts)")
     _pics_args(p, d)
     p.add_argument("--weights", nargs="*", type=target_weight, metavar="TARGET=W",
-                   help="weighted impact score over these targets")
+                   help="weighted impact score sum_t w_t |SAD_t| (DeepSEA's): TARGET is a target, or with --samples an "
+                        "assay of the sheet (dnase, tf, histone), which weighs all its targets; a target's own weight "
+                        "wins over its assay's")
+    p.add_argument("--samples", type=input_file, metavar="SHEET",
+                   help="sample sheet whose assay column lets --weights name assays; with --pics, also the Delta of "
+                        "the top likely causal SNP for every feature by assay and the strong/moderate/weak counts "
+                        "(delta_profile.tsv, delta_summary.tsv, fig5_delta_profile.png)")
     p.add_argument("--batch-size", type=config_value("variants", "batch_size"), default=d["batch_size"],
                    help="default: %(default)s")
     p.add_argument("--chunk-size", type=config_value("variants", "chunk_size"), default=d["chunk_size"],

@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 from .errors import ConfigError
 from .layout import simulated_paths
 from .presets import model_config
-from .samples import is_url
+from .samples import is_url, resolve_weights, sample_assays
 
 #: The JSON schemas of the config and the sample sheet: the workflow validates with them, and they hold every
 #: default of the library too (:func:`schema_defaults`), so that a default lives in one place.
@@ -126,13 +126,25 @@ def check_config(config: dict) -> None:
                           f"low ({variants['low_pics']}) must be below high ({variants['high_pics']})")
 
 
+def target_weights(config: dict, samples) -> dict:
+    """``variants.weights`` per target: keys name targets or the sample sheet's assays (a target takes its own weight,
+    else its assay's; :func:`basset.sad.resolve_weights`). ConfigError for a name that is neither."""
+    weights = complete_config(config)["variants"]["weights"] or {}
+    targets = [str(t) for t in samples["name"]]
+    try:
+        return resolve_weights(weights, targets, sample_assays(samples))
+    except ValueError:
+        assays = sorted(set(sample_assays(samples)))
+        unknown = [str(k) for k in weights if str(k) not in targets and str(k) not in assays]
+        more = ", ..." if len(targets) > 6 else ""
+        raise ConfigError("variants.weights", f"unknown target(s) or assay(s) {', '.join(unknown)}; the sample sheet "
+                                              f"has targets {', '.join(targets[:6])}{more} and assays "
+                                              f"{', '.join(assays)}") from None
+
+
 def check_targets(config: dict, targets: list[str]) -> None:
     """Keys that name targets or count them, against the sample sheet's targets."""
     config = complete_config(config)
-    unknown = [t for t in config["variants"]["weights"] or {} if t not in targets]
-    if unknown:
-        raise ConfigError("variants.weights", f"unknown target(s) {', '.join(unknown)}; the sample sheet has "
-                                              f"{', '.join(targets[:6])}{', ...' if len(targets) > 6 else ''}")
     plot = config["satmut"]["plot_target"]
     if plot is not None and plot not in targets:
         raise ConfigError("satmut.plot_target", f"unknown target {plot!r}")
@@ -189,6 +201,8 @@ def produces(config: dict, inputs: dict, stage: str, key: str) -> bool:
         return bool(inputs["phylop"])
     if stage == "variants":
         v = config["variants"]
+        if key in ("delta_profile", "delta_summary", "fig_delta"):
+            return deepsea and bool(inputs["vcf"]) and bool(inputs["pics"])
         if key == "targets_tsv":
             return bool(inputs["vcf"]) and bool(v["tsv_targets"])
         if key.startswith("shard_"):

@@ -93,6 +93,9 @@ STAGES: dict[str, dict[str, str]] = {
         "pics_snps": "pics_snps.tsv",
         "fig5a": "fig5a_pics.png",
         "fig5b": "fig5b_top_snp.png",
+        "delta_profile": "delta_profile.tsv",  # dataset.mode deepsea: the top likely causal SNP's Delta by assay
+        "delta_summary": "delta_summary.tsv",
+        "fig_delta": "fig5_delta_profile.png",
     },
     "transfer": {
         "holdout": "holdout.tsv",
@@ -133,14 +136,14 @@ REPORT_INPUTS: list[tuple[str, str]] = [
     ("evaluate", "summary"), ("evaluate", "metrics"), ("evaluate", "by_class"), ("evaluate", "assay_summary"),
     ("motifs", "summary"), ("motifs", "filter_summary"), ("motifs", "recovery"), ("motifs", "insertion"),
     ("satmut", "summary"), ("satmut", "phylop"),
-    ("variants", "summary"), ("variants", "sad"), ("variants", "pics_summary"),
+    ("variants", "summary"), ("variants", "sad"), ("variants", "pics_summary"), ("variants", "delta_summary"),
     ("transfer", "table"), ("transfer", "summary"),
     ("attribution", "summary"), ("attribution", "truth"), ("attribution", "recovery"),
     ("evaluate", "fig2a"), ("evaluate", "fig2b"), ("evaluate", "fig2c"), ("evaluate", "fig_classes"),
     ("evaluate", "fig_assay"),
     ("motifs", "fig3a"), ("motifs", "fig3b"), ("motifs", "fig3c"), ("motifs", "logos"), ("motifs", "insertion_figure"),
     ("satmut", "fig4a"), ("satmut", "fig4bcd"),
-    ("variants", "fig5a"), ("variants", "fig5b"),
+    ("variants", "fig5a"), ("variants", "fig5b"), ("variants", "fig_delta"),
     ("attribution", "fig_patterns"), ("attribution", "fig_spacing"), ("attribution", "fig_tracks"),
     ("transfer", "fig6"),
 ]

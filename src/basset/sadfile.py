@@ -11,7 +11,9 @@ order, scored or not:
   that were not scored; chunked by rows, byte-shuffled and deflated (readable by any HDF5 reader: h5py,
   rhdf5, ``h5dump``);
 - ``/summary/mean_sad``, ``/summary/max_abs_sad``, ``/summary/weighted`` (when weights were given)
-  ``float32``, and ``/summary/top_target`` ``int16``, an index into ``/target_names`` (-1 when not scored);
+  ``float32``, ``/summary/top_target`` ``int16``, an index into ``/target_names`` (-1 when not scored), and
+  ``/summary/delta_class``, an HDF5 enum of :data:`DELTA_CLASSES` (DeepSEA's strong/moderate/weak class of
+  ``max_abs_sad``; none when not scored);
   computed from the full-precision SAD before it is rounded to float16;
 - attributes: ``format``, ``version``, ``targets``, ``sad_dtype``, ``seq_len``, ``rc_average``, ``model``
   and ``model_sha256`` (the model's identity), ``genome``, ``vcf``, ``weights`` (JSON), ``basset_version``.
@@ -55,7 +57,13 @@ STATUSES = ["ok", "swapped", "ref_mismatch", "unknown_chrom", "outside_chrom", "
 STATUS_CODE = {s: i for i, s in enumerate(STATUSES)}
 #: the per-variant columns, then the summaries (``weighted`` only when weights are given)
 VARIANT_COLUMNS = ["chrom", "pos", "id", "ref", "alt", "swapped", "status", "line"]
-SUMMARY_COLUMNS = ["chrom", "pos", "id", "ref", "alt", "swapped", "mean_sad", "max_abs_sad", "top_target", "weighted"]
+SUMMARY_COLUMNS = ["chrom", "pos", "id", "ref", "alt", "swapped", "mean_sad", "max_abs_sad", "top_target",
+                   "delta_class", "weighted"]
+#: DeepSEA's classes of a variant's largest |SAD| (its |Delta|): weak below 0.2, moderate from 0.2 to 0.5, strong
+#: above 0.5 (Zhou & Troyanskaya 2015); ``none`` for a row not scored. ``/summary/delta_class`` holds the index.
+DELTA_CLASSES = ["none", "weak", "moderate", "strong"]
+DELTA_BOUNDS = (0.2, 0.5)
+_DELTA_DTYPE = h5py.enum_dtype({c: i for i, c in enumerate(DELTA_CLASSES)}, basetype="u1")
 _STR = h5py.string_dtype("utf-8")
 _STATUS_DTYPE = h5py.enum_dtype(STATUS_CODE, basetype="u1")
 
@@ -136,8 +144,19 @@ def chunk_rows_for(n_targets: int, itemsize: int) -> int:
     return int(np.clip((1 << 20) // max(1, n_targets * itemsize), 256, 65536))
 
 
+def delta_class(max_abs: np.ndarray) -> np.ndarray:
+    """The index into :data:`DELTA_CLASSES` of each largest |SAD| (``uint8``): weak < 0.2 <= moderate <= 0.5 <
+    strong, compared in the precision of the values given (float32 in the SAD file), none for NaN."""
+    x = np.asarray(max_abs)
+    lo, hi = (np.asarray(b, dtype=x.dtype if x.dtype.kind == "f" else np.float64) for b in DELTA_BOUNDS)
+    code = np.where(x > hi, 3, np.where(x >= lo, 2, 1)).astype(np.uint8)
+    code[np.isnan(x)] = 0
+    return code
+
+
 def summaries(sad: np.ndarray, weights: np.ndarray | None) -> dict[str, np.ndarray]:
-    """``mean_sad``, ``max_abs_sad`` (float32), ``top_target`` (int16: the target of largest |SAD|) and, with
+    """``mean_sad``, ``max_abs_sad`` (float32), ``top_target`` (int16: the target of largest |SAD|), ``delta_class``
+    (:func:`delta_class` of ``max_abs_sad``) and, with
     ``weights`` ``(T,)``, ``weighted = sum_t w_t |SAD_t|`` of a ``(k, T)`` SAD block (float32 or float64; the
     sums accumulate in float64)."""
     sad = np.asarray(sad)
@@ -145,6 +164,7 @@ def summaries(sad: np.ndarray, weights: np.ndarray | None) -> dict[str, np.ndarr
     out = {"mean_sad": sad.mean(axis=1, dtype=np.float64).astype(np.float32),
            "max_abs_sad": abs_sad.max(axis=1, initial=0.0).astype(np.float32),
            "top_target": (abs_sad.argmax(axis=1) if sad.shape[1] else np.zeros(len(sad), int)).astype(np.int16)}
+    out["delta_class"] = delta_class(out["max_abs_sad"])
     if weights is not None:
         out["weighted"] = np.einsum("kt,t->k", abs_sad, np.asarray(weights, dtype=np.float64),
                                     dtype=np.float64).astype(np.float32)
@@ -194,7 +214,8 @@ class SadWriter:
                                     chunk_rows=chunk_rows_for(T, self.dtype.itemsize)),
                      "mean_sad": _Column(s, "mean_sad", np.float32),
                      "max_abs_sad": _Column(s, "max_abs_sad", np.float32),
-                     "top_target": _Column(s, "top_target", np.int16)}
+                     "top_target": _Column(s, "top_target", np.int16),
+                     "delta_class": _Column(s, "delta_class", _DELTA_DTYPE)}
         if weights is not None:
             self.cols["weighted"] = _Column(s, "weighted", np.float32)
         self.chrom_code: dict[str, int] = {}
@@ -242,13 +263,17 @@ class SadWriter:
             keys = ("mean_sad", "max_abs_sad") + (("weighted",) if self.weights is not None else ())
             summ = {key: np.full(k, np.nan, dtype=np.float32) for key in keys}
             summ["top_target"] = np.full(k, -1, dtype=np.int16)
+            summ["delta_class"] = np.zeros(k, dtype=np.uint8)
             if scored.any():
                 for key, value in summaries(np.asarray(sad)[scored], self.weights).items():
                     summ[key][scored] = value
         sad = np.asarray(sad).astype(self.dtype, copy=False)  # the stored values, which the TSVs show too
         c = self.cols
         c["sad"].add(sad)
-        for key in ("mean_sad", "max_abs_sad", "top_target") + (("weighted",) if self.weights is not None else ()):
+        if "delta_class" not in summ:  # a shard written before the classes: they follow from max_abs_sad
+            summ = {**summ, "delta_class": delta_class(summ["max_abs_sad"])}
+        for key in ("mean_sad", "max_abs_sad", "top_target", "delta_class") + (
+                ("weighted",) if self.weights is not None else ()):
             c[key].add(summ[key])
         self.n_scored += int(scored.sum())
         if self.table is not None and scored.any():
@@ -284,8 +309,9 @@ def _tsv_rows(rows: pd.DataFrame, summ: dict, target_names, sad: np.ndarray | No
     cols = [rows["chrom"].tolist(), rows["pos"].tolist(), rows["id"].tolist(), rows["ref"].tolist(),
             rows["alt"].tolist(), ["True" if x else "False" for x in rows["swapped"].to_numpy(dtype=bool)],
             summ["mean_sad"].tolist(), summ["max_abs_sad"].tolist(),
-            np.asarray(target_names, dtype=object)[summ["top_target"]].tolist()]
-    fmt = "%s\t%d\t%s\t%s\t%s\t%s\t%.6g\t%.6g\t%s"
+            np.asarray(target_names, dtype=object)[summ["top_target"]].tolist(),
+            np.asarray(DELTA_CLASSES, dtype=object)[summ.get("delta_class", delta_class(summ["max_abs_sad"]))].tolist()]
+    fmt = "%s\t%d\t%s\t%s\t%s\t%s\t%.6g\t%.6g\t%s\t%s"
     if "weighted" in summ:
         cols.append(summ["weighted"].tolist())
         fmt += "\t%.6g"
@@ -317,15 +343,19 @@ def read_sad(path, targets: bool = True) -> pd.DataFrame:
         header = pd.read_csv(path, sep="\t", nrows=0, compression=packed).columns
     except pd.errors.EmptyDataError:
         raise InputError(path, "empty file: expected a SAD table with a header", line=1) from None
-    text_cols = ("chrom", "id", "ref", "alt", "top_target", "swapped")
+    text_cols = ("chrom", "id", "ref", "alt", "top_target", "delta_class", "swapped")
     # IDs and names stay text ("NA", "nan" are valid IDs); only the numeric columns parse NaN
     df = pd.read_csv(path, sep="\t", dtype={c: str for c in text_cols if c in header}, keep_default_na=False,
                      na_values={c: ["nan", "NaN"] for c in header if c not in text_cols and c != "pos"},
                      compression=packed)
-    missing = [c for c in SUMMARY_COLUMNS if c != "weighted" and c not in df.columns]
+    missing = [c for c in SUMMARY_COLUMNS if c not in ("weighted", "delta_class") and c not in df.columns]
     if missing:
         raise InputError(path, f"not a SAD table: missing columns {', '.join(missing)} (expected "
-                         f"{', '.join(SUMMARY_COLUMNS[:-1])}, [weighted], then one column per target)", line=1)
+                         f"{', '.join(SUMMARY_COLUMNS[:-2])}, [delta_class], [weighted], then one column per target)",
+                         line=1)
+    if "delta_class" not in df.columns:  # a table written before the classes: they follow from max_abs_sad
+        df.insert(df.columns.get_loc("top_target") + 1, "delta_class",
+                  np.asarray(DELTA_CLASSES, dtype=object)[delta_class(df["max_abs_sad"].to_numpy(np.float32))])
     df["swapped"] = df["swapped"].astype(str).str.lower().eq("true")
     df.attrs["target_names"] = sad_target_columns(df)
     if not targets:
@@ -359,6 +389,8 @@ def read_sad_h5(path, *, targets: bool = True, scored_only: bool = True) -> pd.D
             "swapped": v["swapped"][:][keep],
             "mean_sad": s["mean_sad"][:][keep], "max_abs_sad": s["max_abs_sad"][:][keep],
             "top_target": np.where(top >= 0, names[np.maximum(top, 0)] if len(names) else "", ""),
+            "delta_class": np.asarray(DELTA_CLASSES, dtype=object)[
+                s["delta_class"][:][keep] if "delta_class" in s else delta_class(s["max_abs_sad"][:][keep])],
         })
         if "weighted" in s:
             df["weighted"] = s["weighted"][:][keep]

@@ -2,7 +2,9 @@
 
 Columns: ``name`` (letters, digits, ``.``, ``_``, ``-``), ``peaks`` (local path or http(s)/ftp URL),
 optional ``md5``, ``group`` (lineage), ``format`` (``narrowPeak``, ``bed`` or ``hotspot``; inferred from the
-file name when empty), and any further columns (``label``, ``description``) which are kept as they are.
+file name when empty), ``assay`` (dnase, tf, histone or a free label; :func:`assay_of`), ``cell`` and ``factor``
+(DeepSEA-style sheets: several assays per cell type, the ChIP target), and any further columns (``label``,
+``description``) which are kept as they are.
 """
 
 from __future__ import annotations
@@ -18,6 +20,44 @@ from .errors import InputError
 SAFE_NAME = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9._-]+$")
 FORMATS = ("narrowPeak", "bed", "hotspot")
 REQUIRED = ("name", "peaks")
+
+
+def assay_of(value) -> str:
+    """A sheet's ``assay`` entry as the workflow reads it: lower case, and ``dnase`` when empty or missing."""
+    return str(value if isinstance(value, str) else "").strip().lower() or "dnase"
+
+
+def sample_assays(samples: pd.DataFrame) -> list[str]:
+    """Each sample's assay (:func:`assay_of` of the sheet's ``assay`` column; all ``dnase`` without one)."""
+    if "assay" not in samples:
+        return ["dnase"] * len(samples)
+    return [assay_of(a) for a in samples["assay"]]
+
+
+def resolve_weights(weights: dict | None, target_names: list[str], assays: list[str] | None = None) -> dict | None:
+    """``{target: w}`` from weights named by target or by assay (DeepSEA's impact score, e.g. ``{histone: 1.0}``):
+    a target takes its own weight when named, else its assay's (``assays``: one per target, as
+    :func:`basset.samples.sample_assays` reads them), else none. A name that is neither a target nor an assay
+    raises ValueError; a name that is both is the target."""
+    if weights is None:
+        return None
+    target_names = [str(t) for t in target_names]
+    assays = [None] * len(target_names) if assays is None else [str(a) for a in assays]
+    if len(assays) != len(target_names):
+        raise ValueError(f"{len(assays)} assays for {len(target_names)} targets")
+    weights = {str(k): float(v) for k, v in weights.items()}
+    unknown = sorted(set(weights) - set(target_names) - set(a for a in assays if a))
+    if unknown:
+        raise ValueError(f"weights name targets the model does not have: {', '.join(unknown)}"
+                         + (f" (nor assays: the targets' are {', '.join(sorted(set(a for a in assays if a)))})"
+                            if any(assays) else ""))
+    out = {}
+    for t, a in zip(target_names, assays):
+        if t in weights:
+            out[t] = weights[t]
+        elif a in weights:
+            out[t] = weights[a]
+    return out
 
 
 def is_url(path: str) -> bool:

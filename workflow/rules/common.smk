@@ -20,6 +20,7 @@ from basset.config import (
     produces,
     site_length,
     skipped_stages,
+    target_weights,
     workflow_inputs,
 )
 from basset.errors import BassetError, InputError
@@ -92,6 +93,8 @@ SIM = config["simulate"].get("outdir", "resources/simulated").rstrip("/")
 SAMPLES = _load_samples(config["samples"])
 TARGETS = list(SAMPLES.index)
 _checked(check_targets, config, TARGETS)
+# variants.weights by target, the assays named in it spread over their targets (basset.config.target_weights)
+WEIGHTS = _checked(target_weights, config, SAMPLES)
 if SIMULATE:
     _checked(check_programs, SAMPLES, config["simulate"])
 # every input file, decided once (basset.config.workflow_inputs): the simulation's files under its own folder,
@@ -255,6 +258,7 @@ def final_outputs():
         ("variants", "sad"),
         ("variants", "targets_tsv"),
         ("variants", "pics_summary"),
+        ("variants", "delta_summary"),
         ("transfer", "summary"),
         ("attribution", "summary"),
         ("report", "html"),

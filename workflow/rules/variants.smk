@@ -42,7 +42,8 @@ if SAD_SHARDS == 1:
                 "strict",
                 "sad_dtype",
                 "bf16",
-            ),
+            )
+            | {"weights": WEIGHTS},
         script:
             "../scripts/score_snps.py"
 
@@ -80,7 +81,8 @@ else:
                 "strict",
                 "sad_dtype",
                 "bf16",
-            ),
+            )
+            | {"weights": WEIGHTS},
             shard=lambda wc: (int(wc.shard), SAD_SHARDS),
         script:
             "../scripts/score_snps.py"
@@ -163,3 +165,30 @@ rule pics_enrichment:
         ),
     script:
         "../scripts/pics_enrichment.py"
+
+
+# dataset.mode deepsea: DeepSEA's reading of the PICS-like SNPs, the top likely causal SNP's Delta across the
+# features grouped by assay and the strong/moderate/weak classes (basset.stages.variants.delta_profile).
+rule delta_profile:
+    input:
+        sad=out("variants", "sad"),
+        pics=optional_input(INPUT["pics"]),
+        samples=config["samples"],
+    output:
+        profile=out("variants", "delta_profile"),
+        summary=out("variants", "delta_summary"),
+        fig_delta=report(
+            out("variants", "fig_delta"),
+            caption="../report/fig_delta.rst",
+            category="Figure 5: variants",
+            labels={"figure": "Delta by assay"},
+        ),
+        fig_delta_pdf=pdf("variants", "fig_delta"),
+    log:
+        log_file("variants", "delta_profile"),
+    conda:
+        "../../envs/basset.yaml"
+    params:
+        variants=keys("variants", "high_pics", "low_pics", "pics_coding"),
+    script:
+        "../scripts/delta_profile.py"

@@ -2,6 +2,7 @@
 
 * :func:`fig5a`: fraction of SNPs with a large SAD for likely-causal (high PICS) and unlikely (low PICS)
   SNPs, with the test's p-value.
+* :func:`fig_delta_profile`: one variant's Delta across features, grouped by assay (DeepSEA-style runs).
 
 Figure 5B (mutagenesis maps around a SNP) is :func:`basset.plots.mutagenesis.fig_satmut`. Every figure is
 written as ``{stem}.png`` and ``{stem}.pdf`` by :func:`basset.plots.save`.
@@ -71,3 +72,35 @@ def fig5a(summary: dict, stem, threshold: float = 0.1):
         ax.set_title("\n".join(notes), fontsize=10)
         fig.tight_layout()
         return save(fig, stem)
+
+
+#: colours of DeepSEA's assay groups in :func:`fig_delta_profile` (other assays cycle through the rest)
+ASSAY_COLOURS = {"dnase": "#2166ac", "tf": "#b2182b", "histone": "#1b7837"}
+_MORE_COLOURS = ("#762a83", "#e08214", "#35978f", "#8c510a")
+
+
+def fig_delta_profile(profile, stem, title: str | None = None, bounds=(0.2, 0.5)):
+    """The Delta (SAD = p(alt) - p(ref)) of one variant for every feature, grouped by assay (DeepSEA's reading of a
+    variant): one bar per feature, coloured by assay, with dashed lines at +-``bounds`` (the weak / moderate /
+    strong class bounds). ``profile``: a frame with columns ``target``, ``assay``, ``delta`` in the order to draw.
+    Returns the (png, pdf) paths."""
+    assays = list(dict.fromkeys(profile["assay"]))
+    extra = iter(_MORE_COLOURS * (len(assays) // len(_MORE_COLOURS) + 1))
+    colour = {a: ASSAY_COLOURS.get(a) or next(extra) for a in assays}
+    with plt.rc_context(RC):
+        fig, ax = plt.subplots(figsize=(max(5.0, 0.28 * len(profile) + 2.5), 4.6))
+        x = np.arange(len(profile))
+        ax.bar(x, profile["delta"].to_numpy(float), color=[colour[a] for a in profile["assay"]], width=0.8)
+        for b in bounds:
+            for sign in (1, -1):
+                ax.axhline(sign * b, color="#777777", lw=0.8, ls="--")
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_xticks(x, profile["target"].astype(str), rotation=90, fontsize=8)
+        ax.set_ylabel("Δ = p(alt) − p(ref)")
+        handles = [plt.Rectangle((0, 0), 1, 1, color=colour[a]) for a in assays]
+        ax.legend(handles, assays, frameon=False, fontsize=9, loc="best")
+        top = max(0.6, float(np.nanmax(np.abs(profile["delta"].to_numpy(float)))) * 1.1 if len(profile) else 0.6)
+        ax.set_ylim(-top, top)
+        ax.set_title(title or "Δ profile across assays", fontsize=11)
+        fig.tight_layout()
+    return save(fig, stem)

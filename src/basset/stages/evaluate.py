@@ -28,9 +28,8 @@ from ..kmer import KmerBaseline
 from ..metrics import SITE_CLASSES, auroc, auroc_by_class
 from ..models import load_model
 from ..predict import predict, read_predictions, split_site_index, write_predictions
-from ..samples import read_sample_sheet
+from ..samples import read_sample_sheet, sample_assays
 from ..tables import write_summary, write_table
-from .peaks import sample_assays
 from .report_numbers import read_kv
 
 log = logging.getLogger("basset.evaluate")

@@ -21,7 +21,7 @@ from ..errors import InputError
 from ..fileio import atomic_path
 from ..logs import progress_bar
 from ..peaks import ChromosomeFilter, Sites, merge_sorted, sort_peaks
-from ..samples import read_sample_sheet
+from ..samples import read_sample_sheet, sample_assays
 from ..sequence import genome_sizes
 from ..tables import write_summary
 
@@ -111,13 +111,6 @@ def bin_peaks(*, samples: str, fai: str, out: dict, peaks: str | list[str] | Non
                             list(cfg["select"]), int(length), drop_chry=opts["drop_chry"],
                             drop_noncanonical=opts["drop_noncanonical"], paths=paths, progress=progress)
     return write_merge(result, out["sites"], out["activity"], out["targets"], out["summary"], sheet)
-
-
-def sample_assays(samples: pd.DataFrame) -> list[str]:
-    """Each sample's assay (the sheet's ``assay`` column, lower case; empty or absent: ``dnase``)."""
-    if "assay" not in samples:
-        return ["dnase"] * len(samples)
-    return [str(a).strip().lower() or "dnase" for a in samples["assay"].fillna("")]
 
 
 def bin_peak_files(samples: pd.DataFrame, chrom_sizes: dict[str, int], bin_size: int = 200, fraction: float = 0.5,

@@ -462,6 +462,18 @@ def _variant_numbers(n: _Numbers) -> None:
                   "int")
         n.add("pics_mannwhitney_p", s, "enrichment p (Mann–Whitney, high vs low scores)", f, "mannwhitney_p", "p")
         n.add("pics_fisher_p", s, "enrichment p (Fisher, fraction above threshold)", f, "fisher_p", "p")
+    f = ("variants", "delta_summary")
+    if n.files.has(f):  # dataset.mode deepsea: DeepSEA's classes of the largest |Delta|, and the top SNP's profile
+        ds = read_kv(n.files.path(*f))
+        n.add("delta_top_max_abs", s, "top likely causal SNP: largest |Δ| over the features", f, "max_abs_delta")
+        for key in ds:
+            if key.endswith("_max_abs_delta") and key != "max_abs_delta":
+                assay = key[: -len("_max_abs_delta")]
+                n.add(f"delta_top_{assay}", s, f"top likely causal SNP: largest |Δ|, {assay} features", f, key)
+        for group in ("likely", "unlikely"):
+            for cls in ("strong", "moderate", "weak"):
+                n.add(f"delta_{group}_{cls}", s, f"{group} causal SNPs with a {cls} largest |Δ|", f,
+                      f"{group}_{cls}", "int")
     f = ("variants", "sad")
     if n.files.has(f) and n.truth("snps"):
         n.add("causal_auroc_max_abs", s, "causal vs bystander SNPs: AUROC of max |SAD|", f,

@@ -46,12 +46,14 @@ PANELS = [
     ("4B–D", "Figure 4", ("satmut", "fig4bcd"), "PhyloP predicted from mutagenesis scores"),
     ("5A", "Figure 5", ("variants", "fig5a"), "SNPs above the SAD threshold, likely against unlikely causal"),
     ("5B", "Figure 5", ("variants", "fig5b"), "The top-scoring likely causal SNP"),
+    ("5, assays", "Figure 5", ("variants", "fig_delta"), "The top likely causal SNP's Δ across assays"),
     ("7A", "Figure 7", ("attribution", "fig_patterns"), "TF-MoDISco patterns and their best database matches"),
     ("7B", "Figure 7", ("attribution", "fig_spacing"), "A cooperative pair in the patterns"),
     ("7C", "Figure 7", ("attribution", "fig_tracks"), "Attribution of one site per lineage"),
 ]
-# Panels shown only when drawn, without a placeholder otherwise: DeepSEA's evaluation by assay (dataset.mode deepsea)
-SHOWN_WHEN_DRAWN = {"2, assays"}
+# Panels shown only when drawn, without a placeholder otherwise: DeepSEA's evaluation by assay and Delta profile
+# (dataset.mode deepsea)
+SHOWN_WHEN_DRAWN = {"2, assays", "5, assays"}
 # Figure 6 is drawn when transfer learning ran; it has no placeholder (its section says it was not run).
 FIGURE_6 = ("6", "Figure 6", ("transfer", "fig6"), "Transfer learning")
 
@@ -316,6 +318,16 @@ def _variant_captions(h: dict) -> dict:
         caps["5A"] += (f" Against the simulation's truth, AUROC of max |SAD| for the SNPs that break or create "
                        f"a planted motif against bystanders: {v('causal_auroc_max_abs')} (0.5 is chance).")
     caps["5B"] = "Mutagenesis maps of the reference and alternative sequence around the top-scoring SNP."
+    if "delta_top_max_abs" in h:  # dataset.mode deepsea: DeepSEA's reading of the same SNP
+        assays = [k[len("delta_top_"):] for k in h if k.startswith("delta_top_") and k != "delta_top_max_abs"]
+        caps["5, assays"] = (
+            f"The Δ (SAD) of Figure 5B's SNP for every feature, grouped by assay: largest |Δ| "
+            f"{v('delta_top_max_abs')}" + (" (" + ", ".join(f"{a} {v('delta_top_' + a)}" for a in assays) + ")"
+                                           if assays else "")
+            + ". DeepSEA's classes of a SNP's largest |Δ| (strong above 0.5, moderate 0.2-0.5, weak below 0.2): "
+            f"likely causal SNPs {v('delta_likely_strong', 'int')} strong, {v('delta_likely_moderate', 'int')} "
+            f"moderate, {v('delta_likely_weak', 'int')} weak; unlikely causal SNPs {v('delta_unlikely_strong', 'int')}"
+            f" strong, {v('delta_unlikely_moderate', 'int')} moderate, {v('delta_unlikely_weak', 'int')} weak.")
     return caps
 
 

@@ -50,14 +50,23 @@ from ..pics import (
     top_snp,
 )
 from ..plots.mutagenesis import fig_satmut
-from ..plots.variants import fig5a
+from ..plots.variants import fig5a, fig_delta_profile
 from ..sad import (
     check_target_names,
     input_length,
     score_windows,
     weight_vector,
 )
-from ..sadfile import SadWriter, merge_sad_files, read_sad, write_sad_tsv
+from ..sadfile import (
+    DELTA_BOUNDS,
+    DELTA_CLASSES,
+    SadWriter,
+    delta_class,
+    merge_sad_files,
+    read_sad,
+    write_sad_tsv,
+)
+from ..samples import read_sample_sheet, sample_assays
 from ..sequence import ChromosomeMatcher, Genome
 from ..tables import write_summary, write_table
 from ..vcf import (
@@ -537,6 +546,50 @@ def pics_enrichment(sad, pics, model, fasta, *, out: dict, variants: dict | None
     fig_satmut([ref, alt], out["fig5b"], title=title)
     log.info("Figure 5B: %s", title)
     write_summary(out["summary"], summary)
+    return summary
+
+
+def delta_profile(sad, pics, samples, *, out: dict, variants: dict | None = None) -> dict:
+    """Rule delta_profile (``dataset.mode: deepsea``): DeepSEA's reading of the PICS-like SNPs. The top likely causal
+    SNP (Figure 5B's, :func:`basset.pics.top_snp`) has its Delta (SAD) for every feature written to ``out["profile"]``
+    (target, assay, cell, delta, class) and drawn grouped by assay (``out["fig_delta"]``); ``out["summary"]`` holds
+    that SNP, its largest |Delta| and class, the largest |Delta| per assay, and how many likely causal (PICS >=
+    ``high_pics``) and unlikely (<= ``low_pics``) SNPs fall in each class of their largest |Delta| (strong > 0.5,
+    moderate 0.2-0.5, weak < 0.2). ``samples``: the sample sheet (assay and cell of each feature)."""
+    cfg = with_defaults("variants", variants)
+    high, low = float(cfg["high_pics"]), float(cfg["low_pics"])
+    sad_table, pics_df = read_sad(sad), read_pics(pics, coding=pics_coding(cfg))
+    sheet = read_sample_sheet(samples)
+    names = [str(t) for t in sad_table.attrs["target_names"]]
+    assay_of = dict(zip(sheet["name"].astype(str), sample_assays(sheet)))
+    cell_of = dict(zip(sheet["name"].astype(str), sheet["cell"].astype(str))) if "cell" in sheet else {}
+    top, top_pics = top_snp(sad_table, pics_df, high)
+    profile = pd.DataFrame({"target": names, "assay": [assay_of.get(t, "dnase") for t in names],
+                            "cell": [cell_of.get(t, "") or t for t in names],
+                            "delta": top[names].to_numpy(dtype=np.float64)})
+    order = {a: i for i, a in enumerate(dict.fromkeys(profile["assay"]))}
+    profile = profile.iloc[np.argsort(profile["assay"].map(order).to_numpy(), kind="stable")].reset_index(drop=True)
+    profile["class"] = np.asarray(DELTA_CLASSES, dtype=object)[delta_class(profile["delta"].abs().to_numpy(np.float32))]
+    write_table(out["profile"], profile, float_format="%.6g")
+    top_abs = float(top["max_abs_sad"])  # the SAD file's, from the full-precision SAD (the profile's are float16)
+    top_class = DELTA_CLASSES[int(delta_class(np.array([top_abs], dtype=np.float32))[0])]
+    summary = {"snp": str(top["id"]), "chrom": str(top["chrom"]), "pos": int(top["pos"]), "ref": str(top["ref"]),
+               "alt": str(top["alt"]), "pics": round(float(top_pics), 6), "top_target": str(top["top_target"]),
+               "max_abs_delta": round(top_abs, 6), "class": top_class}
+    for assay, group in profile.groupby("assay", sort=False):
+        summary[f"{assay}_max_abs_delta"] = round(float(group["delta"].abs().max()), 6)
+    joined = join_pics(sad_table, pics_df, "max_abs")
+    for label, rows in (("likely", joined["pics"] >= high), ("unlikely", joined["pics"] <= low)):
+        scored = joined.loc[rows & joined["score"].notna(), "score"].to_numpy(np.float32)
+        codes = delta_class(scored)
+        for code in (3, 2, 1):
+            summary[f"{label}_{DELTA_CLASSES[code]}"] = int((codes == code).sum())
+    lo_b, hi_b = DELTA_BOUNDS
+    fig_delta_profile(profile, out["fig_delta"], bounds=DELTA_BOUNDS,
+                      title=f"{summary['snp']} (PICS {top_pics:.2f}): Δ by feature, largest |Δ| {top_abs:.2f} "
+                            f"({top_class}; strong > {hi_b}, weak < {lo_b})")
+    write_summary(out["summary"], summary)
+    log.info("Δ profile: %s, largest |Δ| %.3f (%s) in %s", summary["snp"], top_abs, top_class, summary["top_target"])
     return summary
 
 
