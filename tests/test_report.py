@@ -6,6 +6,7 @@ PNG, and the page renders in headless Chromium (when installed)."""
 import base64
 import gzip
 import html
+import json
 import shutil
 import struct
 import subprocess
@@ -835,6 +836,25 @@ def test_insertion_rho_over_three_cells(tmp_path):
     numbers = _make_report(res, tmp_path / "r.html", truth_dir=truth)
     assert numbers["insertion_rho_mean"] == pytest.approx((0.5 - 0.5 - 0.5) / 3)
     assert numbers["insertion_rho_positive"] == 1
+
+
+def test_insertion_rho_over_the_dnase_features_of_a_sheet_of_assays(tmp_path):
+    """A sheet of several assays per cell type (deepsea mode): the insertion table's columns are features, the
+    activity's rows cells; simulation.json's sample_cells maps each DNase feature to its cell, other assays are left
+    out. The insertion values of the DNase features are INSERTION's, so rho is that of test_insertion_rho_over_three
+    cells; the TF feature's values, which would reverse it if counted, are not."""
+    res, truth = fake_run(tmp_path)
+    ins = INSERTION.drop(columns="mye_1").rename(columns={"ery_1": "e_dnase", "hep_1": "h_dnase", "lym_1": "l_dnase"})
+    ins["e_gata1"] = -ins["e_dnase"] * 10
+    _tsv(layout.path(res, "motifs", "insertion"), ins)
+    summary = json.loads((truth / "simulation.json").read_text()) if (truth / "simulation.json").exists() else {}
+    summary["sample_cells"] = {"e_dnase": {"cell": "ery_1", "assay": "dnase"},
+                               "h_dnase": {"cell": "hep_1", "assay": "dnase"},
+                               "l_dnase": {"cell": "lym_1", "assay": "dnase"},
+                               "e_gata1": {"cell": "ery_1", "assay": "tf"}}
+    (truth / "simulation.json").write_text(json.dumps(summary))
+    rho = insertion_rho(layout.path(res, "motifs", "insertion"), truth)
+    assert rho.to_dict() == pytest.approx({"GATA1": 0.5, "HNF4A": -0.5, "CTCF": -0.5})
 
 
 def test_phylop_feature_sets_are_found_by_name(tmp_path):

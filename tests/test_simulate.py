@@ -1206,9 +1206,9 @@ def test_tf_peaks_are_occupied_instances_of_their_factor_in_open_sites(chip):
 
 
 def test_histone_domains_cover_open_sites_merged(chip):
-    """H3K27ac domains: sorted, never overlapping each other (overlaps merged), each over at least one site open in the
-    cell, covering most of its open sites; H3K4me3 domains cover open promoters and no other open site's centre
-    away from them."""
+    """H3K27ac domains: sorted, never overlapping each other (overlaps merged), covering most of the cell's open sites;
+    H3K4me3 domains each over an open promoter, covering most of them and few closed promoters (those next to an
+    open one)."""
     sites = chip["sites"]
     for row, cls in (("ery_k27ac", None), ("ery_k4me3", "promoter")):
         d = chip["peaks"][row]
@@ -1220,8 +1220,11 @@ def test_histone_domains_cover_open_sites_merged(chip):
         widths = d.eval("end - start")
         assert widths.min() >= simulate_params(CHIP_PARAMS)["chip"]["domain_width"][0] - 1
     k4 = chip["peaks"]["ery_k4me3"]
-    closed_promoters = sites[(sites["ery"] == 0) & (sites["class"] == "promoter")]
-    assert not _covers(k4, closed_promoters["chrom"], closed_promoters["centre"]).any()
+    open_promoters = sites[(sites["ery"] == 1) & (sites["class"] == "promoter")]
+    for c, st_, en in zip(k4["chrom"], k4["start"], k4["end"]):  # each domain over an open promoter
+        assert ((open_promoters["chrom"] == c) & open_promoters["centre"].between(st_, en - 1)).any()
+    closed = sites[(sites["ery"] == 0) & (sites["class"] == "promoter")]  # only by a neighbour's domain
+    assert _covers(k4, closed["chrom"], closed["centre"]).mean() < 0.15
 
 
 def test_chip_rows_leave_the_dnase_peaks_unchanged(chip, tmp_path):

@@ -1,5 +1,6 @@
 """The Snakemake workflow: config validation, the DAG of both configs, and the tiny config end to end."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -356,6 +357,44 @@ def test_dry_run_deepsea_encode_config(workdir):
               if len(line.split()) == 2 and line.split()[1].isdigit()}
     assert counts.get("download_peaks") == 18 and counts.get("bin_peaks") == 1
     assert counts.get("evaluate_by_assay") == 1 and counts.get("make_report") == 1 and "merge_peaks" not in counts
+
+
+@pytest.fixture(scope="module")
+def tiny_deepsea(tmp_path_factory):
+    """config/tiny_deepsea.yaml run to the report: simulated DNase, TF ChIP-seq and H3K27ac of two cell types."""
+    work = copy_workflow(tmp_path_factory.mktemp("tiny_deepsea"))
+    res = snakemake(work, "--configfile", "config/tiny_deepsea.yaml")
+    assert res.returncode == 0, res.stderr[-5000:]
+    return work
+
+
+def test_tiny_deepsea_workflow_bins_evaluates_by_assay_and_reads_variants(tiny_deepsea):
+    """DeepSEA's mode end to end: sites are 1,000 bp windows centred on 200 bp bins, one label column per sheet row;
+    the evaluation by assay counts the sheet's assays; the SAD file holds the Delta classes and the impact score
+    weighs the histone features (by assay) and ery_GATA1 (by name); the Delta profile and both DeepSEA panels reach
+    the report with their numbers."""
+    res = tiny_deepsea / "results" / "tiny_deepsea"
+    sheet = pd.read_csv(tiny_deepsea / "config/samples/tiny_deepsea.tsv", sep="\t", dtype=str, keep_default_na=False)
+    sites = read_sites(res / "peaks/bins/sites.bed")
+    assert ((sites["end"] - sites["start"]) == 1000).all() and ((sites["start"] + 400) % 200 == 0).all()
+    names, _, activity = read_activity(res / "peaks/bins/activity.tsv.gz")
+    assert names == list(sheet["name"]) and activity.shape == (len(sites), len(names))
+    by_assay = pd.read_csv(res / "evaluate/auroc_by_assay.tsv", sep="\t").set_index("assay")
+    assert by_assay["features"].to_dict() == {"dnase": 2, "tf": 4, "histone": 2}
+    with h5py.File(res / "variants/sad.h5") as f:
+        assert h5py.check_enum_dtype(f["summary/delta_class"].dtype) is not None
+        weights = {k: v for k, v in json.loads(f.attrs["weights"]).items() if v}
+    assert weights == {"ery_GATA1": 2.0, "ery_H3K27ac": 1.0, "hep_H3K27ac": 1.0}
+    table = pd.read_csv(res / "variants/sad.tsv.gz", sep="\t")
+    assert set(table["delta_class"]) <= {"weak", "moderate", "strong"} and "weighted" in table
+    profile = pd.read_csv(res / "variants/delta_profile.tsv", sep="\t")
+    assert sorted(profile["target"]) == sorted(sheet["name"]) and list(dict.fromkeys(profile["assay"])) == [
+        "dnase", "tf", "histone"]
+    headline = pd.read_csv(res / "report/headline.tsv", sep="\t").set_index("id")
+    assert {"tf_median_auroc", "histone_median_auroc", "delta_top_max_abs", "delta_likely_strong"} <= set(
+        headline.index)
+    html = (res / "report/index.html").read_text()
+    assert "AUROC by assay" in html and "Δ across assays" in html
 
 
 def test_lint_and_snakefmt_are_clean():

@@ -9,6 +9,7 @@ paper's (:func:`paper_comparison`).
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
@@ -142,15 +143,23 @@ def causal_top(frame: pd.DataFrame) -> float:
 
 def insertion_rho(insertion_path, truth_dir: Path | None) -> pd.Series:
     """Per planted factor: Spearman correlation across cell types between the motif-insertion effect (the
-    insertion table ``insertion_path``) and the factor's planted activity (``truth/cell_factor_activity.tsv``)."""
+    insertion table ``insertion_path``) and the factor's planted activity (``truth/cell_factor_activity.tsv``).
+    With a sheet of several assays per cell type, the cell types' DNase features (``sample_cells`` of
+    ``truth/simulation.json``)."""
     _need_truth(insertion_path, truth_dir)
     insertion = read_table(insertion_path).set_index("motif")
     activity = pd.read_csv(layout.truth_file(truth_dir, "cell_activity"), sep="\t").set_index("cell")
-    cells = [c for c in insertion.columns if c in activity.index]
+    summary = layout.truth_file(truth_dir, "summary")
+    rows = json.loads(summary.read_text()).get("sample_cells", {}) if summary.exists() else {}
+    # a target is a cell type of the truth (Basset's sheets), or a DNase row of one (sheets with several assays)
+    cell_of = {t: t if t in activity.index else rows.get(t, {}).get("cell") for t in insertion.columns
+               if t in activity.index or rows.get(t, {}).get("assay") == "dnase"}
+    targets = [t for t, c in cell_of.items() if c in activity.index]
     rho = {}
     for motif in insertion.index:
-        if motif in activity.columns and len(cells) > 2:
-            rho[motif] = float(spearmanr(insertion.loc[motif, cells], activity.loc[cells, motif]).statistic)
+        if motif in activity.columns and len(targets) > 2:
+            rho[motif] = float(spearmanr(insertion.loc[motif, targets],
+                                         activity.loc[[cell_of[t] for t in targets], motif]).statistic)
     return pd.Series(rho, dtype=float)
 
 
