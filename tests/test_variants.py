@@ -533,8 +533,8 @@ def test_sad_streaming_gzip_and_weights_give_the_same_table(scored):
                    weights={"up": 2.0}, table=table)
     with gzip.open(table, "rt") as fh:
         header = fh.readline().rstrip("\n").split("\t")
-    assert header == ["chrom", "pos", "id", "ref", "alt", "swapped", "mean_sad", "max_abs_sad", "top_target", "delta_class",
-                      "weighted"]
+    assert header == ["chrom", "pos", "id", "ref", "alt", "swapped", "mean_sad", "max_abs_sad", "top_target",
+                      "delta_class", "weighted"]
     small = read_sad(out)
     np.testing.assert_allclose(small["weighted"], 2 * small["up"].abs(), rtol=1e-3)
     pd.testing.assert_frame_equal(small.drop(columns="weighted"), ref_table, check_like=False, check_exact=False,
@@ -2455,7 +2455,8 @@ def test_sad_tables_show_the_stored_values_with_six_significant_digits(tmp_path)
     w = SadWriter(tmp_path / "f.h5", ["t0"], table=tmp_path / "f.tsv", dtype="float32", weights=np.array([2.0]))
     w.add(_writer_rows(["chr1"], ["ok"]), np.array([[-1.5e-7]]))
     w.close()
-    assert (tmp_path / "f.tsv").read_text().splitlines()[1].split("\t")[6:] == ["-1.5e-07", "1.5e-07", "t0", "weak", "3e-07"]
+    assert (tmp_path / "f.tsv").read_text().splitlines()[1].split("\t")[6:] == [
+        "-1.5e-07", "1.5e-07", "t0", "weak", "3e-07"]
 
 
 def test_fig5a_title_states_the_measured_ratio():
