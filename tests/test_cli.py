@@ -220,3 +220,24 @@ def test_attribute_command_runs_the_three_steps(tmp_path):
     res = basset(tmp_path, "attribute", "--model", "m.pt", "--dataset", "d.h5", "--sites-bed", "sites.bed",
                  "--targets", "t9", "--out", "attr2")
     assert res.returncode == 2 and "unknown target 't9'" in res.stderr
+
+
+def test_bin_peaks_command_labels_bins_deepseas_way(tmp_path):
+    """basset bin-peaks on hand-made peaks: a TF peak [1000, 1101) selects bin [1000, 1200) and covers just over half of
+    it (label 1); its histone peak [1100, 1300) covers exactly half of that bin (0) and all of [1200, 1400), which no
+    TF peak touches (not a sample). Sites are the --length bp inputs centred on the bins; build-dataset reads them."""
+    (tmp_path / "g.fa").write_text(">chr1\n" + "ACGT" * 1000 + "\n")
+    (tmp_path / "tf.bed").write_text("chr1\t1000\t1101\n")
+    (tmp_path / "h.bed").write_text("chr1\t1100\t1300\n")
+    (tmp_path / "s.tsv").write_text("name\tpeaks\tassay\ntf\ttf.bed\ttf\nhist\th.bed\thistone\n")
+    res = basset(tmp_path, "bin-peaks", "--samples", "s.tsv", "--genome", "g.fa", "--out", "bins", "--length", "600")
+    assert res.returncode == 0, res.stderr
+    assert "1 bins of 200 bp (600 bp inputs) from 2 features" in res.stdout
+    assert (tmp_path / "bins/sites.bed").read_text().split("\t")[:3] == ["chr1", "800", "1400"]
+    import pandas as pd
+
+    activity = pd.read_csv(tmp_path / "bins/activity.tsv.gz", sep="\t")
+    assert activity.columns.tolist()[1:] == ["tf", "hist"] and activity.iloc[0, 1:].tolist() == [1, 0]
+    res = basset(tmp_path, "bin-peaks", "--samples", "s.tsv", "--genome", "g.fa", "--out", "bins2", "--bin", "700",
+                 "--length", "600")
+    assert res.returncode == 2 and "--bin: bins of 700 bp do not fit in inputs of --length 600 bp" in res.stderr

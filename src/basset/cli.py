@@ -2,6 +2,7 @@
 
     basset simulate      --samples config/samples/simulated.tsv --out resources/simulated
     basset merge-peaks   --samples sheet.tsv --genome genome.fa --out results/run/peaks
+    basset bin-peaks     --samples sheet.tsv --genome genome.fa --out results/run/peaks [--bin 200 --length 1000]
     basset split         --sites results/run/peaks/sites.bed --out splits.tsv --valid 0.1 --test 0.1
     basset build-dataset --peaks-dir results/run/peaks --splits splits.tsv --genome genome.fa --out dataset.h5
     basset train         --dataset dataset.h5 --out results/run/train [--preset cpu] [--set lr=0.001 ...]
@@ -355,6 +356,20 @@ def cmd_merge_peaks(args) -> dict:
     return summary
 
 
+def cmd_bin_peaks(args) -> dict:
+    from .stages.peaks import bin_peaks
+
+    if args.bin > args.length:
+        raise UsageError("--bin", f"bins of {args.bin} bp do not fit in inputs of --length {args.length} bp")
+    summary = bin_peaks(samples=args.samples, fai=args.genome, out=layout.out_dir_paths(args.out, "peaks"),
+                        peaks_config={"drop_chry": not args.keep_chry, "drop_noncanonical": not args.keep_noncanonical},
+                        dataset={"bin": args.bin, "bin_fraction": args.bin_fraction, "select": args.select},
+                        length=args.length, progress=not args.quiet)
+    print(f"{summary['sites']} bins of {args.bin} bp ({args.length} bp inputs) from {summary['targets']} features "
+          f"-> {args.out}/")
+    return summary
+
+
 def cmd_split(args) -> dict:
     from .stages.dataset import split_sites
 
@@ -426,13 +441,17 @@ def cmd_gkmsvm(args) -> dict:
 
 
 def cmd_evaluate(args) -> dict:
-    from .stages.evaluate import evaluate_model
+    from .stages.evaluate import evaluate_by_assay, evaluate_model
 
     keys = ["metrics", "by_class", "summary", "fig2a", "fig2b", "fig2c", "fig_classes"]
-    return evaluate_model(args.model, args.dataset, args.kmer_metrics, args.sites, args.genes,
-                          gkmsvm_predictions=args.gkmsvm_predictions, kmer_predictions=args.kmer_predictions,
-                          out=layout.out_dir_paths(args.out, "evaluate", keys),
-                          evaluate={"rc_average": not args.no_rc}, seed=args.seed, device=args.device)
+    out = layout.out_dir_paths(args.out, "evaluate", keys + ["by_assay", "assay_summary", "fig_assay"])
+    summary = evaluate_model(args.model, args.dataset, args.kmer_metrics, args.sites, args.genes,
+                             gkmsvm_predictions=args.gkmsvm_predictions, kmer_predictions=args.kmer_predictions,
+                             out={k: out[k] for k in keys}, evaluate={"rc_average": not args.no_rc}, seed=args.seed,
+                             device=args.device)
+    if args.samples:
+        summary["by_assay"] = evaluate_by_assay(out["metrics"], args.samples, out=out)
+    return summary
 
 
 def cmd_motifs(args) -> dict:
@@ -742,6 +761,29 @@ def args_merge_peaks(p) -> None:
                    help="keep peaks on contigs other than chr1-22, X, Y (dropped by default)")
 
 
+def args_bin_peaks(p) -> None:
+    d = schema_defaults("dataset")
+    p.add_argument("--samples", required=True, type=input_file,
+                   help="sample sheet (TSV): name, peaks, assay (dnase, tf, histone or a free label; empty: dnase)")
+    p.add_argument("--genome", required=True, type=input_file,
+                   help="genome FASTA, its .fai, or a chrom-sizes table (name<TAB>length), told apart by content")
+    p.add_argument("--out", required=True,
+                   help="output directory: sites.bed (inputs centred on the bins), activity.tsv.gz, targets.tsv, "
+                        "summary.tsv, as merge-peaks writes them (build-dataset --peaks-dir reads them)")
+    p.add_argument("--bin", type=config_value("dataset", "bin"), default=d["bin"],
+                   help="bin size, bp (default: %(default)s)")
+    p.add_argument("--bin-fraction", type=config_value("dataset", "bin_fraction"), default=d["bin_fraction"],
+                   help="a feature is 1 when one of its peaks covers more than this fraction of a bin "
+                        "(default: %(default)s)")
+    p.add_argument("--select", nargs="+", default=d["select"], metavar="ASSAY",
+                   help="assays whose peaks make a bin a sample (default: %(default)s)")
+    p.add_argument("--length", type=POSITIVE_INT, default=1000,
+                   help="input length centred on each bin, the model's (default: %(default)s, DeepSEA's)")
+    p.add_argument("--keep-chry", action="store_true", help="keep chrY peaks (dropped by default)")
+    p.add_argument("--keep-noncanonical", action="store_true",
+                   help="keep peaks on contigs other than chr1-22, X, Y (dropped by default)")
+
+
 def args_split(p) -> None:
     d = schema_defaults("dataset")["split"]
     p.add_argument("--sites", required=True, type=input_file, help="sites.bed from merge-peaks")
@@ -835,6 +877,9 @@ def args_evaluate(p) -> None:
                    help="gkmsvm_predictions.tsv.gz from `basset gkmsvm` (Figure 2B: the CNN against it)")
     p.add_argument("--sites", type=input_file, help="sites.bed (for site classes)")
     p.add_argument("--genes", type=input_file, help="gene annotation GTF (for site classes)")
+    p.add_argument("--samples", type=input_file,
+                   help="sample sheet with an assay column: also AUROC and AUPRC by assay, as DeepSEA reports them "
+                        "(auroc_by_assay.tsv, assay_summary.tsv, fig_auroc_by_assay.png)")
     p.add_argument("--no-rc", action="store_true", help="do not average with reverse-complement predictions")
     _device_arg(p)
     _seed_arg(p)
@@ -1049,6 +1094,11 @@ COMMANDS = {
                     "Reduce peaks to midpoints, widen to --feature-size, merge peaks overlapping by more than "
                     "--merge-overlap (weighted by activity) and union the activities. Writes sites.bed, "
                     "activity.tsv.gz, targets.tsv and summary.tsv."),
+    "bin-peaks": ("DeepSEA's samples: 200 bp bins labelled by many assays' peaks (dataset.mode deepsea)",
+                  "Cut the genome into --bin bp bins; a bin is a sample when a peak of a --select assay touches it, "
+                  "and a feature (a sheet row) is 1 when one of its peaks covers more than --bin-fraction of the "
+                  "bin; the site is the --length bp input centred on the bin. Writes the four files of "
+                  "merge-peaks."),
     "split": ("assign merged sites to train/valid/test",
               "Random split by fractions (<1) or counts (>=1), or by held-out chromosomes."),
     "build-dataset": ("write the HDF5 dataset of sequences and targets",
