@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..errors import ConfigError
 from ..samples import assay_of
 from .params import ASSAYS, MARKS  # noqa: F401 (the assays and marks it writes)
 from .state import N, SimState
@@ -140,6 +141,12 @@ def make_peaks(state: SimState) -> tuple[dict[str, pd.DataFrame], dict[str, int]
         if assay == "tf":
             target = {f.upper(): f for f in state.motifs.factors}[target.upper()]
             start, end, summit, strength, n_false[name] = tf_intervals(state, chip_rng, c, target)
+            if not start.size:  # an empty peak file is refused downstream: say why here
+                act = float(state.access.act.iloc[c, state.motifs.factors.index(target)])
+                raise ConfigError("samples", f"tf sample {name!r}: {target} occupies no site of cell "
+                                             f"{state.cells['name'].iloc[c]!r} (its activity there is {act:.2f}, "
+                                             f"simulate.chip.occupancy {state.p['chip']['occupancy']}); give a tf row "
+                                             "a factor of its cell's program, or a constitutive one (CTCF)")
         else:
             start, end, summit, strength = histone_intervals(state, chip_rng, c, target)
             n_false[name] = 0
