@@ -359,6 +359,21 @@ def test_dry_run_deepsea_encode_config(workdir):
     assert counts.get("evaluate_by_assay") == 1 and counts.get("make_report") == 1 and "merge_peaks" not in counts
 
 
+def test_dry_run_deepsea_config(workdir):
+    """config/deepsea.yaml: the simulated DeepSEA-style default (24 features of four cell types) bins, evaluates by
+    assay and reads the PICS SNPs by assay, through the report; transfer learning is off."""
+    sheet = pd.read_csv(workdir / "config/samples/simulated_deepsea.tsv", sep="\t", dtype=str, keep_default_na=False)
+    assert sheet["assay"].value_counts().to_dict() == {"tf": 12, "histone": 8, "dnase": 4}
+    res = snakemake(workdir, "-n", "--configfile", "config/deepsea.yaml", "--quiet", "rules")
+    text = res.stdout + res.stderr
+    assert res.returncode == 0, text[-3000:]
+    counts = {line.split()[0]: int(line.split()[1]) for line in text.splitlines()
+              if len(line.split()) == 2 and line.split()[1].isdigit()}
+    assert counts.get("simulate_genome") == 1 and counts.get("bin_peaks") == 1 and "merge_peaks" not in counts
+    assert counts.get("evaluate_by_assay") == 1 and counts.get("delta_profile") == 1
+    assert counts.get("make_report") == 1 and "transfer_learning" not in counts
+
+
 @pytest.fixture(scope="module")
 def tiny_deepsea(tmp_path_factory):
     """config/tiny_deepsea.yaml run to the report: simulated DNase, TF ChIP-seq and H3K27ac of two cell types."""
