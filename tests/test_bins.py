@@ -68,6 +68,56 @@ def test_bad_arguments():
         _label([(0, 10, 20, 2)])
 
 
+def test_arguments_at_their_limits():
+    """fraction 0 is allowed (any overlap labels 1), 1 is not; bins of 1 bp and inputs as long as a bin are allowed, 0 bp
+    bins and inputs shorter than a bin are not; a negative start is refused."""
+    out = _label([(0, 1000, 1001, 0)], n_features=1, fraction=0.0)
+    assert out["labels"].tolist() == [[1]]
+    assert _label([(0, 1000, 1001, 0)], n_features=1, fraction=0.005)["labels"].tolist() == [[0]]
+    out = _label([(0, 10, 12, 0)], n_features=1, bin_size=1, length=1)
+    assert out["start"].tolist() == [10, 11] and out["window"].tolist() == [10, 11]
+    out = _label([(0, 10, 12, 0)], n_features=1, bin_size=200, length=200)
+    assert out["start"].tolist() == [0] and out["window"].tolist() == [0]
+    for kw in ({"bin_size": 0, "length": 10}, {"bin_size": 200, "length": 199}):
+        with pytest.raises(ValueError, match=r"expected 1 <= bin_size <= length, got bin_size \d+, length \d+"):
+            _label([(0, 10, 20, 0)], **kw)
+    with pytest.raises(ValueError, match="every peak needs 0 <= start < end"):
+        _label([(0, -5, 20, 0)])
+
+
+def test_the_last_bin_of_a_chromosome_and_the_first_of_the_next():
+    """Chromosomes of 400 bp (two whole bins each), inputs one bin long: chr0's last bin and chr1's first are both
+    samples, on their own chromosome, with their own labels (the bins of all chromosomes share one key space)."""
+    out = _label([(0, 200, 400, 0), (1, 0, 10, 0), (1, 0, 200, 1), (0, 300, 400, 1)], sizes=(400, 400),
+                 bin_size=200, length=200, select=[0])
+    assert out["chrom"].tolist() == [0, 1] and out["start"].tolist() == [200, 0]
+    assert out["labels"].tolist() == [[1, 0], [0, 1]]
+
+
+def test_no_sample_and_a_single_sample():
+    """Peaks of an unselected feature only: no sample, labels of shape (0, features); one selected peak: one sample,
+    whatever the other feature's peaks elsewhere."""
+    none = _label([(0, 1000, 1400, 1)], select=[0])
+    assert none["labels"].shape == (0, 2) and none["start"].tolist() == []
+    one = _label([(0, 1000, 1400, 1), (0, 3000, 3150, 0), (0, 3000, 3200, 1)], select=[0])
+    assert one["start"].tolist() == [3000] and one["labels"].tolist() == [[1, 1]]
+
+
+def test_float_coordinates_give_the_integer_result():
+    """Coordinates read as floats (a pandas column with a missing value elsewhere) label the same bins, and the result
+    stays integer (a BED written from it must say 1000, not 1000.0); labels are uint8."""
+    peaks = [(0, 1000, 1150, 0), (1, 2990, 3300, 1), (1, 3000, 3010, 0)]
+    want = _label(peaks, sizes=(5000, 4000), select=[0])
+    c, s_, e, f = (np.array(x) for x in zip(*peaks))
+    got = label_bins(c.astype(float), s_.astype(float), e.astype(float), f.astype(float), [5000.0, 4000.0], 2,
+                     select=[0])
+    for key in ("chrom", "start", "window"):
+        assert got[key].dtype == np.int64 and got[key].tolist() == want[key].tolist()
+    assert got["labels"].dtype == want["labels"].dtype == np.uint8 and got["labels"].tolist() == want["labels"].tolist()
+    rows, bins = touched_bins(np.array([199.0]), np.array([201.0]), 200)
+    assert rows.dtype == bins.dtype == np.int64 and bins.tolist() == [0, 1]
+
+
 def _loop(peaks, sizes, n_features, bin_size, fraction, select, length):
     """The rule as written, bin by bin."""
     out = []

@@ -744,10 +744,24 @@ def test_weights_by_target_or_by_assay():
     assert resolve_weights(None, targets, assays) is None
     w = weight_vector(resolve_weights({"histone": 1.0, "ery_GATA1": 2.0}, targets, assays), targets)
     assert w.tolist() == [0.0, 2.0, 1.0, 1.0]
-    with pytest.raises(ValueError, match=r"does not have: chip \(nor assays: the targets' are dnase, histone, tf\)"):
-        resolve_weights({"chip": 1.0}, targets, assays)
+    with pytest.raises(ValueError, match=r"does not have: atac, chip \(nor assays: the targets' are dnase, histone, "
+                                         r"tf\)"):
+        resolve_weights({"chip": 1.0, "atac": 2.0}, targets, assays)
+    with pytest.raises(ValueError, match="^3 assays for 4 targets$"):
+        resolve_weights({"histone": 1.0}, targets, assays[:3])
     with pytest.raises(ValueError, match="does not have: histone$"):
         resolve_weights({"histone": 1.0}, targets)  # no assays known: only target names
+
+
+def test_assays_of_a_sheet():
+    """An empty, missing (None, NaN) or blank assay is dnase, others lower-cased; a sheet without the column is all
+    dnase, one entry per row."""
+    from basset.samples import assay_of, sample_assays
+
+    assert [assay_of(v) for v in ("TF", " Histone ", "", None, float("nan"), "atac")] == [
+        "tf", "histone", "dnase", "dnase", "dnase", "atac"]
+    assert sample_assays(pd.DataFrame({"name": ["a", "b", "c"]})) == ["dnase", "dnase", "dnase"]
+    assert sample_assays(pd.DataFrame({"name": ["a", "b"], "assay": ["TF", ""]})) == ["tf", "dnase"]
 
 
 def test_tsv_rows_are_to_csv_with_six_digits():

@@ -146,9 +146,10 @@ def chunk_rows_for(n_targets: int, itemsize: int) -> int:
 
 def delta_class(max_abs: np.ndarray) -> np.ndarray:
     """The index into :data:`DELTA_CLASSES` of each largest |SAD| (``uint8``): weak < 0.2 <= moderate <= 0.5 <
-    strong, compared in the precision of the values given (float32 in the SAD file), none for NaN."""
+    strong, none for NaN. A float32 value (the SAD file's) compares the same against the float64 bounds as in float32:
+    no float32 lies in [0.2, float32(0.2)), and 0.5 is exact."""
     x = np.asarray(max_abs)
-    lo, hi = (np.asarray(b, dtype=x.dtype if x.dtype.kind == "f" else np.float64) for b in DELTA_BOUNDS)
+    lo, hi = DELTA_BOUNDS
     code = np.where(x > hi, 3, np.where(x >= lo, 2, 1)).astype(np.uint8)
     code[np.isnan(x)] = 0
     return code
