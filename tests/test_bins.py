@@ -69,8 +69,8 @@ def test_bad_arguments():
 
 
 def test_arguments_at_their_limits():
-    """fraction 0 is allowed (any overlap labels 1), 1 is not; bins of 1 bp and inputs as long as a bin are allowed, 0 bp
-    bins and inputs shorter than a bin are not; a negative start is refused."""
+    """fraction 0 is allowed (any overlap labels 1), 1 is not; bins of 1 bp and inputs as long as a bin are allowed,
+    0 bp bins and inputs shorter than a bin are not; a negative start is refused."""
     out = _label([(0, 1000, 1001, 0)], n_features=1, fraction=0.0)
     assert out["labels"].tolist() == [[1]]
     assert _label([(0, 1000, 1001, 0)], n_features=1, fraction=0.005)["labels"].tolist() == [[0]]
