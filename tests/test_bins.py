@@ -81,7 +81,7 @@ def test_arguments_at_their_limits():
     for kw in ({"bin_size": 0, "length": 10}, {"bin_size": 200, "length": 199}):
         with pytest.raises(ValueError, match=r"expected 1 <= bin_size <= length, got bin_size \d+, length \d+"):
             _label([(0, 10, 20, 0)], **kw)
-    with pytest.raises(ValueError, match="every peak needs 0 <= start < end"):
+    with pytest.raises(ValueError, match="^every peak needs 0 <= start < end$"):
         _label([(0, -5, 20, 0)])
 
 
@@ -99,8 +99,15 @@ def test_no_sample_and_a_single_sample():
     whatever the other feature's peaks elsewhere."""
     none = _label([(0, 1000, 1400, 1)], select=[0])
     assert none["labels"].shape == (0, 2) and none["start"].tolist() == []
-    one = _label([(0, 1000, 1400, 1), (0, 3000, 3150, 0), (0, 3000, 3200, 1)], select=[0])
+    one = _label([(0, 1000, 1400, 1), (0, 3000, 3150, 0), (0, 3000, 3200, 1), (0, 4000, 4200, 1)], select=[0])
     assert one["start"].tolist() == [3000] and one["labels"].tolist() == [[1, 1]]
+
+
+def test_default_input_is_1000_bp():
+    """Without `length`, DeepSEA's 1,000 bp: on a 1,600 bp chromosome the window of bin 1,000-1,200 (600-1,600) ends
+    exactly at the chromosome's end and is kept; bin 1,200's is not."""
+    out = _label([(0, 1000, 1400, 0)], sizes=(1600,), n_features=1)
+    assert out["start"].tolist() == [1000] and out["window"].tolist() == [600] and out["skipped_edge"] == 1
 
 
 def test_float_coordinates_give_the_integer_result():
