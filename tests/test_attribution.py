@@ -151,6 +151,19 @@ def test_instance_mask_on_both_strands():
     np.testing.assert_array_equal(mask, np.stack([plus, minus, edge]))
 
 
+def test_instance_mask_with_instances_outside_the_sites_span():
+    """Instances left of every site (one ending inside the first site, one wholly before it) and right of every site,
+    a chromosome whose sites meet no instance sorted before the others: only the columns inside instances are True,
+    as a bool array, and the later chromosomes are still marked."""
+    instances = pd.DataFrame({"chrom": ["chr1", "chr1", "chr1", "chr1"], "start": [98, 50, 300, 104],
+                              "end": [101, 60, 310, 106]})
+    mask = instance_mask(["chr0", "chr1", "chr1"], [0, 100, 120], [False, False, False], 10, instances)
+    assert mask.dtype == bool
+    want = np.zeros((3, 10), bool)
+    want[1, [0, 4, 5]] = True  # genome 100 (of 98-100) and 104-105
+    np.testing.assert_array_equal(mask, want)
+
+
 def test_instance_auroc_ranks_the_instance_bases():
     mask = np.zeros((2, 8), bool)
     mask[0, 2:4] = True
@@ -176,6 +189,24 @@ def test_trim_bounds_and_pair_spacing_by_hand():
     # example 0: centres 20 and 110 against 41 -> 21 and 69 (dropped, > 60); example 1: 15 against 15 (a seqlet
     # of both: distance 0, not a pair) and 50 -> 35
     assert pair_spacing(a, b).tolist() == [21, 35]
+
+
+def test_trim_bounds_and_pair_spacing_at_their_limits():
+    """A core read relative to the largest column when it is not 1 (4: 0.3 x 4 = 1.2 keeps columns 1-2 only); no
+    column at all; distances of exactly 1 bp and exactly max_distance (60 by default) kept; no seqlet on one side: an
+    empty int64 array, as for pairs."""
+    contrib = np.zeros((4, 4))
+    contrib[:, 0] = [0.1, 2.0, 4.0, 0.5]
+    assert trim_bounds(contrib, 0.3) == (1, 3)
+    assert trim_bounds(np.zeros((0, 4))) == (0, 0)
+    a = pd.DataFrame({"example": [0, 1, 2], "start": [10, 10, 10], "end": [20, 20, 20]})  # centres 15
+    # centres 16 (1 bp), 75 (60 bp: kept by the default max_distance of 60) and 76 (61 bp: dropped)
+    b = pd.DataFrame({"example": [0, 1, 2], "start": [11, 70, 71], "end": [21, 80, 81]})
+    got = pair_spacing(a, b)
+    assert got.tolist() == [1, 60] and got.dtype == np.int64
+    for first, second in ((a.iloc[:0], b), (a, b.iloc[:0])):
+        empty = pair_spacing(first, second)
+        assert empty.shape == (0,) and empty.dtype == np.int64
 
 
 def test_modisco_finds_a_planted_motif(tmp_path):
