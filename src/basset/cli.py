@@ -490,17 +490,15 @@ def cmd_satmut(args) -> dict:
 
 
 def cmd_sad(args) -> dict:
-    from .samples import read_sample_sheet, resolve_weights, sample_assays
+    from .samples import read_sample_sheet, resolve_weights, target_assays
     from .stages.variants import pics_enrichment, sad_tsv, score_snps
 
     weights = dict(args.weights or [])
     if weights:
         known = [str(t) for t in _model_meta(args.model)["target_names"]]
         assays = None
-        if args.samples:
-            sheet = read_sample_sheet(args.samples)
-            by_name = dict(zip(sheet["name"].astype(str), sample_assays(sheet)))
-            assays = [by_name.get(t, "") for t in known]
+        if args.samples:  # a model target the sheet does not list has no assay
+            assays = target_assays(read_sample_sheet(args.samples), known, missing="")
         try:
             weights = resolve_weights(weights, known, assays)
         except ValueError:

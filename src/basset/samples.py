@@ -34,6 +34,13 @@ def sample_assays(samples: pd.DataFrame) -> list[str]:
     return [assay_of(a) for a in samples["assay"]]
 
 
+def target_assays(samples: pd.DataFrame, names, missing: str = "dnase") -> list[str]:
+    """The assay (:func:`sample_assays`) of each of the targets ``names`` by its sheet row; ``missing`` for a name the
+    sheet does not list."""
+    by_name = dict(zip(samples["name"].astype(str), sample_assays(samples)))
+    return [by_name.get(str(t), missing) for t in names]
+
+
 def resolve_weights(weights: dict | None, target_names: list[str], assays: list[str] | None = None) -> dict | None:
     """``{target: w}`` from weights named by target or by assay (DeepSEA's impact score, e.g. ``{histone: 1.0}``):
     a target takes its own weight when named, else its assay's (``assays``: one per target, as

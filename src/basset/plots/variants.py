@@ -79,11 +79,11 @@ ASSAY_COLOURS = {"dnase": "#2166ac", "tf": "#b2182b", "histone": "#1b7837"}
 _MORE_COLOURS = ("#762a83", "#e08214", "#35978f", "#8c510a")
 
 
-def fig_delta_profile(profile, stem, title: str | None = None, bounds=(0.2, 0.5)):
+def fig_delta_profile(profile, stem, bounds, title: str | None = None):
     """The Delta (SAD = p(alt) - p(ref)) of one variant for every feature, grouped by assay (DeepSEA's reading of a
     variant): one bar per feature, coloured by assay, with dashed lines at +-``bounds`` (the weak / moderate /
-    strong class bounds). ``profile``: a frame with columns ``target``, ``assay``, ``delta`` in the order to draw.
-    Returns the (png, pdf) paths."""
+    strong class bounds, :data:`basset.sadfile.DELTA_BOUNDS`). ``profile``: a frame with columns ``target``,
+    ``assay``, ``delta`` in the order to draw. Returns the (png, pdf) paths."""
     assays = list(dict.fromkeys(profile["assay"]))
     extra = iter(_MORE_COLOURS * (len(assays) // len(_MORE_COLOURS) + 1))
     colour = {a: ASSAY_COLOURS.get(a) or next(extra) for a in assays}

@@ -8,7 +8,6 @@ import pandas as pd
 
 from ..errors import ConfigError
 from ..samples import assay_of
-from .params import ASSAYS, MARKS  # noqa: F401 (the assays and marks it writes)
 from .state import N, SimState
 
 #: the columns of each peak format (all gzipped): ENCODE narrowPeak, hotspot (5 columns), BED6

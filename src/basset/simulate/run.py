@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..errors import ConfigError
 from ..fileio import staging_dir
-from ..samples import assay_of
+from ..samples import sample_assays
 from .accessibility import accessibility
 from .annotation import conservation, gene_table
 from .genome import make_genome, repeat_mask
@@ -123,9 +123,8 @@ def write_all(state: SimState, tmp: Path, cons: np.ndarray) -> tuple[dict, dict[
         "programs_used": state.programs,
         "accessible_fraction": {c: round(float(x), 6) for c, x in zip(state.cells["name"], state.access.acc.mean(0))},
         # each sample row's cell type (its column of truth/sites.tsv and row of cell_factor_activity.tsv) and assay
-        "sample_cells": {n: {"cell": state.cells["name"].iloc[c], "assay": assay_of(a)} for n, c, a in
-                         zip(state.samples["name"], state.cell_of,
-                             state.samples["assay"] if "assay" in state.samples else [""] * len(state.samples))},
+        "sample_cells": {n: {"cell": state.cells["name"].iloc[c], "assay": a} for n, c, a in
+                         zip(state.samples["name"], state.cell_of, sample_assays(state.samples))},
         "counts": counts(state, peaks, n_false, (genes["feature"] == "gene").sum()),
         "outputs": OUTPUTS,
         "truth_columns": truth,

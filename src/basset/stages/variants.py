@@ -66,7 +66,7 @@ from ..sadfile import (
     read_sad,
     write_sad_tsv,
 )
-from ..samples import read_sample_sheet, sample_assays
+from ..samples import read_sample_sheet, target_assays
 from ..sequence import ChromosomeMatcher, Genome
 from ..tables import write_summary, write_table
 from ..vcf import (
@@ -561,18 +561,17 @@ def delta_profile(sad, pics, samples, *, out: dict, variants: dict | None = None
     sad_table, pics_df = read_sad(sad), read_pics(pics, coding=pics_coding(cfg))
     sheet = read_sample_sheet(samples)
     names = [str(t) for t in sad_table.attrs["target_names"]]
-    assay_of = dict(zip(sheet["name"].astype(str), sample_assays(sheet)))
     cell_of = dict(zip(sheet["name"].astype(str), sheet["cell"].astype(str))) if "cell" in sheet else {}
     top, top_pics = top_snp(sad_table, pics_df, high)
-    profile = pd.DataFrame({"target": names, "assay": [assay_of.get(t, "dnase") for t in names],
+    profile = pd.DataFrame({"target": names, "assay": target_assays(sheet, names),
                             "cell": [cell_of.get(t, "") or t for t in names],
                             "delta": top[names].to_numpy(dtype=np.float64)})
     order = {a: i for i, a in enumerate(dict.fromkeys(profile["assay"]))}
     profile = profile.iloc[np.argsort(profile["assay"].map(order).to_numpy(), kind="stable")].reset_index(drop=True)
     profile["class"] = np.asarray(DELTA_CLASSES, dtype=object)[delta_class(profile["delta"].abs().to_numpy(np.float32))]
     write_table(out["profile"], profile, float_format="%.6g")
-    top_abs = float(top["max_abs_sad"])  # the SAD file's, from the full-precision SAD (the profile's are float16)
-    top_class = DELTA_CLASSES[int(delta_class(np.array([top_abs], dtype=np.float32))[0])]
+    # the SAD file's largest |Delta| and its class, from the full-precision SAD (the profile's are float16)
+    top_abs, top_class = float(top["max_abs_sad"]), str(top["delta_class"])
     summary = {"snp": str(top["id"]), "chrom": str(top["chrom"]), "pos": int(top["pos"]), "ref": str(top["ref"]),
                "alt": str(top["alt"]), "pics": round(float(top_pics), 6), "top_target": str(top["top_target"]),
                "max_abs_delta": round(top_abs, 6), "class": top_class}
