@@ -260,6 +260,29 @@ def test_cli_merge_peaks_on_a_full_disk_leaves_no_partial_file(tmp_path, small_t
     assert leftovers(small_tmpfs) == []  # no sites.bed, no temporary file
 
 
+@pytest.mark.parametrize("command", ["merge-peaks", "bin-peaks"])
+def test_a_disk_full_after_sites_bed_leaves_none_of_the_four_files(tmp_path, monkeypatch, command):
+    """merge-peaks and bin-peaks write sites.bed, then the activity table: a full disk at the second left a complete
+    sites.bed without its activity table (found by filling a tmpfs by hand). Now the four files appear together or
+    not at all, and the error names the file that could not be written."""
+    import basset.stages.peaks as stage
+    from basset import cli
+
+    (tmp_path / "a.bed").write_text("chr1\t1000\t1150\nchr1\t3000\t3200\n")
+    (tmp_path / "sheet.tsv").write_text("name\tpeaks\tassay\nA\ta.bed\ttf\n")
+    (tmp_path / "sizes").write_text("chr1\t10000\n")
+
+    def full(path, *args, **kwargs):
+        raise DiskFullError(path, "[Errno 28] No space left on device")
+
+    monkeypatch.setattr(stage, "write_activity", full)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DiskFullError, match="activity.tsv.gz"):
+        cli.main(["-q", "--debug", command, "--samples", "sheet.tsv", "--genome", "sizes", "--out", "out",
+                  *(["--length", "600"] if command == "bin-peaks" else [])])
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []
+
+
 def test_atomic_path_raises_disk_full_and_keeps_the_old_file(small_tmpfs):
     target = small_tmpfs / "table.tsv"
     target.write_text("old\n")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -211,21 +212,29 @@ def write_merge(result: MergeResult, sites_path, activity_path, targets_path, su
     the summary.
 
     The per-target table has the sample sheet's group and label beside the counts; the summary is
-    ``key<TAB>value`` (peaks read, sites, targets, peaks skipped by reason).
+    ``key<TAB>value`` (peaks read, sites, targets, peaks skipped by reason). Each file is written atomically, and
+    the four stand or fall together: when one cannot be written (a full disk), those already written are removed,
+    so that no sites.bed is left without its activity table.
     """
-    sites = result.sites
-    write_sites(sites_path, sites)
-    write_activity(activity_path, result.target_names, sites.names, sites.activity)
-    stats = result.stats.copy()
-    if samples is not None:
-        for col in ("group", "label"):
-            if col in samples:
-                stats.insert(2, col, list(samples[col]))
-    with atomic_path(targets_path) as tmp:
-        stats.to_csv(tmp, sep="\t", index=False)
-    summary = {"targets": len(result.target_names), "peaks_read": int(stats["peaks"].sum()),
-               "peaks_kept": int(stats["kept"].sum()), "sites": len(sites),
-               "mean_targets_per_site": float(sites.activity.sum(axis=1).mean()) if len(sites) else 0.0,
-               **{k: v for k, v in result.skipped.items()}}
-    write_summary(summary_path, summary)
+    paths = (sites_path, activity_path, targets_path, summary_path)
+    try:
+        sites = result.sites
+        write_sites(sites_path, sites)
+        write_activity(activity_path, result.target_names, sites.names, sites.activity)
+        stats = result.stats.copy()
+        if samples is not None:
+            for col in ("group", "label"):
+                if col in samples:
+                    stats.insert(2, col, list(samples[col]))
+        with atomic_path(targets_path) as tmp:
+            stats.to_csv(tmp, sep="\t", index=False)
+        summary = {"targets": len(result.target_names), "peaks_read": int(stats["peaks"].sum()),
+                   "peaks_kept": int(stats["kept"].sum()), "sites": len(sites),
+                   "mean_targets_per_site": float(sites.activity.sum(axis=1).mean()) if len(sites) else 0.0,
+                   **{k: v for k, v in result.skipped.items()}}
+        write_summary(summary_path, summary)
+    except BaseException:
+        for path in paths:
+            Path(path).unlink(missing_ok=True)
+        raise
     return summary
