@@ -21,7 +21,7 @@ LAYERS = {
     "engines": {"sequence", "bed", "peaks", "dataset", "models", "train", "transfer", "predict", "evaluate", "ism",
                 "sad", "sadfile", "vcf", "pics", "influence", "motifs", "tomtom", "memefile", "metrics", "kmer", "jaspar",
                 "conservation", "download", "simulate",
-                "gkmsvm", "fidelity", "attribution", "modisco", "bins"},
+                "gkmsvm", "fidelity", "attribution", "modisco", "bins", "coverage"},
     "plots": {"plots"},
     "stages": {"stages"},
     "faces": {"cli"},

@@ -243,8 +243,12 @@ class Dataset:
                                             "build-dataset)")
             self.attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in h5.attrs.items()}
             self.target_names = [t.decode() if isinstance(t, bytes) else str(t) for t in h5["target_names"][...]]
-            self._shapes = {s: (h5[s]["seqs"].shape, h5[s]["seqs"].chunks, h5[s]["targets"].shape[1])
+            self._shapes = {s: (h5[s]["seqs"].shape, h5[s]["seqs"].chunks, h5[s]["targets"].shape[-1])
                             for s in SPLITS if s in h5}
+            first = next((s for s in SPLITS if s in h5), None)
+            #: one row's targets: (T,) for sites, (bins, T) for coverage windows; and their dtype
+            self.target_shape = tuple(h5[first]["targets"].shape[1:]) if first else (len(self.target_names),)
+            self.target_dtype = h5[first]["targets"].dtype if first else np.dtype(np.uint8)
         self.n_sites = {s: int(shape[0]) for s, (shape, _, _) in self._shapes.items()}
 
     @property
@@ -278,12 +282,12 @@ class Dataset:
                 return d[...]
             rows = np.arange(d.shape[0]) if rows is None else np.asarray(rows, dtype=np.int64)
             cols = slice(None) if columns is None else list(columns)
-            width = d.shape[1] if columns is None else len(cols)
-            out = np.empty((rows.size, width), dtype=d.dtype)
+            width = d.shape[-1] if columns is None else len(cols)
+            out = np.empty((rows.size, *d.shape[1:-1], width), dtype=d.dtype)
             for lo in range(0, d.shape[0], BLOCK_ROWS):
                 a, b = np.searchsorted(rows, [lo, lo + BLOCK_ROWS])
                 if b > a:
-                    out[a:b] = d[lo : lo + BLOCK_ROWS][rows[a:b] - lo][:, cols]
+                    out[a:b] = d[lo : lo + BLOCK_ROWS][rows[a:b] - lo][..., cols]
             return out
 
     def codes(self, split: str, rows=None) -> np.ndarray:
@@ -365,7 +369,9 @@ class H5Batches(torch.utils.data.IterableDataset):
         self.buffer_blocks, self.drop_last = int(buffer_blocks), bool(drop_last)
         self.rank, self.world_size = int(rank), int(world_size)
         # shapes only: no handle is kept (it must not be pickled)
-        self.n_rows, self.seq_length, self.n_targets, chunk = Dataset(self.path).shape(split)
+        data = Dataset(self.path)
+        self.n_rows, self.seq_length, self.n_targets, chunk = data.shape(split)
+        self.target_shape, self.target_dtype = data.target_shape, data.target_dtype
         self.block_rows = int(math.ceil(block_rows / chunk) * chunk)
         self.n_blocks = int(math.ceil(self.n_rows / self.block_rows))
 
@@ -411,7 +417,7 @@ class H5Batches(torch.utils.data.IterableDataset):
         with h5py.File(self.path, "r") as h5:
             seqs, tgts = h5[self.split]["seqs"], h5[self.split]["targets"]
             carry_x = np.zeros((0, self.seq_length), np.uint8)
-            carry_y = np.zeros((0, self.n_targets), np.uint8)
+            carry_y = np.zeros((0, *self.target_shape), self.target_dtype)
             for g in range(0, blocks.size, self.buffer_blocks):
                 xs, ys = [carry_x], [carry_y]
                 for b in blocks[g : g + self.buffer_blocks]:

@@ -1,4 +1,4 @@
-"""Per-target classification metrics, vectorised over targets.
+"""Per-target classification metrics, vectorised over targets, and a streamed Pearson r for coverage tracks.
 
 ``y`` is ``(N, T)`` 0/1 and ``p`` ``(N, T)`` scores; every function returns ``(T,)`` float64 with NaN for a
 target that has no positive or no negative among the N sites. The values equal scikit-learn's
@@ -195,3 +195,41 @@ def meme_qvalues(p, seed: int = 0) -> np.ndarray:
     rows = p.reshape(-1, p.shape[-1])
     pi0 = np.array([storey_pi0(row, np.random.default_rng(seed)) for row in rows]).reshape(p.shape[:-1])
     return bh_qvalues(p, pi0)
+
+
+class PearsonStream:
+    """Pearson r per column of ``(n, T)`` pairs added in blocks, in one pass and ``O(T)`` memory.
+
+    Blocks are merged with Chan, Golub and LeVeque's update of the means and co-moments (no sums of squares
+    that cancel). :meth:`r` is ``(T,)`` float64, NaN for a column without variance in ``x`` or ``y``; it equals
+    ``scipy.stats.pearsonr`` on all rows at once (the tests check it).
+    """
+
+    def __init__(self, n_columns: int):
+        self.n = 0
+        self.mean_x, self.mean_y = np.zeros(n_columns), np.zeros(n_columns)
+        self.cxx, self.cyy, self.cxy = np.zeros(n_columns), np.zeros(n_columns), np.zeros(n_columns)
+
+    def add(self, x, y) -> None:
+        """Add rows: ``x``, ``y`` ``(m, T)`` (any float dtype; accumulated in float64)."""
+        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        m = x.shape[0]
+        if m == 0:
+            return
+        bx, by = x.mean(0), y.mean(0)
+        dx, dy = x - bx, y - by
+        n = self.n + m
+        ex, ey = bx - self.mean_x, by - self.mean_y
+        w = self.n * m / n
+        self.cxx += (dx * dx).sum(0) + ex * ex * w
+        self.cyy += (dy * dy).sum(0) + ey * ey * w
+        self.cxy += (dx * dy).sum(0) + ex * ey * w
+        self.mean_x += ex * m / n
+        self.mean_y += ey * m / n
+        self.n = n
+
+    def r(self) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = self.cxy / np.sqrt(self.cxx * self.cyy)
+        out[(self.cxx <= 0) | (self.cyy <= 0)] = np.nan
+        return np.clip(out, -1.0, 1.0)

@@ -24,6 +24,18 @@ its output has the input's length and output position ``i`` is the window centre
 ``"valid"`` (the DeepSEA preset, as published) uses no padding: a width-``w`` layer shortens its input by
 ``w - 1`` and position ``i`` of :meth:`BassetNet.first_layer` is the window starting at base ``i``.
 
+A :class:`BasenjiNet` (``"arch": "basenji"`` configs, :data:`basset.presets.COVERAGE_PRESETS`) maps the same
+input to ``(B, bins, T)`` non-negative **counts** per bin and track (Kelley et al. 2018)::
+
+    centre crop to ``context`` bp (the whole input by default)
+    per tower layer i: Conv1d(conv_filters[i], conv_widths[i], same) -> BatchNorm1d -> ReLU -> MaxPool1d(conv_pools[i])
+    per residual block k: x + Dropout(BN(Conv1d(1)(ReLU(BN(Conv1d(dilated_width, dilation rate^k)(ReLU(x)))))))
+    drop crop_bins bins at each edge
+    ReLU -> Conv1d(T, 1) -> softplus        one linear head shared by every bin
+
+:func:`build_model` builds either from its config; the attribute ``objective`` (``"binary"`` or ``"poisson"``)
+tells the trainer which loss and validation metric apply.
+
 Saved models (:func:`save_model`) are dicts of tensors and plain Python types, readable with
 ``torch.load(path, weights_only=True)``::
 
@@ -44,11 +56,22 @@ from torch import nn
 from . import __version__
 from .errors import ConfigError, InputError
 from .fileio import atomic_path
-from .presets import PRESETS, flat_length, model_config  # noqa: F401 (re-exported: PRESETS, flat_length)
+from .presets import (  # noqa: F401 (re-exported: PRESETS, flat_length)
+    PRESETS,
+    coverage_config,
+    dilations,
+    first_output_bin,
+    flat_length,
+    is_coverage,
+    model_config,
+    output_bins,
+)
 
 
 class BassetNet(nn.Module):
     """Multi-task CNN: ``(B, 4, L) float`` one-hot DNA -> ``(B, T) float`` logits (see module docstring)."""
+
+    objective = "binary"
 
     def __init__(self, config: dict, n_targets: int):
         super().__init__()
@@ -106,6 +129,62 @@ class BassetNet(nn.Module):
                 break
             x = layer(x)
         return x
+
+
+class BasenjiNet(nn.Module):
+    """Coverage CNN: ``(B, 4, seq_len) float`` one-hot DNA -> ``(B, output_bins, T) float`` predicted counts
+    (softplus, >= 0) per bin and track (see the module docstring; geometry in :mod:`basset.presets`)."""
+
+    objective = "poisson"
+
+    def __init__(self, config: dict, n_targets: int):
+        super().__init__()
+        self.config = coverage_config(**config)
+        cfg = self.config
+        self.n_targets = int(n_targets)
+        self.n_fill = float(cfg["n_fill"])
+        self.n_bins = output_bins(cfg)
+        bn = cfg["batch_norm"]
+
+        def norm(c):
+            return nn.BatchNorm1d(c) if bn else nn.Identity()
+
+        tower, channels = [], 4
+        for f, w, p in zip(cfg["conv_filters"], cfg["conv_widths"], cfg["conv_pools"]):
+            tower.append(nn.Sequential(nn.Conv1d(channels, f, w, padding="same"), norm(f), nn.ReLU(),
+                                       nn.MaxPool1d(p) if p > 1 else nn.Identity()))
+            channels = f
+        self.tower = nn.ModuleList(tower)
+        mid = cfg["dilated_filters"]
+        self.dilated = nn.ModuleList(
+            nn.Sequential(nn.ReLU(), nn.Conv1d(channels, mid, cfg["dilated_width"], dilation=d, padding="same"),
+                          norm(mid), nn.ReLU(), nn.Conv1d(mid, channels, 1), norm(channels), nn.Dropout(cfg["dropout"]))
+            for d in dilations(cfg)
+        )
+        self.head = nn.Sequential(nn.ReLU(), nn.Conv1d(channels, self.n_targets, 1), nn.Softplus())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, 4, seq_len)`` one-hot -> ``(B, output_bins, T)`` counts."""
+        cfg = self.config
+        x = fill_n(x, self.n_fill)
+        if cfg["context"] < x.shape[-1]:
+            off = (x.shape[-1] - cfg["context"]) // 2
+            x = x[..., off : off + cfg["context"]]
+        for block in self.tower:
+            x = block(x)
+        for block in self.dilated:
+            x = x + block(x)
+        crop = cfg["crop_bins"]
+        if crop:
+            x = x[..., crop:-crop]
+        return self.head(x).transpose(1, 2)
+
+
+def centre_bins(targets: torch.Tensor, cfg: dict) -> torch.Tensor:
+    """The bins of dataset targets ``(B, seq_len // bin_size, T)`` that a coverage model with config ``cfg``
+    predicts: ``(B, output_bins, T)`` (its context's bins less the cropped ones, centred)."""
+    first = first_output_bin(cfg)
+    return targets[:, first : first + output_bins(cfg)]
 
 
 # ------------------------------------------------------------------------------------------ anatomy
@@ -177,13 +256,16 @@ def eval_mode(model: nn.Module):
         model.train(was_training)
 
 
-def build_model(config: dict, n_targets: int) -> BassetNet:
-    """A freshly initialised :class:`BassetNet` for a :func:`model_config` dict and ``n_targets`` outputs.
+def build_model(config: dict, n_targets: int) -> BassetNet | BasenjiNet:
+    """A freshly initialised :class:`BassetNet`, or :class:`BasenjiNet` for a coverage config (``"arch":
+    "basenji"``), for a :func:`model_config` dict and ``n_targets`` outputs (tracks).
 
     Initialisation draws from torch's global RNG: call ``torch.manual_seed`` first for a reproducible model.
     """
     if n_targets < 1:
         raise ValueError(f"n_targets must be >= 1, got {n_targets}")
+    if is_coverage(config):
+        return BasenjiNet(config, n_targets)
     return BassetNet(model_config("basset", **config), n_targets)
 
 
@@ -261,7 +343,7 @@ def atomic_save(obj, path: str | Path) -> None:
             raise
 
 
-def load_model(path: str | Path, map_location="cpu") -> tuple[BassetNet, dict]:
+def load_model(path: str | Path, map_location="cpu") -> tuple[BassetNet | BasenjiNet, dict]:
     """Load a :func:`save_model` file -> ``(model in eval mode, meta)``; ``meta`` is the saved dict without
     ``state_dict``. Read with ``weights_only=True``; InputError names the file if it is not a model."""
     try:
@@ -275,7 +357,9 @@ def load_model(path: str | Path, map_location="cpu") -> tuple[BassetNet, dict]:
         raise InputError(path, f"not a basset model file: missing {', '.join(missing)}")
     try:
         # a model saved before pool_ceil existed pooled with floor whatever its preset
-        config = {"pool_ceil": False, **payload["config"]} if isinstance(payload["config"], dict) else payload["config"]
+        config = payload["config"]
+        if isinstance(config, dict) and not is_coverage(config):
+            config = {"pool_ceil": False, **config}
         model = build_model(config, int(payload["n_targets"]))
         model.load_state_dict(payload["state_dict"])
     except (ConfigError, RuntimeError, TypeError, ValueError) as exc:  # also: config not settings, n_targets < 1

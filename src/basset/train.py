@@ -4,11 +4,13 @@
 (:mod:`basset.dataset`), validating on ``valid`` after every epoch. It writes into ``outdir`` (file names from
 :data:`basset.layout.STAGES` ``["train"]``)::
 
-    history.tsv     one row per epoch: epoch, train_loss, valid_loss, valid_auroc, seconds, lr, best
+    history.tsv     one row per epoch: epoch, train_loss, valid_loss, valid_auroc (a coverage model: valid_r),
+                    seconds, lr, best
     checkpoint.pt   latest state (model, optimizer, epoch, best metric, patience counter, history, RNG
                     states of torch/numpy/python/cuda) and the best epoch's weights and model.pt entries
                     (``best_state``, ``best_meta``); written atomically after every epoch
-    model.pt        the best epoch so far (highest mean validation AUROC), :func:`basset.models.save_model`;
+    model.pt        the best epoch so far (highest mean validation AUROC, or for a coverage model mean Pearson r of
+                    log(1 + coverage)), :func:`basset.models.save_model`;
                     every call ends by rewriting it from ``best_state`` when it is missing or differs (a
                     killed Snakemake job loses its outputs, and a resumed run may never improve again)
 
@@ -22,8 +24,11 @@ Our own loop rather than a trainer library (Lightning, Ignite): bitwise exact re
 data order in the checkpoint, and DDP ranks must run equal step counts over disjoint HDF5 blocks.
 
 Loss: binary cross-entropy with logits, **summed over targets and averaged over the batch** (the paper's
-summed BCE), see :func:`loss_fn`. Sequences stay ``(B, L) uint8`` codes until the device, where
-:func:`basset.sequence.one_hot` encodes them.
+summed BCE), see :func:`loss_fn`; for a coverage model (``objective`` ``"poisson"``, :class:`basset.models.BasenjiNet`)
+the Poisson negative log-likelihood of the counts, averaged over batch, bins and tracks (:func:`poisson_loss`, as
+Basenji), against the dataset bins the model predicts (:func:`basset.models.centre_bins`). Reverse-complement
+augmentation reverses a coverage target's bins with its sequence. Sequences stay ``(B, L) uint8`` codes until the
+device, where :func:`basset.sequence.one_hot` encodes them.
 
 Resume: with ``resume=True`` and ``outdir/checkpoint.pt`` present, training continues after the saved
 epoch. The data order depends only on ``(seed, epoch)`` (:class:`basset.dataset.H5Batches`), reverse-
@@ -63,11 +68,12 @@ from .device import resolve_device
 from .errors import ConfigError, InputError
 from .fileio import atomic_path
 from .logs import progress_bar
-from .metrics import auroc
+from .metrics import PearsonStream, auroc
 from .models import (
     apply_max_norm,
     atomic_save,
     build_model,
+    centre_bins,
     cpu_state,
     eval_mode,
     save_model,
@@ -78,6 +84,18 @@ from .sequence import one_hot, reverse_complement
 log = logging.getLogger("basset.train")
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "valid_loss", "valid_auroc", "seconds", "lr", "best")
+#: a model's objective -> (its validation metric's history column and model.pt key, its name in the log)
+METRIC = {"binary": ("valid_auroc", "mean valid AUROC"), "poisson": ("valid_r", "mean valid r of log coverage")}
+
+
+def objective(model: torch.nn.Module) -> str:
+    """``"binary"`` (a classifier of whole sequences) or ``"poisson"`` (a coverage model)."""
+    return getattr(unwrap(model), "objective", "binary")
+
+
+def history_columns(kind: str = "binary") -> tuple[str, ...]:
+    """The columns of history.tsv for a model of objective ``kind``."""
+    return tuple(METRIC[kind][0] if c == "valid_auroc" else c for c in HISTORY_COLUMNS)
 
 
 # ------------------------------------------------------------------------------------------ options
@@ -129,17 +147,29 @@ def seed_for(*keys: int) -> int:
 
 
 # --------------------------------------------------------------------------------------------- step
+def poisson_loss(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """Poisson negative log-likelihood of counts ``target`` under rates ``pred`` (same shape, ``pred >= 0``),
+    without the ``log(target!)`` term and averaged over every element: ``mean(pred - target log(pred + eps))``,
+    torch's ``PoissonNLLLoss(log_input=False)`` (the tests check it)."""
+    pred, target = pred.float(), target.float()
+    return (pred - target * torch.log(pred + eps)).mean()
+
+
 def loss_fn(model: torch.nn.Module, codes: torch.Tensor, targets: torch.Tensor, amp=None) -> torch.Tensor:
-    """Summed-over-targets, batch-mean BCE of ``model`` on ``(B, L) uint8`` codes and ``(B, T)`` 0/1 targets.
+    """The training loss of ``model`` on ``(B, L) uint8`` codes: for a classifier the summed-over-targets,
+    batch-mean BCE against ``(B, T)`` 0/1 targets (nats per sequence); for a coverage model :func:`poisson_loss`
+    against ``(B, bins, T)`` counts, cropped to the bins it predicts.
 
     Codes and targets must already be on the model's device; one-hot encoding happens here. ``amp``: an
-    autocast dtype (``torch.bfloat16``) or ``None``. Returns a scalar float32 tensor (nats per sequence).
+    autocast dtype (``torch.bfloat16``) or ``None``. Returns a scalar float32 tensor.
     """
     x = one_hot(codes)
     ctx = torch.autocast(codes.device.type, dtype=amp) if amp is not None else nullcontext()
     with ctx:
-        logits = model(x)
-    loss = F.binary_cross_entropy_with_logits(logits.float(), targets.float(), reduction="sum")
+        out = model(x)
+    if objective(model) == "poisson":
+        return poisson_loss(out, centre_bins(targets, unwrap(model).config))
+    loss = F.binary_cross_entropy_with_logits(out.float(), targets.float(), reduction="sum")
     return loss / codes.shape[0]
 
 
@@ -162,13 +192,17 @@ def device_batches(loader, device, batch_size: int):
 def train_step(model, optimizer, codes, targets, device, amp=None, max_norm=None, flip=None) -> torch.Tensor:
     """One optimisation step on a batch from the loader; returns the detached loss (no host sync).
 
-    ``codes (B, L) uint8`` and ``targets (B, T) uint8`` may be on the CPU (pinned): they are moved with
-    ``non_blocking=True``. ``flip (B,) bool``: rows to reverse-complement (augmentation).
+    ``codes (B, L) uint8`` and ``targets (B, T) uint8`` (coverage: ``(B, bins, T)``) may be on the CPU (pinned):
+    they are moved with ``non_blocking=True``. ``flip (B,) bool``: rows to reverse-complement (augmentation); a
+    coverage target's bins are reversed with them.
     """
     codes = codes.to(device, non_blocking=True)
     targets = targets.to(device, non_blocking=True)
     if flip is not None:
-        codes = torch.where(flip.to(device, non_blocking=True)[:, None], reverse_complement(codes), codes)
+        flip = flip.to(device, non_blocking=True)
+        codes = torch.where(flip[:, None], reverse_complement(codes), codes)
+        if targets.dim() == 3:
+            targets = torch.where(flip[:, None, None], targets.flip(1), targets)
     optimizer.zero_grad(set_to_none=True)
     loss = loss_fn(model, codes, targets, amp)
     loss.backward()
@@ -215,10 +249,12 @@ def evaluate(model, h5_path, split="valid", device="cpu", amp=None, batch_size=1
     """Loss and per-target AUROC of ``model`` on a split, streamed in file order (not loaded at once).
 
     Returns ``{"loss": float (summed BCE per sequence), "auroc": (T,) float64 (NaN where a target has one
-    class), "mean_auroc": float (nanmean), "n": int}``.
+    class), "mean_auroc": float (nanmean), "n": int}``; for a coverage model :func:`evaluate_coverage`'s dict.
     """
     net = unwrap(model)
     device = torch.device(device)
+    if objective(net) == "poisson":
+        return evaluate_coverage(net, h5_path, split, device, amp, batch_size)
     probs, ys, total = [], [], torch.zeros((), dtype=torch.float64, device=device)
     with eval_mode(net):
         for codes, targets in Dataset(h5_path).batches(split, batch_size):
@@ -237,6 +273,39 @@ def evaluate(model, h5_path, split="valid", device="cpu", amp=None, batch_size=1
     with np.errstate(all="ignore"):
         mean = float(np.nanmean(per_target)) if np.isfinite(per_target).any() else float("nan")
     return {"loss": float(total.item()) / n, "auroc": per_target, "mean_auroc": mean, "n": n}
+
+
+@torch.no_grad()
+def evaluate_coverage(model, h5_path, split="valid", device="cpu", amp=None, batch_size=64) -> dict:
+    """Poisson loss and per-track Pearson r of ``log(1 + coverage)`` (predicted against observed, over every bin
+    the model predicts of every window of the split: Basenji's test statistic), streamed in file order.
+
+    Returns ``{"loss": float (mean Poisson NLL per bin and track), "r": (T,) float64 (NaN for a track without
+    variance), "mean_r": float (nanmean), "n": int (windows)}``.
+    """
+    net = unwrap(model)
+    device = torch.device(device)
+    stream, total, n = PearsonStream(net.n_targets), 0.0, 0
+    with eval_mode(net):
+        for codes, targets in Dataset(h5_path).batches(split, batch_size):
+            codes = codes.to(device, non_blocking=True)
+            y = centre_bins(targets.to(device, non_blocking=True), net.config).float()
+            ctx = torch.autocast(device.type, dtype=amp) if amp is not None else nullcontext()
+            with ctx:
+                pred = net(one_hot(codes)).float()
+            total += float(poisson_loss(pred, y)) * codes.shape[0]
+            n += codes.shape[0]
+            T = y.shape[-1]
+            stream.add(torch.log1p(pred).reshape(-1, T).cpu().numpy(), torch.log1p(y).reshape(-1, T).cpu().numpy())
+    r = stream.r()
+    with np.errstate(all="ignore"):
+        mean = float(np.nanmean(r)) if np.isfinite(r).any() else float("nan")
+    return {"loss": total / n if n else float("nan"), "r": r, "mean_r": mean, "n": n}
+
+
+def validation_metric(val: dict) -> float:
+    """The number early stopping maximises: mean AUROC, or a coverage model's mean r."""
+    return val["mean_auroc"] if "mean_auroc" in val else val["mean_r"]
 
 
 # ------------------------------------------------------------------------------------ RNG and DDP
@@ -397,8 +466,8 @@ def resume_run(run: Run, enabled: bool = True) -> Record:
                         bool(ckpt.get("stopped_early", False)), list(ckpt["history"]), ckpt.get("best_state"),
                         ckpt.get("best_meta"))
         _set_rng_state(ckpt["rng"], run.device)
-        log.info("resuming %s after epoch %d (best mean valid AUROC %.4f at epoch %d)", ckpt_path,
-                 record.epoch - 1, record.best, record.best_epoch)
+        log.info("resuming %s after epoch %d (best %s %.4f at epoch %d)", ckpt_path, record.epoch - 1,
+                 METRIC[objective(run.model)][1], record.best, record.best_epoch)
     elif run.is_main and ckpt_path.exists():
         log.info("resume=False: starting over (replacing %s)", ckpt_path)
     if run.distributed and run.rank > 0:
@@ -458,19 +527,21 @@ def end_epoch(run: Run, record: Record, train_loss: float, steps: int, t0: float
         val = evaluate(run.model, run.h5_path, "valid", run.device, run.amp, run.opts["valid_batch_size"])
         improved = _update(record, val, run.opts)
         seconds = time.perf_counter() - t0
+        column, label = METRIC[objective(run.model)]
+        metric = validation_metric(val)
         record.history.append({"epoch": record.epoch, "train_loss": train_loss, "valid_loss": val["loss"],
-                               "valid_auroc": val["mean_auroc"], "seconds": round(seconds, 3),
+                               column: metric, "seconds": round(seconds, 3),
                                "lr": run.optimizer.param_groups[0]["lr"], "best": improved})
         if improved:
             record.best_state = cpu_state(run.model)
-            record.best_meta = {"epoch": record.epoch, "valid_auroc": val["mean_auroc"], "valid_loss": val["loss"],
+            record.best_meta = {"epoch": record.epoch, column: metric, "valid_loss": val["loss"],
                                 "train_options": _plain_opts(run.opts)}
             save_model(run.path("model"), run.model, run.info["target_names"], record.best_meta,
                        state=record.best_state)
         atomic_save(_checkpoint(run, record), run.path("checkpoint"))
-        _write_history(run.path("history"), record.history)
-        log.info("epoch %d: train loss %.4f, valid loss %.4f, valid mean AUROC %.4f%s (%.1f s, %d steps)",
-                 record.epoch, train_loss, val["loss"], val["mean_auroc"], " *best*" if improved else "", seconds,
+        _write_history(run.path("history"), record.history, history_columns(objective(run.model)))
+        log.info("epoch %d: train loss %.4f, valid loss %.4f, %s %.4f%s (%.1f s, %d steps)",
+                 record.epoch, train_loss, val["loss"], label, metric, " *best*" if improved else "", seconds,
                  steps)
         stop[0] = int(record.stopped_early)
     if run.distributed:
@@ -482,7 +553,8 @@ def end_epoch(run: Run, record: Record, train_loss: float, steps: int, t0: float
 
 def _update(record: Record, val: dict, opts: dict) -> bool:
     """Early stopping after epoch ``record.epoch`` validated as ``val``; True when it is the best so far."""
-    metric = val["mean_auroc"] if math.isfinite(val["mean_auroc"]) else -math.inf
+    metric = validation_metric(val)
+    metric = metric if math.isfinite(metric) else -math.inf
     improved = record.best_epoch < 0 or metric > record.best
     if improved:
         record.best, record.best_epoch, record.bad_epochs = metric, record.epoch, 0
@@ -505,7 +577,8 @@ def train(h5_path, outdir, model_config: dict, options: dict | None = None, resu
           progress: bool = True, *, seed: int = 1, max_train_batches: int | None = None,
           stop_after_epochs: int | None = None, valid_batch_size: int = 1024, block_rows: int = 4096,
           buffer_blocks: int = 4, loader_chunk: int = 8) -> dict:
-    """Train on ``h5_path``'s train split, early-stopping on mean validation AUROC; files in ``outdir``.
+    """Train on ``h5_path``'s train split, early-stopping on mean validation AUROC (a coverage model: mean r of
+    log coverage, :func:`evaluate_coverage`); files in ``outdir``.
 
     ``model_config``: an architecture dict (:func:`basset.models.model_config`; its ``seq_len`` must equal
     the dataset's); ``options``: the config's ``train`` section (:func:`train_options`); ``seed``: initialisation,
@@ -518,7 +591,8 @@ def train(h5_path, outdir, model_config: dict, options: dict | None = None, resu
     at a time, shuffles rows within ``buffer_blocks`` blocks and ``loader_chunk`` batches per read (one transfer
     to the device per chunk, sliced there).
 
-    Returns a summary dict: ``best_epoch`` (0-based), ``best_valid_auroc``, ``epochs`` (epochs completed in
+    Returns a summary dict: ``best_epoch`` (0-based), ``best_valid_auroc`` (a coverage model: ``best_valid_r``),
+    ``epochs`` (epochs completed in
     total), ``stopped_early``, ``finished``, ``seconds`` (this call), ``history`` (list of row dicts), ``model``
     and ``history_path``/``checkpoint_path`` (paths as str). Every call ends (on rank 0) with ``model.pt``
     holding the best epoch's weights, also a resumed call that has nothing left to train. A full disk raises
@@ -544,9 +618,10 @@ def train(h5_path, outdir, model_config: dict, options: dict | None = None, resu
         _restore_best_model(run.path("model"), run.model, run.info["target_names"], record.best_state,
                             record.best_meta)
         if record.stopped_early:
-            log.info("early stopping: no better mean valid AUROC for %d epochs (best %.4f at epoch %d)",
-                     record.bad_epochs, record.best, record.best_epoch)
-    return {"best_epoch": record.best_epoch, "best_valid_auroc": record.best,
+            log.info("early stopping: no better %s for %d epochs (best %.4f at epoch %d)",
+                     METRIC[objective(run.model)][1], record.bad_epochs, record.best, record.best_epoch)
+    best_key = "best_" + METRIC[objective(run.model)][0]
+    return {"best_epoch": record.best_epoch, best_key: record.best,
             "epochs": len(record.history) if run.is_main else record.epoch, "stopped_early": record.stopped_early,
             "finished": record.stopped_early or record.epoch >= opts["max_epochs"],
             "seconds": time.perf_counter() - t_call, "history": record.history, "model": str(run.path("model")),
@@ -554,10 +629,10 @@ def train(h5_path, outdir, model_config: dict, options: dict | None = None, resu
 
 
 # -------------------------------------------------------------------------------------------- files
-def _write_history(path: Path, history: list[dict]) -> None:
-    lines = ["\t".join(HISTORY_COLUMNS)]
+def _write_history(path: Path, history: list[dict], columns=HISTORY_COLUMNS) -> None:
+    lines = ["\t".join(columns)]
     for row in history:
-        lines.append("\t".join(_fmt(row[c]) for c in HISTORY_COLUMNS))
+        lines.append("\t".join(_fmt(row[c]) for c in columns))
     with atomic_path(path) as tmp:
         tmp.write_text("\n".join(lines) + "\n")
 

@@ -167,14 +167,14 @@ def write_dataset(out_h5: str | Path, genome, sites: pd.DataFrame, activity: np.
                 compression_opts=compression_level if opts["compression"] == "gzip" else None)
     split_codes = pd.Categorical(splits, categories=SPLITS).codes.astype(np.int64)
     counts: dict[str, int] = {}
-    with _disk_full_names(out_h5), atomic_path(out_h5) as tmp_h5:
+    with disk_full_names(out_h5), atomic_path(out_h5) as tmp_h5:
         with staging_dir(out_h5.parent, out_h5.name) as folder:
             sizes = [int((split_codes == k).sum()) for k in range(len(SPLITS))]
             buckets = _Buckets(folder, sizes, L, bucket_rows, np.random.default_rng([seed, 1]))
             t0 = time.perf_counter()
             skipped, n_replaced = _stage_sequences(buckets, genome, sites, split_codes, L, opts,
                                                    np.random.default_rng([seed, 0]), progress)
-            with _hdf5_writer(tmp_h5, out_h5) as (h5, sink):
+            with hdf5_writer(tmp_h5, out_h5) as (h5, sink):
                 t1 = time.perf_counter()
                 log.info("read and bucketed the sequences in %.1f s", t1 - t0)
                 _write_header(h5, L, opts, seed, target_names)
@@ -338,7 +338,7 @@ def _write_split(h5, split, k, buckets, seed, sites, activity, L, T, chunk_rows,
     sub = sites.iloc[site_index]
     strand = sub["strand"].to_numpy() if "strand" in sub else np.full(n, "+", dtype=object)
     for name, values in (("chrom", sub["chrom"].to_numpy()), ("strand", strand)):
-        data = _string_array(values)  # fixed-length utf-8 strings
+        data = string_array(values)  # fixed-length utf-8 strings
         g.create_dataset(name, data=data.astype(h5py.string_dtype("utf-8", max(1, data.dtype.itemsize))))
     g.create_dataset("start", data=sub["start"].to_numpy(np.int64))
     g.create_dataset("end", data=sub["end"].to_numpy(np.int64))
@@ -346,7 +346,7 @@ def _write_split(h5, split, k, buckets, seed, sites, activity, L, T, chunk_rows,
     return n
 
 
-def _string_array(values) -> np.ndarray:
+def string_array(values) -> np.ndarray:
     arr = np.asarray(values, dtype=object).astype(str)
     return np.char.encode(arr, "utf-8") if arr.size else np.zeros(0, dtype="S1")
 
@@ -407,7 +407,7 @@ class _QuietFile:
 
 
 @contextlib.contextmanager
-def _hdf5_writer(path: Path, name: Path):
+def hdf5_writer(path: Path, name: Path):
     """``(h5py.File open for writing at path, its _QuietFile)``; a failed write is raised once HDF5 has
     closed the file (lack of space: :class:`DiskFullError` naming ``name``), also in place of the HDF5
     error it caused."""
@@ -426,7 +426,7 @@ def _hdf5_writer(path: Path, name: Path):
 
 
 @contextlib.contextmanager
-def _disk_full_names(path: Path):
+def disk_full_names(path: Path):
     """Re-raise a :class:`DiskFullError` about a helper file (a staging bucket) as one naming ``path``."""
     try:
         yield

@@ -13,8 +13,9 @@ from ..config import architecture, with_defaults
 from ..device import use_device
 from ..train import train as fit
 
-#: the summary keys a training stage returns (the history is in history.tsv)
-SUMMARY_KEYS = ("epochs", "best_epoch", "best_valid_auroc", "stopped_early", "finished", "seconds")
+#: the summary keys a training stage returns (the history is in history.tsv); a classifier has best_valid_auroc, a
+#: coverage model best_valid_r
+SUMMARY_KEYS = ("epochs", "best_epoch", "best_valid_auroc", "best_valid_r", "stopped_early", "finished", "seconds")
 
 
 def train_model(h5: str | Path, out: dict, model: dict | None = None, train: dict | None = None, seed: int = 1,
@@ -33,7 +34,7 @@ def train_model(h5: str | Path, out: dict, model: dict | None = None, train: dic
         options["device"] = device
     use_device(options["device"], threads)
     summary = fit(h5, outdir, architecture(model), options, resume=resume, progress=progress, seed=seed)
-    return {key: summary[key] for key in SUMMARY_KEYS}
+    return {key: summary[key] for key in SUMMARY_KEYS if key in summary}
 
 
 def pretrain_public(h5: str | Path, out: dict, model: dict | None = None, train: dict | None = None,
