@@ -46,15 +46,33 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/download.smk"
 include: "workflow/rules/simulate.smk"
-include: "workflow/rules/peaks.smk"
-include: "workflow/rules/dataset.smk"
+
+
+# dataset.mode coverage (Basenji-style runs) builds its dataset from bigWigs and evaluates per track; the stages on
+# Basset's sites (merged peaks, k-mer baselines, filters, mutagenesis, transfer, attributions) are not part of it
+if COVERAGE:
+
+    include: "workflow/rules/coverage.smk"
+
+else:
+
+    include: "workflow/rules/peaks.smk"
+    include: "workflow/rules/dataset.smk"
+
+
 include: "workflow/rules/train.smk"
-include: "workflow/rules/evaluate.smk"
-include: "workflow/rules/motifs.smk"
-include: "workflow/rules/satmut.smk"
 include: "workflow/rules/variants.smk"
-include: "workflow/rules/transfer.smk"
-include: "workflow/rules/attribution.smk"
+
+
+if not COVERAGE:
+
+    include: "workflow/rules/evaluate.smk"
+    include: "workflow/rules/motifs.smk"
+    include: "workflow/rules/satmut.smk"
+    include: "workflow/rules/transfer.smk"
+    include: "workflow/rules/attribution.smk"
+
+
 include: "workflow/rules/report.smk"
 
 

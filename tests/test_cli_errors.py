@@ -37,6 +37,12 @@ BASE = {
     "split": ["--sites", "sites.bed", "--out", "OUT/splits.tsv"],
     "build-dataset": ["--peaks-dir", "peaks", "--splits", "splits.tsv", "--genome", "genome.fa", "--out",
                       "OUT/data.h5"],
+    "build-coverage": ["--samples", "sheet.tsv", "--genome", "genome.fa", "--out", "OUT/data.h5"],
+    "evaluate-coverage": ["--model", "model.pt", "--dataset", "data.h5", "--out", "OUT", "--samples", "sheet.tsv"],
+    "window-ablation": ["--model", "model.pt", "--short-model", "short.pt", "--dataset", "data.h5", "--out", "OUT",
+                        "--samples", "sheet.tsv"],
+    "delta-track": ["--model", "model.pt", "--sad", "sad.h5", "--genome", "genome.fa", "--out", "OUT", "--samples",
+                    "sheet.tsv"],
     "train": ["--dataset", "data.h5", "--out", "OUT"],
     "kmer": ["--dataset", "data.h5", "--out", "OUT"],
     "gkmsvm": ["--dataset", "data.h5", "--out", "OUT"],
@@ -124,6 +130,12 @@ BAD_VALUES = [
     (_with("download", replace={"file:FILE_URL": "example.org/x"}), "url", "example.org/x", "no scheme"),
     (_with("download", "--retries", "0"), "--retries", "'0'"),
     (_with("bin-peaks", "--bin", "0"), "--bin", "'0'"),
+    (_with("build-coverage", "--window", "0"), "--window", "'0'"),
+    (_with("build-coverage", "--scale", "0"), "--scale", "'0'"),
+    (_with("build-coverage"), "--samples", "sheet.tsv needs a coverage column"),
+    (_with("evaluate-coverage", "--figure-tracks", "0"), "--figure-tracks", "'0'"),
+    (_with("window-ablation", "--device", "tpu"), "--device", "'tpu'"),
+    (_with("delta-track", "--figure-tracks", "x"), "--figure-tracks", "'x'"),
     (_with("bin-peaks", "--bin-fraction", "1"), "--bin-fraction", "'1'"),
     (_with("bin-peaks", "--length", "0"), "--length", "'0'"),
     (_with("download", "--deadline", "-1"), "--deadline", "'-1'"),
@@ -182,7 +194,7 @@ def _targets_options():
 def inputs(tmp_path_factory):
     """A folder with one small file of each kind BASE names; the model is real (targets c1, c2; input L bp)."""
     d = tmp_path_factory.mktemp("inputs")
-    for name in ("sheet.tsv", "genome.fa", "sites.bed", "splits.tsv", "kmer.tsv", "kmer_predictions.tsv",
+    for name in ("sheet.tsv", "genome.fa", "sites.bed", "sad.h5", "splits.tsv", "kmer.tsv", "kmer_predictions.tsv",
                  "gkmsvm_predictions.tsv", "genes.gtf", "db.meme",
                  "snps.vcf", "pics.tsv", "aucs.tsv", "download.txt", "instances.tsv"):
         (d / name).write_text("text\n")
@@ -197,6 +209,7 @@ def inputs(tmp_path_factory):
     with h5py.File(d / "data.h5", "w") as h5:  # a dataset with targets c1, c2 and no split
         h5["target_names"] = np.array([b"c1", b"c2"])
     _small_model(d / "model.pt", L=L, names=("c1", "c2"))
+    (d / "short.pt").write_bytes((d / "model.pt").read_bytes())
     return d
 
 

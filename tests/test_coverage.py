@@ -412,3 +412,58 @@ def test_training_a_coverage_model_learns_and_resumes_exactly(tmp_path, coverage
     assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
     res = evaluate(a, coverage_h5, "valid")
     assert res["r"].shape == (2,) and res["n"] == 14 and math.isfinite(res["loss"])
+
+
+# ------------------------------------------------------------------------------------------ config
+def _config(**sections):
+    from basset.config import complete_config
+
+    cfg = {"run": "c", "seed": 1, "samples": "s.tsv", "dataset": {"mode": "coverage", "bin": 128},
+           "model": {"preset": "basenji_small"}}
+    for key, value in sections.items():
+        cfg[key] = {**cfg.get(key, {}), **value}
+    return complete_config(cfg)
+
+
+def test_a_coverage_run_needs_a_coverage_model_with_the_datasets_bins():
+    from basset.config import check_config
+
+    check_config(_config())
+    with pytest.raises(ConfigError, match="dataset.bin, model.bin_size.*64 bp.*128 bp"):
+        check_config(_config(dataset={"bin": 64}))
+    with pytest.raises(ConfigError, match="model.preset.*needs a coverage model"):
+        check_config(_config(model={"preset": "cpu"}))
+    with pytest.raises(ConfigError, match="model.preset.*basenji_small is a coverage model"):
+        check_config(_config(dataset={"mode": "basset"}))
+    with pytest.raises(ConfigError, match="dataset.window.*model reads 16384"):
+        check_config(_config(dataset={"window": 8192}))
+    with pytest.raises(ConfigError, match="coverage.ablation_context.*not shorter"):
+        check_config(_config(coverage={"ablation_context": 16384}))
+    with pytest.raises(ConfigError, match="model.context"):
+        check_config(_config(coverage={"ablation_context": 2000}))
+
+
+def test_a_coverage_run_reads_the_sheets_bigwigs_and_makes_only_its_files():
+    import pandas as pd
+
+    from basset.config import produces, workflow_inputs
+
+    samples = pd.DataFrame({"name": ["a", "b"], "peaks": ["", ""], "coverage": ["a.bw", "https://x.org/b.bw"]})
+    cfg = _config(genome={"fasta": "g.fa"})
+    inputs = workflow_inputs(cfg, samples)
+    assert inputs["peaks"] == {} and inputs["coverage"]["a"] == "a.bw"
+    assert inputs["coverage"]["b"].startswith("resources/peaks/b/")  # a URL is read from its download
+    assert produces(cfg, inputs, "dataset", "h5") and produces(cfg, inputs, "evaluate", "fig_ablation")
+    assert not produces(cfg, inputs, "peaks", "sites") and not produces(cfg, inputs, "motifs", "summary")
+    assert not produces(cfg, inputs, "variants", "sad")  # no VCF
+    assert not produces(_config(genome={"fasta": "g.fa"}, coverage={"ablation_context": None}), inputs, "train",
+                        "ablation_model")
+    with pytest.raises(ConfigError, match="no coverage bigWig"):
+        workflow_inputs(cfg, samples.assign(coverage=["a.bw", ""]))
+    with pytest.raises(ConfigError, match="needs a coverage column"):
+        workflow_inputs(cfg, samples.drop(columns="coverage"))
+    basset_cfg = _config(genome={"fasta": "g.fa"}, dataset={"mode": "basset"}, model={"preset": "cpu"})
+    with pytest.raises(ConfigError, match="no peaks file"):
+        workflow_inputs(basset_cfg, samples)
+    assert not produces(basset_cfg, workflow_inputs(basset_cfg, samples.assign(peaks=["a.bed", "b.bed"])),
+                        "evaluate", "coverage_summary")

@@ -412,6 +412,51 @@ def test_tiny_deepsea_workflow_bins_evaluates_by_assay_and_reads_variants(tiny_d
     assert "AUROC by assay" in html and "Δ across assays" in html
 
 
+@pytest.fixture(scope="module")
+def tiny_basenji(tmp_path_factory):
+    """config/tiny_basenji.yaml run to the report: simulated DNase- and CAGE-like coverage of two cell types."""
+    work = copy_workflow(tmp_path_factory.mktemp("tiny_basenji"))
+    res = snakemake(work, "--configfile", "config/tiny_basenji.yaml")
+    assert res.returncode == 0, res.stderr[-5000:]
+    return work
+
+
+def test_tiny_basenji_workflow_bins_coverage_trains_a_coverage_model_and_reports_it(tiny_basenji):
+    """Basenji's mode end to end: windows of the model's 4,096 bp every 2,048 bp hold each bigWig summed into 64 bp
+    bins; the model is a coverage model trained on Poisson loss; the evaluation, the ablation and the difference
+    track reach the report's Coverage section, and no stage on Basset's sites ran."""
+    import pyBigWig
+
+    from basset.dataset import Dataset
+    from basset.models import BasenjiNet, load_model
+
+    res = tiny_basenji / "results" / "tiny_basenji"
+    data = Dataset(res / "dataset/dataset.h5")
+    assert data.attrs["mode"] == "coverage" and data.target_shape == (64, 4) and data.attrs["seq_length"] == 4096
+    assert data.target_names == ["ery_DNase", "ery_CAGE", "mye_DNase", "mye_CAGE"]
+    with h5py.File(res / "dataset/dataset.h5") as f:  # a window's bins are its bigWig's sums (outside reference)
+        chrom, start, y = f["test/chrom"].asstr()[0], int(f["test/start"][0]), f["test/targets"][0].astype(float)
+    bw = pyBigWig.open(str(tiny_basenji / "resources/simulated_tiny_basenji/coverage/ery_CAGE.bw"))
+    want = [bw.stats(chrom, start + 64 * b, start + 64 * b + 64, type="sum", exact=True)[0] or 0.0 for b in range(64)]
+    np.testing.assert_allclose(y[:, 1], want, rtol=1e-3)
+    model, meta = load_model(res / "train/model.pt")
+    assert isinstance(model, BasenjiNet) and meta["config"]["bin_size"] == 64
+    history = pd.read_csv(res / "train/history.tsv", sep="\t")
+    assert "valid_r" in history and len(history) == 2
+    metrics = pd.read_csv(res / "evaluate/coverage_metrics.tsv", sep="\t")
+    assert list(metrics["assay"]) == ["dnase", "cage", "dnase", "cage"] and metrics["r_log"].notna().all()
+    ablation = pd.read_csv(res / "evaluate/window_ablation.tsv", sep="\t")
+    assert len(ablation) == 4 and {"r_long", "r_short"} <= set(ablation.columns)
+    track = pd.read_csv(res / "variants/delta_track.tsv", sep="\t")
+    assert len(track) == 64 and list(track.columns[2:]) == data.target_names
+    assert not (res / "peaks").exists() and not (res / "motifs").exists()
+    headline = pd.read_csv(res / "report/headline.tsv", sep="\t").set_index("id")
+    assert {"cov_mean_r_log", "abl_cage_r2_long", "abl_cage_r2_short", "dtrack_bins_moved"} <= set(headline.index)
+    html = (res / "report/index.html").read_text()
+    assert "Coverage tracks predicted from sequence" in html and "Window-size ablation" in html
+    assert "Figure 2" not in html and "Not run" not in html
+
+
 def test_lint_and_snakefmt_are_clean():
     res = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 0 and "Lints for" not in res.stdout + res.stderr, res.stdout + res.stderr

@@ -5,10 +5,14 @@
     basset bin-peaks     --samples sheet.tsv --genome genome.fa --out results/run/peaks [--bin 200 --length 1000]
     basset split         --sites results/run/peaks/sites.bed --out splits.tsv --valid 0.1 --test 0.1
     basset build-dataset --peaks-dir results/run/peaks --splits splits.tsv --genome genome.fa --out dataset.h5
+    basset build-coverage --samples sheet.tsv --genome genome.fa --out dataset.h5 [--window 16384 --bin 128]
     basset train         --dataset dataset.h5 --out results/run/train [--preset cpu] [--set lr=0.001 ...]
     basset kmer          --dataset dataset.h5 --out results/run/evaluate
     basset gkmsvm        --dataset dataset.h5 --out results/run/evaluate [--targets ery_1 ...] [--max-train 256]
     basset evaluate      --model model.pt --dataset dataset.h5 --out results/run/evaluate [--kmer-metrics ...]
+    basset evaluate-coverage --model model.pt --dataset dataset.h5 --out results/run/evaluate [--samples sheet.tsv]
+    basset window-ablation --model model.pt --short-model short.pt --dataset dataset.h5 --out results/run/evaluate
+    basset delta-track   --model model.pt --sad sad.h5 --genome genome.fa --out results/run/variants [--variant ID]
     basset motifs        --model model.pt --dataset dataset.h5 --out results/run/motifs [--database jaspar]
     basset satmut        --model model.pt --fasta seqs.fa --out DIR [--target CELL] [--start 250 --end 350]
     basset sad           --model model.pt --vcf snps.vcf.gz --genome genome.fa --out sad.tsv.gz [--pics pics.tsv]
@@ -388,6 +392,58 @@ def cmd_build_dataset(args) -> dict:
     return build_dataset(peaks["sites"], peaks["activity"], args.splits, args.genome, out=out,
                          n_handling=args.n_handling, max_n_fraction=args.max_n_fraction,
                          compression=args.compression, seed=args.seed, progress=not args.quiet)
+
+
+def cmd_build_coverage(args) -> dict:
+    from .samples import read_sample_sheet
+    from .stages.coverage import build_coverage_dataset
+
+    sheet = read_sample_sheet(args.samples)
+    if "coverage" not in sheet or not all(sheet["coverage"]):
+        raise UsageError("--samples", f"{args.samples} needs a coverage column with a bigWig on every row")
+    base = Path(args.samples).parent
+    tracks = {n: str(p if is_url(p) or Path(p).is_absolute() or Path(p).exists() else base / p)
+              for n, p in zip(sheet["name"], sheet["coverage"])}
+    for name, path in tracks.items():
+        if is_url(path):
+            raise UsageError("--samples", f"sample {name!r}: {path} is a URL; download it first (basset download)")
+        input_file(path)
+    if args.valid_chroms or args.test_chroms:
+        split = {"method": "chromosomes", "valid": args.valid_chroms, "test": args.test_chroms}
+    else:
+        split = {"method": "random", "valid": args.valid, "test": args.test}
+    dataset = {"mode": "coverage", "window": args.window, "stride": args.stride, "bin": args.bin,
+               "clip_soft": args.clip_soft, "scale": args.scale, "max_n_fraction": args.max_n_fraction,
+               "split": split}
+    out = {"h5": args.out, **({"summary": args.summary} if args.summary else {})}
+    summary = build_coverage_dataset(args.genome, tracks, out, dataset=dataset, seed=args.seed,
+                                     progress=not args.quiet)
+    return {k: v for k, v in summary.items() if k != "missing"}
+
+
+def cmd_evaluate_coverage(args) -> dict:
+    from .stages.coverage_eval import evaluate_coverage_model
+
+    keys = ["coverage_metrics", "coverage_summary", "fig_coverage_tracks", "fig_coverage_r"]
+    return evaluate_coverage_model(args.model, args.dataset, layout.out_dir_paths(args.out, "evaluate", keys),
+                                   samples=args.samples, coverage={"figure_tracks": args.figure_tracks},
+                                   device=args.device)
+
+
+def cmd_window_ablation(args) -> dict:
+    from .stages.coverage_eval import window_ablation
+
+    out = layout.out_dir_paths(args.out, "evaluate", ["ablation", "ablation_summary", "fig_ablation"])
+    return window_ablation(args.model, args.short_model, args.dataset, out, samples=args.samples, device=args.device)
+
+
+def cmd_delta_track(args) -> dict:
+    from .stages.coverage_eval import delta_track
+
+    out = layout.out_dir_paths(args.out, "variants", ["delta_track", "fig_delta_track"])
+    out["summary"] = layout.out_dir_paths(args.out, "variants", ["delta_track_summary"])["delta_track_summary"]
+    return delta_track(args.model, args.genome, args.sad, out, samples=args.samples,
+                       coverage={"figure_tracks": args.figure_tracks, "variant": args.variant}, device=args.device)
 
 
 def cmd_train(args) -> dict:
@@ -815,8 +871,10 @@ def args_build_dataset(p) -> None:
 def args_train(p) -> None:
     p.add_argument("--dataset", required=True, type=hdf5_file, help="HDF5 dataset from build-dataset")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--preset", choices=["basset", "deepsea", "cpu"], default=schema_defaults("model")["preset"],
-                   help="architecture (default: %(default)s)")
+    p.add_argument("--preset", choices=schema_node("model", "preset")["enum"],
+                   default=schema_defaults("model")["preset"],
+                   help="architecture (default: %(default)s); basenji and basenji_small are coverage models, for a "
+                        "dataset from build-coverage")
     p.add_argument("--model", nargs="*", type=setting("model"), metavar="KEY=VALUE",
                    help="model overrides (the config's model: keys), e.g. conv_filters=[64,64,64]")
     p.add_argument("--set", nargs="*", type=setting("train"), metavar="KEY=VALUE",
@@ -824,6 +882,66 @@ def args_train(p) -> None:
                         "device=cuda")
     p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
     _seed_arg(p)
+
+
+def args_build_coverage(p) -> None:
+    d = schema_defaults("dataset")
+    p.add_argument("--samples", required=True, type=input_file,
+                   help="sample sheet (TSV): name, coverage (a bigWig per row; relative paths from the sheet's folder "
+                        "or the working one)")
+    p.add_argument("--genome", required=True, type=input_file, help="genome FASTA (indexed with pyfaidx if needed)")
+    p.add_argument("--out", required=True, help="output HDF5 (windows x bins x tracks, see basset.stages.coverage)")
+    p.add_argument("--summary", help="also write the counts as a TSV here")
+    p.add_argument("--window", type=POSITIVE_INT, default=16384,
+                   help="window length, bp: the model's seq_len (default: %(default)s, basenji_small's)")
+    p.add_argument("--stride", type=POSITIVE_INT, help="bp between window starts (default: half the window)")
+    p.add_argument("--bin", type=config_value("dataset", "bin"), default=128,
+                   help="bp per target bin, the model's bin_size (default: %(default)s)")
+    p.add_argument("--clip-soft", type=config_value("dataset", "clip_soft"), default=d["clip_soft"],
+                   help="soft-clip bin sums above this (Basenji's clip_soft; default: none)")
+    p.add_argument("--scale", type=config_value("dataset", "scale"), default=d["scale"],
+                   help="multiply bin sums by this before clipping (default: %(default)s)")
+    p.add_argument("--max-n-fraction", type=config_value("dataset", "max_n_fraction"), default=d["max_n_fraction"],
+                   help="skip windows with a larger fraction of N (default: %(default)s)")
+    p.add_argument("--valid-chroms", nargs="*", default=[], help="chromosomes held out for validation")
+    p.add_argument("--test-chroms", nargs="*", default=[], help="chromosomes held out for test")
+    p.add_argument("--valid", type=fraction_or_count, default=0.1,
+                   help="without --valid-chroms/--test-chroms: fraction or count of windows (default: %(default)s)")
+    p.add_argument("--test", type=fraction_or_count, default=0.1, help="likewise (default: %(default)s)")
+    _seed_arg(p)
+
+
+def args_evaluate_coverage(p) -> None:
+    p.add_argument("--model", required=True, type=input_file, help="model.pt of a coverage model (basset train)")
+    p.add_argument("--dataset", required=True, type=hdf5_file, help="HDF5 dataset from build-coverage")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--samples", type=input_file, help="sample sheet: each track's assay (default: all dnase)")
+    p.add_argument("--figure-tracks", type=config_value("coverage", "figure_tracks"),
+                   default=schema_defaults("coverage")["figure_tracks"],
+                   help="tracks drawn over the test window (default: %(default)s)")
+    _device_arg(p)
+
+
+def args_window_ablation(p) -> None:
+    p.add_argument("--model", required=True, type=input_file, help="model.pt of the long-window coverage model")
+    p.add_argument("--short-model", required=True, type=input_file,
+                   help="model.pt of the same model trained with a shorter context (train --model context=2048)")
+    p.add_argument("--dataset", required=True, type=hdf5_file, help="HDF5 dataset from build-coverage")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--samples", type=input_file, help="sample sheet: each track's assay")
+    _device_arg(p)
+
+
+def args_delta_track(p) -> None:
+    p.add_argument("--model", required=True, type=input_file, help="model.pt of a coverage model")
+    p.add_argument("--sad", required=True, type=input_file, help="sad.h5 (or sad.tsv.gz) from basset sad")
+    p.add_argument("--genome", required=True, type=input_file, help="genome FASTA the variants were scored on")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--variant", help="the VCF ID to draw (default: the one with the largest summed effect)")
+    p.add_argument("--samples", type=input_file, help="sample sheet: each track's assay")
+    p.add_argument("--figure-tracks", type=config_value("coverage", "figure_tracks"),
+                   default=schema_defaults("coverage")["figure_tracks"], help="tracks drawn (default: %(default)s)")
+    _device_arg(p)
 
 
 def args_kmer(p) -> None:
@@ -1102,6 +1220,11 @@ COMMANDS = {
     "build-dataset": ("write the HDF5 dataset of sequences and targets",
                       "Sequences from the FASTA as uint8 codes (A,C,G,T,N = 0..4) and 0/1 targets, one group per "
                       "split; see `basset.dataset` for the layout."),
+    "build-coverage": ("Basenji's dataset: windows tiled over the genome, bigWig coverage summed into bins",
+                       "Windows of --window bp every --stride bp over every chromosome (N-rich ones skipped and "
+                       "counted); each sample's coverage bigWig summed into --bin bp bins (chr1/1 names matched), "
+                       "stored as float16 windows x bins x tracks with the sequences, split by held-out chromosomes "
+                       "or at random. Train a basenji or basenji_small model on it with basset train."),
     "train": ("train the CNN on an HDF5 dataset (early stopping, checkpoints, resume)",
               "Trains a preset (basset, deepsea, cpu) with optional overrides. Writes model.pt (best epoch), "
               "checkpoint.pt (every epoch; resumed automatically) and history.tsv. Under torchrun, trains with "
@@ -1112,6 +1235,16 @@ COMMANDS = {
                "balanced random subsample of the training sites and scored on a shared subsample of the test "
                "sites; its cost grows with the square of --max-train (benchmarks/README.md)."),
     "evaluate": ("test-set AUROC/AUPRC, Figure 2 and AUROC by site class", None),
+    "evaluate-coverage": ("a coverage model's per-track Pearson r on the test windows, with its figures",
+                          "Basenji's evaluation: per track, Pearson r of log(1 + coverage) over every test bin and "
+                          "r of each test window's summed coverage; the predicted against observed tracks over the "
+                          "test window with the most coverage, and the distribution of r."),
+    "window-ablation": ("what the long window adds: two coverage models scored on the same central bins",
+                        "Scores the long-window model on the bins the short-context model predicts, beside that "
+                        "model, per track (r and r^2 of log coverage) and by assay."),
+    "delta-track": ("where in the window a variant acts: predicted alt - ref coverage per bin",
+                    "For the variant --variant of a SAD file (default: the one with the largest summed effect), "
+                    "the coverage model's alt - ref prediction along its window, per track, and the figure."),
     "motifs": ("filter PWMs, Tomtom matches, influence, motif insertion and Figure 3",
                "The motif stage of the workflow: PWMs of the first-layer filters from their activating windows, "
                "Tomtom against the database, influence of each filter by nullification, insertion of known "

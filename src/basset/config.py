@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 from .errors import ConfigError
 from .layout import simulated_paths
-from .presets import model_config
+from .presets import is_coverage, model_config
 from .samples import is_url, resolve_weights, sample_assays
 
 #: The JSON schemas of the config and the sample sheet: the workflow validates with them, and they hold every
@@ -89,9 +89,9 @@ def check_model(model: dict, feature_size: int) -> dict:
 
 def site_length(config: dict) -> int:
     """The sites' length (bp): ``peaks.feature_size`` (Basset's merged peaks), or in ``dataset.mode: deepsea`` the
-    model's input length, the window centred on each bin."""
+    model's input length, the window centred on each bin, and in ``coverage`` mode the model's window."""
     config = complete_config(config)
-    if config["dataset"]["mode"] == "deepsea":
+    if config["dataset"]["mode"] in ("deepsea", "coverage"):
         return int(architecture(config["model"])["seq_len"])
     return int(config["peaks"]["feature_size"])
 
@@ -109,6 +109,12 @@ def check_config(config: dict) -> None:
                           f"an overlap of {overlap} bp can never be reached by sites of {size} bp, so nothing "
                           f"would merge; expected merge_overlap < feature_size")
     check_split(config["dataset"]["split"])
+    if config["dataset"]["mode"] == "coverage":
+        check_coverage(config)
+        return
+    if is_coverage(architecture(config["model"])):
+        raise ConfigError("model.preset", f"{config['model']['preset']} is a coverage model: it needs "
+                                          "dataset.mode: coverage and a sample sheet with a coverage column")
     if config["dataset"]["mode"] == "deepsea":
         size = site_length(config)
         if config["dataset"]["bin"] > size:
@@ -124,6 +130,43 @@ def check_config(config: dict) -> None:
     if variants["low_pics"] >= variants["high_pics"]:
         raise ConfigError("variants.low_pics, variants.high_pics",
                           f"low ({variants['low_pics']}) must be below high ({variants['high_pics']})")
+
+
+def coverage_window(dataset: dict, seq_len: int | None = None) -> tuple[int, int, int]:
+    """``(window, stride, bin)`` in bp of a coverage dataset from the config's ``dataset`` section: ``window`` null
+    is ``seq_len`` (the model's input, which it must equal), ``stride`` null half the window; both whole bins.
+    :class:`ConfigError` names the key."""
+    window = dataset.get("window") if dataset.get("window") is not None else seq_len
+    if window is None:
+        raise ConfigError("dataset.window", "give the window length (bp) or the model whose seq_len it is")
+    if seq_len is not None and window != seq_len:
+        raise ConfigError("dataset.window", f"is {window} bp but the model reads {seq_len} bp (model.seq_len)")
+    bin_size = int(dataset["bin"])
+    stride = dataset.get("stride") if dataset.get("stride") is not None else window // 2
+    for key, value in (("window", window), ("stride", stride)):
+        if value < bin_size or value % bin_size:
+            raise ConfigError(f"dataset.{key}", f"{value} bp is not a whole number of dataset.bin ({bin_size} bp) bins")
+    return int(window), int(stride), bin_size
+
+
+def check_coverage(config: dict) -> None:
+    """``dataset.mode: coverage``: a coverage model whose window and bins the dataset's are, and an ablation context
+    the model can read (whole bins, centred); :class:`ConfigError` names the keys."""
+    model = architecture(config["model"])
+    if not is_coverage(model):
+        raise ConfigError("model.preset", f"dataset.mode coverage needs a coverage model (basenji or basenji_small), "
+                                          f"got {config['model']['preset']}")
+    if config["dataset"]["bin"] != model["bin_size"]:
+        raise ConfigError("dataset.bin, model.bin_size", f"the targets' bins ({config['dataset']['bin']} bp) must be "
+                                                         f"the model's ({model['bin_size']} bp)")
+    coverage_window(config["dataset"], model["seq_len"])
+    context = config["coverage"]["ablation_context"]
+    if context is not None:
+        if context >= model["context"]:
+            raise ConfigError("coverage.ablation_context", f"{context} bp is not shorter than the model's "
+                                                           f"{model['context']} bp: nothing to compare")
+        model_config(config["model"]["preset"], **{k: v for k, v in config["model"].items()
+                                                   if k != "preset" and v is not None}, context=context)
 
 
 def target_weights(config: dict, samples) -> dict:
@@ -149,7 +192,7 @@ def check_targets(config: dict, targets: list[str]) -> None:
     if plot is not None and plot not in targets:
         raise ConfigError("satmut.plot_target", f"unknown target {plot!r}")
     transfer = config["transfer"]
-    if transfer["enabled"]:
+    if transfer["enabled"] and config["dataset"]["mode"] != "coverage":  # no transfer stage in a coverage run
         unknown = [t for t in transfer["holdout"] if t not in targets]
         if unknown:
             raise ConfigError("transfer.holdout", f"unknown target(s) {', '.join(unknown)}")
@@ -167,6 +210,13 @@ def skipped_stages(config: dict, inputs: dict) -> dict[str, str]:
     """
     config = complete_config(config)
     out = {}
+    if config["dataset"]["mode"] == "coverage":  # the stages on Basset's sites are not part of a coverage run
+        if not inputs.get("vcf"):
+            out["variant effects on coverage (SAD, difference track)"] = \
+                "variants.vcf is null: set it to a VCF of variants"
+        if config["coverage"]["ablation_context"] is None:
+            out["window-size ablation"] = "coverage.ablation_context is null: set it to a short window (bp)"
+        return out
     if not inputs.get("genes"):
         out["site classes (Figure 2, promoter/intragenic/intergenic AUROC)"] = \
             "genome.genes is null: set it to a GTF gene annotation"
@@ -190,6 +240,10 @@ def produces(config: dict, inputs: dict, stage: str, key: str) -> bool:
     """Whether a run of ``config`` makes the results file ``key`` of ``stage`` (:data:`basset.layout.STAGES`): the
     stages that :func:`skipped_stages` names leave theirs out. ``inputs``: :func:`workflow_inputs`."""
     config = complete_config(config)
+    if config["dataset"]["mode"] == "coverage":
+        return _coverage_produces(config, inputs, stage, key)
+    if key in COVERAGE_ONLY.get(stage, ()):
+        return False
     deepsea = config["dataset"]["mode"] == "deepsea"
     if stage == "peaks":  # Basset's merged sites, or DeepSEA's bins
         return key.startswith("bin_") == deepsea
@@ -216,6 +270,35 @@ def produces(config: dict, inputs: dict, stage: str, key: str) -> bool:
     return True
 
 
+#: results files made only in dataset.mode coverage (Basenji-style runs)
+COVERAGE_ONLY = {
+    "evaluate": ("coverage_metrics", "coverage_summary", "fig_coverage_tracks", "fig_coverage_r", "ablation",
+                 "ablation_summary", "fig_ablation"),
+    "train": ("ablation_model", "ablation_history"),
+    "variants": ("delta_track", "delta_track_summary", "fig_delta_track"),
+}
+
+
+def _coverage_produces(config: dict, inputs: dict, stage: str, key: str) -> bool:
+    """:func:`produces` in dataset.mode coverage: the coverage dataset, the model (and the ablation's), the
+    evaluation per track, SAD of summed coverage with a variant's difference track, and the report."""
+    ablation = config["coverage"]["ablation_context"] is not None
+    if stage == "dataset":
+        return key in ("h5", "summary")
+    if stage == "train":
+        return key in ("model", "history") or ablation
+    if stage == "evaluate":
+        return key in COVERAGE_ONLY["evaluate"] and (ablation or not key.startswith(("ablation", "fig_ablation")))
+    if stage == "variants":
+        v = config["variants"]
+        if key == "targets_tsv":
+            return bool(inputs["vcf"]) and bool(v["tsv_targets"])
+        if key.startswith("shard_"):
+            return bool(inputs["vcf"]) and int(v["shards"]) > 1
+        return bool(inputs["vcf"]) and key in ("sad", "table", "rejects", "summary", *COVERAGE_ONLY["variants"])
+    return stage == "report"
+
+
 # --------------------------------------------------------------------------------------------- inputs
 #: the optional inputs of a run: key -> (config section, key)
 OPTIONAL_INPUTS = {"genes": ("genome", "genes"), "phylop": ("genome", "phylop"), "vcf": ("variants", "vcf"),
@@ -239,7 +322,8 @@ PICS_VCF = "resources/variants/pics_snps.vcf.gz"
 
 def workflow_inputs(config: dict, samples) -> dict:
     """Every input file of a run, decided in one place: ``fasta``, ``genes``, ``phylop``, ``vcf``, ``pics``
-    (path or None) and ``peaks`` (sample name -> path).
+    (path or None), ``peaks`` (sample name -> path; empty in ``dataset.mode: coverage``) and ``coverage`` (sample
+    name -> bigWig path, in coverage mode; else empty).
 
     With ``simulate.enabled`` they are the simulation's files under ``simulate.outdir``, with names derived
     there (:func:`basset.simulate.simulated_paths`): the simulation never writes to a path taken from the config
@@ -257,8 +341,13 @@ def workflow_inputs(config: dict, samples) -> dict:
         out = {"fasta": genome["fasta"]}
         out.update({key: (genome if section == "genome" else variants)[name] or None
                     for key, (section, name) in OPTIONAL_INPUTS.items()})
-        out["peaks"] = {n: peak_download_path(n, p) if is_url(p) else p
-                        for n, p in zip(samples["name"], samples["peaks"])}
+        out["peaks"], out["coverage"] = {}, {}
+        if config["dataset"]["mode"] == "coverage":
+            out["coverage"] = {n: peak_download_path(n, p) if is_url(p) else p
+                               for n, p in zip(samples["name"], _coverage_column(samples))}
+        else:
+            out["peaks"] = {n: peak_download_path(n, p) if is_url(p) else p
+                            for n, p in zip(samples["name"], _peaks_column(samples))}
         if not out["vcf"] and variants["allele_source"]:
             if not out["pics"]:
                 raise ConfigError("variants.allele_source", "selects the alleles of the PICS SNPs, but "
@@ -272,12 +361,39 @@ def workflow_inputs(config: dict, samples) -> dict:
             raise ConfigError(f"{section}.{name}",
                               f"simulate.enabled is true, so this input is the simulation's {sim[key]}, not "
                               f"{given}; remove the key, or set simulate.enabled: false to use your own files")
-    for name, given in zip(samples["name"], samples["peaks"]):
-        if given and str(given) != sim["peaks"][name]:
-            raise ConfigError("samples", f"sample {name!r}: simulate.enabled is true, so its peaks are simulated "
-                                         f"into {sim['peaks'][name]}; the sheet names {given}. The simulation never "
-                                         "writes to a sheet's paths: set simulate.enabled: false to use your peaks")
-    return {key: sim[key] for key in ("fasta", *OPTIONAL_INPUTS, "peaks")}
+    for kind in ("peaks", "coverage"):
+        for name, given in zip(samples["name"], samples[kind] if kind in samples else [""] * len(samples)):
+            if given and str(given) != sim[kind][name]:
+                raise ConfigError("samples", f"sample {name!r}: simulate.enabled is true, so its {kind} is simulated "
+                                             f"into {sim[kind][name]}; the sheet names {given}. The simulation never "
+                                             "writes to a sheet's paths: set simulate.enabled: false to use your files")
+    if config["dataset"]["mode"] == "coverage":
+        _coverage_column(samples, simulated=True)
+    out = {key: sim[key] for key in ("fasta", *OPTIONAL_INPUTS, "peaks")}
+    out["coverage"] = sim.get("coverage", {})
+    return out
+
+
+def _peaks_column(samples) -> list[str]:
+    """The sheet's peak files; every row needs one outside dataset.mode coverage."""
+    missing = [n for n, p in zip(samples["name"], samples["peaks"]) if not p]
+    if missing:
+        raise ConfigError("samples", f"sample(s) {', '.join(missing[:5])} have no peaks file (a coverage bigWig alone "
+                                     "serves dataset.mode coverage only)")
+    return list(samples["peaks"])
+
+
+def _coverage_column(samples, simulated: bool = False) -> list[str]:
+    """The sheet's coverage bigWigs; dataset.mode coverage needs the column, and outside a simulation (which writes
+    them) a file on every row."""
+    if "coverage" not in samples:
+        raise ConfigError("samples", "dataset.mode coverage needs a coverage column in the sample sheet (a bigWig "
+                                     "per row)")
+    missing = [n for n, p in zip(samples["name"], samples["coverage"]) if not p]
+    if missing and not simulated:
+        raise ConfigError("samples", f"sample(s) {', '.join(missing[:5])} have no coverage bigWig (dataset.mode "
+                                     "coverage reads one per row)")
+    return list(samples["coverage"])
 
 
 @lru_cache(maxsize=None)

@@ -31,8 +31,9 @@ def bin_sums(values: np.ndarray, bin_size: int) -> np.ndarray:
         The sum of each whole bin; a partial last bin is dropped (no window reaches it).
     """
     n = values.shape[0] // bin_size
-    block = np.nan_to_num(np.asarray(values[: n * bin_size], dtype=np.float64), nan=0.0)
-    return block.reshape(n, bin_size).sum(1)
+    block = np.asarray(values[: n * bin_size])
+    block = np.where(np.isnan(block), 0, block)  # one copy in the input's dtype, summed in float64
+    return block.reshape(n, bin_size).sum(1, dtype=np.float64)
 
 
 def soft_clip(x: np.ndarray, threshold: float | None) -> np.ndarray:

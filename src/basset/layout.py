@@ -36,6 +36,8 @@ STAGES: dict[str, dict[str, str]] = {
         "model": "model.pt",
         "history": "history.tsv",
         "checkpoint": "checkpoint.pt",
+        "ablation_model": "ablation/model.pt",  # dataset.mode coverage: the short-window model of the ablation
+        "ablation_history": "ablation/history.tsv",
     },
     "evaluate": {
         "kmer_predictions": "kmer_predictions.tsv.gz",
@@ -54,6 +56,13 @@ STAGES: dict[str, dict[str, str]] = {
         "by_assay": "auroc_by_assay.tsv",  # dataset.mode deepsea: DeepSEA's evaluation by assay
         "assay_summary": "assay_summary.tsv",
         "fig_assay": "fig_auroc_by_assay.png",
+        "coverage_metrics": "coverage_metrics.tsv",  # dataset.mode coverage: Basenji's evaluation per track
+        "coverage_summary": "coverage_summary.tsv",
+        "fig_coverage_tracks": "fig_coverage_tracks.png",
+        "fig_coverage_r": "fig_coverage_r.png",
+        "ablation": "window_ablation.tsv",  # and the window-size ablation
+        "ablation_summary": "window_ablation_summary.tsv",
+        "fig_ablation": "fig_window_ablation.png",
     },
     "motifs": {
         "filters_meme": "filters.meme",
@@ -96,6 +105,9 @@ STAGES: dict[str, dict[str, str]] = {
         "delta_profile": "delta_profile.tsv",  # dataset.mode deepsea: the top likely causal SNP's Delta by assay
         "delta_summary": "delta_summary.tsv",
         "fig_delta": "fig5_delta_profile.png",
+        "delta_track": "delta_track.tsv",  # dataset.mode coverage: a variant's alt - ref coverage along the window
+        "delta_track_summary": "delta_track_summary.tsv",
+        "fig_delta_track": "fig_delta_track.png",
     },
     "transfer": {
         "holdout": "holdout.tsv",
@@ -139,6 +151,8 @@ REPORT_INPUTS: list[tuple[str, str]] = [
     ("variants", "summary"), ("variants", "sad"), ("variants", "pics_summary"), ("variants", "delta_summary"),
     ("transfer", "table"), ("transfer", "summary"),
     ("attribution", "summary"), ("attribution", "truth"), ("attribution", "recovery"),
+    ("evaluate", "coverage_summary"), ("evaluate", "coverage_metrics"), ("evaluate", "ablation_summary"),
+    ("evaluate", "ablation"), ("variants", "delta_track_summary"),
     ("evaluate", "fig2a"), ("evaluate", "fig2b"), ("evaluate", "fig2c"), ("evaluate", "fig_classes"),
     ("evaluate", "fig_assay"),
     ("motifs", "fig3a"), ("motifs", "fig3b"), ("motifs", "fig3c"), ("motifs", "logos"), ("motifs", "insertion_figure"),
@@ -146,6 +160,8 @@ REPORT_INPUTS: list[tuple[str, str]] = [
     ("variants", "fig5a"), ("variants", "fig5b"), ("variants", "fig_delta"),
     ("attribution", "fig_patterns"), ("attribution", "fig_spacing"), ("attribution", "fig_tracks"),
     ("transfer", "fig6"),
+    ("evaluate", "fig_coverage_tracks"), ("evaluate", "fig_coverage_r"), ("evaluate", "fig_ablation"),
+    ("variants", "fig_delta_track"),
 ]
 
 
@@ -222,14 +238,17 @@ PEAK_SUFFIX = {"narrowPeak": "narrowPeak.gz", "hotspot": "hotspot.bed.gz", "bed"
 
 
 def simulated_paths(outdir: str | Path, samples) -> dict:
-    """Where :func:`basset.simulate.simulate` writes into ``outdir``: every key of :data:`OUTPUTS` -> path, and
-    ``peaks`` -> {sample name: ``outdir/peaks/<name>.<format suffix>``}. Derived from ``outdir`` and the sample
-    names only, never from a sheet's ``peaks`` column."""
+    """Where :func:`basset.simulate.simulate` writes into ``outdir``: every key of :data:`OUTPUTS` -> path,
+    ``peaks`` -> {sample name: ``outdir/peaks/<name>.<format suffix>``}, and for a sheet with a ``coverage`` column
+    ``coverage`` -> {sample name: ``outdir/coverage/<name>.bw``}. Derived from ``outdir`` and the sample names only,
+    never from a sheet's ``peaks`` or ``coverage`` column."""
     outdir = str(outdir).rstrip("/")
     formats = samples["format"] if "format" in samples else ["narrowPeak"] * len(samples)
     out = {key: f"{outdir}/{rel}" for key, rel in OUTPUTS.items()}
     out["peaks"] = {name: f"{outdir}/peaks/{name}.{PEAK_SUFFIX.get(fmt or 'narrowPeak', 'narrowPeak.gz')}"
                     for name, fmt in zip(samples["name"], formats)}
+    if "coverage" in samples:
+        out["coverage"] = {name: f"{outdir}/coverage/{name}.bw" for name in samples["name"]}
     return out
 
 

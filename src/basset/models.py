@@ -180,6 +180,49 @@ class BasenjiNet(nn.Module):
         return self.head(x).transpose(1, 2)
 
 
+class CentreBins(nn.Module):
+    """A coverage model's predictions restricted to the bins that the config ``cfg`` (same ``seq_len`` and
+    ``bin_size``, a narrower ``context``) predicts: the long-window model scored on a short-window model's bins (the
+    window ablation). ``forward``: ``(B, 4, seq_len)`` -> ``(B, output_bins(cfg), T)``."""
+
+    objective = "poisson"
+
+    def __init__(self, model: nn.Module, cfg: dict):
+        super().__init__()
+        self.model = unwrap(model)
+        self.config = coverage_config(**cfg)
+        self.n_targets = self.model.n_targets
+        self.offset = first_output_bin(self.config) - first_output_bin(self.model.config)
+        if self.offset < 0 or self.offset + output_bins(self.config) > self.model.n_bins:
+            raise ValueError("the narrower config's bins are not all predicted by the model")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)[:, self.offset : self.offset + output_bins(self.config)]
+
+
+class SummedCoverage(nn.Module):
+    """A coverage model's predicted coverage summed over its bins: ``(B, 4, L)`` -> ``(B, T)``, what Basenji's SAD
+    compares between alleles. Its ``objective`` ``"counts"`` tells the predictors to leave the outputs as they are
+    (no sigmoid)."""
+
+    objective = "counts"
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = unwrap(model)
+        self.config = self.model.config
+        self.n_targets = self.model.n_targets
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x).sum(1)
+
+
+def scores(model: nn.Module, out: torch.Tensor) -> torch.Tensor:
+    """What the predictors report of a model's output: a classifier's logits as probabilities (sigmoid); a coverage
+    model's counts as they are."""
+    return torch.sigmoid(out) if getattr(unwrap(model), "objective", "binary") == "binary" else out
+
+
 def centre_bins(targets: torch.Tensor, cfg: dict) -> torch.Tensor:
     """The bins of dataset targets ``(B, seq_len // bin_size, T)`` that a coverage model with config ``cfg``
     predicts: ``(B, output_bins, T)`` (its context's bins less the cropped ones, centred)."""

@@ -3,7 +3,9 @@
 A model is an ``nn.Module`` taking ``(B, 4, L) float32`` one-hot and returning ``(B, T)`` logits. Codes
 (``(B, L) uint8``, A,C,G,T,N = 0..4) are one-hot encoded on the model's device; the probability is the
 sigmoid of the logits, averaged (on request, as Basset's ``-rc``) with the prediction on the reverse
-complement. In the ACGT one-hot layout the reverse complement is a flip of both the channel and the
+complement. A model whose ``objective`` is not ``"binary"`` (:class:`basset.models.SummedCoverage`: a coverage
+model's counts summed over its bins) keeps its outputs as they are (:func:`basset.models.scores`). In the ACGT
+one-hot layout the reverse complement is a flip of both the channel and the
 position axis (A<->T, C<->G), and N (an all-zero column) stays N.
 
 Predictions are written as a gzipped TSV (:func:`write_predictions`): header
@@ -24,7 +26,7 @@ from .dataset import Dataset
 from .device import resolve_device
 from .errors import InputError
 from .logs import progress_bar
-from .models import eval_mode
+from .models import eval_mode, scores
 from .sequence import one_hot
 from .tables import write_table
 
@@ -39,9 +41,9 @@ def _probs(model: torch.nn.Module, codes: torch.Tensor, rc_average: bool, bf16: 
     ctx = torch.autocast(codes.device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
     x = None if buffer is None else buffer[: codes.shape[0]]
     with ctx:
-        p = torch.sigmoid(model(one_hot(codes, out=x)).float())
+        p = scores(model, model(one_hot(codes, out=x)).float())
         if rc_average:  # in place: two fewer (B, T) tensors per batch
-            p.add_(torch.sigmoid(model(one_hot(codes, reverse_complement=True, out=x)).float())).mul_(0.5)
+            p.add_(scores(model, model(one_hot(codes, reverse_complement=True, out=x)).float())).mul_(0.5)
     return p
 
 

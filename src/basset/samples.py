@@ -1,6 +1,7 @@
 """Sample sheets: one row per cell type (target).
 
-Columns: ``name`` (letters, digits, ``.``, ``_``, ``-``), ``peaks`` (local path or http(s)/ftp URL),
+Columns: ``name`` (letters, digits, ``.``, ``_``, ``-``), ``peaks`` (local path or http(s)/ftp URL) and/or
+``coverage`` (a bigWig, path or URL: ``dataset.mode coverage``),
 optional ``md5``, ``group`` (lineage), ``format`` (``narrowPeak``, ``bed`` or ``hotspot``; inferred from the
 file name when empty), ``assay`` (dnase, tf, histone or a free label; :func:`assay_of`), ``cell`` and ``factor``
 (DeepSEA-style sheets: several assays per cell type, the ChIP target), and any further columns (``label``,
@@ -85,7 +86,8 @@ def read_sample_sheet(path: str | Path) -> pd.DataFrame:
     """Read and check a sample sheet (TSV with a header); returns a DataFrame indexed by ``name``.
 
     Raises :class:`InputError` naming the file and line for a missing column, an unsafe or repeated name,
-    an empty peaks entry or an unknown format.
+    a row with neither a peaks nor a coverage entry, or an unknown format. A sheet without a ``peaks`` column (a
+    coverage-only sheet) gets an empty one.
     """
     path = Path(path)
     try:
@@ -94,9 +96,10 @@ def read_sample_sheet(path: str | Path) -> pd.DataFrame:
         raise InputError(path, f"cannot read as a tab-separated sample sheet: {exc}") from None
     df.columns = [c.strip() for c in df.columns]
     for col in REQUIRED:
-        if col not in df.columns:
-            raise InputError(path, f"missing column {col!r}; expected a header with at least: name, peaks", 1)
-    for col in ("md5", "group", "format"):
+        if col not in df.columns and (col != "peaks" or "coverage" not in df.columns):
+            raise InputError(path, f"missing column {col!r}; expected a header with at least: name, peaks (or "
+                                   "coverage, bigWigs)", 1)
+    for col in ("peaks", "md5", "group", "format"):
         if col not in df.columns:
             df[col] = ""
     df = df.apply(lambda s: s.str.strip())
@@ -109,7 +112,7 @@ def read_sample_sheet(path: str | Path) -> pd.DataFrame:
         if name in seen:
             raise InputError(path, f"sample name {name!r} repeats line {seen[name]}", i)
         seen[name] = i
-        if not peaks:
+        if not peaks and not getattr(row, "coverage", ""):
             raise InputError(path, f"sample {name!r} has an empty 'peaks' column (expected a path or URL)", i)
         if fmt and fmt not in FORMATS:
             raise InputError(path, f"sample {name!r}: unknown format {fmt!r}; expected one of {', '.join(FORMATS)}", i)

@@ -281,11 +281,14 @@ def evaluate_coverage(model, h5_path, split="valid", device="cpu", amp=None, bat
     the model predicts of every window of the split: Basenji's test statistic), streamed in file order.
 
     Returns ``{"loss": float (mean Poisson NLL per bin and track), "r": (T,) float64 (NaN for a track without
-    variance), "mean_r": float (nanmean), "n": int (windows)}``.
+    variance), "mean_r": float (nanmean), "n": int (windows), "observed_sums", "predicted_sums": (n, T) float64
+    (each window's coverage summed over the predicted bins, in file order), "r_sum": (T,) float64 (Pearson r of
+    those sums across windows)}``.
     """
     net = unwrap(model)
     device = torch.device(device)
     stream, total, n = PearsonStream(net.n_targets), 0.0, 0
+    sums: list[tuple[np.ndarray, np.ndarray]] = []
     with eval_mode(net):
         for codes, targets in Dataset(h5_path).batches(split, batch_size):
             codes = codes.to(device, non_blocking=True)
@@ -297,10 +300,16 @@ def evaluate_coverage(model, h5_path, split="valid", device="cpu", amp=None, bat
             n += codes.shape[0]
             T = y.shape[-1]
             stream.add(torch.log1p(pred).reshape(-1, T).cpu().numpy(), torch.log1p(y).reshape(-1, T).cpu().numpy())
+            sums.append((y.sum(1).double().cpu().numpy(), pred.sum(1).double().cpu().numpy()))
     r = stream.r()
+    observed = np.concatenate([o for o, _ in sums]) if sums else np.zeros((0, net.n_targets))
+    predicted = np.concatenate([p for _, p in sums]) if sums else np.zeros((0, net.n_targets))
+    by_sum = PearsonStream(net.n_targets)
+    by_sum.add(predicted, observed)
     with np.errstate(all="ignore"):
         mean = float(np.nanmean(r)) if np.isfinite(r).any() else float("nan")
-    return {"loss": total / n if n else float("nan"), "r": r, "mean_r": mean, "n": n}
+    return {"loss": total / n if n else float("nan"), "r": r, "mean_r": mean, "n": n, "observed_sums": observed,
+            "predicted_sums": predicted, "r_sum": by_sum.r()}
 
 
 def validation_metric(val: dict) -> float:

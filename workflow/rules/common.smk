@@ -100,6 +100,10 @@ if SIMULATE:
 # every input file, decided once (basset.config.workflow_inputs): the simulation's files under its own folder,
 # or the user's files, which no rule ever writes
 INPUT = _checked(workflow_inputs, config, SAMPLES)
+# dataset.mode coverage (Basenji-style runs) reads each sample's coverage bigWig instead of its peaks
+COVERAGE = config["dataset"]["mode"] == "coverage"
+SAMPLE_COLUMN = "coverage" if COVERAGE else "peaks"
+SAMPLE_FILES = INPUT[SAMPLE_COLUMN]
 SKIPPED = skipped_stages(config, INPUT)
 if workflow.is_main_process:
     for _stage, _reason in SKIPPED.items():
@@ -121,14 +125,20 @@ def peaks_path(name):
     return INPUT["peaks"][name]
 
 
+def coverage_paths():
+    """Each sample's coverage bigWig (dataset.mode coverage), by sample name: the user's, its download, or the
+    simulation's."""
+    return INPUT["coverage"]
+
+
 def _check_inputs():
     """Fail at parse time, naming the key or sample, for local inputs that exist nowhere or cannot be read."""
     missing = []
     for name in TARGETS:
-        path = peaks_path(name)
+        path = SAMPLE_FILES[name]
         if not produced_here(path) and not Path(path).exists():
             missing.append(
-                f"sample '{name}' (sample sheet {config['samples']}): peaks file {path}"
+                f"sample '{name}' (sample sheet {config['samples']}): {SAMPLE_COLUMN} file {path}"
             )
     for key, label in (
         ("fasta", "genome.fasta"),
@@ -233,7 +243,7 @@ def check_user_files_are_not_outputs():
     user = [
         p for p in (INPUT[k] for k in ("fasta", "genes", "phylop", "vcf", "pics")) if p
     ]
-    user += list(INPUT["peaks"].values())
+    user += list(INPUT["peaks"].values()) + list(INPUT["coverage"].values())
     user = [p for p in user if not produced_here(p)]
     for producer in workflow.rules:
         for path in user:
@@ -259,6 +269,9 @@ def final_outputs():
         ("variants", "targets_tsv"),
         ("variants", "pics_summary"),
         ("variants", "delta_summary"),
+        ("evaluate", "coverage_summary"),
+        ("evaluate", "ablation_summary"),
+        ("variants", "delta_track_summary"),
         ("transfer", "summary"),
         ("attribution", "summary"),
         ("report", "html"),

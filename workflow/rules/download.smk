@@ -38,7 +38,7 @@ rule download_peaks:
     wildcard_constraints:
         # only samples whose peaks are a URL; local peak files are read where they are
         sample="|".join(
-            re.escape(s) for s in SAMPLES.index[SAMPLES["peaks"].map(is_url)]
+            re.escape(s) for s in SAMPLES.index[SAMPLES[SAMPLE_COLUMN].map(is_url)]
         )
         or "(?!)",
         filename="[^/]+",
@@ -46,7 +46,7 @@ rule download_peaks:
     conda:
         "../../envs/basset.yaml"
     params:
-        url=lambda wc: SAMPLES.loc[wc.sample, "peaks"],
+        url=lambda wc: SAMPLES.loc[wc.sample, SAMPLE_COLUMN],
         md5=lambda wc: SAMPLES.loc[wc.sample, "md5"] or None,
         gunzip=False,
     script:

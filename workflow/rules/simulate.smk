@@ -13,9 +13,10 @@ if SIMULATE:
             **{
                 key: path
                 for key, path in simulated_paths(SIM, SAMPLES).items()
-                if key != "peaks"
+                if key not in ("peaks", "coverage")
             },
             peaks=list(INPUT["peaks"].values()),
+            coverage=list(INPUT.get("coverage", {}).values()),
         log:
             log_file("simulate", "simulate_genome"),
         benchmark:

@@ -6,7 +6,7 @@
 
 rule train_model:
     input:
-        h5=rules.build_dataset.output.h5,
+        h5=out("dataset", "h5"),
     output:
         model=out("train", "model"),
         history=out("train", "history"),

@@ -13,7 +13,7 @@ from ..samples import assay_of
 #: keys of the section that the workflow uses and :func:`basset.simulate.simulate` does not take
 NOT_PARAMS = ("enabled", "outdir")
 #: the assays the simulation writes (a sheet's ``assay`` column; empty is dnase) and the histone marks it knows
-ASSAYS = ("dnase", "tf", "histone")
+ASSAYS = ("dnase", "tf", "histone", "cage")
 MARKS = ("H3K27ac", "H3K4me3")
 #: free mappings and lists that a given value replaces as a whole (the schema says so), not key by key
 REPLACED = ("programs", "cooperative")
@@ -48,7 +48,8 @@ def planted_factors(samples: pd.DataFrame, p: dict) -> list[str]:
 
 def check_rows(samples: pd.DataFrame, p: dict) -> None:
     """Every row's ``assay`` one the simulation writes (empty: dnase), a tf row's ``factor`` one it plants
-    (case-insensitive), a histone row's ``factor`` a mark of :data:`MARKS`; :class:`ConfigError` naming the row."""
+    (case-insensitive), a histone row's ``factor`` a mark of :data:`MARKS`; a sheet with a ``coverage`` column has
+    only dnase and cage rows (the assays with a simulated coverage track); :class:`ConfigError` naming the row."""
     factors = planted_factors(samples, p)
     known = {f.upper() for f in factors}
     for _, row in samples.iterrows():
@@ -60,6 +61,9 @@ def check_rows(samples: pd.DataFrame, p: dict) -> None:
         if assay == "tf" and target.upper() not in known:
             raise ConfigError("samples", f"tf sample {row['name']!r} has factor {target!r}, which its simulation "
                                          f"does not plant; expected one of {', '.join(factors)}")
+        if "coverage" in samples.columns and assay not in ("dnase", "cage"):
+            raise ConfigError("samples", f"sample {row['name']!r} has assay {assay!r}; the simulation writes coverage "
+                                         "tracks of dnase and cage rows only (the sheet has a coverage column)")
         if assay == "histone" and target not in MARKS:
             raise ConfigError("samples", f"histone sample {row['name']!r} has factor {target!r}; the simulation "
                                          f"writes the marks {', '.join(MARKS)}")

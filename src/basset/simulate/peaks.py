@@ -8,6 +8,7 @@ import pandas as pd
 
 from ..errors import ConfigError
 from ..samples import assay_of
+from .coverage import tss_peaks
 from .state import N, SimState
 
 #: the columns of each peak format (all gzipped): ENCODE narrowPeak, hotspot (5 columns), BED6
@@ -146,6 +147,9 @@ def make_peaks(state: SimState) -> tuple[dict[str, pd.DataFrame], dict[str, int]
                                              f"{state.cells['name'].iloc[c]!r} (its activity there is {act:.2f}, "
                                              f"simulate.chip.occupancy {state.p['chip']['occupancy']}); give a tf row "
                                              "a factor of its cell's program, or a constitutive one (CTCF)")
+        elif assay == "cage":
+            start, end, summit, strength = tss_peaks(state, c)
+            n_false[name] = 0
         else:
             start, end, summit, strength = histone_intervals(state, chip_rng, c, target)
             n_false[name] = 0

@@ -18,6 +18,7 @@ from ..fileio import staging_dir
 from ..samples import sample_assays
 from .accessibility import accessibility
 from .annotation import conservation, gene_table
+from .coverage import coverage_tracks
 from .genome import make_genome, repeat_mask
 from .params import check_groups, check_rows, simulate_params
 from .peaks import make_peaks
@@ -28,6 +29,7 @@ from .write import (
     OUTPUTS,
     simulated_paths,
     write_bigwig,
+    write_coverage,
     write_fasta,
     write_gtf,
     write_peaks,
@@ -101,9 +103,10 @@ def counts(state: SimState, peaks: dict, n_false: dict, n_genes: int) -> dict:
     }
 
 
-def write_all(state: SimState, tmp: Path, cons: np.ndarray) -> tuple[dict, dict[str, Path]]:
-    """Every file into the staging folder ``tmp`` (peaks as ``peaks/<row>.gz``); returns the summary and the
-    staged peak file of each sample."""
+def write_all(state: SimState, tmp: Path, cons: np.ndarray) -> tuple[dict, dict[str, dict[str, Path]]]:
+    """Every file into the staging folder ``tmp`` (peaks as ``peaks/<row>.gz``, coverage as ``coverage/<row>.bw``
+    when the sheet has a coverage column); returns the summary and the staged files of each sample
+    (``{"peaks": {name: path}, "coverage": {name: path}}``)."""
     (tmp / "truth").mkdir()
     (tmp / "peaks").mkdir()
     write_fasta(state, tmp)
@@ -111,7 +114,9 @@ def write_all(state: SimState, tmp: Path, cons: np.ndarray) -> tuple[dict, dict[
     genes = gene_table(state)
     write_gtf(tmp, genes)
     peaks, n_false = make_peaks(state)
-    peak_tmp = write_peaks(state, tmp, peaks)
+    staged = {"peaks": write_peaks(state, tmp, peaks)}
+    if "coverage" in state.samples.columns:
+        staged["coverage"] = write_coverage(state, tmp, coverage_tracks(state))
     truth = write_truth(state, tmp)
     motifs = state.motifs
     summary = {
@@ -130,20 +135,21 @@ def write_all(state: SimState, tmp: Path, cons: np.ndarray) -> tuple[dict, dict[
         "truth_columns": truth,
     }
     (tmp / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=False) + "\n")
-    return summary, peak_tmp
+    return summary, staged
 
 
-def move_into_place(state: SimState, tmp: Path, outdir: Path, peak_tmp: dict[str, Path]) -> None:
+def move_into_place(state: SimState, tmp: Path, outdir: Path, staged: dict[str, dict[str, Path]]) -> None:
     """Everything but the summary, then the summary (a crash never leaves a complete-looking set)."""
     (outdir / "truth").mkdir(exist_ok=True)
     for key, rel in OUTPUTS.items():
         if key != "summary":
             os.replace(tmp / rel, outdir / rel)
-    peak_paths = simulated_paths(outdir, state.samples)["peaks"]
-    for name in state.samples["name"]:
-        dest = Path(peak_paths[name])
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(peak_tmp[name]), str(dest))
+    paths = simulated_paths(outdir, state.samples)
+    for kind, files in staged.items():
+        for name in state.samples["name"]:
+            dest = Path(paths[kind][name])
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(files[name]), str(dest))
     os.replace(tmp / "summary.json", outdir / OUTPUTS["summary"])
 
 
@@ -193,9 +199,9 @@ def simulate(outdir, samples: pd.DataFrame, params: dict | None = None, seed: in
     try:
         cons = run_stages(state, step)
         with staging_dir(outdir, "simulate") as tmp:
-            summary, peak_tmp = write_all(state, tmp, cons)
+            summary, staged = write_all(state, tmp, cons)
             step("writing")
-            move_into_place(state, tmp, outdir, peak_tmp)
+            move_into_place(state, tmp, outdir, staged)
     finally:
         if bar is not None:
             bar.close()

@@ -18,7 +18,7 @@ from ..errors import ConfigError
 #: the random stream of each stage, in the order they are spawned from the seed (never reorder: the files of
 #: a seed would change)
 STREAMS = ("genome", "sites", "motifs", "create", "activities", "accessibility", "variants", "conservation",
-           "genes", "peaks", "coding", "repeats", "chip")
+           "genes", "peaks", "coding", "repeats", "chip", "coverage")
 #: genome code of N (A, C, G, T are 0-3)
 N = 4
 

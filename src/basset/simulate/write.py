@@ -77,6 +77,35 @@ def write_bigwig(state: SimState, tmp: Path, cons: np.ndarray) -> None:
     bw.close()
 
 
+def runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(starts, ends, values)`` of the runs of equal non-zero values in ``values (L,)``: a bedGraph's intervals."""
+    edge = np.flatnonzero(np.diff(values)) + 1
+    starts = np.concatenate([[0], edge])
+    ends = np.concatenate([edge, [values.size]])
+    keep = values[starts] != 0
+    return starts[keep], ends[keep], values[starts[keep]]
+
+
+def write_coverage(state: SimState, tmp: Path, tracks: dict[str, np.ndarray]) -> dict[str, Path]:
+    """Each sample's per-base counts ``tracks[name] (G,)`` as a bigWig of its non-zero runs (bedGraph-like
+    intervals, as a coverage bigWig made by deepTools or bedGraphToBigWig) into ``tmp/coverage/<row>.bw``; returns
+    sample name -> that file."""
+    import pyBigWig
+
+    genome, out = state.genome, {}
+    (tmp / "coverage").mkdir(exist_ok=True)
+    for i, name in enumerate(state.samples["name"]):
+        out[name] = tmp / "coverage" / f"{i}.bw"
+        bw = pyBigWig.open(str(out[name]), "w")
+        bw.addHeader([(n, int(L)) for n, L in zip(genome.chroms, genome.lengths)], maxZooms=4)
+        for c, chrom in enumerate(genome.chroms):
+            s, e, v = runs(tracks[name][genome.offsets[c] : genome.offsets[c + 1]])
+            if s.size:
+                bw.addEntries([chrom] * s.size, s.tolist(), ends=e.tolist(), values=v.astype(np.float64).tolist())
+        bw.close()
+    return out
+
+
 def write_gtf(tmp: Path, genes: pd.DataFrame) -> None:
     with open(tmp / OUTPUTS["genes"], "w") as fh:
         fh.write("##description: basset simulated genes (one transcript per gene)\n")

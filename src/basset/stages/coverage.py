@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..config import with_defaults
+from ..config import coverage_window, with_defaults
 from ..coverage import bin_sums, soft_clip, window_bins, window_n_counts, window_starts
 from ..dataset import FORMAT_VERSION, SPLITS, split_labels
 from ..errors import ConfigError, InputError
@@ -62,17 +62,8 @@ def coverage_options(dataset: dict | None, seq_len: int | None = None) -> dict:
     ``max_n_fraction``, ``n_handling``, ``compression``, ``split``. Window and stride must be whole bins;
     :class:`ConfigError` names the key."""
     opts = with_defaults("dataset", dataset)
-    window = opts["window"] if opts["window"] is not None else seq_len
-    if window is None:
-        raise ConfigError("dataset.window", "give the window length (bp) or the model whose seq_len it is")
-    if seq_len is not None and window != seq_len:
-        raise ConfigError("dataset.window", f"is {window} bp but the model reads {seq_len} bp (model.seq_len)")
-    bin_size = int(opts["bin"])
-    stride = opts["stride"] if opts["stride"] is not None else window // 2
-    for key, value in (("window", window), ("stride", stride)):
-        if value < bin_size or value % bin_size:
-            raise ConfigError(f"dataset.{key}", f"{value} bp is not a whole number of dataset.bin ({bin_size} bp) bins")
-    opts.update(window=int(window), stride=int(stride), bin=bin_size)
+    window, stride, bin_size = coverage_window(opts, seq_len)
+    opts.update(window=window, stride=stride, bin=bin_size)
     if opts["compression"] == "none":
         opts["compression"] = None
     return opts
@@ -152,19 +143,26 @@ def _window_table(sizes: dict[str, int], window: int, stride: int):
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"chrom": [], "start": [], "end": []})
 
 
-def build_coverage_dataset(fasta: str | Path, tracks: dict, out: dict, dataset: dict | None = None,
-                           seq_len: int | None = None, seed: int = 1, progress: bool = False, *,
+def build_coverage_dataset(fasta: str | Path, tracks, out: dict, dataset: dict | None = None,
+                           seq_len: int | None = None, seed: int = 1, names=None, fai=None, progress: bool = False, *,
                            block_windows: int | None = None, compression_level: int = 1) -> dict:
     """Rule ``build_coverage_dataset``: the coverage HDF5 ``out["h5"]`` (layout in the module docstring) and its
     summary TSV ``out["summary"]`` (optional).
 
-    ``fasta``: the genome (indexed); ``tracks``: ``{target name: bigWig path}`` in target order; ``dataset``: the
+    ``fasta``: the genome (indexed; ``fai``, its index, is the rule's dependency only); ``tracks``: ``{target name:
+    bigWig path}`` in target order, or a list of bigWigs (one path alone: a str) named by ``names``; ``dataset``: the
     config's ``dataset`` section (:func:`coverage_options`); ``seq_len``: the model's input length, which the
     window must equal. ``block_windows``: windows gathered per write (default: about 256 MB of codes and targets).
     Returns the summary: windows in all, kept per split, skipped N-rich, tracks, bins, bins soft-clipped, and per
     track the genome chromosomes it lacks. Written under a temporary name and renamed when complete; a full disk
     raises :class:`basset.fileio.DiskFullError` naming ``out["h5"]``.
     """
+    if not isinstance(tracks, dict):
+        paths = [tracks] if isinstance(tracks, (str, Path)) else list(tracks)
+        names = [str(n) for n in (names or [])]
+        if len(names) != len(paths):
+            raise ValueError(f"{len(paths)} bigWigs but {len(names)} names")
+        tracks = dict(zip(names, paths))
     opts = coverage_options(dataset, seq_len)
     window, stride, bin_size = opts["window"], opts["stride"], opts["bin"]
     n_bins = window // bin_size

@@ -50,6 +50,7 @@ from .report_numbers import (
     truth_snp_scores,
 )
 from .report_text import (
+    COVERAGE_SECTIONS,
     FIGURE_6,
     KEY_HINTS,
     PANELS,
@@ -189,13 +190,18 @@ def _section_html(section: str, run: _Run, rows: list[Headline], panels: list[Fi
     return parts
 
 
-def _sections(run: _Run, heads: list[Headline], k) -> tuple[list[tuple], int, int]:
-    """``(name, title, html)`` of each section; the numbers of panels drawn and of placeholders."""
+def _sections(run: _Run, heads: list[Headline], k, coverage: bool = False) -> tuple[list[tuple], int, int]:
+    """``(name, title, html)`` of each section (``coverage``: a Basenji-style run's, else the paper's figures); the
+    numbers of panels drawn and of placeholders."""
     by_id = {h.id: h for h in heads}
     figs, placeholders = _figures(run, by_id, k)
     titles = section_titles(by_id, k)
     sections = []
+    if coverage:  # Figure 5's PICS panels are not drawn in a coverage run: no placeholders for them
+        placeholders = {}
     for section in SECTIONS:
+        if coverage and section not in COVERAGE_SECTIONS or not coverage and section == "Coverage":
+            continue
         rows = [h for h in heads if h.section == section]
         panels = [f for f in figs if f.section == section]
         section_skips = [s for s in run.skips if section in s.sections]
@@ -255,8 +261,9 @@ def make_report(*, out: dict, config: dict | None = None, truth=None, paper_aucs
     run = _Run(files, files.root or out_html.parent.parent, _truth_dir(truth), None, place_skipped(skipped))
     run.paper = run_paper_comparison(files, paper_aucs, paper_targets)
     heads = headline_numbers(files, run.truth_dir, paper_aucs, paper_targets)
-    sections, n_figures, n_placeholders = _sections(run, heads, (config.get("kmer") or {}).get("k"))
-    if "model" in config and "train" in config:  # the run's whole config: its settings beside the paper's
+    coverage = (config.get("dataset") or {}).get("mode") == "coverage" or files.has(("evaluate", "coverage_summary"))
+    sections, n_figures, n_placeholders = _sections(run, heads, (config.get("kmer") or {}).get("k"), coverage)
+    if "model" in config and "train" in config and not coverage:  # the whole config: its settings beside the paper's
         engine = next((h.value for h in heads if h.id == "tomtom_engine"), None)
         sections.append(("Methods", "Where this run follows the paper",
                          "<h2>Methods. Where this run follows the paper</h2>\n"

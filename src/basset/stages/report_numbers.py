@@ -555,6 +555,46 @@ def _attribution_numbers(n: _Numbers) -> None:
         n.add("attribution_auroc_deeplift_min", s, "lowest lineage AUROC of DeepLIFT/SHAP", t, "min(auroc_deeplift)")
 
 
+def _coverage_numbers(n: _Numbers) -> None:
+    """dataset.mode coverage: accuracy per track, the window ablation and the difference track."""
+    s, f = "Coverage", ("evaluate", "coverage_summary")
+    if n.files.has(f):
+        kv = read_kv(n.files.path(*f))
+        n.add("cov_test_windows", s, "test windows", f, "test_windows", "int")
+        n.add("cov_tracks", s, "tracks", f, "tracks", "int")
+        n.add("cov_mean_r_log", s, "mean Pearson r of log(1 + coverage), test bins", f, "mean_r_log")
+        n.add("cov_median_r_log", s, "median Pearson r of log(1 + coverage)", f, "median_r_log")
+        n.add("cov_mean_r_sum", s, "mean Pearson r of summed coverage across test windows", f, "mean_r_sum")
+        for key in kv:
+            if key.startswith("mean_r_log_"):
+                n.add(f"cov_{key}", s, f"mean r of log coverage, {key[len('mean_r_log_'):]} tracks", f, key)
+        n.add("cov_bin", s, "bin size (bp)", f, "bin", "int")
+    f = ("evaluate", "ablation_summary")
+    if n.files.has(f):
+        kv = read_kv(n.files.path(*f))
+        n.add("abl_long_bp", s, "ablation: long window (bp)", f, "long_bp", "int")
+        n.add("abl_short_bp", s, "ablation: short window (bp)", f, "short_bp", "int")
+        n.add("abl_bins", s, "ablation: central bins compared per window", f, "bins_compared", "int")
+        n.add("abl_mean_r_long", s, "ablation: mean r of log coverage, long window", f, "mean_r_long")
+        n.add("abl_mean_r_short", s, "ablation: mean r of log coverage, short window", f, "mean_r_short")
+        for assay in [k[len("mean_r2_long_"):] for k in kv if k.startswith("mean_r2_long_")]:
+            n.add(f"abl_{assay}_r2_long", s, f"ablation: variance of log {assay} coverage explained (mean r^2), long "
+                                             "window", f, f"mean_r2_long_{assay}", "pct")
+            n.add(f"abl_{assay}_r2_short", s, f"ablation: variance of log {assay} coverage explained, short window",
+                  f, f"mean_r2_short_{assay}", "pct")
+    f = ("variants", "delta_track_summary")
+    if n.files.has(f):
+        kv = read_kv(n.files.path(*f))
+        n.add("dtrack_bins_moved", s, "difference track: bins the variant moves", f, "bins_moved", "int")
+        n.add("dtrack_farthest_bp", s, "difference track: farthest moved bin from the variant (bp)", f,
+              "farthest_bin_moved_bp", "int")
+        for key in kv:
+            if key.startswith("max_abs_delta_"):
+                n.add(f"dtrack_max_abs_{key[len('max_abs_delta_'):]}", s,
+                      f"difference track: largest |alt - ref| per bin, {key[len('max_abs_delta_'):]} tracks", f, key,
+                      "3g")
+
+
 def headline_numbers(inputs, truth_dir=None, paper_aucs=None, paper_targets=None) -> list[Headline]:
     """Every headline number of the report, each with its source (a stage table and a key in the grammar of
     :func:`resolve_source`). ``inputs``: ``{<stage>_<key>: path or None}`` (or a :class:`RunFiles`); absent
@@ -568,4 +608,5 @@ def headline_numbers(inputs, truth_dir=None, paper_aucs=None, paper_targets=None
     _variant_numbers(numbers)
     _transfer_numbers(numbers)
     _attribution_numbers(numbers)
+    _coverage_numbers(numbers)
     return numbers.rows

@@ -50,10 +50,16 @@ PANELS = [
     ("7A", "Figure 7", ("attribution", "fig_patterns"), "TF-MoDISco patterns and their best database matches"),
     ("7B", "Figure 7", ("attribution", "fig_spacing"), "A cooperative pair in the patterns"),
     ("7C", "Figure 7", ("attribution", "fig_tracks"), "Attribution of one site per lineage"),
+    ("C1", "Coverage", ("evaluate", "fig_coverage_tracks"), "Predicted and observed coverage over a test window"),
+    ("C2", "Coverage", ("evaluate", "fig_coverage_r"), "Per-track Pearson r on the test windows"),
+    ("C3", "Coverage", ("evaluate", "fig_ablation"), "Window-size ablation"),
+    ("C4", "Coverage", ("variants", "fig_delta_track"), "Where in the window a variant acts"),
 ]
 # Panels shown only when drawn, without a placeholder otherwise: DeepSEA's evaluation by assay and Delta profile
 # (dataset.mode deepsea)
-SHOWN_WHEN_DRAWN = {"2, assays", "5, assays"}
+SHOWN_WHEN_DRAWN = {"2, assays", "5, assays", "C1", "C2", "C3", "C4"}
+#: the sections of a coverage run (dataset.mode coverage, Basenji-style); the others belong to runs on sites
+COVERAGE_SECTIONS = ("Coverage", "Figure 5")  # Figure 5: the variants scored, graded against the truth
 # Figure 6 is drawn when transfer learning ran; it has no placeholder (its section says it was not run).
 FIGURE_6 = ("6", "Figure 6", ("transfer", "fig6"), "Transfer learning")
 
@@ -65,6 +71,7 @@ SECTIONS = {
     "Figure 5": "Genetic variants scored by SAD",
     "Figure 6": "Transfer learning to held-out cell types",
     "Figure 7": "Beyond the filters: DeepLIFT/SHAP attributions and TF-MoDISco motifs",
+    "Coverage": "Coverage tracks predicted from sequence (Basenji-style)",
 }
 
 # What a section needs to be drawn: the stage, the (stage, key) of the table that shows it ran, and the config key
@@ -76,6 +83,7 @@ SECTION_STAGES = {
     "Figure 5": ("SNP scoring (SAD)", ("variants", "summary"), "variants.vcf"),
     "Figure 6": ("transfer learning", ("transfer", "table"), "transfer.enabled"),
     "Figure 7": ("attributions and TF-MoDISco", ("attribution", "summary"), "attribution.enabled"),
+    "Coverage": ("coverage evaluation", ("evaluate", "coverage_summary"), None),
 }
 
 # Panels drawn only when the config provides an input: the key, and the input it names.
@@ -375,11 +383,41 @@ def _attribution_captions(h: dict) -> dict:
     return caps
 
 
+def _assay_means(h: dict, prefix: str, style: str = "3f") -> str:
+    """``dnase 0.812, cage 0.655`` from the headline numbers ``<prefix>_<assay>``."""
+    return ", ".join(f"{k[len(prefix) + 1:]} {number(h, k, style)}" for k in h if k.startswith(prefix + "_"))
+
+
+def _coverage_captions(h: dict) -> dict:
+    v = functools.partial(number, h)
+    caps = {}
+    if "cov_mean_r_log" in h:
+        caps["C1"] = (f"Observed (grey) and predicted (line) coverage in {v('cov_bin', 'int')} bp bins over the test "
+                      "window with the most coverage, for the first tracks of the sample sheet.")
+        caps["C2"] = (f"Pearson r of log(1 + coverage) per track over every bin of the {v('cov_test_windows', 'int')} "
+                      f"test windows: mean {v('cov_mean_r_log')} ({_assay_means(h, 'cov_mean_r_log')}); r of each "
+                      f"window's summed coverage across windows: mean {v('cov_mean_r_sum')}.")
+    if "abl_long_bp" in h:
+        caps["C3"] = (f"The same {v('abl_bins', 'int')} central bins of each test window predicted by the model that "
+                      f"reads {v('abl_long_bp', 'int')} bp and by one that reads only the centre "
+                      f"{v('abl_short_bp', 'int')} bp: mean r {v('abl_mean_r_long')} against {v('abl_mean_r_short')}."
+                      + (f" Of the variance of log CAGE-like coverage, the long window explains "
+                         f"{v('abl_cage_r2_long', 'pct')} and the short one {v('abl_cage_r2_short', 'pct')} (mean r^2 "
+                         "over the cage tracks): distal enhancers are visible only to the long window."
+                         if "abl_cage_r2_long" in h else ""))
+    if "dtrack_bins_moved" in h:
+        caps["C4"] = (f"Predicted alt - ref coverage along the window of the variant with the largest summed effect: "
+                      f"{v('dtrack_bins_moved', 'int')} bins move, the farthest {v('dtrack_farthest_bp', 'int')} bp "
+                      f"from the variant; beyond the model's reach (shaded) the difference is exactly 0. Largest "
+                      f"|difference| per bin: {_assay_means(h, 'dtrack_max_abs', '3g')}.")
+    return caps
+
+
 def captions(h: dict, k: int | None) -> dict:
     """Caption of each panel (label -> text), from the headline numbers ``h`` (id -> Headline); ``k``: the
     k-mer baseline's k."""
     return {**_evaluation_captions(h, k), **_filter_captions(h), **_satmut_captions(h), **_variant_captions(h),
-            **_transfer_captions(h), **_attribution_captions(h)}
+            **_transfer_captions(h), **_attribution_captions(h), **_coverage_captions(h)}
 
 
 def panel_titles(h: dict, k: int | None) -> dict:
@@ -442,6 +480,11 @@ def section_titles(h: dict, k: int | None) -> dict:
                   (("transfer_auroc", "after transfer"), ("full_auroc", "with all targets"))
                   if f"transfer_mean_{col}" in h]
         titles["Figure 6"] += ": " + ", ".join(parts)
+    if "cov_mean_r_log" in h:
+        titles["Coverage"] += (f": mean r of log coverage {v('cov_mean_r_log')} over {v('cov_tracks', 'int')} tracks"
+                               + (f"; CAGE-like r^2 {v('abl_cage_r2_long', 'pct')} with the long window, "
+                                  f"{v('abl_cage_r2_short', 'pct')} with the short one" if "abl_cage_r2_long" in h
+                                  else ""))
     if "modisco_patterns" in h:
         titles["Figure 7"] += f": {v('modisco_patterns', 'int')} patterns"
         if "modisco_recovered" in h:

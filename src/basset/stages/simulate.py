@@ -17,10 +17,13 @@ def _outdir(out: dict, sheet) -> Path:
     ``out``: the simulation writes where :func:`basset.simulate.simulated_paths` derives, nowhere else."""
     outdir = Path(out["summary"]).parents[len(Path(OUTPUTS["summary"]).parts) - 1]
     derived = simulated_paths(outdir, sheet)
-    given_peaks = out.get("peaks") or []
-    wrong = [f"{key}: {path}" for key, path in out.items() if key != "peaks" and Path(path) != Path(derived[key])]
-    wrong += [str(p) for p in ([given_peaks] if isinstance(given_peaks, str) else given_peaks)
-              if Path(p) not in {Path(d) for d in derived["peaks"].values()}]
+    per_sample = ("peaks", "coverage")
+    wrong = [f"{key}: {path}" for key, path in out.items()
+             if key not in per_sample and Path(path) != Path(derived[key])]
+    for kind in per_sample:
+        given = out.get(kind) or []
+        wrong += [str(p) for p in ([given] if isinstance(given, str) else given)
+                  if Path(p) not in {Path(d) for d in derived.get(kind, {}).values()}]
     if wrong:
         raise ConfigError("simulate.outdir", f"outputs not where the simulation writes them in {outdir}: "
                                              f"{', '.join(wrong)}")

@@ -40,7 +40,7 @@ from ..errors import InputError
 from ..fileio import atomic_open, file_sha256, open_text
 from ..ism import ism, satmut_map
 from ..logs import progress_bar
-from ..models import load_model
+from ..models import SummedCoverage, load_model
 from ..pics import (
     CODING_ANNOTATIONS,
     enrichment,
@@ -108,6 +108,8 @@ def score_snps(model, fasta, vcf, *, out: dict, variants: dict | None = None, de
     cfg = with_defaults("variants", variants)
     dev = use_device(device, threads)
     net, meta = load_model(model, map_location=dev)
+    if net.objective == "poisson":  # a coverage model: SAD of the coverage summed over its bins (Basenji's)
+        net = SummedCoverage(net)
     summary = score_variants(net, fasta, vcf, out["sad"], target_names=meta["target_names"],
                              batch_size=int(cfg["batch_size"]), device=dev, rc_average=bool(cfg["rc_average"]),
                              weights=cfg.get("weights") or None, chunk_size=int(cfg["chunk_size"]),
