@@ -42,6 +42,8 @@ from basset.stages.report_text import FIGURE_6, PANELS, SECTIONS, place_skipped
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ["ery_1", "hep_1", "lym_1", "mye_1"]
+#: the panels of a run on sites (Basset's and DeepSEA's modes); the Coverage section's belong to coverage runs
+SITE_PANELS = [p for p in PANELS if p[1] != "Coverage"]
 AUROCS = [0.6101, 0.6203, 0.6307, 0.6409]  # metrics.tsv, per target
 
 
@@ -422,8 +424,8 @@ def test_every_named_figure_exists_and_is_an_embedded_png(report):
     res, _, out, _ = report
     page = _parse(out)
     labels = [f["data-figure"] for f in page.figures]
-    assert labels == [label for label, _, _, _ in PANELS] and len(page.imgs) == len(page.figures)
-    for fig, img, (_, _, file, _) in zip(page.figures, page.imgs, PANELS):
+    assert labels == [label for label, _, _, _ in SITE_PANELS] and len(page.imgs) == len(page.figures)
+    for fig, img, (_, _, file, _) in zip(page.figures, page.imgs, SITE_PANELS):
         assert fig["data-file"] == f"{file[0]}/{layout.name(*file)}"
         prefix = "data:image/png;base64,"
         assert img["src"].startswith(prefix) and img["alt"].startswith(f"Figure {fig['data-figure']}: ")
@@ -1028,7 +1030,7 @@ def test_renders_in_headless_chromium(report, tmp_path):
                          capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr[-2000:]
     page = _parse_title(run.stdout)
-    assert page == f"RENDERED {len(PANELS)}", run.stdout[:500]
+    assert page == f"RENDERED {len(SITE_PANELS)}", run.stdout[:500]
 
 
 def _parse_title(dom: str) -> str:
@@ -1141,3 +1143,36 @@ def test_deepsea_evaluation_by_assay_in_figure_2(tmp_path):
     layout.path(res, "evaluate", "assay_summary").unlink()
     _make_report(res, out, truth_dir=truth)
     assert "AUROC by assay" not in _text(out)
+
+
+def test_a_coverage_run_reports_its_section_with_the_runs_numbers(tmp_path):
+    """dataset.mode coverage: the page holds the Coverage section (its four panels, captions and title written from
+    the stage tables) and Figure 5's variant counts, none of the sections on sites, and no Methods table."""
+    res = tmp_path / "results" / "cov"
+    for i, (_, section, file, _) in enumerate(PANELS):
+        if section == "Coverage":
+            layout.path(res, *file).parent.mkdir(parents=True, exist_ok=True)
+            layout.path(res, *file).write_bytes(tiny_png(shade=10 * i))
+    _kv(layout.path(res, "evaluate", "coverage_summary"), {
+        "test_windows": 266, "tracks": 8, "bin": 128, "mean_r_log": 0.7123, "median_r_log": 0.7, "mean_r_sum": 0.81,
+        "mean_r_log_dnase": 0.78, "mean_r_log_cage": 0.64, "poisson_loss": -12.5})
+    _kv(layout.path(res, "evaluate", "ablation_summary"), {
+        "long_bp": 16384, "short_bp": 2048, "test_windows": 266, "bins_compared": 16, "mean_r_long": 0.7,
+        "mean_r_short": 0.6, "mean_r2_long_cage": 0.42, "mean_r2_short_cage": 0.25, "mean_r2_long_dnase": 0.6,
+        "mean_r2_short_dnase": 0.58})
+    _kv(layout.path(res, "variants", "delta_track_summary"), {
+        "variant": "snp1", "bins": 128, "bins_moved": 60, "farthest_bin_moved_bp": 4000, "max_abs_delta_dnase": 1.5,
+        "max_abs_delta_cage": 0.25})
+    _kv(layout.path(res, "variants", "summary"), {"scored": 270})
+    out = {"html": tmp_path / "index.html", "headline": tmp_path / "headline.tsv"}
+    values = make_report(out=out, config={"run": "cov", "dataset": {"mode": "coverage"}, "model": {}, "train": {}},
+                         **report_inputs(res))
+    assert values["cov_mean_r_log"] == 0.7123 and values["abl_cage_r2_long"] == 0.42 and values["snps_scored"] == 270
+    raw = out["html"].read_text()
+    assert [f["data-figure"] for f in _parse(out["html"]).figures] == ["C1", "C2", "C3", "C4"]
+    assert "mean r of log coverage 0.712 over 8 tracks" in raw and "CAGE-like r^2 42.0% with the long window" in raw
+    assert "the long window explains 42.0% and the short one 25.0%" in raw
+    assert "60 bins move, the farthest 4000 bp" in raw or "60 bins move, the farthest 4,000 bp" in raw
+    assert "270 SNPs scored" in raw
+    for absent in ("Figure 2", "Figure 3", "Figure 4", "Figure 6", "Figure 7", "Methods", "Not run"):
+        assert absent not in raw, absent

@@ -449,6 +449,14 @@ def test_tiny_basenji_workflow_bins_coverage_trains_a_coverage_model_and_reports
     assert len(ablation) == 4 and {"r_long", "r_short"} <= set(ablation.columns)
     track = pd.read_csv(res / "variants/delta_track.tsv", sep="\t")
     assert len(track) == 64 and list(track.columns[2:]) == data.target_names
+    # bins whose input span (basset.presets.bin_input_span) misses the variant do not move at all; the others do
+    from basset.presets import bin_input_span
+
+    pos0 = int(pd.read_csv(res / "variants/delta_track_summary.tsv", sep="\t").set_index("key").loc["pos", "value"]) - 1
+    lo, hi = bin_input_span(meta["config"])
+    reach = (track["start"] + lo <= pos0) & (pos0 <= track["start"] + hi)
+    moved = track[data.target_names].abs().max(axis=1) > 0
+    assert not moved[~reach].any() and moved[reach].mean() > 0.5 and (~reach).any()
     assert not (res / "peaks").exists() and not (res / "motifs").exists()
     headline = pd.read_csv(res / "report/headline.tsv", sep="\t").set_index("id")
     assert {"cov_mean_r_log", "abl_cage_r2_long", "abl_cage_r2_short", "dtrack_bins_moved"} <= set(headline.index)

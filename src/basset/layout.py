@@ -159,9 +159,9 @@ REPORT_INPUTS: list[tuple[str, str]] = [
     ("satmut", "fig4a"), ("satmut", "fig4bcd"),
     ("variants", "fig5a"), ("variants", "fig5b"), ("variants", "fig_delta"),
     ("attribution", "fig_patterns"), ("attribution", "fig_spacing"), ("attribution", "fig_tracks"),
-    ("transfer", "fig6"),
     ("evaluate", "fig_coverage_tracks"), ("evaluate", "fig_coverage_r"), ("evaluate", "fig_ablation"),
     ("variants", "fig_delta_track"),
+    ("transfer", "fig6"),
 ]
 
 

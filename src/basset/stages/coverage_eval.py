@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pandas as pd
 import torch
@@ -20,11 +21,19 @@ from ..config import with_defaults
 from ..dataset import Dataset
 from ..device import resolve_device, use_device
 from ..models import CentreBins, load_model
-from ..presets import first_output_bin, output_bins
+from ..plots.coverage import (
+    fig_ablation,
+    fig_coverage_r,
+    fig_coverage_tracks,
+    fig_delta_track,
+)
+from ..presets import bin_input_span, first_output_bin, output_bins
+from ..sadfile import read_sad
 from ..samples import read_sample_sheet, target_assays
-from ..sequence import one_hot
+from ..sequence import Genome, one_hot
 from ..tables import write_summary, write_table
 from ..train import evaluate_coverage
+from ..vcf import variant_sequences
 from .train import train_model
 
 log = logging.getLogger("basset.stages.coverage_eval")
@@ -66,8 +75,6 @@ def evaluate_coverage_model(model: str | Path, h5: str | Path, out: dict, sample
                "mean_r_sum": round(float(np.nanmean(res["r_sum"])), 4), **_by_assay(table, "r_log", "mean_r_log"),
                **_by_assay(table, "r_sum", "mean_r_sum"), "poisson_loss": round(res["loss"], 6)}
     write_summary(out["coverage_summary"], summary)
-    from ..plots.coverage import fig_coverage_r, fig_coverage_tracks
-
     fig_coverage_r(table, out["fig_coverage_r"])
     row = int(np.argmax(res["observed_sums"].sum(1)))
     region = test_region(net, h5, row, list(range(min(int(cfg["figure_tracks"]), len(names)))), names,
@@ -85,8 +92,6 @@ def test_region(net, h5, row: int, tracks: list[int], names, assays) -> dict:
     data = Dataset(h5)
     codes = torch.from_numpy(data.codes("test", rows=[row]))
     observed = data.targets("test", rows=[row])[0].astype(np.float64)
-    import h5py
-
     with h5py.File(h5, "r") as f:
         chrom, start = f["test/chrom"].asstr()[row], int(f["test/start"][row])
     cfg = net.config
@@ -135,8 +140,6 @@ def window_ablation(model: str | Path, short_model: str | Path, h5: str | Path, 
                **_by_assay(table, "r_long", "mean_r_long"), **_by_assay(table, "r_short", "mean_r_short"),
                **_by_assay(table, "r2_long", "mean_r2_long"), **_by_assay(table, "r2_short", "mean_r2_short")}
     write_summary(out["ablation_summary"], summary)
-    from ..plots.coverage import fig_ablation
-
     fig_ablation(table, long_bp, short_bp, out["fig_ablation"])
     log.info("window ablation: mean r %.4f with %d bp, %.4f with %d bp", summary["mean_r_long"], long_bp,
              summary["mean_r_short"], short_bp)
@@ -156,11 +159,6 @@ def delta_track(model: str | Path, fasta: str | Path, sad: str | Path, out: dict
     centred), and both are run in one batch, so bins beyond the model's reach (:func:`basset.presets.bin_input_span`)
     differ by exactly 0. ``fai``: the genome's index, the rule's dependency only. Returns the variant, its largest
     |difference| per assay and the bins it moves."""
-    from ..presets import bin_input_span
-    from ..sadfile import read_sad
-    from ..sequence import Genome
-    from ..vcf import variant_sequences
-
     cfg = with_defaults("coverage", coverage)
     use_device(device or "auto", threads)
     where = resolve_device(device or "auto")
@@ -197,8 +195,6 @@ def delta_track(model: str | Path, fasta: str | Path, sad: str | Path, out: dict
     assays = _assays(samples, names)
     lo, hi = bin_input_span(net.config)
     k = min(int(cfg["figure_tracks"]), len(names))
-    from ..plots.coverage import fig_delta_track
-
     fig_delta_track({"id": str(row["id"]), "chrom": str(row["chrom"]), "pos": int(row["pos"]), "start": starts[0],
                      "bin_size": bin_size, "names": names[:k], "assays": assays[:k], "delta": delta[:, :k],
                      "reach": max(-lo, hi)}, out["fig_delta_track"])
