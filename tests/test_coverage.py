@@ -467,3 +467,32 @@ def test_a_coverage_run_reads_the_sheets_bigwigs_and_makes_only_its_files():
         workflow_inputs(basset_cfg, samples)
     assert not produces(basset_cfg, workflow_inputs(basset_cfg, samples.assign(peaks=["a.bed", "b.bed"])),
                         "evaluate", "coverage_summary")
+
+
+def test_a_track_with_negative_values_is_refused_naming_it(tmp_path, genome_and_tracks):
+    fasta, *_ = genome_and_tracks
+    log_ratio = write_bigwig(tmp_path / "lr.bw", {"chr1": 9000}, {"chr1": [(0, 50, 1.0), (200, 300, -0.5)]})
+    with pytest.raises(InputError, match=r"lr\.bw.*track 'lr'.*-50.*must not be negative"):
+        build_coverage_dataset(fasta, {"lr": log_ratio}, {"h5": tmp_path / "d.h5"}, DATASET)
+
+
+def test_a_full_disk_leaves_no_dataset_and_names_it(small_tmpfs, genome_and_tracks):
+    from basset.fileio import DiskFullError
+
+    fasta, tracks, *_ = genome_and_tracks
+    out = small_tmpfs / "d.h5"
+    with pytest.raises(DiskFullError, match=r"d\.h5"):
+        build_coverage_dataset(fasta, tracks, {"h5": out}, {**DATASET, "compression": "none", "stride": 100})
+    assert list(small_tmpfs.iterdir()) == []
+
+
+def test_the_command_line_builds_the_dataset_from_a_sheet_of_relative_paths(tmp_path, genome_and_tracks):
+    from basset.cli import main
+
+    fasta, tracks, *_ = genome_and_tracks
+    sheet = tmp_path / "sheet.tsv"
+    sheet.write_text("name\tcoverage\na\ta.bw\nb\tb.bw\n")  # beside the sheet, not in the working folder
+    assert main(["-q", "build-coverage", "--samples", str(sheet), "--genome", fasta, "--out", str(tmp_path / "c.h5"),
+                 "--window", "1000", "--stride", "500", "--bin", "100", "--valid-chroms", "chr2"]) == 0
+    data = Dataset(tmp_path / "c.h5")
+    assert data.target_names == ["a", "b"] and data.n_sites == {"train": 17, "valid": 9, "test": 0}

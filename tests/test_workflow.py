@@ -374,13 +374,18 @@ def test_dry_run_deepsea_config(workdir):
     assert counts.get("make_report") == 1 and "transfer_learning" not in counts
 
 
+def run_config(tmp_path_factory, name: str) -> Path:
+    """A copy of the workflow that ran config/<name>.yaml to the report."""
+    work = copy_workflow(tmp_path_factory.mktemp(name))
+    res = snakemake(work, "--configfile", f"config/{name}.yaml")
+    assert res.returncode == 0, res.stderr[-5000:]
+    return work
+
+
 @pytest.fixture(scope="module")
 def tiny_deepsea(tmp_path_factory):
     """config/tiny_deepsea.yaml run to the report: simulated DNase, TF ChIP-seq and H3K27ac of two cell types."""
-    work = copy_workflow(tmp_path_factory.mktemp("tiny_deepsea"))
-    res = snakemake(work, "--configfile", "config/tiny_deepsea.yaml")
-    assert res.returncode == 0, res.stderr[-5000:]
-    return work
+    return run_config(tmp_path_factory, "tiny_deepsea")
 
 
 def test_tiny_deepsea_workflow_bins_evaluates_by_assay_and_reads_variants(tiny_deepsea):
@@ -415,10 +420,7 @@ def test_tiny_deepsea_workflow_bins_evaluates_by_assay_and_reads_variants(tiny_d
 @pytest.fixture(scope="module")
 def tiny_basenji(tmp_path_factory):
     """config/tiny_basenji.yaml run to the report: simulated DNase- and CAGE-like coverage of two cell types."""
-    work = copy_workflow(tmp_path_factory.mktemp("tiny_basenji"))
-    res = snakemake(work, "--configfile", "config/tiny_basenji.yaml")
-    assert res.returncode == 0, res.stderr[-5000:]
-    return work
+    return run_config(tmp_path_factory, "tiny_basenji")
 
 
 def test_tiny_basenji_workflow_bins_coverage_trains_a_coverage_model_and_reports_it(tiny_basenji):

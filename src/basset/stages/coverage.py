@@ -25,7 +25,8 @@ Real files: a bigWig's chromosome names are matched to the genome's (``chr1``/``
 :class:`basset.sequence.ChromosomeMatcher`, logged); a genome chromosome that a bigWig lacks has no coverage there
 (zeros, counted per track in the summary); a bigWig that shares no chromosome with the genome is an error naming
 both files' names. A bin sum that float16 cannot hold (above 65,504) is an error naming the track and the largest
-sum, which ``dataset.scale`` or ``dataset.clip_soft`` bring down.
+sum, which ``dataset.scale`` or ``dataset.clip_soft`` bring down; so is a negative one (a log-ratio track is not
+coverage: the Poisson loss needs counts).
 """
 
 from __future__ import annotations
@@ -230,7 +231,7 @@ def _write(out_h5: Path, genome: Genome, files: Tracks, table, split_code: np.nd
             scaled = raw * float(opts["scale"])
             bins = soft_clip(scaled, opts["clip_soft"])
             clipped += int((scaled > opts["clip_soft"]).sum()) if opts["clip_soft"] is not None else 0
-            _check_float16(bins, files, name, bin_size)
+            _check_bins(bins, files, name, bin_size)
             bins = bins.astype(np.float16)
             for lo in range(0, rows.size, rows_per_block):
                 block = lo + np.random.default_rng([seed, 1, ci, lo]).permutation(min(rows_per_block, rows.size - lo))
@@ -259,7 +260,15 @@ def _write(out_h5: Path, genome: Genome, files: Tracks, table, split_code: np.nd
     return summary
 
 
-def _check_float16(bins: np.ndarray, files: Tracks, chrom: str, bin_size: int) -> None:
+def _check_bins(bins: np.ndarray, files: Tracks, chrom: str, bin_size: int) -> None:
+    """Bin sums a coverage model can take: not negative (the Poisson loss needs counts; a log-ratio track is not
+    coverage) and within float16."""
+    if (bins < 0).any():
+        t = int(np.flatnonzero((bins < 0).any(0))[0])
+        name = files.names[t]
+        raise InputError(files.paths[name], f"track {name!r}: a {bin_size} bp bin on {chrom} sums to "
+                                            f"{bins[:, t].min():.6g}; coverage must not be negative (the Poisson loss "
+                                            "reads counts: give read coverage or fold enrichment, not a log ratio)")
     over = bins > FLOAT16_MAX
     if over.any():
         t = int(np.flatnonzero(over.any(0))[0])
