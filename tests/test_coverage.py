@@ -496,3 +496,14 @@ def test_the_command_line_builds_the_dataset_from_a_sheet_of_relative_paths(tmp_
                  "--window", "1000", "--stride", "500", "--bin", "100", "--valid-chroms", "chr2"]) == 0
     data = Dataset(tmp_path / "c.h5")
     assert data.target_names == ["a", "b"] and data.n_sites == {"train": 17, "valid": 9, "test": 0}
+
+
+def test_a_stage_on_sites_refuses_a_coverage_model_naming_it(tmp_path):
+    from basset.stages.predict import predict_file
+
+    torch.manual_seed(0)
+    save_model(tmp_path / "cov.pt", build_model(coverage_config(**SMALL), 2), ["a", "b"])
+    (tmp_path / "s.fa").write_text(">s\n" + "ACGT" * 512 + "\n")
+    with pytest.raises(InputError, match=r"cov\.pt.*is a coverage model.*evaluate-coverage"):
+        predict_file(tmp_path / "cov.pt", tmp_path / "p.tsv", fasta=tmp_path / "s.fa")
+    assert load_model(tmp_path / "cov.pt", objective="poisson")[0].n_bins == 64

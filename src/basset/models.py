@@ -386,9 +386,12 @@ def atomic_save(obj, path: str | Path) -> None:
             raise
 
 
-def load_model(path: str | Path, map_location="cpu") -> tuple[BassetNet | BasenjiNet, dict]:
+def load_model(path: str | Path, map_location="cpu", objective: str | None = None
+               ) -> tuple[BassetNet | BasenjiNet, dict]:
     """Load a :func:`save_model` file -> ``(model in eval mode, meta)``; ``meta`` is the saved dict without
-    ``state_dict``. Read with ``weights_only=True``; InputError names the file if it is not a model."""
+    ``state_dict``. Read with ``weights_only=True``; InputError names the file if it is not a model, or, with
+    ``objective`` (``"binary"``: a stage on sites), if the model's is another (a coverage model given to the motif
+    stage, say)."""
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except FileNotFoundError:
@@ -407,6 +410,11 @@ def load_model(path: str | Path, map_location="cpu") -> tuple[BassetNet | Basenj
         model.load_state_dict(payload["state_dict"])
     except (ConfigError, RuntimeError, TypeError, ValueError) as exc:  # also: config not settings, n_targets < 1
         raise InputError(path, f"model does not match its config: {exc}") from None
+    if objective is not None and model.objective != objective:
+        raise InputError(path, "is a coverage model (dataset.mode coverage): this stage reads a classifier of sites "
+                               "(Basset's or DeepSEA's modes); coverage models have build-coverage, "
+                               "evaluate-coverage, window-ablation, delta-track and sad"
+                         if model.objective == "poisson" else f"is a {model.objective} model, not a {objective} one")
     model.to(map_location if isinstance(map_location, (str, torch.device)) else "cpu").eval()
     meta = {k: v for k, v in payload.items() if k != "state_dict"}
     meta["config"] = dict(model.config)  # complete: every key, old files' defaults filled in

@@ -93,7 +93,7 @@ def attribute_sites(model, h5, sites, instances=None, *, out: dict, lineages: di
     """
     cfg = with_defaults("attribution", attribution)
     dev = use_device(device, threads)
-    net, meta = load_model(model, map_location=dev)
+    net, meta = load_model(model, map_location=dev, objective="binary")
     names = [str(t) for t in meta["target_names"]]
     data = Dataset(h5)
     split = cfg["split"]

@@ -253,7 +253,7 @@ def evaluate_model(model, h5, kmer_metrics=None, sites=None, genes=None, gkmsvm_
     """
     cfg = with_defaults("evaluate", evaluate)
     dev = use_device(device, threads)
-    net, _meta = load_model(model, map_location=dev)
+    net, _meta = load_model(model, map_location=dev, objective="binary")
     names = dataset_info(h5)["target_names"]
     y, p = predict(net, h5, "test", batch_size=cfg["batch_size"], device=dev, rc_average=cfg["rc_average"])
     kmer = read_metrics(kmer_metrics)[["target", "auroc", "auprc"]] if kmer_metrics else None

@@ -56,7 +56,7 @@ def filter_motifs(model, h5, *, out: dict, motifs: dict | None = None, device=No
     cfg = with_defaults("motifs", motifs)
     dev = use_device(device, threads)
     background = background_from_gc(cfg["background_gc"])
-    net, _meta = load_model(model, map_location=dev)
+    net, _meta = load_model(model, map_location=dev, objective="binary")
     codes, _targets = load_split(h5, cfg["split"])
     result = filter_pwms(net, codes, device=dev, threshold=cfg["threshold"], min_sites=cfg["min_sites"],
                          background=background)
@@ -118,7 +118,7 @@ def filter_influence(model, h5, *, out: dict, motifs: dict | None = None, device
     """
     cfg = with_defaults("motifs", motifs)
     dev = use_device(device, threads)
-    net, _meta = load_model(model, map_location=dev)
+    net, _meta = load_model(model, map_location=dev, objective="binary")
     codes, targets = load_split(h5, cfg["split"])
     start = time.perf_counter()
     delta_loss, delta_pred, _means = nullify_filters(net, codes, targets, device=dev, formula=cfg["influence"])
@@ -142,7 +142,7 @@ def insert_motifs(model, h5, truth=None, *, out: dict, motifs: dict | None = Non
     """
     cfg = with_defaults("motifs", motifs)
     dev = use_device(device, threads)
-    net, _meta = load_model(model, map_location=dev)
+    net, _meta = load_model(model, map_location=dev, objective="binary")
     codes, _targets = load_split(h5, cfg["split"])
     background = sample_background(codes, cfg["n_background"], seed)
     specs = cfg["insert"] or (planted_factors(truth) if truth else dict(PAPER_INSERT_MOTIFS))

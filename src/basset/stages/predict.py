@@ -121,7 +121,7 @@ def predict_file(model, out, fasta=None, bed=None, genome=None, *, rc_average: b
     if (fasta is None) == (bed is None):
         raise ValueError("give fasta, or bed with genome")
     dev = use_device(device)
-    net, meta = load_model(model, map_location=dev)
+    net, meta = load_model(model, map_location=dev, objective="binary")
     names = [str(t) for t in meta["target_names"]]
     L = model_length(meta, model)
     skipped = 0
@@ -178,7 +178,7 @@ def predict_tracks(model, genome, out_dir, regions=None, *, stride: int = 50, ta
     import pyBigWig
 
     dev = use_device(device)
-    net, meta = load_model(model, map_location=dev)
+    net, meta = load_model(model, map_location=dev, objective="binary")
     names = [str(t) for t in meta["target_names"]]
     L = model_length(meta, model)
     chosen = names if not targets else list(targets)

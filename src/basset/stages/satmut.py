@@ -68,7 +68,7 @@ def saturation_mutagenesis(model, h5, sites, phylop=None, fasta=None, fai=None, 
     cfg = with_defaults("satmut", satmut)
     split, window, rc_average = cfg["split"], int(cfg["window"]), bool(cfg["rc_average"])
     dev = use_device(device, threads)
-    net, meta = load_model(model, map_location=dev)
+    net, meta = load_model(model, map_location=dev, objective="binary")
     names = list(meta["target_names"])
     codes, _ = load_split(h5, split)
     n_all, L = codes.shape
@@ -203,7 +203,7 @@ def plot_satmut(model, h5, scores, *, out: dict, satmut: dict | None = None, dev
     """
     cfg = with_defaults("satmut", satmut)
     dev = use_device(device, threads)
-    net, meta = load_model(model, map_location=dev)
+    net, meta = load_model(model, map_location=dev, objective="binary")
     names = list(meta["target_names"])
     scan = read_scores(scores)
     t = _plot_target(scan, names, cfg["plot_target"])
@@ -253,7 +253,7 @@ def satmut_fasta(model, fasta, out_dir, *, target: str | None = None, start: int
     with the largest mean loss score). Returns a summary dict.
     """
     dev = use_device(device, threads)
-    net, meta = load_model(model, map_location=dev)
+    net, meta = load_model(model, map_location=dev, objective="binary")
     names = list(meta["target_names"])
     if target is not None and target not in names:
         raise ValueError(f"target {target!r} is not a target of the model ({', '.join(names[:10])}...)")

@@ -71,7 +71,7 @@ def transfer_learning(h5: str | Path, holdout: str | Path, pretrained: str | Pat
     targets, full, data = read_holdout(holdout), read_full_aurocs(metrics) if metrics else {}, Dataset(h5)
     models_dir = out.get("models") if models_dir is None else models_dir
     cols = data.columns(targets)
-    _pre, meta = load_model(pretrained)
+    _pre, meta = load_model(pretrained, objective="binary")
     leaked = sorted(set(targets) & set(meta.get("target_names", [])))
     if leaked:
         log.warning("%s was trained on held-out target(s) %s", pretrained, ", ".join(leaked))

@@ -542,7 +542,7 @@ def pics_enrichment(sad, pics, model, fasta, *, out: dict, variants: dict | None
     write_table(out["snps"], join_pics(sad_table, pics_df, cfg["score"]), float_format="%.6g")
     fig5a(summary, out["fig5a"], threshold=threshold)
     dev = use_device(device, threads)
-    net, meta = load_model(model, map_location=dev)
+    net, meta = load_model(model, map_location=dev, objective="binary")
     ref, alt, title = top_snp_maps(net, fasta, sad_table, pics_df, meta["target_names"], high=high,
                                    window=int(cfg["plot_window"]), rc_average=bool(cfg["rc_average"]), device=dev)
     fig_satmut([ref, alt], out["fig5b"], title=title)
