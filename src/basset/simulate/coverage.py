@@ -7,10 +7,11 @@ A row's counts are Poisson draws from a rate (reads per bp) built from the truth
   ``dnase_reads * max(z[i, c] - thr[c] + dnase_offset, 0)`` reads: open sites carry reads in proportion to their
   accessibility score, nearly open ones a little (a graded signal, as DNase-seq coverage);
 * ``cage``: ``cage_background`` plus, at the TSS of each gene whose promoter site is open in the cell, a narrow pile
-  (sd ``cage_sd``) of ``cage_reads * level`` reads, ``level = promoter_base + sum_e enhancer_weight *
-  exp(-|d_e| / enhancer_scale)`` over the program sites ``e`` (enhancers) open in the cell within
-  ``enhancer_distance`` bp of the TSS on its chromosome. The distal term is what a long input window can see and a
-  short one cannot: :func:`cage_levels` is the truth the report's window ablation is about.
+  (sd ``cage_sd``) of ``cage_reads * level`` reads, ``level = promoter_base + enhancer_weight * max(E -
+  enhancer_threshold, 0)``, ``E = sum_e exp(-|d_e| / enhancer_scale)`` over the program sites ``e`` (enhancers) open
+  in the cell within ``enhancer_distance`` bp of the TSS on its chromosome: an open promoter without enough open
+  enhancers nearby stays silent. The distal term is what a long input window can see and a short one cannot:
+  :func:`cage_levels` is the truth the report's window ablation is about.
 
 Rates are piles of reads placed as impulses and smoothed with a Gaussian (``scipy.ndimage.gaussian_filter1d``), one
 array per track over the whole genome; the draws come from the ``coverage`` stream, so a sheet without a coverage
@@ -48,13 +49,14 @@ def enhancer_pairs(state: SimState) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 def cage_levels(state: SimState) -> np.ndarray:
     """``(genes, cells)`` expression level of each gene (one per promoter site, in site order) in each cell type: 0
-    where its promoter is closed, else ``promoter_base`` plus its open enhancers' weights."""
+    where its promoter is closed, else ``promoter_base`` plus ``enhancer_weight`` times its open enhancers' input above
+    ``enhancer_threshold`` (module docstring)."""
     cov, acc = state.p["coverage"], state.access.acc
     prom = np.flatnonzero(state.sites.cls == 0)
     gene, enh, dist = enhancer_pairs(state)
-    weight = cov["enhancer_weight"] * np.exp(-dist / cov["enhancer_scale"])
-    levels = np.full((prom.size, acc.shape[1]), float(cov["promoter_base"]))
-    np.add.at(levels, gene, weight[:, None] * acc[enh])
+    inputs = np.zeros((prom.size, acc.shape[1]))
+    np.add.at(inputs, gene, np.exp(-dist / cov["enhancer_scale"])[:, None] * acc[enh])
+    levels = cov["promoter_base"] + cov["enhancer_weight"] * np.maximum(inputs - cov["enhancer_threshold"], 0.0)
     return levels * acc[prom]
 
 
