@@ -507,3 +507,12 @@ def test_a_stage_on_sites_refuses_a_coverage_model_naming_it(tmp_path):
     with pytest.raises(InputError, match=r"cov\.pt.*is a coverage model.*evaluate-coverage"):
         predict_file(tmp_path / "cov.pt", tmp_path / "p.tsv", fasta=tmp_path / "s.fa")
     assert load_model(tmp_path / "cov.pt", objective="poisson")[0].n_bins == 64
+
+
+def test_a_coverage_stage_refuses_a_classifier_naming_it(tmp_path, coverage_h5):
+    from basset.models import model_config as site_config
+    from basset.stages.coverage_eval import evaluate_coverage_model
+
+    save_model(tmp_path / "sites.pt", build_model(site_config("cpu", seq_len=2048), 2), ["a", "b"])
+    with pytest.raises(InputError, match=r"sites\.pt.*is a classifier of sites.*coverage model"):
+        evaluate_coverage_model(tmp_path / "sites.pt", coverage_h5, {})

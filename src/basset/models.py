@@ -414,7 +414,9 @@ def load_model(path: str | Path, map_location="cpu", objective: str | None = Non
         raise InputError(path, "is a coverage model (dataset.mode coverage): this stage reads a classifier of sites "
                                "(Basset's or DeepSEA's modes); coverage models have build-coverage, "
                                "evaluate-coverage, window-ablation, delta-track and sad"
-                         if model.objective == "poisson" else f"is a {model.objective} model, not a {objective} one")
+                         if model.objective == "poisson" else
+                         "is a classifier of sites (Basset's or DeepSEA's modes): this stage reads a coverage model "
+                         "(dataset.mode coverage, a basenji preset)")
     model.to(map_location if isinstance(map_location, (str, torch.device)) else "cpu").eval()
     meta = {k: v for k, v in payload.items() if k != "state_dict"}
     meta["config"] = dict(model.config)  # complete: every key, old files' defaults filled in

@@ -19,7 +19,7 @@ import torch
 
 from ..config import with_defaults
 from ..dataset import Dataset
-from ..device import resolve_device, use_device
+from ..device import use_device
 from ..models import CentreBins, load_model
 from ..plots.coverage import (
     fig_ablation,
@@ -59,10 +59,10 @@ def evaluate_coverage_model(model: str | Path, h5: str | Path, out: dict, sample
     summary: test windows, mean and median r of log coverage, mean r of summed coverage, both by assay, and the
     Poisson loss."""
     cfg = with_defaults("coverage", coverage)
-    use_device(device or "auto", threads)
-    net, meta = load_model(model, map_location=resolve_device(device or "auto"))
+    dev = use_device(device, threads)
+    net, meta = load_model(model, map_location=dev, objective="poisson")
     names = list(meta["target_names"])
-    res = evaluate_coverage(net, h5, "test", next(net.parameters()).device, batch_size=batch_size)
+    res = evaluate_coverage(net, h5, "test", dev, batch_size=batch_size)
     if res["n"] == 0:
         raise ValueError(f"{h5} has no test windows: hold out a chromosome (dataset.split) with windows on it")
     table = pd.DataFrame({"target": names, "assay": _assays(samples, names), "r_log": res["r"],
@@ -123,10 +123,9 @@ def window_ablation(model: str | Path, short_model: str | Path, h5: str | Path, 
     model (``short_model``, same data and targets) predicts, against that model: ``out["ablation"]`` (per track
     ``r_long``, ``r_short`` of log coverage and their squares), ``out["ablation_summary"]`` (the windows, the means
     by assay, and the share of the variance of log coverage each explains) and ``out["fig_ablation"]``."""
-    use_device(device or "auto", threads)
-    where = resolve_device(device or "auto")
-    long_net, meta = load_model(model, map_location=where)
-    short_net, _ = load_model(short_model, map_location=where)
+    where = use_device(device, threads)
+    long_net, meta = load_model(model, map_location=where, objective="poisson")
+    short_net, _ = load_model(short_model, map_location=where, objective="poisson")
     names = list(meta["target_names"])
     a = evaluate_coverage(CentreBins(long_net, short_net.config), h5, "test", where, batch_size=batch_size)
     b = evaluate_coverage(short_net, h5, "test", where, batch_size=batch_size)
@@ -160,9 +159,8 @@ def delta_track(model: str | Path, fasta: str | Path, sad: str | Path, out: dict
     differ by exactly 0. ``fai``: the genome's index, the rule's dependency only. Returns the variant, its largest
     |difference| per assay and the bins it moves."""
     cfg = with_defaults("coverage", coverage)
-    use_device(device or "auto", threads)
-    where = resolve_device(device or "auto")
-    net, meta = load_model(model, map_location=where)
+    where = use_device(device, threads)
+    net, meta = load_model(model, map_location=where, objective="poisson")
     names = list(meta["target_names"])
     table = read_sad(sad, targets=False)
     if table.empty:
