@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import RC, plt, save
+from . import RC, matplotlib, plt, save
 
 #: a colour per assay (others grey)
 ASSAY_COLOURS = {"dnase": "#2166ac", "cage": "#b2182b", "tf": "#1b7837", "histone": "#762a83"}
@@ -52,6 +52,7 @@ def fig_coverage_r(table, stem, title: str | None = None):
             right.scatter(rows["r_log"], rows["r_sum"], color=_colour(assay), s=28, label=assay)
         left.set_xlabel("Pearson r of log(1 + coverage), test bins")
         left.set_ylabel("tracks")
+        left.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         left.legend(frameon=False)
         right.plot([0, 1], [0, 1], color="#999999", lw=0.8, ls="--")
         right.set_xlabel("r of log coverage (bins)")
