@@ -403,7 +403,7 @@ def _coverage_captions(h: dict) -> dict:
                       f"{v('abl_short_bp', 'int')} bp: mean r {v('abl_mean_r_long')} against {v('abl_mean_r_short')}."
                       + (f" Of the variance of log CAGE-like coverage, the long window explains "
                          f"{v('abl_cage_r2_long', 'pct')} and the short one {v('abl_cage_r2_short', 'pct')} (mean r^2 "
-                         "over the cage tracks): distal enhancers are visible only to the long window."
+                         "over the cage tracks); enhancers beyond the short window are visible to the long one only."
                          if "abl_cage_r2_long" in h else ""))
     if "dtrack_bins_moved" in h:
         caps["C4"] = (f"Predicted alt - ref coverage along the window of the variant with the largest summed effect: "
