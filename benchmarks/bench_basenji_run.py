@@ -5,7 +5,7 @@ with the window ablation's share of the CAGE-like signal.
 It reads the run's own tables, never re-derives them: the dataset (``dataset/summary.tsv``), the evaluation per track
 (``evaluate/coverage_metrics.tsv``, ``coverage_summary.tsv``), the ablation (``evaluate/window_ablation.tsv``,
 ``window_ablation_summary.tsv``), the difference track (``variants/delta_track_summary.tsv``) and each rule's wall
-time (Snakemake's ``benchmarks/<rule>.tsv``). Run the workflow first (about 40 minutes on 2 cores), then:
+time (Snakemake's ``benchmarks/<rule>.tsv``). Run the workflow first (about 16 minutes on 2 cores), then:
 
     python benchmarks/bench_basenji_run.py [--results results/basenji]
 
