@@ -8,6 +8,7 @@ import math
 
 import h5py
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.stats
 import torch
@@ -444,7 +445,6 @@ def test_a_coverage_run_needs_a_coverage_model_with_the_datasets_bins():
 
 
 def test_a_coverage_run_reads_the_sheets_bigwigs_and_makes_only_its_files():
-    import pandas as pd
 
     from basset.config import produces, workflow_inputs
 
@@ -516,3 +516,34 @@ def test_a_coverage_stage_refuses_a_classifier_naming_it(tmp_path, coverage_h5):
     save_model(tmp_path / "sites.pt", build_model(site_config("cpu", seq_len=2048), 2), ["a", "b"])
     with pytest.raises(InputError, match=r"sites\.pt.*is a classifier of sites.*coverage model"):
         evaluate_coverage_model(tmp_path / "sites.pt", coverage_h5, {})
+
+
+def test_the_difference_track_of_a_multi_base_variant_starts_where_its_windows_do(tmp_path):
+    """A 3-base REF is centred on its middle base (as basset.vcf.variant_sequences builds SAD's windows), so the
+    window starts one base later than an SNV's at the same POS: bin starts and the exactly-0 bins follow from that."""
+    from basset.sadfile import SUMMARY_COLUMNS
+    from basset.stages.coverage_eval import delta_track
+
+    rng = np.random.default_rng(4)
+    seq = "".join(rng.choice(list("ACGT"), 6000))
+    fasta = write_fasta(tmp_path / "g.fa", {"chr1": seq})
+    torch.manual_seed(0)
+    cfg = coverage_config(**SMALL)
+    save_model(tmp_path / "m.pt", build_model(cfg, 2), ["a", "b"])
+    pos = 3001  # 1-based; REF = bases 3001-3003
+    ref = seq[pos - 1 : pos + 2]
+    alt = "".join({"A": "C", "C": "G", "G": "T", "T": "A"}[b] for b in ref)
+    row = {"chrom": "chr1", "pos": pos, "id": "mnp1", "ref": ref, "alt": alt, "swapped": "False", "mean_sad": 0.1,
+           "max_abs_sad": 0.1, "top_target": "a", "delta_class": "weak", "weighted": 0.0}
+    (tmp_path / "sad.tsv").write_text("\t".join(SUMMARY_COLUMNS) + "\n"
+                                      + "\t".join(str(row[c]) for c in SUMMARY_COLUMNS) + "\n")
+    out = {k: tmp_path / f"{k}.{e}" for k, e in (("delta_track", "tsv"), ("fig_delta_track", "png"))}
+    delta_track(tmp_path / "m.pt", fasta, tmp_path / "sad.tsv", out)
+    track = pd.read_csv(out["delta_track"], sep="\t")
+    window_start = (pos - 1 + 1) - 2048 // 2  # the middle REF base (0-based pos) at index 1024
+    assert track["start"].iloc[0] == window_start  # first_output_bin is 0 for SMALL
+    lo, hi = bin_input_span(cfg)
+    changed = np.arange(pos - 1, pos + 2)
+    reach = np.array([((s + lo <= changed) & (changed <= s + hi)).any() for s in track["start"]])
+    moved = track[["a", "b"]].abs().max(axis=1).to_numpy() > 0
+    assert not moved[~reach].any() and moved[reach].all() and (~reach).any()

@@ -33,7 +33,7 @@ from ..samples import read_sample_sheet, target_assays
 from ..sequence import Genome, one_hot
 from ..tables import write_summary, write_table
 from ..train import evaluate_coverage
-from ..vcf import variant_sequences
+from ..vcf import allele_start, variant_sequences
 from .train import train_model
 
 log = logging.getLogger("basset.stages.coverage_eval")
@@ -184,7 +184,9 @@ def delta_track(model: str | Path, fasta: str | Path, sad: str | Path, out: dict
     pred = net(one_hot(codes)).float().cpu().numpy()
     delta = pred[1] - pred[0]
     first = first_output_bin(net.config)
-    window_start = int(row["pos"]) - 1 - L // 2
+    # the reference window starts where variant_sequences put it: the REF allele centred (a multi-base REF starts
+    # before the centre)
+    window_start = int(row["pos"]) - 1 - int(allele_start(L // 2, [len(str(row["ref"]))])[0])
     starts = window_start + (first + np.arange(delta.shape[0])) * bin_size
     frame = pd.DataFrame(delta, columns=names)
     frame.insert(0, "start", starts)
