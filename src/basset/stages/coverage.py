@@ -45,7 +45,7 @@ from ..dataset import FORMAT_VERSION, SPLITS, split_labels
 from ..errors import ConfigError, InputError
 from ..fileio import atomic_path
 from ..logs import progress_bar
-from ..sequence import ALPHABET, N_CODE, ChromosomeMatcher, Genome
+from ..sequence import ALPHABET, N_CODE, Genome, match_chromosomes
 from ..tables import write_summary
 from .dataset import disk_full_names, hdf5_writer, string_array
 
@@ -108,19 +108,15 @@ class Tracks:
             if bw is None or not bw.isBigWig():
                 raise InputError(path, f"track {name!r}: not a readable bigWig file")
             self.files[name] = bw
-            match = ChromosomeMatcher(genome_names)
             own = list(bw.chroms())
-            self.chrom[name] = {}
-            for c in own:
-                g = match(c)
-                if g is not None:
-                    self.chrom[name][g] = c
-            if not self.chrom[name]:
+            found = match_chromosomes(own, genome_names)  # the bigWig's name -> the genome's
+            self.chrom[name] = {g: c for c, g in found.items()}
+            if not found:
                 raise InputError(path, f"track {name!r}: none of its chromosomes ({', '.join(own[:5])}) is in the "
                                        f"genome ({', '.join(list(genome_names)[:5])})")
-            if match.mapped:
-                log.info("%s: chromosome names mapped to the genome's: %s", path,
-                         ", ".join(f"{k} -> {v}" for k, v in list(match.mapped.items())[:5]))
+            mapped = [f"{c} -> {g}" for c, g in found.items() if c != g]
+            if mapped:
+                log.info("%s: chromosome names mapped to the genome's: %s", path, ", ".join(mapped[:5]))
 
     def chromosome(self, chrom: str, size: int, bin_size: int) -> tuple[np.ndarray, list[str]]:
         """``(bins (size // bin_size, T) float64, names of the tracks without this chromosome)``."""
