@@ -20,13 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from basset.stages.report_numbers import read_kv
+
 TARGET_MEAN_R = 0.6
-
-
-def read_kv(path: Path) -> dict:
-    """A key/value TSV, whole numbers as int."""
-    values = pd.read_csv(path, sep="\t", index_col=0, dtype=str)["value"].to_dict()
-    return {k: int(v) if v.lstrip("-").isdigit() else v for k, v in values.items()}
 
 
 def main(argv=None) -> int:

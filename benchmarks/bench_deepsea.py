@@ -18,11 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from basset.stages.report_numbers import read_kv
+
 TARGET_TF_MEDIAN_AUROC = 0.90
-
-
-def read_kv(path: Path) -> dict:
-    return pd.read_csv(path, sep="\t", index_col=0)["value"].to_dict()
 
 
 def main(argv=None) -> int:
