@@ -71,6 +71,13 @@ VCF_COLUMNS = ["chrom", "pos", "id", "ref", "alt"]
 # allele characters accepted by the VCF reader (upper case after .upper())
 _VALID = np.zeros(256, dtype=bool)
 _VALID[np.frombuffer(b"ACGTN", dtype=np.uint8)] = True
+_POW10 = 10 ** np.arange(16, dtype=np.int64)
+
+#: the outcome of each variant of :func:`variant_sequences` (``status``): scored as written, scored with REF and
+#: ALT exchanged, or skipped (why); :mod:`basset.sadfile` stores them as an enum in this order
+STATUSES = ("ok", "swapped", "ref_mismatch", "unknown_chrom", "outside_chrom", "n_allele")
+_OK, _SWAPPED, _REF_MISMATCH, _UNKNOWN_CHROM, _OUTSIDE_CHROM, _N_ALLELE = range(len(STATUSES))
+_STATUS_NAMES = np.array(STATUSES, dtype=object)
 
 
 # --------------------------------------------------------------------------------------------- reading
@@ -91,11 +98,41 @@ def _short_line_error(path, lineno: int, text: str) -> InputError:
                       line=lineno, record=text[:200])
 
 
+def _texts(values) -> np.ndarray:
+    """An object array of ``str`` (a missing field, NaN, becomes ``""``)."""
+    a = np.asarray(values, dtype=object)
+    try:
+        "".join(a)  # C speed; raises on anything but str
+    except TypeError:
+        a = np.array([x if isinstance(x, str) else "" for x in a], dtype=object)
+    return a
+
+
+def _lengths(a: np.ndarray) -> np.ndarray:
+    """``(n,) int64`` lengths of an object array of ``str``."""
+    return np.fromiter(map(len, a), dtype=np.int64, count=len(a))
+
+
+def _rows_with(a: np.ndarray, text: str) -> np.ndarray:
+    """``(n,) bool``: the strings of ``a`` that contain ``text``; one search of the joined strings when none does."""
+    if text not in "".join(a):
+        return np.zeros(len(a), dtype=bool)
+    return np.fromiter((text in x for x in a), dtype=bool, count=len(a))
+
+
+def _upper(a: np.ndarray) -> np.ndarray:
+    """The strings of ``a`` in upper case (``a`` itself when none has a lower-case letter, the usual case)."""
+    joined = "".join(a)
+    if joined.upper() == joined:
+        return a
+    return np.array([x.upper() for x in a], dtype=object)
+
+
 def _bad_allele_rows(alleles: np.ndarray) -> np.ndarray:
     """``(n,) bool``: alleles that are empty or hold a character other than ACGTN (vectorised)."""
     if alleles.size == 0:
         return np.zeros(0, dtype=bool)
-    lengths = np.fromiter((len(a) for a in alleles), dtype=np.int64, count=alleles.size)
+    lengths = _lengths(alleles)
     # one byte per character: non-ASCII characters become '?', which is invalid, and keep the lengths
     buf = np.frombuffer("".join(alleles).encode("ascii", errors="replace"), dtype=np.uint8)
     bad_char = ~_VALID[buf]
@@ -106,11 +143,14 @@ def _bad_allele_rows(alleles: np.ndarray) -> np.ndarray:
     return bad
 
 
-def _is_symbolic(alt: pd.Series) -> np.ndarray:
-    """ALT alleles that name no sequence: ``<ID>``, ``*`` (spanning deletion), ``.`` and breakends."""
-    s = alt.str
-    return (s.startswith("<") | alt.isin(["*", "."]) | s.contains("[", regex=False)
-            | s.contains("]", regex=False)).to_numpy(dtype=bool)
+def _is_symbolic(alt: np.ndarray) -> np.ndarray:
+    """ALT alleles (an object array of ``str``) that name no sequence: ``<ID>``, ``*`` (spanning deletion), ``.``
+    and breakends (``[`` or ``]``)."""
+    joined = "".join(alt)
+    if not any(c in joined for c in "<*.[]"):  # the usual chunk: one search each, no loop over the rows
+        return np.zeros(len(alt), dtype=bool)
+    return np.fromiter((a.startswith("<") or a in ("*", ".") or "[" in a or "]" in a for a in alt), dtype=bool,
+                       count=len(alt))
 
 
 #: the columns of a table of rejected and skipped records (``rejects`` of :func:`iter_vcf`, the rejects file
@@ -118,12 +158,14 @@ def _is_symbolic(alt: pd.Series) -> np.ndarray:
 REJECT_COLUMNS = ["file", "line", "id", "chrom", "pos", "ref", "alt", "reason"]
 
 
-def reject_frame(path, rows: pd.DataFrame, reasons) -> pd.DataFrame:
-    """:data:`REJECT_COLUMNS` for the records ``rows`` (columns line, id, chrom, pos, ref, alt) of ``path``."""
-    return pd.DataFrame({"file": str(path), "line": rows["line"].to_numpy(dtype=np.int64),
-                         "id": rows["id"].to_numpy(dtype=object), "chrom": rows["chrom"].to_numpy(dtype=object),
-                         "pos": rows["pos"].astype(str).to_numpy(dtype=object),
-                         "ref": rows["ref"].to_numpy(dtype=object), "alt": rows["alt"].to_numpy(dtype=object),
+def reject_frame(path, rows, reasons) -> pd.DataFrame:
+    """:data:`REJECT_COLUMNS` for the records ``rows`` (a frame or a dict of arrays with line, id, chrom, pos, ref,
+    alt) of ``path``."""
+    col = {k: np.asarray(rows[k]) for k in ("line", "id", "chrom", "pos", "ref", "alt")}
+    return pd.DataFrame({"file": str(path), "line": col["line"].astype(np.int64),
+                         "id": col["id"].astype(object), "chrom": col["chrom"].astype(object),
+                         "pos": np.array([str(x) for x in col["pos"]], dtype=object),
+                         "ref": col["ref"].astype(object), "alt": col["alt"].astype(object),
                          "reason": np.asarray(reasons, dtype=object)})
 
 
@@ -137,15 +179,26 @@ def _pos_reason(value: str) -> str:
     return f"expected an integer POS, got {value!r}"
 
 
-def _positions(raw: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """``(n,) int64`` POS of a chunk of raw string columns (0 where bad) and ``(n,) bool``: bad."""
-    pos_text = raw["pos"].astype(str)
-    good = pos_text.str.isdigit().to_numpy(dtype=bool) & (pos_text.str.len() <= 15).to_numpy(dtype=bool)
-    pos = np.zeros(len(raw), dtype=np.int64)
-    if good.any():
-        pos[good] = pos_text.to_numpy(dtype=object)[good].astype(np.int64)
-    good &= pos >= 1
-    return pos, ~good
+def _positions(pos_text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(n,) int64`` POS of an object array of raw POS fields (0 where bad) and ``(n,) bool``: bad (not 1 to 15
+    ASCII digits, or 0)."""
+    n = len(pos_text)
+    lengths = _lengths(pos_text)
+    joined = "".join(pos_text)
+    if n and joined.isascii() and joined.isdigit() and lengths.min() >= 1 and lengths.max() <= 15:
+        # the usual chunk: every field is digits; their values from the joined bytes, without a Python int each
+        digits = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).astype(np.int64) - 48
+        ends = np.cumsum(lengths)
+        power = np.repeat(ends, lengths) - 1 - np.arange(ends[-1])  # digits to the right of each digit
+        pos = np.add.reduceat(digits * _POW10[power], ends - lengths)
+    else:
+        good = np.fromiter((x.isascii() and x.isdigit() and len(x) <= 15 for x in pos_text), dtype=bool, count=n)
+        pos = np.zeros(n, dtype=np.int64)
+        if good.any():
+            pos[good] = np.fromiter(map(int, pos_text[good]), dtype=np.int64, count=int(good.sum()))
+    bad = pos < 1
+    pos[bad] = 0
+    return pos, bad
 
 
 class _Rejector:
@@ -167,84 +220,95 @@ class _Rejector:
             err, self.first = self.first, None
             raise err
 
-    def __call__(self, rows: pd.DataFrame, bad: np.ndarray, reason) -> np.ndarray:
-        """Reject the rows of ``rows`` where ``bad``; ``reason(i)`` is the text for row ``i``. Returns ``~bad``."""
+    def __call__(self, rows: dict, bad: np.ndarray, reason) -> np.ndarray:
+        """Reject the rows of ``rows`` (a dict of arrays, :func:`_take`) where ``bad``; ``reason(i)`` is the text for
+        row ``i``. Returns ``~bad``."""
         if not bad.any():
             return ~bad
         idx = np.flatnonzero(bad)
         if self.strict:
             i = int(idx[0])
-            self.error(InputError(self.path, reason(i), line=int(rows["line"].iloc[i])))
+            self.error(InputError(self.path, reason(i), line=int(rows["line"][i])))
             return ~bad
         self.counts["malformed_rejected"] += int(idx.size)
         if self.rejects is not None:
-            self.rejects(reject_frame(self.path, rows.iloc[idx], [reason(int(i)) for i in idx]))
+            self.rejects(reject_frame(self.path, _take(rows, idx), [reason(int(i)) for i in idx]))
         return ~bad
 
 
-def _split_alts(df: pd.DataFrame, n_records: int, counts: Counter, reject: _Rejector, skipped=None
-                ) -> pd.DataFrame:
-    """One row per ALT allele of ``df``, symbolic ones dropped (counted, and listed by ``skipped`` when given);
-    a record with a bad ALT character is rejected whole."""
-    multi = df["alt"].str.contains(",", regex=False).to_numpy(dtype=bool)
+def _take(rows: dict, which) -> dict:
+    """The rows ``which`` (a bool mask or indices) of a dict of equally long arrays."""
+    return {key: value[which] for key, value in rows.items()}
+
+
+def _split_alts(rows: dict, counts: Counter, reject: _Rejector, skipped=None) -> dict:
+    """One row per ALT allele of ``rows`` (a dict of arrays), symbolic ones dropped (counted, and listed by
+    ``skipped`` when given); a record with a bad ALT character is rejected whole."""
+    multi = _rows_with(rows["alt"], ",")
     if multi.any():
+        n_records = len(multi)
         counts["multiallelic_records"] += int(multi.sum())
-        df["alt"] = df["alt"].str.split(",")
-        df = df.explode("alt", ignore_index=True)
-        counts["multiallelic_extra_rows"] += int(len(df) - n_records)
-    symbolic = _is_symbolic(df["alt"])
+        parts = [a.split(",") for a in rows["alt"]]
+        rows = _take(rows, np.repeat(np.arange(n_records), np.fromiter(map(len, parts), dtype=np.int64,
+                                                                        count=n_records)))
+        rows["alt"] = np.array(list(itertools.chain.from_iterable(parts)), dtype=object)
+        counts["multiallelic_extra_rows"] += int(len(rows["alt"]) - n_records)
+    symbolic = _is_symbolic(rows["alt"])
     if symbolic.any():
         counts["symbolic_skipped"] += int(symbolic.sum())
         if skipped is not None:
-            skipped(reject_frame(reject.path, df.loc[symbolic], "symbolic or missing ALT allele: skipped"))
-        df = df.loc[~symbolic].reset_index(drop=True)
-    bad = _bad_allele_rows(df["alt"].to_numpy(dtype=object))
+            skipped(reject_frame(reject.path, _take(rows, symbolic), "symbolic or missing ALT allele: skipped"))
+        rows = _take(rows, ~symbolic)
+    bad = _bad_allele_rows(rows["alt"])
     if bad.any():
-        lines = df["line"].to_numpy()
+        lines = rows["line"]
         bad_record = np.isin(lines, lines[bad])  # every ALT row of a record with one bad ALT
         first = np.flatnonzero(bad_record)
         first = first[np.unique(lines[first], return_index=True)[1]]  # one reject line per record
-        one = np.zeros(len(df), dtype=bool)
+        one = np.zeros(len(lines), dtype=bool)
         one[first] = True
-        alts = df["alt"].to_numpy(dtype=object)
         record_alt: dict[int, str] = {}
-        for i, a in zip(np.flatnonzero(bad), alts[bad]):
+        for i, a in zip(np.flatnonzero(bad), rows["alt"][bad]):
             record_alt.setdefault(int(lines[i]), a)  # the record's first bad ALT
-        reject(df, one, lambda i: "expected ALT alleles of A, C, G, T, N (or a symbolic allele), got "
-                                  f"{record_alt[int(lines[i])]!r}")
-        df = df.loc[~bad_record].reset_index(drop=True)
-    return df
+        reject(rows, one, lambda i: "expected ALT alleles of A, C, G, T, N (or a symbolic allele), got "
+                                    f"{record_alt[int(lines[i])]!r}")
+        rows = _take(rows, ~bad_record)
+    return rows
 
 
 def _check_chunk(path, raw: pd.DataFrame, counts: Counter, reject: _Rejector, skipped=None) -> pd.DataFrame:
     """Validate one chunk of raw string columns (+ ``line``): malformed records rejected (:class:`_Rejector`),
-    multi-allelic records split."""
-    raw = raw.fillna("")
-    blank = (raw[VCF_COLUMNS] == "").all(axis=1).to_numpy() | raw["chrom"].str.startswith("#").to_numpy(dtype=bool)
+    multi-allelic records split.
+
+    Plain object arrays and one search of each column's joined text for the usual chunk, not pandas' string
+    methods (which cost 5x more on pandas 3's python-backed strings: bench_sad.py)."""
+    rows = {key: _texts(raw[key].to_numpy(dtype=object)) for key in VCF_COLUMNS}
+    rows["line"] = raw["line"].to_numpy(dtype=np.int64)
+    empty = {key: _lengths(rows[key]) == 0 for key in VCF_COLUMNS}
+    blank = np.logical_and.reduce([empty[key] for key in VCF_COLUMNS])
+    if "#" in "".join(rows["chrom"]):
+        blank |= np.fromiter((c.startswith("#") for c in rows["chrom"]), dtype=bool, count=len(blank))
     if blank.any():
-        raw = raw.loc[~blank]
-    counts["variants_read"] += len(raw)
-    short = (raw["alt"] == "").to_numpy() | (raw["ref"] == "").to_numpy() | (raw["chrom"] == "").to_numpy()
+        rows, empty = _take(rows, ~blank), _take(empty, ~blank)
+    counts["variants_read"] += len(rows["line"])
+    short = empty["alt"] | empty["ref"] | empty["chrom"]
     if short.any() and reject.strict:
-        lineno = int(raw["line"].to_numpy()[np.argmax(short)])
+        lineno = int(rows["line"][np.argmax(short)])
         reject.error(_short_line_error(path, lineno, line_at(path, lineno, "VCF")))
-    keep = reject(raw, short, lambda i: "expected at least 5 tab-separated columns (CHROM POS ID REF ALT) with "
-                                        "a CHROM, REF and ALT")
-    raw = raw.loc[keep]
-    pos, bad_pos = _positions(raw)
-    pos_text = raw["pos"].to_numpy(dtype=object)
-    keep = reject(raw, bad_pos, lambda i: _pos_reason(str(pos_text[i])))
-    ref = raw["ref"].str.upper().to_numpy(dtype=object)
-    ref_text = raw["ref"].to_numpy(dtype=object)
-    keep &= reject(raw, _bad_allele_rows(ref) & keep,
+    keep = reject(rows, short, lambda i: "expected at least 5 tab-separated columns (CHROM POS ID REF ALT) with "
+                                         "a CHROM, REF and ALT")
+    rows = _take(rows, keep)
+    pos, bad_pos = _positions(rows["pos"])
+    pos_text = rows["pos"]
+    keep = reject(rows, bad_pos, lambda i: _pos_reason(str(pos_text[i])))
+    ref, ref_text = _upper(rows["ref"]), rows["ref"]
+    keep &= reject(rows, _bad_allele_rows(ref) & keep,
                    lambda i: f"expected a REF allele of A, C, G, T, N, got {ref_text[i]!r}")
-    df = pd.DataFrame({"chrom": raw["chrom"].to_numpy(dtype=object)[keep], "pos": pos[keep],
-                       "id": raw["id"].to_numpy(dtype=object)[keep], "ref": ref[keep],
-                       "alt": raw["alt"].str.upper().to_numpy(dtype=object)[keep],
-                       "line": raw["line"].to_numpy(dtype=np.int64)[keep]})
-    df = _split_alts(df, len(df), counts, reject, skipped)
+    rows = {"chrom": rows["chrom"][keep], "pos": pos[keep], "id": rows["id"][keep], "ref": ref[keep],
+            "alt": _upper(rows["alt"][keep]), "line": rows["line"][keep]}
+    rows = _split_alts(rows, counts, reject, skipped)
     reject.raise_first()
-    return df
+    return pd.DataFrame(rows)
 
 
 def iter_vcf(path: str | Path, chunk_size: int = 100_000, counts: Counter | dict | None = None, *,
@@ -427,21 +491,26 @@ def _genome_matches(seq: np.ndarray, p0: np.ndarray, alleles: np.ndarray) -> np.
     return ((seq[idx] == codes) | (cols[None, :] >= lengths[:, None])).all(axis=1)
 
 
-def _windows(seq: np.ndarray, starts: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(n, length) uint8`` windows of ``seq`` at 0-based ``starts`` (N outside) and ``(n,)`` off-end flags."""
+def _windows(seq: np.ndarray, starts: np.ndarray, length: int, out: np.ndarray | None = None,
+             rows: np.ndarray | None = None) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """``(n, length) uint8`` windows of ``seq`` at 0-based ``starts`` (N outside) and ``(n,)`` off-end flags; with
+    ``out`` and ``rows``, the windows are written into ``out[rows]`` and only the flags returned."""
     starts = np.asarray(starts, dtype=np.int64)
     off = (starts < 0) | (starts + length > seq.shape[0])
-    out = np.empty((starts.size, length), dtype=np.uint8)
+    own = out is None
+    if own:
+        out, rows = np.empty((starts.size, length), dtype=np.uint8), np.arange(starts.size)
     if (~off).any():
         # a strided view of the chromosome: the gather copies (n, L) bytes and builds no (n, L) index array
-        out[~off] = np.lib.stride_tricks.sliding_window_view(seq, length)[starts[~off]]
+        view = np.lib.stride_tricks.sliding_window_view(seq, length)
+        out[rows[~off]] = view[starts[~off]]  # (np.take with out= is 1000x slower on this view)
     if off.any():
         idx = starts[off][:, None] + np.arange(length, dtype=np.int64)[None, :]
         inside = (idx >= 0) & (idx < seq.shape[0])
         w = np.full(idx.shape, N_CODE, dtype=np.uint8)
         w[inside] = seq[idx[inside]]
-        out[off] = w
-    return out, off
+        out[rows[off]] = w
+    return (out, off) if own else off
 
 
 def _replaced_windows(seq: np.ndarray, p0: np.ndarray, ref_len: np.ndarray, alt: np.ndarray, length: int,
@@ -512,23 +581,19 @@ def variant_sequences(genome: Genome, df: pd.DataFrame, seq_len: int, match: Chr
     pos0 = df["pos"].to_numpy(dtype=np.int64) - 1
     ref_in = df["ref"].to_numpy(dtype=object)
     alt_in = df["alt"].to_numpy(dtype=object)
-    ref_len = np.fromiter((len(a) for a in ref_in), dtype=np.int64, count=n)
-    alt_len = np.fromiter((len(a) for a in alt_in), dtype=np.int64, count=n)
+    ref_len, alt_len = _lengths(ref_in), _lengths(alt_in)
     same_len = ref_len == alt_len
     start_ref, start_alt = allele_start(c, ref_len), allele_start(c, alt_len)
-    status = np.full(n, "unknown_chrom", dtype=object)
-    has_n = df["ref"].str.upper().str.contains("N", regex=False).to_numpy(dtype=bool) | \
-        df["alt"].str.upper().str.contains("N", regex=False).to_numpy(dtype=bool)
-    status[has_n] = "n_allele"
+    code = np.full(n, _UNKNOWN_CHROM, dtype=np.uint8)  # an index into STATUSES
+    has_n = _rows_with(_upper(ref_in), "N") | _rows_with(_upper(alt_in), "N")
+    code[has_n] = _N_ALLELE
     swapped = np.zeros(n, dtype=bool)
-    off_end = np.zeros(n, dtype=bool)
     ref_out, alt_out = ref_in.copy(), alt_in.copy()
-    ref_win = np.empty((n, L), dtype=np.uint8)
-    alt_win = np.empty((n, L), dtype=np.uint8)
 
     codes_of_chrom, first = pd.factorize(chrom, sort=False)  # groups in order of first appearance
     order = np.argsort(codes_of_chrom, kind="stable")
     bounds = np.searchsorted(codes_of_chrom[order], np.arange(len(first) + 1))
+    groups = []  # the rows to score of each chromosome, and its codes
     for g, name in enumerate(first):  # one iteration per chromosome, not per variant
         rows = order[bounds[g] : bounds[g + 1]]
         rows = rows[~has_n[rows]]
@@ -537,35 +602,34 @@ def variant_sequences(genome: Genome, df: pd.DataFrame, seq_len: int, match: Chr
             continue
         seq = genome.chrom_codes(target)
         inside = pos0[rows] + ref_len[rows] <= seq.shape[0]
-        status[rows[~inside]] = "outside_chrom"
+        code[rows[~inside]] = _OUTSIDE_CHROM
         rows = rows[inside]
         if rows.size == 0:
             continue
-        p0 = pos0[rows]
-        match_ref, swap = _allele_matches(seq, p0, ref_in[rows], alt_in[rows], same_len[rows])
-        status[rows] = np.where(match_ref, "ok", np.where(swap, "swapped", "ref_mismatch"))
+        match_ref, swap = _allele_matches(seq, pos0[rows], ref_in[rows], alt_in[rows], same_len[rows])
+        code[rows] = np.where(match_ref, _OK, np.where(swap, _SWAPPED, _REF_MISMATCH))
         swapped[rows[swap]] = True
         ref_out[rows[swap]], alt_out[rows[swap]] = alt_in[rows[swap]], ref_in[rows[swap]]
-        keep = match_ref | swap
-        rows, p0 = rows[keep], p0[keep]
-        if rows.size == 0:
-            continue
-        win, off = _windows(seq, p0 - start_ref[rows], L)
-        ref_win[rows] = win
-        alt_win[rows] = win
-        off_end[rows] = off
+        if (match_ref | swap).any():
+            groups.append((rows[match_ref | swap], seq))
+    kept = code <= _SWAPPED
+    # the windows of the kept rows, written straight into their place in the output (no copy of the kept ones)
+    dest = np.cumsum(kept) - 1
+    ref_win = np.empty((int(kept.sum()), L), dtype=np.uint8)
+    off_end = np.zeros(n, dtype=bool)
+    for rows, seq in groups:
+        off_end[rows] = _windows(seq, pos0[rows] - start_ref[rows], L, out=ref_win, rows=dest[rows])
+    alt_win = ref_win.copy()
+    for rows, seq in groups:
         sub = same_len[rows]
         if sub.any():  # same-length variants: the reference window with the scored ALT written over REF
-            _write_alleles(alt_win, rows[sub], alt_out[rows[sub]], start_ref[rows[sub]])
+            _write_alleles(alt_win, dest[rows[sub]], alt_out[rows[sub]], start_ref[rows[sub]])
         if (~sub).any():
             r = rows[~sub]
-            w, off2 = _replaced_windows(seq, p0[~sub], ref_len[r], alt_out[r], L, start_alt[r])
-            alt_win[r] = w
+            w, off2 = _replaced_windows(seq, pos0[r], ref_len[r], alt_out[r], L, start_alt[r])
+            alt_win[dest[r]] = w
             off_end[r] |= off2
-    kept = (status == "ok") | (status == "swapped")
-    if not kept.all():  # the usual case, everything kept, needs no copy
-        ref_win, alt_win = ref_win[kept], alt_win[kept]
-    return VariantSequences(ref_win, alt_win, kept, status, swapped, off_end & kept,
+    return VariantSequences(ref_win, alt_win, kept, _STATUS_NAMES[code], swapped, off_end & kept,
                             ~same_len, ref_out, alt_out)
 
 
