@@ -2033,7 +2033,7 @@ def test_the_reader_reports_its_cpu_time_and_not_in_the_counts(tmp_path):
                                      stats=stats))
     finally:
         genome.close()
-    assert sum(i[0] for i in items if i[0] is not None) == 600
+    assert sum(i[0] for i, _release in items if i[0] is not None) == 600
     assert stats["reader_cpu_seconds"] > 0 and "reader_cpu_seconds" not in counts
 
 
@@ -2551,3 +2551,89 @@ def test_delta_profile_of_the_top_likely_causal_snp(tmp_path):
     assert [summary[f"likely_{c}"] for c in ("strong", "moderate", "weak")] == [1, 1, 1]
     assert [summary[f"unlikely_{c}"] for c in ("strong", "moderate", "weak")] == [1, 0, 1]
     assert (tmp_path / "fig.png").stat().st_size > 0 and (tmp_path / "fig.pdf").stat().st_size > 0
+
+
+# ------------------------------------------------------------------------------------------------ issue 13: speed
+def test_positions_read_from_joined_digits_equal_python_int(tmp_path):
+    """POS values are read from a chunk's joined digits (no Python int per record) when every field is digits: the
+    values equal Python's int() at the edges (1 and 9 digits, leading zeros, the largest accepted 15-digit value),
+    and one bad field in a chunk sends the whole chunk through the per-field path with the same values for the
+    rest."""
+    from basset.vcf import _positions
+
+    good = ["1", "9", "10", "007", "999999999", "123456789012345", "999999999999999", "100000000000000"]
+    pos, bad = _positions(np.array(good, dtype=object))
+    assert pos.tolist() == [int(x) for x in good] and not bad.any()
+    mixed = np.array(good + ["0", "1234567890123456", "12a", "", "-5", "٣", "+5", " 5"], dtype=object)
+    pos, bad = _positions(mixed)
+    assert pos[: len(good)].tolist() == [int(x) for x in good]
+    assert bad.tolist() == [False] * len(good) + [True] * 8 and (pos[len(good):] == 0).all()
+    # through iter_vcf: a chunk of good records and a chunk with one bad POS give the same positions
+    lines = [f"chr1\t{p}\tv{p}\tA\tC" for p in ("5", "0012", "999999999999999", "x7", "31")]
+    vcf = _write_vcf(tmp_path / "v.vcf", "\n".join(lines) + "\n")
+    rejected = []
+    df = read_vcf_chunks(vcf, rejected)
+    assert df["pos"].tolist() == [5, 12, 999999999999999, 31]
+    assert [r for f in rejected for r in f["line"]] == [4]
+
+
+def read_vcf_chunks(vcf, rejected, chunk_size=2):
+    return pd.concat(list(iter_vcf(vcf, chunk_size=chunk_size, strict=False, rejects=rejected.append)),
+                     ignore_index=True)
+
+
+def test_float16_sad_is_rounded_as_numpy_rounds(tmp_path):
+    """SAD stored as float16 goes through torch's cast for speed; it must round exactly as numpy's IEEE cast (the
+    outside reference): ties to even, subnormals, values past float16's range to infinity, NaN kept."""
+    from basset.sadfile import stored_values
+
+    f16 = np.finfo(np.float16)
+    edges = np.array([0.0, -0.0, 1.0, 1 + 2.0**-11, 1 + 3 * 2.0**-11, 65504.0, 65520.0, 65519.99, -70000.0,
+                      float(f16.smallest_subnormal), float(f16.smallest_subnormal) / 2, 3e-8, 6.1e-5, np.inf,
+                      -np.inf, 0.2, 0.5, 1 / 3], dtype=np.float32)
+    rng = np.random.default_rng(0)
+    values = np.concatenate([edges, rng.standard_normal(1 << 17).astype(np.float32) * 0.05,
+                             rng.uniform(-1, 1, 1 << 10).astype(np.float32)]).reshape(-1, 2)  # >= 2^16 values
+    values[5, 1] = np.nan
+    got = stored_values(values, "float16")
+    with np.errstate(over="ignore"):  # past float16's range: infinity, as wanted
+        want = values.astype(np.float16)
+    assert got.dtype == np.float16 and got.shape == values.shape
+    assert np.array_equal(got.view(np.uint16)[~np.isnan(want)], want.view(np.uint16)[~np.isnan(want)])
+    assert np.isnan(got[5, 1]) and np.array_equal(np.isnan(got), np.isnan(want))
+    assert stored_values(values, "float32") is values  # float32 kept as it is
+
+
+def test_windows_through_the_pipe_when_a_chunk_outgrows_its_slot(tmp_path):
+    """The reader hands windows over in shared-memory slots sized for ``chunk_size`` rows; a chunk that grows past
+    that (multi-allelic records split into more rows) goes through the pipe instead: the SAD is the same as with
+    chunks that fit."""
+    fa = tmp_path / "g.fa"
+    fa.write_text(">chr1\n" + CHR1 + "\n")
+    records = [("chr1", 30 + i, f"m{i}", "C", "A,G,T") for i in range(6)] + [("chr1", 75, "c", "C", "A")]
+    vcf = _write_vcf(tmp_path / "v.vcf", _vcf_text(records))
+    out = {}
+    for name, chunk in (("split", 2), ("whole", 50)):  # 2 records -> 6 rows > a slot of 2 rows
+        score_variants(MotifModel(), fa, vcf, tmp_path / f"{name}.h5", TARGETS, seq_len=L, chunk_size=chunk)
+        out[name] = read_sad(tmp_path / f"{name}.h5")
+    assert len(out["split"]) == 19
+    pd.testing.assert_frame_equal(out["split"], out["whole"])
+    assert out["split"]["up"].abs().max() > 0.1  # the motif model moved: real windows were scored
+
+
+def test_gzip_outputs_are_standard_and_reproducible(tmp_path):
+    """Gzipped outputs are written by ISA-L: the same bytes twice for the same text (no name, mtime 0), read back by
+    Python's gzip, and a higher level is capped at ISA-L's 3."""
+    from basset.fileio import atomic_open
+
+    text = "".join(f"chr1\t{i}\trs{i}\t{i / 7:.6g}\n" for i in range(20000))
+    for level in (1, 6, 9):
+        blobs = []
+        for k in range(2):
+            path = tmp_path / f"t{level}_{k}.tsv.gz"
+            with atomic_open(path, "w", gzip_level=level) as fh:
+                fh.write(text)
+            blobs.append(path.read_bytes())
+        assert blobs[0] == blobs[1] and blobs[0][:2] == b"\x1f\x8b"
+        assert gzip.decompress(blobs[0]).decode() == text
+        assert blobs[0][4:8] == b"\0\0\0\0"  # mtime 0

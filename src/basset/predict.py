@@ -71,13 +71,15 @@ def predict_codes(model: torch.nn.Module, codes, batch_size: int = 256, device="
         return out if out is not None else np.zeros((0, _n_outputs(model, L, device)), dtype=np.float32)
     bar = progress_bar(n, progress, "predicting", "site")
     buffer = torch.empty((min(batch_size, n), 4, L), dtype=torch.float32, device=device)
+    out_t = None if out is None else torch.from_numpy(out)
     with eval_mode(model), torch.inference_mode():
         for lo in range(0, n, batch_size):  # batches, not sequences
             batch = codes[lo : lo + batch_size].to(device, non_blocking=True)
-            p = _probs(model, batch, rc_average, bf16, buffer).cpu()
-            if out is None:
+            p = _probs(model, batch, rc_average, bf16, buffer)
+            if out_t is None:
                 out = np.empty((n, p.shape[1]), dtype=np.float32)
-            torch.from_numpy(out)[lo : lo + batch.shape[0]] = p
+                out_t = torch.from_numpy(out)
+            out_t[lo : lo + batch.shape[0]] = p  # (from the device)
             bar.update(batch.shape[0])
     bar.close()
     return out

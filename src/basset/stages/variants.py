@@ -21,6 +21,7 @@ import ctypes
 import functools
 import heapq
 import logging
+import mmap
 import multiprocessing as mp
 import os
 import pickle
@@ -60,10 +61,12 @@ from ..sad import (
 from ..sadfile import (
     DELTA_BOUNDS,
     DELTA_CLASSES,
+    ROW_TEXT,
     SadWriter,
     delta_class,
     merge_sad_files,
     read_sad,
+    row_texts,
     write_sad_tsv,
 )
 from ..samples import read_sample_sheet, target_assays
@@ -122,12 +125,56 @@ def score_snps(model, fasta, vcf, *, out: dict, variants: dict | None = None, de
     return summary
 
 
+class _WindowSlots:
+    """Shared memory that carries the windows of the chunks in flight from the reader process to the scoring process:
+    ``n`` slots of ``rows`` reference and ``rows`` alternative windows of ``L`` bytes, in one anonymous shared
+    mapping made before the fork, and a queue of the free slots. The reader copies a chunk's windows into a free slot
+    and sends its number; the scoring process reads them in place and frees the slot once scored.
+    Pickling the windows through the pipe instead cost the scoring process 2.5 s per million SNVs (600 bp), a fifth
+    of its work (bench_sad.py). A chunk too large for a slot (multi-allelic records split) goes through the pipe."""
+
+    #: the most shared memory the slots take; longer windows (a coverage model's) go through the pipe
+    MAX_BYTES = 256 << 20
+
+    def __init__(self, ctx, n: int, rows: int, L: int):
+        self.rows, self.L = rows, L
+        self.slot = 2 * rows * L
+        self.n = n if 0 < n * self.slot <= self.MAX_BYTES else 0
+        self.memory = mmap.mmap(-1, self.n * self.slot) if self.n else None
+        self.free = ctx.Queue()
+        for i in range(self.n):
+            self.free.put(i)
+
+    def fits(self, windows: np.ndarray) -> bool:
+        return self.n > 0 and windows.shape[0] <= self.rows and windows.shape[1] == self.L
+
+    def take(self) -> int | None:
+        """A free slot, or ``None`` when every slot is held (the reader then sends the windows through the pipe:
+        a consumer that keeps items without releasing them slows the run down but cannot stall it)."""
+        try:
+            return self.free.get(timeout=0.05)
+        except queue.Empty:
+            return None
+
+    def release(self, slot: int) -> None:
+        """Give ``slot`` back to the reader (nothing once the reader has ended and the queue is closed)."""
+        with contextlib.suppress(ValueError):
+            self.free.put(slot)
+
+    def views(self, slot: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The reference and alternative windows ``(k, L) uint8`` of ``slot``, in place."""
+        base, size = slot * self.slot, k * self.L
+        return tuple(np.frombuffer(self.memory, dtype=np.uint8, count=size, offset=base + half).reshape(k, self.L)
+                     for half in (0, self.slot // 2))
+
+
 def _reader_process(prepare_args: tuple, counts: Counter, match: ChromosomeMatcher, depth: int = 2,
                     stats: Counter | None = None):
     """:func:`_prepare`'s items, made in a forked worker process ``depth`` chunks ahead while this process scores
     the current one; ``counts`` and ``match.mapped`` are brought up to date item by item,
     ``stats['reader_cpu_seconds']`` adds up the CPU time the worker spent on the items received so far, and an
-    exception of the worker is raised here.
+    exception of the worker is raised here. Each item comes with a ``release`` callable: its windows (in a slot of
+    :class:`_WindowSlots`) stay valid until it is called, and the reader waits when every slot is held.
 
     A process, not a thread: the reading, checking and windowing of a chunk hold the GIL most of the time, so a
     reader thread made the scoring slower than no overlap at all (bench_sad.py: 28 s against 24.6 s for 1 M
@@ -135,12 +182,15 @@ def _reader_process(prepare_args: tuple, counts: Counter, match: ChromosomeMatch
     when this process is gone. Where ``fork`` does not exist the items are made here, in turn."""
     stats = Counter() if stats is None else stats
     if "fork" not in mp.get_all_start_methods():  # pragma: no cover - Linux has fork
-        yield from _prepare(*prepare_args, counts, match)
+        for value in _prepare(*prepare_args, counts, match):
+            yield value, _no_slot
         return
     ctx = mp.get_context("fork")
     q = ctx.Queue(maxsize=depth)
     stop = ctx.Event()
-    proc = ctx.Process(target=_reader_main, args=(q, stop, os.getpid(), prepare_args, match), daemon=True,
+    # a slot for each chunk queued, the one being read and the one being scored
+    slots = _WindowSlots(ctx, depth + 2, int(prepare_args[3]), int(prepare_args[2]))
+    proc = ctx.Process(target=_reader_main, args=(q, stop, os.getpid(), prepare_args, match, slots), daemon=True,
                        name="basset-sad-reader")
     proc.start()
     try:
@@ -159,7 +209,11 @@ def _reader_process(prepare_args: tuple, counts: Counter, match: ChromosomeMatch
                 raise value
             if kind == "end":
                 return
-            yield value
+            release = _no_slot
+            if isinstance(value[2], int):  # the windows are in a slot
+                release = functools.partial(slots.release, value[2])
+                value = (*value[:2], *slots.views(value[2], len(value[4])), *value[4:])
+            yield value, release
     finally:
         stop.set()
         proc.join(timeout=5)
@@ -167,16 +221,25 @@ def _reader_process(prepare_args: tuple, counts: Counter, match: ChromosomeMatch
             proc.terminate()
             proc.join()
         q.close()
+        slots.free.close()
 
 
-def _reader_main(q, stop, parent: int, prepare_args: tuple, match: ChromosomeMatcher) -> None:
-    """The worker of :func:`_reader_process`: each item with the counts since the last one."""
+def _no_slot() -> None:
+    """The ``release`` of an item whose windows came through the pipe."""
+
+
+def _reader_main(q, stop, parent: int, prepare_args: tuple, match: ChromosomeMatcher, slots: _WindowSlots) -> None:
+    """The worker of :func:`_reader_process`: each item with the counts since the last one, its windows copied into
+    a free slot of ``slots`` where they fit."""
     counts: Counter = Counter()
+
+    def alive() -> None:
+        if os.getppid() != parent:  # the scoring process is gone (killed): nobody will read
+            os._exit(1)
 
     def put(message) -> bool:
         while not stop.is_set():
-            if os.getppid() != parent:  # the scoring process is gone (killed): nobody will read
-                os._exit(1)
+            alive()
             try:
                 q.put(message, timeout=0.5)
                 return True
@@ -187,9 +250,16 @@ def _reader_main(q, stop, parent: int, prepare_args: tuple, match: ChromosomeMat
     try:
         cpu = time.process_time()
         for item in _prepare(*prepare_args, counts, match):
+            slot = slots.take() if item[2] is not None and slots.fits(item[2]) else None
+            if slot is not None:  # else (every slot held: never while the consumer releases them) through the pipe
+                ref, alt = slots.views(slot, len(item[2]))
+                ref[...], alt[...] = item[2], item[3]
+                item = (*item[:2], slot, None, *item[4:])
             counts["reader_cpu_seconds"] = time.process_time() - cpu  # the work of this item, not the waits
             if not put(("item", item, dict(counts), dict(match.mapped))):
                 return
+            del item
+            _release_free_memory()  # the chunk's temporaries: the reader's heap stays flat too
             counts.clear()
             cpu = time.process_time()
         put(("end", None, dict(counts), dict(match.mapped)))
@@ -204,9 +274,10 @@ def _reader_main(q, stop, parent: int, prepare_args: tuple, match: ChromosomeMat
 def _prepare(genome: Genome, vcf_path, L: int, chunk_size: int, strict: bool, shard, counts: Counter,
              match: ChromosomeMatcher):
     """Chunks of the VCF with their windows: ``(n, rows, ref, alt, scored_rows, rejected)``, where ``n`` is the
-    number of rows of the chunk, ``rows`` its :data:`basset.sadfile.VARIANT_COLUMNS`, ``ref`` and ``alt`` the
-    windows of the rows to score, ``scored_rows`` their positions in the chunk, ``rejected`` the reject frames
-    found since the last chunk (the last item may carry only those, with ``n = None``). Plain data, so that a
+    number of rows of the chunk, ``rows`` its :data:`basset.sadfile.VARIANT_COLUMNS` and
+    :data:`basset.sadfile.ROW_TEXT`, ``ref`` and ``alt`` the
+    windows of the rows to score, ``scored_rows`` their positions in the chunk, ``rejected`` the lines of the
+    rejects file found since the last chunk (the last item may carry only those, with ``n = None``). Plain data, so that a
     worker process can hand them over (:func:`_reader_process`)."""
     rejected: list[pd.DataFrame] = []
     dedup = RecordDeduper()
@@ -229,14 +300,24 @@ def _prepare(genome: Genome, vcf_path, L: int, chunk_size: int, strict: bool, sh
         rows = pd.DataFrame({"chrom": chunk["chrom"].to_numpy(dtype=object), "pos": chunk["pos"].to_numpy(),
                              "id": chunk["id"].to_numpy(dtype=object), "ref": ref, "alt": alt, "swapped": swapped,
                              "status": status, "line": chunk["line"].to_numpy()})
-        skipped = ~np.isin(status, ["ok", "swapped"])
+        rows[ROW_TEXT] = row_texts(rows)  # the summary TSV's text, made here while the model scores
+        skipped = np.ones(len(chunk), dtype=bool)
+        skipped[fresh[vs.kept]] = False
         if skipped.any():
             sk = chunk.loc[skipped]
             rejected.append(reject_frame(vcf_path, sk, [SKIP_REASONS[x] for x in status[skipped]]))
-        found, rejected[:] = list(rejected), []
+        found, rejected[:] = _reject_text(rejected), []
         yield len(chunk), rows, vs.ref, vs.alt, fresh[vs.kept], found
     if rejected:
-        yield None, None, None, None, None, list(rejected)
+        yield None, None, None, None, None, _reject_text(rejected)
+
+
+def _reject_text(frames: list[pd.DataFrame]) -> str:
+    """The lines of the rejects file for reject frames (:data:`basset.vcf.REJECT_COLUMNS`), in VCF line order."""
+    if not frames:
+        return ""
+    frame = pd.concat(frames, ignore_index=True).sort_values("line", kind="stable")
+    return frame.to_csv(sep="\t", index=False, header=False)
 
 
 def score_variants(model, genome: Genome | str | Path, vcf_path: str | Path, out_path: str | Path,
@@ -303,21 +384,28 @@ def score_variants(model, genome: Genome | str | Path, vcf_path: str | Path, out
             while next_item is not None:
                 started, reader_cpu = time.perf_counter(), reader["reader_cpu_seconds"] - reader_seen
                 reader_seen += reader_cpu
-                n, rows, ref, alt, scored_rows, found = next_item
+                (n, rows, ref, alt, scored_rows, found), release = next_item
                 if found and reject_out is not None:
-                    frame = pd.concat(found, ignore_index=True).sort_values("line", kind="stable")
-                    reject_out.write(frame.to_csv(sep="\t", index=False, header=False))
+                    reject_out.write(found)
                 if n is not None:
                     writer.add_variants(rows)
                     unknown = rows["status"].to_numpy() == "unknown_chrom"
                     unknown_chroms.update(rows["chrom"].to_numpy(dtype=object)[unknown])
-                    sad = np.full((len(rows), T), np.nan, dtype=np.float32)
-                    if len(scored_rows):
-                        sad[scored_rows] = score_windows(model, ref, alt, T, batch_size, device, rc_average, bf16)
+                    if len(scored_rows) == len(rows):  # every row scored: no NaN block to fill
+                        sad = score_windows(model, ref, alt, T, batch_size, device, rc_average, bf16)
+                    else:
+                        sad = np.full((len(rows), T), np.nan, dtype=np.float32)
+                        if len(scored_rows):
+                            sad[scored_rows] = score_windows(model, ref, alt, T, batch_size, device, rc_average,
+                                                             bf16)
+                    del ref, alt
+                    release()  # the windows' slot goes back to the reader
                     writer.add_scores(rows, sad)
-                    del sad, ref, alt
+                    del sad
                     _release_free_memory()
                     bar.update(n)
+                else:
+                    release()
                 cores.record(reader_cpu, time.perf_counter() - started)
                 next_item = next(items, None)
             summary = _sad_summary(counts, unknown_chroms, match, L, T, rc_average)
