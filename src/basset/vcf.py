@@ -82,12 +82,14 @@ _STATUS_NAMES = np.array(STATUSES, dtype=object)
 
 # --------------------------------------------------------------------------------------------- reading
 def _is_vcf_header(text: str, _n: int) -> bool:
-    return text.startswith("#")
+    """Lines before the first record: ``#`` lines and blank ones (pandas' reader takes its number of columns from
+    its first line, and a blank first line made it read no record at all, without a word)."""
+    return text.startswith("#") or not text.strip()
 
 
 def _first_short_line(path: str | Path) -> tuple[int, str] | None:
     """The first data line with fewer than 5 tab-separated fields and its 1-based number (error path only)."""
-    n, text = header_lines(path, lambda t, _n: not t or t.startswith("#") or len(t.split("\t")) >= 5, "VCF")
+    n, text = header_lines(path, lambda t, _n: not t.strip() or t.startswith("#") or len(t.split("\t")) >= 5, "VCF")
     return None if text is None else (n + 1, text)
 
 
@@ -170,11 +172,11 @@ def reject_frame(path, rows, reasons) -> pd.DataFrame:
 
 
 def _pos_reason(value: str) -> str:
-    """Why ``value`` is not a VCF POS."""
-    if value.isdigit():
+    """Why ``value`` is not a VCF POS (ASCII digits: ``'٣'`` is a digit to Python, not to a VCF)."""
+    if value.isascii() and value.isdigit():
         return f"POS too large, got {value!r}" if len(value) > 15 else \
             f"POS must be >= 1 (VCF positions are 1-based), got {int(value)}"
-    if value.lstrip("-").isdigit():
+    if value.isascii() and value.lstrip("-").isdigit():
         return f"POS must be >= 1 (VCF positions are 1-based), got {value!r}"
     return f"expected an integer POS, got {value!r}"
 
