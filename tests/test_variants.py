@@ -2689,8 +2689,8 @@ def test_iter_vcf_matches_a_line_by_line_reading(tmp_path_factory, records, chun
     """Property against :func:`_reference_vcf_rows`: whatever mix of good and malformed records (so that chunks
     take both the joined-text fast paths and the per-record ones), blank and comment lines anywhere, iter_vcf keeps
     the same rows and rejects the same lines, for any chunk size. (It found that a blank line before the first
-    record made iter_vcf read nothing, silently.) A first record of fewer than 5 columns stops the reading, naming
-    its line, even when not strict: pandas' reader takes the number of columns from it."""
+    record made iter_vcf read nothing, silently; and that a first record of fewer than 5 columns stopped the reading
+    even when not strict.)"""
     lines = []
     for i, rec in enumerate(records):
         if isinstance(rec, str):
@@ -2702,11 +2702,6 @@ def test_iter_vcf_matches_a_line_by_line_reading(tmp_path_factory, records, chun
     path.write_text("\n".join(lines) + "\n")
     want_rows, want_rejected = _reference_vcf_rows(lines)
     rejected = []
-    first = next((i for i, t in enumerate(lines, 1) if t.strip() and not t.startswith("#")), None)
-    if first is not None and len(lines[first - 1].split("\t")) < 5:  # the reader cannot take its columns from it
-        with pytest.raises(InputError, match=rf"v\.vcf:{first}: expected at least 5 tab-separated columns"):
-            list(iter_vcf(path, chunk_size=chunk_size, strict=False, rejects=rejected.append))
-        return
     chunks = list(iter_vcf(path, chunk_size=chunk_size, strict=False, rejects=rejected.append))
     got = [tuple(r) for c in chunks for r in c[["chrom", "pos", "id", "ref", "alt", "line"]].itertuples(index=False)]
     assert got == want_rows
@@ -2722,3 +2717,27 @@ def test_a_blank_line_before_the_first_record_loses_no_record(tmp_path):
         df = read_vcf(vcf)
         first = HEADER.count("\n") + gap.count("\n") + 1
         assert df["id"].tolist() == ["a", "b"] and df["line"].tolist() == [first, first + 1]
+
+
+def test_a_short_first_record_is_rejected_and_the_run_goes_on(tmp_path):
+    """A record of fewer than 5 columns before the first whole one used to stop the reading even when not strict
+    (pandas takes its number of columns from its first line); now it is rejected with its line like any other
+    malformed record and counted once, also in the shard that owns the first chunk only. Strict still stops at it."""
+    text = HEADER + "chr1\t44\n\nchr1\t7\tx\n" + "chr1\t44\ta\tT\tC\nchr1\t75\tb\tC\tA\nchr1\t3\n"
+    vcf = _write_vcf(tmp_path / "v.vcf", text, gz=True)
+    first = HEADER.count("\n") + 1
+    rejected, counts = [], Counter()
+    df = pd.concat(iter_vcf(vcf, strict=False, rejects=rejected.append, counts=counts))
+    assert df["id"].tolist() == ["a", "b"] and df["line"].tolist() == [first + 3, first + 4]
+    frame = pd.concat(rejected)
+    assert frame["line"].tolist() == [first, first + 2, first + 5]
+    assert frame["chrom"].tolist() == ["chr1"] * 3 and frame["pos"].tolist() == ["44", "7", "3"]
+    assert frame["id"].tolist()[1] == "x" and frame["reason"].str.contains("at least 5 tab-separated").all()
+    assert counts["malformed_rejected"] == 3 and counts["variants_read"] == 5
+    shard_counts = [Counter(), Counter()]
+    for k in (0, 1):
+        list(iter_vcf(vcf, chunk_size=1, strict=False, counts=shard_counts[k], shard=(k, 2)))
+    assert shard_counts[0]["malformed_rejected"] + shard_counts[1]["malformed_rejected"] == 3
+    assert shard_counts[0]["variants_read"] + shard_counts[1]["variants_read"] == 5
+    with pytest.raises(InputError, match=rf"v\.vcf:{first}: expected at least 5 tab-separated columns"):
+        list(iter_vcf(vcf, strict=True))

@@ -62,7 +62,7 @@ import pandas as pd
 
 from .download import DownloadError, check_url, open_url
 from .errors import InputError
-from .fileio import GZIP_MAGIC, compression, header_lines, line_at
+from .fileio import GZIP_MAGIC, compression, header_lines, line_at, open_text
 from .logs import progress_bar
 from .sequence import CODE_LUT, N_CODE, ChromosomeMatcher, Genome
 
@@ -347,6 +347,9 @@ def iter_vcf(path: str | Path, chunk_size: int = 100_000, counts: Counter | dict
     reject = _Rejector(path, strict, rejects, tally)
     lenient = _Rejector(path, False, None, tally)  # the chunks of other shards
     n_header, _ = header_lines(path, _is_vcf_header, "VCF")
+    if not strict:  # records of fewer than 5 columns before the first whole one: rejected here, the run goes on
+        n_header = _reject_leading_short_lines(path, n_header, reject if shard is None or shard[0] == 0 else lenient,
+                                               counts if shard is None or shard[0] == 0 else Counter())
     try:
         reader = pd.read_csv(path, sep="\t", header=None, usecols=range(5), names=None, dtype=str,
                              skiprows=n_header, skip_blank_lines=False, quoting=csv.QUOTE_NONE,
@@ -378,6 +381,32 @@ def iter_vcf(path: str | Path, chunk_size: int = 100_000, counts: Counter | dict
         if short is not None:
             raise _short_line_error(path, *short) from None
         raise InputError(path, f"not a readable VCF: {exc}") from None
+
+
+def _reject_leading_short_lines(path, n_header: int, reject: _Rejector, counts) -> int:
+    """Reject the records of fewer than 5 columns that come before the first whole record (pandas' reader takes its
+    number of columns from its first line, so it cannot start on one of them); returns the lines to skip."""
+    short, skip = [], 0  # skip: the lines before the first whole record (short, blank and # lines included)
+    with open_text(path, newline="") as fh:
+        for n, line in enumerate(fh):
+            text = line.rstrip("\r\n")
+            if n >= n_header and not _is_vcf_header(text, n):
+                if len(text.split("\t")) >= 5:
+                    break
+                short.append((n + 1, (text.split("\t") + [""] * 5)[:5]))
+            skip = n + 1
+    if not short:
+        return n_header
+    fields = np.array([f for _, f in short], dtype=object)
+    rows = {key: fields[:, k] for k, key in enumerate(VCF_COLUMNS)}
+    rows["line"] = np.array([n for n, _ in short], dtype=np.int64)
+    before = reject.counts["malformed_rejected"]
+    reject(rows, np.ones(len(short), dtype=bool), lambda i: "expected at least 5 tab-separated columns (CHROM POS ID "
+                                                            "REF ALT) with a CHROM, REF and ALT")
+    counts["variants_read"] = counts.get("variants_read", 0) + len(short)
+    counts["malformed_rejected"] = counts.get("malformed_rejected", 0) + reject.counts["malformed_rejected"] - before
+    reject.counts["malformed_rejected"] = before
+    return skip
 
 
 def read_vcf(path: str | Path, counts: Counter | dict | None = None) -> pd.DataFrame:
