@@ -278,6 +278,9 @@ def _split_alts(rows: dict, counts: Counter, reject: _Rejector, skipped=None) ->
     return rows
 
 
+_SHORT_REASON = "expected at least 5 tab-separated columns (CHROM POS ID REF ALT) with a CHROM, REF and ALT"
+
+
 def _check_chunk(path, raw: pd.DataFrame, counts: Counter, reject: _Rejector, skipped=None) -> pd.DataFrame:
     """Validate one chunk of raw string columns (+ ``line``): malformed records rejected (:class:`_Rejector`),
     multi-allelic records split.
@@ -297,8 +300,7 @@ def _check_chunk(path, raw: pd.DataFrame, counts: Counter, reject: _Rejector, sk
     if short.any() and reject.strict:
         lineno = int(rows["line"][np.argmax(short)])
         reject.error(_short_line_error(path, lineno, line_at(path, lineno, "VCF")))
-    keep = reject(rows, short, lambda i: "expected at least 5 tab-separated columns (CHROM POS ID REF ALT) with "
-                                         "a CHROM, REF and ALT")
+    keep = reject(rows, short, lambda i: _SHORT_REASON)
     rows = _take(rows, keep)
     pos, bad_pos = _positions(rows["pos"])
     pos_text = rows["pos"]
@@ -347,9 +349,17 @@ def iter_vcf(path: str | Path, chunk_size: int = 100_000, counts: Counter | dict
     reject = _Rejector(path, strict, rejects, tally)
     lenient = _Rejector(path, False, None, tally)  # the chunks of other shards
     n_header, _ = header_lines(path, _is_vcf_header, "VCF")
+
+    def count(mine: bool) -> None:  # the tally of what was just read, into counts when this shard owns it
+        if mine:
+            for key, value in tally.items():
+                counts[key] = counts.get(key, 0) + value
+        tally.clear()
+
     if not strict:  # records of fewer than 5 columns before the first whole one: rejected here, the run goes on
-        n_header = _reject_leading_short_lines(path, n_header, reject if shard is None or shard[0] == 0 else lenient,
-                                               counts if shard is None or shard[0] == 0 else Counter())
+        first_mine = shard is None or shard[0] == 0  # they belong to the first chunk
+        n_header = _reject_leading_short_lines(path, n_header, reject if first_mine else lenient)
+        count(first_mine)
     try:
         reader = pd.read_csv(path, sep="\t", header=None, usecols=range(5), names=None, dtype=str,
                              skiprows=n_header, skip_blank_lines=False, quoting=csv.QUOTE_NONE,
@@ -365,10 +375,7 @@ def iter_vcf(path: str | Path, chunk_size: int = 100_000, counts: Counter | dict
             raw.columns = VCF_COLUMNS
             raw["line"] = raw.index.to_numpy(dtype=np.int64) + n_header + 1
             df = _check_chunk(path, raw, tally, reject if mine else lenient, skipped if mine else None)
-            if mine:
-                for key, value in tally.items():
-                    counts[key] = counts.get(key, 0) + value
-            tally.clear()
+            count(mine)
             df.attrs["mine"] = mine
             if len(df):
                 yield df
@@ -383,7 +390,7 @@ def iter_vcf(path: str | Path, chunk_size: int = 100_000, counts: Counter | dict
         raise InputError(path, f"not a readable VCF: {exc}") from None
 
 
-def _reject_leading_short_lines(path, n_header: int, reject: _Rejector, counts) -> int:
+def _reject_leading_short_lines(path, n_header: int, reject: _Rejector) -> int:
     """Reject the records of fewer than 5 columns that come before the first whole record (pandas' reader takes its
     number of columns from its first line, so it cannot start on one of them); returns the lines to skip."""
     short, skip = [], 0  # skip: the lines before the first whole record (short, blank and # lines included)
@@ -400,12 +407,8 @@ def _reject_leading_short_lines(path, n_header: int, reject: _Rejector, counts) 
     fields = np.array([f for _, f in short], dtype=object)
     rows = {key: fields[:, k] for k, key in enumerate(VCF_COLUMNS)}
     rows["line"] = np.array([n for n, _ in short], dtype=np.int64)
-    before = reject.counts["malformed_rejected"]
-    reject(rows, np.ones(len(short), dtype=bool), lambda i: "expected at least 5 tab-separated columns (CHROM POS ID "
-                                                            "REF ALT) with a CHROM, REF and ALT")
-    counts["variants_read"] = counts.get("variants_read", 0) + len(short)
-    counts["malformed_rejected"] = counts.get("malformed_rejected", 0) + reject.counts["malformed_rejected"] - before
-    reject.counts["malformed_rejected"] = before
+    reject.counts["variants_read"] += len(short)
+    reject(rows, np.ones(len(short), dtype=bool), lambda i: _SHORT_REASON)
     return skip
 
 

@@ -174,7 +174,8 @@ def _reader_process(prepare_args: tuple, counts: Counter, match: ChromosomeMatch
     the current one; ``counts`` and ``match.mapped`` are brought up to date item by item,
     ``stats['reader_cpu_seconds']`` adds up the CPU time the worker spent on the items received so far, and an
     exception of the worker is raised here. Each item comes with a ``release`` callable: its windows (in a slot of
-    :class:`_WindowSlots`) stay valid until it is called, and the reader waits when every slot is held.
+    :class:`_WindowSlots`) stay valid until it is called; when every slot is held the reader sends windows through
+    the pipe.
 
     A process, not a thread: the reading, checking and windowing of a chunk hold the GIL most of the time, so a
     reader thread made the scoring slower than no overlap at all (bench_sad.py: 28 s against 24.6 s for 1 M
@@ -233,13 +234,10 @@ def _reader_main(q, stop, parent: int, prepare_args: tuple, match: ChromosomeMat
     a free slot of ``slots`` where they fit."""
     counts: Counter = Counter()
 
-    def alive() -> None:
-        if os.getppid() != parent:  # the scoring process is gone (killed): nobody will read
-            os._exit(1)
-
     def put(message) -> bool:
         while not stop.is_set():
-            alive()
+            if os.getppid() != parent:  # the scoring process is gone (killed): nobody will read
+                os._exit(1)
             try:
                 q.put(message, timeout=0.5)
                 return True
@@ -275,10 +273,10 @@ def _prepare(genome: Genome, vcf_path, L: int, chunk_size: int, strict: bool, sh
              match: ChromosomeMatcher):
     """Chunks of the VCF with their windows: ``(n, rows, ref, alt, scored_rows, rejected)``, where ``n`` is the
     number of rows of the chunk, ``rows`` its :data:`basset.sadfile.VARIANT_COLUMNS` and
-    :data:`basset.sadfile.ROW_TEXT`, ``ref`` and ``alt`` the
-    windows of the rows to score, ``scored_rows`` their positions in the chunk, ``rejected`` the lines of the
-    rejects file found since the last chunk (the last item may carry only those, with ``n = None``). Plain data, so that a
-    worker process can hand them over (:func:`_reader_process`)."""
+    :data:`basset.sadfile.ROW_TEXT`, ``ref`` and ``alt`` the windows of the rows to score, ``scored_rows`` their
+    positions in the chunk, ``rejected`` the lines of the rejects file found since the last chunk (the last item may
+    carry only those, with ``n = None``). Plain data, so that a worker process can hand them over
+    (:func:`_reader_process`)."""
     rejected: list[pd.DataFrame] = []
     dedup = RecordDeduper()
     for chunk in iter_vcf(vcf_path, chunk_size=chunk_size, counts=counts, strict=strict, rejects=rejected.append,
